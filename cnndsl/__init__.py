@@ -1,0 +1,39 @@
+"""cnndsl: write a CNN once; get its shapes, parameters, Keras and PyTorch code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import CnnError, render
+from .infer import Model
+from .source import Source
+
+__version__ = "0.1.0"
+__all__ = ["CnnError", "Model", "Source", "analyze", "analyze_file", "render"]
+
+
+def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Model:
+    """Parse, expand and infer a .cnn text; raises CnnError on any mistake."""
+    from .expand import expand
+    from .infer import infer
+    from .parse import parse
+
+    source = Source.of(text, filename)
+    try:
+        return infer(expand(parse(source)), name or _model_name(filename))
+    except CnnError as error:
+        error.source = source
+        raise
+
+
+def analyze_file(path: str | Path) -> Model:
+    path = Path(path)
+    return analyze(path.read_text(encoding="utf-8"), str(path))
+
+
+def _model_name(filename: str) -> str:
+    stem = Path(filename).stem
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    if not cleaned or cleaned[0].isdigit() or filename.startswith("<"):
+        return "model"
+    return cleaned

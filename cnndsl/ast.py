@@ -1,0 +1,145 @@
+"""The syntax tree: small frozen dataclasses, each carrying its source span."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .source import Span
+
+
+@dataclass(frozen=True)
+class Num:
+    value: int | float
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dims:
+    """An `AxBxC` literal."""
+
+    values: tuple[int, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare word: an option keyword, or a block parameter inside a def."""
+
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Expr
+    span: Span
+
+
+Expr = Union[Num, Dims, Name, BinOp, Neg]
+
+
+@dataclass(frozen=True)
+class KeywordArg:
+    name: str
+    value: Expr
+    span: Span
+
+
+Arg = Union[Expr, KeywordArg]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """`conv 64 3x3 stride 2`: a layer keyword and its raw arguments."""
+
+    kind: str
+    args: tuple[Arg, ...]
+    span: Span
+    kind_span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """`block(64, s=2)`: a use of a `def` block."""
+
+    name: str
+    args: tuple[Arg, ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class Merge:
+    """`add(a; b)`: branches from one input, joined by a merge layer."""
+
+    op: str
+    branches: tuple[Pipeline, ...]
+    span: Span
+    op_span: Span
+
+
+@dataclass(frozen=True)
+class Group:
+    """`( a | b )`: a parenthesised pipeline, usually for repetition."""
+
+    body: Pipeline
+    span: Span
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """`unit * n`."""
+
+    body: Stage
+    count: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """`name: unit`: a user-chosen layer name."""
+
+    label: str
+    body: Stage
+    span: Span
+    label_span: Span
+
+
+Stage = Union[Layer, Call, Merge, Group, Repeat, Labelled]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    stages: tuple[Stage, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Pipeline, ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class Program:
+    definitions: tuple[Definition, ...]
+    pipelines: tuple[Pipeline, ...]

@@ -1,0 +1,131 @@
+"""The `cnndsl` command: summary, check, emit, layers.
+
+Exit codes: 0 ok, 1 the model has an error, 2 usage (bad flag, unreadable file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own exit code is already 2; keep the text short
+        self.print_usage(sys.stderr)
+        self.exit(USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cnndsl", description="Write a CNN once: shapes, parameters, Keras and PyTorch code.")
+    parser.add_argument("--version", action="version", version=f"cnndsl {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    summary = commands.add_parser("summary", help="print the Keras-style summary table")
+    summary.add_argument("file", help="a .cnn file, or - for standard input")
+    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
+    summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
+    summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
+
+    check = commands.add_parser("check", help="validate only; print nothing when the file is fine")
+    check.add_argument("file", help="a .cnn file, or - for standard input")
+
+    emit = commands.add_parser("emit", help="write Keras or PyTorch code")
+    target = emit.add_mutually_exclusive_group(required=True)
+    target.add_argument("--keras", dest="target", action="store_const", const="keras", help="Keras 3 code")
+    target.add_argument("--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code")
+    emit.add_argument("file", help="a .cnn file, or - for standard input")
+    emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+
+    commands.add_parser("layers", help="list every layer and its usage")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _read(path: str) -> tuple[str, str]:
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    with open(path, encoding="utf-8") as handle:
+        return handle.read(), path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "layers":
+        from .reference import layer_table
+
+        print(layer_table())
+        return OK
+    try:
+        text, filename = _read(args.file)
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        print(f"cnndsl: cannot read {args.file}: {reason}", file=sys.stderr)
+        return USAGE
+
+    from . import CnnError, analyze, render
+
+    try:
+        model = analyze(text, filename)
+        if args.command == "check":
+            return OK
+        if args.command == "summary":
+            return _summary(model, args)
+        return _emit(model, args)
+    except CnnError as error:
+        print(render(error, error.source), file=sys.stderr)
+        return MODEL_ERROR
+    except RecursionError:
+        print(f"{filename}: the file nests too deeply to read", file=sys.stderr)
+        return MODEL_ERROR
+    except Exception as error:  # a bug of ours must still not show a traceback
+        print(
+            f"cnndsl: internal error while reading {filename}: {type(error).__name__}: {error}\n"
+            "This is a bug in cnndsl; please report it with the file that caused it.",
+            file=sys.stderr,
+        )
+        return INTERNAL
+
+
+def _summary(model, args) -> int:
+    if args.json:
+        import json
+
+        from .summary import summary_dict
+
+        print(json.dumps(summary_dict(model, args.batch), indent=2))
+    else:
+        from .summary import format_summary
+
+        print(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii))
+    return OK
+
+
+def _emit(model, args) -> int:
+    from .emit import generate
+
+    code = generate(model, args.target)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(code)
+        except OSError as err:
+            print(f"cnndsl: cannot write {args.output}: {err.strerror}", file=sys.stderr)
+            return USAGE
+    else:
+        sys.stdout.write(code)
+    return OK

@@ -1,0 +1,88 @@
+"""Every mistake a user can make in a .cnn file, one class per diagnostic.
+
+Detection raises these; `render` (the reporter) formats them. Nothing here
+knows about the command line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from .source import Source, Span
+
+
+class CnnError(Exception):
+    """A mistake in a .cnn file, with where it is and, if we can, a fix."""
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = f"{self.span.line}:{self.span.column}: " if self.span else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+
+class SyntaxProblem(CnnError):
+    """The text does not follow the grammar."""
+
+
+class UnknownLayer(CnnError):
+    """A layer keyword that no layer kind or block defines."""
+
+
+class BadArgument(CnnError):
+    """A layer or block got an argument it cannot take."""
+
+
+class ShapeProblem(CnnError):
+    """A layer cannot accept the shape that reaches it."""
+
+
+class BranchMismatch(ShapeProblem):
+    """The branches of a merge have shapes it cannot combine."""
+
+
+class StructureProblem(CnnError):
+    """The network as a whole is malformed (no input, two inputs, ...)."""
+
+
+class BlockProblem(CnnError):
+    """A `def` block is undefined, recursive, or called wrongly."""
+
+
+class DuplicateName(CnnError):
+    """Two layers would get the same name."""
+
+
+class UnsupportedByTarget(CnnError):
+    """A code generator cannot express a layer."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest choice, if one is close enough."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def render(error: CnnError, source: Source) -> str:
+    """`file:line:col: message`, the source line, a caret, and a hint."""
+    span = error.span
+    if span is None:
+        lines = [f"{source.filename}: {error.message}"]
+    else:
+        lines = [f"{source.filename}:{span.line}:{span.column}: {error.message}"]
+        text = source.line(span.line).expandtabs(1)
+        gutter = " " * len(str(span.line))
+        width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+        width = max(1, width)
+        lines.append(f"{gutter} |")
+        lines.append(f"{span.line} | {text}")
+        lines.append(f"{gutter} | {' ' * (span.column - 1)}{'^' * width}")
+    if error.hint:
+        lines.append(f"hint: {error.hint}")
+    return "\n".join(lines)

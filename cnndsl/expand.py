@@ -1,0 +1,254 @@
+"""Syntax tree to layer graph: blocks called, repeats unrolled, arguments bound.
+
+The result is a list of nodes in topological order, each a bound layer
+kind with the ids of its inputs. Shapes are not known yet; `infer` comes next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from . import ast
+from .errors import BadArgument, BlockProblem, StructureProblem, UnknownLayer, did_you_mean
+from .layers import REGISTRY, LayerKind, Value
+from .source import Span
+
+MAX_NODES = 100_000
+
+
+@dataclass
+class GraphNode:
+    id: int
+    layer: LayerKind
+    inputs: tuple[int, ...]
+    label: str | None = None
+    label_span: Span | None = None
+
+
+@dataclass
+class Graph:
+    nodes: list[GraphNode] = field(default_factory=list)
+    output: int = -1
+
+
+Env = Mapping[str, Value]
+
+
+def evaluate(expr: ast.Expr, env: Env) -> Value:
+    """An argument's value; names bound by a block call are substituted."""
+    if isinstance(expr, ast.Num):
+        return Value(expr.value, expr.span)
+    if isinstance(expr, ast.Dims):
+        return Value(expr.values, expr.span)
+    if isinstance(expr, ast.Name):
+        bound = env.get(expr.id)
+        return Value(bound.value, expr.span) if bound is not None else Value(expr.id, expr.span)
+    if isinstance(expr, ast.Neg):
+        operand = evaluate(expr.operand, env)
+        if not _is_number(operand.value):
+            raise BadArgument(f"cannot negate `{operand.describe()}`", expr.span)
+        return Value(-operand.value, expr.span)
+    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
+    for side in (left, right):
+        if not _is_number(side.value):
+            hint = "is it a block parameter that was not passed?" if isinstance(side.value, str) else None
+            raise BadArgument(f"`{side.describe()}` is not a number, so `{expr.op}` cannot apply", side.span, hint)
+    a, b = left.value, right.value
+    if expr.op in ("/", "//") and b == 0:
+        raise BadArgument("division by zero", expr.span)
+    if expr.op == "+":
+        result = a + b
+    elif expr.op == "-":
+        result = a - b
+    elif expr.op == "*":
+        result = a * b
+    elif expr.op == "//":
+        result = a // b
+    else:
+        result = a / b
+        if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+            result = a // b
+    return Value(result, expr.span)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Expander:
+    def __init__(self, program: ast.Program):
+        self.graph = Graph()
+        self.definitions: dict[str, ast.Definition] = {}
+        for definition in program.definitions:
+            if definition.name in self.definitions:
+                raise BlockProblem(f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them")
+            if definition.name in REGISTRY:
+                raise BlockProblem(
+                    f"`{definition.name}` is a layer; a block cannot take its name", definition.name_span, "choose another name"
+                )
+            self.definitions[definition.name] = definition
+        self.program = program
+        self.calls: list[str] = []
+
+    def run(self) -> Graph:
+        current: int | None = None
+        for pipeline in self.program.pipelines:
+            current = self.pipeline(pipeline, current, {})
+        if current is None:
+            raise StructureProblem("the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`")
+        self.graph.output = current
+        return self.graph
+
+    def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
+        if len(self.graph.nodes) >= MAX_NODES:
+            raise StructureProblem(f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts")
+        node = GraphNode(len(self.graph.nodes), layer, inputs)
+        self.graph.nodes.append(node)
+        return node.id
+
+    def pipeline(self, pipeline: ast.Pipeline, current: int | None, env: Env) -> int | None:
+        for stage in pipeline.stages:
+            current = self.stage(stage, current, env)
+        return current
+
+    def stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        if isinstance(stage, ast.Layer):
+            if stage.kind in self.definitions:
+                return self.call(ast.Call(stage.kind, stage.args, stage.span, stage.kind_span), current, env)
+            return self.layer(stage, current, env)
+        if isinstance(stage, ast.Call):
+            return self.call(stage, current, env)
+        if isinstance(stage, ast.Merge):
+            return self.merge(stage, current, env)
+        if isinstance(stage, ast.Group):
+            return self.pipeline(stage.body, current, env)
+        if isinstance(stage, ast.Repeat):
+            count = evaluate(stage.count, env)
+            if not isinstance(count.value, int) or count.value < 1:
+                raise BadArgument(f"a repeat count must be a positive whole number, not `{count.describe()}`", count.span)
+            for _ in range(count.value):
+                current = self.stage(stage.body, current, env)
+            return current
+        if isinstance(stage, ast.Labelled):
+            before = len(self.graph.nodes)
+            result = self.stage(stage.body, current, env)
+            if result is None or len(self.graph.nodes) == before:
+                raise BadArgument("only a layer can be named", stage.label_span)
+            node = self.graph.nodes[result]
+            node.label, node.label_span = stage.label, stage.label_span
+            return result
+        raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
+
+    def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        if stage.kind == "identity":
+            if stage.args:
+                raise BadArgument("`identity` takes no arguments", stage.args[0].span)
+            if current is None:
+                raise self._no_input(stage.span)
+            return current
+        kind = REGISTRY.get(stage.kind)
+        if kind is None:
+            choices = [*REGISTRY, *self.definitions, "identity"]
+            hint = did_you_mean(stage.kind, choices) or "see the language reference in the README for every layer"
+            raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
+        if kind.MERGE:
+            raise BadArgument(
+                f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span
+            )
+        positional, keywords = self.arguments(stage.args, env)
+        bound = kind.bind(stage.kind, positional, keywords, stage.span)
+        if stage.kind == "input":
+            if current is not None or self.graph.nodes:
+                raise StructureProblem(
+                    "`input` must come first, and only once", stage.kind_span, "a network has a single input"
+                )
+        elif current is None:
+            raise self._no_input(stage.span)
+        for layer in bound.lower():
+            current = self.add(layer, () if current is None else (current,))
+        return current
+
+    def merge(self, stage: ast.Merge, current: int | None, env: Env) -> int:
+        if current is None:
+            raise self._no_input(stage.span)
+        branches = stage.branches
+        op = stage.op
+        if op == "residual":
+            if len(branches) != 1:
+                raise BadArgument("`residual(body)` takes one branch", stage.op_span, "for more, use add(...; ...)")
+            outputs = [current, self.pipeline(branches[0], current, env)]
+            spans = (stage.op_span, branches[0].span)
+            op = "add"
+        else:
+            outputs = [self.pipeline(branch, current, env) for branch in branches]
+            spans = tuple(branch.span for branch in branches)
+        layer = REGISTRY[op].bind(op, (), (), stage.span)
+        layer.branch_spans = spans
+        return self.add(layer, tuple(outputs))
+
+    def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
+        definition = self.definitions.get(stage.name)
+        if definition is None:
+            hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
+            raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
+        if stage.name in self.calls:
+            chain = " -> ".join([*self.calls[self.calls.index(stage.name):], stage.name])
+            raise BlockProblem(f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive")
+        bindings = self.bind_call(definition, stage, env)
+        self.calls.append(stage.name)
+        try:
+            for pipeline in definition.body:
+                current = self.pipeline(pipeline, current, bindings)
+        finally:
+            self.calls.pop()
+        return current
+
+    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:
+        params = definition.params
+        names = [p.name for p in params]
+        positional, keywords = self.arguments(stage.args, env)
+        usage = f"{definition.name}({', '.join(p.name if p.default is None else p.name + '=…' for p in params)})"
+        if len(positional) > len(params):
+            raise BlockProblem(
+                f"`{definition.name}` takes {len(params)} argument{'s' if len(params) != 1 else ''}, "
+                f"but {len(positional)} were given",
+                positional[len(params)].span,
+                f"usage: {usage}",
+            )
+        bindings: dict[str, Value] = dict(zip(names, positional))
+        for name, value, span in keywords:
+            if name not in names:
+                raise BlockProblem(
+                    f"`{definition.name}` has no parameter `{name}`", span, did_you_mean(name, names) or f"usage: {usage}"
+                )
+            if name in bindings:
+                raise BlockProblem(f"`{name}` is given twice", span)
+            bindings[name] = value
+        for param in params:
+            if param.name not in bindings:
+                if param.default is None:
+                    raise BlockProblem(f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}")
+                bindings[param.name] = evaluate(param.default, bindings)
+        return bindings
+
+    def arguments(self, args, env: Env) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
+        positional: list[Value] = []
+        keywords: list[tuple[str, Value, Span]] = []
+        for arg in args:
+            if isinstance(arg, ast.KeywordArg):
+                keywords.append((arg.name, evaluate(arg.value, env), arg.span))
+            else:
+                positional.append(evaluate(arg, env))
+        return positional, keywords
+
+    @staticmethod
+    def _no_input(span: Span) -> StructureProblem:
+        return StructureProblem(
+            "the network must start with `input`", span, "add a first line such as `input 28x28x1`"
+        )
+
+
+def expand(program: ast.Program) -> Graph:
+    """Expand a parsed program into a layer graph."""
+    return Expander(program).run()

@@ -1,0 +1,144 @@
+"""Layer graph to typed model: every shape, parameter count and name.
+
+This is the only place shapes are computed; summary and code generators
+read the result and never work a shape out again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from .errors import DuplicateName, ShapeProblem
+from .expand import Graph
+from .layers import Inferred, LayerKind, Shape, to_snake_case
+from .source import Span
+
+
+@dataclass(frozen=True)
+class TypedNode:
+    id: int
+    name: str
+    layer: LayerKind
+    inputs: tuple[int, ...]
+    in_shapes: tuple[Shape, ...]
+    info: Inferred
+    implicit: bool = False
+
+    @property
+    def shape(self) -> Shape:
+        return self.info.shape
+
+    @property
+    def keras_type(self) -> str:
+        return self.info.keras_type
+
+    @property
+    def resolved(self):
+        return self.info.resolved
+
+    @property
+    def span(self) -> Span:
+        return self.layer.span
+
+
+@dataclass(frozen=True)
+class Model:
+    nodes: tuple[TypedNode, ...]
+    output: int
+    name: str = "model"
+
+    @property
+    def input(self) -> TypedNode:
+        return self.nodes[0]
+
+    @property
+    def layers(self) -> tuple[TypedNode, ...]:
+        """Every node but the input."""
+        return self.nodes[1:]
+
+    @cached_property
+    def sequential(self) -> bool:
+        """True when each layer feeds only the next: Keras's Sequential."""
+        return self.output == len(self.nodes) - 1 and all(
+            node.inputs == (node.id - 1,) for node in self.nodes[1:]
+        )
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.nodes[self.output].shape
+
+    @property
+    def trainable(self) -> int:
+        return sum(node.info.trainable for node in self.nodes)
+
+    @property
+    def non_trainable(self) -> int:
+        return sum(node.info.non_trainable for node in self.nodes)
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    @property
+    def macs(self) -> int:
+        return sum(node.info.macs for node in self.nodes)
+
+
+class _Namer:
+    """Keras's default names: `conv2d`, `conv2d_1`, ... per class; labels kept."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+        self.taken: dict[str, Span | None] = {}
+
+    def auto(self, keras_type: str) -> str:
+        base = "input_layer" if keras_type == "InputLayer" else to_snake_case(keras_type)
+        count = self.counts.get(base, 0)
+        self.counts[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    def claim(self, name: str, span: Span | None, label_span: Span | None) -> None:
+        if name in self.taken:
+            other = self.taken[name]
+            where = f" (line {other.line})" if other else ""
+            if label_span is not None:
+                raise DuplicateName(
+                    f"a layer is already named `{name}`{where}",
+                    label_span,
+                    "layer names must be unique; labels inside a repeated block repeat too",
+                )
+            raise DuplicateName(
+                f"Keras would give this layer the name `{name}`, which a label{where} already uses",
+                span or other,
+                "rename the label",
+            )
+        self.taken[name] = label_span or span
+
+
+def infer(graph: Graph, name: str = "model") -> Model:
+    """Infer shapes, parameters and names for every node of the graph."""
+    nodes: list[TypedNode] = []
+    new_id: dict[int, int] = {}
+    labels = {node.label for node in graph.nodes if node.label}
+    namer = _Namer()
+
+    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, label=None, label_span=None) -> int:
+        in_shapes = tuple(nodes[i].shape for i in inputs)
+        info = layer.infer(in_shapes)
+        if any(d <= 0 for d in info.shape):
+            raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
+        layer_name = label or namer.auto(info.keras_type)
+        namer.claim(layer_name, layer.span if not label else None, label_span)
+        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit)
+        nodes.append(node)
+        return node.id
+
+    for node in graph.nodes:
+        inputs = tuple(new_id[i] for i in node.inputs)
+        extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
+        if extra is not None:
+            inputs = (place(extra, inputs, implicit=True),)
+        new_id[node.id] = place(node.layer, inputs, False, node.label, node.label_span)
+    del labels
+    return Model(tuple(nodes), new_id[graph.output], name)

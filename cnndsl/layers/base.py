@@ -1,0 +1,372 @@
+"""What a layer kind is: its arguments, its shape and parameter rules, its code.
+
+Each kind is a subclass of `LayerKind`; subclassing registers it under its
+keywords. The expander binds source arguments to a kind's declared `ARGS`,
+the inferrer calls `infer`, and each backend asks the kind for its code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import BadArgument, ShapeProblem, did_you_mean
+from ..source import Span
+
+Shape = tuple[int, ...]
+"""A tensor shape without the batch axis, channels last."""
+
+REGISTRY: dict[str, type[LayerKind]] = {}
+
+
+@dataclass(frozen=True)
+class Value:
+    """An evaluated argument: a number, a size (AxB), or a bare word."""
+
+    value: int | float | str | tuple[int, ...]
+    span: Span
+
+    def describe(self) -> str:
+        if isinstance(self.value, tuple):
+            return "x".join(map(str, self.value))
+        return str(self.value)
+
+
+# Argument types: each converts a Value, or raises BadArgument.
+
+
+class ArgType:
+    words = "a value"
+
+    def convert(self, value: Value, arg: Arg) -> Any:
+        raise NotImplementedError
+
+
+class IntType(ArgType):
+    def __init__(self, minimum: int = 1):
+        self.minimum = minimum
+        self.words = "a whole number" if minimum < 1 else "a positive whole number"
+
+    def convert(self, value, arg):
+        v = value.value
+        if isinstance(v, float) and v.is_integer() and not isinstance(v, bool):
+            v = int(v)
+        if not isinstance(v, int) or v < self.minimum:
+            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint())
+        return v
+
+
+class FloatType(ArgType):
+    def __init__(self, low: float | None = None, high: float | None = None, words: str = "a number"):
+        self.low, self.high, self.words = low, high, words
+
+    def convert(self, value, arg):
+        v = value.value
+        if not isinstance(v, (int, float)) or (self.low is not None and v < self.low) or (
+            self.high is not None and v >= self.high
+        ):
+            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint())
+        return float(v)
+
+
+class SizeType(ArgType):
+    """An int `3` (all axes) or dims `3x5` (one per axis), all positive."""
+
+    words = "a size such as 3 or 3x3"
+
+    def __init__(self, minimum: int = 1):
+        self.minimum = minimum
+
+    def convert(self, value, arg):
+        v = value.value
+        values = (v,) if isinstance(v, int) else v
+        if not isinstance(values, tuple) or any(not isinstance(x, int) or x < self.minimum for x in values):
+            raise BadArgument(
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
+            )
+        return values
+
+
+class ShapeType(ArgType):
+    """Dims `7x7x64`, or an int for a flat vector; -1 allowed where said."""
+
+    words = "a shape such as 28x28x1"
+
+    def __init__(self, allow_unknown: bool = False):
+        self.allow_unknown = allow_unknown
+
+    def convert(self, value, arg):
+        v = value.value
+        values = (v,) if isinstance(v, int) else v
+        low = -1 if self.allow_unknown else 1
+        if not isinstance(values, tuple) or any(not isinstance(x, int) or x < low or x == 0 for x in values):
+            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint())
+        if values.count(-1) > 1:
+            raise BadArgument("only one axis of a shape can be -1", value.span)
+        return values
+
+
+class Choice(ArgType):
+    """One of a set of bare words; the word alone selects it (`same`)."""
+
+    def __init__(self, *choices: str, aliases: Mapping[str, str] | None = None):
+        self.choices = choices
+        self.aliases = dict(aliases or {})
+        self.words = "one of " + ", ".join(f"`{c}`" for c in choices)
+
+    def lookup(self, word: str) -> str | None:
+        if word in self.choices:
+            return word
+        return self.aliases.get(word)
+
+    def convert(self, value, arg):
+        found = self.lookup(value.value) if isinstance(value.value, str) else None
+        if found is None:
+            raise BadArgument(
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`",
+                value.span,
+                did_you_mean(str(value.value), (*self.choices, *self.aliases)),
+            )
+        return found
+
+
+class Flag(ArgType):
+    """A bare word that flips a default (`nobias` turns `bias` off)."""
+
+    words = "a switch"
+
+    def __init__(self, word: str | None = None):
+        self.word = word
+
+    def convert(self, value, arg):
+        raise BadArgument(f"`{arg.name}` takes no value", value.span)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument a layer kind accepts."""
+
+    name: str
+    type: ArgType
+    default: Any = None
+    positional: bool = False
+    required: bool = False
+    variadic: bool = False  # positional only: takes every remaining value
+    doc: str = ""
+    example: str = ""
+
+    def example_hint(self) -> str | None:
+        return f"for example `{self.example}`" if self.example else None
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What inference learns about one layer."""
+
+    shape: Shape
+    keras_type: str
+    trainable: int = 0
+    non_trainable: int = 0
+    macs: int = 0
+    resolved: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's own rule for a layer's default name from its class name."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+class LayerKind:
+    """A configured layer: a kind plus the arguments the user gave it."""
+
+    KEYWORDS: ClassVar[tuple[str, ...]] = ()
+    ARGS: ClassVar[tuple[Arg, ...]] = ()
+    SUMMARY: ClassVar[str] = ""
+    USAGE: ClassVar[str] = ""
+    MERGE: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for keyword in cls.KEYWORDS:
+            REGISTRY[keyword] = cls
+
+    def __init__(self, keyword: str, options: dict[str, Any], spans: dict[str, Span], span: Span):
+        self.keyword = keyword
+        self.options = options
+        self.spans = spans
+        self.span = span
+
+    def __getitem__(self, name: str) -> Any:
+        return self.options[name]
+
+    def span_of(self, name: str) -> Span:
+        return self.spans.get(name, self.span)
+
+    def __repr__(self) -> str:
+        given = " ".join(f"{k}={v!r}" for k, v in self.options.items() if k in self.spans)
+        return f"<{self.keyword} {given}>"
+
+    # Binding
+
+    @classmethod
+    def bind(cls, keyword: str, values: Sequence[Value], keywords: Sequence[tuple[str, Value, Span]], span: Span) -> LayerKind:
+        """Match source arguments to ARGS; raises BadArgument with a span."""
+        options = {arg.name: arg.default for arg in cls.ARGS}
+        spans: dict[str, Span] = {}
+        by_name = {arg.name: arg for arg in cls.ARGS if not arg.positional or not arg.required}
+        positional = [arg for arg in cls.ARGS if arg.positional]
+        choices = [arg for arg in cls.ARGS if isinstance(arg.type, Choice) and not arg.positional]
+        flags = {arg.type.word or arg.name: arg for arg in cls.ARGS if isinstance(arg.type, Flag)}
+
+        def assign(arg: Arg, result: Any, where: Span) -> None:
+            if arg.name in spans and not arg.variadic:
+                raise BadArgument(f"`{arg.name}` is given twice", where, f"remove one of the two")
+            options[arg.name] = result
+            spans[arg.name] = where if arg.name not in spans else spans[arg.name].to(where)
+
+        i = 0
+        next_positional = 0
+        while i < len(values):
+            value = values[i]
+            word = value.value if isinstance(value.value, str) else None
+            if word is not None and word in flags:
+                assign(flags[word], not flags[word].default, value.span)
+            elif word is not None and word in by_name and not isinstance(by_name[word].type, (Flag, Choice)):
+                arg = by_name[word]
+                if i + 1 >= len(values) or isinstance(values[i + 1].value, str):
+                    raise BadArgument(f"`{word}` needs a value", value.span, arg.example_hint())
+                i += 1
+                assign(arg, arg.type.convert(values[i], arg), value.span.to(values[i].span))
+            elif word is not None and any(c.type.lookup(word) for c in choices):
+                arg = next(c for c in choices if c.type.lookup(word))
+                assign(arg, arg.type.lookup(word), value.span)
+            elif word is None and next_positional < len(positional):
+                arg = positional[next_positional]
+                if arg.variadic:
+                    options[arg.name] = (*(options[arg.name] if arg.name in spans else ()), arg.type.convert(value, arg))
+                    spans[arg.name] = spans[arg.name].to(value.span) if arg.name in spans else value.span
+                else:
+                    assign(arg, arg.type.convert(value, arg), value.span)
+                    next_positional += 1
+            else:
+                raise cls._unexpected(keyword, value, positional, next_positional)
+            i += 1
+
+        for name, value, where in keywords:
+            arg = next((a for a in cls.ARGS if a.name == name), None)
+            if arg is None:
+                raise BadArgument(
+                    f"`{keyword}` has no option `{name}`", where, did_you_mean(name, [a.name for a in cls.ARGS]) or cls._options_hint()
+                )
+            if isinstance(arg.type, Flag):
+                converted = IntType(0).convert(value, arg)
+                assign(arg, bool(converted), where)
+            else:
+                assign(arg, arg.type.convert(value, arg), where)
+
+        missing = [arg for arg in positional if arg.required and arg.name not in spans]
+        if missing:
+            names = " and ".join(f"`{arg.name}`" for arg in missing)
+            raise BadArgument(f"`{keyword}` needs {names}", span, f"usage: {cls.USAGE}" if cls.USAGE else None)
+        layer = cls(keyword, options, spans, span)
+        layer.validate()
+        return layer
+
+    @classmethod
+    def _unexpected(cls, keyword: str, value: Value, positional: list[Arg], next_positional: int) -> BadArgument:
+        if isinstance(value.value, str):
+            words = [a.type.word or a.name if isinstance(a.type, Flag) else a.name for a in cls.ARGS if not a.positional]
+            for arg in cls.ARGS:
+                if isinstance(arg.type, Choice):
+                    words += [*arg.type.choices, *arg.type.aliases]
+            return BadArgument(
+                f"`{keyword}` has no option `{value.value}`",
+                value.span,
+                did_you_mean(value.value, words) or cls._options_hint(),
+            )
+        return BadArgument(
+            f"`{keyword}` takes {len(positional)} plain value{'s' if len(positional) != 1 else ''}; `{value.describe()}` is one too many",
+            value.span,
+            f"usage: {cls.USAGE}" if cls.USAGE else None,
+        )
+
+    @classmethod
+    def _options_hint(cls) -> str | None:
+        return f"usage: {cls.USAGE}" if cls.USAGE else None
+
+    def validate(self) -> None:
+        """Checks that need several arguments at once; shapes are not known yet."""
+
+    def lower(self) -> list[LayerKind]:
+        """The layers this one stands for; most layers stand for themselves."""
+        return [self]
+
+    # Inference
+
+    def implicit_before(self, shapes: Sequence[Shape]) -> LayerKind | None:
+        """A layer to insert before this one (dense's implicit flatten)."""
+        return None
+
+    def infer(self, shapes: Sequence[Shape]) -> Inferred:
+        raise NotImplementedError
+
+    # Helpers for subclasses
+
+    def fail(self, message: str, name: str | None = None, hint: str | None = None) -> ShapeProblem:
+        return ShapeProblem(message, self.span_of(name) if name else self.span, hint)
+
+
+def spatial_rank(shape: Shape) -> int:
+    return len(shape) - 1
+
+
+def describe_shape(shape: Shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def fit_size(layer: LayerKind, name: str, size: tuple[int, ...], rank: int) -> tuple[int, ...]:
+    """Broadcast `3` to (3, 3) on a 2-D input; reject a size of the wrong rank."""
+    if len(size) == 1:
+        return size * rank
+    if len(size) != rank:
+        raise layer.fail(
+            f"`{name}` {describe_shape(size)} has {len(size)} axes but the input has {rank} spatial "
+            f"ax{'is' if rank == 1 else 'es'} here",
+            name,
+            f"write it as {describe_shape(size[:1] * rank)} or as one number",
+        )
+    return size
+
+
+def prod(values) -> int:
+    return math.prod(values)
+
+
+def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """Keras/TF `same` padding of one axis: the extra pixel goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def require_rank(layer: LayerKind, shape: Shape, ranks: Sequence[int], what: str) -> int:
+    """The spatial rank, or a clear error when the input is not an image-like tensor."""
+    if len(shape) - 1 not in ranks:
+        kinds = {1: "a sequence (LxC)", 2: "an image (HxWxC)", 3: "a volume (DxHxWxC)"}
+        wanted = " or ".join(kinds[r] for r in ranks)
+        got = "a flat vector" if len(shape) == 1 else kinds.get(len(shape) - 1, f"a rank-{len(shape)} tensor")
+        raise layer.fail(
+            f"`{layer.keyword}` needs {wanted}, but its input is {got} ({describe_shape(shape)}) here",
+            hint=f"{what}" if what else None,
+        )
+    return len(shape) - 1

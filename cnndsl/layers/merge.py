@@ -1,0 +1,133 @@
+"""Merges that join branches: add, multiply, concat and friends.
+
+Their keywords are also listed in the grammar (MERGE_OP), because
+`add(a; b)` must be told apart from a block call while parsing.
+"""
+
+from __future__ import annotations
+
+from ..errors import BranchMismatch
+from .base import Inferred, LayerKind, describe_shape
+
+
+class _Merge(LayerKind):
+    MERGE = True
+    KERAS_NAME = ""
+    EXACT_COUNT: int | None = None
+
+    branch_spans: tuple = ()
+
+    def mismatch(self, index: int, message: str, hint: str | None = None) -> BranchMismatch:
+        spans = self.branch_spans
+        span = spans[index] if index < len(spans) else self.span
+        return BranchMismatch(message, span, hint)
+
+    def check_count(self, shapes):
+        if len(shapes) < 2:
+            raise BranchMismatch(
+                f"`{self.keyword}` needs at least two branches", self.span, "separate branches with `;`; use `identity` for the input itself"
+            )
+        if self.EXACT_COUNT and len(shapes) != self.EXACT_COUNT:
+            raise BranchMismatch(f"`{self.keyword}` takes exactly {self.EXACT_COUNT} branches", self.span)
+
+
+class _Elementwise(_Merge):
+    BROADCAST = False
+
+    def infer(self, shapes):
+        self.check_count(shapes)
+        out = shapes[0]
+        for i, shape in enumerate(shapes[1:], start=1):
+            joined = broadcast(out, shape) if self.BROADCAST else (out if shape == out else None)
+            if joined is None:
+                first = describe_shape(shapes[0])
+                hint = (
+                    "shapes must be equal, or 1 where they differ"
+                    if self.BROADCAST
+                    else "branches of `add` must have equal shapes; a 1x1 conv with a stride can match them"
+                )
+                raise self.mismatch(
+                    i,
+                    f"this branch gives {describe_shape(shape)}, but the first branch gives {first}",
+                    hint,
+                )
+            out = joined
+        return Inferred(out, self.KERAS_NAME)
+
+
+def broadcast(a, b):
+    """Keras's element-wise merge shape: equal axes, or 1 against anything."""
+    if len(a) < len(b):
+        a, b = b, a
+    out = list(a[: len(a) - len(b)])
+    for x, y in zip(a[len(a) - len(b) :], b):
+        if x == 1:
+            out.append(y)
+        elif y == 1 or x == y:
+            out.append(x)
+        else:
+            return None
+    return tuple(out)
+
+
+class Add(_Elementwise):
+    KEYWORDS = ("add", "residual")
+    KERAS_NAME = "Add"
+    SUMMARY = "element-wise sum of branches of equal shape; `residual(body)` is `add(identity; body)`"
+    USAGE = "add(BRANCH; BRANCH ...)"
+
+
+class Subtract(_Elementwise):
+    KEYWORDS = ("subtract",)
+    KERAS_NAME = "Subtract"
+    EXACT_COUNT = 2
+    SUMMARY = "first branch minus second"
+    USAGE = "subtract(BRANCH; BRANCH)"
+
+
+class Multiply(_Elementwise):
+    KEYWORDS = ("multiply",)
+    KERAS_NAME = "Multiply"
+    BROADCAST = True
+    SUMMARY = "element-wise product; broadcasts 1-sized axes (squeeze-excite)"
+    USAGE = "multiply(BRANCH; BRANCH ...)"
+
+
+class Average(_Elementwise):
+    KEYWORDS = ("average",)
+    KERAS_NAME = "Average"
+    SUMMARY = "element-wise mean of branches of equal shape"
+    USAGE = "average(BRANCH; BRANCH ...)"
+
+
+class Maximum(_Elementwise):
+    KEYWORDS = ("maximum",)
+    KERAS_NAME = "Maximum"
+    SUMMARY = "element-wise maximum of branches of equal shape"
+    USAGE = "maximum(BRANCH; BRANCH ...)"
+
+
+class Minimum(_Elementwise):
+    KEYWORDS = ("minimum",)
+    KERAS_NAME = "Minimum"
+    SUMMARY = "element-wise minimum of branches of equal shape"
+    USAGE = "minimum(BRANCH; BRANCH ...)"
+
+
+class Concat(_Merge):
+    KEYWORDS = ("concat", "concatenate")
+    KERAS_NAME = "Concatenate"
+    SUMMARY = "joins branches along the channel axis; other axes must agree"
+    USAGE = "concat(BRANCH; BRANCH ...)"
+
+    def infer(self, shapes):
+        self.check_count(shapes)
+        first = shapes[0]
+        for i, shape in enumerate(shapes[1:], start=1):
+            if len(shape) != len(first) or shape[:-1] != first[:-1]:
+                raise self.mismatch(
+                    i,
+                    f"this branch gives {describe_shape(shape)}, but the first branch gives {describe_shape(first)}",
+                    "`concat` joins channels; every other axis must be equal (check strides and `same` padding)",
+                )
+        return Inferred(first[:-1] + (sum(s[-1] for s in shapes),), "Concatenate")

@@ -1,0 +1,86 @@
+"""Spatial resizing without weights: zeropad, crop, upsample."""
+
+from __future__ import annotations
+
+from .base import Arg, Choice, Inferred, LayerKind, SizeType, describe_shape, require_rank
+
+HINT = "this layer works on image-like inputs (LxC, HxWxC or DxHxWxC)"
+
+
+def per_side(layer: LayerKind, rank: int) -> tuple[tuple[int, int], ...]:
+    """`3`, `1x2` (per axis) or 2*rank numbers (per side, Keras order) to pairs."""
+    given = layer["padding"]
+    flat = [v for size in given for v in size]
+    if len(given) == 1 and len(given[0]) == rank and rank > 1:
+        return tuple((v, v) for v in given[0])
+    if len(flat) == 1:
+        return ((flat[0], flat[0]),) * rank
+    if len(flat) == rank:
+        return tuple((v, v) for v in flat)
+    if len(flat) == 2 * rank:
+        return tuple((flat[2 * i], flat[2 * i + 1]) for i in range(rank))
+    raise layer.fail(
+        f"`{layer.keyword}` on a {rank}-D input takes 1, {rank} or {2 * rank} numbers, not {len(flat)}",
+        "padding",
+        f"e.g. `{layer.keyword} 1` (all sides), or {' '.join(['0', '1'] * rank)} (before and after each axis)",
+    )
+
+
+class ZeroPad(LayerKind):
+    KEYWORDS = ("zeropad", "pad")
+    ARGS = (
+        Arg("padding", SizeType(minimum=0), positional=True, required=True, variadic=True, doc="P, PxQ, or before/after per axis", example="zeropad 1"),
+    )
+    SUMMARY = "pads with zeros: `zeropad 3`, `zeropad 1x2`, or per side `zeropad 0 1 0 1` (top bottom left right)"
+    USAGE = "zeropad P | zeropad PxQ | zeropad TOP BOTTOM LEFT RIGHT"
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        rank = require_rank(self, shape, (1, 2, 3), HINT)
+        pads = per_side(self, rank)
+        out = tuple(n + a + b for n, (a, b) in zip(shape[:-1], pads)) + shape[-1:]
+        return Inferred(out, f"ZeroPadding{rank}D", resolved={"rank": rank, "pads": pads})
+
+
+class Crop(LayerKind):
+    KEYWORDS = ("crop", "cropping")
+    ARGS = (
+        Arg("padding", SizeType(minimum=0), positional=True, required=True, variadic=True, doc="C, CxD, or before/after per axis", example="crop 1"),
+    )
+    SUMMARY = "crops the borders: the same forms as zeropad"
+    USAGE = "crop C | crop CxD | crop TOP BOTTOM LEFT RIGHT"
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        rank = require_rank(self, shape, (1, 2, 3), HINT)
+        crops = per_side(self, rank)
+        out = tuple(n - a - b for n, (a, b) in zip(shape[:-1], crops))
+        if min(out) <= 0:
+            raise self.fail(
+                f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less"
+            )
+        return Inferred(out + shape[-1:], f"Cropping{rank}D", resolved={"rank": rank, "crops": crops})
+
+
+class UpSample(LayerKind):
+    KEYWORDS = ("upsample", "upsampling")
+    ARGS = (
+        Arg("size", SizeType(), default=(2,), positional=True, doc="factor per axis (default 2)", example="upsample 2"),
+        Arg("interpolation", Choice("nearest", "bilinear"), default="nearest", doc="`nearest` (default) or `bilinear` (2-D only)"),
+    )
+    SUMMARY = "repeats rows and columns by a factor"
+    USAGE = "upsample [SIZE] [nearest|bilinear]"
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        rank = require_rank(self, shape, (1, 2, 3), HINT)
+        size = self["size"]
+        if rank == 1 and len(size) != 1:
+            raise self.fail("1-D upsampling takes one factor", "size")
+        size = size * rank if len(size) == 1 else size
+        if len(size) != rank:
+            raise self.fail(f"`size` {describe_shape(size)} has {len(size)} axes but the input has {rank} here", "size")
+        if self["interpolation"] == "bilinear" and rank != 2:
+            raise self.fail("`bilinear` upsampling is only for 2-D inputs", "interpolation", "use `nearest`")
+        out = tuple(n * f for n, f in zip(shape[:-1], size)) + shape[-1:]
+        return Inferred(out, f"UpSampling{rank}D", resolved={"rank": rank, "size": size})

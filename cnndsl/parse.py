@@ -1,0 +1,287 @@
+"""Text to syntax tree: the Lark grammar and a Transformer that builds `ast` nodes."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import Indenter
+
+from . import ast
+from .errors import CnnError, SyntaxProblem
+from .source import Source, Span
+
+GRAMMAR_NAME = "cnndsl.lark"
+
+
+def grammar_path() -> Path:
+    """The grammar inside the installed package, or in the source tree."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammar" / GRAMMAR_NAME, here.parent / "grammar" / GRAMMAR_NAME):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{GRAMMAR_NAME} is missing from the cnndsl installation")
+
+
+class _Indenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR"]
+    CLOSE_PAREN_types = ["RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+    def handle_NL(self, token):  # noqa: N802 - Lark's hook name
+        if self.paren_level > 0:
+            return
+        yield token
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+            return
+        while indent < self.indent_level[-1]:
+            self.indent_level.pop()
+            yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+        if indent != self.indent_level[-1]:
+            line = token.end_line
+            raise SyntaxProblem(
+                "this line's indentation matches no enclosing block",
+                Span(line, 1, line, max(2, len(indent_str) + 1)),
+                "indent every line of a def body by the same amount",
+            )
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_Indenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+def _span(meta) -> Span:
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _token_span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds `ast` nodes bottom-up; every node keeps its span."""
+
+    def start(self, meta, children):
+        definitions = tuple(c for c in children if isinstance(c, ast.Definition))
+        pipelines = tuple(c for c in children if isinstance(c, ast.Pipeline))
+        return ast.Program(definitions, pipelines)
+
+    def definition(self, meta, children):
+        name, _lpar, params, _rpar, *body = children
+        return ast.Definition(str(name), tuple(params or ()), tuple(body), _span(meta), _token_span(name))
+
+    def params(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def param(self, meta, children):
+        name, default = children
+        return ast.Param(str(name), default, _span(meta))
+
+    def pipeline(self, meta, children):
+        return ast.Pipeline(tuple(children), _span(meta))
+
+    def labelled(self, meta, children):
+        label, body = children
+        return ast.Labelled(str(label), body, _span(meta), _token_span(label))
+
+    def repeat(self, meta, children):
+        body, count = children
+        return ast.Repeat(body, count, _span(meta))
+
+    def layer(self, meta, children):
+        kind, *args = children
+        return ast.Layer(str(kind), tuple(args), _span(meta), _token_span(kind))
+
+    def keyword_arg(self, meta, children):
+        name, value = children
+        return ast.KeywordArg(str(name), value, _span(meta))
+
+    def call(self, meta, children):
+        name, _lpar, args, _rpar = children
+        return ast.Call(str(name), tuple(args or ()), _span(meta), _token_span(name))
+
+    def call_args(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def merge(self, meta, children):
+        op, _lpar, *rest = children
+        branches = tuple(c for c in rest if isinstance(c, ast.Pipeline))
+        return ast.Merge(str(op), branches, _span(meta), _token_span(op))
+
+    def group(self, meta, children):
+        _lpar, body, _rpar = children
+        return ast.Group(body, _span(meta))
+
+    def _binop(op):  # noqa: N805 - a factory used at class creation
+        def build(self, meta, children):
+            left, right = children
+            return ast.BinOp(op, left, right, _span(meta))
+
+        return build
+
+    add = _binop("+")
+    sub = _binop("-")
+    mul = _binop("*")
+    div = _binop("/")
+    floordiv = _binop("//")
+    del _binop
+
+    def neg(self, meta, children):
+        return ast.Neg(children[0], _span(meta))
+
+    def int(self, meta, children):
+        return ast.Num(int(children[0]), _span(meta))
+
+    def float(self, meta, children):
+        return ast.Num(float(children[0]), _span(meta))
+
+    def dims(self, meta, children):
+        return ast.Dims(tuple(int(part) for part in str(children[0]).split("x")), _span(meta))
+
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), _span(meta))
+
+    def atom(self, meta, children):
+        # `( expr )` in call arguments: the parentheses only group.
+        return children[1]
+
+
+_TOKEN_WORDS = {
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "DIMS": "a size such as 3x3",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "_NL": "a new line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of an indented block",
+    "MERGE_OP": "a merge such as add(...)",
+    "VBAR": "`|`",
+    "SEMICOLON": "`;`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "EQUAL": "`=`",
+    "STAR": "`*`",
+    "$END": "the end of the file",
+}
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "_INDENT":
+        return "indentation"
+    if token.type == "_DEDENT":
+        return "end of the indented block"
+    return f"`{token}`"
+
+
+def _expected_words(expected) -> str:
+    words = sorted({_TOKEN_WORDS.get(name, f"`{name.lower()}`") for name in expected})
+    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else "something else"
+
+
+def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
+    line, column = max(err.line, 1), max(err.column, 1)
+    if isinstance(err, UnexpectedCharacters):
+        char = source.line(line)[column - 1 : column] or "?"
+        span = Span(line, column, line, column + 1)
+        return SyntaxProblem(f"unexpected character `{char}`", span, _char_hint(char))
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        if token.type in ("_NL", "$END", "_DEDENT"):
+            # Point just past the last real token rather than at the next line.
+            last = source.line(line).split("#")[0].rstrip()
+            if token.type == "$END" or not last:
+                line = _last_code_line(source, line)
+                last = source.line(line).split("#")[0].rstrip()
+            column = len(last) + 1
+            span = Span(line, column, line, column + 1)
+        else:
+            span = Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
+        prev_text = _previous_char(source, span)
+        return SyntaxProblem(
+            f"unexpected {_describe(token)}",
+            span,
+            _token_hint(token, prev_text, err.expected),
+        )
+    if isinstance(err, UnexpectedEOF):
+        last_line = source.text.rstrip("\n").count("\n") + 1
+        column = len(source.line(last_line)) + 1
+        return SyntaxProblem(
+            "unexpected end of file", Span(last_line, column, last_line, column + 1), "a `(` may be missing its `)`"
+        )
+    return SyntaxProblem(str(err), Span(line, column, line, column + 1))
+
+
+def _previous_char(source: Source, span: Span) -> str:
+    before = source.line(span.line)[: span.column - 1].split("#")[0].rstrip()
+    return before[-1:] if before else ""
+
+
+def _last_code_line(source: Source, line: int) -> int:
+    line = min(line, source.text.count("\n") + 1)
+    while line > 1 and not source.line(line).split("#")[0].strip():
+        line -= 1
+    return line
+
+
+def _char_hint(char: str) -> str | None:
+    if char in ",":
+        return "arguments of a layer are separated by spaces; `,` is for block arguments"
+    if char in "[]{}":
+        return "sizes are written like 3x3, and groups use ( )"
+    if char == "-":
+        return "write negative sizes inside a size, as in 4x-1"
+    return None
+
+
+def _token_hint(token: Token, previous: str, expected) -> str:
+    if token.type == "_INDENT":
+        return "only the body of a `def` is indented"
+    if token.type == "$END" and "RPAR" in expected:
+        return "a `(` is never closed; is a `)` missing?"
+    if previous == "|" and token.type in ("_NL", "$END", "VBAR", "_DEDENT"):
+        return "a `|` must be followed by a layer"
+    if token.type == "RPAR" and previous in ("(", ";"):
+        return "an empty branch is written `identity`"
+    if previous == "*" or "INT" in expected and "NAME" not in expected:
+        return "expected a number here"
+    return f"expected {_expected_words(expected)}"
+
+
+def parse(source: Source) -> ast.Program:
+    """Parse a whole .cnn program; raises SyntaxProblem with a span."""
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, source) from None
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, CnnError):
+            raise err.orig_exc from None
+        raise

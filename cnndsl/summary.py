@@ -1,0 +1,125 @@
+"""The Keras-style summary table, and the same facts as JSON."""
+
+from __future__ import annotations
+
+from .infer import Model, TypedNode
+
+UNICODE_BOX = {
+    "top": "┏━┳┓", "head": "┃┃┃", "head_rule": "┡━╇┩", "row": "│││", "rule": "├─┼┤", "bottom": "└─┴┘",
+}
+ASCII_BOX = {
+    "top": "+-++", "head": "|||", "head_rule": "+=++", "row": "|||", "rule": "+-++", "bottom": "+-++",
+}
+
+
+def readable_memory_size(size: float) -> str:
+    """Keras's own formatting of a byte count (`245.93 KB`)."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+def format_shape(shape: tuple[int, ...], batch: int | None) -> str:
+    return "(" + ", ".join(["None" if batch is None else str(batch), *map(str, shape)]) + ")"
+
+
+def _rows(model: Model, batch: int | None, macs: bool) -> tuple[list[str], list[list[list[str]]], list[str]]:
+    functional = not model.sequential
+    header = ["Layer (type)", "Output Shape", "Param #"]
+    align = ["<", "<", ">"]
+    if macs:
+        header.append("MACs")
+        align.append(">")
+    if functional:
+        header.append("Connected to")
+        align.append("<")
+    rows = []
+    for node in model.nodes if functional else model.layers:
+        cells = [[f"{node.name} ({node.keras_type})"], [format_shape(node.shape, batch)], [f"{node.info.params:,}"]]
+        if macs:
+            cells.append([f"{node.info.macs:,}"])
+        if functional:
+            cells.append(_connected(model, node))
+        rows.append(cells)
+    return header, rows, align
+
+
+def _connected(model: Model, node: TypedNode) -> list[str]:
+    if not node.inputs:
+        return ["-"]
+    names = [f"{model.nodes[i].name}[0][0]" for i in node.inputs]
+    return [name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)]
+
+
+def format_summary(model: Model, batch: int | None = None, macs: bool = False, ascii_only: bool = False) -> str:
+    """The table `model.summary()` prints in Keras 3, with its exact footer."""
+    box = ASCII_BOX if ascii_only else UNICODE_BOX
+    header, rows, align = _rows(model, batch, macs)
+    widths = [len(h) for h in header]
+    for cells in rows:
+        for i, cell in enumerate(cells):
+            widths[i] = max(widths[i], *(len(line) for line in cell))
+
+    def rule(kind: str) -> str:
+        left, fill, cross, right = box[kind]
+        return left + cross.join(fill * (w + 2) for w in widths) + right
+
+    def line(kind: str, cells: list[str]) -> str:
+        left, mid, right = box[kind]
+        parts = [f" {cell:{a}{w}} " for cell, a, w in zip(cells, align, widths)]
+        return left + mid.join(parts) + right
+
+    out = [f'Model: "{model.name}"', rule("top"), line("head", header), rule("head_rule")]
+    for r, cells in enumerate(rows):
+        if r:
+            out.append(rule("rule"))
+        for k in range(max(len(c) for c in cells)):
+            out.append(line("row", [c[k] if k < len(c) else "" for c in cells]))
+    out.append(rule("bottom"))
+    out += footer(model, macs)
+    return "\n".join(out)
+
+
+def footer(model: Model, macs: bool = False) -> list[str]:
+    lines = [
+        f" Total params: {model.total:,} ({readable_memory_size(model.total * 4)})",
+        f" Trainable params: {model.trainable:,} ({readable_memory_size(model.trainable * 4)})",
+        f" Non-trainable params: {model.non_trainable:,} ({readable_memory_size(model.non_trainable * 4)})",
+    ]
+    if macs:
+        lines.append(f" Total MACs: {model.macs:,}")
+    return lines
+
+
+def summary_dict(model: Model, batch: int | None = None) -> dict:
+    """The JSON form: every row and the totals; the batch axis is null unless given."""
+    layers = []
+    for node in model.layers:
+        layers.append(
+            {
+                "name": node.name,
+                "type": node.keras_type,
+                "output_shape": [batch, *node.shape],
+                "params": node.info.params,
+                "trainable_params": node.info.trainable,
+                "non_trainable_params": node.info.non_trainable,
+                "macs": node.info.macs,
+                "inputs": [model.nodes[i].name for i in node.inputs],
+                "implicit": node.implicit,
+                "line": node.span.line,
+            }
+        )
+    return {
+        "name": model.name,
+        "input_shape": [batch, *model.input.shape],
+        "output_shape": [batch, *model.output_shape],
+        "layers": layers,
+        "total_params": model.total,
+        "trainable_params": model.trainable,
+        "non_trainable_params": model.non_trainable,
+        "total_macs": model.macs,
+        "memory_bytes": model.total * 4,
+        "sequential": model.sequential,
+    }
