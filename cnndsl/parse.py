@@ -211,7 +211,10 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
         return SyntaxProblem(f"unexpected character `{char}`", span, _char_hint(char))
     if isinstance(err, UnexpectedToken):
         token = err.token
-        if token.type in ("_NL", "$END", "_DEDENT"):
+        if token.type == "_INDENT":
+            line = token.end_line
+            span = Span(line, 1, line, len(str(token).expandtabs(1)) + 1)
+        elif token.type in ("_NL", "$END", "_DEDENT"):
             # Point just past the last real token rather than at the next line.
             last = source.line(line).split("#")[0].rstrip()
             if token.type == "$END" or not last:
@@ -260,7 +263,7 @@ def _char_hint(char: str) -> str | None:
 
 def _token_hint(token: Token, previous: str, expected) -> str:
     if token.type == "_INDENT":
-        return "only the body of a `def` is indented"
+        return "this line is indented more than the line before it; indent a `def` body evenly"
     if token.type == "$END" and "RPAR" in expected:
         return "a `(` is never closed; is a `)` missing?"
     if previous == "|" and token.type in ("_NL", "$END", "VBAR", "_DEDENT"):

@@ -1,0 +1,149 @@
+"""The command line: output, exit codes (0 ok, 1 model error, 2 usage), error format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnndsl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+LENET = ROOT / "examples" / "lenet.cnn"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cnndsl", *args], input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_summary_footer_is_exactly_keras_form():
+    # The footer of the LeNet tutorial's Keras 3 summary (seed 003: 62,958 params).
+    result = run("summary", str(LENET))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-3:] == [
+        " Total params: 62,958 (245.93 KB)",
+        " Trainable params: 62,958 (245.93 KB)",
+        " Non-trainable params: 0 (0.00 B)",
+    ]
+
+
+def test_summary_rows_carry_keras_names_types_and_shapes(capsys):
+    assert main(["summary", str(LENET)]) == 0
+    out = capsys.readouterr().out
+    for name, shape, params in [
+        ("conv2d (Conv2D)", "(None, 28, 28, 8)", "608"),
+        ("max_pooling2d (MaxPooling2D)", "(None, 14, 14, 8)", "0"),
+        ("conv2d_1 (Conv2D)", "(None, 10, 10, 16)", "3,216"),
+        ("flatten (Flatten)", "(None, 400)", "0"),
+        ("dense (Dense)", "(None, 120)", "48,120"),
+        ("dense_2 (Dense)", "(None, 10)", "850"),
+    ]:
+        row = next(line for line in out.splitlines() if name in line)
+        cells = [cell.strip() for cell in row.strip("│").split("│")]
+        assert cells == [name, shape, params]
+
+
+def test_batch_size_replaces_none(capsys):
+    assert main(["summary", "--batch", "32", str(LENET)]) == 0
+    assert "(32, 28, 28, 8)" in capsys.readouterr().out
+
+
+def test_json_has_layers_and_totals(capsys):
+    assert main(["summary", "--json", str(LENET)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total_params"] == 62_958
+    assert data["trainable_params"] == 62_958
+    assert data["non_trainable_params"] == 0
+    first = data["layers"][0]
+    assert {k: first[k] for k in ("name", "type", "output_shape", "params", "trainable_params", "non_trainable_params")} == {
+        "name": "conv2d",
+        "type": "Conv2D",
+        "output_shape": [None, 28, 28, 8],
+        "params": 608,
+        "trainable_params": 608,
+        "non_trainable_params": 0,
+    }
+
+
+def test_json_batch_and_non_trainable():
+    result = run("summary", "--json", "--batch", "4", "-", stdin="input 8x8x3 | conv 4 3 | bn\n")
+    data = json.loads(result.stdout)
+    assert data["layers"][-1]["output_shape"] == [4, 6, 6, 4]
+    # bn on 4 channels: gamma, beta trainable; moving mean and variance not.
+    assert (data["trainable_params"], data["non_trainable_params"]) == ((3 * 3 * 3 + 1) * 4 + 8, 8)
+
+
+def test_stdin_and_check():
+    assert run("check", "-", stdin="input 8x8x3 | conv 4 3\n").returncode == 0
+    result = run("check", str(LENET))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_model_error_exits_1_with_file_line_col_caret_and_hint(tmp_path):
+    bad = tmp_path / "bad.cnn"
+    bad.write_text("input 4x4x3\nconv 8 5x5\n")
+    result = run("summary", str(bad))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{bad}:2:8: kernel 5x5 is larger than its 4x4 input"
+    assert lines[2] == "2 | conv 8 5x5"
+    assert lines[3] == "  |        ^^^"
+    assert lines[4] == "hint: input is 4x4 here; use `same` or a kernel of at most 4"
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_layer_suggests(tmp_path):
+    bad = tmp_path / "typo.cnn"
+    bad.write_text("input 28x28x1\nconv 8 3\nmaxpol 2\n")
+    result = run("check", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == f"{bad}:3:1: unknown layer `maxpol`"
+    assert "hint: did you mean `maxpool`?" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["summary", "--bogus", "x.cnn"],
+        ["summary"],
+        ["frobnicate", "x.cnn"],
+        ["summary", "--batch", "0", "examples/lenet.cnn"],
+        ["emit", "examples/lenet.cnn"],
+        ["summary", "does/not/exist.cnn"],
+    ],
+)
+def test_usage_errors_exit_2(args):
+    result = run(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_file_exits_2(tmp_path):
+    binary = tmp_path / "binary.cnn"
+    binary.write_bytes(b"\xff\xfe\x00input")
+    result = run("check", str(binary))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
+
+
+def test_layers_lists_every_keyword():
+    result = run("layers")
+    assert result.returncode == 0
+    for keyword in ("conv", "dwconv", "sepconv", "deconv", "maxpool", "avgpool", "gap", "gmp", "bn", "zeropad"):
+        assert any(line.startswith(keyword) for line in result.stdout.splitlines()), keyword
+
+
+def test_summary_does_not_import_heavy_frameworks():
+    code = (
+        "import sys; from cnndsl.cli import main; main(['summary', 'examples/lenet.cnn']);"
+        "heavy = [m for m in ('torch', 'keras', 'numpy', 'tensorflow', 'jax') if m in sys.modules];"
+        "sys.stderr.write(repr(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.stderr == "[]"
