@@ -64,6 +64,9 @@ def _read(path: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Lark imports the third-party `regex` module when it is installed, but
+    # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
+    sys.modules.setdefault("regex", None)
     args = build_parser().parse_args(argv)
     if args.command == "layers":
         from .reference import layer_table

@@ -1,0 +1,119 @@
+"""Every mistake is a CnnError with a span; random text never crashes cnndsl."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cnndsl
+from cnndsl.errors import (
+    BadArgument,
+    BlockProblem,
+    BranchMismatch,
+    CnnError,
+    DuplicateName,
+    ShapeProblem,
+    StructureProblem,
+    SyntaxProblem,
+    UnknownLayer,
+    render,
+)
+from cnndsl.source import Source
+
+
+def error_of(text: str) -> CnnError:
+    with pytest.raises(CnnError) as caught:
+        cnndsl.analyze(text, "net.cnn")
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "text, kind, line, column, words",
+    [
+        ("input 4x4x3\nconv 8 5x5", ShapeProblem, 2, 8, "larger than its 4x4 input"),
+        ("input 28x28x1\nconvv 8 3", UnknownLayer, 2, 1, "unknown layer `convv`"),
+        ("input 28x28x1\nconv 8 3 strid 2", BadArgument, 2, 10, "no option `strid`"),
+        ("input 28x28x1\nconv 8 3 stride", BadArgument, 2, 10, "`stride` needs a value"),
+        ("input 28x28x1\ndropout 2", BadArgument, 2, 9, "`rate` must be"),
+        ("conv 8 3", StructureProblem, 1, 1, "must start with `input`"),
+        ("input 8x8x1\ninput 8x8x1", StructureProblem, 2, 1, "`input` must come first"),
+        ("input 28x28x1\nconv 8 3 |", SyntaxProblem, 2, 11, "unexpected end of line"),
+        ("input 28x28x1\nconv 8 3 $", SyntaxProblem, 2, 10, "unexpected character `$`"),
+        ("input 28x28x1\nadd(conv 8 3; conv 8 1)", BranchMismatch, 2, 15, "this branch gives 28x28x8, but the first branch gives 26x26x8"),
+        ("input 8x8x4\nconcat(conv 8 3 same; maxpool 2)", BranchMismatch, 2, 23, "4x4x4"),
+        ("input 8x8x4\nmultiply(identity; conv 3 1)", BranchMismatch, 2, 20, "8x8x3"),
+        ("input 8x8x4\nblock(3)", BlockProblem, 2, 1, "no block named `block`"),
+        ("def b(c):\n    conv c 3\ninput 8x8x4\nb(3, 4)", BlockProblem, 4, 6, "takes 1 argument, but 2 were given"),
+        ("def b(c):\n    conv c 3\ninput 8x8x4\nb()", BlockProblem, 4, 1, "needs a value for `c`"),
+        ("def b(c):\n    conv c 3\ninput 8x8x4\nb(d=3)", BlockProblem, 4, 3, "no parameter `d`"),
+        ("def a(c):\n    b(c)\ndef b(c):\n    a(c)\ninput 8x8x4\na(3)", BlockProblem, 4, 5, "calls itself"),
+        ("input 8x8x4\nx: conv 4 1\nx: conv 4 1", DuplicateName, 3, 1, "already named `x`"),
+        ("input 8x8x4\nconv 4 1 | relu | dense 3 | conv 4 1", ShapeProblem, 2, 29, "flat vector"),
+        ("def b(c):\n    conv c 3\ninput 8x8x4\nb(0)", BadArgument, 2, 10, "positive whole number"),
+        ("input 8x8x4\n(conv 4 1) * 0", BadArgument, 2, 14, "repeat count"),
+    ],
+)
+def test_errors_point_at_the_cause(text, kind, line, column, words):
+    error = error_of(text)
+    assert isinstance(error, kind), error
+    assert (error.span.line, error.span.column) == (line, column), error
+    assert words in error.message
+
+
+def test_render_shows_location_source_caret_and_hint():
+    text = "input 4x4x3\nconv 8 5x5\n"
+    error = error_of(text)
+    assert render(error, Source.of(text, "net.cnn")).splitlines() == [
+        "net.cnn:2:8: kernel 5x5 is larger than its 4x4 input",
+        "  |",
+        "2 | conv 8 5x5",
+        "  |        ^^^",
+        "hint: input is 4x4 here; use `same` or a kernel of at most 4",
+    ]
+
+
+def test_errors_inside_blocks_point_into_the_block_body():
+    text = "def b(k):\n    conv 4 k\ninput 4x4x3\nb(3)\nb(3)\n"
+    error = error_of(text)
+    assert (error.span.line, error.span.column) == (2, 12)
+    assert "larger than" in error.message
+
+
+TOKENS = [
+    "input", "conv", "dense", "pool", "maxpool", "avgpool", "gap", "bn", "relu", "dropout", "flatten",
+    "sepconv", "dwconv", "deconv", "zeropad", "reshape", "upsample", "add", "concat", "multiply", "residual",
+    "identity", "def", "b", "c", "stride", "same", "valid", "pad", "groups", "mult", "nobias", "noscale",
+    "0", "1", "2", "3", "8", "16", "32x32x3", "3x3", "4x-1", "0.5", "1e-3", "|", ";", "(", ")", ",", ":", "=",
+    "*", "/", "//", "+", "-", "\n", "\n    ", "\t", "#", "\r\n", "x", "1x", "@", "\\\n",
+]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=30).map(" ".join))
+def test_random_token_soup_is_a_model_or_a_located_error(text):
+    check_never_crashes(text)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(max_size=60))
+def test_random_text_is_a_model_or_a_located_error(text):
+    check_never_crashes(text)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.text(alphabet="input 32x3|conv8 5pl\n();", max_size=50).map(lambda t: "input 32x32x3\n" + t))
+def test_mutated_networks_are_a_model_or_a_located_error(text):
+    check_never_crashes(text)
+
+
+def check_never_crashes(text: str) -> None:
+    try:
+        cnndsl.analyze(text, "fuzz.cnn")
+    except CnnError as error:
+        source = Source.of(text, "fuzz.cnn")
+        if error.span is not None:
+            assert 1 <= error.span.line <= source.text.count("\n") + 2, error
+            assert error.span.column >= 1
+        rendered = render(error, source)
+        assert rendered.startswith("fuzz.cnn:")
