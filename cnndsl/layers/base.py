@@ -363,7 +363,8 @@ def require_rank(layer: LayerKind, shape: Shape, ranks: Sequence[int], what: str
     """The spatial rank, or a clear error when the input is not an image-like tensor."""
     if len(shape) - 1 not in ranks:
         kinds = {1: "a sequence (LxC)", 2: "an image (HxWxC)", 3: "a volume (DxHxWxC)"}
-        wanted = " or ".join(kinds[r] for r in ranks)
+        names = [kinds[r] for r in ranks]
+        wanted = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
         got = "a flat vector" if len(shape) == 1 else kinds.get(len(shape) - 1, f"a rank-{len(shape)} tensor")
         raise layer.fail(
             f"`{layer.keyword}` needs {wanted}, but its input is {got} ({describe_shape(shape)}) here",

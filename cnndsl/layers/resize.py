@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import Arg, Choice, Inferred, LayerKind, SizeType, describe_shape, require_rank
 
-HINT = "this layer works on image-like inputs (LxC, HxWxC or DxHxWxC)"
+HINT = "put it before any flatten, dense or global pooling layer"
 
 
 def per_side(layer: LayerKind, rank: int) -> tuple[tuple[int, int], ...]:

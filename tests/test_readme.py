@@ -1,0 +1,34 @@
+"""The README stays true: its layer table is current and its examples run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cnndsl
+from cnndsl.layers import REGISTRY
+from cnndsl.reference import BEGIN, END, markdown
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_layer_table_is_current():
+    text = README.read_text(encoding="utf-8")
+    table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert table == markdown(), "run: python -m cnndsl.reference --update-readme"
+
+
+def test_every_layer_keyword_is_in_the_reference():
+    text = README.read_text(encoding="utf-8")
+    for keyword in REGISTRY:
+        assert f"`{keyword}`" in text, keyword
+
+
+def test_language_snippets_in_the_readme_are_valid():
+    """Each ```cnn block is a valid network (given an input when it has none)."""
+    text = README.read_text(encoding="utf-8")
+    snippets = re.findall(r"```cnn\n(.*?)```", text, flags=re.S)
+    assert len(snippets) >= 3
+    for snippet in snippets:
+        body = snippet if "input " in snippet else "input 56x56x64\n" + snippet
+        assert cnndsl.analyze(body).total >= 0
