@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from .source import Span
 
@@ -44,7 +43,7 @@ class Neg:
     span: Span
 
 
-Expr = Union[Num, Dims, Name, BinOp, Neg]
+Expr = Num | Dims | Name | BinOp | Neg
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class KeywordArg:
     span: Span
 
 
-Arg = Union[Expr, KeywordArg]
+Arg = Expr | KeywordArg
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ class Labelled:
     label_span: Span
 
 
-Stage = Union[Layer, Call, Merge, Group, Repeat, Labelled]
+Stage = Layer | Call | Merge | Group | Repeat | Labelled
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     emit = commands.add_parser("emit", help="write Keras or PyTorch code")
     target = emit.add_mutually_exclusive_group(required=True)
     target.add_argument("--keras", dest="target", action="store_const", const="keras", help="Keras 3 code")
-    target.add_argument("--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code")
+    target.add_argument(
+        "--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code"
+    )
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 

@@ -82,10 +82,14 @@ class Expander:
         self.definitions: dict[str, ast.Definition] = {}
         for definition in program.definitions:
             if definition.name in self.definitions:
-                raise BlockProblem(f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them")
+                raise BlockProblem(
+                    f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
+                )
             if definition.name in REGISTRY:
                 raise BlockProblem(
-                    f"`{definition.name}` is a layer; a block cannot take its name", definition.name_span, "choose another name"
+                    f"`{definition.name}` is a layer; a block cannot take its name",
+                    definition.name_span,
+                    "choose another name",
                 )
             self.definitions[definition.name] = definition
         self.program = program
@@ -96,13 +100,17 @@ class Expander:
         for pipeline in self.program.pipelines:
             current = self.pipeline(pipeline, current, {})
         if current is None:
-            raise StructureProblem("the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`")
+            raise StructureProblem(
+                "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
+            )
         self.graph.output = current
         return self.graph
 
     def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
         if len(self.graph.nodes) >= MAX_NODES:
-            raise StructureProblem(f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts")
+            raise StructureProblem(
+                f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts"
+            )
         node = GraphNode(len(self.graph.nodes), layer, inputs)
         self.graph.nodes.append(node)
         return node.id
@@ -126,7 +134,9 @@ class Expander:
         if isinstance(stage, ast.Repeat):
             count = evaluate(stage.count, env)
             if not isinstance(count.value, int) or count.value < 1:
-                raise BadArgument(f"a repeat count must be a positive whole number, not `{count.describe()}`", count.span)
+                raise BadArgument(
+                    f"a repeat count must be a positive whole number, not `{count.describe()}`", count.span
+                )
             for _ in range(count.value):
                 current = self.stage(stage.body, current, env)
             return current
@@ -153,9 +163,7 @@ class Expander:
             hint = did_you_mean(stage.kind, choices) or "see the language reference in the README for every layer"
             raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
         if kind.MERGE:
-            raise BadArgument(
-                f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span
-            )
+            raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
         positional, keywords = self.arguments(stage.args, env)
         bound = kind.bind(stage.kind, positional, keywords, stage.span)
         if stage.kind == "input":
@@ -193,8 +201,10 @@ class Expander:
             hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
         if stage.name in self.calls:
-            chain = " -> ".join([*self.calls[self.calls.index(stage.name):], stage.name])
-            raise BlockProblem(f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive")
+            chain = " -> ".join([*self.calls[self.calls.index(stage.name) :], stage.name])
+            raise BlockProblem(
+                f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive"
+            )
         bindings = self.bind_call(definition, stage, env)
         self.calls.append(stage.name)
         try:
@@ -220,7 +230,9 @@ class Expander:
         for name, value, span in keywords:
             if name not in names:
                 raise BlockProblem(
-                    f"`{definition.name}` has no parameter `{name}`", span, did_you_mean(name, names) or f"usage: {usage}"
+                    f"`{definition.name}` has no parameter `{name}`",
+                    span,
+                    did_you_mean(name, names) or f"usage: {usage}",
                 )
             if name in bindings:
                 raise BlockProblem(f"`{name}` is given twice", span)
@@ -228,7 +240,9 @@ class Expander:
         for param in params:
             if param.name not in bindings:
                 if param.default is None:
-                    raise BlockProblem(f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}")
+                    raise BlockProblem(
+                        f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}"
+                    )
                 bindings[param.name] = evaluate(param.default, bindings)
         return bindings
 
@@ -244,9 +258,7 @@ class Expander:
 
     @staticmethod
     def _no_input(span: Span) -> StructureProblem:
-        return StructureProblem(
-            "the network must start with `input`", span, "add a first line such as `input 28x28x1`"
-        )
+        return StructureProblem("the network must start with `input`", span, "add a first line such as `input 28x28x1`")
 
 
 def expand(program: ast.Program) -> Graph:

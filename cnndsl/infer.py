@@ -60,9 +60,7 @@ class Model:
     @cached_property
     def sequential(self) -> bool:
         """True when each layer feeds only the next: Keras's Sequential."""
-        return self.output == len(self.nodes) - 1 and all(
-            node.inputs == (node.id - 1,) for node in self.nodes[1:]
-        )
+        return self.output == len(self.nodes) - 1 and all(node.inputs == (node.id - 1,) for node in self.nodes[1:])
 
     @property
     def output_shape(self) -> Shape:

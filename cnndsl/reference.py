@@ -97,6 +97,10 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] == ["--update-readme"]:
-        print("README.md updated" if update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md") else "README.md is current")
+        print(
+            "README.md updated"
+            if update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
+            else "README.md is current"
+        )
     else:
         print(markdown())

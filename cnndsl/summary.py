@@ -5,10 +5,20 @@ from __future__ import annotations
 from .infer import Model, TypedNode
 
 UNICODE_BOX = {
-    "top": "┏━┳┓", "head": "┃┃┃", "head_rule": "┡━╇┩", "row": "│││", "rule": "├─┼┤", "bottom": "└─┴┘",
+    "top": "┏━┳┓",
+    "head": "┃┃┃",
+    "head_rule": "┡━╇┩",
+    "row": "│││",
+    "rule": "├─┼┤",
+    "bottom": "└─┴┘",
 }
 ASCII_BOX = {
-    "top": "+-++", "head": "|||", "head_rule": "+=++", "row": "|||", "rule": "+-++", "bottom": "+-++",
+    "top": "+-++",
+    "head": "|||",
+    "head_rule": "+=++",
+    "row": "|||",
+    "rule": "+-++",
+    "bottom": "+-++",
 }
 
 

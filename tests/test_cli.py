@@ -60,7 +60,9 @@ def test_json_has_layers_and_totals(capsys):
     assert data["trainable_params"] == 62_958
     assert data["non_trainable_params"] == 0
     first = data["layers"][0]
-    assert {k: first[k] for k in ("name", "type", "output_shape", "params", "trainable_params", "non_trainable_params")} == {
+    assert {
+        k: first[k] for k in ("name", "type", "output_shape", "params", "trainable_params", "non_trainable_params")
+    } == {
         "name": "conv2d",
         "type": "Conv2D",
         "output_shape": [None, 28, 28, 8],

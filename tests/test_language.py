@@ -135,7 +135,12 @@ def test_layer_names_flow_into_the_summary():
 def test_default_names_count_per_class_like_keras():
     model = cnndsl.analyze("input 8x8x3 | conv 4 1 | relu | conv 4 1 | relu | bn | bn")
     assert [n.name for n in model.layers] == [
-        "conv2d", "activation", "conv2d_1", "activation_1", "batch_normalization", "batch_normalization_1",
+        "conv2d",
+        "activation",
+        "conv2d_1",
+        "activation_1",
+        "batch_normalization",
+        "batch_normalization_1",
     ]
 
 

@@ -70,7 +70,15 @@ class ReLU6(LayerKind):
 
 class LeakyReLU(LayerKind):
     KEYWORDS = ("leakyrelu", "leaky_relu")
-    ARGS = (Arg("alpha", FloatType(0.0, None, "a slope of at least 0"), default=0.2, positional=True, example="leakyrelu 0.1"),)
+    ARGS = (
+        Arg(
+            "alpha",
+            FloatType(0.0, None, "a slope of at least 0"),
+            default=0.2,
+            positional=True,
+            example="leakyrelu 0.1",
+        ),
+    )
     SUMMARY = "leaky ReLU with negative slope α, default 0.2 (Keras `LeakyReLU`)"
     USAGE = "leakyrelu 0.2"
 

@@ -55,7 +55,9 @@ class IntType(ArgType):
         if isinstance(v, float) and v.is_integer() and not isinstance(v, bool):
             v = int(v)
         if not isinstance(v, int) or v < self.minimum:
-            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint())
+            raise BadArgument(
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
+            )
         return v
 
 
@@ -65,10 +67,14 @@ class FloatType(ArgType):
 
     def convert(self, value, arg):
         v = value.value
-        if not isinstance(v, (int, float)) or (self.low is not None and v < self.low) or (
-            self.high is not None and v >= self.high
+        if (
+            not isinstance(v, (int, float))
+            or (self.low is not None and v < self.low)
+            or (self.high is not None and v >= self.high)
         ):
-            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint())
+            raise BadArgument(
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
+            )
         return float(v)
 
 
@@ -103,7 +109,9 @@ class ShapeType(ArgType):
         values = (v,) if isinstance(v, int) else v
         low = -1 if self.allow_unknown else 1
         if not isinstance(values, tuple) or any(not isinstance(x, int) or x < low or x == 0 for x in values):
-            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint())
+            raise BadArgument(
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
+            )
         if values.count(-1) > 1:
             raise BadArgument("only one axis of a shape can be -1", value.span)
         return values
@@ -219,7 +227,9 @@ class LayerKind:
     # Binding
 
     @classmethod
-    def bind(cls, keyword: str, values: Sequence[Value], keywords: Sequence[tuple[str, Value, Span]], span: Span) -> LayerKind:
+    def bind(
+        cls, keyword: str, values: Sequence[Value], keywords: Sequence[tuple[str, Value, Span]], span: Span
+    ) -> LayerKind:
         """Match source arguments to ARGS; raises BadArgument with a span."""
         options = {arg.name: arg.default for arg in cls.ARGS}
         spans: dict[str, Span] = {}
@@ -230,7 +240,7 @@ class LayerKind:
 
         def assign(arg: Arg, result: Any, where: Span) -> None:
             if arg.name in spans and not arg.variadic:
-                raise BadArgument(f"`{arg.name}` is given twice", where, f"remove one of the two")
+                raise BadArgument(f"`{arg.name}` is given twice", where, "remove one of the two")
             options[arg.name] = result
             spans[arg.name] = where if arg.name not in spans else spans[arg.name].to(where)
 
@@ -253,7 +263,10 @@ class LayerKind:
             elif word is None and next_positional < len(positional):
                 arg = positional[next_positional]
                 if arg.variadic:
-                    options[arg.name] = (*(options[arg.name] if arg.name in spans else ()), arg.type.convert(value, arg))
+                    options[arg.name] = (
+                        *(options[arg.name] if arg.name in spans else ()),
+                        arg.type.convert(value, arg),
+                    )
                     spans[arg.name] = spans[arg.name].to(value.span) if arg.name in spans else value.span
                 else:
                     assign(arg, arg.type.convert(value, arg), value.span)
@@ -266,7 +279,9 @@ class LayerKind:
             arg = next((a for a in cls.ARGS if a.name == name), None)
             if arg is None:
                 raise BadArgument(
-                    f"`{keyword}` has no option `{name}`", where, did_you_mean(name, [a.name for a in cls.ARGS]) or cls._options_hint()
+                    f"`{keyword}` has no option `{name}`",
+                    where,
+                    did_you_mean(name, [a.name for a in cls.ARGS]) or cls._options_hint(),
                 )
             if isinstance(arg.type, Flag):
                 converted = IntType(0).convert(value, arg)
@@ -285,7 +300,9 @@ class LayerKind:
     @classmethod
     def _unexpected(cls, keyword: str, value: Value, positional: list[Arg], next_positional: int) -> BadArgument:
         if isinstance(value.value, str):
-            words = [a.type.word or a.name if isinstance(a.type, Flag) else a.name for a in cls.ARGS if not a.positional]
+            words = [
+                a.type.word or a.name if isinstance(a.type, Flag) else a.name for a in cls.ARGS if not a.positional
+            ]
             for arg in cls.ARGS:
                 if isinstance(arg.type, Choice):
                     words += [*arg.type.choices, *arg.type.aliases]

@@ -61,7 +61,9 @@ def _common(*, dilation=True, causal=False, padding_words=("valid", "same")):
         Arg("padding", Choice(*words), default="valid", doc="`valid` (default) or `same`"),
     ]
     if dilation:
-        args.append(Arg("dilation", SizeType(), default=(1,), doc="dilation rate, e.g. `dilation 2`", example="dilation 2"))
+        args.append(
+            Arg("dilation", SizeType(), default=(1,), doc="dilation rate, e.g. `dilation 2`", example="dilation 2")
+        )
     args += [
         Arg("bias", Flag("nobias"), default=True, doc="`nobias` drops the bias"),
         activation_arg(),
@@ -95,7 +97,14 @@ class Conv(_Convolution):
     KEYWORDS = ("conv", "conv1d", "conv2d", "conv3d")
     ARGS = (
         Arg("filters", IntType(), positional=True, required=True, doc="number of filters", example="conv 32 3x3"),
-        Arg("kernel", SizeType(), positional=True, required=True, doc="kernel size; `3` means 3x3 on images", example="conv 32 3x3"),
+        Arg(
+            "kernel",
+            SizeType(),
+            positional=True,
+            required=True,
+            doc="kernel size; `3` means 3x3 on images",
+            example="conv 32 3x3",
+        ),
         *_common(causal=True),
         Arg("groups", IntType(), default=1, doc="grouped convolution", example="groups 4"),
         Arg("pad", SizeType(minimum=0), default=None, doc="explicit zero padding before a valid conv", example="pad 1"),
@@ -173,8 +182,17 @@ class SeparableConv(_Convolution):
     KEYWORDS = ("sepconv", "separable")
     RANKS = (1, 2)
     ARGS = (
-        Arg("filters", IntType(), positional=True, required=True, doc="number of output filters", example="sepconv 64 3x3"),
-        Arg("kernel", SizeType(), positional=True, required=True, doc="depthwise kernel size", example="sepconv 64 3x3"),
+        Arg(
+            "filters",
+            IntType(),
+            positional=True,
+            required=True,
+            doc="number of output filters",
+            example="sepconv 64 3x3",
+        ),
+        Arg(
+            "kernel", SizeType(), positional=True, required=True, doc="depthwise kernel size", example="sepconv 64 3x3"
+        ),
         Arg("mult", IntType(), default=1, doc="depth multiplier", example="mult 2"),
         *_common(),
     )
@@ -202,7 +220,9 @@ class Deconv(_Convolution):
         Arg("filters", IntType(), positional=True, required=True, doc="number of filters", example="deconv 32 3x3"),
         Arg("kernel", SizeType(), positional=True, required=True, doc="kernel size", example="deconv 32 3x3"),
         *_common(),
-        Arg("outpad", SizeType(minimum=0), default=None, doc="output padding, less than the stride", example="outpad 1"),
+        Arg(
+            "outpad", SizeType(minimum=0), default=None, doc="output padding, less than the stride", example="outpad 1"
+        ),
     )
     SUMMARY = "transposed convolution (Keras `Conv2DTranspose`)"
     USAGE = "deconv FILTERS KERNEL [stride S] [same|valid] [outpad P] [dilation D] [nobias] [ACTIVATION]"

@@ -14,9 +14,7 @@ class Input(LayerKind):
 
     def validate(self):
         if len(self["shape"]) > 4:
-            raise self.fail(
-                f"input has {len(self['shape'])} axes; cnndsl handles up to 4 (DxHxWxC)", "shape"
-            )
+            raise self.fail(f"input has {len(self['shape'])} axes; cnndsl handles up to 4 (DxHxWxC)", "shape")
 
     def infer(self, shapes):
         return Inferred(tuple(self["shape"]), "InputLayer")
@@ -55,7 +53,13 @@ class Dense(LayerKind):
 class Dropout(LayerKind):
     KEYWORDS = ("dropout",)
     ARGS = (
-        Arg("rate", FloatType(0.0, 1.0, "a rate from 0 up to (not including) 1"), positional=True, required=True, example="dropout 0.25"),
+        Arg(
+            "rate",
+            FloatType(0.0, 1.0, "a rate from 0 up to (not including) 1"),
+            positional=True,
+            required=True,
+            example="dropout 0.25",
+        ),
     )
     SUMMARY = "randomly zeroes a fraction of inputs while training"
     USAGE = "dropout 0.25"

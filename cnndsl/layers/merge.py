@@ -25,7 +25,9 @@ class _Merge(LayerKind):
     def check_count(self, shapes):
         if len(shapes) < 2:
             raise BranchMismatch(
-                f"`{self.keyword}` needs at least two branches", self.span, "separate branches with `;`; use `identity` for the input itself"
+                f"`{self.keyword}` needs at least two branches",
+                self.span,
+                "separate branches with `;`; use `identity` for the input itself",
             )
         if self.EXACT_COUNT and len(shapes) != self.EXACT_COUNT:
             raise BranchMismatch(f"`{self.keyword}` takes exactly {self.EXACT_COUNT} branches", self.span)

@@ -10,8 +10,20 @@ class BatchNorm(LayerKind):
     ARGS = (
         Arg("scale", Flag("noscale"), default=True, doc="`noscale` drops gamma (InceptionV3)"),
         Arg("center", Flag("nocenter"), default=True, doc="`nocenter` drops beta"),
-        Arg("eps", FloatType(0.0, None, "a small positive number"), default=1e-3, doc="epsilon, default 0.001", example="eps 1.001e-5"),
-        Arg("momentum", FloatType(0.0, 1.0, "a number from 0 up to 1"), default=0.99, doc="moving-average momentum, default 0.99", example="momentum 0.9"),
+        Arg(
+            "eps",
+            FloatType(0.0, None, "a small positive number"),
+            default=1e-3,
+            doc="epsilon, default 0.001",
+            example="eps 1.001e-5",
+        ),
+        Arg(
+            "momentum",
+            FloatType(0.0, 1.0, "a number from 0 up to 1"),
+            default=0.99,
+            doc="moving-average momentum, default 0.99",
+            example="momentum 0.9",
+        ),
     )
     SUMMARY = "batch normalisation over channels: 4C parameters, 2C of them non-trainable"
     USAGE = "bn [noscale] [nocenter] [eps E] [momentum M]"
@@ -28,7 +40,13 @@ class LayerNorm(LayerKind):
     ARGS = (
         Arg("scale", Flag("noscale"), default=True, doc="`noscale` drops gamma"),
         Arg("center", Flag("nocenter"), default=True, doc="`nocenter` drops beta"),
-        Arg("eps", FloatType(0.0, None, "a small positive number"), default=1e-3, doc="epsilon, default 0.001", example="eps 1e-6"),
+        Arg(
+            "eps",
+            FloatType(0.0, None, "a small positive number"),
+            default=1e-3,
+            doc="epsilon, default 0.001",
+            example="eps 1e-6",
+        ),
     )
     SUMMARY = "layer normalisation over the last axis: 2C parameters"
     USAGE = "layernorm [noscale] [nocenter] [eps E]"
@@ -42,7 +60,9 @@ class LayerNorm(LayerKind):
 class Rescale(LayerKind):
     KEYWORDS = ("rescale", "rescaling")
     ARGS = (
-        Arg("scale", FloatType(), positional=True, required=True, doc="multiplier, e.g. 1/255", example="rescale 1/255"),
+        Arg(
+            "scale", FloatType(), positional=True, required=True, doc="multiplier, e.g. 1/255", example="rescale 1/255"
+        ),
         Arg("offset", FloatType(), default=0.0, doc="added after scaling", example="offset -1"),
     )
     SUMMARY = "multiplies by a constant and adds an offset (Keras `Rescaling`)"

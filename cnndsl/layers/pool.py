@@ -21,7 +21,9 @@ class _Pool(LayerKind):
         rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
         size = fit_size(self, "size", self["size"], rank)
         stride = fit_size(self, "stride", self["stride"], rank) if self["stride"] is not None else size
-        out, pads = sliding_window(self, shape, size, stride, (1,) * rank, self["padding"], arg="size", words="pool size")
+        out, pads = sliding_window(
+            self, shape, size, stride, (1,) * rank, self["padding"], arg="size", words="pool size"
+        )
         return Inferred(
             out + shape[-1:],
             f"{self.KERAS_NAME}{rank}D",

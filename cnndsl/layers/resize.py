@@ -29,7 +29,15 @@ def per_side(layer: LayerKind, rank: int) -> tuple[tuple[int, int], ...]:
 class ZeroPad(LayerKind):
     KEYWORDS = ("zeropad", "pad")
     ARGS = (
-        Arg("padding", SizeType(minimum=0), positional=True, required=True, variadic=True, doc="P, PxQ, or before/after per axis", example="zeropad 1"),
+        Arg(
+            "padding",
+            SizeType(minimum=0),
+            positional=True,
+            required=True,
+            variadic=True,
+            doc="P, PxQ, or before/after per axis",
+            example="zeropad 1",
+        ),
     )
     SUMMARY = "pads with zeros: `zeropad 3`, `zeropad 1x2`, or per side `zeropad 0 1 0 1` (top bottom left right)"
     USAGE = "zeropad P | zeropad PxQ | zeropad TOP BOTTOM LEFT RIGHT"
@@ -45,7 +53,15 @@ class ZeroPad(LayerKind):
 class Crop(LayerKind):
     KEYWORDS = ("crop", "cropping")
     ARGS = (
-        Arg("padding", SizeType(minimum=0), positional=True, required=True, variadic=True, doc="C, CxD, or before/after per axis", example="crop 1"),
+        Arg(
+            "padding",
+            SizeType(minimum=0),
+            positional=True,
+            required=True,
+            variadic=True,
+            doc="C, CxD, or before/after per axis",
+            example="crop 1",
+        ),
     )
     SUMMARY = "crops the borders: the same forms as zeropad"
     USAGE = "crop C | crop CxD | crop TOP BOTTOM LEFT RIGHT"
@@ -56,9 +72,7 @@ class Crop(LayerKind):
         crops = per_side(self, rank)
         out = tuple(n - a - b for n, (a, b) in zip(shape[:-1], crops))
         if min(out) <= 0:
-            raise self.fail(
-                f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less"
-            )
+            raise self.fail(f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less")
         return Inferred(out + shape[-1:], f"Cropping{rank}D", resolved={"rank": rank, "crops": crops})
 
 
@@ -66,7 +80,12 @@ class UpSample(LayerKind):
     KEYWORDS = ("upsample", "upsampling")
     ARGS = (
         Arg("size", SizeType(), default=(2,), positional=True, doc="factor per axis (default 2)", example="upsample 2"),
-        Arg("interpolation", Choice("nearest", "bilinear"), default="nearest", doc="`nearest` (default) or `bilinear` (2-D only)"),
+        Arg(
+            "interpolation",
+            Choice("nearest", "bilinear"),
+            default="nearest",
+            doc="`nearest` (default) or `bilinear` (2-D only)",
+        ),
     )
     SUMMARY = "repeats rows and columns by a factor"
     USAGE = "upsample [SIZE] [nearest|bilinear]"
