@@ -1,0 +1,59 @@
+"""Default layer names and type names are Keras's own (the oracle names them)."""
+
+from __future__ import annotations
+
+import pytest
+
+import cnndsl
+
+CASES = [
+    # (cnndsl line after `input 8x8x4`, Keras layer factory)
+    ("conv 4 3", lambda L: L.Conv2D(4, 3)),
+    ("dwconv 3", lambda L: L.DepthwiseConv2D(3)),
+    ("sepconv 4 3", lambda L: L.SeparableConv2D(4, 3)),
+    ("deconv 4 3", lambda L: L.Conv2DTranspose(4, 3)),
+    ("maxpool 2", lambda L: L.MaxPooling2D(2)),
+    ("avgpool 2", lambda L: L.AveragePooling2D(2)),
+    ("gap", lambda L: L.GlobalAveragePooling2D()),
+    ("gmp", lambda L: L.GlobalMaxPooling2D()),
+    ("bn", lambda L: L.BatchNormalization()),
+    ("layernorm", lambda L: L.LayerNormalization()),
+    ("relu", lambda L: L.Activation("relu")),
+    ("relu6", lambda L: L.ReLU(6.0)),
+    ("leakyrelu 0.1", lambda L: L.LeakyReLU(0.1)),
+    ("zeropad 1", lambda L: L.ZeroPadding2D(1)),
+    ("crop 1", lambda L: L.Cropping2D(1)),
+    ("upsample 2", lambda L: L.UpSampling2D(2)),
+    ("reshape 16x16", lambda L: L.Reshape((16, 16))),
+    ("dropout 0.5", lambda L: L.Dropout(0.5)),
+    ("flatten", lambda L: L.Flatten()),
+    ("rescale 0.5", lambda L: L.Rescaling(0.5)),
+    ("normalize", lambda L: L.Normalization()),
+]
+
+
+@pytest.mark.parametrize("line, make", CASES, ids=[c[0] for c in CASES])
+def test_default_names_and_types_match_keras(keras, line, make):
+    node = cnndsl.analyze(f"input 8x8x4\n{line}").layers[-1]
+    layer = make(keras.layers)
+    # Keras numbers its default names per process; strip the counter.
+    base = layer.name.rsplit("_", 1)[0] if layer.name.rsplit("_", 1)[-1].isdigit() else layer.name
+    assert (node.name, node.keras_type) == (base, type(layer).__name__)
+
+
+def test_merge_names_match_keras(keras):
+    model = cnndsl.analyze("input 8x8x4\nadd(identity; identity) | concat(identity; identity) | multiply(identity; identity)")
+    names = [(n.name, n.keras_type) for n in model.layers]
+    expected = []
+    for cls in (keras.layers.Add, keras.layers.Concatenate, keras.layers.Multiply):
+        layer = cls()
+        base = layer.name.rsplit("_", 1)[0] if layer.name.rsplit("_", 1)[-1].isdigit() else layer.name
+        expected.append((base, cls.__name__))
+    assert names == expected
+
+
+def test_dense_and_input_names(keras):
+    model = cnndsl.analyze("input 8 | dense 4 | dense 2")
+    x = keras.Input((8,))
+    assert model.input.name.startswith("input_layer") and x._keras_history[0].name.startswith("input_layer")
+    assert [n.name for n in model.layers] == ["dense", "dense_1"]
