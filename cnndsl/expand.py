@@ -72,6 +72,21 @@ def evaluate(expr: ast.Expr, env: Env) -> Value:
     return Value(result, expr.span)
 
 
+def _reject_literal_product(arg) -> None:
+    """`conv 8 3 * 2` reads like a repeat but would multiply the kernel."""
+    if (
+        isinstance(arg, ast.BinOp)
+        and arg.op == "*"
+        and isinstance(arg.left, ast.Num)
+        and isinstance(arg.right, ast.Num)
+    ):
+        raise BadArgument(
+            f"`{arg.left.value} * {arg.right.value}` multiplies two numbers",
+            arg.span,
+            "to repeat a layer, group it: `(conv 8 3) * 2`; for a product, write the result",
+        )
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -250,6 +265,7 @@ class Expander:
         positional: list[Value] = []
         keywords: list[tuple[str, Value, Span]] = []
         for arg in args:
+            _reject_literal_product(arg)
             if isinstance(arg, ast.KeywordArg):
                 keywords.append((arg.name, evaluate(arg.value, env), arg.span))
             else:

@@ -198,9 +198,27 @@ def _describe(token: Token) -> str:
     return f"`{token}`"
 
 
+_OPERATORS = {"+", "-", "*", "/", "//"}
+
+
+def _terminal_text(name: str) -> str:
+    if name in _TOKEN_WORDS:
+        return _TOKEN_WORDS[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return f"`{name.lower()}`"
+    return f"`{pattern.value}`" if pattern.type == "str" else f"`{name.lower()}`"
+
+
 def _expected_words(expected) -> str:
-    words = sorted({_TOKEN_WORDS.get(name, f"`{name.lower()}`") for name in expected})
-    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else "something else"
+    words = sorted({_terminal_text(name) for name in expected})
+    # Arithmetic is always possible after a value; listing it only adds noise.
+    plain = [w for w in words if w.strip("`") not in _OPERATORS]
+    words = plain or words
+    if not words:
+        return "something else"
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
 
 
 def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:

@@ -58,6 +58,7 @@ def error_of(text: str) -> CnnError:
         ("input 8x8x4\nconv 4 1 | relu | dense 3 | conv 4 1", ShapeProblem, 2, 29, "flat vector"),
         ("def b(c):\n    conv c 3\ninput 8x8x4\nb(0)", BadArgument, 2, 10, "positive whole number"),
         ("input 8x8x4\n(conv 4 1) * 0", BadArgument, 2, 14, "repeat count"),
+        ("input 8x8x4\nconv 4 1 * 2", BadArgument, 2, 8, "multiplies two numbers"),
     ],
 )
 def test_errors_point_at_the_cause(text, kind, line, column, words):
