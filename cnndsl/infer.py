@@ -62,6 +62,27 @@ class Model:
         """True when each layer feeds only the next: Keras's Sequential."""
         return self.output == len(self.nodes) - 1 and all(node.inputs == (node.id - 1,) for node in self.nodes[1:])
 
+    @cached_property
+    def keras_order(self) -> tuple[TypedNode, ...]:
+        """The nodes in the order a Keras functional model lists its layers.
+
+        Keras sorts by depth (the longest path to the output), deepest
+        first, and breaks ties by a depth-first walk from the output.
+        """
+        first_seen: dict[int, int] = {}
+        stack = [self.output]
+        while stack:
+            i = stack.pop()
+            if i in first_seen:
+                continue
+            first_seen[i] = len(first_seen)
+            stack.extend(reversed(self.nodes[i].inputs))
+        depth = dict.fromkeys(first_seen, 0)
+        for i in sorted(first_seen, reverse=True):  # ids are topological
+            for j in self.nodes[i].inputs:
+                depth[j] = max(depth[j], depth[i] + 1)
+        return tuple(self.nodes[i] for i in sorted(first_seen, key=lambda i: (-depth[i], first_seen[i])))
+
     @property
     def output_shape(self) -> Shape:
         return self.nodes[self.output].shape

@@ -46,7 +46,7 @@ def _rows(model: Model, batch: int | None, macs: bool) -> tuple[list[str], list[
         header.append("Connected to")
         align.append("<")
     rows = []
-    for node in model.nodes if functional else model.layers:
+    for node in model.keras_order if functional else model.layers:
         cells = [[f"{node.name} ({node.keras_type})"], [format_shape(node.shape, batch)], [f"{node.info.params:,}"]]
         if macs:
             cells.append([f"{node.info.macs:,}"])
@@ -106,7 +106,7 @@ def footer(model: Model, macs: bool = False) -> list[str]:
 def summary_dict(model: Model, batch: int | None = None) -> dict:
     """The JSON form: every row and the totals; the batch axis is null unless given."""
     layers = []
-    for node in model.layers:
+    for node in model.keras_order[1:] if not model.sequential else model.layers:
         layers.append(
             {
                 "name": node.name,

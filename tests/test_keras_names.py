@@ -57,3 +57,16 @@ def test_dense_and_input_names(keras):
     x = keras.Input((8,))
     assert model.input.name.startswith("input_layer") and x._keras_history[0].name.startswith("input_layer")
     assert [n.name for n in model.layers] == ["dense", "dense_1"]
+
+
+def test_functional_rows_follow_keras_layer_order(keras):
+    text = "input 8x8x4\nconcat(a: conv 4 1; p1: conv 4 1 | p2: conv 4 1 | p3: conv 4 1; q: maxpool 1) | out: conv 2 1"
+    L = keras.layers
+    x = keras.Input((8, 8, 4))
+    a = L.Conv2D(4, 1, name="a")(x)
+    p3 = L.Conv2D(4, 1, name="p3")(L.Conv2D(4, 1, name="p2")(L.Conv2D(4, 1, name="p1")(x)))
+    q = L.MaxPooling2D(1, name="q")(x)
+    y = L.Conv2D(2, 1, name="out")(L.Concatenate(name="concatenate")([a, p3, q]))
+    expected = [layer.name for layer in keras.Model(x, y).layers][1:]
+    model = cnndsl.analyze(text)
+    assert [n.name for n in model.keras_order][1:] == expected
