@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cnndsl: cannot read {args.file}: {reason}", file=sys.stderr)
         return USAGE
 
-    from . import CnnError, analyze, render
+    from . import CnnError, Source, analyze, render
 
     try:
         model = analyze(text, filename)
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "summary":
             return _summary(model, args)
         return _emit(model, args)
-    except CnnError as error:
-        print(render(error, error.source), file=sys.stderr)
+    except CnnError as error:  # errors of code generation carry no source: it is this file
+        print(render(error, getattr(error, "source", None) or Source.of(text, filename)), file=sys.stderr)
         return MODEL_ERROR
     except RecursionError:
         print(f"{filename}: the file nests too deeply to read", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, Choice, FloatType, Inferred, LayerKind
+from .base import Arg, Call, Choice, FloatType, Inferred, LayerKind, kw, literal
 
 # keyword -> Keras activation name. Each has an exact PyTorch twin (see emit).
 ACTIVATIONS = {
@@ -32,6 +32,46 @@ ALIASES = {
 }
 
 
+# keyword -> the exact PyTorch function (Keras's defaults: leaky slope 0.2, exact gelu).
+TORCH = {
+    "relu": "F.relu",
+    "relu6": "F.relu6",
+    "sigmoid": "torch.sigmoid",
+    "tanh": "torch.tanh",
+    "softmax": "F.softmax",
+    "swish": "F.silu",
+    "silu": "F.silu",
+    "gelu": "F.gelu",
+    "elu": "F.elu",
+    "selu": "F.selu",
+    "softplus": "F.softplus",
+    "softsign": "F.softsign",
+    "hardsigmoid": "F.hardsigmoid",
+    "hardswish": "F.hardswish",
+    "leakyrelu": "F.leaky_relu",
+    "mish": "F.mish",
+    "linear": None,
+}
+
+
+def torch_activation(keyword: str | None):
+    """A PyTorch step applying the activation `keyword`, or None for none/linear."""
+    keyword = ALIASES.get(keyword, keyword)
+    function = TORCH.get(keyword) if keyword else None
+    if function is None:
+        return None
+    if keyword == "softmax":
+        return lambda x: Call(function, [x, kw("dim", 1)])  # Keras's last axis is channels: dim 1 in NCHW
+    if keyword == "leakyrelu":
+        return lambda x: Call(function, [x, literal(0.2)])
+    return lambda x: Call(function, [x])
+
+
+def activation_steps(keyword: str | None) -> list:
+    step = torch_activation(keyword)
+    return [step] if step else []
+
+
 def activation_arg() -> Arg:
     """The fused activation that conv-like and dense layers accept."""
     return Arg(
@@ -54,6 +94,12 @@ class Activation(LayerKind):
     def infer(self, shapes):
         return Inferred(shapes[0], "Activation")
 
+    def keras(self, node):
+        return Call("layers.Activation", [literal(ACTIVATIONS[self.function])])
+
+    def torch(self, node, step):
+        return activation_steps(self.function)
+
 
 class ReLU6(LayerKind):
     KEYWORDS = ("relu6",)
@@ -66,6 +112,12 @@ class ReLU6(LayerKind):
 
     def infer(self, shapes):
         return Inferred(shapes[0], "ReLU")
+
+    def keras(self, node):
+        return Call("layers.ReLU", [kw("max_value", 6.0)])
+
+    def torch(self, node, step):
+        return activation_steps("relu6")
 
 
 class LeakyReLU(LayerKind):
@@ -88,3 +140,9 @@ class LeakyReLU(LayerKind):
 
     def infer(self, shapes):
         return Inferred(shapes[0], "LeakyReLU")
+
+    def keras(self, node):
+        return Call("layers.LeakyReLU", [kw("negative_slope", self["alpha"])])
+
+    def torch(self, node, step):
+        return [lambda x: Call("F.leaky_relu", [x, literal(self["alpha"])])]

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import BadArgument, ShapeProblem, did_you_mean
+from ..emit.writer import BinOp, Call, List, axes, kw, literal  # noqa: F401  (re-exported for the layer kinds)
+from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
 from ..source import Span
 
 Shape = tuple[int, ...]
@@ -337,6 +338,26 @@ class LayerKind:
     def infer(self, shapes: Sequence[Shape]) -> Inferred:
         raise NotImplementedError
 
+    # Code generation: each backend asks the layer kind how to write it.
+
+    def keras(self, node) -> Call:
+        """The Keras layer for `node`, e.g. `layers.Conv2D(32, 3)`; the emitter adds its name."""
+        raise self.unsupported("Keras")
+
+    def torch(self, node, step) -> list:
+        """PyTorch steps for `node`: functions from the input expression to the output's.
+
+        `step.module(expr)` makes `expr` an attribute of the model and returns its
+        `self.` name; `step.inputs` are the input variables, `step.helper(name)`
+        asks for a helper class in the file, `step.comment(text)` adds a comment.
+        """
+        raise self.unsupported("PyTorch")
+
+    def unsupported(self, target: str, why: str = "") -> UnsupportedByTarget:
+        return UnsupportedByTarget(
+            f"{target} code cannot express `{self.keyword}`" + (f": {why}" if why else ""), self.span
+        )
+
     # Helpers for subclasses
 
     def fail(self, message: str, name: str | None = None, hint: str | None = None) -> ShapeProblem:
@@ -374,6 +395,11 @@ def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
+
+
+def torch_pad(pads) -> tuple[int, ...]:
+    """Per-axis (before, after) pads in `F.pad`'s order: last axis first."""
+    return tuple(p for pair in reversed(pads) for p in pair)
 
 
 def require_rank(layer: LayerKind, shape: Shape, ranks: Sequence[int], what: str) -> int:

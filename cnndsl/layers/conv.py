@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from .activation import activation_arg
+from .activation import ACTIVATIONS, activation_arg, activation_steps
 from .base import (
     Arg,
+    Call,
     Choice,
     Flag,
     Inferred,
     IntType,
     LayerKind,
     SizeType,
+    axes,
     describe_shape,
     fit_size,
+    kw,
+    literal,
     prod,
     require_rank,
     same_pads,
+    torch_pad,
 )
 
 CONV_HINT = "conv needs an image-like input; put it before any flatten or dense layer"
@@ -71,8 +76,76 @@ def _common(*, dilation=True, causal=False, padding_words=("valid", "same")):
     return tuple(args)
 
 
+def transpose_crops(kernel, stride, dilation, padding, outpad):
+    """Per axis, what Keras cuts (before, after) from the full transposed-conv output.
+
+    The full output is `(n - 1) * stride + effective kernel` long; a negative
+    cut extends it instead. Keras's own rule (its JAX/torch padding helpers).
+    """
+    crops = []
+    for i, (k, s, d) in enumerate(zip(kernel, stride, dilation)):
+        k = (k - 1) * d + 1
+        extra = outpad[i] if outpad is not None else None
+        if padding == "valid":
+            left, right = k - 1, k - 1 + (max(k, s) - k if extra is None else extra)
+        else:
+            total = s + k - 2 if extra is None else k + k % 2 - 2 + extra
+            left = min(total // 2 + total % 2, k - 1)
+            right = total - left
+        crops.append((k - 1 - left, k - 1 - right))
+    return tuple(crops)
+
+
+def torch_padding(pads, value=None):
+    """PyTorch padding for Keras pads: (steps padding explicitly, the layer's own `padding`)."""
+    if all(a == b for a, b in pads):
+        return [], axes([a for a, _ in pads])
+    pad = literal(torch_pad(pads))
+    if value is None:
+        return [lambda x: Call("F.pad", [x, pad])], 0
+    return [lambda x: Call("F.pad", [x, pad, kw("value", value)])], 0
+
+
 class _Convolution(LayerKind):
     """Shared checks of the convolution family."""
+
+    def keras_options(self, node) -> list:
+        """Keras arguments after filters and kernel, only where they differ from its defaults."""
+        r, args = node.resolved, []
+        if max(r["stride"]) > 1:
+            args.append(kw("strides", axes(r["stride"])))
+        if self["padding"] != "valid":
+            args.append(kw("padding", literal(self["padding"])))
+        if self.options.get("outpad") is not None:
+            args.append(kw("output_padding", axes(r["outpad"])))
+        if max(r["dilation"]) > 1:
+            args.append(kw("dilation_rate", axes(r["dilation"])))
+        if self.options.get("groups", 1) > 1:
+            args.append(kw("groups", self["groups"]))
+        if self.options.get("mult", 1) > 1:
+            args.append(kw("depth_multiplier", self["mult"]))
+        if self["activation"]:
+            args.append(kw("activation", literal(ACTIVATIONS[self["activation"]])))
+        if not self["bias"]:
+            args.append(kw("use_bias", False))
+        return args
+
+    def torch_conv(self, node, cin, cout, groups=1, bias=None):
+        """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
+        r = node.resolved
+        steps, padding = torch_padding(r["pads"])
+        args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
+        if max(r["stride"]) > 1:
+            args.append(kw("stride", axes(r["stride"])))
+        if padding != 0 and padding != "0":
+            args.append(kw("padding", padding))
+        if max(r["dilation"]) > 1:
+            args.append(kw("dilation", axes(r["dilation"])))
+        if groups > 1:
+            args.append(kw("groups", groups))
+        if not (self["bias"] if bias is None else bias):
+            args.append(kw("bias", False))
+        return steps, Call(f"nn.Conv{r['rank']}d", args)
 
     RANKS: tuple[int, ...] = (1, 2, 3)
 
@@ -152,6 +225,16 @@ class Conv(_Convolution):
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
+    def keras(self, node):
+        r = node.resolved
+        return Call(f"layers.Conv{r['rank']}D", [self["filters"], axes(r["kernel"]), *self.keras_options(node)])
+
+    def torch(self, node, step):
+        cin = node.in_shapes[0][-1]
+        steps, conv = self.torch_conv(node, cin, self["filters"], groups=self["groups"])
+        conv = step.module(conv)
+        return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
+
 
 class DepthwiseConv(_Convolution):
     KEYWORDS = ("dwconv", "depthwise")
@@ -176,6 +259,16 @@ class DepthwiseConv(_Convolution):
             macs=prod(out) * channels * prod(kernel),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
+
+    def keras(self, node):
+        r = node.resolved
+        return Call(f"layers.DepthwiseConv{r['rank']}D", [axes(r["kernel"]), *self.keras_options(node)])
+
+    def torch(self, node, step):
+        cin = node.in_shapes[0][-1]
+        steps, conv = self.torch_conv(node, cin, node.shape[-1], groups=cin)
+        conv = step.module(conv)
+        return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
 
 
 class SeparableConv(_Convolution):
@@ -212,6 +305,21 @@ class SeparableConv(_Convolution):
             macs=prod(out) * middle * (prod(kernel) + filters),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
+
+    def keras(self, node):
+        r = node.resolved
+        return Call(
+            f"layers.SeparableConv{r['rank']}D", [self["filters"], axes(r["kernel"]), *self.keras_options(node)]
+        )
+
+    def torch(self, node, step):
+        cin, r = node.in_shapes[0][-1], node.resolved
+        middle = cin * self["mult"]
+        steps, depthwise = self.torch_conv(node, cin, middle, groups=cin, bias=False)
+        pointwise = [middle, self["filters"], kw("kernel_size", 1)] + ([] if self["bias"] else [kw("bias", False)])
+        pair = step.module(Call("nn.Sequential", [depthwise, Call(f"nn.Conv{r['rank']}d", pointwise)]))
+        step.comment(f"depthwise then pointwise convolution, as Keras's SeparableConv{r['rank']}D")
+        return [*steps, lambda x: Call(pair, [x]), *activation_steps(self["activation"])]
 
 
 class Deconv(_Convolution):
@@ -250,5 +358,52 @@ class Deconv(_Convolution):
             f"Conv{rank}DTranspose",
             trainable=prod(kernel) * cin * filters + (filters if self["bias"] else 0),
             macs=prod(shape[:-1]) * prod(kernel) * cin * filters,
-            resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "outpad": outpad},
+            resolved={
+                "rank": rank,
+                "kernel": kernel,
+                "stride": stride,
+                "dilation": dilation,
+                "outpad": outpad,
+                "crops": transpose_crops(kernel, stride, dilation, self["padding"], outpad),
+            },
         )
+
+    def keras(self, node):
+        r = node.resolved
+        return Call(
+            f"layers.Conv{r['rank']}DTranspose", [self["filters"], axes(r["kernel"]), *self.keras_options(node)]
+        )
+
+    def torch(self, node, step):
+        """`padding` crops both sides equally and `output_padding` gives back some of the end;
+        whatever Keras cuts that those two cannot, a slice to the output size cuts."""
+        r = node.resolved
+        padding, extra, sliced = [], [], False
+        for (before, after), s, d in zip(r["crops"], r["stride"], r["dilation"]):
+            if before >= after and before - after < max(s, d):
+                padding.append(before)
+                extra.append(before - after)
+            elif before < after:
+                padding.append(before)
+                extra.append(0)
+                sliced = True
+            else:
+                raise self.unsupported("PyTorch", "this transposed convolution's output padding is too large")
+        args = [node.in_shapes[0][-1], self["filters"], kw("kernel_size", axes(r["kernel"]))]
+        if max(r["stride"]) > 1:
+            args.append(kw("stride", axes(r["stride"])))
+        if max(padding) > 0:
+            args.append(kw("padding", axes(padding)))
+        if max(extra) > 0:
+            args.append(kw("output_padding", axes(extra)))
+        if max(r["dilation"]) > 1:
+            args.append(kw("dilation", axes(r["dilation"])))
+        if not self["bias"]:
+            args.append(kw("bias", False))
+        conv = step.module(Call(f"nn.ConvTranspose{r['rank']}d", args))
+        steps = [lambda x: Call(conv, [x])]
+        if sliced:
+            step.comment("Keras cuts one more pixel at the end than PyTorch's `padding` does")
+            ends = ", ".join(f":{n}" for n in node.shape[:-1])
+            steps.append(lambda x: f"{x}[:, :, {ends}]")
+        return [*steps, *activation_steps(self["activation"])]

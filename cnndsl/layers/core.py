@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .activation import activation_arg
-from .base import Arg, Flag, FloatType, Inferred, IntType, LayerKind, ShapeType, describe_shape, prod
+from .activation import ACTIVATIONS, activation_arg, activation_steps
+from .base import Arg, Call, Flag, FloatType, Inferred, IntType, LayerKind, ShapeType, describe_shape, kw, literal, prod
 
 
 class Input(LayerKind):
@@ -19,6 +19,9 @@ class Input(LayerKind):
     def infer(self, shapes):
         return Inferred(tuple(self["shape"]), "InputLayer")
 
+    def keras(self, node):
+        return Call("keras.Input", [kw("shape", literal(node.shape))])
+
 
 class Flatten(LayerKind):
     KEYWORDS = ("flatten",)
@@ -27,6 +30,15 @@ class Flatten(LayerKind):
 
     def infer(self, shapes):
         return Inferred((prod(shapes[0]),), "Flatten")
+
+    def keras(self, node):
+        return Call("layers.Flatten")
+
+    def torch(self, node, step):
+        if len(node.in_shapes[0]) == 1:
+            return [lambda x: Call("torch.flatten", [x, 1])]
+        step.comment("Keras flattens NHWC, PyTorch NCHW: channels go last first, as in Keras")
+        return [lambda x: Call(f"{Call(f'{x}.movedim', [1, -1])}.flatten", [1])]
 
 
 class Dense(LayerKind):
@@ -49,6 +61,19 @@ class Dense(LayerKind):
         units = self["units"]
         return Inferred((units,), "Dense", trainable=n * units + (units if self["bias"] else 0), macs=n * units)
 
+    def keras(self, node):
+        args = [self["units"]]
+        if self["activation"]:
+            args.append(kw("activation", literal(ACTIVATIONS[self["activation"]])))
+        if not self["bias"]:
+            args.append(kw("use_bias", False))
+        return Call("layers.Dense", args)
+
+    def torch(self, node, step):
+        args = [node.in_shapes[0][0], self["units"]] + ([] if self["bias"] else [kw("bias", False)])
+        linear = step.module(Call("nn.Linear", args))
+        return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
+
 
 class Dropout(LayerKind):
     KEYWORDS = ("dropout",)
@@ -66,6 +91,13 @@ class Dropout(LayerKind):
 
     def infer(self, shapes):
         return Inferred(shapes[0], "Dropout")
+
+    def keras(self, node):
+        return Call("layers.Dropout", [literal(self["rate"])])
+
+    def torch(self, node, step):
+        dropout = step.module(Call("nn.Dropout", [literal(self["rate"])]))
+        return [lambda x: Call(dropout, [x])]
 
 
 class Reshape(LayerKind):
@@ -91,3 +123,18 @@ class Reshape(LayerKind):
                 "the number of values must stay the same; one axis may be -1",
             )
         return Inferred(target, "Reshape", resolved={"target": target})
+
+    def keras(self, node):
+        return Call("layers.Reshape", [literal(node.resolved["target"])])
+
+    def torch(self, node, step):
+        """Reshape in Keras's channels-last order: channels last, reshape, channels first again."""
+        target = node.resolved["target"]
+
+        def reshape(x):
+            if len(node.in_shapes[0]) > 1:
+                x = Call(f"{x}.movedim", [1, -1])
+            x = Call(f"{x}.reshape", [-1, *target])
+            return Call(f"{x}.movedim", [-1, 1]) if len(target) > 1 else x
+
+        return [reshape]

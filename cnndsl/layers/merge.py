@@ -7,7 +7,7 @@ Their keywords are also listed in the grammar (MERGE_OP), because
 from __future__ import annotations
 
 from ..errors import BranchMismatch
-from .base import Inferred, LayerKind, describe_shape
+from .base import BinOp, Call, Inferred, LayerKind, List, describe_shape, kw
 
 
 class _Merge(LayerKind):
@@ -32,9 +32,39 @@ class _Merge(LayerKind):
         if self.EXACT_COUNT and len(shapes) != self.EXACT_COUNT:
             raise BranchMismatch(f"`{self.keyword}` takes exactly {self.EXACT_COUNT} branches", self.span)
 
+    def keras(self, node):
+        return Call(f"layers.{self.KERAS_NAME}")
+
+    def torch(self, node, step):
+        return [lambda x: self.torch_merge(node, step.inputs)]
+
+    def torch_merge(self, node, inputs: list[str]):
+        """The PyTorch expression joining the input variables."""
+        raise self.unsupported("PyTorch")
+
 
 class _Elementwise(_Merge):
     BROADCAST = False
+    TORCH_OP = ""  # a binary operator, or a torch function of two tensors
+    FOLD = True
+
+    def torch_merge(self, node, inputs):
+        inputs = [self.expand(name, shape, node.shape) for name, shape in zip(inputs, node.in_shapes)]
+        if self.TORCH_OP.startswith("torch."):
+            expr = inputs[0]
+            for other in inputs[1:]:
+                expr = Call(self.TORCH_OP, [expr, other])
+            return expr
+        return BinOp(self.TORCH_OP, inputs)
+
+    @staticmethod
+    def expand(name: str, shape, out):
+        """Keras broadcasts a lower-rank branch by adding axes after the batch, channels last;
+        in NCHW those axes go after the channels."""
+        if len(shape) == len(out):
+            return name
+        ones = (1,) * (len(out) - len(shape))
+        return str(Call(f"{name}.reshape", [-1, shape[-1], *ones, *shape[:-1]]))
 
     def infer(self, shapes):
         self.check_count(shapes)
@@ -75,6 +105,7 @@ def broadcast(a, b):
 class Add(_Elementwise):
     KEYWORDS = ("add", "residual")
     KERAS_NAME = "Add"
+    TORCH_OP = "+"
     SUMMARY = "element-wise sum of branches of equal shape; `residual(body)` is `add(identity; body)`"
     USAGE = "add(BRANCH; BRANCH ...)"
 
@@ -82,6 +113,7 @@ class Add(_Elementwise):
 class Subtract(_Elementwise):
     KEYWORDS = ("subtract",)
     KERAS_NAME = "Subtract"
+    TORCH_OP = "-"
     EXACT_COUNT = 2
     SUMMARY = "first branch minus second"
     USAGE = "subtract(BRANCH; BRANCH)"
@@ -90,6 +122,7 @@ class Subtract(_Elementwise):
 class Multiply(_Elementwise):
     KEYWORDS = ("multiply",)
     KERAS_NAME = "Multiply"
+    TORCH_OP = "*"
     BROADCAST = True
     SUMMARY = "element-wise product; broadcasts 1-sized axes (squeeze-excite)"
     USAGE = "multiply(BRANCH; BRANCH ...)"
@@ -98,6 +131,11 @@ class Multiply(_Elementwise):
 class Average(_Elementwise):
     KEYWORDS = ("average",)
     KERAS_NAME = "Average"
+    TORCH_OP = "+"
+
+    def torch_merge(self, node, inputs):
+        return BinOp("/", [f"({super().torch_merge(node, inputs)})", str(len(inputs))])
+
     SUMMARY = "element-wise mean of branches of equal shape"
     USAGE = "average(BRANCH; BRANCH ...)"
 
@@ -105,6 +143,7 @@ class Average(_Elementwise):
 class Maximum(_Elementwise):
     KEYWORDS = ("maximum",)
     KERAS_NAME = "Maximum"
+    TORCH_OP = "torch.maximum"
     SUMMARY = "element-wise maximum of branches of equal shape"
     USAGE = "maximum(BRANCH; BRANCH ...)"
 
@@ -112,6 +151,7 @@ class Maximum(_Elementwise):
 class Minimum(_Elementwise):
     KEYWORDS = ("minimum",)
     KERAS_NAME = "Minimum"
+    TORCH_OP = "torch.minimum"
     SUMMARY = "element-wise minimum of branches of equal shape"
     USAGE = "minimum(BRANCH; BRANCH ...)"
 
@@ -133,3 +173,6 @@ class Concat(_Merge):
                     "`concat` joins channels; every other axis must be equal (check strides and `same` padding)",
                 )
         return Inferred(first[:-1] + (sum(s[-1] for s in shapes),), "Concatenate")
+
+    def torch_merge(self, node, inputs):
+        return Call("torch.cat", [List(inputs), kw("dim", 1)])  # Keras's last axis: channels, dim 1 in NCHW

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
-from .base import Arg, Flag, FloatType, Inferred, LayerKind
+from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, kw, literal
+
+
+def keras_norm_options(layer, defaults) -> list:
+    """`epsilon=`, `momentum=`, `center=`, `scale=` where they differ from Keras's defaults."""
+    args = []
+    for ours, theirs, default in defaults:
+        if layer[ours] != default:
+            args.append(kw(theirs, layer[ours]))
+    return args
+
+
+def torch_affine(layer, step, attr: str, channels: int) -> None:
+    """Keras can keep beta without gamma (or gamma without beta); PyTorch's norms keep both or
+    neither, so the one Keras keeps is added alone to a norm made without either."""
+    if layer["scale"] != layer["center"]:
+        name, init = ("bias", "zeros") if layer["center"] else ("weight", "ones")
+        kept = "beta" if layer["center"] else "gamma"
+        step.init(
+            f"{attr}.{name} = ", Call("nn.Parameter", [Call(f"torch.{init}", [channels])]), f"Keras keeps only {kept}"
+        )
 
 
 class BatchNorm(LayerKind):
@@ -34,6 +54,26 @@ class BatchNorm(LayerKind):
         learned = int(self["scale"]) + int(self["center"])
         return Inferred(shape, "BatchNormalization", trainable=learned * channels, non_trainable=2 * channels)
 
+    def keras(self, node):
+        defaults = [
+            ("momentum", "momentum", 0.99),
+            ("eps", "epsilon", 1e-3),
+            ("center", "center", True),
+            ("scale", "scale", True),
+        ]
+        return Call("layers.BatchNormalization", keras_norm_options(self, defaults))
+
+    def torch(self, node, step):
+        channels = node.shape[-1]
+        rank = max(len(node.shape) - 1, 1)
+        # PyTorch's momentum weighs the new batch, Keras's the running average.
+        args = [channels, kw("eps", self["eps"]), kw("momentum", literal(round(1 - self["momentum"], 12)))]
+        if not (self["scale"] and self["center"]):
+            args.append(kw("affine", False))
+        bn = step.module(Call(f"nn.BatchNorm{rank}d", args))
+        torch_affine(self, step, bn, channels)
+        return [lambda x: Call(bn, [x])]
+
 
 class LayerNorm(LayerKind):
     KEYWORDS = ("layernorm", "ln")
@@ -56,6 +96,22 @@ class LayerNorm(LayerKind):
         learned = int(self["scale"]) + int(self["center"])
         return Inferred(shape, "LayerNormalization", trainable=learned * shape[-1])
 
+    def keras(self, node):
+        defaults = [("eps", "epsilon", 1e-3), ("center", "center", True), ("scale", "scale", True)]
+        return Call("layers.LayerNormalization", keras_norm_options(self, defaults))
+
+    def torch(self, node, step):
+        """Keras normalises the last axis, the channels: dim 1 in NCHW, so move it last and back."""
+        channels = node.shape[-1]
+        args = [channels, kw("eps", self["eps"])]
+        if not (self["scale"] and self["center"]):
+            args.append(kw("elementwise_affine", False))
+        ln = step.module(Call("nn.LayerNorm", args))
+        torch_affine(self, step, ln, channels)
+        if len(node.shape) == 1:
+            return [lambda x: Call(ln, [x])]
+        return [lambda x: Call(f"{Call(ln, [Call(f'{x}.movedim', [1, -1])])}.movedim", [-1, 1])]
+
 
 class Rescale(LayerKind):
     KEYWORDS = ("rescale", "rescaling")
@@ -71,6 +127,18 @@ class Rescale(LayerKind):
     def infer(self, shapes):
         return Inferred(shapes[0], "Rescaling")
 
+    def keras(self, node):
+        return Call(
+            "layers.Rescaling", [literal(self["scale"])] + ([kw("offset", self["offset"])] if self["offset"] else [])
+        )
+
+    def torch(self, node, step):
+        def rescale(x):
+            scaled = BinOp("*", [x, literal(self["scale"])])
+            return BinOp("+", [str(scaled), literal(self["offset"])]) if self["offset"] else scaled
+
+        return [rescale]
+
 
 class Normalize(LayerKind):
     KEYWORDS = ("normalize", "normalization")
@@ -81,3 +149,10 @@ class Normalize(LayerKind):
         (shape,) = shapes
         # Keras keeps mean and variance per channel plus a scalar count.
         return Inferred(shape, "Normalization", non_trainable=2 * shape[-1] + 1)
+
+    def keras(self, node):
+        return Call("layers.Normalization")
+
+    def torch(self, node, step):
+        norm = step.module(Call(step.helper("Normalization"), [node.shape[-1]]))
+        return [lambda x: Call(norm, [x])]

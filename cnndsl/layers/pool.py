@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from .base import Arg, Choice, Flag, Inferred, LayerKind, SizeType, fit_size, require_rank
-from .conv import sliding_window
+from .base import (
+    Arg,
+    Call,
+    Choice,
+    Flag,
+    Inferred,
+    LayerKind,
+    SizeType,
+    axes,
+    fit_size,
+    kw,
+    literal,
+    require_rank,
+    torch_pad,
+)
+from .conv import sliding_window, torch_padding
 
 POOL_HINT = "pooling needs an image-like input; put it before any flatten or dense layer"
 
@@ -30,6 +44,23 @@ class _Pool(LayerKind):
             resolved={"rank": rank, "size": size, "stride": stride, "pads": pads},
         )
 
+    def keras(self, node):
+        r, args = node.resolved, [axes(node.resolved["size"])]
+        if self["stride"] is not None:
+            args.append(kw("strides", axes(r["stride"])))
+        if self["padding"] != "valid":
+            args.append(kw("padding", literal(self["padding"])))
+        return Call(f"layers.{self.KERAS_NAME}{r['rank']}D", args)
+
+    def torch_pool(self, node, padding=None):
+        r = node.resolved
+        args = [axes(r["size"])]
+        if r["stride"] != r["size"]:
+            args.append(kw("stride", axes(r["stride"])))
+        if padding not in (None, 0, "0"):
+            args.append(kw("padding", padding))
+        return args
+
 
 class MaxPool(_Pool):
     KEYWORDS = ("maxpool", "pool", "max_pool")
@@ -37,12 +68,31 @@ class MaxPool(_Pool):
     SUMMARY = "max pooling; stride defaults to the pool size"
     USAGE = "maxpool [SIZE] [stride S] [same|valid]"
 
+    def torch(self, node, step):
+        """Keras's `same` padding never wins a max: pad with -inf where PyTorch's own cannot."""
+        steps, padding = torch_padding(node.resolved["pads"], value='float("-inf")')
+        pool = step.module(Call(f"nn.MaxPool{node.resolved['rank']}d", self.torch_pool(node, padding)))
+        return [*steps, lambda x: Call(pool, [x])]
+
 
 class AvgPool(_Pool):
     KEYWORDS = ("avgpool", "avg_pool", "averagepool")
     KERAS_NAME = "AveragePooling"
     SUMMARY = "average pooling; with `same`, the padding is left out of each average"
     USAGE = "avgpool [SIZE] [stride S] [same|valid]"
+
+    def torch(self, node, step):
+        """Keras leaves `same` padding out of each average: `count_include_pad=False` does so
+        where the padding is symmetric, the AvgPoolSame helper where it is not."""
+        r = node.resolved
+        steps, padding = torch_padding(r["pads"])
+        pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
+        if padding not in (0, "0"):
+            pool.args.append(kw("count_include_pad", False))
+        if steps:
+            pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
+        pool = step.module(pool)
+        return [lambda x: Call(pool, [x])]
 
 
 class _GlobalPool(LayerKind):
@@ -55,10 +105,22 @@ class _GlobalPool(LayerKind):
         out = (1,) * rank + shape[-1:] if self["keepdims"] else shape[-1:]
         return Inferred(out, f"{self.KERAS_NAME}{rank}D", resolved={"rank": rank})
 
+    def keras(self, node):
+        args = [kw("keepdims", True)] if self["keepdims"] else []
+        return Call(f"layers.{self.KERAS_NAME}{node.resolved['rank']}D", args)
+
+    def torch(self, node, step):
+        dims = tuple(range(2, 2 + node.resolved["rank"]))
+        args = [kw("dim", literal(dims if len(dims) > 1 else dims[0]))]
+        if self["keepdims"]:
+            args.append(kw("keepdim", True))
+        return [lambda x: Call(f"{x}.{self.TORCH_METHOD}", args)]
+
 
 class GlobalAvgPool(_GlobalPool):
     KEYWORDS = ("gap", "globalavgpool")
     KERAS_NAME = "GlobalAveragePooling"
+    TORCH_METHOD = "mean"
     SUMMARY = "global average pooling to one value per channel"
     USAGE = "gap [keepdims]"
 
@@ -66,5 +128,6 @@ class GlobalAvgPool(_GlobalPool):
 class GlobalMaxPool(_GlobalPool):
     KEYWORDS = ("gmp", "globalmaxpool")
     KERAS_NAME = "GlobalMaxPooling"
+    TORCH_METHOD = "amax"
     SUMMARY = "global max pooling to one value per channel"
     USAGE = "gmp [keepdims]"

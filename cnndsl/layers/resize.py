@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from .base import Arg, Choice, Inferred, LayerKind, SizeType, describe_shape, require_rank
+from .base import (
+    Arg,
+    Call,
+    Choice,
+    Inferred,
+    LayerKind,
+    SizeType,
+    axes,
+    describe_shape,
+    kw,
+    literal,
+    require_rank,
+    torch_pad,
+)
+
+
+def keras_sides(pairs) -> str:
+    """Keras's (before, after) per axis, in its shortest exact form."""
+    if all(a == b for a, b in pairs):
+        return axes([a for a, _ in pairs]) if len(pairs) > 1 else str(pairs[0][0])
+    return literal(tuple(pairs)) if len(pairs) > 1 else literal(pairs[0])
+
 
 HINT = "put it before any flatten, dense or global pooling layer"
 
@@ -49,6 +70,12 @@ class ZeroPad(LayerKind):
         out = tuple(n + a + b for n, (a, b) in zip(shape[:-1], pads)) + shape[-1:]
         return Inferred(out, f"ZeroPadding{rank}D", resolved={"rank": rank, "pads": pads})
 
+    def keras(self, node):
+        return Call(f"layers.ZeroPadding{node.resolved['rank']}D", [keras_sides(node.resolved["pads"])])
+
+    def torch(self, node, step):
+        return [lambda x: Call("F.pad", [x, literal(torch_pad(node.resolved["pads"]))])]
+
 
 class Crop(LayerKind):
     KEYWORDS = ("crop", "cropping")
@@ -74,6 +101,15 @@ class Crop(LayerKind):
         if min(out) <= 0:
             raise self.fail(f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less")
         return Inferred(out + shape[-1:], f"Cropping{rank}D", resolved={"rank": rank, "crops": crops})
+
+    def keras(self, node):
+        return Call(f"layers.Cropping{node.resolved['rank']}D", [keras_sides(node.resolved["crops"])])
+
+    def torch(self, node, step):
+        spans = []
+        for n, (before, after) in zip(node.in_shapes[0][:-1], node.resolved["crops"]):
+            spans.append(f"{before or ''}:{n - after}" if after else f"{before or ''}:")
+        return [lambda x: f"{x}[:, :, {', '.join(spans)}]"]
 
 
 class UpSample(LayerKind):
@@ -103,3 +139,19 @@ class UpSample(LayerKind):
             raise self.fail("`bilinear` upsampling is only for 2-D inputs", "interpolation", "use `nearest`")
         out = tuple(n * f for n, f in zip(shape[:-1], size)) + shape[-1:]
         return Inferred(out, f"UpSampling{rank}D", resolved={"rank": rank, "size": size})
+
+    def keras(self, node):
+        r = node.resolved
+        args = [axes(r["size"])]
+        if self["interpolation"] != "nearest":
+            args.append(kw("interpolation", literal(self["interpolation"])))
+        return Call(f"layers.UpSampling{r['rank']}D", args)
+
+    def torch(self, node, step):
+        r = node.resolved
+        factor = axes(r["size"]) if len(set(r["size"])) == 1 else literal(tuple(float(f) for f in r["size"]))
+        args = [kw("scale_factor", factor), kw("mode", literal(self["interpolation"]))]
+        if self["interpolation"] == "bilinear":
+            args.append(kw("align_corners", False))
+        up = step.module(Call("nn.Upsample", args))
+        return [lambda x: Call(up, [x])]

@@ -1,0 +1,24 @@
+"""Code generators: one typed graph, one module per target.
+
+`generate(model, "keras" | "pytorch")` returns the source of a runnable
+module that defines `build_model()`. Each target is a `Target` subclass,
+registered under its names when its module is imported; how a target
+writes one layer lives with that layer kind (`LayerKind.keras`,
+`LayerKind.torch` in cnndsl/layers), so the targets only lay out the file.
+"""
+
+from __future__ import annotations
+
+from . import keras, pytorch  # noqa: F401  (importing registers the targets)
+from .target import TARGETS, Target
+
+__all__ = ["TARGETS", "Target", "generate"]
+
+
+def generate(model, target: str) -> str:
+    """The source of a module building `model` with the given target."""
+    try:
+        cls = TARGETS[target]
+    except KeyError:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(sorted(TARGETS))}") from None
+    return cls(model).generate()

@@ -1,0 +1,73 @@
+"""Keras 3 code: `keras.Sequential` for a straight network, the functional API for a graph.
+
+Every layer gets its cnndsl summary name, so `model.summary()` of the
+generated model matches `cnndsl summary` row for row. The implicit flatten
+before a dense layer is a real `layers.Flatten` row, as in the summary.
+"""
+
+from __future__ import annotations
+
+from .target import Target
+from .writer import Call, List, kw, literal
+
+
+class KerasTarget(Target):
+    NAMES = ("keras",)
+    TITLE = "Keras"
+    RESERVED = ("keras", "layers", "inputs", "outputs", "x", "model", "build_model")
+
+    def layer_call(self, node, named: bool = True) -> Call:
+        call = node.layer.keras(node)
+        if named:
+            call.args.append(kw("name", literal(node.name)))
+        return call
+
+    def generate(self) -> str:
+        model, w = self.model, self.out
+        w.writeline(f'"""Keras 3 model `{model.name}`, written by cnndsl.')
+        w.blank()
+        w.writeline("Runs on any Keras 3 backend (TensorFlow, JAX or PyTorch). The layer names")
+        w.writeline("are cnndsl's, so `model.summary()` matches `cnndsl summary` row for row.")
+        w.writeline('"""')
+        w.blank()
+        w.writeline("import keras")
+        if model.layers:
+            w.writeline("from keras import layers")
+        w.blank(2)
+        w.writeline("def build_model():")
+        w.indent()
+        if model.sequential and model.layers:
+            self.sequential()
+        else:
+            self.functional()
+        w.outdent()
+        w.blank(2)
+        w.writeline('if __name__ == "__main__":')
+        w.indent()
+        w.writeline("model = build_model()")
+        w.writeline("model.summary()")
+        zeros = Call("keras.ops.zeros", [literal((1, *model.input.shape))])
+        w.statement("output = model(", zeros, ")")
+        w.writeline("print(tuple(output.shape))")
+        return w.getvalue()
+
+    def sequential(self) -> None:
+        model = self.model
+        items = [self.layer_call(model.input, named=False)]
+        items += [self.layer_call(node) for node in model.layers]
+        call = Call("keras.Sequential", [List(items, explode=True), kw("name", literal(model.name))])
+        self.out.statement("return ", call)
+
+    def functional(self) -> None:
+        model, w = self.model, self.out
+        names = self.variables("inputs", "outputs")
+        w.statement(f"{names[0]} = ", self.layer_call(model.input))
+        for node in model.layers:
+            call = self.layer_call(node)
+            args = [names[i] for i in node.inputs]
+            if node.layer.MERGE:
+                call = Call(str(call), [List(args)])
+            else:
+                call.trailer = f"({args[0]})"
+            w.statement(f"{names[node.id]} = ", call)
+        w.statement("return ", Call("keras.Model", [names[0], names[model.output], kw("name", literal(model.name))]))

@@ -1,0 +1,222 @@
+"""PyTorch code: an `nn.Module` that computes exactly what the Keras model computes.
+
+Layout: each layer with weights (or with train/eval behaviour) is an
+attribute named after its Keras layer (`self.conv2d`), so weights can be
+matched by name (see cnndsl.port); `forward()` spells out every step with
+its NCHW shape in a comment. Weightless steps (padding, activations,
+merges, flatten) are plain tensor operations in `forward()`.
+
+Keras semantics kept exactly:
+- `same` padding is Keras's (extra pixel after); where it is asymmetric,
+  `F.pad` pads explicitly before the layer (with -inf for max pooling).
+- average pooling with `same` leaves the padding out of each average.
+- BatchNorm momentum is converted (torch = 1 - keras), eps is Keras's.
+- Flatten moves channels last first (`x.movedim(1, -1)`), so the values come
+  out in Keras's NHWC order and a dense layer's weights port unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .target import Target
+from .writer import Call, CodeWriter, Names, literal
+
+# Attribute names an nn.Module already uses: a layer named so gets a suffix.
+MODULE_ATTRIBUTES = frozenset(
+    """T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda
+    double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter
+    get_submodule half ipu load_state_dict modules mtia named_buffers named_children named_modules
+    named_parameters parameters register_backward_hook register_buffer register_forward_hook
+    register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module
+    register_parameter register_state_dict_post_hook register_state_dict_pre_hook requires_grad_
+    set_extra_state set_submodule share_memory state_dict to to_empty train training type xpu
+    zero_grad""".split()
+)
+
+
+def attribute_name(name: str) -> str:
+    """The attribute of the generated nn.Module that holds the layer `name`."""
+    return Names().claim(name, unsafe=MODULE_ATTRIBUTES) if not name.startswith("_") else "layer" + name
+
+
+HELPERS = {
+    "AvgPoolSame": '''
+class AvgPoolSame(nn.Module):
+    """Average pooling with Keras's `same` padding, which may be asymmetric.
+
+    As in Keras, the padding is left out of each average: each window's sum
+    is divided by the number of real input values in it, not by its size.
+    """
+
+    def __init__(self, pool, pad):
+        super().__init__()
+        self.pool = pool
+        self.pad = pad
+
+    def forward(self, x):
+        ones = torch.ones_like(x[:1, :1])
+        return self.pool(F.pad(x, self.pad)) / self.pool(F.pad(ones, self.pad))
+''',
+    "Normalization": '''
+class Normalization(nn.Module):
+    """Keras's `Normalization`: (x - mean) / sqrt(variance), per channel.
+
+    The statistics are buffers (Keras's non-trainable weights, set by its
+    `adapt()`); cnndsl.port.keras_to_torch copies them from a Keras model.
+    """
+
+    def __init__(self, channels):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("variance", torch.ones(channels))
+        self.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, x):
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        std = self.variance.sqrt().clamp(min=1e-7)
+        return (x - self.mean.view(shape)) / std.view(shape)
+''',
+}
+
+
+def nchw(shape: tuple[int, ...]) -> str:
+    """`(N, C, H, W)` for a channels-last shape without batch."""
+    dims = ("N", shape[-1], *shape[:-1])
+    return "(" + ", ".join(map(str, dims)) + ")"
+
+
+def class_name(model_name: str) -> str:
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", model_name) if w]
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    return name if name.isidentifier() and name not in HELPERS else "Model"
+
+
+class TorchStep:
+    """What a layer kind sees while writing its PyTorch code for one node."""
+
+    def __init__(self, target: TorchTarget, node, inputs: list[str]):
+        self.target = target
+        self.node = node
+        self.inputs = inputs
+        self.comments: list[str] = []
+
+    def module(self, expr) -> str:
+        """Make `expr` an attribute of the model, named after the layer; its `self.` name."""
+        attr = self.target.attributes[self.node.id]
+        self.target.init.append((f"self.{attr} = ", expr, None))
+        return f"self.{attr}"
+
+    def init(self, head: str, expr, comment: str | None = None) -> None:
+        """One more statement `head + expr` in `__init__`, after the layer's own attribute."""
+        self.target.init.append((head, expr, comment))
+
+    def helper(self, name: str) -> str:
+        self.target.helpers.add(name)
+        return name
+
+    def comment(self, text: str) -> None:
+        self.comments.append(text)
+
+
+class TorchTarget(Target):
+    NAMES = ("pytorch", "torch")
+    TITLE = "PyTorch"
+    RESERVED = ("torch", "nn", "F", "self", "x", "inputs", "build_model", "super", *HELPERS)
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.init: list[tuple[str, object, str | None]] = []
+        self.helpers: set[str] = set()
+        names = Names()
+        self.attributes = {}
+        for node in model.layers:
+            attr = attribute_name(node.name)
+            self.attributes[node.id] = names.claim(attr, unsafe=MODULE_ATTRIBUTES)
+
+    def generate(self) -> str:
+        model = self.model
+        forward = self.forward()
+        cls = class_name(model.name)
+        w = self.out
+        w.writeline(f'"""PyTorch model `{model.name}`, written by cnndsl.')
+        w.blank()
+        w.writeline("Tensors are channels first, (N, C, H, W), as PyTorch expects; the comment")
+        w.writeline("after each step of forward() gives its shape, N being the batch size.")
+        w.writeline("Padding, pooling, batch norm and flatten follow Keras exactly, so weights")
+        w.writeline("copied from the Keras model (cnndsl.port.keras_to_torch) give its outputs.")
+        w.writeline('"""')
+        w.blank()
+        w.writeline("import torch")
+        w.writeline("from torch import nn")
+        body = "\n".join(forward) + "".join(HELPERS[h] for h in self.helpers)
+        body += "\n".join(f"{head}{expr}" for head, expr, _ in self.init)
+        if re.search(r"\bF\.", body):
+            w.writeline("from torch.nn import functional as F")
+        for name in sorted(self.helpers):
+            w.blank(2)
+            w.lines.extend(HELPERS[name].strip("\n").split("\n"))
+        w.blank(2)
+        w.writeline(f"class {cls}(nn.Module):")
+        w.indent()
+        w.writeline("def __init__(self):")
+        w.indent()
+        w.writeline("super().__init__()")
+        for head, expr, comment in self.init:
+            w.statement(head, expr, comment=comment)
+        w.outdent()
+        w.blank()
+        w.lines.extend(forward)
+        w.outdent()
+        w.blank(2)
+        w.writeline("def build_model():")
+        w.indent()
+        w.writeline(f"return {cls}()")
+        w.outdent()
+        w.blank(2)
+        w.writeline('if __name__ == "__main__":')
+        w.indent()
+        w.writeline("model = build_model().eval()")
+        shape = model.input.shape
+        zeros = Call("torch.zeros", [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))])
+        w.writeline("with torch.no_grad():")
+        w.indent()
+        w.statement("output = model(", zeros, ")")
+        w.outdent()
+        w.writeline("print(tuple(output.shape))")
+        return w.getvalue()
+
+    def forward(self) -> list[str]:
+        model = self.model
+        readers = self.readers()
+        first = "x" if readers[0] == [1] else "inputs"
+        names = self.variables(first, "x")
+        w = CodeWriter()
+        w.level = 1
+        w.writeline(f"def forward(self, {first}):")
+        w.indent()
+        for node in model.layers:
+            inputs = [names[i] for i in node.inputs]
+            step = TorchStep(self, node, inputs)
+            steps = node.layer.torch(node, step)
+            for text in step.comments:
+                w.comment(text)
+            var, shape = names[node.id], nchw(node.shape)
+            expr = inputs[0]
+            for make in steps:
+                expr = make(expr)
+            if not steps:
+                if var == inputs[0]:
+                    w.comment(f"{node.name}: identity here {shape}")
+                else:
+                    w.writeline(f"{var} = {inputs[0]}  # {shape}")
+            elif w.fits(f"{var} = ", expr, comment=shape) or len(steps) == 1:
+                w.statement(f"{var} = ", expr, comment=shape)
+            else:
+                current = inputs[0]
+                for i, make in enumerate(steps):
+                    w.statement(f"{var} = ", make(current), comment=shape if i == len(steps) - 1 else None)
+                    current = var
+        w.writeline(f"return {names[model.output]}")
+        return w.lines

@@ -1,0 +1,62 @@
+"""What every code generator shares: the registry, variable names, file layout."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from ..errors import UnsupportedByTarget
+from .writer import CodeWriter, Names
+
+if TYPE_CHECKING:
+    from ..infer import Model, TypedNode
+
+TARGETS: dict[str, type[Target]] = {}
+
+
+class Target:
+    """A code generator; subclasses register themselves under `NAMES`."""
+
+    NAMES: ClassVar[tuple[str, ...]] = ()
+    TITLE: ClassVar[str] = ""
+    RESERVED: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls.NAMES:
+            TARGETS[name] = cls
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.out = CodeWriter()
+
+    def generate(self) -> str:
+        raise NotImplementedError
+
+    def unsupported(self, node: TypedNode, why: str) -> UnsupportedByTarget:
+        return UnsupportedByTarget(f"{self.TITLE} code cannot express `{node.layer.keyword}`: {why}", node.span)
+
+    def readers(self) -> dict[int, list[int]]:
+        """For each node, the nodes that read its output."""
+        readers: dict[int, list[int]] = {node.id: [] for node in self.model.nodes}
+        for node in self.model.nodes:
+            for i in node.inputs:
+                readers[i].append(node.id)
+        return readers
+
+    def variables(self, input_name: str, output_name: str | None = None) -> dict[int, str]:
+        """A variable per node: `x` when only the next node reads it, else its layer name.
+
+        A straight run of layers reads `x = f(x)`; a tensor needed later (a
+        branch point, the end of a branch) keeps a name of its own.
+        """
+        readers = self.readers()
+        names = Names((*self.RESERVED, input_name, output_name or "x"))
+        out: dict[int, str] = {0: input_name}
+        for node in self.model.layers:
+            if node.id == self.model.output and output_name:
+                out[node.id] = output_name
+            elif readers[node.id] == [node.id + 1]:
+                out[node.id] = "x"
+            else:
+                out[node.id] = names.claim(node.name)
+        return out

@@ -1,0 +1,135 @@
+"""Copy a Keras model's weights into the PyTorch model cnndsl generated for it.
+
+    from cnndsl.port import keras_to_torch
+    keras_to_torch(keras_model, torch_model)
+
+Both models must come from the same .cnn file (`cnndsl emit --keras` and
+`cnndsl emit --pytorch`): layers are matched by name, since the PyTorch
+model keeps each Keras layer's weights in an attribute of the same name.
+Afterwards both compute the same function (in inference mode), the PyTorch
+one on NCHW tensors: `torch_model.eval()(x.permute(0, 3, 1, 2))` equals
+`keras_model(x, training=False)` moved channels first.
+
+Layouts: conv kernels HWIO -> OIHW; depthwise (H, W, C, M) -> (C*M, 1, H, W);
+separable: depthwise and pointwise into the two convs of an nn.Sequential;
+transposed (H, W, O, I) -> (I, O, H, W); dense (in, out) -> (out, in) (the
+generated Flatten already orders values as Keras does, so no permutation);
+batch norm gamma, beta, moving mean and variance -> weight, bias,
+running_mean, running_var; layer norm gamma/beta; Normalization's
+statistics -> the buffers of the generated helper.
+
+numpy and torch are imported only when called; cnndsl itself needs neither.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .emit.pytorch import attribute_name
+
+
+def keras_to_torch(keras_model, torch_model) -> None:
+    """Copy every weight of `keras_model` into `torch_model`, in place."""
+    import torch
+
+    with torch.no_grad():
+        for layer in keras_model.layers:
+            if not layer.weights:
+                continue
+            module = getattr(torch_model, attribute_name(layer.name), None)
+            if module is None:
+                raise KeyError(
+                    f"the PyTorch model has no layer `{attribute_name(layer.name)}` for Keras's `{layer.name}`"
+                )
+            kind = type(layer).__name__
+            port = _PORTS.get(re.sub(r"[123]D", "", kind))
+            if port is None:
+                raise TypeError(f"cannot port the weights of a Keras {kind} layer")
+            port(layer, module)
+
+
+def _numpy(variable):
+    import keras
+
+    return keras.ops.convert_to_numpy(variable)
+
+
+def _copy(target, array) -> None:
+    import torch
+
+    value = torch.as_tensor(array, dtype=target.dtype).reshape(target.shape)
+    if value.shape != target.shape:  # pragma: no cover - reshape raises first
+        raise ValueError(f"shape {tuple(value.shape)} does not fit {tuple(target.shape)}")
+    target.copy_(value)
+
+
+def _spatial_last(array, leading: tuple[int, int]):
+    """(k..., a, b) -> (a, b, k...) for the given order of the last two axes."""
+    rank = array.ndim - 2
+    return array.transpose(*(rank + i for i in leading), *range(rank))
+
+
+def _conv(layer, module) -> None:
+    _copy(module.weight, _spatial_last(_numpy(layer.kernel), (1, 0)))  # (k..., in, out) -> (out, in, k...)
+    if layer.use_bias:
+        _copy(module.bias, _numpy(layer.bias))
+
+
+def _depthwise_kernel(kernel):
+    """(k..., C, M) -> (C*M, 1, k...): output channel c*M + m, as Keras orders them."""
+    rank = kernel.ndim - 2
+    flat = kernel.reshape(*kernel.shape[:rank], -1)  # (k..., C*M)
+    return flat.transpose(rank, *range(rank))[:, None]
+
+
+def _depthwise(layer, module) -> None:
+    _copy(module.weight, _depthwise_kernel(_numpy(layer.kernel)))
+    if layer.use_bias:
+        _copy(module.bias, _numpy(layer.bias))
+
+
+def _separable(layer, module) -> None:
+    depthwise, pointwise = module[0], module[1]
+    _copy(depthwise.weight, _depthwise_kernel(_numpy(layer.depthwise_kernel)))
+    _copy(pointwise.weight, _spatial_last(_numpy(layer.pointwise_kernel), (1, 0)))
+    if layer.use_bias:
+        _copy(pointwise.bias, _numpy(layer.bias))
+
+
+def _transpose(layer, module) -> None:
+    _copy(module.weight, _spatial_last(_numpy(layer.kernel), (1, 0)))  # (k..., out, in) -> (in, out, k...)
+    if layer.use_bias:
+        _copy(module.bias, _numpy(layer.bias))
+
+
+def _dense(layer, module) -> None:
+    _copy(module.weight, _numpy(layer.kernel).T)
+    if layer.use_bias:
+        _copy(module.bias, _numpy(layer.bias))
+
+
+def _norm(layer, module) -> None:
+    if layer.gamma is not None:
+        _copy(module.weight, _numpy(layer.gamma))
+    if layer.beta is not None:
+        _copy(module.bias, _numpy(layer.beta))
+    if hasattr(layer, "moving_mean"):
+        _copy(module.running_mean, _numpy(layer.moving_mean))
+        _copy(module.running_var, _numpy(layer.moving_variance))
+
+
+def _normalization(layer, module) -> None:
+    for weight in layer.weights:  # Keras names them mean, variance and count
+        _copy(getattr(module, weight.name), _numpy(weight))
+
+
+_PORTS = {
+    "Conv": _conv,
+    "DepthwiseConv": _depthwise,
+    "SeparableConv": _separable,
+    "ConvTranspose": _transpose,
+    "Dense": _dense,
+    "BatchNormalization": _norm,
+    "LayerNormalization": _norm,
+    "Normalization": _normalization,
+}

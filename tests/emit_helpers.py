@@ -1,0 +1,81 @@
+"""Shared by the code-generation tests: run emitted code and compare it with the summary.
+
+Keras and PyTorch are imported by the callers (through the conftest
+fixtures) and passed in; this module imports neither.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+from cnndsl.emit import generate
+
+RUFF = [sys.executable, "-m", "ruff"]
+
+
+def load(code: str, name: str) -> types.ModuleType:
+    """Execute generated source as a module (not as __main__)."""
+    module = types.ModuleType(name)
+    exec(compile(code, f"<{name}>", "exec"), module.__dict__)
+    return module
+
+
+def check_keras(model, keras) -> object:
+    """Build the emitted Keras model; its numbers must be the summary's, row for row."""
+    built = load(generate(model, "keras"), "generated_keras").build_model()
+    assert built.count_params() == model.total
+    trainable = sum(math.prod(w.shape) for w in built.trainable_weights)
+    non_trainable = sum(math.prod(w.shape) for w in built.non_trainable_weights)
+    assert (trainable, non_trainable) == (model.trainable, model.non_trainable)
+    assert tuple(built.layers[-1].output.shape) == (None, *model.output_shape)
+    assert built.name == model.name
+    rows = [(layer.name, type(layer).__name__, layer.count_params()) for layer in built.layers]
+    sequential = model.sequential and bool(model.layers)  # a bare input is built with the functional API
+    nodes = model.layers if sequential else model.nodes
+    expected = [(node.name, node.keras_type, node.info.params) for node in nodes]
+    # Keras orders a graph's layers its own way; the rows themselves must be equal.
+    assert rows == expected if sequential else sorted(rows) == sorted(expected)
+    by_name = {layer.name: layer for layer in built.layers}
+    for node in model.layers:
+        assert tuple(by_name[node.name].output.shape) == (None, *node.shape), node.name
+    return built
+
+
+def check_torch(model, torch, batch: int = 2) -> object:
+    """Build the emitted PyTorch model; parameters, BN buffers and output shape must match."""
+    built = load(generate(model, "pytorch"), "generated_torch").build_model()
+    assert sum(p.numel() for p in built.parameters()) == model.trainable
+    stats = sum(b.numel() for name, b in built.named_buffers() if not name.endswith("num_batches_tracked"))
+    assert stats == model.non_trainable
+    shape = model.input.shape
+    with torch.no_grad():
+        out = built.eval()(torch.zeros(batch, shape[-1], *shape[:-1]))
+    final = model.output_shape
+    assert tuple(out.shape) == (batch, final[-1], *final[:-1])
+    return built
+
+
+def ruff_problems(*codes: str) -> list[str]:
+    """What `ruff format --check` and `ruff check` object to in generated modules.
+
+    Format is checked with ruff's defaults (88 columns, narrower than the
+    project's 120), lint with the project's rule set at 88 columns. All the
+    modules go to one ruff run of each kind, which is what keeps this fast.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        for i, code in enumerate(codes):
+            Path(folder, f"generated_{i}.py").write_text(code, encoding="utf-8")
+        problems = []
+        for command in (
+            ["format", "--isolated", "--diff", folder],
+            ["check", "--isolated", "--select", "E,F,W,I,B,UP", "--line-length", "88", "--no-cache", folder],
+        ):
+            run = subprocess.run([*RUFF, *command], capture_output=True, text=True)
+            if run.returncode:
+                problems.append(run.stdout + run.stderr)
+    return problems

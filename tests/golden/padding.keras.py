@@ -1,0 +1,72 @@
+"""Keras 3 model `padding`, written by cnndsl.
+
+Runs on any Keras 3 backend (TensorFlow, JAX or PyTorch). The layer names
+are cnndsl's, so `model.summary()` matches `cnndsl summary` row for row.
+"""
+
+import keras
+from keras import layers
+
+
+def build_model():
+    return keras.Sequential(
+        [
+            keras.Input(shape=(15, 15, 3)),
+            layers.Rescaling(0.00392156862745098, name="rescaling"),
+            layers.Normalization(name="normalization"),
+            layers.Conv2D(
+                8,
+                4,
+                strides=2,
+                padding="same",
+                activation="relu6",
+                name="conv2d",
+            ),
+            layers.MaxPooling2D(2, strides=1, padding="same", name="max_pooling2d"),
+            layers.AveragePooling2D(
+                3,
+                strides=2,
+                padding="same",
+                name="average_pooling2d",
+            ),
+            layers.SeparableConv2D(
+                16,
+                3,
+                padding="same",
+                depth_multiplier=2,
+                name="separable_conv2d",
+            ),
+            layers.DepthwiseConv2D(
+                3,
+                strides=2,
+                padding="same",
+                use_bias=False,
+                name="depthwise_conv2d",
+            ),
+            layers.BatchNormalization(
+                momentum=0.9,
+                epsilon=1.001e-05,
+                scale=False,
+                name="batch_normalization",
+            ),
+            layers.Conv2DTranspose(
+                8,
+                3,
+                strides=2,
+                padding="same",
+                name="conv2d_transpose",
+            ),
+            layers.LeakyReLU(negative_slope=0.1, name="leaky_re_lu"),
+            layers.Dropout(0.25, name="dropout"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(10, name="dense"),
+        ],
+        name="padding",
+    )
+
+
+if __name__ == "__main__":
+    model = build_model()
+    model.summary()
+    output = model(keras.ops.zeros((1, 15, 15, 3)))
+    print(tuple(output.shape))

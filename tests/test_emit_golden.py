@@ -1,0 +1,87 @@
+"""Golden files: each tests/golden/NAME.cnn with its expected NAME.keras.py and NAME.torch.py.
+
+After an intended change to the generated code, rewrite the expected files with
+
+    CNNDSL_UPDATE_GOLDEN=1 python -m pytest tests/test_emit_golden.py
+
+and review the diff. The expected files must also be stable under `ruff
+format` (a second pass changes nothing) and clean under `ruff check`, both
+with ruff's defaults and with the project's own configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from emit_helpers import RUFF, check_keras, check_torch, load, ruff_problems
+
+import cnndsl
+from cnndsl.emit import generate
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CASES = sorted(p.stem for p in GOLDEN.glob("*.cnn"))
+SUFFIX = {"keras": "keras.py", "pytorch": "torch.py"}
+UPDATE = os.environ.get("CNNDSL_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize("target", sorted(SUFFIX))
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case, target):
+    model = cnndsl.analyze_file(GOLDEN / f"{case}.cnn")
+    code = generate(model, target)
+    expected = GOLDEN / f"{case}.{SUFFIX[target]}"
+    if UPDATE:
+        expected.write_text(code, encoding="utf-8")
+    assert expected.exists(), f"missing {expected.name}; run CNNDSL_UPDATE_GOLDEN=1 python -m pytest {__file__}"
+    assert code == expected.read_text(encoding="utf-8")
+
+
+def test_golden_files_are_ruff_stable():
+    files = sorted(GOLDEN.glob("*.py"))
+    assert len(files) == 2 * len(CASES)
+    assert ruff_problems(*(f.read_text(encoding="utf-8") for f in files)) == []
+    root = GOLDEN.parent.parent  # the project's own ruff configuration, as its CI applies it
+    for command in (["format", "--check"], ["check"]):
+        run = subprocess.run([*RUFF, *command, *map(str, files)], cwd=root, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", CASES)
+def test_golden_models_build(case, keras, torch):
+    model = cnndsl.analyze_file(GOLDEN / f"{case}.cnn")
+    check_keras(model, keras)
+    check_torch(model, torch)
+
+
+def test_golden_cases_cover_the_hard_parts():
+    torch_code = "".join((GOLDEN / f"{case}.torch.py").read_text() for case in CASES)
+    keras_code = "".join((GOLDEN / f"{case}.keras.py").read_text() for case in CASES)
+    for needle in (
+        "F.pad(",
+        'value=float("-inf")',
+        "class AvgPoolSame",
+        "class Normalization",
+        "momentum=0.1",
+        "movedim(1, -1).flatten(1)",
+        "torch.cat(",
+        "nn.Sequential(",
+        ".bias = nn.Parameter",
+    ):
+        assert needle in torch_code, needle
+    for needle in ("keras.Sequential(", "keras.Model(", "layers.Add(", 'name="stem"'):
+        assert needle in keras_code, needle
+
+
+def test_a_golden_module_runs_as_a_script(tmp_path):
+    """`python generated.py` builds the model, runs zeros through it and prints the output shape."""
+    for target in SUFFIX:
+        path = GOLDEN / f"lenet.{SUFFIX[target]}"
+        env = dict(os.environ, KERAS_BACKEND="torch")
+        run = subprocess.run([os.sys.executable, str(path)], capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip().splitlines()[-1] == "(1, 10)"
+    load((GOLDEN / "lenet.keras.py").read_text(), "golden_lenet")  # importing does not build or print

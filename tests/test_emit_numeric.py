@@ -1,0 +1,154 @@
+"""Numeric equivalence: the emitted PyTorch model computes what the emitted Keras model does.
+
+Each network is built from both emitted modules; the Keras weights are set
+to random values (batch-norm variances positive), copied across with
+cnndsl.port.keras_to_torch, and both models run in inference mode on the
+same random input. Outputs must agree within 1e-4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from emit_helpers import load
+
+import cnndsl
+from cnndsl.emit import generate
+from cnndsl.port import keras_to_torch
+
+pytestmark = pytest.mark.oracle
+
+NETWORKS = {
+    # Keras pads `same` asymmetrically here (stride 2, even kernels, odd sizes).
+    "same_stride2_even_kernels": """
+        input 15x15x3
+        conv 8 4x4 stride 2 same
+        conv 6 2x2 stride 2 same relu
+        conv 5 3x3 stride 2 same nobias
+        conv 4 2 same dilation 2
+        conv 4 3 pad 1 groups 2
+    """,
+    # -inf padding for max pooling; padding left out of `same` averages, both symmetric and not.
+    "pooling_same": """
+        input 13x13x4
+        maxpool 2 stride 2 same
+        avgpool 3 stride 2 same
+        avgpool 2 stride 1 same
+        maxpool 3 stride 1 same
+        avgpool 3 stride 1 same
+        avgpool 2
+        gmp keepdims
+    """,
+    "depthwise_and_separable": """
+        input 12x12x3
+        dwconv 3x3 mult 2 stride 2 same
+        sepconv 8 4x4 mult 2 same relu
+        dwconv 2 stride 1 same nobias
+        sepconv 5 3 stride 2 same nobias
+        dwconv 3 dilation 2 same
+    """,
+    "batch_norm_inference": """
+        input 8x8x3
+        conv 6 3 same
+        bn
+        bn noscale
+        bn nocenter eps 1.001e-5 momentum 0.9
+        relu
+        dense 4
+        bn
+        layernorm
+    """,
+    # Keras flattens NHWC: the PyTorch flatten must give the dense layer the same order.
+    "flatten_before_dense": """
+        input 6x5x4
+        conv 3 3 relu
+        flatten
+        dense 7 tanh
+        dense 3
+    """,
+    "graph_transposed_and_resizing": """
+        input 7x7x2
+        rescale 1/255 offset=0.5
+        normalize
+        deconv 4 3x3 stride 2 same
+        add(identity; conv 4 3 same | bn | relu | conv 4 3 same)
+        concat(conv 2 1; avgpool 3 stride 1 same; maxpool 2 stride 1 same)
+        multiply(identity; gap | dense 10 sigmoid)
+        multiply(identity; gap keepdims | conv 10 1 hardsigmoid)
+        deconv 3 4x4 stride 2 outpad 1
+        deconv 3 2 stride 3 same
+        upsample 2 bilinear | zeropad 0 1 2 0 | crop 1 0 0 2 | upsample 2
+        subtract(identity; swish) | average(identity; gelu; mish) | maximum(identity; elu) | minimum(identity; selu)
+        leakyrelu 0.1 | softplus | reshape 4x-1 | layernorm noscale | gap
+    """,
+    "sequences_and_volumes": """
+        input 20x3
+        conv 4 3 causal
+        conv 4 2 stride 2 same dilation 1
+        deconv 2 3 stride 2 same
+        maxpool 3 stride 2 same | avgpool 2 stride 2 same
+        sepconv 3 2 same | dwconv 2 same
+        upsample 3 | zeropad 1 2 | crop 2 1
+        flatten | dense 6 | reshape 2x3 | gap
+    """,
+    "volume": """
+        input 5x6x7x2
+        conv 3 2 stride 2 same
+        deconv 2 3 stride 2 same
+        maxpool 2 same | avgpool 2 stride 1 same
+        upsample 2 | zeropad 1 | crop 1 0 0 1 1 0
+        bn | flatten | dense 3
+    """,
+}
+
+
+def randomize(keras_model, rng) -> None:
+    for layer in keras_model.layers:
+        values = []
+        for weight, value in zip(layer.weights, layer.get_weights()):
+            if "variance" in weight.name:
+                values.append(rng.uniform(0.5, 2.0, value.shape).astype("float32"))
+            elif weight.name == "count":
+                values.append(value)
+            else:
+                values.append(rng.normal(0.0, 0.5, value.shape).astype("float32"))
+        layer.set_weights(values)
+
+
+def max_error(text: str, keras, torch) -> float:
+    model = cnndsl.analyze(text)
+    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
+    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
+    rng = np.random.default_rng(7)
+    randomize(keras_model, rng)
+    keras_to_torch(keras_model, torch_model)
+    x = rng.normal(0.0, 1.0, (3, *model.input.shape)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
+    with torch.no_grad():
+        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).numpy()
+    assert got.shape == expected.shape
+    assert np.abs(expected).max() > 1e-3  # a network that outputs ~0 would prove nothing
+    return float(np.abs(got - expected).max())
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_outputs_agree(name, keras, torch):
+    assert max_error(NETWORKS[name], keras, torch) < 1e-4
+
+
+def test_a_wrong_port_is_caught(keras, torch):
+    """The comparison can fail: NCHW-order dense weights (no permutation) disagree."""
+    model = cnndsl.analyze(NETWORKS["flatten_before_dense"])
+    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
+    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
+    rng = np.random.default_rng(7)
+    randomize(keras_model, rng)
+    keras_to_torch(keras_model, torch_model)
+    with torch.no_grad():  # undo the NHWC order of the first dense layer's inputs
+        weight = torch_model.dense.weight
+        weight.copy_(weight.reshape(7, 4, 3, 3).permute(0, 3, 1, 2).reshape(7, 36).clone())
+    x = rng.normal(0.0, 1.0, (3, 6, 5, 4)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
+    with torch.no_grad():
+        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
+    assert np.abs(got - expected).max() > 1e-3
