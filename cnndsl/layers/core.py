@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import BadArgument
 from .activation import ACTIVATIONS, activation_arg, activation_steps
 from .base import Arg, Call, Flag, FloatType, Inferred, IntType, LayerKind, ShapeType, describe_shape, kw, literal, prod
 
@@ -102,13 +103,31 @@ class Dropout(LayerKind):
 
 class Reshape(LayerKind):
     KEYWORDS = ("reshape",)
-    ARGS = (Arg("target", ShapeType(allow_unknown=True), positional=True, required=True, example="reshape 7x7x64"),)
+    ARGS = (
+        Arg(
+            "target",
+            ShapeType(allow_unknown=True),
+            positional=True,
+            required=True,
+            variadic=True,  # `reshape 1 1 c`: axes one by one, so a block parameter can be one
+            example="reshape 7x7x64",
+        ),
+    )
     SUMMARY = "reshapes to the given shape (one axis may be -1)"
-    USAGE = "reshape 7x7x64"
+    USAGE = "reshape 7x7x64 | reshape 1 1 C"
+
+    def validate(self):
+        if self.target.count(-1) > 1:
+            raise BadArgument("only one axis of a shape can be -1", self.span_of("target"))
+
+    @property
+    def target(self) -> tuple[int, ...]:
+        """The axes, whether written `7x7x64` or `7 7 64`."""
+        return tuple(d for part in self["target"] for d in part)
 
     def infer(self, shapes):
         size = prod(shapes[0])
-        target = tuple(self["target"])
+        target = self.target
         known = prod(d for d in target if d != -1)
         if -1 in target:
             if size % known:

@@ -1,0 +1,154 @@
+"""The keras.applications zoo, written in cnndsl, against Keras itself.
+
+Each example in examples/ describes one keras.applications network. Keras
+builds the real model here (weights=None, nothing is downloaded) and is the
+oracle: totals, trainable and non-trainable counts, output shape, and the
+multiset of layers (class, parameters, output shape) must all agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import cnndsl
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# example file -> keras.applications constructor
+ZOO = {
+    "vgg16.cnn": "VGG16",
+    "vgg19.cnn": "VGG19",
+    "resnet50.cnn": "ResNet50",
+    "resnet50v2.cnn": "ResNet50V2",
+    "mobilenet.cnn": "MobileNet",
+    "mobilenet_v2.cnn": "MobileNetV2",
+    "densenet121.cnn": "DenseNet121",
+    "inception_v3.cnn": "InceptionV3",
+    "xception.cnn": "Xception",
+    "efficientnet_b0.cnn": "EfficientNetB0",
+}
+
+
+@pytest.fixture(scope="module")
+def built(keras):
+    """Each Keras application, built at most once for the whole module."""
+    cache = {}
+
+    def build(constructor: str):
+        if constructor not in cache:
+            cache[constructor] = getattr(keras.applications, constructor)(weights=None)
+        return cache[constructor]
+
+    return build
+
+
+def counts(keras, model) -> tuple[int, int, int]:
+    size = keras.ops.size
+    trainable = sum(int(size(w)) for w in model.trainable_weights)
+    non_trainable = sum(int(size(w)) for w in model.non_trainable_weights)
+    return model.count_params(), trainable, non_trainable
+
+
+def analyze(example: str):
+    return cnndsl.analyze_file(EXAMPLES / example)
+
+
+@pytest.mark.parametrize("example", ZOO)
+def test_totals_and_output_equal_keras(example, keras, built):
+    ours = analyze(example)
+    theirs = built(ZOO[example])
+    assert (ours.total, ours.trainable, ours.non_trainable) == counts(keras, theirs)
+    assert (None, *ours.output_shape) == tuple(theirs.output_shape)
+
+
+@pytest.mark.parametrize("example", ZOO)
+def test_same_layers_as_keras(example, built):
+    """Layer for layer (as a multiset): class, parameter count and output shape."""
+    ours = Counter((node.keras_type, node.info.params, tuple(node.shape)) for node in analyze(example).nodes)
+    theirs = Counter(
+        (layer.__class__.__name__, layer.count_params(), tuple(layer.output.shape[1:]))
+        for layer in built(ZOO[example]).layers
+    )
+    assert ours - theirs == Counter(), "layers cnndsl has and Keras does not"
+    assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
+
+
+@pytest.mark.parametrize("example", ZOO)
+def test_header_comment_states_keras_totals(example, keras, built):
+    """The totals quoted at the top of each example are Keras's own."""
+    text = (EXAMPLES / example).read_text(encoding="utf-8")
+    header = text.split("\ninput ", 1)[0]
+
+    def stated(label: str) -> int | None:
+        found = re.search(label + r" params: ([\d,]+)", header)
+        return int(found.group(1).replace(",", "")) if found else None
+
+    total, trainable, non_trainable = counts(keras, built(ZOO[example]))
+    assert stated("Total") == total
+    if non_trainable:
+        assert (stated("Trainable"), stated("Non-trainable")) == (trainable, non_trainable)
+
+
+# The issue's reference numbers (from Keras's model.summary()), as literals.
+
+
+def test_vgg16_reference():
+    model = analyze("vgg16.cnn")
+    assert (model.total, model.trainable, model.non_trainable) == (138_357_544, 138_357_544, 0)
+    assert model.output_shape == (1000,)
+
+
+def test_resnet50_reference():
+    model = analyze("resnet50.cnn")
+    assert (model.total, model.non_trainable) == (25_636_712, 53_120)
+    assert model.trainable == 25_636_712 - 53_120
+    assert model.output_shape == (1000,)
+
+
+def test_mobilenet_v2_reference():
+    model = analyze("mobilenet_v2.cnn")
+    assert (model.total, model.non_trainable) == (3_538_984, 34_112)
+    assert model.trainable == 3_538_984 - 34_112
+    assert model.output_shape == (1000,)
+
+
+def test_resnet50_is_compact():
+    """The issue asks for tens of lines, not hundreds."""
+    lines = [line for line in (EXAMPLES / "resnet50.cnn").read_text().splitlines() if line.strip()]
+    assert len(lines) < 60
+
+
+# docs/blocks.md: its snippets run, and its table quotes Keras's numbers.
+
+BLOCKS_DOC = EXAMPLES.parent / "docs" / "blocks.md"
+
+
+def test_blocks_doc_snippets_are_valid_networks():
+    snippets = re.findall(r"```cnn\n(.*?)```", BLOCKS_DOC.read_text(encoding="utf-8"), flags=re.S)
+    assert len(snippets) >= 8
+    for snippet in snippets:
+        assert cnndsl.analyze(snippet).total > 0
+
+
+def test_blocks_doc_table_quotes_keras(keras, built):
+    rows = re.findall(
+        r"^\| `(\w+\.cnn)` \| (\w+) \| ([\d,]+) \| ([\d,]+) \|$", BLOCKS_DOC.read_text(encoding="utf-8"), flags=re.M
+    )
+    assert sorted(row[0] for row in rows) == sorted(ZOO)
+    for example, constructor, total, non_trainable in rows:
+        assert constructor == ZOO[example]
+        keras_total, _, keras_non_trainable = counts(keras, built(constructor))
+        assert (int(total.replace(",", "")), int(non_trainable.replace(",", ""))) == (keras_total, keras_non_trainable)
+
+
+def test_reshape_takes_axes_one_by_one_so_a_block_parameter_can_be_one():
+    # EfficientNet's squeeze-excite: Reshape((1, 1, filters)) inside a block.
+    by_axes = cnndsl.analyze("input 7x7x32\ndef squeeze(c):\n    gap | reshape 1 1 c\nsqueeze(32)\n")
+    assert [node.shape for node in by_axes.layers] == [(32,), (1, 1, 32)]
+    assert cnndsl.analyze("input 7x7x32 | gap | reshape 1x1x32").output_shape == (1, 1, 32)
+    with pytest.raises(cnndsl.CnnError, match="only one axis"):
+        cnndsl.analyze("input 7x7x32 | gap | reshape -1x2 -1x16")
