@@ -154,6 +154,11 @@ class _ToAst(Transformer):
     def float(self, meta, children):
         return ast.Num(float(children[0]), _span(meta))
 
+    def signed(self, meta, children):
+        text = str(children[0])
+        value = float(text) if any(c in text for c in ".eE") else int(text)
+        return ast.Num(value, _span(meta))
+
     def dims(self, meta, children):
         return ast.Dims(tuple(int(part) for part in str(children[0]).split("x")), _span(meta))
 

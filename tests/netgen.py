@@ -217,8 +217,16 @@ def per_axis(draw, square: bool, low: int, highs) -> tuple[int, ...]:
     return tuple(draw(st.integers(low, max(low, h))) for h in highs)
 
 
+KEYWORD_FORM = ("stride", "dilation", "groups", "mult", "outpad", "pad", "eps", "momentum", "offset")
+
+
 def options_text(draw, head: str, options: list[str]) -> str:
+    """The options in a random order; valued ones sometimes as `stride=2`."""
     options = [o for o in options if o]
+    options = [
+        o.replace(" ", "=", 1) if o.split(" ")[0] in KEYWORD_FORM and draw(st.integers(0, 4)) == 0 else o
+        for o in options
+    ]
     if len(options) > 1:
         options = draw(st.permutations(options))
     return " ".join([head, *options])
@@ -248,12 +256,21 @@ def gen_conv(draw, shape):
             groups = draw(st.sampled_from(divisors))
     filters = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
     padding = draw(st.sampled_from(["valid", "same"] + (["causal"] * 2 if r == 1 else [])))
-    pad = None
+    pad = None  # (cnndsl text, Keras ZeroPadding argument, per-axis (before, after))
     if padding == "valid" and draw(st.integers(0, 4)) == 0:
-        pad = draw(st.integers(0, 2))
-        if max(n) + 2 * pad > MAX_SIDE[r]:
+        form = draw(st.sampled_from(["all", "all", "axes"]))
+        if form == "all":
+            p = draw(st.integers(0, 2))
+            pad = (str(p), p, ((p, p),) * r)
+        elif r == 1:  # `pad 1x2` on a sequence: before and after
+            a, b = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+            pad = (f"{a}x{b}", (a, b), ((a, b),))
+        else:
+            ps = tuple(draw(st.integers(0, 2)) for _ in range(r))
+            pad = ("x".join(map(str, ps)), ps, tuple((p, p) for p in ps))
+        if max(x + a + b for x, (a, b) in zip(n, pad[2])) > MAX_SIDE[r]:
             pad = None
-    n_in = tuple(x + 2 * (pad or 0) for x in n)
+    n_in = tuple(x + a + b for x, (a, b) in zip(n, pad[2])) if pad else n
     mode = draw(st.sampled_from(["plain", "stride", "stride", "dilation"]))
     square = draw(st.booleans())
     stride = (1,) * r
@@ -278,7 +295,7 @@ def gen_conv(draw, shape):
         options.append(padding)
         tags.add(("conv", f"padding={padding}"))
     if pad is not None:
-        options.append(f"pad {pad}")
+        options.append(f"pad {pad[0]}")
         tags.add(("conv", "pad"))
     if dilation != (1,) * r or draw(st.integers(0, 5)) == 0:
         options.append(f"dilation {size_text(draw, dilation)}")
@@ -292,12 +309,12 @@ def gen_conv(draw, shape):
     if act:
         options.append(act)
         tags |= {("conv", "activation"), ("conv", f"activation={act}")}
-    keyword = draw(st.sampled_from(["conv", "conv", "conv", f"conv{r}d"]))
+    keyword = draw(st.sampled_from(["conv", "conv", f"conv{r}d"]))
     tags.add((keyword, ""))
     text = options_text(draw, f"{keyword} {filters} {size_text(draw, kernel)}", options)
     calls = []
     if pad is not None:
-        calls.append((f"ZeroPadding{r}D", (pad,), {}))
+        calls.append((f"ZeroPadding{r}D", (pad[1],), {}))
     calls.append(
         (
             f"Conv{r}D",
@@ -606,11 +623,15 @@ def gen_layernorm(draw, shape):
 
 
 def gen_activation(draw, shape):
-    choice = draw(st.sampled_from([*ACTIVATION_LAYERS, "relu6", "leakyrelu", "leakyrelu", "leaky_relu"]))
+    group = draw(st.sampled_from(["activation", "activation", "relu6", "leakyrelu"]))
+    if group == "activation":
+        choice = draw(st.sampled_from(ACTIVATION_LAYERS))
+    else:
+        choice = group if group == "relu6" else draw(st.sampled_from(["leakyrelu", "leaky_relu"]))
     if choice == "relu6":
         return Step("relu6", (("ReLU", (), dict(max_value=6.0)),), shape, frozenset({("relu6", "")}))
     if choice in ("leakyrelu", "leaky_relu"):
-        alpha = draw(st.sampled_from([None, "0.1", "0.3", "0", "1"]))
+        alpha = draw(st.sampled_from([None, "0.1", "0.3", "0", "1", "0.05"]))
         tags = {(choice, "")} | ({(choice, "alpha")} if alpha else set())
         kwargs = dict(negative_slope=float(alpha)) if alpha else {}
         return Step(f"{choice} {alpha}" if alpha else choice, (("LeakyReLU", (), kwargs),), shape, frozenset(tags))
@@ -706,7 +727,7 @@ def gen_upsample(draw, shape):
     interpolation = "nearest"
     if r == 2 and draw(st.booleans()):
         interpolation = "bilinear"
-    if interpolation == "bilinear" or draw(st.integers(0, 3)) == 0:
+    if interpolation == "bilinear" or draw(st.booleans()):
         options.append(interpolation)
         tags.add(("upsample", f"interpolation={interpolation}"))
     kwargs = dict(interpolation=interpolation) if r == 2 else {}
@@ -739,15 +760,14 @@ def gen_reshape(draw, shape):
             return None
     tags = {("reshape", ""), ("reshape", "target")}
     written = [str(d) for d in target]
-    if rank > 1 and draw(st.booleans()):
+    if draw(st.booleans()):
         written[draw(st.integers(0, rank - 1))] = "-1"
         tags.add(("reshape", "-1"))
+    if rank > 1 and draw(st.booleans()):
         args = "x".join(written)
-    elif rank > 1 and draw(st.booleans()):
+    else:  # one number per axis: `reshape -1`, `reshape 4 -1`
         args = " ".join(written)
         tags.add(("reshape", "axes one by one"))
-    else:
-        args = "x".join(written)
     keras_target = tuple(int(w) for w in written)
     return Step(f"reshape {args}", (("Reshape", (keras_target,), {}),), target, frozenset(tags))
 
@@ -755,15 +775,16 @@ def gen_reshape(draw, shape):
 def gen_rescale(draw, shape):
     scale, value = draw(st.sampled_from([("1/255", 1 / 255), ("2", 2.0), ("0.5", 0.5), ("1/127.5", 1 / 127.5)]))
     tags = {("rescale", ""), ("rescale", "scale")}
-    offset = draw(st.sampled_from([None, "1", "0.5"]))
+    offset = draw(st.sampled_from([None, "1", "0.5", "-1", "-0.5"]))
     kwargs = {}
     keyword = draw(st.sampled_from(["rescale", "rescaling"]))
     tags.add((keyword, ""))
-    text = f"{keyword} {scale}"
+    options = []
     if offset:
-        text += f" offset {offset}"
+        options.append(f"offset {offset}")
         kwargs["offset"] = float(offset)
         tags.add(("rescale", "offset"))
+    text = options_text(draw, f"{keyword} {scale}", options)
     return Step(text, (("Rescaling", (value,), kwargs),), shape, frozenset(tags))
 
 
@@ -855,7 +876,7 @@ def squeeze_excite(draw, shape) -> list:
 def gen_merge(draw, shape, depth, max_depth):
     r = spatial_rank(shape)
     keyword = draw(
-        st.sampled_from(["add", "add", "residual", "concat", "concat", "concatenate", "multiply", *ELEMENTWISE])
+        st.sampled_from(["add", "residual", "residual", "concat", "concat", "concatenate", "multiply", *ELEMENTWISE])
     )
     joins = keyword in ("concat", "concatenate")
     tags = {(keyword, "")}
@@ -909,13 +930,13 @@ SPATIAL_KINDS = [
     *[gen_sepconv] * 2,
     *[gen_deconv] * 2,
     *[gen_pool] * 3,
-    gen_global_pool,
+    *[gen_global_pool] * 2,
     gen_dense,
     gen_flatten,
     gen_dropout,
     *[gen_bn] * 2,
     gen_layernorm,
-    *[gen_activation] * 3,
+    *[gen_activation] * 5,
     gen_zeropad,
     gen_crop,
     gen_upsample,
@@ -929,7 +950,7 @@ FLAT_KINDS = [
     gen_dropout,
     gen_bn,
     gen_layernorm,
-    *[gen_activation] * 2,
+    *[gen_activation] * 3,
     *[gen_reshape] * 2,
     gen_rescale,
     gen_normalize,

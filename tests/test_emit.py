@@ -120,3 +120,16 @@ def test_a_bare_input_is_a_model_too(keras, torch):
     assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []
     check_keras(model, keras)
     check_torch(model, torch)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a method chain whose opening line alone passes 88 columns (found by hypothesis)
+        "input 3x3x3x1\nadd(identity; maxpool 1x1x1 | add(layernorm nocenter eps 1e-6; relu | normalize))\n",
+        "input 4x4x2\nvery_long_layer_name_for_a_reshape_that_goes_on: reshape 2 2 2 1 -1\n",
+    ],
+)
+def test_long_statements_are_already_ruff_formatted(text):
+    model = cnndsl.analyze(text)
+    assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []

@@ -6,14 +6,16 @@
 (b) A hypothesis property over random valid networks (tests/netgen.py):
     every summary row's Keras type, output shape and parameters, the totals
     and the split equal those of the independently built Keras twin.
-(c) The generator itself reaches every layer kind, keyword and option that
-    cnndsl registers, so (b) cannot silently stop covering one.
+(c) The generator itself reaches every layer kind, keyword (aliases too) and
+    option that cnndsl registers, so (b) cannot silently stop covering one,
+    and a new layer kind or option fails here until netgen learns it.
 
 Every expected number comes from Keras, never from cnndsl.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -477,6 +479,52 @@ def test_fused_activation_against_keras(keyword, keras):
     assert len(cnndsl.analyze(text).layers) == 3  # fused: no separate activation rows
 
 
+def window_cases(L):
+    """1-D sliding-window layers over a grid of sizes: (cnndsl text, Keras layer, input shape)."""
+    for n, k, s, d, p in itertools.product(
+        range(1, 10), range(1, 7), range(1, 5), range(1, 4), ["valid", "same", "causal"]
+    ):
+        if s == 1 or d == 1:
+            yield (
+                f"input {n}x2\nconv 3 {k} stride {s} dilation {d} {p}",
+                L.Conv1D(3, k, strides=s, dilation_rate=d, padding=p),
+            )
+    for n, k, s, d, p in itertools.product(range(1, 8), range(1, 6), range(1, 5), range(1, 3), ["valid", "same"]):
+        if s > 1 and d > 1:
+            continue
+        for outpad in [None, *range(s)]:
+            extra = f" outpad {outpad}" if outpad is not None else ""
+            yield (
+                f"input {n}x2\ndeconv 3 {k} stride {s} dilation {d} {p}{extra}",
+                L.Conv1DTranspose(3, k, strides=s, dilation_rate=d, padding=p, output_padding=outpad),
+            )
+    for n, k, s, p in itertools.product(range(1, 10), range(1, 6), range(1, 5), ["valid", "same"]):
+        yield f"input {n}x2\nmaxpool {k} stride {s} {p}", L.MaxPooling1D(k, strides=s, padding=p)
+        yield f"input {n}x2\navgpool {k} stride {s} {p}", L.AveragePooling1D(k, strides=s, padding=p)
+
+
+def test_window_arithmetic_sweep(keras):
+    """Every small combination of size, kernel, stride, dilation, padding and output padding:
+    the same output length as Keras's own shape rule, and rejected exactly when Keras gives
+    an empty (or no) output."""
+    disagreements = []
+    for text, layer in window_cases(keras.layers):
+        n = input_shape(text)
+        try:
+            theirs = tuple(layer.compute_output_shape((None, *n)))[1:]
+            if any(d is None or d <= 0 for d in theirs):
+                theirs = None
+        except ValueError:
+            theirs = None
+        try:
+            ours = cnndsl.analyze(text).output_shape
+        except cnndsl.CnnError:
+            ours = None
+        if ours != theirs:
+            disagreements.append((text, theirs, ours))
+    assert disagreements == []
+
+
 # (b) random networks
 
 
@@ -519,6 +567,8 @@ def test_random_networks_against_keras(net, keras):
 
 # (c) the generator covers every kind, keyword and option cnndsl registers
 
+COVERAGE_EXAMPLES = 500  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
+
 
 def required_features():
     """(keyword, option) pairs: every keyword of every layer kind, each non-choice option,
@@ -538,7 +588,7 @@ def required_features():
 def test_generator_covers_every_layer_kind_and_option():
     seen: set = set()
 
-    @settings(max_examples=150, derandomize=True, database=None, deadline=None)
+    @settings(max_examples=COVERAGE_EXAMPLES, derandomize=True, database=None, deadline=None)
     @given(net=networks())
     def collect(net):
         seen.update(net.features)

@@ -75,6 +75,9 @@ def test_sketch_lines_parse_with_their_meaning():
         ("upsample 2", "UpSampling2D", (32, 32, 16), 0),
         ("reshape 256x16", "Reshape", (256, 16), 0),
         ("reshape 4x-1", "Reshape", (4, 1024), 0),
+        ("reshape -1", "Reshape", (4096,), 0),
+        ("reshape 16 -1", "Reshape", (16, 256), 0),
+        ("reshape -1 8x4", "Reshape", (128, 8, 4), 0),
         ("gmp", "GlobalMaxPooling2D", (16,), 0),
         ("gap keepdims", "GlobalAveragePooling2D", (1, 1, 16), 0),
         ("conv 8 3 pad 1", "Conv2D", (16, 16, 8), (3 * 3 * 16 + 1) * 8),
@@ -85,6 +88,8 @@ def test_sketch_lines_parse_with_their_meaning():
         ("maxpool 3 stride 2 same", "MaxPooling2D", (8, 8, 16), 0),
         ("avgpool 3 stride 1 same", "AveragePooling2D", (16, 16, 16), 0),
         ("rescale 1/255", "Rescaling", (16, 16, 16), 0),
+        ("rescale 1/127.5 offset -1", "Rescaling", (16, 16, 16), 0),
+        ("rescale 2 offset=-0.5", "Rescaling", (16, 16, 16), 0),
         ("normalize", "Normalization", (16, 16, 16), 2 * 16 + 1),
         ("crop 1 2 3 4", "Cropping2D", (13, 9, 16), 0),
     ],
@@ -148,6 +153,14 @@ def test_stride_defaults_to_pool_size_and_valid_padding():
     assert last("input 9x9x1 | maxpool 3").shape == (3, 3, 1)
     assert last("input 9x9x1 | avgpool 2").shape == (4, 4, 1)
     assert last("input 9x9x1 | avgpool 2 same").shape == (5, 5, 1)
+
+
+def test_minus_glued_after_a_space_is_a_negative_literal_otherwise_subtraction():
+    assert last("def f(n): dense n-1\ninput 4 | f(9)").shape == (8,)
+    assert last("def f(n): dense n - 1\ninput 4 | f(9)").shape == (8,)
+    assert last("input 6x4 | reshape 3 -1").shape == (3, 8)
+    with pytest.raises(CnnError, match="one too many"):
+        cnndsl.analyze("input 4 | dense 8 -1")
 
 
 @pytest.mark.parametrize(

@@ -92,10 +92,21 @@ class Names:
 
 
 @dataclass
+class Attr:
+    """`receiver.name`, kept apart so a long method chain can split where ruff splits it."""
+
+    receiver: object
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.receiver}.{self.name}"
+
+
+@dataclass
 class Call:
     """`func(arg, ..., key=value)`, optionally followed by `trailer` (`(x)`)."""
 
-    func: str
+    func: str | Attr
     args: list = field(default_factory=list)
     trailer: str = ""
 
@@ -125,6 +136,11 @@ class BinOp:
         return f" {self.op} ".join(map(str, self.operands))
 
 
+def method(receiver, name: str, args: list) -> Call:
+    """`receiver.name(args)`."""
+    return Call(Attr(receiver, name), args)
+
+
 def kw(name: str, value) -> str:
     """A keyword argument, the value already source or rendered by `literal`."""
     return f"{name}={value if isinstance(value, (str, Call, List, BinOp)) else literal(value)}"
@@ -145,7 +161,12 @@ def render(expr, level: int, head: str = "", tail: str = "") -> list[str]:
     if len(flat) <= LINE_LENGTH and not _forced(expr):
         return [flat]
     if isinstance(expr, Call):
-        lines = [f"{pad}{head}{expr.func}("]
+        chained = isinstance(expr.func, Attr) and isinstance(expr.func.receiver, Call)
+        if chained and len(f"{pad}{head}{expr.func}(") > LINE_LENGTH:
+            # ruff splits the receiver too when the opening line alone is too long
+            lines = render(expr.func.receiver, level, head, tail=f".{expr.func.name}(")
+        else:
+            lines = [f"{pad}{head}{expr.func}("]
         for arg in expr.args:
             lines += render(arg, level + 1, tail=",")
         return lines + [f"{pad}){expr.trailer}{tail}"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..emit.writer import BinOp, Call, List, axes, kw, literal  # noqa: F401  (re-exported for the layer kinds)
+from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
 from ..source import Span
 

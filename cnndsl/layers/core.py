@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from ..errors import BadArgument
 from .activation import ACTIVATIONS, activation_arg, activation_steps
-from .base import Arg, Call, Flag, FloatType, Inferred, IntType, LayerKind, ShapeType, describe_shape, kw, literal, prod
+from .base import (
+    Arg,
+    Call,
+    Flag,
+    FloatType,
+    Inferred,
+    IntType,
+    LayerKind,
+    ShapeType,
+    describe_shape,
+    kw,
+    literal,
+    method,
+    prod,
+)
 
 
 class Input(LayerKind):
@@ -39,7 +53,7 @@ class Flatten(LayerKind):
         if len(node.in_shapes[0]) == 1:
             return [lambda x: Call("torch.flatten", [x, 1])]
         step.comment("Keras flattens NHWC, PyTorch NCHW: channels go last first, as in Keras")
-        return [lambda x: Call(f"{Call(f'{x}.movedim', [1, -1])}.flatten", [1])]
+        return [lambda x: method(method(x, "movedim", [1, -1]), "flatten", [1])]
 
 
 class Dense(LayerKind):
@@ -152,8 +166,8 @@ class Reshape(LayerKind):
 
         def reshape(x):
             if len(node.in_shapes[0]) > 1:
-                x = Call(f"{x}.movedim", [1, -1])
-            x = Call(f"{x}.reshape", [-1, *target])
-            return Call(f"{x}.movedim", [-1, 1]) if len(target) > 1 else x
+                x = method(x, "movedim", [1, -1])
+            x = method(x, "reshape", [-1, *target])
+            return method(x, "movedim", [-1, 1]) if len(target) > 1 else x
 
         return [reshape]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, kw, literal
+from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, kw, literal, method
 
 
 def keras_norm_options(layer, defaults) -> list:
@@ -110,7 +110,7 @@ class LayerNorm(LayerKind):
         torch_affine(self, step, ln, channels)
         if len(node.shape) == 1:
             return [lambda x: Call(ln, [x])]
-        return [lambda x: Call(f"{Call(ln, [Call(f'{x}.movedim', [1, -1])])}.movedim", [-1, 1])]
+        return [lambda x: method(Call(ln, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1])]
 
 
 class Rescale(LayerKind):
@@ -135,7 +135,10 @@ class Rescale(LayerKind):
     def torch(self, node, step):
         def rescale(x):
             scaled = BinOp("*", [x, literal(self["scale"])])
-            return BinOp("+", [str(scaled), literal(self["offset"])]) if self["offset"] else scaled
+            offset = self["offset"]
+            if not offset:
+                return scaled
+            return BinOp("-" if offset < 0 else "+", [str(scaled), literal(abs(offset))])
 
         return [rescale]
 
