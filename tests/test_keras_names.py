@@ -42,7 +42,9 @@ def test_default_names_and_types_match_keras(keras, line, make):
 
 
 def test_merge_names_match_keras(keras):
-    model = cnndsl.analyze("input 8x8x4\nadd(identity; identity) | concat(identity; identity) | multiply(identity; identity)")
+    model = cnndsl.analyze(
+        "input 8x8x4\nadd(identity; identity) | concat(identity; identity) | multiply(identity; identity)"
+    )
     names = [(n.name, n.keras_type) for n in model.layers]
     expected = []
     for cls in (keras.layers.Add, keras.layers.Concatenate, keras.layers.Multiply):
