@@ -30,5 +30,15 @@ def test_language_snippets_in_the_readme_are_valid():
     snippets = re.findall(r"```cnn\n(.*?)```", text, flags=re.S)
     assert len(snippets) >= 3
     for snippet in snippets:
-        body = snippet if "input " in snippet else "input 56x56x64\n" + snippet
+        body = snippet if re.search(r"^input ", snippet, flags=re.M) else "input 56x56x64\n" + snippet
         assert cnndsl.analyze(body).total >= 0
+
+
+def test_the_sample_summary_is_what_the_command_prints(capsys):
+    from cnndsl.cli import main
+
+    text = README.read_text(encoding="utf-8")
+    command = "$ cnndsl summary examples/lenet.cnn\n"
+    shown = text.split(command, 1)[1].split("```", 1)[0]
+    assert main(["summary", str(README.parent / "examples" / "lenet.cnn")]) == 0
+    assert capsys.readouterr().out == shown
