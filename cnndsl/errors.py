@@ -20,6 +20,8 @@ class CnnError(Exception):
         self.message = message
         self.span = span
         self.hint = hint
+        # (block name, call span), innermost first: how the text at `span` was reached
+        self.called_from: tuple[tuple[str, Span], ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.span.line}:{self.span.column}: " if self.span else ""
@@ -51,6 +53,13 @@ class StructureProblem(CnnError):
     """The network as a whole is malformed (no input, two inputs, ...)."""
 
 
+class MissingInput(StructureProblem):
+    """A layer comes before any `input`."""
+
+    def __init__(self, span: Span):
+        super().__init__("the network must start with `input`", span, "add a first line such as `input 28x28x1`")
+
+
 class BlockProblem(CnnError):
     """A `def` block is undefined, recursive, or called wrongly."""
 
@@ -70,19 +79,28 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 
 def render(error: CnnError, source: Source) -> str:
-    """`file:line:col: message`, the source line, a caret, and a hint."""
-    span = error.span
-    if span is None:
-        lines = [f"{source.filename}: {error.message}"]
-    else:
-        lines = [f"{source.filename}:{span.line}:{span.column}: {error.message}"]
-        text = source.line(span.line).expandtabs(1)
-        gutter = " " * len(str(span.line))
-        width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
-        width = max(1, width)
-        lines.append(f"{gutter} |")
-        lines.append(f"{span.line} | {text}")
-        lines.append(f"{gutter} | {' ' * (span.column - 1)}{'^' * width}")
+    """`file:line:col: message`, the source line, a caret, and a hint.
+
+    An error inside a block is followed by the calls that reached it, each
+    with its own line and caret, innermost first.
+    """
+    lines = _located(source, error.span, error.message)
     if error.hint:
         lines.append(f"hint: {error.hint}")
+    for block, span in error.called_from:
+        lines += _located(source, span, f"note: in block `{block}`, called here")
     return "\n".join(lines)
+
+
+def _located(source: Source, span: Span | None, message: str) -> list[str]:
+    if span is None:
+        return [f"{source.filename}: {message}"]
+    text = source.line(span.line).expandtabs(1)
+    gutter = " " * len(str(span.line))
+    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+    return [
+        f"{source.filename}:{span.line}:{span.column}: {message}",
+        f"{gutter} |",
+        f"{span.line} | {text}",
+        f"{gutter} | {' ' * (span.column - 1)}{'^' * max(1, width)}",
+    ]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import ast
-from .errors import BadArgument, BlockProblem, StructureProblem, UnknownLayer, did_you_mean
+from .errors import BadArgument, BlockProblem, CnnError, MissingInput, StructureProblem, UnknownLayer, did_you_mean
 from .layers import REGISTRY, LayerKind, Value
 from .source import Span
 
@@ -24,6 +24,7 @@ class GraphNode:
     inputs: tuple[int, ...]
     label: str | None = None
     label_span: Span | None = None
+    called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Expander:
                 )
             self.definitions[definition.name] = definition
         self.program = program
-        self.calls: list[str] = []
+        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
 
     def run(self) -> Graph:
         current: int | None = None
@@ -126,7 +127,7 @@ class Expander:
             raise StructureProblem(
                 f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts"
             )
-        node = GraphNode(len(self.graph.nodes), layer, inputs)
+        node = GraphNode(len(self.graph.nodes), layer, inputs, called_from=tuple(reversed(self.calls)))
         self.graph.nodes.append(node)
         return node.id
 
@@ -170,7 +171,7 @@ class Expander:
             if stage.args:
                 raise BadArgument("`identity` takes no arguments", stage.args[0].span)
             if current is None:
-                raise self._no_input(stage.span)
+                raise MissingInput(stage.span)
             return current
         kind = REGISTRY.get(stage.kind)
         if kind is None:
@@ -187,14 +188,14 @@ class Expander:
                     "`input` must come first, and only once", stage.kind_span, "a network has a single input"
                 )
         elif current is None:
-            raise self._no_input(stage.span)
+            raise MissingInput(stage.span)
         for layer in bound.lower():
             current = self.add(layer, () if current is None else (current,))
         return current
 
     def merge(self, stage: ast.Merge, current: int | None, env: Env) -> int:
         if current is None:
-            raise self._no_input(stage.span)
+            raise MissingInput(stage.span)
         branches = stage.branches
         op = stage.op
         if op == "residual":
@@ -215,16 +216,25 @@ class Expander:
         if definition is None:
             hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
-        if stage.name in self.calls:
-            chain = " -> ".join([*self.calls[self.calls.index(stage.name) :], stage.name])
+        active = [name for name, _ in self.calls]
+        if stage.name in active:
+            chain = " -> ".join([*active[active.index(stage.name) :], stage.name])
             raise BlockProblem(
                 f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive"
             )
         bindings = self.bind_call(definition, stage, env)
-        self.calls.append(stage.name)
+        self.calls.append((stage.name, stage.span))
         try:
             for pipeline in definition.body:
                 current = self.pipeline(pipeline, current, bindings)
+        except MissingInput as error:
+            if current is None:  # the block was called first: the call is what lacks an input
+                raise MissingInput(stage.span) from error
+            _note_call(error, stage)
+            raise
+        except CnnError as error:
+            _note_call(error, stage)
+            raise
         finally:
             self.calls.pop()
         return current
@@ -272,9 +282,19 @@ class Expander:
                 positional.append(evaluate(arg, env))
         return positional, keywords
 
-    @staticmethod
-    def _no_input(span: Span) -> StructureProblem:
-        return StructureProblem("the network must start with `input`", span, "add a first line such as `input 28x28x1`")
+
+
+def _note_call(error: CnnError, call: ast.Call) -> None:
+    """Note that the error happened inside this call (an error at the call itself needs no note)."""
+    if not _within(error.span, call.span):
+        error.called_from = (*error.called_from, (call.name, call.span))
+
+
+def _within(inner: Span | None, outer: Span) -> bool:
+    return inner is not None and (outer.line, outer.column) <= (inner.line, inner.column) and (
+        inner.end_line,
+        inner.end_column,
+    ) <= (outer.end_line, outer.end_column)
 
 
 def expand(program: ast.Program) -> Graph:

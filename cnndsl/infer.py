@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from .errors import DuplicateName, ShapeProblem
+from .errors import CnnError, DuplicateName, ShapeProblem
 from .expand import Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
 from .source import Span
@@ -155,9 +155,13 @@ def infer(graph: Graph, name: str = "model") -> Model:
 
     for node in graph.nodes:
         inputs = tuple(new_id[i] for i in node.inputs)
-        extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
-        if extra is not None:
-            inputs = (place(extra, inputs, implicit=True),)
-        new_id[node.id] = place(node.layer, inputs, False, node.label, node.label_span)
+        try:
+            extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
+            if extra is not None:
+                inputs = (place(extra, inputs, implicit=True),)
+            new_id[node.id] = place(node.layer, inputs, False, node.label, node.label_span)
+        except CnnError as error:
+            error.called_from = error.called_from or node.called_from
+            raise
     del labels
     return Model(tuple(nodes), new_id[graph.output], name)

@@ -85,6 +85,38 @@ def test_errors_inside_blocks_point_into_the_block_body():
     error = error_of(text)
     assert (error.span.line, error.span.column) == (2, 12)
     assert "larger than" in error.message
+    assert [(name, span.line, span.column) for name, span in error.called_from] == [("b", 5, 1)]
+
+
+def test_an_error_in_a_nested_block_shows_each_call_innermost_first():
+    text = "def down(c):\n    conv c 5x5 | pool 2\ndef stage(c):\n    down(c) | down(c*2)\ninput 12x12x3\nstage(8)\n"
+    error = error_of(text)
+    assert render(error, Source.of(text, "net.cnn")).splitlines() == [
+        "net.cnn:2:12: kernel 5x5 is larger than its 4x4 input",
+        "  |",
+        "2 |     conv c 5x5 | pool 2",
+        "  |            ^^^",
+        "hint: input is 4x4 here; use `same` or a kernel of at most 4",
+        "net.cnn:4:15: note: in block `down`, called here",
+        "  |",
+        "4 |     down(c) | down(c*2)",
+        "  |               ^^^^^^^^^",
+        "net.cnn:6:1: note: in block `stage`, called here",
+        "  |",
+        "6 | stage(8)",
+        "  | ^^^^^^^^",
+    ]
+
+
+def test_a_block_called_before_any_input_is_pointed_at_the_call():
+    error = error_of("def f(c):\n    conv c 3\nf(8)\ninput 8x8x1\n")
+    assert isinstance(error, StructureProblem) and "must start with `input`" in error.message
+    assert (error.span.line, error.span.column, error.called_from) == (3, 1, ())
+
+
+def test_an_argument_error_at_the_call_needs_no_note():
+    error = error_of("def b(c):\n    conv c 3\ninput 8x8x4\nb(3, 4)")
+    assert error.called_from == ()
 
 
 TOKENS = [
