@@ -283,7 +283,6 @@ class Expander:
         return positional, keywords
 
 
-
 def _note_call(error: CnnError, call: ast.Call) -> None:
     """Note that the error happened inside this call (an error at the call itself needs no note)."""
     if not _within(error.span, call.span):
@@ -291,10 +290,15 @@ def _note_call(error: CnnError, call: ast.Call) -> None:
 
 
 def _within(inner: Span | None, outer: Span) -> bool:
-    return inner is not None and (outer.line, outer.column) <= (inner.line, inner.column) and (
-        inner.end_line,
-        inner.end_column,
-    ) <= (outer.end_line, outer.end_column)
+    return (
+        inner is not None
+        and (outer.line, outer.column) <= (inner.line, inner.column)
+        and (
+            inner.end_line,
+            inner.end_column,
+        )
+        <= (outer.end_line, outer.end_column)
+    )
 
 
 def expand(program: ast.Program) -> Graph:

@@ -231,7 +231,11 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
     if isinstance(err, UnexpectedCharacters):
         char = source.line(line)[column - 1 : column] or "?"
         span = Span(line, column, line, column + 1)
-        return SyntaxProblem(f"unexpected character `{char}`", span, _char_hint(char))
+        return SyntaxProblem(f"unexpected character {_show_char(char)}", span, _char_hint(char))
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        ending = _unfinished_ending(source)
+        if ending is not None:
+            return ending
     if isinstance(err, UnexpectedToken):
         token = err.token
         if token.type == "_INDENT":
@@ -262,6 +266,30 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
     return SyntaxProblem(str(err), Span(line, column, line, column + 1))
 
 
+def _unfinished_ending(source: Source) -> SyntaxProblem | None:
+    """A file that ends too soon: point at the `(` never closed, or the final `\\`."""
+    opened: list[Span] = []
+    for number, line in enumerate(source.text.splitlines(), start=1):
+        for column, char in enumerate(line.split("#")[0], start=1):
+            if char == "(":
+                opened.append(Span(number, column, number, column + 1))
+            elif char == ")" and opened:
+                opened.pop()
+    if opened:
+        return SyntaxProblem(
+            "this `(` is never closed", opened[-1], "add the `)` that ends it; the file ended while it was open"
+        )
+    line = _last_code_line(source, source.text.count("\n") + 1)
+    code = source.line(line).split("#")[0].rstrip()
+    if code.endswith("\\"):
+        return SyntaxProblem(
+            "the file ends after a `\\`",
+            Span(line, len(code), line, len(code) + 1),
+            "`\\` continues a line onto the next; remove it, or write the rest of the line",
+        )
+    return None
+
+
 def _previous_char(source: Source, span: Span) -> str:
     before = source.line(span.line)[: span.column - 1].split("#")[0].rstrip()
     return before[-1:] if before else ""
@@ -274,7 +302,20 @@ def _last_code_line(source: Source, line: int) -> int:
     return line
 
 
+def _show_char(char: str) -> str:
+    """`$`, or U+200B (ZERO WIDTH SPACE) for a character that would not show."""
+    if char.isprintable() and not char.isspace():
+        return f"`{char}`"
+    import unicodedata
+
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
+
+
 def _char_hint(char: str) -> str | None:
+    if char.isspace():
+        return "replace it with a plain space; it was probably pasted along with the text"
+    if not char.isprintable():
+        return "delete it; it was probably pasted along with the text"
     if char in ",":
         return "arguments of a layer are separated by spaces; `,` is for block arguments"
     if char in "[]{}":

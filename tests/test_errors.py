@@ -68,6 +68,27 @@ def test_errors_point_at_the_cause(text, kind, line, column, words):
     assert words in error.message
 
 
+@pytest.mark.parametrize(
+    "text, line, column, words, hint",
+    [
+        ("input 8x8x1\nadd(identity;\n relu\n", 2, 4, "`(` is never closed", "add the `)`"),
+        ("input 8x8x1\nconv 8 3 \\", 2, 10, "ends after a `\\`", "continues a line"),
+        ("input 8x8x1\nconv 8 3\u200b", 2, 9, "U+200B (ZERO WIDTH SPACE)", "delete it"),
+        ("input 8x8x1\nconv\u00a08 3", 2, 5, "U+00A0 (NO-BREAK SPACE)", "plain space"),
+        ("def f(c):\n    dense c/3\ninput 8\nf(8)", 2, 11, "not `2.66667`", "`//` rounds down"),
+        ("input 10x3\nzeropad 1 2 3", 2, 9, "takes 1 or 2 numbers, not 3", "zeropad 1"),
+        ("input 8x8x8x3\ndwconv 3", 2, 1, "volume", "Keras has no 3-D `dwconv`"),
+        ("input 8x8x8x3\nsepconv 8 3", 2, 1, "volume", "Keras has no 3-D `sepconv`"),
+        # (3 - 1) * 3 + 1 = 7 fits in 8, (3 - 1) * 4 + 1 = 9 does not
+        ("input 8x8x3\nconv 8 3 dilation 5", 2, 8, "spans 11x11", "a dilation of at most 3"),
+    ],
+)
+def test_errors_say_what_to_do(text, line, column, words, hint):
+    error = error_of(text)
+    assert (error.span.line, error.span.column) == (line, column), error
+    assert words in error.message and hint in error.hint, error
+
+
 def test_render_shows_location_source_caret_and_hint():
     text = "input 4x4x3\nconv 8 5x5\n"
     error = error_of(text)

@@ -33,7 +33,15 @@ class Value:
     def describe(self) -> str:
         if isinstance(self.value, tuple):
             return "x".join(map(str, self.value))
+        if isinstance(self.value, float):
+            return f"{self.value:.6g}"
         return str(self.value)
+
+
+def _whole_number_hint(value: Value, arg: Arg) -> str | None:
+    if isinstance(value.value, float) and not value.value.is_integer():
+        return "`/` gives a fraction when it does not divide exactly; `//` rounds down"
+    return arg.example_hint()
 
 
 # Argument types: each converts a Value, or raises BadArgument.
@@ -57,7 +65,9 @@ class IntType(ArgType):
             v = int(v)
         if not isinstance(v, int) or v < self.minimum:
             raise BadArgument(
-                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`",
+                value.span,
+                _whole_number_hint(value, arg),
             )
         return v
 
@@ -92,7 +102,9 @@ class SizeType(ArgType):
         values = (v,) if isinstance(v, int) else v
         if not isinstance(values, tuple) or any(not isinstance(x, int) or x < self.minimum for x in values):
             raise BadArgument(
-                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
+                f"`{arg.name}` must be {self.words}, not `{value.describe()}`",
+                value.span,
+                _whole_number_hint(value, arg),
             )
         return values
 

@@ -54,6 +54,11 @@ def _too_large(layer, spatial, kernel, dilation, effective, arg, words):
             f"{words} {describe_shape(kernel)} with dilation {describe_shape(dilation)} spans "
             f"{describe_shape(effective)}, more than its {here} input"
         )
+        # the largest dilation with which every axis of the kernel still fits
+        fitting = min((n - 1) // (k - 1) if k > 1 else d for n, k, d in zip(spatial, kernel, dilation))
+        if fitting >= 1:
+            hint = f"input is {here} here; use `same`, or a dilation of at most {fitting}"
+            return layer.fail(message, arg, hint)
     else:
         message = f"{words} {describe_shape(kernel)} is larger than its {here} input"
     return layer.fail(message, arg, f"input is {here} here; use `same` or a {words} of at most {most}")
@@ -151,7 +156,10 @@ class _Convolution(LayerKind):
 
     def geometry(self, shape):
         """Rank, kernel, stride and dilation fitted to the input."""
-        rank = require_rank(self, shape, self.RANKS, CONV_HINT)
+        hint = CONV_HINT
+        if len(shape) - 1 > max(self.RANKS):
+            hint = f"Keras has no {len(shape) - 1}-D `{self.keyword}`; `conv` works on volumes (`groups` makes it depthwise)"
+        rank = require_rank(self, shape, self.RANKS, hint)
         kernel = fit_size(self, "kernel", self["kernel"], rank)
         stride = fit_size(self, "stride", self["stride"], rank)
         dilation = fit_size(self, "dilation", self.options.get("dilation") or (1,), rank)

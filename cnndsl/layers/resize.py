@@ -40,8 +40,10 @@ def per_side(layer: LayerKind, rank: int) -> tuple[tuple[int, int], ...]:
         return tuple((v, v) for v in flat)
     if len(flat) == 2 * rank:
         return tuple((flat[2 * i], flat[2 * i + 1]) for i in range(rank))
+    counts = sorted({1, rank, 2 * rank})
+    allowed = ", ".join(map(str, counts[:-1])) + f" or {counts[-1]}"
     raise layer.fail(
-        f"`{layer.keyword}` on a {rank}-D input takes 1, {rank} or {2 * rank} numbers, not {len(flat)}",
+        f"`{layer.keyword}` on a {rank}-D input takes {allowed} numbers, not {len(flat)}",
         "padding",
         f"e.g. `{layer.keyword} 1` (all sides), or {' '.join(['0', '1'] * rank)} (before and after each axis)",
     )
