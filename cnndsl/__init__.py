@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from .errors import CnnError, render
 from .infer import Model
@@ -26,13 +26,13 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
         raise
 
 
-def analyze_file(path: str | Path) -> Model:
-    path = Path(path)
-    return analyze(path.read_text(encoding="utf-8"), str(path))
+def analyze_file(path: str | os.PathLike[str]) -> Model:
+    with open(path, encoding="utf-8") as file:
+        return analyze(file.read(), os.fspath(path))
 
 
 def _model_name(filename: str) -> str:
-    stem = Path(filename).stem
+    stem = os.path.splitext(os.path.basename(filename))[0]
     cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
     if not cleaned or cleaned[0].isdigit() or filename.startswith("<"):
         return "model"
