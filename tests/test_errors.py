@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
+from cnndsl.emit import generate
 from cnndsl.errors import (
     BadArgument,
     BlockProblem,
@@ -227,9 +231,43 @@ def test_mutated_networks_are_a_model_or_a_located_error(text):
     check_never_crashes(text)
 
 
-def check_never_crashes(text: str) -> None:
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
+# Words, runs of space, and single symbols: cutting an example here keeps edits token-sized.
+PIECES = re.compile(r"\w+|\s+|.")
+NUMBERS = ["0", "1", "2", "3", "7", "64", "1000", "2x2", "0.5"]
+
+
+@st.composite
+def edited_examples(draw) -> str:
+    """A real example with a few token-sized edits: deep paths (blocks, graphs, zoo layers) go wrong."""
+    text = draw(st.sampled_from(EXAMPLES)).read_text(encoding="utf-8")
+    pieces = PIECES.findall(text)
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(pieces) - 1))
+        edit = draw(st.sampled_from(["delete", "repeat", "token", "number"]))
+        if edit == "delete":
+            del pieces[at]
+        elif edit == "repeat":
+            pieces.insert(at, pieces[at])
+        elif edit == "token":
+            pieces[at] = draw(st.sampled_from(TOKENS))
+        else:
+            pieces[at] = draw(st.sampled_from(NUMBERS))
+    return "".join(pieces)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(edited_examples())
+def test_edited_examples_are_a_model_or_a_located_error_in_every_command(text):
+    check_never_crashes(text, emit=True)
+
+
+def check_never_crashes(text: str, emit: bool = False) -> None:
     try:
-        cnndsl.analyze(text, "fuzz.cnn")
+        model = cnndsl.analyze(text, "fuzz.cnn")
+        if emit:
+            for target in ("keras", "pytorch"):
+                assert "def build_model()" in generate(model, target)
     except CnnError as error:
         source = Source.of(text, "fuzz.cnn")
         if error.span is not None:
