@@ -99,8 +99,16 @@ def footer(model: Model, macs: bool = False) -> list[str]:
         f" Non-trainable params: {model.non_trainable:,} ({readable_memory_size(model.non_trainable * 4)})",
     ]
     if macs:
-        lines.append(f" Total MACs: {model.macs:,}")
+        lines.append(f" Total MACs: {model.macs:,} ({readable_count(model.macs)} per example)")
     return lines
+
+
+def readable_count(count: int) -> str:
+    """3,857,973,248 as `3.86 G`: decimal prefixes, as MACs and FLOPs are quoted."""
+    for prefix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if count >= size:
+            return f"{count / size:.2f} {prefix}"
+    return str(count)
 
 
 def summary_dict(model: Model, batch: int | None = None) -> dict:

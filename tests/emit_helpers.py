@@ -6,6 +6,7 @@ fixtures) and passed in; this module imports neither.
 
 from __future__ import annotations
 
+import importlib
 import math
 import subprocess
 import sys
@@ -47,16 +48,30 @@ def check_keras(model, keras) -> object:
 
 
 def check_torch(model, torch, batch: int = 2) -> object:
-    """Build the emitted PyTorch model; parameters, BN buffers and output shape must match."""
+    """Build the emitted PyTorch model; parameters, BN buffers, output shape and MACs must match.
+
+    MACs are counted by PyTorch's own FlopCounterMode (convolutions and
+    matrix products, 2 FLOPs per multiply-accumulate), layer by layer: the
+    emitted modules carry the summary's layer names.
+    """
     built = load(generate(model, "pytorch"), "generated_torch").build_model()
     assert sum(p.numel() for p in built.parameters()) == model.trainable
     stats = sum(b.numel() for name, b in built.named_buffers() if not name.endswith("num_batches_tracked"))
     assert stats == model.non_trainable
     shape = model.input.shape
-    with torch.no_grad():
+    counter = importlib.import_module("torch.utils.flop_counter").FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
         out = built.eval()(torch.zeros(batch, shape[-1], *shape[:-1]))
     final = model.output_shape
     assert tuple(out.shape) == (batch, final[-1], *final[:-1])
+    # Keys are "Class.attribute" for the model's own layers, deeper for their parts.
+    flops = {
+        key.split(".")[1]: sum(ops.values()) for key, ops in counter.get_flop_counts().items() if key.count(".") == 1
+    }
+    assert {node.name: flops.get(node.name, 0) for node in model.layers} == {
+        node.name: 2 * batch * node.info.macs for node in model.layers
+    }
+    assert counter.get_total_flops() == 2 * batch * model.macs
     return built
 
 

@@ -48,6 +48,25 @@ def test_summary_rows_carry_keras_names_types_and_shapes(capsys):
         assert cells == [name, shape, params]
 
 
+def test_macs_column_and_total(capsys):
+    # LeNet by hand: output positions x kernel volume x input channels x filters, and in x out for dense.
+    by_hand = {
+        "conv2d (Conv2D)": 28 * 28 * (5 * 5 * 3) * 8,
+        "max_pooling2d (MaxPooling2D)": 0,
+        "conv2d_1 (Conv2D)": 10 * 10 * (5 * 5 * 8) * 16,
+        "dense (Dense)": 400 * 120,
+        "dense_1 (Dense)": 120 * 84,
+        "dense_2 (Dense)": 84 * 10,
+    }
+    assert main(["summary", "--macs", str(LENET)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    for name, macs in by_hand.items():
+        row = next(line for line in out if name in line)
+        assert row.strip("│").split("│")[-1].strip() == f"{macs:,}"
+    assert out[-1] == " Total MACs: 849,320 (849.32 K per example)"
+    assert sum(by_hand.values()) == 849_320
+
+
 def test_batch_size_replaces_none(capsys):
     assert main(["summary", "--batch", "32", str(LENET)]) == 0
     assert "(32, 28, 28, 8)" in capsys.readouterr().out

@@ -4,8 +4,9 @@ must agree with `cnndsl summary` on every number.
 Keras: count_params(), the trainable/non-trainable split, every row's name,
 type, parameters and shape, and the output shape. PyTorch: the parameter
 count is the summary's trainable count, the BatchNorm (and Normalization)
-buffers are its non-trainable count, and a forward pass on zeros gives the
-summary's output shape in NCHW. Every example and >= 300 random networks
+buffers are its non-trainable count, a forward pass on zeros gives the
+summary's output shape in NCHW, and FlopCounterMode counts each layer's
+MACs as the summary does. Every example and >= 300 random networks
 (hypothesis, derandomized) go through both, and through ruff.
 """
 
