@@ -1,6 +1,7 @@
 """The `cnndsl` command: summary, check, emit, layers.
 
-Exit codes: 0 ok, 1 the model has an error, 2 usage (bad flag, unreadable file).
+Exit codes: 0 ok, 1 the model has an error, 2 usage (bad flag, a file that
+cannot be read or written), 3 a bug in cnndsl (reported without a traceback).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
 
-    check = commands.add_parser("check", help="validate only; print nothing when the file is fine")
-    check.add_argument("file", help="a .cnn file, or - for standard input")
+    check = commands.add_parser("check", help="validate only; print nothing when the files are fine")
+    check.add_argument("files", nargs="+", metavar="FILE", help="a .cnn file, or - for standard input")
 
     emit = commands.add_parser("emit", help="write Keras or PyTorch code")
     target = emit.add_mutually_exclusive_group(required=True)
@@ -44,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
-    commands.add_parser("layers", help="list every layer and its usage")
+    layers = commands.add_parser("layers", help="list every layer and its usage")
+    for command in (summary, check, emit, layers):
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -69,17 +72,31 @@ def main(argv: list[str] | None = None) -> int:
     # Lark imports the third-party `regex` module when it is installed, but
     # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
     sys.modules.setdefault("regex", None)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command's own parser, so its usage line is the one shown
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "layers":
         from .reference import layer_table
 
-        print(layer_table())
-        return OK
+        return _write(layer_table() + "\n")
+    if args.command == "check":
+        return max(_run(path, args) for path in args.files)
+    return _run(args.file, args)
+
+
+def _run(path: str, args) -> int:
+    """One file through one command; the exit code."""
     try:
-        text, filename = _read(args.file)
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        print(f"cnndsl: cannot read {args.file}: {reason}", file=sys.stderr)
+        text, filename = _read(path)
+    except OSError as err:
+        print(f"cnndsl: cannot read {path}: {err.strerror or err}", file=sys.stderr)
+        return USAGE
+    except UnicodeDecodeError as err:
+        print(
+            f"cnndsl: cannot read {path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})",
+            file=sys.stderr,
+        )
         return USAGE
 
     from . import CnnError, Source, analyze, render
@@ -99,11 +116,28 @@ def main(argv: list[str] | None = None) -> int:
         return MODEL_ERROR
     except Exception as error:  # a bug of ours must still not show a traceback
         print(
-            f"cnndsl: internal error while reading {filename}: {type(error).__name__}: {error}\n"
+            f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
             "This is a bug in cnndsl; please report it with the file that caused it.",
             file=sys.stderr,
         )
         return INTERNAL
+
+
+def _write(text: str) -> int:
+    """Print to standard output; a reader that stops early (`| head`) is not an error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again when it flushes at exit; point stdout at nothing.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+    except OSError as err:
+        print(f"cnndsl: cannot write to standard output: {err.strerror or err}", file=sys.stderr)
+        return USAGE
+    return OK
 
 
 def _summary(model, args) -> int:
@@ -112,25 +146,22 @@ def _summary(model, args) -> int:
 
         from .summary import summary_dict
 
-        print(json.dumps(summary_dict(model, args.batch), indent=2))
-    else:
-        from .summary import format_summary
+        return _write(json.dumps(summary_dict(model, args.batch), indent=2) + "\n")
+    from .summary import format_summary
 
-        print(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii))
-    return OK
+    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii) + "\n")
 
 
 def _emit(model, args) -> int:
     from .emit import generate
 
     code = generate(model, args.target)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(code)
-        except OSError as err:
-            print(f"cnndsl: cannot write {args.output}: {err.strerror}", file=sys.stderr)
-            return USAGE
-    else:
-        sys.stdout.write(code)
+    if not args.output:
+        return _write(code)
+    try:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(code)
+    except OSError as err:
+        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        return USAGE
     return OK

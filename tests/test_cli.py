@@ -147,10 +147,53 @@ def test_usage_errors_exit_2(args):
 
 def test_unreadable_file_exits_2(tmp_path):
     binary = tmp_path / "binary.cnn"
-    binary.write_bytes(b"\xff\xfe\x00input")
+    binary.write_bytes(b"input 8\n\xff\xfe")
     result = run("check", str(binary))
     assert result.returncode == 2
-    assert "cannot read" in result.stderr
+    assert result.stderr == f"cnndsl: cannot read {binary}: not UTF-8 text (byte 0xff at offset 8)\n"
+
+
+def test_a_bad_flag_shows_the_commands_own_usage():
+    result = run("summary", "--bogus", str(LENET))
+    assert result.stderr.startswith("usage: cnndsl summary ")
+    assert result.stderr.splitlines()[-1] == "cnndsl summary: error: unrecognized arguments: --bogus"
+
+
+def test_check_takes_several_files_and_reports_each(tmp_path):
+    (tmp_path / "a.cnn").write_text("input 4x4x3\nconv 8 5\n")
+    (tmp_path / "b.cnn").write_text("input 4x4x3\nconvv 8 3\n")
+    result = run("check", str(LENET), str(tmp_path / "a.cnn"), str(tmp_path / "b.cnn"))
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith(str(tmp_path))] == [
+        f"{tmp_path / 'a.cnn'}:2:8: kernel 5x5 is larger than its 4x4 input",
+        f"{tmp_path / 'b.cnn'}:2:1: unknown layer `convv`",
+    ]
+    assert run("check", str(LENET), str(tmp_path / "missing.cnn")).returncode == 2
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    # `| head -1`: the reader closes the pipe long before a 176-row table is written.
+    command = [sys.executable, "-m", "cnndsl", "summary", str(ROOT / "examples" / "resnet50.cnn")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT) as process:
+        assert process.stdout.readline() == b'Model: "resnet50"\n'
+        process.stdout.close()
+        assert process.wait(timeout=60) == 0
+        assert process.stderr.read() == b""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_reported_with_exit_2():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "cnndsl", "emit", "--keras", str(LENET)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr == "cnndsl: cannot write to standard output: No space left on device\n"
 
 
 def test_layers_lists_every_keyword():

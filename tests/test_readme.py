@@ -42,3 +42,16 @@ def test_the_sample_summary_is_what_the_command_prints(capsys):
     shown = text.split(command, 1)[1].split("```", 1)[0]
     assert main(["summary", str(README.parent / "examples" / "lenet.cnn")]) == 0
     assert capsys.readouterr().out == shown
+
+
+def test_the_error_sessions_are_what_the_command_prints(tmp_path, monkeypatch, capsys):
+    from cnndsl.cli import main
+
+    text = README.read_text(encoding="utf-8")
+    sessions = re.findall(r"```\n\$ cat (\S+)\n(.*?)\$ cnndsl check \1\n(.*?)```", text, flags=re.S)
+    assert len(sessions) >= 3
+    monkeypatch.chdir(tmp_path)
+    for name, body, shown in sessions:
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        assert main(["check", name]) == 1
+        assert capsys.readouterr().err == shown, name
