@@ -73,8 +73,12 @@ class UnsupportedByTarget(CnnError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the closest choice, if one is close enough."""
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    """A hint naming the closest other choice, if one is close enough."""
+    others = sorted(set(choices) - {word})
+    by_case = [choice for choice in others if choice.lower() == word.lower()]
+    if by_case:
+        return f"did you mean `{by_case[0]}`? names are case-sensitive"
+    close = difflib.get_close_matches(word.lower(), others, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from . import ast
 from .errors import BadArgument, BlockProblem, CnnError, MissingInput, StructureProblem, UnknownLayer, did_you_mean
 from .layers import REGISTRY, LayerKind, Value
+from .layers.base import keras_layer_hint
 from .source import Span
 
 MAX_NODES = 100_000
@@ -36,6 +37,12 @@ class Graph:
 Env = Mapping[str, Value]
 
 
+def _not_a_number_hint(word: str, op: str) -> str:
+    if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
+        return "to repeat layers, put them in parentheses: `(conv 8 3 same) * 2`"
+    return "is it a block parameter that was not passed?"
+
+
 def evaluate(expr: ast.Expr, env: Env) -> Value:
     """An argument's value; names bound by a block call are substituted."""
     if isinstance(expr, ast.Num):
@@ -53,7 +60,7 @@ def evaluate(expr: ast.Expr, env: Env) -> Value:
     left, right = evaluate(expr.left, env), evaluate(expr.right, env)
     for side in (left, right):
         if not _is_number(side.value):
-            hint = "is it a block parameter that was not passed?" if isinstance(side.value, str) else None
+            hint = _not_a_number_hint(side.value, expr.op) if isinstance(side.value, str) else None
             raise BadArgument(f"`{side.describe()}` is not a number, so `{expr.op}` cannot apply", side.span, hint)
     a, b = left.value, right.value
     if expr.op in ("/", "//") and b == 0:
@@ -176,7 +183,11 @@ class Expander:
         kind = REGISTRY.get(stage.kind)
         if kind is None:
             choices = [*REGISTRY, *self.definitions, "identity"]
-            hint = did_you_mean(stage.kind, choices) or "see the language reference in the README for every layer"
+            hint = (
+                keras_layer_hint(stage.kind)
+                or did_you_mean(stage.kind, choices)
+                or "`cnndsl layers` lists every layer; the README's language reference explains each"
+            )
             raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
         if kind.MERGE:
             raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
@@ -213,6 +224,13 @@ class Expander:
 
     def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
         definition = self.definitions.get(stage.name)
+        if definition is None and stage.name in REGISTRY:
+            usage = REGISTRY[stage.name].USAGE
+            raise BlockProblem(
+                f"`{stage.name}` is a layer, not a block",
+                stage.name_span,
+                f"a layer's arguments follow it without parentheses or commas: `{usage or stage.name}`",
+            )
         if definition is None:
             hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)

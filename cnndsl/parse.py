@@ -34,11 +34,16 @@ class _Indenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 8
 
+    def process(self, stream):
+        self.seen_tab = False
+        return super().process(stream)
+
     def handle_NL(self, token):  # noqa: N802 - Lark's hook name
         if self.paren_level > 0:
             return
         yield token
         indent_str = token.rsplit("\n", 1)[1]
+        self.seen_tab = self.seen_tab or "\t" in indent_str
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
         if indent > self.indent_level[-1]:
             self.indent_level.append(indent)
@@ -52,7 +57,8 @@ class _Indenter(Indenter):
             raise SyntaxProblem(
                 "this line's indentation matches no enclosing block",
                 Span(line, 1, line, max(2, len(indent_str) + 1)),
-                "indent every line of a def body by the same amount",
+                "indent every line of a def body by the same amount"
+                + ("; a tab counts as 8 spaces, so indent with spaces only" if self.seen_tab else ""),
             )
 
 
@@ -176,6 +182,7 @@ class _ToAst(Transformer):
 _TOKEN_WORDS = {
     "NAME": "a name",
     "INT": "a number",
+    "SIGNED_NUMBER": "a number",
     "FLOAT": "a number",
     "DIMS": "a size such as 3x3",
     "LPAR": "`(`",
@@ -321,6 +328,12 @@ def _char_hint(char: str) -> str | None:
         return "delete it; it was probably pasted along with the text"
     if char in ",":
         return "arguments of a layer are separated by spaces; `,` is for block arguments"
+    if char in "×✕✖":
+        return "sizes are written with the letter x, as in 32x32x3"
+    if char in "‐‑‒–—―−":
+        return "write a plain `-` (this one was probably pasted from a document)"
+    if char in "\"'“”‘’«»":
+        return "cnndsl has no quoted text: write the word bare, as in `conv 8 3 same`"
     if char in "[]{}":
         return "sizes are written like 3x3, and groups use ( )"
     if char == "-":
@@ -339,6 +352,12 @@ def _token_hint(token: Token, previous: str, expected) -> str:
         return "an empty branch is written `identity`"
     if previous == "*" or "INT" in expected and "NAME" not in expected:
         return "expected a number here"
+    if token.type == "COMMA":
+        return "a layer's arguments are separated by spaces, branches by `;`; `,` only separates a block's arguments"
+    if token.type == "STAR":
+        return "`* N` repeats a block call or layers in parentheses: `(conv 8 3 same | relu) * 2`"
+    if token.type == "LPAR" and previous not in ("|", ""):
+        return "a layer's arguments take no parentheses: `conv 8 3`; `(` groups layers at the start of a stage"
     return f"expected {_expected_words(expected)}"
 
 

@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 
 from cnndsl.emit import generate
+from cnndsl.emit.pytorch import TorchTarget
 
 RUFF = [sys.executable, "-m", "ruff"]
 
@@ -52,7 +53,7 @@ def check_torch(model, torch, batch: int = 2) -> object:
 
     MACs are counted by PyTorch's own FlopCounterMode (convolutions and
     matrix products, 2 FLOPs per multiply-accumulate), layer by layer: the
-    emitted modules carry the summary's layer names.
+    emitted modules are named after the summary's layers.
     """
     built = load(generate(model, "pytorch"), "generated_torch").build_model()
     assert sum(p.numel() for p in built.parameters()) == model.trainable
@@ -68,7 +69,8 @@ def check_torch(model, torch, batch: int = 2) -> object:
     flops = {
         key.split(".")[1]: sum(ops.values()) for key, ops in counter.get_flop_counts().items() if key.count(".") == 1
     }
-    assert {node.name: flops.get(node.name, 0) for node in model.layers} == {
+    attributes = TorchTarget(model).attributes  # the layer `train` is `self.train_`
+    assert {node.name: flops.get(attributes[node.id], 0) for node in model.layers} == {
         node.name: 2 * batch * node.info.macs for node in model.layers
     }
     assert counter.get_total_flops() == 2 * batch * model.macs

@@ -85,10 +85,30 @@ def test_errors_point_at_the_cause(text, kind, line, column, words):
         ("input 8x8x8x3\nsepconv 8 3", 2, 1, "volume", "Keras has no 3-D `sepconv`"),
         # (3 - 1) * 3 + 1 = 7 fits in 8, (3 - 1) * 4 + 1 = 9 does not
         ("input 8x8x3\nconv 8 3 dilation 5", 2, 8, "spans 11x11", "a dilation of at most 3"),
+        # Habits from Keras and Python, met with how cnndsl writes the same thing
+        ("input (8, 8, 3)", 1, 1, "`input` is a layer, not a block", "without parentheses or commas"),
+        ("input 8x8x3\nconv(8, 3)", 2, 1, "`conv` is a layer, not a block", "`conv FILTERS KERNEL"),
+        ("input 8x8x3\nconv 8 3 use_bias=0", 2, 10, "no option `use_bias`", "write `nobias`"),
+        ("input 8x8x3\nconv 8 3 strides 2", 2, 10, "no option `strides`", "`stride 2`"),
+        ("input 8x8x3\nconv 8 3 kernel 3", 2, 10, "no option `kernel`", "given by its place"),
+        ("input 8x8x3\nBatchNormalization", 2, 1, "unknown layer", "cnndsl writes this layer `bn`"),
+        ("input 8x8x3\nmax_pooling2d 2", 2, 1, "unknown layer", "cnndsl writes this layer `maxpool`"),
+        ("input 8x8x3\nActivation relu", 2, 1, "unknown layer", "by its own name"),
+        ("input 8x8x3\nconv 8 3 Relu", 2, 10, "no option `Relu`", "`relu`? names are case-sensitive"),
+        ("input 8x8x3\nconv 8 3 SAME", 2, 10, "no option `SAME`", "`same`? names are case-sensitive"),
+        ("input 8x8x3\nrelu * 2", 2, 6, "unexpected `*`", "layers in parentheses"),
+        ("input 8x8x3\nconv 8 3 same * 2", 2, 10, "`same` is not a number", "`(conv 8 3 same) * 2`"),
+        ("input 8x8x3\nadd(identity, relu)", 2, 13, "unexpected `,`", "branches by `;`"),
+        ("input 8x8x3\nconv 8 (3)", 2, 8, "unexpected `(`", "take no parentheses"),
+        ("input 32\u00d732\u00d73", 1, 9, "`\u00d7`", "the letter x"),
+        ("input 8x8x3\nconv 8 3 \u2013stride 2", 2, 10, "`\u2013`", "a plain `-`"),
+        ("input 8x8x3\nconv 8 3 \u201csame\u201d", 2, 10, "`\u201c`", "no quoted text"),
+        ("def b(c):\n\tconv c 3\n    relu\ninput 8x8x3\nb(4)", 3, 1, "indentation", "a tab counts as 8"),
     ],
 )
 def test_errors_say_what_to_do(text, line, column, words, hint):
     error = error_of(text)
+    assert "signed_number" not in (error.hint or ""), error
     assert (error.span.line, error.span.column) == (line, column), error
     assert words in error.message and hint in error.hint, error
 

@@ -132,6 +132,18 @@ def test_separators_comments_crlf_and_tabs_mean_the_same():
         assert summary(text) == expected, text
 
 
+def test_a_choice_may_be_named_before_its_value_as_keras_names_it():
+    # Keras's own spellings: Conv2D(8, 3, padding="same", activation="relu").
+    bare = cnndsl.analyze("input 8x8x3 | conv 8 3 same relu | avgpool 2 same")
+    for text in (
+        "input 8x8x3 | conv 8 3 padding same activation relu | avgpool 2 padding same",
+        "input 8x8x3 | conv 8 3 padding=same activation=relu | avgpool 2 padding=same",
+    ):
+        named = cnndsl.analyze(text)
+        assert [(n.info, n.layer.options) for n in named.layers] == [(n.info, n.layer.options) for n in bare.layers]
+    assert [n.shape for n in bare.layers] == [(8, 8, 8), (4, 4, 8)]
+
+
 def test_layer_names_flow_into_the_summary():
     model = cnndsl.analyze("input 28x28x1\nconv1: conv 8 3\nconv 8 3\nhead: dense 10")
     assert [n.name for n in model.layers] == ["conv1", "conv2d", "flatten", "head"]

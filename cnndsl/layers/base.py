@@ -22,6 +22,45 @@ Shape = tuple[int, ...]
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 
+# Keras argument names people type from habit, and how cnndsl writes them.
+KERAS_ARGUMENTS = {
+    "kernel_size": "given by its place here, after the filters: `conv 32 3x3`",
+    "strides": "`stride` here: `stride 2`",
+    "dilation_rate": "`dilation` here: `dilation 2`",
+    "depth_multiplier": "`mult` here: `mult 2`",
+    "use_bias": "on by default here; write `nobias` to leave the bias out",
+    "pool_size": "given by its place here: `maxpool 2`",
+    "units": "given by its place here: `dense 128`",
+    "negative_slope": "given by its place here: `leakyrelu 0.2`",
+}
+
+# Keras layer classes, lower case without `_` or a 1D/2D/3D suffix, that cnndsl spells differently.
+KERAS_LAYERS = {
+    "batchnormalization": "bn",
+    "layernormalization": "layernorm",
+    "maxpooling": "maxpool",
+    "averagepooling": "avgpool",
+    "globalaveragepooling": "gap",
+    "globalmaxpooling": "gmp",
+    "depthwiseconv": "dwconv",
+    "separableconv": "sepconv",
+    "convtranspose": "deconv",
+    "conv2dtranspose": "deconv",
+    "zeropadding": "zeropad",
+    "upsampling": "upsample",
+    "activation": "an activation is a layer by its own name here: `relu`, `gelu`, `softmax`...",
+    "inputlayer": "input",
+}
+
+
+def keras_layer_hint(word: str) -> str | None:
+    """`BatchNormalization`, `max_pooling2d`: Keras's names for a layer cnndsl writes otherwise."""
+    plain = re.sub(r"[123]d$", "", word.lower().replace("_", ""))
+    ours = KERAS_LAYERS.get(plain)
+    if ours is None:
+        return None
+    return ours if " " in ours else f"cnndsl writes this layer `{ours}`"
+
 
 @dataclass(frozen=True)
 class Value:
@@ -270,6 +309,17 @@ class LayerKind:
                     raise BadArgument(f"`{word}` needs a value", value.span, arg.example_hint())
                 i += 1
                 assign(arg, arg.type.convert(values[i], arg), value.span.to(values[i].span))
+            elif (
+                word is not None
+                and word in by_name
+                and isinstance(by_name[word].type, Choice)
+                and i + 1 < len(values)
+                and isinstance(values[i + 1].value, str)
+                and by_name[word].type.lookup(values[i + 1].value)
+            ):
+                i += 1  # `padding same`, `activation relu`: the choice after its name
+                arg = by_name[word]
+                assign(arg, arg.type.lookup(values[i].value), value.span.to(values[i].span))
             elif word is not None and any(c.type.lookup(word) for c in choices):
                 arg = next(c for c in choices if c.type.lookup(word))
                 assign(arg, arg.type.lookup(word), value.span)
@@ -291,11 +341,7 @@ class LayerKind:
         for name, value, where in keywords:
             arg = next((a for a in cls.ARGS if a.name == name), None)
             if arg is None:
-                raise BadArgument(
-                    f"`{keyword}` has no option `{name}`",
-                    where,
-                    did_you_mean(name, [a.name for a in cls.ARGS]) or cls._options_hint(),
-                )
+                raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(keyword, name))
             if isinstance(arg.type, Flag):
                 converted = IntType(0).convert(value, arg)
                 assign(arg, bool(converted), where)
@@ -311,18 +357,31 @@ class LayerKind:
         return layer
 
     @classmethod
+    def option_words(cls) -> list[str]:
+        """Every bare word the layer accepts after its keyword: option names, flags, choices."""
+        words = [a.type.word or a.name if isinstance(a.type, Flag) else a.name for a in cls.ARGS if not a.positional]
+        for arg in cls.ARGS:
+            if isinstance(arg.type, Choice):
+                words += [*arg.type.choices, *arg.type.aliases]
+        return words
+
+    @classmethod
+    def _unknown_option_hint(cls, keyword: str, word: str) -> str | None:
+        ours = KERAS_ARGUMENTS.get(word)
+        if ours is not None:
+            return f"Keras's `{word}` is {ours}"
+        named = next((a for a in cls.ARGS if a.name == word and a.positional), None)
+        if named is not None:
+            return f"`{word}` is given by its place, without its name (or as `{word}=...`): {cls.USAGE}"
+        return did_you_mean(word, cls.option_words()) or cls._options_hint()
+
+    @classmethod
     def _unexpected(cls, keyword: str, value: Value, positional: list[Arg], next_positional: int) -> BadArgument:
         if isinstance(value.value, str):
-            words = [
-                a.type.word or a.name if isinstance(a.type, Flag) else a.name for a in cls.ARGS if not a.positional
-            ]
-            for arg in cls.ARGS:
-                if isinstance(arg.type, Choice):
-                    words += [*arg.type.choices, *arg.type.aliases]
             return BadArgument(
                 f"`{keyword}` has no option `{value.value}`",
                 value.span,
-                did_you_mean(value.value, words) or cls._options_hint(),
+                cls._unknown_option_hint(keyword, value.value),
             )
         return BadArgument(
             f"`{keyword}` takes {len(positional)} plain value{'s' if len(positional) != 1 else ''}; `{value.describe()}` is one too many",
