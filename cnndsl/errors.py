@@ -82,6 +82,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
+MAX_NOTES = 6
+
+
 def render(error: CnnError, source: Source) -> str:
     """`file:line:col: message`, the source line, a caret, and a hint.
 
@@ -91,8 +94,15 @@ def render(error: CnnError, source: Source) -> str:
     lines = _located(source, error.span, error.message)
     if error.hint:
         lines.append(f"hint: {error.hint}")
-    for block, span in error.called_from:
-        lines += _located(source, span, f"note: in block `{block}`, called here")
+    calls = list(error.called_from)
+    if len(calls) > MAX_NOTES:  # a long chain: the innermost calls and the outermost one
+        skipped = len(calls) - MAX_NOTES + 1
+        calls[MAX_NOTES - 2 : -1] = [(None, skipped)]
+    for block, where in calls:
+        if block is None:
+            lines.append(f"{source.filename}: note: ... {where} more calls ...")
+        else:
+            lines += _located(source, where, f"note: in block `{block}`, called here")
     return "\n".join(lines)
 
 

@@ -36,6 +36,9 @@ class Graph:
 
 Env = Mapping[str, Value]
 
+# Expansion recurses through calls; this bound keeps it inside Python's recursion limit.
+MAX_CALL_DEPTH = 50
+
 
 def _not_a_number_hint(word: str, op: str) -> str:
     if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
@@ -239,6 +242,12 @@ class Expander:
             chain = " -> ".join([*active[active.index(stage.name) :], stage.name])
             raise BlockProblem(
                 f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive"
+            )
+        if len(self.calls) >= MAX_CALL_DEPTH:
+            raise BlockProblem(
+                f"blocks call each other more than {MAX_CALL_DEPTH} deep",
+                stage.name_span,
+                "cnndsl expands at most this many nested calls; flatten some of the chain",
             )
         bindings = self.bind_call(definition, stage, env)
         self.calls.append((stage.name, stage.span))

@@ -15,6 +15,11 @@ from .source import Source, Span
 
 GRAMMAR_NAME = "cnndsl.lark"
 
+# Parsing and expansion recurse on nesting; these bounds keep every file within
+# Python's recursion limit, so the deepest file still gets a located error.
+MAX_BRACKETS = 50
+MAX_OPERATORS = 100
+
 
 def grammar_path() -> str:
     """The grammar inside the installed package, or in the source tree."""
@@ -36,7 +41,7 @@ class _Indenter(Indenter):
 
     def process(self, stream):
         self.seen_tab = False
-        return super().process(stream)
+        return super().process(_bounded(stream))
 
     def handle_NL(self, token):  # noqa: N802 - Lark's hook name
         if self.paren_level > 0:
@@ -75,6 +80,37 @@ def _parser() -> Lark:
         maybe_placeholders=True,
         cache=True,
     )
+
+
+def _bounded(stream):
+    """The tokens, refusing brackets nested too deep and expressions too long to evaluate."""
+    depth = operators = 0
+    for token in stream:
+        if token.type == "LPAR":
+            depth += 1
+            if depth > MAX_BRACKETS:
+                raise SyntaxProblem(
+                    f"brackets nest more than {MAX_BRACKETS} deep here",
+                    _token_span(token),
+                    "name an inner part with `def` and call it",
+                )
+        elif token.type == "RPAR":
+            depth = max(depth - 1, 0)
+        elif token.type in ("_NL", "VBAR", "SEMICOLON", "COMMA"):
+            operators = 0
+        elif str(token) in _OPERATORS:
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise SyntaxProblem(
+                    f"more than {MAX_OPERATORS} operators in one expression",
+                    _token_span(token),
+                    "work the value out, or split it across block parameters",
+                )
+        yield token
+
+
+def _token_span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
 
 
 def _span(meta) -> Span:
@@ -260,7 +296,7 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
             column = len(last) + 1
             span = Span(line, column, line, column + 1)
         else:
-            span = Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
+            span = _token_span(token)
         prev_text = _previous_char(source, span)
         return SyntaxProblem(
             f"unexpected {_describe(token)}",
@@ -371,6 +407,6 @@ def parse(source: Source) -> ast.Program:
     try:
         return _ToAst().transform(tree)
     except VisitError as err:
-        if isinstance(err.orig_exc, CnnError):
+        if isinstance(err.orig_exc, (CnnError, RecursionError)):
             raise err.orig_exc from None
         raise

@@ -295,3 +295,45 @@ def check_never_crashes(text: str, emit: bool = False) -> None:
             assert error.span.column >= 1
         rendered = render(error, source)
         assert rendered.startswith("fuzz.cnn:")
+
+
+def chain_of_blocks(depth: int) -> str:
+    """`b0` calls `b1` ... calls `b{depth}`, which is a relu; then the network calls `b0`."""
+    defs = "".join(f"def b{i}():\n    b{i + 1}()\n" for i in range(depth))
+    return defs + f"def b{depth}():\n    relu\ninput 8x8x3\nb0()\n"
+
+
+@pytest.mark.parametrize(
+    "text, kind, line, column, words",
+    [
+        ("input 8x8x3\n" + "add(identity; " * 300 + "relu" + ")" * 300, SyntaxProblem, 2, 14 * 50 + 4, "nest more"),
+        ("input 8x8x3\n" + "(" * 2000 + "relu" + ")" * 2000, SyntaxProblem, 2, 51, "nest more than 50"),
+        ("input 8\ndense " + "+".join(["1"] * 1000), SyntaxProblem, 2, 2 * 100 + 8, "more than 100 operators"),
+        ("input 8\ndef b(c):\n    dense c\nb(" + "-" * 150 + "1)", SyntaxProblem, 4, 103, "more than 100 operators"),
+        (chain_of_blocks(1500), BlockProblem, 100, 5, "more than 50 deep"),
+    ],
+)
+def test_files_nested_too_deep_are_located_errors(text, kind, line, column, words):
+    error = error_of(text)
+    assert isinstance(error, kind), error
+    assert (error.span.line, error.span.column) == (line, column), error
+    assert words in error.message
+
+
+def test_nesting_within_the_bounds_is_fine():
+    assert cnndsl.analyze("input 8x8x3\n" + "add(identity; " * 50 + "relu" + ")" * 50).total == 0
+    assert cnndsl.analyze("input 8\ndense " + "+".join(["1"] * 101)).total == 101 * 8 + 101
+    assert cnndsl.analyze(chain_of_blocks(49)).total == 0
+
+
+def test_a_long_chain_of_calls_shows_its_ends():
+    text = chain_of_blocks(60)
+    notes = [line for line in render(error_of(text), Source.of(text, "c.cnn")).splitlines() if "note:" in line]
+    assert notes == [
+        "c.cnn:98:5: note: in block `b49`, called here",
+        "c.cnn:96:5: note: in block `b48`, called here",
+        "c.cnn:94:5: note: in block `b47`, called here",
+        "c.cnn:92:5: note: in block `b46`, called here",
+        "c.cnn: note: ... 45 more calls ...",
+        "c.cnn:124:1: note: in block `b0`, called here",
+    ]
