@@ -94,6 +94,7 @@ def test_errors_point_at_the_cause(text, kind, line, column, words):
         ("input 8x8x3\nBatchNormalization", 2, 1, "unknown layer", "cnndsl writes this layer `bn`"),
         ("input 8x8x3\nmax_pooling2d 2", 2, 1, "unknown layer", "cnndsl writes this layer `maxpool`"),
         ("input 8x8x3\nActivation relu", 2, 1, "unknown layer", "by its own name"),
+        ("input 8x8x3\nConv2DTranspose 8 3", 2, 1, "unknown layer", "cnndsl writes this layer `deconv`"),
         ("input 8x8x3\nconv 8 3 Relu", 2, 10, "no option `Relu`", "`relu`? names are case-sensitive"),
         ("input 8x8x3\nconv 8 3 SAME", 2, 10, "no option `SAME`", "`same`? names are case-sensitive"),
         ("input 8x8x3\nrelu * 2", 2, 6, "unexpected `*`", "layers in parentheses"),

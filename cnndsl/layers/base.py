@@ -34,7 +34,7 @@ KERAS_ARGUMENTS = {
     "negative_slope": "given by its place here: `leakyrelu 0.2`",
 }
 
-# Keras layer classes, lower case without `_` or a 1D/2D/3D suffix, that cnndsl spells differently.
+# Keras layer classes, lower case without `_` or 1D/2D/3D, that cnndsl spells differently.
 KERAS_LAYERS = {
     "batchnormalization": "bn",
     "layernormalization": "layernorm",
@@ -45,7 +45,6 @@ KERAS_LAYERS = {
     "depthwiseconv": "dwconv",
     "separableconv": "sepconv",
     "convtranspose": "deconv",
-    "conv2dtranspose": "deconv",
     "zeropadding": "zeropad",
     "upsampling": "upsample",
     "activation": "an activation is a layer by its own name here: `relu`, `gelu`, `softmax`...",
@@ -55,7 +54,7 @@ KERAS_LAYERS = {
 
 def keras_layer_hint(word: str) -> str | None:
     """`BatchNormalization`, `max_pooling2d`: Keras's names for a layer cnndsl writes otherwise."""
-    plain = re.sub(r"[123]d$", "", word.lower().replace("_", ""))
+    plain = re.sub(r"[123]d", "", word.lower().replace("_", ""))
     ours = KERAS_LAYERS.get(plain)
     if ours is None:
         return None
@@ -341,7 +340,7 @@ class LayerKind:
         for name, value, where in keywords:
             arg = next((a for a in cls.ARGS if a.name == name), None)
             if arg is None:
-                raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(keyword, name))
+                raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(name))
             if isinstance(arg.type, Flag):
                 converted = IntType(0).convert(value, arg)
                 assign(arg, bool(converted), where)
@@ -366,7 +365,7 @@ class LayerKind:
         return words
 
     @classmethod
-    def _unknown_option_hint(cls, keyword: str, word: str) -> str | None:
+    def _unknown_option_hint(cls, word: str) -> str | None:
         ours = KERAS_ARGUMENTS.get(word)
         if ours is not None:
             return f"Keras's `{word}` is {ours}"
@@ -381,7 +380,7 @@ class LayerKind:
             return BadArgument(
                 f"`{keyword}` has no option `{value.value}`",
                 value.span,
-                cls._unknown_option_hint(keyword, value.value),
+                cls._unknown_option_hint(value.value),
             )
         return BadArgument(
             f"`{keyword}` takes {len(positional)} plain value{'s' if len(positional) != 1 else ''}; `{value.describe()}` is one too many",
