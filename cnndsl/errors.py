@@ -94,15 +94,15 @@ def render(error: CnnError, source: Source) -> str:
     lines = _located(source, error.span, error.message)
     if error.hint:
         lines.append(f"hint: {error.hint}")
-    calls = list(error.called_from)
-    if len(calls) > MAX_NOTES:  # a long chain: the innermost calls and the outermost one
-        skipped = len(calls) - MAX_NOTES + 1
-        calls[MAX_NOTES - 2 : -1] = [(None, skipped)]
-    for block, where in calls:
-        if block is None:
-            lines.append(f"{source.filename}: note: ... {where} more calls ...")
-        else:
-            lines += _located(source, where, f"note: in block `{block}`, called here")
+    calls = error.called_from
+    # A long chain shows its innermost calls and the outermost one.
+    shown = calls if len(calls) <= MAX_NOTES else calls[: MAX_NOTES - 2]
+    for block, span in shown:
+        lines += _located(source, span, f"note: in block `{block}`, called here")
+    if len(shown) < len(calls):
+        lines.append(f"{source.filename}: note: ... {len(calls) - len(shown) - 1} more calls ...")
+        block, span = calls[-1]
+        lines += _located(source, span, f"note: in block `{block}`, called here")
     return "\n".join(lines)
 
 
