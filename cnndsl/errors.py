@@ -68,6 +68,11 @@ class DuplicateName(CnnError):
     """Two layers would get the same name."""
 
 
+class LimitExceeded(CnnError):
+    """The file asks for more than cnndsl computes: a size, a number or an amount of work
+    past a bound in cnndsl/limits.py that no real network reaches."""
+
+
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""
 
