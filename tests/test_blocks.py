@@ -45,7 +45,14 @@ def test_block_ids_are_stable_and_listed_in_call_order():
     ids = [[call.id for call in node.blocks] for node in analyze(STAGES).nodes]
     assert ids == [[call.id for call in node.blocks] for node in analyze(STAGES).nodes]
     calls = analyze(STAGES).block_calls
-    assert [(c.id, c.name) for c in calls] == [(0, "stage"), (1, "unit"), (2, "unit"), (3, "stage"), (4, "unit"), (5, "unit")]
+    assert [(c.id, c.name) for c in calls] == [
+        (0, "stage"),
+        (1, "unit"),
+        (2, "unit"),
+        (3, "stage"),
+        (4, "unit"),
+        (5, "unit"),
+    ]
 
 
 def test_implicit_flatten_inside_a_block_has_the_dense_layers_path():
