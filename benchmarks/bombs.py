@@ -42,7 +42,14 @@ BOMBS = {
     "add of 99 x 900": "input 8\n(add(" + ";".join(["identity"] * 99) + ")) * 900\n",
     "calls 2^13 of relu": exponential_calls(13, "relu"),
 }
-COMMANDS = (["check"], ["summary"], ["summary", "--json"], ["summary", "--macs"], ["emit", "--pytorch"], ["emit", "--keras"])
+COMMANDS = (
+    ["check"],
+    ["summary"],
+    ["summary", "--json"],
+    ["summary", "--macs"],
+    ["emit", "--pytorch"],
+    ["emit", "--keras"],
+)
 
 
 def run(path: str, command: list[str]) -> tuple[int, float, float, int]:
@@ -65,7 +72,9 @@ def main() -> None:
             for command in COMMANDS:
                 code, seconds, mb, printed = run(path, command)
                 worst = (max(worst[0], seconds), max(worst[1], mb))
-                print(f"{name:24} {size:4} B  {' '.join(command):15} exit {code}  {seconds:5.2f} s  {mb:6.0f} MB  {printed:>9,} B out")
+                print(
+                    f"{name:24} {size:4} B  {' '.join(command):15} exit {code}  {seconds:5.2f} s  {mb:6.0f} MB  {printed:>9,} B out"
+                )
     print(f"worst: {worst[0]:.2f} s, {worst[1]:.0f} MB (peak RSS is the largest child so far)")
 
 

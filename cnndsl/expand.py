@@ -26,6 +26,19 @@ from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, check_num
 from .source import Span
 
 
+@dataclass(frozen=True)
+class BlockCall:
+    """One call of a `def` block while expanding; `id` tells apart two calls of one block.
+
+    Ids count calls in the order expansion reaches them (0, 1, ...), so they
+    are the same on every run of the same file. `span` is the call's text.
+    """
+
+    id: int
+    name: str
+    span: Span
+
+
 @dataclass
 class GraphNode:
     id: int
@@ -34,6 +47,7 @@ class GraphNode:
     label: str | None = None
     label_span: Span | None = None
     called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
+    blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
 
 
 @dataclass
@@ -128,6 +142,8 @@ class Expander:
         self.work = 0  # steps taken so far, bounded by MAX_WORK
         self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
         self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
+        self.block_path: list[BlockCall] = []  # the same calls, each with its id
+        self.call_count = 0
 
     def run(self) -> Graph:
         current: int | None = None
@@ -159,7 +175,13 @@ class Expander:
                 "no real network has this many (the largest in keras.applications has about 1,100); "
                 "check the repeat counts",
             )
-        node = GraphNode(len(self.graph.nodes), layer, inputs, called_from=tuple(reversed(self.calls)))
+        node = GraphNode(
+            len(self.graph.nodes),
+            layer,
+            inputs,
+            called_from=tuple(reversed(self.calls)),
+            blocks=tuple(self.block_path),
+        )
         self.graph.nodes.append(node)
         return node.id
 
@@ -294,6 +316,8 @@ class Expander:
         bindings = self.bind_call(definition, stage, env)
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        self.call_count += 1
         try:
             for pipeline in definition.body:
                 current = self.pipeline(pipeline, current, bindings)
@@ -312,6 +336,7 @@ class Expander:
         finally:
             self.calls.pop()
             self.unrolling.pop()
+            self.block_path.pop()
         return current
 
     def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:

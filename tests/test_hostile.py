@@ -63,7 +63,12 @@ HUGE = "1" + "0" * 4300  # past Python's int-to-string limit
         ("input 8\n(concat(identity; identity)) * 40", 2, 2, "4,294,967,296, larger than 2^31"),
         # totals past 2^63
         ("input 2000000000x2000000000x4", 1, 1, "the values in this layer's output"),
-        ("input 2000000000\ndense 2000000000 | dense 2000000000 | dense 2000000000", 2, 39, "parameters of the network"),
+        (
+            "input 2000000000\ndense 2000000000 | dense 2000000000 | dense 2000000000",
+            2,
+            39,
+            "parameters of the network",
+        ),
     ],
 )
 def test_sizes_and_numbers_are_bounded_with_located_errors(text, line, column, words):
