@@ -46,9 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
+    for command in (summary, check, emit):
+        _add_error_format(command)
     for command in (summary, check, emit, layers):
         command.set_defaults(command_parser=command)
     return parser
+
+
+def _add_error_format(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--error-format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
+    )
 
 
 def _positive(text: str) -> int:
@@ -80,12 +91,25 @@ def main(argv: list[str] | None = None) -> int:
         from .reference import layer_table
 
         return _write(layer_table() + "\n")
+    found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
-        return max(_run(path, args) for path in args.files)
-    return _run(args.file, args)
+        status = max(_run(path, args, found) for path in args.files)
+    else:
+        status = _run(args.file, args, found)
+    return max(status, _report(found, args))
 
 
-def _run(path: str, args) -> int:
+def _report(found: list, args) -> int:
+    """JSON and SARIF are one document per run (always, for `check`); text went out as it came."""
+    style = getattr(args, "error_format", "text")
+    if style == "text" or (not found and (style == "github" or args.command != "check")):
+        return OK
+    from .diagnostics import format_errors
+
+    return _write(format_errors(found, style))
+
+
+def _run(path: str, args, found: list) -> int:
     """One file through one command; the exit code."""
     try:
         text, filename = _read(path)
@@ -99,7 +123,7 @@ def _run(path: str, args) -> int:
         )
         return USAGE
 
-    from . import CnnError, Source, analyze, render
+    from . import CnnError, Source, analyze
 
     try:
         model = analyze(text, filename)
@@ -109,11 +133,11 @@ def _run(path: str, args) -> int:
             return _summary(model, args)
         return _emit(model, args)
     except CnnError as error:  # errors of code generation carry no source: it is this file
-        print(render(error, getattr(error, "source", None) or Source.of(text, filename)), file=sys.stderr)
-        return MODEL_ERROR
+        return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:
-        print(f"{filename}: the file nests too deeply to read", file=sys.stderr)
-        return MODEL_ERROR
+        from .errors import SyntaxProblem
+
+        return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
     except Exception as error:  # a bug of ours must still not show a traceback
         print(
             f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
@@ -121,6 +145,16 @@ def _run(path: str, args) -> int:
             file=sys.stderr,
         )
         return INTERNAL
+
+
+def _model_error(error, source, args, found: list) -> int:
+    if getattr(args, "error_format", "text") == "text":
+        from . import render
+
+        print(render(error, source), file=sys.stderr)
+    else:
+        found.append((error, source))
+    return MODEL_ERROR
 
 
 def _write(text: str) -> int:
