@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .source import Source, Span
 
@@ -26,6 +27,11 @@ class CnnError(Exception):
         self.hint = hint
         # (block name, call span), innermost first: how the text at `span` was reached
         self.called_from: tuple[tuple[str, Span], ...] = ()
+
+    def fixes(self, source: Source) -> tuple[Fix, ...]:
+        """The edits this error's hint proposes, placed in `source`; stale ones are dropped."""
+        edits = getattr(self.hint, "edits", ())
+        return tuple(fix for edit in edits if (fix := edit.place(self.span, source)) is not None)
 
     def __str__(self) -> str:
         where = f"{self.span.line}:{self.span.column}: " if self.span else ""
@@ -107,14 +113,64 @@ class UnsupportedByTarget(CnnError):
     example = None
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the closest other choice, if one is close enough."""
+@dataclass(frozen=True)
+class Fix:
+    """A concrete text edit: replace `span` (end exclusive) with `text`."""
+
+    title: str
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A hint's proposed edit, before it is placed in a source.
+
+    `span` None means the start of the error's own span. When `original` is
+    given the edit replaces exactly that text, and is dropped if the source
+    there says something else (e.g. the word came in through a block parameter).
+    """
+
+    title: str
+    text: str
+    original: str | None = None
+    span: Span | None = None
+
+    def place(self, error_span: Span | None, source: Source) -> Fix | None:
+        span = self.span or error_span
+        if span is None:
+            return None
+        if self.original is not None:
+            span = Span(span.line, span.column, span.line, span.column + len(self.original))
+            if source.line(span.line)[span.column - 1 : span.end_column - 1] != self.original:
+                return None
+        return Fix(self.title, span, self.text)
+
+
+class Hint(str):
+    """A hint that proposes concrete edits; everywhere else it is the plain text."""
+
+    edits: tuple[Edit, ...] = ()
+
+    def __new__(cls, text: str, *edits: Edit) -> Hint:
+        hint = super().__new__(cls, text)
+        hint.edits = edits
+        return hint
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> Hint | None:
+    """A hint naming the closest other choice, if one is close enough; it carries the replacement."""
     others = sorted(set(choices) - {word})
     by_case = [choice for choice in others if choice.lower() == word.lower()]
     if by_case:
-        return f"did you mean `{by_case[0]}`? names are case-sensitive"
+        return Hint(
+            f"did you mean `{by_case[0]}`? names are case-sensitive",
+            Edit(f"Change to `{by_case[0]}`", by_case[0], original=word),
+        )
     close = difflib.get_close_matches(word.lower(), others, n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+    if not close:
+        return None
+    return Hint(f"did you mean `{close[0]}`?", Edit(f"Change to `{close[0]}`", close[0], original=word))
 
 
 MAX_NOTES = 6

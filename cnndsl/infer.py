@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import CnnError, DuplicateName, ShapeProblem
-from .expand import Graph
+from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
 from .source import Span
 
@@ -24,6 +24,8 @@ class TypedNode:
     in_shapes: tuple[Shape, ...]
     info: Inferred
     implicit: bool = False
+    blocks: tuple[BlockCall, ...] = ()
+    """The block calls that produced this node, outermost first (empty at top level)."""
 
     @property
     def shape(self) -> Shape:
@@ -82,6 +84,12 @@ class Model:
             for j in self.nodes[i].inputs:
                 depth[j] = max(depth[j], depth[i] + 1)
         return tuple(self.nodes[i] for i in sorted(first_seen, key=lambda i: (-depth[i], first_seen[i])))
+
+    @cached_property
+    def block_calls(self) -> tuple[BlockCall, ...]:
+        """Every block call that made a node, in call-id order (outer calls before the calls inside them)."""
+        calls = {call.id: call for node in self.nodes for call in node.blocks}
+        return tuple(calls[i] for i in sorted(calls))
 
     @property
     def output_shape(self) -> Shape:
@@ -142,14 +150,14 @@ def infer(graph: Graph, name: str = "model") -> Model:
     labels = {node.label for node in graph.nodes if node.label}
     namer = _Namer()
 
-    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, label=None, label_span=None) -> int:
+    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None) -> int:
         in_shapes = tuple(nodes[i].shape for i in inputs)
         info = layer.infer(in_shapes)
         if any(d <= 0 for d in info.shape):
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
         layer_name = label or namer.auto(info.keras_type)
         namer.claim(layer_name, layer.span if not label else None, label_span)
-        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit)
+        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit, blocks)
         nodes.append(node)
         return node.id
 
@@ -158,8 +166,8 @@ def infer(graph: Graph, name: str = "model") -> Model:
         try:
             extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
             if extra is not None:
-                inputs = (place(extra, inputs, implicit=True),)
-            new_id[node.id] = place(node.layer, inputs, False, node.label, node.label_span)
+                inputs = (place(extra, inputs, True, node.blocks),)
+            new_id[node.id] = place(node.layer, inputs, False, node.blocks, node.label, node.label_span)
         except CnnError as error:
             error.called_from = error.called_from or node.called_from
             raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import Edit, Hint
+from ..source import Span
 from .activation import ACTIVATIONS, activation_arg, activation_steps
 from .base import (
     Arg,
@@ -57,11 +59,37 @@ def _too_large(layer, spatial, kernel, dilation, effective, arg, words):
         # the largest dilation with which every axis of the kernel still fits
         fitting = min((n - 1) // (k - 1) if k > 1 else d for n, k, d in zip(spatial, kernel, dilation))
         if fitting >= 1:
-            hint = f"input is {here} here; use `same`, or a dilation of at most {fitting}"
+            hint = Hint(
+                f"input is {here} here; use `same`, or a dilation of at most {fitting}",
+                _use_same(layer),
+                *_replace(layer, "dilation", f"Use dilation {fitting}", f"dilation {fitting}"),
+            )
             return layer.fail(message, arg, hint)
     else:
         message = f"{words} {describe_shape(kernel)} is larger than its {here} input"
-    return layer.fail(message, arg, f"input is {here} here; use `same` or a {words} of at most {most}")
+    fits = tuple(min(k, n) for k, n in zip(kernel, spatial))
+    text = str(fits[0]) if len(set(fits)) == 1 else describe_shape(fits)
+    hint = Hint(
+        f"input is {here} here; use `same` or a {words} of at most {most}",
+        _use_same(layer),
+        *_replace(layer, arg, f"Use a {words} of {describe_shape(fits)}", text),
+    )
+    return layer.fail(message, arg, hint)
+
+
+def _replace(layer, arg: str, title: str, text: str) -> tuple[Edit, ...]:
+    """An edit of an argument the user wrote; none for a default."""
+    where = layer.spans.get(arg)
+    return (Edit(title, text, span=where),) if where is not None else ()
+
+
+def _use_same(layer) -> Edit:
+    """`same` padding: in place of a written `valid`, or after the layer's last argument."""
+    where = layer.spans.get("padding")
+    if where is None:
+        where = Span(layer.span.end_line, layer.span.end_column, layer.span.end_line, layer.span.end_column)
+        return Edit("Use `same` padding", " same", span=where)
+    return Edit("Use `same` padding", "same", span=where)
 
 
 def _common(*, dilation=True, causal=False, padding_words=("valid", "same")):
