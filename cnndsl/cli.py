@@ -12,6 +12,7 @@ import sys
 from . import __version__
 
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
+SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print the Keras-style summary table")
     summary.add_argument("file", help="a .cnn file, or - for standard input")
-    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument(
+        "--format",
+        choices=SUMMARY_FORMATS,
+        default="table",
+        help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
+    )
+    summary.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
@@ -175,7 +182,14 @@ def _write(text: str) -> int:
 
 
 def _summary(model, args) -> int:
-    if args.json:
+    if args.format in ("markdown", "csv", "html"):
+        from . import summary
+
+        if args.format == "csv":
+            return _write(summary.format_csv(model, args.batch))
+        formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
+        return _write(formatter(model, args.batch, macs=args.macs) + "\n")
+    if args.format == "json":
         import json
 
         from .summary import summary_dict
