@@ -97,7 +97,9 @@ def test_html_is_one_table_with_a_row_per_layer(capsys, path, layers):
     assert parser.rows["thead"][0][:3] == ["Layer (type)", "Output Shape", "Param #"]
     assert len(parser.rows["tbody"]) == layers + (path == RESNET)  # a functional model lists its input layer
     if path == LENET:
-        assert [tuple(r[:3]) for r in parser.rows["tbody"]] == [(f"{n} ({t})", s, f"{p:,}") for n, t, s, p in KERAS_LENET]
+        assert [tuple(r[:3]) for r in parser.rows["tbody"]] == [
+            (f"{n} ({t})", s, f"{p:,}") for n, t, s, p in KERAS_LENET
+        ]
         assert parser.rows["tfoot"][0] == ["Total params: 62,958 (245.93 KB)"]
 
 
