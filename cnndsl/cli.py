@@ -12,6 +12,7 @@ import sys
 from . import __version__
 
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
+SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print the Keras-style summary table")
     summary.add_argument("file", help="a .cnn file, or - for standard input")
-    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument(
+        "--format",
+        choices=SUMMARY_FORMATS,
+        default="table",
+        help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
+    )
+    summary.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
@@ -58,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
     )
+    for command in (summary, check, emit, diagram):
+        _add_error_format(command)
     for command in (summary, check, emit, layers, diagram):
         command.set_defaults(command_parser=command)
     return parser
@@ -71,6 +80,15 @@ def _natural(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
+
+
+def _add_error_format(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--error-format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
+    )
 
 
 def _positive(text: str) -> int:
@@ -102,12 +120,25 @@ def main(argv: list[str] | None = None) -> int:
         from .reference import layer_table
 
         return _write(layer_table() + "\n")
+    found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
-        return max(_run(path, args) for path in args.files)
-    return _run(args.file, args)
+        status = max(_run(path, args, found) for path in args.files)
+    else:
+        status = _run(args.file, args, found)
+    return max(status, _report(found, args))
 
 
-def _run(path: str, args) -> int:
+def _report(found: list, args) -> int:
+    """JSON and SARIF are one document per run (always, for `check`); text went out as it came."""
+    style = getattr(args, "error_format", "text")
+    if style == "text" or (not found and (style == "github" or args.command != "check")):
+        return OK
+    from .diagnostics import format_errors
+
+    return _write(format_errors(found, style))
+
+
+def _run(path: str, args, found: list) -> int:
     """One file through one command; the exit code."""
     try:
         text, filename = _read(path)
@@ -121,7 +152,7 @@ def _run(path: str, args) -> int:
         )
         return USAGE
 
-    from . import CnnError, Source, analyze, render
+    from . import CnnError, Source, analyze
 
     try:
         model = analyze(text, filename)
@@ -133,11 +164,11 @@ def _run(path: str, args) -> int:
             return _diagram(model, Source.of(text, filename), args)
         return _emit(model, args)
     except CnnError as error:  # errors of code generation carry no source: it is this file
-        print(render(error, getattr(error, "source", None) or Source.of(text, filename)), file=sys.stderr)
-        return MODEL_ERROR
+        return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:
-        print(f"{filename}: the file nests too deeply to read", file=sys.stderr)
-        return MODEL_ERROR
+        from .errors import SyntaxProblem
+
+        return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
     except Exception as error:  # a bug of ours must still not show a traceback
         print(
             f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
@@ -145,6 +176,16 @@ def _run(path: str, args) -> int:
             file=sys.stderr,
         )
         return INTERNAL
+
+
+def _model_error(error, source, args, found: list) -> int:
+    if getattr(args, "error_format", "text") == "text":
+        from . import render
+
+        print(render(error, source), file=sys.stderr)
+    else:
+        found.append((error, source))
+    return MODEL_ERROR
 
 
 def _write(text: str) -> int:
@@ -165,7 +206,14 @@ def _write(text: str) -> int:
 
 
 def _summary(model, args) -> int:
-    if args.json:
+    if args.format in ("markdown", "csv", "html"):
+        from . import summary
+
+        if args.format == "csv":
+            return _write(summary.format_csv(model, args.batch))
+        formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
+        return _write(formatter(model, args.batch, macs=args.macs) + "\n")
+    if args.format == "json":
         import json
 
         from .summary import summary_dict
