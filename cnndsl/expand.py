@@ -18,6 +18,19 @@ from .source import Span
 MAX_NODES = 100_000
 
 
+@dataclass(frozen=True)
+class BlockCall:
+    """One call of a `def` block while expanding; `id` tells apart two calls of one block.
+
+    Ids count calls in the order expansion reaches them (0, 1, ...), so they
+    are the same on every run of the same file. `span` is the call's text.
+    """
+
+    id: int
+    name: str
+    span: Span
+
+
 @dataclass
 class GraphNode:
     id: int
@@ -26,6 +39,7 @@ class GraphNode:
     label: str | None = None
     label_span: Span | None = None
     called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
+    blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
 
 
 @dataclass
@@ -120,6 +134,8 @@ class Expander:
             self.definitions[definition.name] = definition
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.block_path: list[BlockCall] = []  # the same calls, each with its id
+        self.call_count = 0
 
     def run(self) -> Graph:
         current: int | None = None
@@ -137,7 +153,13 @@ class Expander:
             raise StructureProblem(
                 f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts"
             )
-        node = GraphNode(len(self.graph.nodes), layer, inputs, called_from=tuple(reversed(self.calls)))
+        node = GraphNode(
+            len(self.graph.nodes),
+            layer,
+            inputs,
+            called_from=tuple(reversed(self.calls)),
+            blocks=tuple(self.block_path),
+        )
         self.graph.nodes.append(node)
         return node.id
 
@@ -251,6 +273,8 @@ class Expander:
             )
         bindings = self.bind_call(definition, stage, env)
         self.calls.append((stage.name, stage.span))
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        self.call_count += 1
         try:
             for pipeline in definition.body:
                 current = self.pipeline(pipeline, current, bindings)
@@ -264,6 +288,7 @@ class Expander:
             raise
         finally:
             self.calls.pop()
+            self.block_path.pop()
         return current
 
     def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:
