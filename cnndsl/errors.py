@@ -16,6 +16,10 @@ from .source import Source, Span
 class CnnError(Exception):
     """A mistake in a .cnn file, with where it is and, if we can, a fix."""
 
+    code = "E000"  # each kind has its own stable code, listed in docs/errors.md
+    example: str | None = None  # a .cnn text that raises this kind, for the catalogue
+    example_args: tuple[str, ...] = ()  # `check` options the example needs
+
     def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
         super().__init__(message)
         self.message = message
@@ -38,29 +42,50 @@ class CnnError(Exception):
 class SyntaxProblem(CnnError):
     """The text does not follow the grammar."""
 
+    code = "E100"
+    example = "input 28x28x1\nconv 8 3 |\n"
+
 
 class UnknownLayer(CnnError):
     """A layer keyword that no layer kind or block defines."""
+
+    code = "E200"
+    example = "input 28x28x1\nconv 8 3\nmaxpol 2\n"
 
 
 class BadArgument(CnnError):
     """A layer or block got an argument it cannot take."""
 
+    code = "E201"
+    example = "input 28x28x1\nconv 8 3 strid 2\n"
+
 
 class ShapeProblem(CnnError):
     """A layer cannot accept the shape that reaches it."""
+
+    code = "E300"
+    example = "input 4x4x3\nconv 8 5x5\n"
 
 
 class BranchMismatch(ShapeProblem):
     """The branches of a merge have shapes it cannot combine."""
 
+    code = "E301"
+    example = "input 28x28x1\nadd(conv 8 3; conv 8 1)\n"
+
 
 class StructureProblem(CnnError):
     """The network as a whole is malformed (no input, two inputs, ...)."""
 
+    code = "E400"
+    example = "input 8x8x1\ninput 8x8x1\n"
+
 
 class MissingInput(StructureProblem):
     """A layer comes before any `input`."""
+
+    code = "E401"
+    example = "conv 8 3\n"
 
     def __init__(self, span: Span):
         super().__init__("the network must start with `input`", span, "add a first line such as `input 28x28x1`")
@@ -69,9 +94,15 @@ class MissingInput(StructureProblem):
 class BlockProblem(CnnError):
     """A `def` block is undefined, recursive, or called wrongly."""
 
+    code = "E500"
+    example = "def stem(c):\n    conv c 3\ninput 32x32x3\nstem(8, 16)\n"
+
 
 class DuplicateName(CnnError):
     """Two layers would get the same name."""
+
+    code = "E600"
+    example = "input 8x8x4\nx: conv 4 1\nx: conv 4 1\n"
 
 
 class LimitExceeded(CnnError):
@@ -81,6 +112,10 @@ class LimitExceeded(CnnError):
 
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""
+
+    code = "E700"
+    # Every layer kind can be written for both targets today, so no input reaches this.
+    example = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +187,7 @@ def render(error: CnnError, source: Source) -> str:
     An error inside a block is followed by the calls that reached it, each
     with its own line and caret, innermost first.
     """
-    lines = _located(source, error.span, error.message)
+    lines = _located(source, error.span, f"{error.message} [{error.code}]")
     if error.hint:
         lines.append(f"hint: {error.hint}")
     calls = error.called_from

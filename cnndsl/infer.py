@@ -12,8 +12,9 @@ from functools import cached_property
 from .errors import CnnError, DuplicateName, ShapeProblem
 from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
+from .layers.base import prod
 from .limits import check_size, check_total
-from .source import Span
+from .source import Source, Span
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,18 @@ class TypedNode:
     def span(self) -> Span:
         return self.layer.span
 
+    @property
+    def activations(self) -> int:
+        """Values in this node's output for one example (the tutorials' "activation size")."""
+        return prod(self.info.shape)
+
 
 @dataclass(frozen=True)
 class Model:
     nodes: tuple[TypedNode, ...]
     output: int
     name: str = "model"
+    source: Source | None = None  # the text it came from, when known (explain quotes its lines)
 
     @property
     def input(self) -> TypedNode:
@@ -111,6 +118,23 @@ class Model:
     @property
     def macs(self) -> int:
         return sum(node.info.macs for node in self.nodes)
+
+    @property
+    def activations(self) -> int:
+        """Values output by every layer (not the input), for one example."""
+        return sum(node.activations for node in self.layers)
+
+    def memory(self, batch: int = 1, dtype: str = "float32", optimizer: str = "adam"):
+        """Memory figures in bytes (a `cnndsl.memory.Memory`); the convention is in that module."""
+        from .memory import memory
+
+        return memory(self, batch, dtype, optimizer)
+
+    def explain(self, layers=None, layout: str = "channels_last", dtype: str = "float32") -> str:
+        """The arithmetic behind every figure, as `cnndsl explain` prints it."""
+        from .explain import explain_text
+
+        return explain_text(self, layers, layout=layout, dtype=dtype)
 
 
 class _Namer:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import functools
 import os
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.indenter import Indenter
-
 from . import ast
+from ._generated_parser import (
+    Indenter,
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+    v_args,
+)
 from .errors import CnnError, SyntaxProblem
 from .limits import MAX_BRACKETS, MAX_OPERATORS, check_literal, check_number
 from .source import Source, Span
@@ -65,17 +74,9 @@ class _Indenter(Indenter):
 
 @functools.cache
 def _parser() -> Lark:
-    with open(grammar_path(), encoding="utf-8") as file:
-        grammar = file.read()
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        postlex=_Indenter(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,
-    )
+    # The tables are built ahead of time (`python -m cnndsl.build_parser`) and
+    # ship in the package: no grammar is compiled here and no cache is read.
+    return Lark_StandAlone(postlex=_Indenter(), propagate_positions=True)
 
 
 def _bounded(stream):
