@@ -206,10 +206,7 @@ def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
     """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
     for axis in info.shape:
         check_size(axis, layer.span, "an axis of this layer's output")
-    values = 1
-    for axis in info.shape:
-        values *= axis
-    check_total(values, layer.span, "the values in this layer's output")
+    check_total(prod(info.shape), layer.span, "the values in this layer's output")
     check_total(info.params, layer.span, "this layer's parameter count")
     check_total(info.macs, layer.span, "this layer's MACs")
     totals[0] += info.params
