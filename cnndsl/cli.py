@@ -58,11 +58,33 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
-    for command in (summary, check, emit):
+
+    diagram = commands.add_parser("diagram", help="draw the network: DOT, Mermaid, or SVG/PNG through Graphviz")
+    diagram.add_argument("file", help="a .cnn file, or - for standard input")
+    diagram.add_argument(
+        "--format",
+        choices=("dot", "mermaid", "svg", "png"),
+        help="dot (default, or from OUT's extension), mermaid; svg and png need Graphviz's `dot`",
+    )
+    diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    diagram.add_argument(
+        "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
+    )
+    for command in (summary, check, emit, diagram):
         _add_error_format(command)
-    for command in (summary, check, emit, layers):
+    for command in (summary, check, emit, layers, diagram):
         command.set_defaults(command_parser=command)
     return parser
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _add_error_format(command: argparse.ArgumentParser) -> None:
@@ -149,6 +171,8 @@ def _run(path: str, args, found: list) -> int:
             return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
+        if args.command == "diagram":
+            return _diagram(model, Source.of(text, filename), args)
         return _emit(model, args)
     except CnnError as error:  # errors of code generation carry no source: it is this file
         return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
@@ -235,6 +259,44 @@ def _emit(model, args) -> int:
     try:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(code)
+    except OSError as err:
+        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        return USAGE
+    return OK
+
+
+DIAGRAM_EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png"}
+
+
+def _diagram(model, source, args) -> int:
+    import os
+
+    from .diagram import DiagramError, diagram
+
+    fmt = args.format
+    if fmt is None and args.output:
+        fmt = DIAGRAM_EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
+    fmt = fmt or "dot"
+    if fmt == "png" and not args.output and sys.stdout.isatty():
+        print("cnndsl: a PNG is not for the terminal; give -o FILE.png", file=sys.stderr)
+        return USAGE
+    try:
+        data = diagram(model, fmt, args.depth, source)
+    except DiagramError as err:
+        print(f"cnndsl: {err}", file=sys.stderr)
+        return USAGE
+    if not args.output:
+        if fmt in ("dot", "mermaid", "svg"):
+            return _write(data.decode())
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return OK
+        return OK
+    try:
+        with open(args.output, "wb") as handle:
+            handle.write(data)
     except OSError as err:
         print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
         return USAGE
