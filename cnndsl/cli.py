@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
+    explain = commands.add_parser("explain", help="work out every shape, parameter count and size, step by step")
+    explain.add_argument("file", help="a .cnn file, or - for standard input")
+    explain.add_argument(
+        "--layer", action="append", metavar="NAME", help="only this layer (its summary name); may be repeated"
+    )
+    _add_view_options(explain)
+
     layers = commands.add_parser("layers", help="list every layer and its usage")
 
     diagram = commands.add_parser("diagram", help="draw the network: DOT, Mermaid, or SVG/PNG through Graphviz")
@@ -70,11 +77,35 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
     )
-    for command in (summary, check, emit, diagram):
+    for command in (summary, check, emit, diagram, explain):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram):
+    for command in (summary, check, emit, layers, diagram, explain):
         command.set_defaults(command_parser=command)
     return parser
+
+
+def _add_view_options(command) -> None:
+    """Options that change how figures are shown: the batch, layout, number type and optimizer."""
+    if not any("--batch" in action.option_strings for action in command._actions):
+        command.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
+    command.add_argument(
+        "--layout",
+        choices=("channels_last", "channels_first"),
+        default="channels_last",
+        help="channels_first shows PyTorch's NCHW shapes",
+    )
+    command.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "bfloat16", "int8"),
+        default="float32",
+        help="the number type memory figures assume (default float32)",
+    )
+    command.add_argument(
+        "--optimizer",
+        choices=("sgd", "momentum", "adam"),
+        default="adam",
+        help="the optimizer whose state training memory counts (default adam)",
+    )
 
 
 def _natural(text: str) -> int:
@@ -171,6 +202,8 @@ def _run(path: str, args, found: list) -> int:
             return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
+        if args.command == "explain":
+            return _explain(model, args)
         if args.command == "diagram":
             return _diagram(model, Source.of(text, filename), args)
         return _emit(model, args)
@@ -248,6 +281,21 @@ def _summary(model, args) -> int:
     from .summary import format_summary
 
     return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii) + "\n")
+
+
+def _explain(model, args) -> int:
+    from .explain import explain_text
+
+    try:
+        text = explain_text(model, args.layer, args.layout, args.dtype, args.batch, args.optimizer)
+    except KeyError as missing:
+        from .errors import did_you_mean
+
+        name = missing.args[0]
+        hint = did_you_mean(name, [node.name for node in model.nodes])
+        print(f"cnndsl: no layer named `{name}`" + (f"; {hint}" if hint else ""), file=sys.stderr)
+        return USAGE
+    return _write(text + "\n")
 
 
 def _emit(model, args) -> int:

@@ -105,6 +105,11 @@ class DuplicateName(CnnError):
     example = "input 8x8x4\nx: conv 4 1\nx: conv 4 1\n"
 
 
+class LimitExceeded(CnnError):
+    """The file asks for more than cnndsl computes: a size, a number or an amount of work
+    past a bound in cnndsl/limits.py that no real network reaches."""
+
+
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""
 
