@@ -163,6 +163,14 @@ class Hint(str):
         return hint
 
 
+class OverBudget(CnnError):
+    """A model's parameters, MACs or memory are over a budget given to `check`."""
+
+    code = "E800"
+    example = "input 32x32x3\nconv 8 5x5 relu\nflatten\ndense 10\n"
+    example_args = ("--max-params", "50K")
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> Hint | None:
     """A hint naming the closest other choice, if one is close enough; it carries the replacement."""
     others = sorted(set(choices) - {word})
