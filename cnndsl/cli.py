@@ -78,13 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
     )
+    lsp = commands.add_parser(
+        "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
+    )
     diff = commands.add_parser("diff", help="what changed between two models, layer by layer; exit 1 when they differ")
     diff.add_argument("file_a", metavar="A", help="the model before: a .cnn file, or - for standard input")
     diff.add_argument("file_b", metavar="B", help="the model after")
     diff.add_argument("--json", action="store_true", help="print JSON instead of text")
     for command in (summary, check, emit, diagram, explain, diff):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, diff):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -161,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         from .reference import layer_table
 
         return _write(layer_table() + "\n")
+    if args.command == "lsp":
+        from .lsp import serve
+
+        return serve()
     found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
         from .budgets import BadBudget, from_flags
