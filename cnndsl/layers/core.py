@@ -47,10 +47,16 @@ class Flatten(LayerKind):
         return Inferred((prod(shapes[0]),), "Flatten")
 
     def keras(self, node):
+        if self.conventions == "pytorch" and prod(node.in_shapes[0][:-1]) > 1:
+            raise self.unsupported(
+                "Keras",
+                "under `defaults pytorch` it flattens channels first, as PyTorch does, and Keras's Flatten "
+                "flattens channels last (`gap` or a 1x1 input flattens the same in both)",
+            )
         return Call("layers.Flatten")
 
     def torch(self, node, step):
-        if len(node.in_shapes[0]) == 1:
+        if len(node.in_shapes[0]) == 1 or self.conventions == "pytorch":
             return [lambda x: Call("torch.flatten", [x, 1])]
         step.comment("Keras flattens NHWC, PyTorch NCHW: channels go last first, as in Keras")
         return [lambda x: method(method(x, "movedim", [1, -1]), "flatten", [1])]
@@ -68,7 +74,9 @@ class Dense(LayerKind):
 
     def implicit_before(self, shapes):
         if len(shapes[0]) > 1:
-            return Flatten("flatten", {}, {}, self.span)
+            flatten = Flatten("flatten", {}, {}, self.span)
+            flatten.conventions = self.conventions
+            return flatten
         return None
 
     def infer(self, shapes):
