@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import CnnError, DuplicateName, ShapeProblem
-from .expand import Graph
+from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
-from .source import Span
+from .layers.base import prod
+from .limits import check_size, check_total
+from .source import Source, Span
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class TypedNode:
     in_shapes: tuple[Shape, ...]
     info: Inferred
     implicit: bool = False
+    blocks: tuple[BlockCall, ...] = ()
+    """The block calls that produced this node, outermost first (empty at top level)."""
 
     @property
     def shape(self) -> Shape:
@@ -41,12 +45,18 @@ class TypedNode:
     def span(self) -> Span:
         return self.layer.span
 
+    @property
+    def activations(self) -> int:
+        """Values in this node's output for one example (the tutorials' "activation size")."""
+        return prod(self.info.shape)
+
 
 @dataclass(frozen=True)
 class Model:
     nodes: tuple[TypedNode, ...]
     output: int
     name: str = "model"
+    source: Source | None = None  # the text it came from, when known (explain quotes its lines)
 
     @property
     def input(self) -> TypedNode:
@@ -83,6 +93,12 @@ class Model:
                 depth[j] = max(depth[j], depth[i] + 1)
         return tuple(self.nodes[i] for i in sorted(first_seen, key=lambda i: (-depth[i], first_seen[i])))
 
+    @cached_property
+    def block_calls(self) -> tuple[BlockCall, ...]:
+        """Every block call that made a node, in call-id order (outer calls before the calls inside them)."""
+        calls = {call.id: call for node in self.nodes for call in node.blocks}
+        return tuple(calls[i] for i in sorted(calls))
+
     @property
     def output_shape(self) -> Shape:
         return self.nodes[self.output].shape
@@ -102,6 +118,23 @@ class Model:
     @property
     def macs(self) -> int:
         return sum(node.info.macs for node in self.nodes)
+
+    @property
+    def activations(self) -> int:
+        """Values output by every layer (not the input), for one example."""
+        return sum(node.activations for node in self.layers)
+
+    def memory(self, batch: int = 1, dtype: str = "float32", optimizer: str = "adam"):
+        """Memory figures in bytes (a `cnndsl.memory.Memory`); the convention is in that module."""
+        from .memory import memory
+
+        return memory(self, batch, dtype, optimizer)
+
+    def explain(self, layers=None, layout: str = "channels_last", dtype: str = "float32") -> str:
+        """The arithmetic behind every figure, as `cnndsl explain` prints it."""
+        from .explain import explain_text
+
+        return explain_text(self, layers, layout=layout, dtype=dtype)
 
 
 class _Namer:
@@ -141,15 +174,17 @@ def infer(graph: Graph, name: str = "model") -> Model:
     new_id: dict[int, int] = {}
     labels = {node.label for node in graph.nodes if node.label}
     namer = _Namer()
+    totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
 
-    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, label=None, label_span=None) -> int:
+    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None) -> int:
         in_shapes = tuple(nodes[i].shape for i in inputs)
         info = layer.infer(in_shapes)
         if any(d <= 0 for d in info.shape):
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
+        _check_sizes(layer, info, totals)
         layer_name = label or namer.auto(info.keras_type)
         namer.claim(layer_name, layer.span if not label else None, label_span)
-        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit)
+        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit, blocks)
         nodes.append(node)
         return node.id
 
@@ -158,10 +193,23 @@ def infer(graph: Graph, name: str = "model") -> Model:
         try:
             extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
             if extra is not None:
-                inputs = (place(extra, inputs, implicit=True),)
-            new_id[node.id] = place(node.layer, inputs, False, node.label, node.label_span)
+                inputs = (place(extra, inputs, True, node.blocks),)
+            new_id[node.id] = place(node.layer, inputs, False, node.blocks, node.label, node.label_span)
         except CnnError as error:
             error.called_from = error.called_from or node.called_from
             raise
     del labels
     return Model(tuple(nodes), new_id[graph.output], name)
+
+
+def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
+    """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
+    for axis in info.shape:
+        check_size(axis, layer.span, "an axis of this layer's output")
+    check_total(prod(info.shape), layer.span, "the values in this layer's output")
+    check_total(info.params, layer.span, "this layer's parameter count")
+    check_total(info.macs, layer.span, "this layer's MACs")
+    totals[0] += info.params
+    totals[1] += info.macs
+    check_total(totals[0], layer.span, "the parameters of the network up to here")
+    check_total(totals[1], layer.span, "the MACs of the network up to here")
