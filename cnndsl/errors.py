@@ -109,6 +109,9 @@ class LimitExceeded(CnnError):
     """The file asks for more than cnndsl computes: a size, a number or an amount of work
     past a bound in cnndsl/limits.py that no real network reaches."""
 
+    code = "E900"
+    example = "input 28x28x1\ndense 3000000000\n"
+
 
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""
@@ -161,6 +164,14 @@ class Hint(str):
         hint = super().__new__(cls, text)
         hint.edits = edits
         return hint
+
+
+class OverBudget(CnnError):
+    """A model's parameters, MACs or memory are over a budget given to `check`."""
+
+    code = "E800"
+    example = "input 32x32x3\nconv 8 5x5 relu\nflatten\ndense 10\n"
+    example_args = ("--max-params", "50K")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> Hint | None:
