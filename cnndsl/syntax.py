@@ -25,14 +25,19 @@ def merge_words() -> tuple[str, ...]:
 
 @cache
 def layer_words() -> tuple[str, ...]:
-    """Every layer keyword that starts a layer (`conv`, `bn`, `identity`, ...)."""
-    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity"}))
+    """Every word that starts a layer stage (`conv`, `bn`, `identity`, ... and the `defaults` line)."""
+    from .expand import DEFAULTS
+
+    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", DEFAULTS}))
 
 
 @cache
 def option_words() -> tuple[str, ...]:
-    """Every bare word a layer accepts after its keyword: options, flags, choices."""
-    return tuple(sorted({word for kind in set(REGISTRY.values()) for word in kind.option_words()}))
+    """Every bare word a layer accepts after its keyword: options, flags, choices, conventions."""
+    from .layers.base import CONVENTIONS
+
+    words = {word for kind in set(REGISTRY.values()) for word in kind.option_words()}
+    return tuple(sorted(words | set(CONVENTIONS)))
 
 
 def alternation(words) -> str:
