@@ -25,14 +25,16 @@ def merge_words() -> tuple[str, ...]:
 
 @cache
 def layer_words() -> tuple[str, ...]:
-    """Every layer keyword that starts a layer (`conv`, `bn`, `identity`, ...)."""
-    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity"}))
+    """Every layer keyword that starts a layer (`conv`, `bn`, `identity`, ...), and `defaults`."""
+    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", "defaults"}))
 
 
 @cache
 def option_words() -> tuple[str, ...]:
     """Every bare word a layer accepts after its keyword: options, flags, choices."""
-    return tuple(sorted({word for kind in set(REGISTRY.values()) for word in kind.option_words()}))
+    from .layers.base import CONVENTIONS  # the words after `defaults`
+
+    return tuple(sorted({word for kind in set(REGISTRY.values()) for word in kind.option_words()} | set(CONVENTIONS)))
 
 
 def alternation(words) -> str:
