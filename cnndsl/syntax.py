@@ -25,19 +25,16 @@ def merge_words() -> tuple[str, ...]:
 
 @cache
 def layer_words() -> tuple[str, ...]:
-    """Every word that starts a layer stage (`conv`, `bn`, `identity`, ... and the `defaults` line)."""
-    from .expand import DEFAULTS
-
-    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", DEFAULTS}))
+    """Every layer keyword that starts a layer (`conv`, `bn`, `identity`, ...), and `defaults`."""
+    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", "defaults"}))
 
 
 @cache
 def option_words() -> tuple[str, ...]:
-    """Every bare word a layer accepts after its keyword: options, flags, choices, conventions."""
-    from .layers.base import CONVENTIONS
+    """Every bare word a layer accepts after its keyword: options, flags, choices."""
+    from .layers.base import CONVENTIONS  # the words after `defaults`
 
-    words = {word for kind in set(REGISTRY.values()) for word in kind.option_words()}
-    return tuple(sorted(words | set(CONVENTIONS)))
+    return tuple(sorted({word for kind in set(REGISTRY.values()) for word in kind.option_words()} | set(CONVENTIONS)))
 
 
 def alternation(words) -> str:
