@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..limits import check_size
 from ..source import Span
 
 Shape = tuple[int, ...]
@@ -107,7 +108,7 @@ class IntType(ArgType):
                 value.span,
                 _whole_number_hint(value, arg),
             )
-        return v
+        return check_size(v, value.span, f"`{arg.name}`")
 
 
 class FloatType(ArgType):
@@ -144,6 +145,8 @@ class SizeType(ArgType):
                 value.span,
                 _whole_number_hint(value, arg),
             )
+        for x in values:
+            check_size(x, value.span, f"`{arg.name}`")
         return values
 
 
@@ -165,6 +168,8 @@ class ShapeType(ArgType):
             )
         if values.count(-1) > 1:
             raise BadArgument("only one axis of a shape can be -1", value.span)
+        for x in values:
+            check_size(x, value.span, f"an axis of `{arg.name}`")
         return values
 
 
@@ -358,6 +363,10 @@ class LayerKind:
             if isinstance(arg.type, Flag):
                 converted = IntType(0).convert(value, arg)
                 assign(arg, bool(converted), where)
+            elif arg.variadic:  # `reshape target=7x7x64`: one value of the several it takes
+                if arg.name in spans:
+                    raise BadArgument(f"`{arg.name}` is given twice", where, "remove one of the two")
+                assign(arg, (arg.type.convert(value, arg),), where)
             else:
                 assign(arg, arg.type.convert(value, arg), where)
 
