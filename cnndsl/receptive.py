@@ -25,7 +25,7 @@ from fractions import Fraction
 class Field:
     lo: tuple  # per axis: the first input position output 0 reads (negative: in the padding)
     hi: tuple
-    stride: tuple  # input steps between neighbouring outputs
+    stride: tuple | None  # input steps between neighbouring outputs; None when the field is the whole input
     whole: bool = False  # reads the whole input (a global pool upstream, a reshape)
     note: str = ""  # why branches that meet here are not aligned
 
@@ -53,7 +53,7 @@ def receptive_fields(model) -> dict[int, Field | None]:
     def whole(node) -> Field | None:
         if not spatial or len(node.shape) < 2:
             return None
-        return Field(tuple(0 for _ in spatial), tuple(n - 1 for n in spatial), (1,) * len(spatial), whole=True)
+        return Field(tuple(0 for _ in spatial), tuple(n - 1 for n in spatial), None, whole=True)
 
     for node in model.nodes:
         if not node.inputs:

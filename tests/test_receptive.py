@@ -12,7 +12,9 @@ from cnndsl.receptive import plain
 def fields(model, name):
     node = next(n for n in model.nodes if n.name == name)
     field = model.receptive_fields[node.id]
-    return None if field is None else ([plain(v) for v in field.size], [plain(v) for v in field.stride])
+    if field is None:
+        return None
+    return [plain(v) for v in field.size], None if field.stride is None else [plain(v) for v in field.stride]
 
 
 def test_lenet_by_hand():
@@ -32,6 +34,16 @@ def test_vgg16_last_pool_is_distills_figure():
     assert fields(vgg, "max_pooling2d_4") == ([212, 212], [32, 32])
 
 
+def test_published_fields_of_resnet50_and_inception_v3():
+    # Distill (2019), table of receptive fields: ResNet-50 483 and Inception v3 1311, both stride 32
+    resnet = analyze_file("examples/resnet50.cnn")
+    last = resnet.receptive_fields[resnet.nodes[-3].id]  # the last block's relu, before gap
+    assert ([plain(v) for v in last.size], [plain(v) for v in last.stride]) == ([483, 483], [32, 32])
+    inception = analyze_file("examples/inception_v3.cnn")
+    last = inception.receptive_fields[inception.nodes[-3].id]  # mixed10's concat, before gap
+    assert ([plain(v) for v in last.size], [plain(v) for v in last.stride]) == ([1311, 1311], [32, 32])
+
+
 def test_unaligned_branches_are_noted():
     # 8 wide, stride 2, same: a 3-wide window is padded 0 before and 1 after, a 1-wide one not at all,
     # so output 0 reads columns 0..2 (centre 1) on one branch and column 0 on the other.
@@ -48,7 +60,7 @@ def test_unaligned_branches_are_noted():
 
 def test_global_branch_makes_the_field_the_whole_input():
     se = analyze("input 8x8x4\nconv 4 3 same\nmultiply(identity; gap keepdims | conv 4 1x1 sigmoid)\nconv 4 3 same\n")
-    assert fields(se, "conv2d_2") == ([8, 8], [1, 1])
+    assert fields(se, "conv2d_2") == ([8, 8], None)
     assert se.receptive_fields[se.output].whole
 
 
