@@ -36,6 +36,8 @@ class Figure:
 FIGURES = (
     Figure("max-params", "parameters", COUNT_UNITS, "1.5M"),
     Figure("max-macs", "MACs", COUNT_UNITS, "500M"),
+    # Model.memory's inference peak for one float32 example: parameters plus the most activations alive at once.
+    Figure("max-memory", "bytes of memory at its inference peak (one example, float32)", BYTE_UNITS, "2GB"),
 )
 
 
@@ -132,6 +134,8 @@ def budgets_for(path: str, args) -> dict[str, Budget]:
 
 
 def figure_of(model, figure: Figure) -> int:
+    if figure.key == "max-memory":
+        return model.memory(batch=1, dtype="float32").inference_peak_bytes
     return {"max-params": model.total, "max-macs": model.macs}[figure.key]
 
 

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, example, what in (
         ("--max-params", "1M", "parameters"),
         ("--max-macs", "500M", "multiply-accumulates per example"),
+        ("--max-memory", "2GB", "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)"),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
@@ -91,9 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
     )
+    lsp = commands.add_parser(
+        "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
+    )
     for command in (summary, check, emit, diagram, explain):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain):
+    for command in (summary, check, emit, layers, diagram, explain, lsp):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -194,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         from .reference import layer_table
 
         return _write(layer_table() + "\n")
+    if args.command == "lsp":
+        from .lsp import serve
+
+        return serve()
     found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
         from .budgets import BadBudget, from_flags

@@ -109,6 +109,9 @@ class LimitExceeded(CnnError):
     """The file asks for more than cnndsl computes: a size, a number or an amount of work
     past a bound in cnndsl/limits.py that no real network reaches."""
 
+    code = "E900"
+    example = "input 28x28x1\ndense 3000000000\n"
+
 
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""

@@ -1,7 +1,9 @@
 """check --max-params / --max-macs, and [tool.cnndsl] in pyproject.toml.
 
 LeNet (examples/lenet.cnn) has 62,958 parameters (the tutorial's Keras summary,
-seed 003) and 849,320 MACs (by hand: 28*28*75*8 + 10*10*200*16 + 400*120 + 120*84 + 84*10).
+seed 003), 849,320 MACs (by hand: 28*28*75*8 + 10*10*200*16 + 400*120 + 120*84 + 84*10) and an
+inference peak of 289,208 bytes (by hand: 62,958 float32 parameters plus the input and conv2d's
+output alive at once, (3,072 + 6,272) * 4).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from cnndsl.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 LENET = ROOT / "examples" / "lenet.cnn"
 PARAMS, MACS = 62_958, 28 * 28 * 75 * 8 + 10 * 10 * 200 * 16 + 400 * 120 + 120 * 84 + 84 * 10
-COUNT = FIGURES[0]
+COUNT, BYTES = FIGURES[0], FIGURES[2]
+PEAK = 62_958 * 4 + (32 * 32 * 3 + 28 * 28 * 8) * 4
 
 
 @pytest.mark.parametrize(
@@ -43,6 +46,18 @@ COUNT = FIGURES[0]
         ("--max-macs", "0.849319M", 1),
         ("--max-macs", "0.00000084932T", 0),
         ("--max-macs", "0.00000084931T", 1),
+        ("--max-memory", "289208", 0),
+        ("--max-memory", "289207B", 1),
+        ("--max-memory", "289.208KB", 0),
+        ("--max-memory", "289.207kb", 1),
+        ("--max-memory", "282.4296875KiB", 0),  # 289,208 / 1024
+        ("--max-memory", "282.4287109375KiB", 1),  # 289,207 / 1024
+        ("--max-memory", "0.289208MB", 0),
+        ("--max-memory", "0.289207MB", 1),
+        ("--max-memory", "0.000289208GB", 0),
+        ("--max-memory", "0.000289207GB", 1),
+        ("--max-memory", "1MiB", 0),
+        ("--max-memory", "0.25MiB", 1),  # 262,144 bytes
     ],
 )
 def test_budgets_at_just_under_and_just_over_the_limit(flag, budget, status, capsys):
@@ -73,18 +88,44 @@ def test_count_units_are_powers_of_1000(text, value):
     assert parse_amount(text, COUNT) == value
 
 
+@pytest.mark.parametrize(
+    "text, value",
+    [("2GB", 2 * 10**9), ("2GiB", 2 * 2**30), ("1KB", 1000), ("1kib", 1024), ("3MiB", 3 * 2**20), ("1TB", 10**12)],
+)
+def test_byte_units_are_decimal_or_binary(text, value):
+    assert parse_amount(text, BYTES) == value
+
+
+def test_the_memory_budget_is_the_inference_peak(capsys):
+    assert PEAK == 289_208
+    assert main(["check", "--max-memory", "289207", str(LENET)]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{LENET}:5:1: the model has 289,208 bytes of memory at its inference peak (one example, float32), "
+        "1 over the budget of 289,207 [E800]"
+    )
+
+
 @pytest.mark.parametrize("bad", ["1X", "1.5", "-3", "", "K", "1 MB", "1e6", "1.0001K", -1, 1.5, True])
 def test_a_bad_budget_is_refused(bad):
     with pytest.raises(BadBudget):
         parse_amount(bad, COUNT)
 
 
-@pytest.mark.parametrize("bad", ["1X", "1.5", "2GB"])
-def test_a_bad_budget_flag_is_a_usage_error(bad, capsys):
+@pytest.mark.parametrize(
+    "flag, bad",
+    [
+        ("--max-params", "1X"),
+        ("--max-params", "1.5"),
+        ("--max-params", "2GB"),
+        ("--max-memory", "2G"),
+        ("--max-memory", "0.5B"),
+    ],
+)
+def test_a_bad_budget_flag_is_a_usage_error(flag, bad, capsys):
     with pytest.raises(SystemExit) as caught:
-        main(["check", "--max-params", bad, str(LENET)])
+        main(["check", flag, bad, str(LENET)])
     assert caught.value.code == 2
-    assert "max-params" in capsys.readouterr().err
+    assert flag[2:] in capsys.readouterr().err
 
 
 def project(tmp_path: Path, settings: str) -> Path:
@@ -97,7 +138,7 @@ def project(tmp_path: Path, settings: str) -> Path:
 
 
 def test_budgets_from_the_nearest_pyproject_with_a_cnndsl_table(tmp_path, capsys, monkeypatch):
-    model = project(tmp_path, '[tool.cnndsl]\nmax-params = "62.957K"\nmax-macs = 849320\n')
+    model = project(tmp_path, '[tool.cnndsl]\nmax-params = "62.957K"\nmax-macs = 849320\nmax-memory = "1MiB"\n')
     # A nearer pyproject.toml without [tool.cnndsl] belongs to something else: keep walking up.
     (model.parent / "pyproject.toml").write_text("[tool.ruff]\nline-length = 99\n", encoding="utf-8")
     assert main(["check", str(model)]) == 1

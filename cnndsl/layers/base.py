@@ -7,6 +7,7 @@ the inferrer calls `infer`, and each backend asks the kind for its code.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -256,6 +257,7 @@ def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
     return tuple(Window((k - 1) * d + 1, s, before) for k, s, d, (before, _) in zip(kernel, stride, dilation, pads))
 
 
+@functools.cache  # one name per Keras class; inference asks for every layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
     name = re.sub(r"\W+", "", name)
