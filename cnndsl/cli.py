@@ -59,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, example, what in (
         ("--max-params", "1M", "parameters"),
         ("--max-macs", "500M", "multiply-accumulates per example"),
-        ("--max-memory", "2GB", "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)"),
+        (
+            "--max-memory",
+            "2GB",
+            "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)",
+        ),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 

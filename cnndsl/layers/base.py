@@ -24,6 +24,10 @@ Shape = tuple[int, ...]
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 
+# Whose defaults a file's layers take: `defaults pytorch` on a file's first line picks PyTorch's.
+CONVENTIONS = ("keras", "pytorch")
+_KERAS_DEFAULT = object()  # an Arg's PyTorch default when it is the same as Keras's
+
 # Keras argument names people type from habit, and how cnndsl writes them.
 KERAS_ARGUMENTS = {
     "kernel_size": "given by its place here, after the filters: `conv 32 3x3`",
@@ -222,6 +226,12 @@ class Arg:
     variadic: bool = False  # positional only: takes every remaining value
     doc: str = ""
     example: str = ""
+    torch_default: Any = _KERAS_DEFAULT  # the default under `defaults pytorch`, where PyTorch's differs
+
+    def default_for(self, conventions: str) -> Any:
+        if conventions == "pytorch" and self.torch_default is not _KERAS_DEFAULT:
+            return self.torch_default
+        return self.default
 
     def example_hint(self) -> str | None:
         return f"for example `{self.example}`" if self.example else None
@@ -274,6 +284,7 @@ class LayerKind:
     SUMMARY: ClassVar[str] = ""
     USAGE: ClassVar[str] = ""
     MERGE: ClassVar[bool] = False
+    conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -300,10 +311,15 @@ class LayerKind:
 
     @classmethod
     def bind(
-        cls, keyword: str, values: Sequence[Value], keywords: Sequence[tuple[str, Value, Span]], span: Span
+        cls,
+        keyword: str,
+        values: Sequence[Value],
+        keywords: Sequence[tuple[str, Value, Span]],
+        span: Span,
+        conventions: str = "keras",
     ) -> LayerKind:
         """Match source arguments to ARGS; raises BadArgument with a span."""
-        options = {arg.name: arg.default for arg in cls.ARGS}
+        options = {arg.name: arg.default_for(conventions) for arg in cls.ARGS}
         spans: dict[str, Span] = {}
         by_name = {arg.name: arg for arg in cls.ARGS if not arg.positional or not arg.required}
         positional = [arg for arg in cls.ARGS if arg.positional]
@@ -377,6 +393,7 @@ class LayerKind:
             names = " and ".join(f"`{arg.name}`" for arg in missing)
             raise BadArgument(f"`{keyword}` needs {names}", span, f"usage: {cls.USAGE}" if cls.USAGE else None)
         layer = cls(keyword, options, spans, span)
+        layer.conventions = conventions
         layer.validate()
         return layer
 
