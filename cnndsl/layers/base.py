@@ -253,6 +253,20 @@ class Inferred:
         return self.trainable + self.non_trainable
 
 
+@dataclass(frozen=True)
+class Window:
+    """What one output position reads on one axis: `size` input positions starting at
+    `position·stride − before` (in input steps). Up-sampling layers have a fractional stride."""
+
+    size: Any = 1
+    stride: Any = 1
+    before: Any = 0
+
+
+def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
+    return tuple(Window((k - 1) * d + 1, s, before) for k, s, d, (before, _) in zip(kernel, stride, dilation, pads))
+
+
 @functools.cache  # one name per Keras class; inference asks for every layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
@@ -472,6 +486,18 @@ class LayerKind:
     def explain_macs(self, node) -> list[str]:
         """The multiply-accumulates as a product; empty when the layer counts none."""
         return []
+
+    def window(self, node) -> tuple[Window, ...] | None:
+        """Per spatial axis, the input positions one output position reads (receptive fields).
+
+        The default suits layers that keep the shape and work position by
+        position (activations, normalisation, dropout); any other layer whose
+        output has no spatial axes has none.
+        """
+        shape = node.shape
+        if len(shape) > 1 and node.in_shapes and node.in_shapes[0][:-1] == shape[:-1]:
+            return (Window(),) * (len(shape) - 1)
+        return None
 
     # Helpers for subclasses
 

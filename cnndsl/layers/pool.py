@@ -11,6 +11,7 @@ from .base import (
     LayerKind,
     SizeType,
     axes,
+    conv_windows,
     describe_shape,
     dot,
     fit_size,
@@ -47,6 +48,10 @@ class _Pool(LayerKind):
             f"{self.KERAS_NAME}{rank}D",
             resolved={"rank": rank, "size": size, "stride": stride, "pads": pads},
         )
+
+    def window(self, node):
+        r = node.resolved
+        return conv_windows(r["size"], r["stride"], (1,) * r["rank"], r["pads"])
 
     def explain_shape(self, node):
         r = node.resolved
