@@ -39,17 +39,27 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
+    summary.add_argument(
+        "--columns",
+        type=_columns,
+        metavar="LIST",
+        help="columns to show, comma-separated: shape, params, trainable, macs, activations, memory, rf, stride, connected",
+    )
+    summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
+    summary.add_argument(
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="group rows by block call: N levels of calls, deeper calls one row each",
+    )
+    _add_view_options(summary)
 
     check = commands.add_parser("check", help="validate only; print nothing when the files are fine")
     check.add_argument("files", nargs="+", metavar="FILE", help="a .cnn file, or - for standard input")
     for flag, example, what in (
         ("--max-params", "1M", "parameters"),
         ("--max-macs", "500M", "multiply-accumulates per example"),
-        (
-            "--max-memory",
-            "2GB",
-            "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)",
-        ),
+        ("--max-memory", "2GB", "bytes at the inference peak of one float32 example"),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
@@ -85,9 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     lsp = commands.add_parser(
         "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
     )
-    for command in (summary, check, emit, diagram, explain):
+    diff = commands.add_parser("diff", help="what changed between two models, layer by layer; exit 1 when they differ")
+    diff.add_argument("file_a", metavar="A", help="the model before: a .cnn file, or - for standard input")
+    diff.add_argument("file_b", metavar="B", help="the model after")
+    diff.add_argument("--json", action="store_true", help="print JSON instead of text")
+    for command in (summary, check, emit, diagram, explain, diff):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, lsp):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -105,13 +119,11 @@ def _add_view_options(command) -> None:
     command.add_argument(
         "--dtype",
         choices=("float32", "float16", "bfloat16", "int8"),
-        default="float32",
         help="the number type memory figures assume (default float32)",
     )
     command.add_argument(
         "--optimizer",
         choices=("sgd", "momentum", "adam"),
-        default="adam",
         help="the optimizer whose state training memory counts (default adam)",
     )
 
@@ -141,6 +153,32 @@ def _whole(text: str) -> int:
     if digits.isdigit() and (len(digits) > 10 or int(digits) > 2**31):
         raise argparse.ArgumentTypeError("must be at most 2^31 (2,147,483,648)")
     return int(text)
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    from .columns import parse_columns
+
+    try:
+        return parse_columns(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"{err}; choose from shape, params, trainable, macs, activations, memory, rf, stride, connected"
+        ) from None
+
+
+def _view(args):
+    """The summary's View, or None for Keras's own table."""
+    columns = args.columns
+    if args.all:
+        from .columns import COLUMNS
+
+        columns = COLUMNS
+    if columns is None and args.depth is None and args.layout == "channels_last" and not (args.dtype or args.optimizer):
+        return None
+    from .columns import View
+
+    memory = bool(args.all or args.dtype or args.optimizer or (columns and "memory" in columns))
+    return View(columns, args.layout, args.depth, args.dtype or "float32", args.optimizer or "adam", memory)
 
 
 def _positive(text: str) -> int:
@@ -205,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         except BadBudget as err:
             getattr(args, "command_parser", parser).error(str(err))
         status = max(_run(path, args, found) for path in args.files)
+    elif args.command == "diff":
+        status = _diff(args, found)
     else:
         status = _run(args.file, args, found)
     return max(status, _report(found, args))
@@ -242,6 +282,9 @@ def _run(path: str, args, found: list) -> int:
             return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
+        if args.command == "diff":
+            args.models.append((model, filename))
+            return OK
         if args.command == "explain":
             return _explain(model, args)
         if args.command == "diagram":
@@ -275,6 +318,25 @@ def _check(model, source, path: str, args, found: list) -> int:
     for error in over_budget(model, budgets):
         status = _model_error(error, source, args, found)
     return status
+
+
+def _diff(args, found: list) -> int:
+    """Exit 0 when the models have the same layers and numbers, 1 when they differ or one has an error."""
+    args.models = []
+    status = max(_run(args.file_a, args, found), _run(args.file_b, args, found))
+    if status != OK:
+        return status
+    from .diff import diff_dict, diff_models, format_diff
+
+    (a, name_a), (b, name_b) = args.models
+    diff = diff_models(a, b)
+    if args.json:
+        import json
+
+        written = _write(json.dumps(diff_dict(diff, name_a, name_b), indent=2) + "\n")
+    else:
+        written = _write(format_diff(diff, name_a, name_b) + "\n")
+    return written or (OK if diff.same else MODEL_ERROR)
 
 
 def _model_error(error, source, args, found: list) -> int:
@@ -322,23 +384,27 @@ def _summary(model, args) -> int:
         if args.format == "csv":
             return _write(summary.format_csv(model, args.batch))
         formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
-        return _write(formatter(model, args.batch, macs=args.macs) + "\n")
+        return _write(formatter(model, args.batch, macs=args.macs, view=_view(args)) + "\n")
     if args.format == "json":
         import json
 
         from .summary import summary_dict
 
-        return _write(json.dumps(summary_dict(model, args.batch), indent=2) + "\n")
+        report = summary_dict(model, args.batch, args.dtype or "float32", args.optimizer or "adam", args.layout)
+        return _write(json.dumps(report, indent=2) + "\n")
     from .summary import format_summary
 
-    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii) + "\n")
+    view = _view(args)
+    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view) + "\n")
 
 
 def _explain(model, args) -> int:
     from .explain import explain_text
 
     try:
-        text = explain_text(model, args.layer, args.layout, args.dtype, args.batch, args.optimizer)
+        text = explain_text(
+            model, args.layer, args.layout, args.dtype or "float32", args.batch, args.optimizer or "adam"
+        )
     except KeyError as missing:
         from .errors import did_you_mean
 

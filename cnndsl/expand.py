@@ -139,6 +139,7 @@ class Expander:
             self.definitions[definition.name] = definition
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by MAX_WORK
         self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
         self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
@@ -147,7 +148,10 @@ class Expander:
 
     def run(self) -> Graph:
         current: int | None = None
-        for pipeline in self.program.pipelines:
+        pipelines = list(self.program.pipelines)
+        if pipelines and _is_defaults(pipelines[0]):
+            self.conventions = _conventions(pipelines.pop(0).stages[0])
+        for pipeline in pipelines:
             current = self.pipeline(pipeline, current, {})
         if current is None:
             raise StructureProblem(
@@ -240,6 +244,12 @@ class Expander:
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
     def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        if stage.kind == DEFAULTS:
+            raise StructureProblem(
+                "`defaults` must be the first line of the file, alone",
+                stage.kind_span,
+                "write `defaults pytorch` above `input`; it applies to the whole file",
+            )
         if stage.kind == "identity":
             if stage.args:
                 raise BadArgument("`identity` takes no arguments", stage.args[0].span)
@@ -258,7 +268,7 @@ class Expander:
         if kind.MERGE:
             raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
         positional, keywords = self.arguments(stage.args, env)
-        bound = kind.bind(stage.kind, positional, keywords, stage.span)
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
         if stage.kind == "input":
             if current is not None or self.graph.nodes:
                 raise StructureProblem(
@@ -267,6 +277,7 @@ class Expander:
         elif current is None:
             raise MissingInput(stage.span)
         for layer in bound.lower():
+            layer.conventions = self.conventions
             current = self.add(layer, () if current is None else (current,))
         return current
 
@@ -285,7 +296,7 @@ class Expander:
             outputs = [self.pipeline(branch, current, env) for branch in branches]
             spans = tuple(branch.span for branch in branches)
         self.spend(len(outputs), stage.span)  # each edge into the merge
-        layer = REGISTRY[op].bind(op, (), (), stage.span)
+        layer = REGISTRY[op].bind(op, (), (), stage.span, self.conventions)
         layer.branch_spans = spans
         return self.add(layer, tuple(outputs))
 
@@ -381,6 +392,31 @@ class Expander:
             else:
                 positional.append(evaluate(arg, env))
         return positional, keywords
+
+
+DEFAULTS = "defaults"
+
+
+def _is_defaults(pipeline: ast.Pipeline) -> bool:
+    return (
+        len(pipeline.stages) == 1 and isinstance(pipeline.stages[0], ast.Layer) and pipeline.stages[0].kind == DEFAULTS
+    )
+
+
+def _conventions(stage: ast.Layer) -> str:
+    """`defaults pytorch`: whose defaults the file's layers take (BN epsilon, flatten order...)."""
+    from .layers.base import CONVENTIONS
+
+    args = stage.args
+    if len(args) != 1 or not isinstance(args[0], ast.Name) or args[0].id not in CONVENTIONS:
+        where = args[0].span if args else stage.span
+        word = args[0].id if args and isinstance(args[0], ast.Name) else ""
+        raise BadArgument(
+            "`defaults` takes one word: " + " or ".join(f"`{c}`" for c in CONVENTIONS),
+            where,
+            did_you_mean(word, CONVENTIONS) if word else "for example `defaults pytorch`",
+        )
+    return args[0].id
 
 
 def _note_call(error: CnnError, call: ast.Call) -> None:
