@@ -59,11 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, example, what in (
         ("--max-params", "1M", "parameters"),
         ("--max-macs", "500M", "multiply-accumulates per example"),
-        (
-            "--max-memory",
-            "2GB",
-            "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)",
-        ),
+        ("--max-memory", "2GB", "bytes at the inference peak of one float32 example"),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
@@ -99,9 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     lsp = commands.add_parser(
         "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
     )
-    for command in (summary, check, emit, diagram, explain):
+    diff = commands.add_parser("diff", help="what changed between two models, layer by layer; exit 1 when they differ")
+    diff.add_argument("file_a", metavar="A", help="the model before: a .cnn file, or - for standard input")
+    diff.add_argument("file_b", metavar="B", help="the model after")
+    diff.add_argument("--json", action="store_true", help="print JSON instead of text")
+    for command in (summary, check, emit, diagram, explain, diff):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, lsp):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -215,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         except BadBudget as err:
             getattr(args, "command_parser", parser).error(str(err))
         status = max(_run(path, args, found) for path in args.files)
+    elif args.command == "diff":
+        status = _diff(args, found)
     else:
         status = _run(args.file, args, found)
     return max(status, _report(found, args))
@@ -252,6 +254,9 @@ def _run(path: str, args, found: list) -> int:
             return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
+        if args.command == "diff":
+            args.models.append((model, filename))
+            return OK
         if args.command == "explain":
             return _explain(model, args)
         if args.command == "diagram":
@@ -285,6 +290,25 @@ def _check(model, source, path: str, args, found: list) -> int:
     for error in over_budget(model, budgets):
         status = _model_error(error, source, args, found)
     return status
+
+
+def _diff(args, found: list) -> int:
+    """Exit 0 when the models have the same layers and numbers, 1 when they differ or one has an error."""
+    args.models = []
+    status = max(_run(args.file_a, args, found), _run(args.file_b, args, found))
+    if status != OK:
+        return status
+    from .diff import diff_dict, diff_models, format_diff
+
+    (a, name_a), (b, name_b) = args.models
+    diff = diff_models(a, b)
+    if args.json:
+        import json
+
+        written = _write(json.dumps(diff_dict(diff, name_a, name_b), indent=2) + "\n")
+    else:
+        written = _write(format_diff(diff, name_a, name_b) + "\n")
+    return written or (OK if diff.same else MODEL_ERROR)
 
 
 def _model_error(error, source, args, found: list) -> int:
