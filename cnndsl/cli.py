@@ -7,6 +7,7 @@ cannot be read or written), 3 a bug in cnndsl (reported without a traceback).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from . import __version__
@@ -187,6 +188,8 @@ def _run(path: str, args, found: list) -> int:
 
     try:
         model = analyze(text, filename)
+        # The model lives until the command ends: keep the collector from walking it again.
+        gc.freeze()
         if args.command == "check":
             return OK
         if args.command == "summary":
