@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate only; print nothing when the files are fine")
     check.add_argument("files", nargs="+", metavar="FILE", help="a .cnn file, or - for standard input")
+    for flag, example, what in (
+        ("--max-params", "1M", "parameters"),
+        ("--max-macs", "500M", "multiply-accumulates per example"),
+        (
+            "--max-memory",
+            "2GB",
+            "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)",
+        ),
+    ):
+        check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
     emit = commands.add_parser("emit", help="write Keras or PyTorch code")
     target = emit.add_mutually_exclusive_group(required=True)
@@ -73,9 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
     )
+    lsp = commands.add_parser(
+        "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
+    )
     for command in (summary, check, emit, diagram, explain):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain):
+    for command in (summary, check, emit, layers, diagram, explain, lsp):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -152,8 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         from .reference import layer_table
 
         return _write(layer_table() + "\n")
+    if args.command == "lsp":
+        from .lsp import serve
+
+        return serve()
     found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
+        from .budgets import BadBudget, from_flags
+
+        try:  # a bad budget is a usage error even when no file gets as far as its budgets
+            from_flags(args)
+        except BadBudget as err:
+            getattr(args, "command_parser", parser).error(str(err))
         status = max(_run(path, args, found) for path in args.files)
     else:
         status = _run(args.file, args, found)
@@ -191,7 +214,7 @@ def _run(path: str, args, found: list) -> int:
         # The model lives until the command ends: keep the collector from walking it again.
         gc.freeze()
         if args.command == "check":
-            return OK
+            return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
         if args.command == "explain":
@@ -212,6 +235,21 @@ def _run(path: str, args, found: list) -> int:
             file=sys.stderr,
         )
         return INTERNAL
+
+
+def _check(model, source, path: str, args, found: list) -> int:
+    """Budgets, when any are set; the model itself has already passed."""
+    from .budgets import BadBudget, budgets_for, over_budget
+
+    try:
+        budgets = budgets_for(path, args)
+    except BadBudget as err:
+        print(f"cnndsl: {err}", file=sys.stderr)
+        return USAGE
+    status = OK
+    for error in over_budget(model, budgets):
+        status = _model_error(error, source, args, found)
+    return status
 
 
 def _model_error(error, source, args, found: list) -> int:

@@ -104,6 +104,14 @@ class DuplicateName(CnnError):
     example = "input 8x8x4\nx: conv 4 1\nx: conv 4 1\n"
 
 
+class LimitExceeded(CnnError):
+    """The file asks for more than cnndsl computes: a size, a number or an amount of work
+    past a bound in cnndsl/limits.py that no real network reaches."""
+
+    code = "E900"
+    example = "input 28x28x1\ndense 3000000000\n"
+
+
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""
 
@@ -155,6 +163,14 @@ class Hint(str):
         hint = super().__new__(cls, text)
         hint.edits = edits
         return hint
+
+
+class OverBudget(CnnError):
+    """A model's parameters, MACs or memory are over a budget given to `check`."""
+
+    code = "E800"
+    example = "input 32x32x3\nconv 8 5x5 relu\nflatten\ndense 10\n"
+    example_args = ("--max-params", "50K")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> Hint | None:

@@ -10,12 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import ast
-from .errors import BadArgument, BlockProblem, CnnError, MissingInput, StructureProblem, UnknownLayer, did_you_mean
+from .errors import (
+    BadArgument,
+    BlockProblem,
+    CnnError,
+    LimitExceeded,
+    MissingInput,
+    StructureProblem,
+    UnknownLayer,
+    did_you_mean,
+)
 from .layers import REGISTRY, LayerKind, Value
 from .layers.base import keras_layer_hint
+from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, check_number
 from .source import Span
-
-MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,6 @@ class Graph:
 
 Env = Mapping[str, Value]
 
-# Expansion recurses through calls; this bound keeps it inside Python's recursion limit.
-MAX_CALL_DEPTH = 50
-
 
 def _not_a_number_hint(word: str, op: str) -> str:
     if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
@@ -73,7 +78,7 @@ def evaluate(expr: ast.Expr, env: Env) -> Value:
         operand = evaluate(expr.operand, env)
         if not _is_number(operand.value):
             raise BadArgument(f"cannot negate `{operand.describe()}`", expr.span)
-        return Value(-operand.value, expr.span)
+        return Value(check_number(-operand.value, expr.span, "the result"), expr.span)
     left, right = evaluate(expr.left, env), evaluate(expr.right, env)
     for side in (left, right):
         if not _is_number(side.value):
@@ -94,7 +99,7 @@ def evaluate(expr: ast.Expr, env: Env) -> Value:
         result = a / b
         if isinstance(a, int) and isinstance(b, int) and a % b == 0:
             result = a // b
-    return Value(result, expr.span)
+    return Value(check_number(result, expr.span, "the result"), expr.span)
 
 
 def _reject_literal_product(arg) -> None:
@@ -134,12 +139,19 @@ class Expander:
             self.definitions[definition.name] = definition
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.conventions = "keras"
+        self.work = 0  # steps taken so far, bounded by MAX_WORK
+        self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
+        self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
         self.block_path: list[BlockCall] = []  # the same calls, each with its id
         self.call_count = 0
 
     def run(self) -> Graph:
         current: int | None = None
-        for pipeline in self.program.pipelines:
+        pipelines = list(self.program.pipelines)
+        if pipelines and _is_defaults(pipelines[0]):
+            self.conventions = _conventions(pipelines.pop(0).stages[0])
+        for pipeline in pipelines:
             current = self.pipeline(pipeline, current, {})
         if current is None:
             raise StructureProblem(
@@ -148,10 +160,24 @@ class Expander:
         self.graph.output = current
         return self.graph
 
+    def spend(self, steps: int, span: Span) -> None:
+        """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
+        self.work += steps
+        if self.work > MAX_WORK:
+            raise LimitExceeded(
+                f"expanding this takes more than {MAX_WORK:,} steps",
+                self.unrolling[0] if self.unrolling else span,
+                "every layer, `identity`, block call, repeat round and merge branch is a step, and "
+                "no real network needs this many: lower the repeat count, or the calls nested in calls",
+            )
+
     def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
-        if len(self.graph.nodes) >= MAX_NODES:
-            raise StructureProblem(
-                f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts"
+        if len(self.graph.nodes) >= MAX_LAYERS:
+            raise LimitExceeded(
+                f"the network has more than {MAX_LAYERS:,} layers",
+                self.unrolling[0] if self.unrolling else layer.span,
+                "no real network has this many (the largest in keras.applications has about 1,100); "
+                "check the repeat counts",
             )
         node = GraphNode(
             len(self.graph.nodes),
@@ -169,6 +195,20 @@ class Expander:
         return current
 
     def stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        self.spend(1, stage.span)
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets and merges nest more than {MAX_NESTING} deep here, counting every call",
+                stage.span,
+                "flatten some of the nesting: call blocks one after another instead of inside each other",
+            )
+        self.nesting += 1
+        try:
+            return self.nested_stage(stage, current, env)
+        finally:
+            self.nesting -= 1
+
+    def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
         if isinstance(stage, ast.Layer):
             if stage.kind in self.definitions:
                 return self.call(ast.Call(stage.kind, stage.args, stage.span, stage.kind_span), current, env)
@@ -185,8 +225,13 @@ class Expander:
                 raise BadArgument(
                     f"a repeat count must be a positive whole number, not `{count.describe()}`", count.span
                 )
-            for _ in range(count.value):
-                current = self.stage(stage.body, current, env)
+            self.unrolling.append(stage.span)
+            try:
+                self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
+                for _ in range(count.value):
+                    current = self.stage(stage.body, current, env)
+            finally:
+                self.unrolling.pop()
             return current
         if isinstance(stage, ast.Labelled):
             before = len(self.graph.nodes)
@@ -199,6 +244,12 @@ class Expander:
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
     def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        if stage.kind == DEFAULTS:
+            raise StructureProblem(
+                "`defaults` must be the first line of the file, alone",
+                stage.kind_span,
+                "write `defaults pytorch` above `input`; it applies to the whole file",
+            )
         if stage.kind == "identity":
             if stage.args:
                 raise BadArgument("`identity` takes no arguments", stage.args[0].span)
@@ -217,7 +268,7 @@ class Expander:
         if kind.MERGE:
             raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
         positional, keywords = self.arguments(stage.args, env)
-        bound = kind.bind(stage.kind, positional, keywords, stage.span)
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
         if stage.kind == "input":
             if current is not None or self.graph.nodes:
                 raise StructureProblem(
@@ -226,6 +277,7 @@ class Expander:
         elif current is None:
             raise MissingInput(stage.span)
         for layer in bound.lower():
+            layer.conventions = self.conventions
             current = self.add(layer, () if current is None else (current,))
         return current
 
@@ -243,7 +295,8 @@ class Expander:
         else:
             outputs = [self.pipeline(branch, current, env) for branch in branches]
             spans = tuple(branch.span for branch in branches)
-        layer = REGISTRY[op].bind(op, (), (), stage.span)
+        self.spend(len(outputs), stage.span)  # each edge into the merge
+        layer = REGISTRY[op].bind(op, (), (), stage.span, self.conventions)
         layer.branch_spans = spans
         return self.add(layer, tuple(outputs))
 
@@ -273,11 +326,16 @@ class Expander:
             )
         bindings = self.bind_call(definition, stage, env)
         self.calls.append((stage.name, stage.span))
+        self.unrolling.append(stage.span)
         self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
         self.call_count += 1
         try:
             for pipeline in definition.body:
                 current = self.pipeline(pipeline, current, bindings)
+        except LimitExceeded as error:
+            if error.span is not self.unrolling[0]:  # work bounds point at the outermost repeat or call
+                _note_call(error, stage)
+            raise
         except MissingInput as error:
             if current is None:  # the block was called first: the call is what lacks an input
                 raise MissingInput(stage.span) from error
@@ -288,6 +346,7 @@ class Expander:
             raise
         finally:
             self.calls.pop()
+            self.unrolling.pop()
             self.block_path.pop()
         return current
 
@@ -333,6 +392,31 @@ class Expander:
             else:
                 positional.append(evaluate(arg, env))
         return positional, keywords
+
+
+DEFAULTS = "defaults"
+
+
+def _is_defaults(pipeline: ast.Pipeline) -> bool:
+    return (
+        len(pipeline.stages) == 1 and isinstance(pipeline.stages[0], ast.Layer) and pipeline.stages[0].kind == DEFAULTS
+    )
+
+
+def _conventions(stage: ast.Layer) -> str:
+    """`defaults pytorch`: whose defaults the file's layers take (BN epsilon, flatten order...)."""
+    from .layers.base import CONVENTIONS
+
+    args = stage.args
+    if len(args) != 1 or not isinstance(args[0], ast.Name) or args[0].id not in CONVENTIONS:
+        where = args[0].span if args else stage.span
+        word = args[0].id if args and isinstance(args[0], ast.Name) else ""
+        raise BadArgument(
+            "`defaults` takes one word: " + " or ".join(f"`{c}`" for c in CONVENTIONS),
+            where,
+            did_you_mean(word, CONVENTIONS) if word else "for example `defaults pytorch`",
+        )
+    return args[0].id
 
 
 def _note_call(error: CnnError, call: ast.Call) -> None:

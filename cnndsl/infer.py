@@ -13,6 +13,7 @@ from .errors import CnnError, DuplicateName, ShapeProblem
 from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
 from .layers.base import prod
+from .limits import check_size, check_total
 from .source import Source, Span
 
 
@@ -173,12 +174,14 @@ def infer(graph: Graph, name: str = "model") -> Model:
     new_id: dict[int, int] = {}
     labels = {node.label for node in graph.nodes if node.label}
     namer = _Namer()
+    totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
 
     def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None) -> int:
         in_shapes = tuple(nodes[i].shape for i in inputs)
         info = layer.infer(in_shapes)
         if any(d <= 0 for d in info.shape):
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
+        _check_sizes(layer, info, totals)
         layer_name = label or namer.auto(info.keras_type)
         namer.claim(layer_name, layer.span if not label else None, label_span)
         node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit, blocks)
@@ -197,3 +200,16 @@ def infer(graph: Graph, name: str = "model") -> Model:
             raise
     del labels
     return Model(tuple(nodes), new_id[graph.output], name)
+
+
+def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
+    """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
+    for axis in info.shape:
+        check_size(axis, layer.span, "an axis of this layer's output")
+    check_total(prod(info.shape), layer.span, "the values in this layer's output")
+    check_total(info.params, layer.span, "this layer's parameter count")
+    check_total(info.macs, layer.span, "this layer's MACs")
+    totals[0] += info.params
+    totals[1] += info.macs
+    check_total(totals[0], layer.span, "the parameters of the network up to here")
+    check_total(totals[1], layer.span, "the MACs of the network up to here")

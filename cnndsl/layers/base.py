@@ -7,6 +7,7 @@ the inferrer calls `infer`, and each backend asks the kind for its code.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -15,12 +16,17 @@ from typing import Any, ClassVar
 
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..limits import check_size
 from ..source import Span
 
 Shape = tuple[int, ...]
 """A tensor shape without the batch axis, channels last."""
 
 REGISTRY: dict[str, type[LayerKind]] = {}
+
+# Whose defaults a file's layers take: `defaults pytorch` on a file's first line picks PyTorch's.
+CONVENTIONS = ("keras", "pytorch")
+_KERAS_DEFAULT = object()  # an Arg's PyTorch default when it is the same as Keras's
 
 # Keras argument names people type from habit, and how cnndsl writes them.
 KERAS_ARGUMENTS = {
@@ -107,7 +113,7 @@ class IntType(ArgType):
                 value.span,
                 _whole_number_hint(value, arg),
             )
-        return v
+        return check_size(v, value.span, f"`{arg.name}`")
 
 
 class FloatType(ArgType):
@@ -144,6 +150,8 @@ class SizeType(ArgType):
                 value.span,
                 _whole_number_hint(value, arg),
             )
+        for x in values:
+            check_size(x, value.span, f"`{arg.name}`")
         return values
 
 
@@ -165,6 +173,8 @@ class ShapeType(ArgType):
             )
         if values.count(-1) > 1:
             raise BadArgument("only one axis of a shape can be -1", value.span)
+        for x in values:
+            check_size(x, value.span, f"an axis of `{arg.name}`")
         return values
 
 
@@ -216,6 +226,12 @@ class Arg:
     variadic: bool = False  # positional only: takes every remaining value
     doc: str = ""
     example: str = ""
+    torch_default: Any = _KERAS_DEFAULT  # the default under `defaults pytorch`, where PyTorch's differs
+
+    def default_for(self, conventions: str) -> Any:
+        if conventions == "pytorch" and self.torch_default is not _KERAS_DEFAULT:
+            return self.torch_default
+        return self.default
 
     def example_hint(self) -> str | None:
         return f"for example `{self.example}`" if self.example else None
@@ -237,6 +253,7 @@ class Inferred:
         return self.trainable + self.non_trainable
 
 
+@functools.cache  # one name per Keras class; inference asks for every layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
     name = re.sub(r"\W+", "", name)
@@ -253,6 +270,7 @@ class LayerKind:
     SUMMARY: ClassVar[str] = ""
     USAGE: ClassVar[str] = ""
     MERGE: ClassVar[bool] = False
+    conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -279,10 +297,15 @@ class LayerKind:
 
     @classmethod
     def bind(
-        cls, keyword: str, values: Sequence[Value], keywords: Sequence[tuple[str, Value, Span]], span: Span
+        cls,
+        keyword: str,
+        values: Sequence[Value],
+        keywords: Sequence[tuple[str, Value, Span]],
+        span: Span,
+        conventions: str = "keras",
     ) -> LayerKind:
         """Match source arguments to ARGS; raises BadArgument with a span."""
-        options = {arg.name: arg.default for arg in cls.ARGS}
+        options = {arg.name: arg.default_for(conventions) for arg in cls.ARGS}
         spans: dict[str, Span] = {}
         by_name = {arg.name: arg for arg in cls.ARGS if not arg.positional or not arg.required}
         positional = [arg for arg in cls.ARGS if arg.positional]
@@ -344,6 +367,10 @@ class LayerKind:
             if isinstance(arg.type, Flag):
                 converted = IntType(0).convert(value, arg)
                 assign(arg, bool(converted), where)
+            elif arg.variadic:  # `reshape target=7x7x64`: one value of the several it takes
+                if arg.name in spans:
+                    raise BadArgument(f"`{arg.name}` is given twice", where, "remove one of the two")
+                assign(arg, (arg.type.convert(value, arg),), where)
             else:
                 assign(arg, arg.type.convert(value, arg), where)
 
@@ -352,6 +379,7 @@ class LayerKind:
             names = " and ".join(f"`{arg.name}`" for arg in missing)
             raise BadArgument(f"`{keyword}` needs {names}", span, f"usage: {cls.USAGE}" if cls.USAGE else None)
         layer = cls(keyword, options, spans, span)
+        layer.conventions = conventions
         layer.validate()
         return layer
 
