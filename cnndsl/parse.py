@@ -20,7 +20,7 @@ from ._generated_parser import (
     UnexpectedToken,
     v_args,
 )
-from .errors import SyntaxProblem
+from .errors import Edit, Hint, SyntaxProblem
 from .limits import MAX_BRACKETS, MAX_OPERATORS, check_literal, check_number
 from .source import Source, Span
 
@@ -466,6 +466,21 @@ def _show_char(char: str) -> str:
 
 
 def _char_hint(char: str) -> str | None:
+    hint = _char_advice(char)
+    replacement = _CHAR_REPLACEMENTS.get(char) if char not in " " else None
+    if replacement is None and (char.isspace() or not char.isprintable()) and char != " ":
+        replacement = " " if char.isspace() else ""
+    if hint is None or replacement is None:
+        return hint
+    title = f"Replace {_show_char(char)} with `{replacement}`" if replacement else f"Delete {_show_char(char)}"
+    return Hint(hint, Edit(title, replacement, original=char))
+
+
+# Characters pasted from documents, and the plain ones they stand for (the hint's edit).
+_CHAR_REPLACEMENTS = {**dict.fromkeys("×✕✖", "x"), **dict.fromkeys("‐‑‒–—―−", "-"), ",": " "}
+
+
+def _char_advice(char: str) -> str | None:
     if char.isspace():
         return "replace it with a plain space; it was probably pasted along with the text"
     if not char.isprintable():

@@ -11,6 +11,7 @@ from .base import (
     LayerKind,
     SizeType,
     axes,
+    conv_windows,
     describe_shape,
     dot,
     fit_size,
@@ -47,6 +48,10 @@ class _Pool(LayerKind):
             f"{self.KERAS_NAME}{rank}D",
             resolved={"rank": rank, "size": size, "stride": stride, "pads": pads},
         )
+
+    def window(self, node):
+        r = node.resolved
+        return conv_windows(r["size"], r["stride"], (1,) * r["rank"], r["pads"])
 
     def explain_shape(self, node):
         r = node.resolved
@@ -158,10 +163,14 @@ class AvgPool(_Pool):
         where the padding is symmetric, the AvgPoolSame helper where it is not."""
         r = node.resolved
         steps, padding = torch_padding(r["pads"])
+        # avg_pool3d refuses an input smaller than its window before padding it: pad first
+        explicit = bool(steps) or (r["rank"] == 3 and any(n < k for n, k in zip(node.in_shapes[0], r["size"])))
+        if explicit:
+            padding = 0
         pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
         if padding not in (0, "0"):
             pool.args.append(kw("count_include_pad", False))
-        if steps:
+        if explicit:
             pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
         pool = step.module(pool)
         return [lambda x: Call(pool, [x])]
