@@ -183,10 +183,14 @@ class AvgPool(_Pool):
         where the padding is symmetric, the AvgPoolSame helper where it is not."""
         r = node.resolved
         steps, padding = torch_padding(r["pads"])
+        # avg_pool3d refuses an input smaller than its window before padding it: pad first
+        explicit = bool(steps) or (r["rank"] == 3 and any(n < k for n, k in zip(node.in_shapes[0], r["size"])))
+        if explicit:
+            padding = 0
         pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
         if padding not in (0, "0"):
             pool.args.append(kw("count_include_pad", False))
-        if steps:
+        if explicit:
             pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
         pool = step.module(pool)
         return [lambda x: Call(pool, [x])]
