@@ -75,7 +75,6 @@ def textmate_grammar() -> dict:
     ]
     layer_end = r"(?=[|;)#])|$"
     return {
-        "$schema": "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
         "name": "cnndsl",
         "scopeName": "source.cnndsl",
         "fileTypes": ["cnn"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
-from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
 from ..limits import check_size
 from ..source import Span
 
@@ -64,7 +64,9 @@ def keras_layer_hint(word: str) -> str | None:
     ours = KERAS_LAYERS.get(plain)
     if ours is None:
         return None
-    return ours if " " in ours else f"cnndsl writes this layer `{ours}`"
+    if " " in ours:
+        return ours
+    return Hint(f"cnndsl writes this layer `{ours}`", Edit(f"Change to `{ours}`", ours, original=word))
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,20 @@ class Inferred:
         return self.trainable + self.non_trainable
 
 
+@dataclass(frozen=True)
+class Window:
+    """What one output position reads on one axis: `size` input positions starting at
+    `position·stride − before` (in input steps). Up-sampling layers have a fractional stride."""
+
+    size: Any = 1
+    stride: Any = 1
+    before: Any = 0
+
+
+def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
+    return tuple(Window((k - 1) * d + 1, s, before) for k, s, d, (before, _) in zip(kernel, stride, dilation, pads))
+
+
 @functools.cache  # one name per Keras class; inference asks for every layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
@@ -396,7 +412,10 @@ class LayerKind:
     def _unknown_option_hint(cls, word: str) -> str | None:
         ours = KERAS_ARGUMENTS.get(word)
         if ours is not None:
-            return f"Keras's `{word}` is {ours}"
+            # "`stride` here: ..." names the word to write instead: that is the edit
+            renamed = re.match(r"`(\w+)` here", ours)
+            edits = (Edit(f"Change to `{renamed[1]}`", renamed[1], original=word),) if renamed else ()
+            return Hint(f"Keras's `{word}` is {ours}", *edits)
         named = next((a for a in cls.ARGS if a.name == word and a.positional), None)
         if named is not None:
             return f"`{word}` is given by its place, without its name (or as `{word}=...`): {cls.USAGE}"
@@ -480,6 +499,18 @@ class LayerKind:
     def explain_macs(self, node) -> list[str]:
         """The multiply-accumulates as a product; empty when the layer counts none."""
         return []
+
+    def window(self, node) -> tuple[Window, ...] | None:
+        """Per spatial axis, the input positions one output position reads (receptive fields).
+
+        The default suits layers that keep the shape and work position by
+        position (activations, normalisation, dropout); any other layer whose
+        output has no spatial axes has none.
+        """
+        shape = node.shape
+        if len(shape) > 1 and node.in_shapes and node.in_shapes[0][:-1] == shape[:-1]:
+            return (Window(),) * (len(shape) - 1)
+        return None
 
     # Helpers for subclasses
 
