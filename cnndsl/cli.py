@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("file_a", metavar="A", help="the model before: a .cnn file, or - for standard input")
     diff.add_argument("file_b", metavar="B", help="the model after")
     diff.add_argument("--json", action="store_true", help="print JSON instead of text")
-    for command in (summary, check, emit, diagram, explain, diff):
+    for command in (summary, check, emit, diagram, explain, diff, flops):
         _add_error_format(command)
     for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops):
         command.set_defaults(command_parser=command)
