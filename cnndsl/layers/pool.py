@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .base import (
     Arg,
     Call,
@@ -10,7 +12,9 @@ from .base import (
     Inferred,
     LayerKind,
     SizeType,
+    Window,
     axes,
+    axis_names,
     conv_windows,
     describe_shape,
     dot,
@@ -25,6 +29,19 @@ from .base import (
 from .conv import sliding_window, torch_padding
 
 POOL_HINT = "pooling needs an image-like input; put it before any flatten or dense layer"
+
+
+def module_input(node) -> tuple[int, ...]:
+    """The spatial size the PyTorch pooling module reads: padded first where Keras pads unevenly."""
+    pads, spatial = node.resolved["pads"], node.in_shapes[0][:-1]
+    if all(a == b for a, b in pads):
+        return spatial
+    return tuple(n + a + b for n, (a, b) in zip(spatial, pads))
+
+
+def thop_window_sum(n: int, k: int, s: int, p: int, out: int) -> int:
+    """thop's count of input values summed along one axis by an AvgPool (padding left out)."""
+    return sum(max(min(i * s - p + k, n) - max(i * s - p, 0), 0) for i in range(out))
 
 
 class _Pool(LayerKind):
@@ -135,6 +152,22 @@ class MaxPool(_Pool):
             resolved={"rank": rank, "size": size, "stride": stride, "pads": tuple((p, p) for p in pad)},
         )
 
+    def explain_shape(self, node):
+        if self["pad"] is None and not self["ceil"]:
+            return super().explain_shape(node)
+        r = node.resolved
+        rounding = "ceil" if self["ceil"] else "floor"
+        lines = [
+            f"window {describe_shape(r['size'])}, stride {describe_shape(r['stride'])}",
+            f"PyTorch's rule: out = {rounding}((n + 2·p − k)/s) + 1"
+            + ("; a last window starting in the right padding is dropped" if self["ceil"] else ""),
+        ]
+        for name, n, out, k, st, (p, _) in zip(
+            axis_names(r["rank"]), node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]
+        ):
+            lines.append(f"{name}: {rounding}(({n} + 2·{p} − {k})/{st}) + 1 = {out}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
+
     def keras(self, node):
         if self["ceil"] or self["pad"] is not None:
             raise self.unsupported(
@@ -150,6 +183,10 @@ class MaxPool(_Pool):
             args.append(kw("ceil_mode", True))
         pool = step.module(Call(f"nn.MaxPool{node.resolved['rank']}d", args))
         return [*steps, lambda x: Call(pool, [x])]
+
+    def counts(self, node):
+        """ptflops counts each input value twice: nn.MaxPool's hook, then the F.max_pool call inside it."""
+        return {"ptflops": 2 * prod(module_input(node)) * node.shape[-1]}
 
 
 class AvgPool(_Pool):
@@ -174,6 +211,24 @@ class AvgPool(_Pool):
             pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
         pool = step.module(pool)
         return [lambda x: Call(pool, [x])]
+
+    def counts(self, node):
+        """ptflops counts each input value twice (module hook and F.avg_pool); thop one add per value
+        in each window and one divide per output. With uneven padding the module runs twice, on the
+        padded input and on a padded one-channel tensor of ones (the divisor)."""
+        r, channels = node.resolved, node.shape[-1]
+        padded = module_input(node)
+        even = padded == node.in_shapes[0][:-1]
+        pads = [a for a, _ in r["pads"]] if even else [0] * len(padded)
+        windows = prod(
+            thop_window_sum(n, k, s, p, o)
+            for n, k, s, p, o in zip(padded, r["size"], r["stride"], pads, node.shape[:-1])
+        )
+        calls = channels if even else channels + 1
+        return {
+            "ptflops": 2 * prod(padded) * calls,
+            "thop": calls * (windows + prod(node.shape[:-1])),
+        }
 
 
 class _GlobalPool(LayerKind):
@@ -233,6 +288,21 @@ class AdaptiveAvgPool(LayerKind):
         size = fit_size(self, "size", self["size"], rank)
         return Inferred(size + shape[-1:], f"AdaptiveAveragePooling{rank}D", resolved={"rank": rank, "size": size})
 
+    def window(self, node):
+        """Output i averages inputs floor(i·n/o) .. ceil((i+1)·n/o) − 1: windows n/o apart, the widest counted."""
+        windows = []
+        for n, o in zip(node.in_shapes[0][:-1], node.resolved["size"]):
+            widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
+            windows.append(Window(widest, Fraction(n, o), 0))
+        return tuple(windows)
+
+    def explain_shape(self, node):
+        lines = ["out = the size asked for; output i averages inputs floor(i·n/out) to ceil((i+1)·n/out) − 1"]
+        for name, n, o in zip(axis_names(node.resolved["rank"]), node.in_shapes[0], node.resolved["size"]):
+            widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
+            lines.append(f"{name}: {n} → {o}, windows of up to {widest}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
+
     def keras(self, node):
         size = node.resolved["size"]
         return Call(f"layers.AdaptiveAveragePooling{node.resolved['rank']}D", [axes(size)])
@@ -240,3 +310,17 @@ class AdaptiveAvgPool(LayerKind):
     def torch(self, node, step):
         pool = step.module(Call(f"nn.AdaptiveAvgPool{node.resolved['rank']}d", [axes(node.resolved["size"])]))
         return [lambda x: Call(pool, [x])]
+
+    def counts(self, node):
+        """ptflops counts each input twice (hook and F.adaptive_avg_pool), fvcore once but for 2-D
+        only; thop the values in each of PyTorch's windows plus one divide per output."""
+        inputs = prod(node.in_shapes[0])
+        windows = prod(
+            o if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
+            for i, o in zip(node.in_shapes[0][:-1], node.shape[:-1])
+        )
+        return {
+            "ptflops": 2 * inputs,
+            "fvcore": inputs if node.resolved["rank"] == 2 else 0,
+            "thop": windows * node.shape[-1] + prod(node.shape),
+        }
