@@ -415,3 +415,24 @@ def parse(source: Source) -> ast.Program:
         if isinstance(err.orig_exc, (CnnError, RecursionError)):
             raise err.orig_exc from None
         raise
+
+
+class _Recording(_Indenter):
+    """The indenter, keeping every token it hands the parser."""
+
+    def process(self, stream):
+        self.tokens = []
+        for token in super().process(stream):
+            self.tokens.append(token)
+            yield token
+
+
+def tokens(text: str) -> list[Token]:
+    """Every token the parser reads from `text`, in order, with the indenter's _NL/_INDENT/_DEDENT.
+
+    Comments, spaces and line breaks inside brackets are not tokens: they are
+    the text between them. Raises UnexpectedInput when the text does not parse.
+    """
+    recording = _Recording()
+    Lark_StandAlone(postlex=recording, propagate_positions=True).parse(text)
+    return recording.tokens
