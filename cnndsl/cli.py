@@ -7,6 +7,7 @@ cannot be read or written), 3 a bug in cnndsl (reported without a traceback).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from . import __version__
@@ -139,7 +140,7 @@ def _add_view_options(command) -> None:
 
 def _natural(text: str) -> int:
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
@@ -154,6 +155,14 @@ def _add_error_format(command: argparse.ArgumentParser) -> None:
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
     )
+
+
+def _whole(text: str) -> int:
+    """A whole number from the command line, no larger than any size cnndsl takes (2^31)."""
+    digits = text.strip().lstrip("+-").replace("_", "")
+    if digits.isdigit() and (len(digits) > 10 or int(digits) > 2**31):
+        raise argparse.ArgumentTypeError("must be at most 2^31 (2,147,483,648)")
+    return int(text)
 
 
 def _columns(text: str) -> tuple[str, ...]:
@@ -184,7 +193,7 @@ def _view(args):
 
 def _positive(text: str) -> int:
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
@@ -192,11 +201,31 @@ def _positive(text: str) -> int:
     return value
 
 
+class _TooLarge(OSError):
+    """A file past MAX_FILE_BYTES: refused before it is read whole (/dev/zero never ends)."""
+
+
 def _read(path: str) -> tuple[str, str]:
+    """The UTF-8 text of a file or of standard input, read up to a bound."""
+    from .limits import MAX_FILE_BYTES
+
     if path == "-":
-        return sys.stdin.read(), "<stdin>"
-    with open(path, encoding="utf-8") as handle:
-        return handle.read(), path
+        if sys.stdin is None:  # started with standard input closed
+            raise OSError(0, "standard input is closed")
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # replaced by a text stream (an embedding program, a test)
+            text = sys.stdin.read(MAX_FILE_BYTES + 1)
+            data = text.encode("utf-8", "surrogateescape")
+        else:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        name = "<stdin>"
+    else:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        name = path
+    if len(data) > MAX_FILE_BYTES:
+        raise _TooLarge(0, f"larger than {MAX_FILE_BYTES // 2**20} MB, more than any .cnn file needs")
+    return data.decode("utf-8"), name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,6 +290,8 @@ def _run(path: str, args, found: list) -> int:
 
     try:
         model = analyze(text, filename)
+        # The model lives until the command ends: keep the collector from walking it again.
+        gc.freeze()
         if args.command == "check":
             return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
@@ -394,9 +425,20 @@ def _model_error(error, source, args, found: list) -> int:
 
 def _write(text: str) -> int:
     """Print to standard output; a reader that stops early (`| head`) is not an error."""
+    if sys.stdout is None:  # started with standard output closed
+        print("cnndsl: cannot write to standard output: it is closed", file=sys.stderr)
+        return USAGE
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
+    except UnicodeEncodeError as err:  # nothing was written: the text is encoded before it goes out
+        char = err.object[err.start]
+        print(
+            f"cnndsl: standard output cannot show U+{ord(char):04X} in its encoding, {err.encoding}; "
+            "set PYTHONIOENCODING=utf-8" + (", or use --ascii" if char in "┏┃┡│├└━┳┓╇┩─┼┤┴┘" else ""),
+            file=sys.stderr,
+        )
+        return USAGE
     except BrokenPipeError:
         # Python would complain again when it flushes at exit; point stdout at nothing.
         import os
@@ -453,13 +495,81 @@ def _emit(model, args) -> int:
     code = generate(model, args.target)
     if not args.output:
         return _write(code)
+    return _write_file(args.output, code.encode("utf-8"), args.file)
+
+
+def _write_file(path: str, data: bytes, source: str) -> int:
+    """Write `-o` output whole or not at all, and never over the input file.
+
+    The data goes to a new file in the same directory, which then replaces
+    `path` in one step: a full disk or a file-size limit leaves the old file
+    as it was. Through a symlink, the file it names is replaced.
+    """
+    import os
+
     try:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(code)
+        if _same_file(source, path):
+            what = "standard input's file" if source == "-" else f"the input file {source}"
+            print(f"cnndsl: refusing to write over {what} (-o {path})", file=sys.stderr)
+            return USAGE
+        target = os.path.realpath(path)
+        temporary = _write_temporary(target, data)
+        try:
+            try:
+                os.chmod(temporary, os.stat(target).st_mode & 0o7777)  # keep an existing file's permissions
+            except FileNotFoundError:
+                pass
+            os.replace(temporary, target)
+        except BaseException:
+            _remove(temporary)
+            raise
     except OSError as err:
-        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        print(f"cnndsl: cannot write {path}: {err.strerror or err}", file=sys.stderr)
         return USAGE
     return OK
+
+
+def _same_file(source: str, path: str) -> bool:
+    """Whether `path` is the input (also through a symlink or a hard link, or stdin redirected from it)."""
+    import os
+
+    try:
+        out = os.stat(path)
+    except OSError:
+        return False
+    try:
+        into = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, AttributeError, ValueError):
+        return False
+    return (into.st_dev, into.st_ino) == (out.st_dev, out.st_ino)
+
+
+def _write_temporary(target: str, data: bytes) -> str:
+    """A new file beside `target` holding `data`, created as open() would (umask applies), synced."""
+    import os
+    import secrets
+
+    directory, name = os.path.split(target)
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        _remove(temporary)
+        raise
+    return temporary
+
+
+def _remove(path: str) -> None:
+    import os
+
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 DIAGRAM_EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png"}
@@ -491,10 +601,4 @@ def _diagram(model, source, args) -> int:
         except BrokenPipeError:
             return OK
         return OK
-    try:
-        with open(args.output, "wb") as handle:
-            handle.write(data)
-    except OSError as err:
-        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
-        return USAGE
-    return OK
+    return _write_file(args.output, data, args.file)

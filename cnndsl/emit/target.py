@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import UnsupportedByTarget
-from .writer import CodeWriter, Names
+from .writer import BUILTINS, CodeWriter, Names
 
 if TYPE_CHECKING:
     from ..infer import Model, TypedNode
@@ -50,7 +50,7 @@ class Target:
         branch point, the end of a branch) keeps a name of its own.
         """
         readers = self.readers()
-        names = Names((*self.RESERVED, input_name, output_name or "x"))
+        names = Names((*BUILTINS, *self.RESERVED, input_name, output_name or "x"))
         out: dict[int, str] = {0: input_name}
         for node in self.model.layers:
             if node.id == self.model.output and output_name:
