@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument(
         "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
     )
+    flops = commands.add_parser(
+        "flops", help="each FLOP counter's number for the emitted PyTorch model, and what it counts"
+    )
+    flops.add_argument("file", help="a .cnn file, or - for standard input")
+    flops.add_argument("--json", action="store_true", help="print JSON instead of a table")
     lsp = commands.add_parser(
         "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
     )
@@ -109,9 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt_mode.add_argument(
         "-w", "--write", action="store_true", help="rewrite the files in place (standard input: print)"
     )
-    for command in (summary, check, emit, diagram, explain, diff, fmt):
+    for command in (summary, check, emit, diagram, explain, diff, flops, fmt):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, fmt):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -303,6 +308,8 @@ def _run(path: str, args, found: list) -> int:
             return _explain(model, args)
         if args.command == "diagram":
             return _diagram(model, Source.of(text, filename), args)
+        if args.command == "flops":
+            return _flops(model, args)
         return _emit(model, args)
     except CnnError as error:  # errors of code generation carry no source: it is this file
         return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
@@ -470,6 +477,16 @@ def _summary(model, args) -> int:
 
     view = _view(args)
     return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view) + "\n")
+
+
+def _flops(model, args) -> int:
+    from .flops import flops_dict, format_flops
+
+    if args.json:
+        import json
+
+        return _write(json.dumps(flops_dict(model), indent=2) + "\n")
+    return _write(format_flops(model) + "\n")
 
 
 def _explain(model, args) -> int:
