@@ -177,7 +177,12 @@ def _reduction(rule, transformer):
 def _lark_meta(built: _Built) -> Meta:
     meta = Meta()
     if built.line is not None:
-        meta.line, meta.column, meta.end_line, meta.end_column = built.line, built.column, built.end_line, built.end_column
+        meta.line, meta.column, meta.end_line, meta.end_column = (
+            built.line,
+            built.column,
+            built.end_line,
+            built.end_column,
+        )
         meta.empty = False
     return meta
 
