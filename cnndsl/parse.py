@@ -193,7 +193,12 @@ def _first(children):
 def _lark_meta(built: _Built) -> Meta:
     meta = Meta()
     if built.line is not None:
-        meta.line, meta.column, meta.end_line, meta.end_column = built.line, built.column, built.end_line, built.end_column
+        meta.line, meta.column, meta.end_line, meta.end_column = (
+            built.line,
+            built.column,
+            built.end_line,
+            built.end_column,
+        )
         meta.empty = False
     return meta
 
