@@ -47,7 +47,11 @@ class KerasTarget(Target):
         w.writeline("model = build_model()")
         w.writeline("model.summary()")
         zeros = [Call("keras.ops.zeros", [literal((1, *model.nodes[i].shape))]) for i in model.inputs]
-        w.statement("output = model(", zeros[0] if len(zeros) == 1 else List(zeros), ")")
+        if len(zeros) == 1:
+            w.statement("output = model(", zeros[0], ")")
+        else:
+            w.statement("inputs = ", List(zeros))
+            w.writeline("output = model(inputs)")
         if len(model.outputs) == 1:
             w.writeline("print(tuple(output.shape))")
         else:

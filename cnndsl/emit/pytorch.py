@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from .target import Target
-from .writer import Call, CodeWriter, Names, literal
+from .writer import Call, CodeWriter, List, Names, literal
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
 MODULE_ATTRIBUTES = frozenset(
@@ -195,7 +195,8 @@ class TorchTarget(Target):
         if len(zeros) == 1:
             w.statement("output = model(", zeros[0], ")")
         else:
-            w.statement("output = ", Call("model", zeros))
+            w.statement("inputs = ", List(zeros))
+            w.writeline("output = model(*inputs)")
         w.outdent()
         if len(model.outputs) == 1:
             w.writeline("print(tuple(output.shape))")

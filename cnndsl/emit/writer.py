@@ -71,6 +71,9 @@ def is_identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
 
 
+AMBIGUOUS = frozenset({"l", "O", "I"})  # pycodestyle's E741: they read as 1 and 0
+
+
 class Names:
     """Unique, valid Python names for user-chosen layer names."""
 
@@ -82,7 +85,7 @@ class Names:
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in wanted) or "layer"
         if not name.isidentifier():
             name = "layer_" + name
-        while not is_identifier(name) or name in self.taken or name in unsafe:
+        while not is_identifier(name) or name in self.taken or name in unsafe or name in AMBIGUOUS:
             name += "_"
         self.taken.add(name)
         return name
