@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from .errors import CnnError, render
@@ -20,7 +21,8 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
 
     source = Source.of(text, filename)
     try:
-        return infer(expand(parse(source)), name or _model_name(filename))
+        model = infer(expand(parse(source)), name or _model_name(filename))
+        return dataclasses.replace(model, source=source)
     except CnnError as error:
         error.source = source
         raise

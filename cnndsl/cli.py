@@ -12,6 +12,7 @@ import sys
 from . import __version__
 
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
+SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,13 +29,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print the Keras-style summary table")
     summary.add_argument("file", help="a .cnn file, or - for standard input")
-    summary.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    summary.add_argument(
+        "--format",
+        choices=SUMMARY_FORMATS,
+        default="table",
+        help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
+    )
+    summary.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
 
     check = commands.add_parser("check", help="validate only; print nothing when the files are fine")
     check.add_argument("files", nargs="+", metavar="FILE", help="a .cnn file, or - for standard input")
+    for flag, example, what in (
+        ("--max-params", "1M", "parameters"),
+        ("--max-macs", "500M", "multiply-accumulates per example"),
+        ("--max-memory", "2GB", "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)"),
+    ):
+        check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
     emit = commands.add_parser("emit", help="write Keras or PyTorch code")
     target = emit.add_mutually_exclusive_group(required=True)
@@ -45,10 +58,77 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
+    explain = commands.add_parser("explain", help="work out every shape, parameter count and size, step by step")
+    explain.add_argument("file", help="a .cnn file, or - for standard input")
+    explain.add_argument(
+        "--layer", action="append", metavar="NAME", help="only this layer (its summary name); may be repeated"
+    )
+    _add_view_options(explain)
+
     layers = commands.add_parser("layers", help="list every layer and its usage")
-    for command in (summary, check, emit, layers):
+
+    diagram = commands.add_parser("diagram", help="draw the network: DOT, Mermaid, or SVG/PNG through Graphviz")
+    diagram.add_argument("file", help="a .cnn file, or - for standard input")
+    diagram.add_argument(
+        "--format",
+        choices=("dot", "mermaid", "svg", "png"),
+        help="dot (default, or from OUT's extension), mermaid; svg and png need Graphviz's `dot`",
+    )
+    diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    diagram.add_argument(
+        "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
+    )
+    lsp = commands.add_parser(
+        "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
+    )
+    for command in (summary, check, emit, diagram, explain):
+        _add_error_format(command)
+    for command in (summary, check, emit, layers, diagram, explain, lsp):
         command.set_defaults(command_parser=command)
     return parser
+
+
+def _add_view_options(command) -> None:
+    """Options that change how figures are shown: the batch, layout, number type and optimizer."""
+    if not any("--batch" in action.option_strings for action in command._actions):
+        command.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
+    command.add_argument(
+        "--layout",
+        choices=("channels_last", "channels_first"),
+        default="channels_last",
+        help="channels_first shows PyTorch's NCHW shapes",
+    )
+    command.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "bfloat16", "int8"),
+        default="float32",
+        help="the number type memory figures assume (default float32)",
+    )
+    command.add_argument(
+        "--optimizer",
+        choices=("sgd", "momentum", "adam"),
+        default="adam",
+        help="the optimizer whose state training memory counts (default adam)",
+    )
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _add_error_format(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--error-format",
+        choices=("text", "json", "sarif", "github"),
+        default="text",
+        help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
+    )
 
 
 def _positive(text: str) -> int:
@@ -80,12 +160,35 @@ def main(argv: list[str] | None = None) -> int:
         from .reference import layer_table
 
         return _write(layer_table() + "\n")
+    if args.command == "lsp":
+        from .lsp import serve
+
+        return serve()
+    found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
-        return max(_run(path, args) for path in args.files)
-    return _run(args.file, args)
+        from .budgets import BadBudget, from_flags
+
+        try:  # a bad budget is a usage error even when no file gets as far as its budgets
+            from_flags(args)
+        except BadBudget as err:
+            getattr(args, "command_parser", parser).error(str(err))
+        status = max(_run(path, args, found) for path in args.files)
+    else:
+        status = _run(args.file, args, found)
+    return max(status, _report(found, args))
 
 
-def _run(path: str, args) -> int:
+def _report(found: list, args) -> int:
+    """JSON and SARIF are one document per run (always, for `check`); text went out as it came."""
+    style = getattr(args, "error_format", "text")
+    if style == "text" or (not found and (style == "github" or args.command != "check")):
+        return OK
+    from .diagnostics import format_errors
+
+    return _write(format_errors(found, style))
+
+
+def _run(path: str, args, found: list) -> int:
     """One file through one command; the exit code."""
     try:
         text, filename = _read(path)
@@ -99,21 +202,25 @@ def _run(path: str, args) -> int:
         )
         return USAGE
 
-    from . import CnnError, Source, analyze, render
+    from . import CnnError, Source, analyze
 
     try:
         model = analyze(text, filename)
         if args.command == "check":
-            return OK
+            return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
+        if args.command == "explain":
+            return _explain(model, args)
+        if args.command == "diagram":
+            return _diagram(model, Source.of(text, filename), args)
         return _emit(model, args)
     except CnnError as error:  # errors of code generation carry no source: it is this file
-        print(render(error, getattr(error, "source", None) or Source.of(text, filename)), file=sys.stderr)
-        return MODEL_ERROR
+        return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:
-        print(f"{filename}: the file nests too deeply to read", file=sys.stderr)
-        return MODEL_ERROR
+        from .errors import SyntaxProblem
+
+        return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
     except Exception as error:  # a bug of ours must still not show a traceback
         print(
             f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
@@ -121,6 +228,31 @@ def _run(path: str, args) -> int:
             file=sys.stderr,
         )
         return INTERNAL
+
+
+def _check(model, source, path: str, args, found: list) -> int:
+    """Budgets, when any are set; the model itself has already passed."""
+    from .budgets import BadBudget, budgets_for, over_budget
+
+    try:
+        budgets = budgets_for(path, args)
+    except BadBudget as err:
+        print(f"cnndsl: {err}", file=sys.stderr)
+        return USAGE
+    status = OK
+    for error in over_budget(model, budgets):
+        status = _model_error(error, source, args, found)
+    return status
+
+
+def _model_error(error, source, args, found: list) -> int:
+    if getattr(args, "error_format", "text") == "text":
+        from . import render
+
+        print(render(error, source), file=sys.stderr)
+    else:
+        found.append((error, source))
+    return MODEL_ERROR
 
 
 def _write(text: str) -> int:
@@ -141,7 +273,14 @@ def _write(text: str) -> int:
 
 
 def _summary(model, args) -> int:
-    if args.json:
+    if args.format in ("markdown", "csv", "html"):
+        from . import summary
+
+        if args.format == "csv":
+            return _write(summary.format_csv(model, args.batch))
+        formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
+        return _write(formatter(model, args.batch, macs=args.macs) + "\n")
+    if args.format == "json":
         import json
 
         from .summary import summary_dict
@@ -150,6 +289,21 @@ def _summary(model, args) -> int:
     from .summary import format_summary
 
     return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii) + "\n")
+
+
+def _explain(model, args) -> int:
+    from .explain import explain_text
+
+    try:
+        text = explain_text(model, args.layer, args.layout, args.dtype, args.batch, args.optimizer)
+    except KeyError as missing:
+        from .errors import did_you_mean
+
+        name = missing.args[0]
+        hint = did_you_mean(name, [node.name for node in model.nodes])
+        print(f"cnndsl: no layer named `{name}`" + (f"; {hint}" if hint else ""), file=sys.stderr)
+        return USAGE
+    return _write(text + "\n")
 
 
 def _emit(model, args) -> int:
@@ -161,6 +315,44 @@ def _emit(model, args) -> int:
     try:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(code)
+    except OSError as err:
+        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        return USAGE
+    return OK
+
+
+DIAGRAM_EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png"}
+
+
+def _diagram(model, source, args) -> int:
+    import os
+
+    from .diagram import DiagramError, diagram
+
+    fmt = args.format
+    if fmt is None and args.output:
+        fmt = DIAGRAM_EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
+    fmt = fmt or "dot"
+    if fmt == "png" and not args.output and sys.stdout.isatty():
+        print("cnndsl: a PNG is not for the terminal; give -o FILE.png", file=sys.stderr)
+        return USAGE
+    try:
+        data = diagram(model, fmt, args.depth, source)
+    except DiagramError as err:
+        print(f"cnndsl: {err}", file=sys.stderr)
+        return USAGE
+    if not args.output:
+        if fmt in ("dot", "mermaid", "svg"):
+            return _write(data.decode())
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return OK
+        return OK
+    try:
+        with open(args.output, "wb") as handle:
+            handle.write(data)
     except OSError as err:
         print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
         return USAGE

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .source import Source, Span
 
 
 class CnnError(Exception):
     """A mistake in a .cnn file, with where it is and, if we can, a fix."""
+
+    code = "E000"  # each kind has its own stable code, listed in docs/errors.md
+    example: str | None = None  # a .cnn text that raises this kind, for the catalogue
+    example_args: tuple[str, ...] = ()  # `check` options the example needs
 
     def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
         super().__init__(message)
@@ -22,6 +27,11 @@ class CnnError(Exception):
         self.hint = hint
         # (block name, call span), innermost first: how the text at `span` was reached
         self.called_from: tuple[tuple[str, Span], ...] = ()
+
+    def fixes(self, source: Source) -> tuple[Fix, ...]:
+        """The edits this error's hint proposes, placed in `source`; stale ones are dropped."""
+        edits = getattr(self.hint, "edits", ())
+        return tuple(fix for edit in edits if (fix := edit.place(self.span, source)) is not None)
 
     def __str__(self) -> str:
         where = f"{self.span.line}:{self.span.column}: " if self.span else ""
@@ -32,29 +42,50 @@ class CnnError(Exception):
 class SyntaxProblem(CnnError):
     """The text does not follow the grammar."""
 
+    code = "E100"
+    example = "input 28x28x1\nconv 8 3 |\n"
+
 
 class UnknownLayer(CnnError):
     """A layer keyword that no layer kind or block defines."""
+
+    code = "E200"
+    example = "input 28x28x1\nconv 8 3\nmaxpol 2\n"
 
 
 class BadArgument(CnnError):
     """A layer or block got an argument it cannot take."""
 
+    code = "E201"
+    example = "input 28x28x1\nconv 8 3 strid 2\n"
+
 
 class ShapeProblem(CnnError):
     """A layer cannot accept the shape that reaches it."""
+
+    code = "E300"
+    example = "input 4x4x3\nconv 8 5x5\n"
 
 
 class BranchMismatch(ShapeProblem):
     """The branches of a merge have shapes it cannot combine."""
 
+    code = "E301"
+    example = "input 28x28x1\nadd(conv 8 3; conv 8 1)\n"
+
 
 class StructureProblem(CnnError):
     """The network as a whole is malformed (no input, two inputs, ...)."""
 
+    code = "E400"
+    example = "input 8x8x1\ninput 8x8x1\n"
+
 
 class MissingInput(StructureProblem):
     """A layer comes before any `input`."""
+
+    code = "E401"
+    example = "conv 8 3\n"
 
     def __init__(self, span: Span):
         super().__init__("the network must start with `input`", span, "add a first line such as `input 28x28x1`")
@@ -63,27 +94,106 @@ class MissingInput(StructureProblem):
 class UnknownReference(CnnError):
     """`@name` or `reuse name` names no earlier layer or block call."""
 
+    code = "E202"
+    example = "input 28x28x1\nconv 8 3\nadd(identity; @stem)\n"
+
 
 class BlockProblem(CnnError):
     """A `def` block is undefined, recursive, or called wrongly."""
+
+    code = "E500"
+    example = "def stem(c):\n    conv c 3\ninput 32x32x3\nstem(8, 16)\n"
 
 
 class DuplicateName(CnnError):
     """Two layers would get the same name."""
 
+    code = "E600"
+    example = "input 8x8x4\nx: conv 4 1\nx: conv 4 1\n"
+
+
+class LimitExceeded(CnnError):
+    """The file asks for more than cnndsl computes: a size, a number or an amount of work
+    past a bound in cnndsl/limits.py that no real network reaches."""
+
+    code = "E900"
+    example = "input 28x28x1\ndense 3000000000\n"
+
 
 class UnsupportedByTarget(CnnError):
     """A code generator cannot express a layer."""
 
+    code = "E700"
+    # Every layer kind can be written for both targets today, so no input reaches this.
+    example = None
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the closest other choice, if one is close enough."""
+
+@dataclass(frozen=True)
+class Fix:
+    """A concrete text edit: replace `span` (end exclusive) with `text`."""
+
+    title: str
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A hint's proposed edit, before it is placed in a source.
+
+    `span` None means the start of the error's own span. When `original` is
+    given the edit replaces exactly that text, and is dropped if the source
+    there says something else (e.g. the word came in through a block parameter).
+    """
+
+    title: str
+    text: str
+    original: str | None = None
+    span: Span | None = None
+
+    def place(self, error_span: Span | None, source: Source) -> Fix | None:
+        span = self.span or error_span
+        if span is None:
+            return None
+        if self.original is not None:
+            span = Span(span.line, span.column, span.line, span.column + len(self.original))
+            if source.line(span.line)[span.column - 1 : span.end_column - 1] != self.original:
+                return None
+        return Fix(self.title, span, self.text)
+
+
+class Hint(str):
+    """A hint that proposes concrete edits; everywhere else it is the plain text."""
+
+    edits: tuple[Edit, ...] = ()
+
+    def __new__(cls, text: str, *edits: Edit) -> Hint:
+        hint = super().__new__(cls, text)
+        hint.edits = edits
+        return hint
+
+
+class OverBudget(CnnError):
+    """A model's parameters, MACs or memory are over a budget given to `check`."""
+
+    code = "E800"
+    example = "input 32x32x3\nconv 8 5x5 relu\nflatten\ndense 10\n"
+    example_args = ("--max-params", "50K")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> Hint | None:
+    """A hint naming the closest other choice, if one is close enough; it carries the replacement."""
     others = sorted(set(choices) - {word})
     by_case = [choice for choice in others if choice.lower() == word.lower()]
     if by_case:
-        return f"did you mean `{by_case[0]}`? names are case-sensitive"
+        return Hint(
+            f"did you mean `{by_case[0]}`? names are case-sensitive",
+            Edit(f"Change to `{by_case[0]}`", by_case[0], original=word),
+        )
     close = difflib.get_close_matches(word.lower(), others, n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
+    if not close:
+        return None
+    return Hint(f"did you mean `{close[0]}`?", Edit(f"Change to `{close[0]}`", close[0], original=word))
 
 
 MAX_NOTES = 6
@@ -95,7 +205,7 @@ def render(error: CnnError, source: Source) -> str:
     An error inside a block is followed by the calls that reached it, each
     with its own line and caret, innermost first.
     """
-    lines = _located(source, error.span, error.message)
+    lines = _located(source, error.span, f"{error.message} [{error.code}]")
     if error.hint:
         lines.append(f"hint: {error.hint}")
     calls = error.called_from

@@ -15,6 +15,7 @@ from .errors import (
     BlockProblem,
     CnnError,
     DuplicateName,
+    LimitExceeded,
     MissingInput,
     StructureProblem,
     UnknownLayer,
@@ -23,9 +24,21 @@ from .errors import (
 )
 from .layers import REGISTRY, LayerKind, Value
 from .layers.base import keras_layer_hint
+from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, check_number
 from .source import Span
 
-MAX_NODES = 100_000
+
+@dataclass(frozen=True)
+class BlockCall:
+    """One call of a `def` block while expanding; `id` tells apart two calls of one block.
+
+    Ids count calls in the order expansion reaches them (0, 1, ...), so they
+    are the same on every run of the same file. `span` is the call's text.
+    """
+
+    id: int
+    name: str
+    span: Span
 
 
 @dataclass
@@ -38,6 +51,7 @@ class GraphNode:
     called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
     shares: int | None = None  # the node whose layer (and weights) this one applies again
     span: Span | None = None  # where this use was written, when it is not the layer's own span
+    blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
 
 
 @dataclass
@@ -68,9 +82,6 @@ IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 
 Env = Mapping[str, Value]
 
-# Expansion recurses through calls; this bound keeps it inside Python's recursion limit.
-MAX_CALL_DEPTH = 50
-
 
 def _not_a_number_hint(word: str, op: str) -> str:
     if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
@@ -91,7 +102,7 @@ def evaluate(expr: ast.Expr, env: Env) -> Value:
         operand = evaluate(expr.operand, env)
         if not _is_number(operand.value):
             raise BadArgument(f"cannot negate `{operand.describe()}`", expr.span)
-        return Value(-operand.value, expr.span)
+        return Value(check_number(-operand.value, expr.span, "the result"), expr.span)
     left, right = evaluate(expr.left, env), evaluate(expr.right, env)
     for side in (left, right):
         if not _is_number(side.value):
@@ -112,7 +123,7 @@ def evaluate(expr: ast.Expr, env: Env) -> Value:
         result = a / b
         if isinstance(a, int) and isinstance(b, int) and a % b == 0:
             result = a // b
-    return Value(result, expr.span)
+    return Value(check_number(result, expr.span, "the result"), expr.span)
 
 
 def _reject_literal_product(arg) -> None:
@@ -153,6 +164,11 @@ class Expander:
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
+        self.work = 0  # steps taken so far, bounded by MAX_WORK
+        self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
+        self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
+        self.block_path: list[BlockCall] = []  # the same calls, each with its id
+        self.call_count = 0
 
     def run(self) -> Graph:
         current: int | None = None
@@ -184,12 +200,32 @@ class Expander:
                     "mark a network output with `| output`, or use the tensor later with `@name`",
                 )
 
-    def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
-        if len(self.graph.nodes) >= MAX_NODES:
-            raise StructureProblem(
-                f"the network has more than {MAX_NODES:,} layers", layer.span, "check the repeat counts"
+    def spend(self, steps: int, span: Span) -> None:
+        """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
+        self.work += steps
+        if self.work > MAX_WORK:
+            raise LimitExceeded(
+                f"expanding this takes more than {MAX_WORK:,} steps",
+                self.unrolling[0] if self.unrolling else span,
+                "every layer, `identity`, block call, repeat round and merge branch is a step, and "
+                "no real network needs this many: lower the repeat count, or the calls nested in calls",
             )
-        node = GraphNode(len(self.graph.nodes), layer, inputs, called_from=tuple(reversed(self.calls)))
+
+    def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
+        if len(self.graph.nodes) >= MAX_LAYERS:
+            raise LimitExceeded(
+                f"the network has more than {MAX_LAYERS:,} layers",
+                self.unrolling[0] if self.unrolling else layer.span,
+                "no real network has this many (the largest in keras.applications has about 1,100); "
+                "check the repeat counts",
+            )
+        node = GraphNode(
+            len(self.graph.nodes),
+            layer,
+            inputs,
+            called_from=tuple(reversed(self.calls)),
+            blocks=tuple(self.block_path),
+        )
         self.graph.nodes.append(node)
         return node.id
 
@@ -219,6 +255,20 @@ class Expander:
         return found
 
     def stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        self.spend(1, stage.span)
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets and merges nest more than {MAX_NESTING} deep here, counting every call",
+                stage.span,
+                "flatten some of the nesting: call blocks one after another instead of inside each other",
+            )
+        self.nesting += 1
+        try:
+            return self.nested_stage(stage, current, env)
+        finally:
+            self.nesting -= 1
+
+    def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
         if isinstance(stage, ast.Layer):
             if stage.kind in self.definitions:
                 return self.call(ast.Call(stage.kind, stage.args, stage.span, stage.kind_span), current, env)
@@ -235,8 +285,13 @@ class Expander:
                 raise BadArgument(
                     f"a repeat count must be a positive whole number, not `{count.describe()}`", count.span
                 )
-            for _ in range(count.value):
-                current = self.stage(stage.body, current, env)
+            self.unrolling.append(stage.span)
+            try:
+                self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
+                for _ in range(count.value):
+                    current = self.stage(stage.body, current, env)
+            finally:
+                self.unrolling.pop()
             return current
         if isinstance(stage, ast.Labelled):
             before = len(self.graph.nodes)
@@ -329,6 +384,7 @@ class Expander:
         else:
             outputs = [self.pipeline(branch, current, env) for branch in branches]
             spans = tuple(branch.span for branch in branches)
+        self.spend(len(outputs), stage.span)  # each edge into the merge
         layer = REGISTRY[op].bind(op, (), (), stage.span)
         layer.branch_spans = spans
         return self.add(layer, tuple(outputs))
@@ -359,9 +415,16 @@ class Expander:
             )
         bindings = self.bind_call(definition, stage, env)
         self.calls.append((stage.name, stage.span))
+        self.unrolling.append(stage.span)
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        self.call_count += 1
         try:
             for pipeline in definition.body:
                 current = self.pipeline(pipeline, current, bindings)
+        except LimitExceeded as error:
+            if error.span is not self.unrolling[0]:  # work bounds point at the outermost repeat or call
+                _note_call(error, stage)
+            raise
         except MissingInput as error:
             if current is None:  # the block was called first: the call is what lacks an input
                 raise MissingInput(stage.span) from error
@@ -372,6 +435,8 @@ class Expander:
             raise
         finally:
             self.calls.pop()
+            self.unrolling.pop()
+            self.block_path.pop()
         return current
 
     def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:

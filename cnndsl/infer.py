@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import CnnError, DuplicateName, ShapeProblem
-from .expand import Graph
+from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
-from .layers.base import describe_shape
-from .source import Span
+from .layers.base import describe_shape, prod
+from .limits import check_size, check_total
+from .source import Source, Span
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class TypedNode:
     in_shapes: tuple[Shape, ...]
     info: Inferred
     implicit: bool = False
+    blocks: tuple[BlockCall, ...] = ()
+    """The block calls that produced this node, outermost first (empty at top level)."""
     shares: int | None = None  # the first use of this node's layer, when it is used again
     call_index: int = 0  # which use of its layer this is: Keras's node index
 
@@ -44,12 +47,18 @@ class TypedNode:
     def span(self) -> Span:
         return self.layer.span
 
+    @property
+    def activations(self) -> int:
+        """Values in this node's output for one example (the tutorials' "activation size")."""
+        return prod(self.info.shape)
+
 
 @dataclass(frozen=True)
 class Model:
     nodes: tuple[TypedNode, ...]
     outputs: tuple[int, ...]
     name: str = "model"
+    source: Source | None = None  # the text it came from, when known (explain quotes its lines)
     inputs: tuple[int, ...] = (0,)
 
     @property
@@ -122,6 +131,12 @@ class Model:
         ordered = sorted(layer_depth, key=lambda i: (-layer_depth[i], walk_index[i]))
         return tuple(self.nodes[i] for i in ordered)
 
+    @cached_property
+    def block_calls(self) -> tuple[BlockCall, ...]:
+        """Every block call that made a node, in call-id order (outer calls before the calls inside them)."""
+        calls = {call.id: call for node in self.nodes for call in node.blocks}
+        return tuple(calls[i] for i in sorted(calls))
+
     @property
     def output_shape(self) -> Shape:
         return self.nodes[self.output].shape
@@ -141,6 +156,23 @@ class Model:
     @property
     def macs(self) -> int:
         return sum(node.info.macs for node in self.nodes)
+
+    @property
+    def activations(self) -> int:
+        """Values output by every layer (not the input), for one example."""
+        return sum(node.activations for node in self.layers)
+
+    def memory(self, batch: int = 1, dtype: str = "float32", optimizer: str = "adam"):
+        """Memory figures in bytes (a `cnndsl.memory.Memory`); the convention is in that module."""
+        from .memory import memory
+
+        return memory(self, batch, dtype, optimizer)
+
+    def explain(self, layers=None, layout: str = "channels_last", dtype: str = "float32") -> str:
+        """The arithmetic behind every figure, as `cnndsl explain` prints it."""
+        from .explain import explain_text
+
+        return explain_text(self, layers, layout=layout, dtype=dtype)
 
 
 class _Namer:
@@ -180,12 +212,16 @@ def infer(graph: Graph, name: str = "model") -> Model:
     new_id: dict[int, int] = {}
     uses: dict[int, int] = {}
     namer = _Namer()
+    totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
 
-    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, label=None, label_span=None, shares=None):
+    def place(
+        layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None, shares=None
+    ):
         in_shapes = tuple(nodes[i].shape for i in inputs)
         info = layer.infer(in_shapes)
         if any(d <= 0 for d in info.shape):
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
+        _check_sizes(layer, info, totals)
         if shares is None:
             layer_name = label or namer.auto(info.keras_type)
             namer.claim(layer_name, layer.span if not label else None, label_span)
@@ -195,7 +231,18 @@ def infer(graph: Graph, name: str = "model") -> Model:
             _check_same_weights(first, in_shapes, info)
             layer_name = first.name
             call_index = uses[shares] = uses.get(shares, 0) + 1
-        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit, shares, call_index)
+        node = TypedNode(
+            len(nodes),
+            layer_name,
+            layer,
+            inputs,
+            in_shapes,
+            info,
+            implicit,
+            blocks,
+            shares=shares,
+            call_index=call_index,
+        )
         nodes.append(node)
         return node.id
 
@@ -207,8 +254,8 @@ def infer(graph: Graph, name: str = "model") -> Model:
             if extra is not None:
                 # A shared dense shares the flatten before it too, as one Keras layer per use would not.
                 flatten = None if shares is None or not nodes[shares - 1].implicit else shares - 1
-                inputs = (place(extra, inputs, implicit=True, shares=flatten),)
-            new_id[node.id] = place(node.layer, inputs, False, node.label, node.label_span, shares)
+                inputs = (place(extra, inputs, True, node.blocks, shares=flatten),)
+            new_id[node.id] = place(node.layer, inputs, False, node.blocks, node.label, node.label_span, shares)
         except CnnError as error:
             if node.span is not None:
                 error.span = node.span  # a reused layer's problem is where it was reused
@@ -218,7 +265,7 @@ def infer(graph: Graph, name: str = "model") -> Model:
         tuple(nodes),
         tuple(new_id[i] for i in graph.outputs),
         name,
-        tuple(new_id[i] for i in graph.inputs) or (0,),
+        inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
     )
 
 
@@ -234,3 +281,16 @@ def _check_same_weights(first: TypedNode, in_shapes: tuple[Shape, ...], info: In
         first.span,
         "a shared layer needs inputs with the same channels each time it is used",
     )
+
+
+def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
+    """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
+    for axis in info.shape:
+        check_size(axis, layer.span, "an axis of this layer's output")
+    check_total(prod(info.shape), layer.span, "the values in this layer's output")
+    check_total(info.params, layer.span, "this layer's parameter count")
+    check_total(info.macs, layer.span, "this layer's MACs")
+    totals[0] += info.params
+    totals[1] += info.macs
+    check_total(totals[0], layer.span, "the parameters of the network up to here")
+    check_total(totals[1], layer.span, "the MACs of the network up to here")

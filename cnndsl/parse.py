@@ -5,20 +5,25 @@ from __future__ import annotations
 import functools
 import os
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.indenter import Indenter
-
 from . import ast
+from ._generated_parser import (
+    Indenter,
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+    v_args,
+)
 from .errors import CnnError, SyntaxProblem
+from .limits import MAX_BRACKETS, MAX_OPERATORS, check_literal, check_number
 from .source import Source, Span
 
 GRAMMAR_NAME = "cnndsl.lark"
-
-# Parsing and expansion recurse on nesting; these bounds keep every file within
-# Python's recursion limit, so the deepest file still gets a located error.
-MAX_BRACKETS = 50
-MAX_OPERATORS = 100
 
 
 def grammar_path() -> str:
@@ -69,17 +74,9 @@ class _Indenter(Indenter):
 
 @functools.cache
 def _parser() -> Lark:
-    with open(grammar_path(), encoding="utf-8") as file:
-        grammar = file.read()
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        postlex=_Indenter(),
-        propagate_positions=True,
-        maybe_placeholders=True,
-        cache=True,
-    )
+    # The tables are built ahead of time (`python -m cnndsl.build_parser`) and
+    # ship in the package: no grammar is compiled here and no cache is read.
+    return Lark_StandAlone(postlex=_Indenter(), propagate_positions=True)
 
 
 def _bounded(stream):
@@ -198,18 +195,17 @@ class _ToAst(Transformer):
         return ast.Neg(children[0], _span(meta))
 
     def int(self, meta, children):
-        return ast.Num(int(children[0]), _span(meta))
+        return ast.Num(_number(str(children[0]), _span(meta)), _span(meta))
 
     def float(self, meta, children):
-        return ast.Num(float(children[0]), _span(meta))
+        return ast.Num(_number(str(children[0]), _span(meta)), _span(meta))
 
     def signed(self, meta, children):
-        text = str(children[0])
-        value = float(text) if any(c in text for c in ".eE") else int(text)
-        return ast.Num(value, _span(meta))
+        return ast.Num(_number(str(children[0]), _span(meta)), _span(meta))
 
     def dims(self, meta, children):
-        return ast.Dims(tuple(int(part) for part in str(children[0]).split("x")), _span(meta))
+        span = _span(meta)
+        return ast.Dims(tuple(_number(part, span) for part in str(children[0]).split("x")), span)
 
     def name(self, meta, children):
         return ast.Name(str(children[0]), _span(meta))
@@ -217,6 +213,14 @@ class _ToAst(Transformer):
     def atom(self, meta, children):
         # `( expr )` in call arguments: the parentheses only group.
         return children[1]
+
+
+def _number(text: str, span: Span):
+    """An int or float literal, refused when too long to convert or too large to compute with."""
+    if any(c in text for c in ".eE"):
+        return check_number(float(text), span)
+    check_literal(text, span)
+    return check_number(int(text), span)
 
 
 _TOKEN_WORDS = {
@@ -320,7 +324,8 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
 def _unfinished_ending(source: Source) -> SyntaxProblem | None:
     """A file that ends too soon: point at the `(` never closed, or the final `\\`."""
     opened: list[Span] = []
-    for number, line in enumerate(source.text.splitlines(), start=1):
+    # split on \n alone, as Source.line does: splitlines() also splits at form feeds and U+2028
+    for number, line in enumerate(source.text.split("\n"), start=1):
         for column, char in enumerate(line.split("#")[0], start=1):
             if char == "(":
                 opened.append(Span(number, column, number, column + 1))

@@ -155,3 +155,72 @@ def summary_dict(model: Model, batch: int | None = None) -> dict:
         "memory_bytes": model.total * 4,
         "sequential": model.sequential,
     }
+
+
+def _flat_rows(model: Model, batch: int | None, macs: bool) -> tuple[list[str], list[list[str]], list[str]]:
+    """The table's header and rows, each cell on one line (a merge's inputs joined by spaces)."""
+    header, rows, align = _rows(model, batch, macs)
+    return header, [[" ".join(cell) for cell in cells] for cells in rows], align
+
+
+def format_markdown(model: Model, batch: int | None = None, macs: bool = False) -> str:
+    """The table as GitHub-flavoured Markdown, totals below it, for a README or a paper."""
+    header, rows, align = _flat_rows(model, batch, macs)
+    rule = {"<": ":--", ">": "--:"}
+    out = [f"**{model.name}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
+    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in rows]
+    out.append("")
+    out += [line.strip() + "  " for line in footer(model, macs)]
+    out[-1] = out[-1].rstrip()
+    return "\n".join(out)
+
+
+CSV_COLUMNS = ("name", "type", "output_shape", "params", "trainable_params", "non_trainable_params", "macs", "inputs")
+
+
+def format_csv(model: Model, batch: int | None = None) -> str:
+    """One header row and one row per layer, with the JSON keys as column names."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for layer in summary_dict(model, batch)["layers"]:
+        shape = format_shape(tuple(layer["output_shape"][1:]), batch)
+        writer.writerow(
+            [
+                *(layer[key] for key in CSV_COLUMNS[:2]),
+                shape,
+                *(layer[key] for key in CSV_COLUMNS[3:7]),
+                " ".join(layer["inputs"]),
+            ]
+        )
+    return out.getvalue()
+
+
+def format_html(model: Model, batch: int | None = None, macs: bool = False) -> str:
+    """One self-contained <table>: a caption, a header, a row per layer and the totals as its footer."""
+    from html import escape
+
+    header, rows, align = _flat_rows(model, batch, macs)
+    style = {"<": "text-align:left", ">": "text-align:right"}
+
+    def row(tag: str, cells: list[str]) -> str:
+        return (
+            "<tr>" + "".join(f'<{tag} style="{style[a]}">{escape(c)}</{tag}>' for c, a in zip(cells, align)) + "</tr>"
+        )
+
+    out = [
+        '<table style="border-collapse:collapse;font-family:monospace">',
+        f"<caption>{escape(model.name)}</caption>",
+        "<thead>" + row("th", header) + "</thead>",
+        "<tbody>",
+        *(row("td", cells) for cells in rows),
+        "</tbody>",
+        "<tfoot>",
+        *(f'<tr><td colspan="{len(header)}">{escape(line.strip())}</td></tr>' for line in footer(model, macs)),
+        "</tfoot>",
+        "</table>",
+    ]
+    return "\n".join(out)

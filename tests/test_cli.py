@@ -112,7 +112,7 @@ def test_model_error_exits_1_with_file_line_col_caret_and_hint(tmp_path):
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0] == f"{bad}:2:8: kernel 5x5 is larger than its 4x4 input"
+    assert lines[0] == f"{bad}:2:8: kernel 5x5 is larger than its 4x4 input [E300]"
     assert lines[2] == "2 | conv 8 5x5"
     assert lines[3] == "  |        ^^^"
     assert lines[4] == "hint: input is 4x4 here; use `same` or a kernel of at most 4"
@@ -124,7 +124,7 @@ def test_unknown_layer_suggests(tmp_path):
     bad.write_text("input 28x28x1\nconv 8 3\nmaxpol 2\n")
     result = run("check", str(bad))
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == f"{bad}:3:1: unknown layer `maxpol`"
+    assert result.stderr.splitlines()[0] == f"{bad}:3:1: unknown layer `maxpol` [E200]"
     assert "hint: did you mean `maxpool`?" in result.stderr
 
 
@@ -165,8 +165,8 @@ def test_check_takes_several_files_and_reports_each(tmp_path):
     result = run("check", str(LENET), str(tmp_path / "a.cnn"), str(tmp_path / "b.cnn"))
     assert result.returncode == 1
     assert [line for line in result.stderr.splitlines() if line.startswith(str(tmp_path))] == [
-        f"{tmp_path / 'a.cnn'}:2:8: kernel 5x5 is larger than its 4x4 input",
-        f"{tmp_path / 'b.cnn'}:2:1: unknown layer `convv`",
+        f"{tmp_path / 'a.cnn'}:2:8: kernel 5x5 is larger than its 4x4 input [E300]",
+        f"{tmp_path / 'b.cnn'}:2:1: unknown layer `convv` [E200]",
     ]
     assert run("check", str(LENET), str(tmp_path / "missing.cnn")).returncode == 2
 

@@ -131,7 +131,7 @@ def test_render_shows_location_source_caret_and_hint():
     text = "input 4x4x3\nconv 8 5x5\n"
     error = error_of(text)
     assert render(error, Source.of(text, "net.cnn")).splitlines() == [
-        "net.cnn:2:8: kernel 5x5 is larger than its 4x4 input",
+        "net.cnn:2:8: kernel 5x5 is larger than its 4x4 input [E300]",
         "  |",
         "2 | conv 8 5x5",
         "  |        ^^^",
@@ -151,7 +151,7 @@ def test_an_error_in_a_nested_block_shows_each_call_innermost_first():
     text = "def down(c):\n    conv c 5x5 | pool 2\ndef stage(c):\n    down(c) | down(c*2)\ninput 12x12x3\nstage(8)\n"
     error = error_of(text)
     assert render(error, Source.of(text, "net.cnn")).splitlines() == [
-        "net.cnn:2:12: kernel 5x5 is larger than its 4x4 input",
+        "net.cnn:2:12: kernel 5x5 is larger than its 4x4 input [E300]",
         "  |",
         "2 |     conv c 5x5 | pool 2",
         "  |            ^^^",

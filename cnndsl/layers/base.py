@@ -7,6 +7,7 @@ the inferrer calls `infer`, and each backend asks the kind for its code.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..limits import check_size
 from ..source import Span
 
 Shape = tuple[int, ...]
@@ -107,7 +109,7 @@ class IntType(ArgType):
                 value.span,
                 _whole_number_hint(value, arg),
             )
-        return v
+        return check_size(v, value.span, f"`{arg.name}`")
 
 
 class FloatType(ArgType):
@@ -144,6 +146,8 @@ class SizeType(ArgType):
                 value.span,
                 _whole_number_hint(value, arg),
             )
+        for x in values:
+            check_size(x, value.span, f"`{arg.name}`")
         return values
 
 
@@ -165,6 +169,8 @@ class ShapeType(ArgType):
             )
         if values.count(-1) > 1:
             raise BadArgument("only one axis of a shape can be -1", value.span)
+        for x in values:
+            check_size(x, value.span, f"an axis of `{arg.name}`")
         return values
 
 
@@ -237,6 +243,7 @@ class Inferred:
         return self.trainable + self.non_trainable
 
 
+@functools.cache  # one name per Keras class; inference asks for every layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
     name = re.sub(r"\W+", "", name)
@@ -344,6 +351,10 @@ class LayerKind:
             if isinstance(arg.type, Flag):
                 converted = IntType(0).convert(value, arg)
                 assign(arg, bool(converted), where)
+            elif arg.variadic:  # `reshape target=7x7x64`: one value of the several it takes
+                if arg.name in spans:
+                    raise BadArgument(f"`{arg.name}` is given twice", where, "remove one of the two")
+                assign(arg, (arg.type.convert(value, arg),), where)
             else:
                 assign(arg, arg.type.convert(value, arg), where)
 
@@ -428,6 +439,23 @@ class LayerKind:
             f"{target} code cannot express `{self.keyword}`" + (f": {why}" if why else ""), self.span
         )
 
+    # Explanation: the arithmetic behind the node's figures, with its own numbers.
+    # Each returns lines of text; `cnndsl.explain` adds the shapes, activations and totals.
+
+    def explain_shape(self, node) -> list[str]:
+        """How the output shape follows from the input's, one line per rule or axis."""
+        if node.in_shapes and node.shape == node.in_shapes[0]:
+            return ["same shape as its input"]
+        return []
+
+    def explain_params(self, node) -> list[str]:
+        """The parameter count as a sum of the parts (weights, bias, ...); empty when there are none."""
+        return []
+
+    def explain_macs(self, node) -> list[str]:
+        """The multiply-accumulates as a product; empty when the layer counts none."""
+        return []
+
     # Helpers for subclasses
 
     def fail(self, message: str, name: str | None = None, hint: str | None = None) -> ShapeProblem:
@@ -484,3 +512,56 @@ def require_rank(layer: LayerKind, shape: Shape, ranks: Sequence[int], what: str
             hint=f"{what}" if what else None,
         )
     return len(shape) - 1
+
+
+def dot(*factors) -> str:
+    """`5·5·8`: a product written out, as the tutorials write it."""
+    return "·".join(str(f) for f in factors)
+
+
+def figure(value: int) -> str:
+    return f"{value:,}"
+
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    return AXIS_NAMES.get(rank, tuple(f"axis {i + 1}" for i in range(rank)))
+
+
+def to_layout(shape: Shape, layout: str = "channels_last") -> Shape:
+    """The shape as Keras (channels last) or PyTorch (channels first) writes it."""
+    if layout == "channels_first" and len(shape) > 1:
+        return shape[-1:] + shape[:-1]
+    return shape
+
+
+def window_lines(
+    in_shape: Shape, out_shape: Shape, kernel, stride, dilation, padding: str, pads, what="k"
+) -> list[str]:
+    """Keras's rule for a sliding window (conv or pool), with each axis worked out."""
+    lines = []
+    if padding == "valid":
+        lines.append("valid padding: out = floor((n − d·(k−1) − 1)/s) + 1")
+    elif padding == "causal":
+        lines.append("causal padding: out = floor((n − 1)/s) + 1 = ceil(n/s); d·(k−1) zeros before")
+    else:
+        lines.append(
+            "same padding: out = floor((n − 1)/s) + 1 = ceil(n/s); Keras pads (out−1)·s + d·(k−1) + 1 − n, the odd pixel after"
+        )
+    for name, n, out, k, s, d, (before, after) in zip(
+        axis_names(len(kernel)), in_shape, out_shape, kernel, stride, dilation, pads
+    ):
+        if padding == "valid":
+            span = str(k) if d == 1 else f"{d}·({k}−1) − 1"
+            if d == 1 and s == 1:
+                worked = f"{n} − {k} + 1"
+            elif d == 1:
+                worked = f"floor(({n} − {k})/{s}) + 1"
+            else:
+                worked = f"floor(({n} − {span})/{s}) + 1"
+            lines.append(f"{name}: {worked} = {out}")
+        else:
+            lines.append(f"{name}: ceil({n}/{s}) = {out}; pads {before} before, {after} after")
+    return lines

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import Edit, Hint
+from ..source import Span
 from .activation import ACTIVATIONS, activation_arg, activation_steps
 from .base import (
     Arg,
@@ -13,7 +15,10 @@ from .base import (
     LayerKind,
     SizeType,
     axes,
+    axis_names,
     describe_shape,
+    dot,
+    figure,
     fit_size,
     kw,
     literal,
@@ -21,6 +26,7 @@ from .base import (
     require_rank,
     same_pads,
     torch_pad,
+    window_lines,
 )
 
 CONV_HINT = "conv needs an image-like input; put it before any flatten or dense layer"
@@ -57,11 +63,37 @@ def _too_large(layer, spatial, kernel, dilation, effective, arg, words):
         # the largest dilation with which every axis of the kernel still fits
         fitting = min((n - 1) // (k - 1) if k > 1 else d for n, k, d in zip(spatial, kernel, dilation))
         if fitting >= 1:
-            hint = f"input is {here} here; use `same`, or a dilation of at most {fitting}"
+            hint = Hint(
+                f"input is {here} here; use `same`, or a dilation of at most {fitting}",
+                _use_same(layer),
+                *_replace(layer, "dilation", f"Use dilation {fitting}", f"dilation {fitting}"),
+            )
             return layer.fail(message, arg, hint)
     else:
         message = f"{words} {describe_shape(kernel)} is larger than its {here} input"
-    return layer.fail(message, arg, f"input is {here} here; use `same` or a {words} of at most {most}")
+    fits = tuple(min(k, n) for k, n in zip(kernel, spatial))
+    text = str(fits[0]) if len(set(fits)) == 1 else describe_shape(fits)
+    hint = Hint(
+        f"input is {here} here; use `same` or a {words} of at most {most}",
+        _use_same(layer),
+        *_replace(layer, arg, f"Use a {words} of {describe_shape(fits)}", text),
+    )
+    return layer.fail(message, arg, hint)
+
+
+def _replace(layer, arg: str, title: str, text: str) -> tuple[Edit, ...]:
+    """An edit of an argument the user wrote; none for a default."""
+    where = layer.spans.get(arg)
+    return (Edit(title, text, span=where),) if where is not None else ()
+
+
+def _use_same(layer) -> Edit:
+    """`same` padding: in place of a written `valid`, or after the layer's last argument."""
+    where = layer.spans.get("padding")
+    if where is None:
+        where = Span(layer.span.end_line, layer.span.end_column, layer.span.end_line, layer.span.end_column)
+        return Edit("Use `same` padding", " same", span=where)
+    return Edit("Use `same` padding", "same", span=where)
 
 
 def _common(*, dilation=True, causal=False, padding_words=("valid", "same")):
@@ -154,6 +186,22 @@ class _Convolution(LayerKind):
 
     RANKS: tuple[int, ...] = (1, 2, 3)
 
+    def explain_shape(self, node):
+        r = node.resolved
+        lines = window_lines(
+            node.in_shapes[0], node.shape, r["kernel"], r["stride"], r["dilation"], self["padding"], r["pads"]
+        )
+        return lines + [f"channels: {node.shape[-1]}"]
+
+    def explain_macs(self, node):
+        """Every output value of a convolution is one dot product over its window."""
+        positions, window = node.shape[:-1], self.window_size(node)
+        return [f"{dot(*positions)} positions · {node.shape[-1]} filters · {window} = {figure(node.info.macs)}"]
+
+    def window_size(self, node) -> str:
+        """The products in one output value's dot product, written out."""
+        return dot(*node.resolved["kernel"], node.in_shapes[0][-1])
+
     def geometry(self, shape):
         """Rank, kernel, stride and dilation fitted to the input."""
         hint = CONV_HINT
@@ -233,6 +281,30 @@ class Conv(_Convolution):
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
+    def window_size(self, node):
+        return dot(*node.resolved["kernel"], node.in_shapes[0][-1] // self["groups"])
+
+    def explain_params(self, node):
+        kernel, cin, filters, groups = node.resolved["kernel"], node.in_shapes[0][-1], self["filters"], self["groups"]
+        per_group = cin // groups
+        total = figure(node.info.params)
+        weights = prod(kernel) * per_group * filters
+        if self["bias"]:
+            lines = [
+                f"({dot(*kernel, per_group)} + 1)·{filters} = {total}",
+                f"{filters}·({dot(per_group, *kernel)} + 1) = {total}, in PyTorch's order "
+                f"(weight {describe_shape((filters, per_group, *kernel))})",
+            ]
+        else:
+            lines = [f"{dot(*kernel, per_group, filters)} = {total} (no bias)"]
+        lines.append(
+            f"kernel {describe_shape((*kernel, per_group, filters))}: {figure(weights)} weights"
+            + (f"; bias: {filters}" if self["bias"] else "")
+        )
+        if groups > 1:
+            lines.append(f"groups {groups}: each filter sees {cin}/{groups} = {per_group} input channels")
+        return lines
+
     def keras(self, node):
         r = node.resolved
         return Call(f"layers.Conv{r['rank']}D", [self["filters"], axes(r["kernel"]), *self.keras_options(node)])
@@ -267,6 +339,29 @@ class DepthwiseConv(_Convolution):
             macs=prod(out) * channels * prod(kernel),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
+
+    def window_size(self, node):
+        return dot(*node.resolved["kernel"])
+
+    def explain_macs(self, node):
+        positions = node.shape[:-1]
+        return [
+            f"{dot(*positions)} positions · {node.shape[-1]} channels · {self.window_size(node)} = {figure(node.info.macs)}"
+        ]
+
+    def explain_params(self, node):
+        kernel, cin, mult = node.resolved["kernel"], node.in_shapes[0][-1], self["mult"]
+        channels = cin * mult
+        weights = prod(kernel) * channels
+        lines = [
+            f"{dot(*kernel, cin, mult)}"
+            + (f" + {channels}" if self["bias"] else "")
+            + f" = {figure(node.info.params)}",
+            f"depthwise kernel {describe_shape((*kernel, cin, mult))}: {figure(weights)} weights, one {describe_shape(kernel)} "
+            f"filter per input channel{' and multiplier' if mult > 1 else ''}"
+            + (f"; bias: {channels}" if self["bias"] else ""),
+        ]
+        return lines
 
     def keras(self, node):
         r = node.resolved
@@ -313,6 +408,25 @@ class SeparableConv(_Convolution):
             macs=prod(out) * middle * (prod(kernel) + filters),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
+
+    def explain_params(self, node):
+        kernel, cin, mult, filters = node.resolved["kernel"], node.in_shapes[0][-1], self["mult"], self["filters"]
+        middle = cin * mult
+        depthwise, pointwise = prod(kernel) * middle, middle * filters
+        bias = f" + {filters}" if self["bias"] else ""
+        return [
+            f"{dot(*kernel, cin, mult)} + {dot(middle, filters)}{bias} = {figure(node.info.params)}",
+            f"depthwise kernel {describe_shape((*kernel, cin, mult))}: {figure(depthwise)} weights; "
+            f"pointwise kernel {describe_shape((1,) * len(kernel) + (middle, filters))}: {figure(pointwise)} weights"
+            + (f"; bias: {filters}" if self["bias"] else ""),
+        ]
+
+    def explain_macs(self, node):
+        positions, kernel, middle = node.shape[:-1], node.resolved["kernel"], node.in_shapes[0][-1] * self["mult"]
+        return [
+            f"{dot(*positions)} positions · {middle} channels · ({dot(*kernel)} depthwise + {self['filters']} pointwise)"
+            f" = {figure(node.info.macs)}"
+        ]
 
     def keras(self, node):
         r = node.resolved
@@ -375,6 +489,52 @@ class Deconv(_Convolution):
                 "crops": transpose_crops(kernel, stride, dilation, self["padding"], outpad),
             },
         )
+
+    def explain_shape(self, node):
+        r, lines = node.resolved, []
+        if self["padding"] == "valid":
+            if r["outpad"] is None:
+                lines.append("valid padding: out = n·s + max(d·(k−1) + 1 − s, 0)")
+            else:
+                lines.append("valid padding with output padding p: out = (n − 1)·s + d·(k−1) + 1 + p")
+        elif r["outpad"] is None:
+            lines.append("same padding: out = n·s")
+        else:
+            lines.append("same padding with output padding p: out = (n − 1)·s + (d·(k−1) + 1) mod 2 + p")
+        outpad = r["outpad"] or (None,) * r["rank"]
+        for name, n, out, k, s, d, p in zip(
+            axis_names(r["rank"]), node.in_shapes[0], node.shape, r["kernel"], r["stride"], r["dilation"], outpad
+        ):
+            span = (k - 1) * d + 1
+            if self["padding"] == "valid" and p is None:
+                worked = f"{n}·{s} + max({span} − {s}, 0)"
+            elif self["padding"] == "valid":
+                worked = f"({n} − 1)·{s} + {span} + {p}"
+            elif p is None:
+                worked = f"{n}·{s}"
+            else:
+                worked = f"({n} − 1)·{s} + {span % 2} + {p}"
+            lines.append(f"{name}: {worked} = {out}")
+        return lines + [f"channels: {node.shape[-1]}"]
+
+    def explain_params(self, node):
+        kernel, cin, filters = node.resolved["kernel"], node.in_shapes[0][-1], self["filters"]
+        weights = prod(kernel) * cin * filters
+        if self["bias"]:
+            first = f"{dot(*kernel, filters, cin)} + {filters} = {figure(node.info.params)}"
+        else:
+            first = f"{dot(*kernel, filters, cin)} = {figure(node.info.params)} (no bias)"
+        return [
+            first,
+            f"kernel {describe_shape((*kernel, filters, cin))}: {figure(weights)} weights"
+            + (f"; bias: {filters}" if self["bias"] else ""),
+        ]
+
+    def explain_macs(self, node):
+        """Each input value is spread over the kernel into every filter."""
+        kernel, cin, filters = node.resolved["kernel"], node.in_shapes[0][-1], self["filters"]
+        positions = node.in_shapes[0][:-1]
+        return [f"{dot(*positions)} input positions · {dot(*kernel)} · {cin}·{filters} = {figure(node.info.macs)}"]
 
     def keras(self, node):
         r = node.resolved

@@ -14,6 +14,8 @@ from .base import (
     LayerKind,
     ShapeType,
     describe_shape,
+    dot,
+    figure,
     kw,
     literal,
     method,
@@ -34,6 +36,9 @@ class Input(LayerKind):
     def infer(self, shapes):
         return Inferred(tuple(self["shape"]), "InputLayer")
 
+    def explain_shape(self, node):
+        return ["as written"]
+
     def keras(self, node):
         return Call("keras.Input", [kw("shape", literal(node.shape))])
 
@@ -45,6 +50,10 @@ class Flatten(LayerKind):
 
     def infer(self, shapes):
         return Inferred((prod(shapes[0]),), "Flatten")
+
+    def explain_shape(self, node):
+        why = " (put in by cnndsl before a dense layer)" if node.implicit else ""
+        return [f"{dot(*node.in_shapes[0])} = {figure(node.shape[0])} features{why}"]
 
     def keras(self, node):
         return Call("layers.Flatten")
@@ -75,6 +84,19 @@ class Dense(LayerKind):
         (n,) = shapes[0]
         units = self["units"]
         return Inferred((units,), "Dense", trainable=n * units + (units if self["bias"] else 0), macs=n * units)
+
+    def explain_shape(self, node):
+        return [f"{self['units']} units"]
+
+    def explain_params(self, node):
+        (n,), units = node.in_shapes[0], self["units"]
+        if self["bias"]:
+            return [f"{n}·{units} + {units} = {figure(node.info.params)}", f"kernel {n}x{units}; bias: {units}"]
+        return [f"{n}·{units} = {figure(node.info.params)} (no bias)", f"kernel {n}x{units}"]
+
+    def explain_macs(self, node):
+        (n,), units = node.in_shapes[0], self["units"]
+        return [f"{n}·{units} = {figure(node.info.macs)}"]
 
     def keras(self, node):
         args = [self["units"]]
@@ -156,6 +178,17 @@ class Reshape(LayerKind):
                 "the number of values must stay the same; one axis may be -1",
             )
         return Inferred(target, "Reshape", resolved={"target": target})
+
+    def explain_shape(self, node):
+        size = figure(prod(node.in_shapes[0]))
+        written = describe_shape(self.target)
+        return [f"{dot(*node.in_shapes[0])} = {size} values, rearranged as {written}"] + (
+            [
+                f"-1 stands for {size} / {figure(prod(d for d in self.target if d != -1))} = {max(node.shape[i] for i, d in enumerate(self.target) if d == -1)}"
+            ]
+            if -1 in self.target
+            else []
+        )
 
     def keras(self, node):
         return Call("layers.Reshape", [literal(node.resolved["target"])])

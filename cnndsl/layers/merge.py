@@ -86,6 +86,14 @@ class _Elementwise(_Merge):
             out = joined
         return Inferred(out, self.KERAS_NAME)
 
+    def explain_shape(self, node):
+        if all(shape == node.shape for shape in node.in_shapes):
+            return [f"{len(node.in_shapes)} inputs of equal shape {describe_shape(node.shape)}, joined value by value"]
+        written = ", ".join(describe_shape(s) for s in node.in_shapes)
+        return [
+            f"inputs {written} broadcast to {describe_shape(node.shape)} (1 stretches to match), then joined value by value"
+        ]
+
 
 def broadcast(a, b):
     """Keras's element-wise merge shape: equal axes, or 1 against anything."""
@@ -173,6 +181,10 @@ class Concat(_Merge):
                     "`concat` joins channels; every other axis must be equal (check strides and `same` padding)",
                 )
         return Inferred(first[:-1] + (sum(s[-1] for s in shapes),), "Concatenate")
+
+    def explain_shape(self, node):
+        channels = " + ".join(str(s[-1]) for s in node.in_shapes)
+        return [f"channels: {channels} = {node.shape[-1]}, stacked along the last axis; the other axes agree"]
 
     def torch_merge(self, node, inputs):
         return Call("torch.cat", [List(inputs), kw("dim", 1)])  # Keras's last axis: channels, dim 1 in NCHW

@@ -54,6 +54,16 @@ class BatchNorm(LayerKind):
         learned = int(self["scale"]) + int(self["center"])
         return Inferred(shape, "BatchNormalization", trainable=learned * channels, non_trainable=2 * channels)
 
+    def explain_params(self, node):
+        c = node.shape[-1]
+        learned = [name for name, kept in (("γ", self["scale"]), ("β", self["center"])) if kept]
+        parts = [f"{name} {c}" for name in learned] + [f"moving mean {c}", f"moving variance {c}"]
+        return [
+            f"{' + '.join([str(c)] * len(parts))} = {node.info.params:,}",
+            f"trainable: {', '.join(parts[: len(learned)]) or 'none'}; "
+            f"non-trainable: {parts[-2]}, {parts[-1]} (updated from the batches, not by gradients)",
+        ]
+
     def keras(self, node):
         defaults = [
             ("momentum", "momentum", 0.99),
@@ -95,6 +105,13 @@ class LayerNorm(LayerKind):
         (shape,) = shapes
         learned = int(self["scale"]) + int(self["center"])
         return Inferred(shape, "LayerNormalization", trainable=learned * shape[-1])
+
+    def explain_params(self, node):
+        c = node.shape[-1]
+        learned = [f"{name} {c}" for name, kept in (("γ", self["scale"]), ("β", self["center"])) if kept]
+        if not learned:
+            return []
+        return [f"{' + '.join([str(c)] * len(learned))} = {node.info.params:,}", f"trainable: {', '.join(learned)}"]
 
     def keras(self, node):
         defaults = [("eps", "epsilon", 1e-3), ("center", "center", True), ("scale", "scale", True)]
@@ -152,6 +169,13 @@ class Normalize(LayerKind):
         (shape,) = shapes
         # Keras keeps mean and variance per channel plus a scalar count.
         return Inferred(shape, "Normalization", non_trainable=2 * shape[-1] + 1)
+
+    def explain_params(self, node):
+        c = node.shape[-1]
+        return [
+            f"{c} + {c} + 1 = {node.info.params:,}",
+            f"non-trainable: mean {c}, variance {c}, and the count of examples seen (1)",
+        ]
 
     def keras(self, node):
         return Call("layers.Normalization")

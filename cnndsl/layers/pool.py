@@ -11,11 +11,15 @@ from .base import (
     LayerKind,
     SizeType,
     axes,
+    describe_shape,
+    dot,
     fit_size,
     kw,
     literal,
+    prod,
     require_rank,
     torch_pad,
+    window_lines,
 )
 from .conv import sliding_window, torch_padding
 
@@ -43,6 +47,14 @@ class _Pool(LayerKind):
             f"{self.KERAS_NAME}{rank}D",
             resolved={"rank": rank, "size": size, "stride": stride, "pads": pads},
         )
+
+    def explain_shape(self, node):
+        r = node.resolved
+        lines = window_lines(
+            node.in_shapes[0], node.shape, r["size"], r["stride"], (1,) * r["rank"], self["padding"], r["pads"]
+        )
+        lines.insert(0, f"window {describe_shape(r['size'])}, stride {describe_shape(r['stride'])}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):
         r, args = node.resolved, [axes(node.resolved["size"])]
@@ -104,6 +116,13 @@ class _GlobalPool(LayerKind):
         rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
         out = (1,) * rank + shape[-1:] if self["keepdims"] else shape[-1:]
         return Inferred(out, f"{self.KERAS_NAME}{rank}D", resolved={"rank": rank})
+
+    def explain_shape(self, node):
+        spatial = node.in_shapes[0][:-1]
+        kept = " (kept as 1s: keepdims)" if self["keepdims"] else ""
+        return [
+            f"one value per channel from {dot(*spatial)} = {prod(spatial):,} positions{kept}; {node.shape[-1]} channels"
+        ]
 
     def keras(self, node):
         args = [kw("keepdims", True)] if self["keepdims"] else []

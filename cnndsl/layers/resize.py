@@ -10,6 +10,7 @@ from .base import (
     LayerKind,
     SizeType,
     axes,
+    axis_names,
     describe_shape,
     kw,
     literal,
@@ -72,6 +73,13 @@ class ZeroPad(LayerKind):
         out = tuple(n + a + b for n, (a, b) in zip(shape[:-1], pads)) + shape[-1:]
         return Inferred(out, f"ZeroPadding{rank}D", resolved={"rank": rank, "pads": pads})
 
+    def explain_shape(self, node):
+        r = node.resolved
+        lines = ["out = before + n + after"]
+        for name, n, out, (before, after) in zip(axis_names(r["rank"]), node.in_shapes[0], node.shape, r["pads"]):
+            lines.append(f"{name}: {before} + {n} + {after} = {out}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
+
     def keras(self, node):
         return Call(f"layers.ZeroPadding{node.resolved['rank']}D", [keras_sides(node.resolved["pads"])])
 
@@ -103,6 +111,13 @@ class Crop(LayerKind):
         if min(out) <= 0:
             raise self.fail(f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less")
         return Inferred(out + shape[-1:], f"Cropping{rank}D", resolved={"rank": rank, "crops": crops})
+
+    def explain_shape(self, node):
+        r = node.resolved
+        lines = ["out = n − before − after"]
+        for name, n, out, (before, after) in zip(axis_names(r["rank"]), node.in_shapes[0], node.shape, r["crops"]):
+            lines.append(f"{name}: {n} − {before} − {after} = {out}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):
         return Call(f"layers.Cropping{node.resolved['rank']}D", [keras_sides(node.resolved["crops"])])
@@ -141,6 +156,13 @@ class UpSample(LayerKind):
             raise self.fail("`bilinear` upsampling is only for 2-D inputs", "interpolation", "use `nearest`")
         out = tuple(n * f for n, f in zip(shape[:-1], size)) + shape[-1:]
         return Inferred(out, f"UpSampling{rank}D", resolved={"rank": rank, "size": size})
+
+    def explain_shape(self, node):
+        r = node.resolved
+        lines = ["out = n·factor"]
+        for name, n, out, f in zip(axis_names(r["rank"]), node.in_shapes[0], node.shape, r["size"]):
+            lines.append(f"{name}: {n}·{f} = {out}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):
         r = node.resolved

@@ -1,0 +1,166 @@
+"""`cnndsl lsp` as an editor sees it: a client speaking JSON-RPC to the server in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lsp_client import Client
+
+ROOT = Path(__file__).resolve().parent.parent
+RESNET = (ROOT / "examples" / "resnet50.cnn").read_text()
+LENET = (ROOT / "examples" / "lenet.cnn").read_text()
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("pygls")  # in the `test` extra, so CI always has it
+    client = Client()
+    client.initialize()
+    yield client
+    assert client.close() == 0
+
+
+def opened(client: Client, name: str, text: str) -> tuple[str, list]:
+    uri = f"file:///work/{name}.cnn"
+    client.open(uri, text)
+    params = client.notification("textDocument/publishDiagnostics")
+    assert params["uri"] == uri
+    return uri, params["diagnostics"]
+
+
+def at(uri: str, line: int, character: int) -> dict:
+    """A position in the protocol's terms: 0-based."""
+    return {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}}
+
+
+def hover_text(client, uri, line, character) -> str:
+    return client.request("textDocument/hover", at(uri, line, character))["contents"]["value"]
+
+
+def test_diagnostics_on_open_and_on_every_change(client):
+    uri, diagnostics = opened(client, "typo", "input 8x8x1\nconv 4 3 relu\ncovn 4 3\n")
+    [found] = diagnostics
+    assert found["range"] == {"start": {"line": 2, "character": 0}, "end": {"line": 2, "character": 4}}
+    assert found["message"] == "unknown layer `covn`\nhint: did you mean `conv`?"
+    assert found["severity"] == 1 and found["source"] == "cnndsl"
+    assert isinstance(found["code"], str)
+    # an incremental edit that fixes it: the diagnostics are cleared
+    change = {"range": {"start": {"line": 2, "character": 1}, "end": {"line": 2, "character": 4}}, "text": "onv"}
+    client.change(uri, 2, [change])
+    assert client.notification("textDocument/publishDiagnostics")["diagnostics"] == []
+    # and one that breaks the shapes: 8x8 -> 6x6 after the first conv, then a 7x7 kernel
+    change = {"range": {"start": {"line": 2, "character": 7}, "end": {"line": 2, "character": 8}}, "text": "7x7"}
+    client.change(uri, 3, [change])
+    [found] = client.notification("textDocument/publishDiagnostics")["diagnostics"]
+    assert found["message"].startswith("kernel 7x7 is larger than its 6x6 input")
+    assert found["range"]["start"] == {"line": 2, "character": 7}
+
+
+def test_an_error_inside_a_block_relates_each_call_that_led_to_it(client):
+    text = "def unit(c):\n    conv c 5x5\ndef stage(c):\n    unit(c) | unit(c)\ninput 6x6x1\nstage(4)\n"
+    _, [found] = opened(client, "blocks", text)
+    # 6x6 -> 2x2 after the first 5x5; the second cannot fit
+    assert found["range"]["start"] == {"line": 1, "character": 11}
+    related = [(r["location"]["range"]["start"], r["message"]) for r in found["relatedInformation"]]
+    assert related == [
+        ({"line": 3, "character": 14}, "in block `unit`, called here"),
+        ({"line": 5, "character": 0}, "in block `stage`, called here"),
+    ]
+
+
+def test_hover_on_a_layer_shows_its_type_shape_parameters_and_arithmetic(client):
+    uri, diagnostics = opened(client, "lenet", LENET)
+    assert diagnostics == []
+    # `dense 120 relu` on line 11: the tutorial's Keras summary says (None, 120), 48,120 (seed 003)
+    text = hover_text(client, uri, 10, 2)
+    assert "**dense** (Dense)" in text
+    assert "(None, 120)" in text and "48,120" in text
+    assert "params: 48,120 (trainable 48,120, non-trainable 0)" in text
+    assert "params: 400·120 + 120 = 48,120" in text  # the flattened 5·5·16 = 400 inputs
+    # the input's shape
+    assert "(None, 32, 32, 3)" in hover_text(client, uri, 4, 1)
+
+
+def test_hover_on_batch_norm_splits_trainable_and_not(client):
+    uri, _ = opened(client, "bn", "input 8x8x64\nbn\n")
+    # Keras BatchNormalization over 64 channels: gamma, beta trainable; moving mean, variance not
+    assert "params: 256 (trainable 128, non-trainable 128)" in hover_text(client, uri, 1, 0)
+
+
+def test_hover_on_a_block_call_shows_its_subtotal(client):
+    uri, _ = opened(client, "resnet50", RESNET)
+    # ResNet50's first stage by hand: a projection block (76,928) and two identity blocks (71,552 each)
+    text = hover_text(client, uri, 26, 2)
+    assert "stack(64, 3, s=1)" in text and "params 220,032" in text and "output (None, 56, 56, 256)" in text
+    # a layer inside a block is made once per call: each instance is listed
+    projection_shortcut = hover_text(client, uri, 8, 10)  # `conv c*4 1x1 stride s`
+    assert "made 4 times" in projection_shortcut
+    assert "(None, 7, 7, 2048), 2,099,200 params" in projection_shortcut  # 1x1, 1024 -> 2048, with bias
+
+
+def test_completion_of_layers_options_blocks_and_parameters(client):
+    text = RESNET + "conv 8 3 \nstack(\n"
+    uri, _ = opened(client, "complete", text)
+    last = text.count("\n")
+
+    def labels(line, character):
+        result = client.request("textDocument/completion", at(uri, line, character))
+        return {item["label"] for item in result["items"]}
+
+    at_start = labels(last - 1, 0)
+    assert {"conv", "maxpool", "dense", "identity", "add", "concat", "stack", "projection"} <= at_start
+    assert "same" not in at_start
+    options = labels(last - 2, 9)
+    assert {"same", "valid", "stride", "dilation", "relu", "nobias"} <= options
+    assert "conv" not in options
+    assert labels(last - 1, 6) == {"c=", "blocks=", "s="}
+    # inside a block, its parameters too
+    assert {"c", "s", "stride"} <= labels(8, 30)
+
+
+def test_definition_references_and_symbols(client):
+    uri, _ = opened(client, "resnet50-nav", RESNET)
+    # `stack(128, 4)` on line 28: its definition is `def stack` on line 21
+    [target] = client.request("textDocument/definition", at(uri, 27, 1))
+    assert target["range"]["start"] == {"line": 20, "character": 4}
+    refs = client.request("textDocument/references", {**at(uri, 20, 5), "context": {"includeDeclaration": True}})
+    assert sorted(r["range"]["start"]["line"] for r in refs) == [20, 26, 27, 28, 29]
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    assert [(s["name"], s["kind"]) for s in symbols] == [
+        ("projection", 12),
+        ("identity_block", 12),
+        ("stack", 12),
+        ("conv1", 13),
+        ("predictions", 13),
+    ]
+
+
+def test_code_actions_carry_the_hints_edit(client):
+    uri, [found] = opened(client, "fix", "input 8x8x1\nconv 4 3 smae\n")
+    actions = client.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": found["range"], "context": {"diagnostics": [found]}},
+    )
+    assert [a["title"] for a in actions] == ["Change to `same`"]
+    [edit] = actions[0]["edit"]["changes"][uri]
+    assert edit == {"range": found["range"], "newText": "same"}
+    client.change(uri, 2, [{"range": edit["range"], "text": edit["newText"]}])
+    assert client.notification("textDocument/publishDiagnostics")["diagnostics"] == []
+    # a kernel too large: `same`, or the largest kernel that fits
+    uri, [found] = opened(client, "fix2", "input 4x4x1\nconv 8 7x7 relu\n")
+    actions = client.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": found["range"], "context": {"diagnostics": [found]}},
+    )
+    edits = [(a["title"], a["edit"]["changes"][uri][0]["newText"]) for a in actions]
+    assert edits == [("Use `same` padding", " same"), ("Use a kernel of 4x4", "4")]
+
+
+def test_without_pygls_the_command_says_how_to_get_it():
+    code = "import sys; sys.modules['pygls'] = None; from cnndsl.cli import main; sys.exit(main(['lsp']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == 'cnndsl: cnndsl lsp needs pygls: pip install "cnndsl[lsp]"\n'

@@ -1,0 +1,169 @@
+"""The parser shipped in the package is current, and nothing is read from a temp-dir cache.
+
+cnndsl/_generated_parser.py is built from grammar/cnndsl.lark by
+`python -m cnndsl.build_parser`; these tests fail whenever the two drift.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import lark
+import pytest
+
+from cnndsl import _generated_parser, build_parser
+from cnndsl.parse import _Indenter, _parser, grammar_path
+
+ROOT = Path(__file__).resolve().parent.parent
+REGENERATE = "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit cnndsl/_generated_parser.py"
+GRAMMAR = Path(grammar_path()).read_text(encoding="utf-8")
+EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
+# Inputs the parser must reject, each at the same place as a parser built from the grammar.
+BROKEN = [
+    "input 32x32x3 | | dense 4\n",
+    "input 8x8x1\nconv 8 3 (same)\n",
+    "def f(c):\n    conv c 3\n      dense 2\ninput 8x8x1 | f(2)\n",
+    "input 8x8x1 | add(conv 8 3; \n",
+    "input 8x8x1 | conv 8 3 $\n",
+    "input 8x8x1 | dense 4 *\n",
+]
+
+
+def test_shipped_parser_was_generated_from_this_grammar():
+    assert _generated_parser.GRAMMAR_SHA256 == build_parser.grammar_digest(GRAMMAR), REGENERATE
+
+
+def _terminals(parser):
+    return sorted((t.name, t.pattern.type, t.pattern.value, tuple(t.pattern.flags), t.priority) for t in parser.terminals)
+
+
+def _rules(parser):
+    return sorted(
+        (
+            str(rule.origin.name),
+            tuple((s.name, s.is_term, getattr(s, "filter_out", False)) for s in rule.expansion),
+            rule.alias,
+            rule.options.expand1,
+            rule.options.keep_all_tokens,
+            tuple(rule.options.empty_indices),
+        )
+        for rule in parser.rules
+    )
+
+
+def test_shipped_parser_has_the_grammars_terminals_and_rules():
+    # The LALR tables' state numbering differs from build to build; their terminals and rules do not.
+    fresh = _fresh_parser()
+    assert _terminals(_parser()) == _terminals(fresh), REGENERATE
+    assert _rules(_parser()) == _rules(fresh), REGENERATE
+
+
+def test_shipped_module_never_imports_pickle():
+    shipped = Path(build_parser.generated_path()).read_text(encoding="utf-8")
+    assert "import pickle" not in shipped
+    assert "import tempfile" not in shipped
+
+
+def _fresh_parser():
+    return lark.Lark(GRAMMAR, postlex=_Indenter(), propagate_positions=True, **build_parser.LARK_OPTIONS)
+
+
+def _plain(node):
+    """A parse tree as nested tuples, with every position, comparable across Lark builds."""
+    if hasattr(node, "data"):
+        meta = node.meta
+        where = (meta.line, meta.column, meta.end_line, meta.end_column) if not meta.empty else None
+        return (str(node.data), where, tuple(_plain(child) for child in node.children))
+    if node is None:
+        return None
+    return (node.type, str(node), node.line, node.column, node.end_line, node.end_column)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_shipped_parser_builds_the_same_tree_as_the_grammar(path):
+    text = path.read_text(encoding="utf-8")
+    assert _plain(_parser().parse(text)) == _plain(_fresh_parser().parse(text)), REGENERATE
+
+
+def _failure(parser, text):
+    try:
+        parser.parse(text)
+    except Exception as error:  # noqa: BLE001 - comparing which failure each parser reports
+        token = getattr(error, "token", None)
+        return (
+            type(error).__name__,
+            getattr(error, "line", None),
+            getattr(error, "column", None),
+            sorted(getattr(error, "expected", None) or ()),
+            getattr(token, "type", None),
+        )
+    return None
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_shipped_parser_rejects_the_same_input_at_the_same_place(text):
+    shipped = _failure(_parser(), text)
+    assert shipped is not None
+    assert shipped == _failure(_fresh_parser(), text), REGENERATE
+
+
+def _old_cache_path(tmp: Path, monkeypatch) -> Path:
+    """Where cnndsl up to 0.1.0 cached its grammar: Lark's cache=True file in the temp dir."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    lark.Lark(
+        GRAMMAR, postlex=_Indenter(), propagate_positions=True, cache=True, **build_parser.LARK_OPTIONS
+    )
+    (path,) = glob.glob(str(tmp / ".lark_cache_*.tmp"))
+    return Path(path)
+
+
+class _Planted:
+    """What another user could leave in a shared temp dir: unpickling it runs code."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
+
+
+def test_a_file_planted_at_the_old_cache_path_is_never_read(tmp_path, monkeypatch):
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    cache = _old_cache_path(shared, monkeypatch)
+    marker = tmp_path / "planted-code-ran"
+    digest = cache.read_bytes().split(b"\n", 1)[0]
+    planted = digest + b"\n" + pickle.dumps(_Planted(marker))
+    cache.write_bytes(planted)
+
+    # The plant is real: the way cnndsl 0.1.0 built its parser runs it.
+    assert _old_cache_path(shared, monkeypatch) == cache
+    assert marker.read_text() == "ran"
+    marker.unlink()
+    cache.write_bytes(planted)
+
+    probe = (
+        "import sys\n"
+        "touched = []\n"
+        "def watch(event, args):\n"
+        f"    if event == 'open' and str(args[0]).startswith({str(shared)!r}): touched.append(str(args[0]))\n"
+        "    if event.startswith('pickle.'): touched.append(event)\n"
+        "sys.addaudithook(watch)\n"
+        "from cnndsl.cli import main\n"
+        "status = main(['summary', 'examples/lenet.cnn'])\n"
+        "sys.stderr.write(repr((status, touched)))\n"
+    )
+    env = {**os.environ, "TMPDIR": str(shared), "TEMP": str(shared), "TMP": str(shared)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert result.stderr == "(0, [])"
+    assert "Total params: 62,958" in result.stdout
+    assert not marker.exists()
