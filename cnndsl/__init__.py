@@ -39,3 +39,10 @@ def _model_name(filename: str) -> str:
     if not cleaned or cleaned[0].isdigit() or filename.startswith("<"):
         return "model"
     return cleaned
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext cnndsl` in IPython or Jupyter: registers the `%%cnn` cell magic."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)

@@ -39,13 +39,31 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
+    summary.add_argument(
+        "--columns",
+        type=_columns,
+        metavar="LIST",
+        help="columns to show, comma-separated: shape, params, trainable, macs, activations, memory, rf, stride, connected",
+    )
+    summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
+    summary.add_argument(
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="group rows by block call: N levels of calls, deeper calls one row each",
+    )
+    _add_view_options(summary)
 
     check = commands.add_parser("check", help="validate only; print nothing when the files are fine")
     check.add_argument("files", nargs="+", metavar="FILE", help="a .cnn file, or - for standard input")
     for flag, example, what in (
         ("--max-params", "1M", "parameters"),
         ("--max-macs", "500M", "multiply-accumulates per example"),
-        ("--max-memory", "2GB", "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)"),
+        (
+            "--max-memory",
+            "2GB",
+            "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)",
+        ),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
@@ -101,13 +119,11 @@ def _add_view_options(command) -> None:
     command.add_argument(
         "--dtype",
         choices=("float32", "float16", "bfloat16", "int8"),
-        default="float32",
         help="the number type memory figures assume (default float32)",
     )
     command.add_argument(
         "--optimizer",
         choices=("sgd", "momentum", "adam"),
-        default="adam",
         help="the optimizer whose state training memory counts (default adam)",
     )
 
@@ -129,6 +145,32 @@ def _add_error_format(command: argparse.ArgumentParser) -> None:
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
     )
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    from .columns import parse_columns
+
+    try:
+        return parse_columns(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"{err}; choose from shape, params, trainable, macs, activations, memory, rf, stride, connected"
+        ) from None
+
+
+def _view(args):
+    """The summary's View, or None for Keras's own table."""
+    columns = args.columns
+    if args.all:
+        from .columns import COLUMNS
+
+        columns = COLUMNS
+    if columns is None and args.depth is None and args.layout == "channels_last" and not (args.dtype or args.optimizer):
+        return None
+    from .columns import View
+
+    memory = bool(args.all or args.dtype or args.optimizer or (columns and "memory" in columns))
+    return View(columns, args.layout, args.depth, args.dtype or "float32", args.optimizer or "adam", memory)
 
 
 def _positive(text: str) -> int:
@@ -279,23 +321,27 @@ def _summary(model, args) -> int:
         if args.format == "csv":
             return _write(summary.format_csv(model, args.batch))
         formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
-        return _write(formatter(model, args.batch, macs=args.macs) + "\n")
+        return _write(formatter(model, args.batch, macs=args.macs, view=_view(args)) + "\n")
     if args.format == "json":
         import json
 
         from .summary import summary_dict
 
-        return _write(json.dumps(summary_dict(model, args.batch), indent=2) + "\n")
+        report = summary_dict(model, args.batch, args.dtype or "float32", args.optimizer or "adam", args.layout)
+        return _write(json.dumps(report, indent=2) + "\n")
     from .summary import format_summary
 
-    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii) + "\n")
+    view = _view(args)
+    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view) + "\n")
 
 
 def _explain(model, args) -> int:
     from .explain import explain_text
 
     try:
-        text = explain_text(model, args.layer, args.layout, args.dtype, args.batch, args.optimizer)
+        text = explain_text(
+            model, args.layer, args.layout, args.dtype or "float32", args.batch, args.optimizer or "adam"
+        )
     except KeyError as missing:
         from .errors import did_you_mean
 

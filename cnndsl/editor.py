@@ -247,7 +247,7 @@ class Document:
         """Markdown about what is under the cursor: a layer, a block call, a block, or a label."""
         if self.model is None:
             return None
-        from .explain import block_nodes, call_text, subtotal
+        from .explain import block_nodes, subtotal
 
         model = self.model
         word = self.word_at(line, column)
@@ -268,12 +268,23 @@ class Document:
             text = f"**{word[0]}**({', '.join(p.name for p in definition.params)}): block, called {len(made)} time{'s' if len(made) != 1 else ''}"
             if made:
                 text += f", {params:,} params in all"
-                text += "\n\n" + "\n".join(f"- {call_text(model, c)}, line {c.span.line}" for c in made[:MAX_INSTANCES])
+                text += "\n\n" + "\n".join(f"- {self._call_path(c)}" for c in made[:MAX_INSTANCES])
             return text, word[1]
         nodes = self.nodes_at(line, column)
         if not nodes:
             return None
         return self._node_hover(nodes), nodes[0].span
+
+    def _call_path(self, call) -> str:
+        """`stack(128, 4) › projection(c, s)`: the calls that led to this one, outermost first."""
+        from .explain import call_text
+
+        model = self.model
+        for node in model.nodes:
+            ids = [c.id for c in node.blocks]
+            if call.id in ids:
+                return " › ".join(call_text(model, c) for c in node.blocks[: ids.index(call.id) + 1])
+        return call_text(model, call)
 
     def nodes_at(self, line: int, column: int) -> list[TypedNode]:
         """The nodes made by the innermost layer whose text is under the cursor (several in a block)."""

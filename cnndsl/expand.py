@@ -164,6 +164,7 @@ class Expander:
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
+        self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by MAX_WORK
         self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
         self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
@@ -172,7 +173,10 @@ class Expander:
 
     def run(self) -> Graph:
         current: int | None = None
-        for pipeline in self.program.pipelines:
+        pipelines = list(self.program.pipelines)
+        if pipelines and _is_defaults(pipelines[0]):
+            self.conventions = _conventions(pipelines.pop(0).stages[0])
+        for pipeline in pipelines:
             if _starts_with_input(pipeline):
                 current = None  # each `input` line starts a network input of its own
             current = self.pipeline(pipeline, current, {})
@@ -308,6 +312,12 @@ class Expander:
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
     def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        if stage.kind == DEFAULTS:
+            raise StructureProblem(
+                "`defaults` must be the first line of the file, alone",
+                stage.kind_span,
+                "write `defaults pytorch` above `input`; it applies to the whole file",
+            )
         if stage.kind in (IDENTITY, OUTPUT):
             if stage.args:
                 raise BadArgument(f"`{stage.kind}` takes no arguments", stage.args[0].span)
@@ -332,7 +342,7 @@ class Expander:
         if kind.MERGE:
             raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
         positional, keywords = self.arguments(stage.args, env)
-        bound = kind.bind(stage.kind, positional, keywords, stage.span)
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
         if stage.kind == "input":
             if current is not None:
                 raise StructureProblem(
@@ -343,6 +353,7 @@ class Expander:
         elif current is None:
             raise MissingInput(stage.span)
         for layer in bound.lower():
+            layer.conventions = self.conventions
             current = self.add(layer, () if current is None else (current,))
         if stage.kind == "input":
             self.graph.inputs.append(current)
@@ -385,7 +396,7 @@ class Expander:
             outputs = [self.pipeline(branch, current, env) for branch in branches]
             spans = tuple(branch.span for branch in branches)
         self.spend(len(outputs), stage.span)  # each edge into the merge
-        layer = REGISTRY[op].bind(op, (), (), stage.span)
+        layer = REGISTRY[op].bind(op, (), (), stage.span, self.conventions)
         layer.branch_spans = spans
         return self.add(layer, tuple(outputs))
 
@@ -488,6 +499,31 @@ def _starts_with_input(pipeline: ast.Pipeline) -> bool:
     if isinstance(first, ast.Labelled):
         first = first.body
     return isinstance(first, ast.Layer) and first.kind == "input"
+
+
+DEFAULTS = "defaults"
+
+
+def _is_defaults(pipeline: ast.Pipeline) -> bool:
+    return (
+        len(pipeline.stages) == 1 and isinstance(pipeline.stages[0], ast.Layer) and pipeline.stages[0].kind == DEFAULTS
+    )
+
+
+def _conventions(stage: ast.Layer) -> str:
+    """`defaults pytorch`: whose defaults the file's layers take (BN epsilon, flatten order...)."""
+    from .layers.base import CONVENTIONS
+
+    args = stage.args
+    if len(args) != 1 or not isinstance(args[0], ast.Name) or args[0].id not in CONVENTIONS:
+        where = args[0].span if args else stage.span
+        word = args[0].id if args and isinstance(args[0], ast.Name) else ""
+        raise BadArgument(
+            "`defaults` takes one word: " + " or ".join(f"`{c}`" for c in CONVENTIONS),
+            where,
+            did_you_mean(word, CONVENTIONS) if word else "for example `defaults pytorch`",
+        )
+    return args[0].id
 
 
 def _note_call(error: CnnError, call: ast.Call) -> None:

@@ -162,6 +162,13 @@ class Model:
         """Values output by every layer (not the input), for one example."""
         return sum(node.activations for node in self.layers)
 
+    @cached_property
+    def receptive_fields(self) -> dict:
+        """Each node's receptive field on the input (`cnndsl.receptive.Field`, or None), by node id."""
+        from .receptive import receptive_fields
+
+        return receptive_fields(self)
+
     def memory(self, batch: int = 1, dtype: str = "float32", optimizer: str = "adam"):
         """Memory figures in bytes (a `cnndsl.memory.Memory`); the convention is in that module."""
         from .memory import memory

@@ -133,3 +133,24 @@ _PORTS = {
     "LayerNormalization": _norm,
     "Normalization": _normalization,
 }
+
+
+def torch_to_torch(source, target) -> None:
+    """Copy `source`'s parameters and buffers into `target` in order, in place.
+
+    For a torchvision model (or any PyTorch model with the same layers in the
+    same order) and the module cnndsl emitted for its .cnn file: names may
+    differ, every shape must agree. Raises ValueError naming the first
+    mismatch, before anything is copied.
+    """
+    import torch
+
+    theirs, ours = list(source.state_dict().items()), list(target.state_dict().items())
+    if len(theirs) != len(ours):
+        raise ValueError(f"the source has {len(theirs)} parameters and buffers, the target {len(ours)}")
+    for (their_name, value), (our_name, slot) in zip(theirs, ours):
+        if value.shape != slot.shape:
+            raise ValueError(f"`{their_name}` {tuple(value.shape)} does not fit `{our_name}` {tuple(slot.shape)}")
+    with torch.no_grad():
+        for (_, value), (_, slot) in zip(theirs, ours):
+            slot.copy_(value)

@@ -35,7 +35,11 @@ def format_shape(shape: tuple[int, ...], batch: int | None) -> str:
     return "(" + ", ".join(["None" if batch is None else str(batch), *map(str, shape)]) + ")"
 
 
-def _rows(model: Model, batch: int | None, macs: bool) -> tuple[list[str], list[list[list[str]]], list[str]]:
+def _rows(model: Model, batch: int | None, macs: bool, view=None) -> tuple[list[str], list[list[list[str]]], list[str]]:
+    if view is not None:  # chosen columns, a layout or block rows (cnndsl.columns)
+        from .columns import view_rows
+
+        return view_rows(model, batch, macs, view)
     functional = not model.sequential
     header = ["Layer (type)", "Output Shape", "Param #"]
     align = ["<", "<", ">"]
@@ -72,10 +76,12 @@ def _macs(model: Model, node: TypedNode) -> int:
     return sum(use.info.macs for use in model.calls[node.id])
 
 
-def format_summary(model: Model, batch: int | None = None, macs: bool = False, ascii_only: bool = False) -> str:
+def format_summary(
+    model: Model, batch: int | None = None, macs: bool = False, ascii_only: bool = False, view=None
+) -> str:
     """The table `model.summary()` prints in Keras 3, with its exact footer."""
     box = ASCII_BOX if ascii_only else UNICODE_BOX
-    header, rows, align = _rows(model, batch, macs)
+    header, rows, align = _rows(model, batch, macs, view)
     widths = [len(h) for h in header]
     for cells in rows:
         for i, cell in enumerate(cells):
@@ -97,18 +103,22 @@ def format_summary(model: Model, batch: int | None = None, macs: bool = False, a
         for k in range(max(len(c) for c in cells)):
             out.append(line("row", [c[k] if k < len(c) else "" for c in cells]))
     out.append(rule("bottom"))
-    out += footer(model, macs)
+    out += footer(model, macs, view, batch)
     return "\n".join(out)
 
 
-def footer(model: Model, macs: bool = False) -> list[str]:
+def footer(model: Model, macs: bool = False, view=None, batch: int | None = None) -> list[str]:
     lines = [
         f" Total params: {model.total:,} ({readable_memory_size(model.total * 4)})",
         f" Trainable params: {model.trainable:,} ({readable_memory_size(model.trainable * 4)})",
         f" Non-trainable params: {model.non_trainable:,} ({readable_memory_size(model.non_trainable * 4)})",
     ]
-    if macs:
+    if macs or (view is not None and view.columns is not None and "macs" in view.columns):
         lines.append(f" Total MACs: {model.macs:,} ({readable_count(model.macs)} per example)")
+    if view is not None and view.memory:
+        from .columns import memory_footer
+
+        lines += memory_footer(model, batch, view)
     return lines
 
 
@@ -120,18 +130,33 @@ def readable_count(count: int) -> str:
     return str(count)
 
 
-def summary_dict(model: Model, batch: int | None = None) -> dict:
+def summary_dict(
+    model: Model,
+    batch: int | None = None,
+    dtype: str = "float32",
+    optimizer: str = "adam",
+    layout: str = "channels_last",
+) -> dict:
     """The JSON form: every row and the totals; the batch axis is null unless given."""
+    from .layers.base import to_layout
+    from .memory import DTYPE_BYTES
+    from .receptive import plain
+
+    def axes(values):
+        return None if values is None else [plain(v) for v in values]
+
+    fields = model.receptive_fields
     layers = []
     for node in model.keras_order if not model.sequential else model.layers:
         if node.id in model.inputs:
             continue
         uses = model.calls[node.id]
+        field = fields[node.id]
         layers.append(
             {
                 "name": node.name,
                 "type": node.keras_type,
-                "output_shape": [batch, *uses[-1].shape],
+                "output_shape": [batch, *to_layout(uses[-1].shape, layout)],
                 "params": node.info.params,
                 "trainable_params": node.info.trainable,
                 "non_trainable_params": node.info.non_trainable,
@@ -139,14 +164,27 @@ def summary_dict(model: Model, batch: int | None = None) -> dict:
                 "inputs": [model.nodes[i].name for use in uses for i in use.inputs],
                 "implicit": node.implicit,
                 "line": node.span.line,
+                "activations": node.activations,
+                "activation_bytes": node.activations * (batch or 1) * DTYPE_BYTES[dtype],
+                "receptive_field": axes(field.size if field else None),
+                "effective_stride": axes(field.stride if field else None),
+                "receptive_field_note": field.note if field and field.note else None,
+                "blocks": [{"id": c.id, "name": c.name, "line": c.span.line} for c in node.blocks],
             }
         )
     return {
         "name": model.name,
-        "input_shape": [batch, *model.input.shape],
-        "output_shape": [batch, *model.output_shape],
-        "inputs": [{"name": model.nodes[i].name, "shape": [batch, *model.nodes[i].shape]} for i in model.inputs],
-        "outputs": [{"name": model.nodes[i].name, "shape": [batch, *model.nodes[i].shape]} for i in model.outputs],
+        "input_shape": [batch, *to_layout(model.input.shape, layout)],
+        "output_shape": [batch, *to_layout(model.output_shape, layout)],
+        "inputs": [
+            {"name": model.nodes[i].name, "shape": [batch, *to_layout(model.nodes[i].shape, layout)]}
+            for i in model.inputs
+        ],
+        "outputs": [
+            {"name": model.nodes[i].name, "shape": [batch, *to_layout(model.nodes[i].shape, layout)]}
+            for i in model.outputs
+        ],
+        "layout": layout,
         "layers": layers,
         "total_params": model.total,
         "trainable_params": model.trainable,
@@ -154,23 +192,25 @@ def summary_dict(model: Model, batch: int | None = None) -> dict:
         "total_macs": model.macs,
         "memory_bytes": model.total * 4,
         "sequential": model.sequential,
+        "total_activations": model.activations,
+        "memory": model.memory(batch or 1, dtype, optimizer).as_dict(),
     }
 
 
-def _flat_rows(model: Model, batch: int | None, macs: bool) -> tuple[list[str], list[list[str]], list[str]]:
+def _flat_rows(model: Model, batch: int | None, macs: bool, view=None) -> tuple[list[str], list[list[str]], list[str]]:
     """The table's header and rows, each cell on one line (a merge's inputs joined by spaces)."""
-    header, rows, align = _rows(model, batch, macs)
+    header, rows, align = _rows(model, batch, macs, view)
     return header, [[" ".join(cell) for cell in cells] for cells in rows], align
 
 
-def format_markdown(model: Model, batch: int | None = None, macs: bool = False) -> str:
+def format_markdown(model: Model, batch: int | None = None, macs: bool = False, view=None) -> str:
     """The table as GitHub-flavoured Markdown, totals below it, for a README or a paper."""
-    header, rows, align = _flat_rows(model, batch, macs)
+    header, rows, align = _flat_rows(model, batch, macs, view)
     rule = {"<": ":--", ">": "--:"}
     out = [f"**{model.name}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
     out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in rows]
     out.append("")
-    out += [line.strip() + "  " for line in footer(model, macs)]
+    out += [line.strip() + "  " for line in footer(model, macs, view, batch)]
     out[-1] = out[-1].rstrip()
     return "\n".join(out)
 
@@ -199,11 +239,11 @@ def format_csv(model: Model, batch: int | None = None) -> str:
     return out.getvalue()
 
 
-def format_html(model: Model, batch: int | None = None, macs: bool = False) -> str:
+def format_html(model: Model, batch: int | None = None, macs: bool = False, view=None) -> str:
     """One self-contained <table>: a caption, a header, a row per layer and the totals as its footer."""
     from html import escape
 
-    header, rows, align = _flat_rows(model, batch, macs)
+    header, rows, align = _flat_rows(model, batch, macs, view)
     style = {"<": "text-align:left", ">": "text-align:right"}
 
     def row(tag: str, cells: list[str]) -> str:
@@ -219,7 +259,10 @@ def format_html(model: Model, batch: int | None = None, macs: bool = False) -> s
         *(row("td", cells) for cells in rows),
         "</tbody>",
         "<tfoot>",
-        *(f'<tr><td colspan="{len(header)}">{escape(line.strip())}</td></tr>' for line in footer(model, macs)),
+        *(
+            f'<tr><td colspan="{len(header)}">{escape(line.strip())}</td></tr>'
+            for line in footer(model, macs, view, batch)
+        ),
         "</tfoot>",
         "</table>",
     ]

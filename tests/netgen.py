@@ -522,6 +522,17 @@ def gen_pool(draw, shape):
     return Step(text, (call,), out + shape[-1:], frozenset(tags))
 
 
+def gen_adaptive_pool(draw, shape):
+    r = spatial_rank(shape)
+    if r not in (1, 2, 3):
+        return None
+    keyword = draw(st.sampled_from(["adaptivepool", "adaptive_avg_pool", "adaptiveavgpool"]))
+    size = per_axis(draw, draw(st.booleans()), 1, [min(7, n + 2) for n in shape[:-1]])
+    call = (f"AdaptiveAveragePooling{r}D", (size,), {})
+    tags = {(keyword, ""), (keyword, "size")}
+    return Step(f"{keyword} {size_text(draw, size)}", (call,), size + shape[-1:], frozenset(tags))
+
+
 def gen_global_pool(draw, shape, keepdims=None):
     r = spatial_rank(shape)
     if r not in (1, 2, 3):
@@ -930,6 +941,7 @@ SPATIAL_KINDS = [
     *[gen_sepconv] * 2,
     *[gen_deconv] * 2,
     *[gen_pool] * 3,
+    gen_adaptive_pool,
     *[gen_global_pool] * 2,
     gen_dense,
     gen_flatten,

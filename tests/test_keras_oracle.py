@@ -570,14 +570,22 @@ def test_random_networks_against_keras(net, keras):
 COVERAGE_EXAMPLES = 500  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
 
 
+# PyTorch's own options, which Keras cannot express: tests/test_pytorch.py checks them against PyTorch.
+PYTORCH_ONLY = {"shuffle", "channel_shuffle", "chunk", ("maxpool", "pad"), ("maxpool", "ceil")}
+
+
 def required_features():
     """(keyword, option) pairs: every keyword of every layer kind, each non-choice option,
     each padding/interpolation choice; the fused activations are checked across kinds."""
     required = set()
     for keyword, kind in REGISTRY.items():
+        if keyword in PYTORCH_ONLY:
+            continue
         required.add(((keyword,), ""))
         keywords = tuple(k for k, c in REGISTRY.items() if c is kind)
         for arg in kind.ARGS:
+            if (keywords[0], arg.name) in PYTORCH_ONLY:
+                continue
             if isinstance(arg.type, Choice) and arg.name != "activation":
                 required |= {(keywords, f"{arg.name}={choice}") for choice in arg.type.choices}
             else:

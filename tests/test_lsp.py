@@ -99,6 +99,9 @@ def test_hover_on_a_block_call_shows_its_subtotal(client):
     projection_shortcut = hover_text(client, uri, 8, 10)  # `conv c*4 1x1 stride s`
     assert "made 4 times" in projection_shortcut
     assert "(None, 7, 7, 2048), 2,099,200 params" in projection_shortcut  # 1x1, 1024 -> 2048, with bias
+    # the block itself: each call, by the calls that led to it
+    block = hover_text(client, uri, 7, 6)
+    assert "called 4 times" in block and "- stack(128, 4) › projection(c, s)" in block
 
 
 def test_completion_of_layers_options_blocks_and_parameters(client):

@@ -39,7 +39,9 @@ def test_shipped_parser_was_generated_from_this_grammar():
 
 
 def _terminals(parser):
-    return sorted((t.name, t.pattern.type, t.pattern.value, tuple(t.pattern.flags), t.priority) for t in parser.terminals)
+    return sorted(
+        (t.name, t.pattern.type, t.pattern.value, tuple(t.pattern.flags), t.priority) for t in parser.terminals
+    )
 
 
 def _rules(parser):
@@ -117,9 +119,7 @@ def _old_cache_path(tmp: Path, monkeypatch) -> Path:
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    lark.Lark(
-        GRAMMAR, postlex=_Indenter(), propagate_positions=True, cache=True, **build_parser.LARK_OPTIONS
-    )
+    lark.Lark(GRAMMAR, postlex=_Indenter(), propagate_positions=True, cache=True, **build_parser.LARK_OPTIONS)
     (path,) = glob.glob(str(tmp / ".lark_cache_*.tmp"))
     return Path(path)
 

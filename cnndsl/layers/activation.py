@@ -127,11 +127,12 @@ class LeakyReLU(LayerKind):
             "alpha",
             FloatType(0.0, None, "a slope of at least 0"),
             default=0.2,
+            torch_default=0.01,
             positional=True,
             example="leakyrelu 0.1",
         ),
     )
-    SUMMARY = "leaky ReLU with negative slope α, default 0.2 (Keras `LeakyReLU`)"
+    SUMMARY = "leaky ReLU with negative slope α, default 0.2 (Keras `LeakyReLU`; 0.01 under `defaults pytorch`)"
     USAGE = "leakyrelu 0.2"
 
     @property

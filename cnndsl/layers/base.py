@@ -24,6 +24,10 @@ Shape = tuple[int, ...]
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 
+# Whose defaults a file's layers take: `defaults pytorch` on a file's first line picks PyTorch's.
+CONVENTIONS = ("keras", "pytorch")
+_KERAS_DEFAULT = object()  # an Arg's PyTorch default when it is the same as Keras's
+
 # Keras argument names people type from habit, and how cnndsl writes them.
 KERAS_ARGUMENTS = {
     "kernel_size": "given by its place here, after the filters: `conv 32 3x3`",
@@ -222,6 +226,12 @@ class Arg:
     variadic: bool = False  # positional only: takes every remaining value
     doc: str = ""
     example: str = ""
+    torch_default: Any = _KERAS_DEFAULT  # the default under `defaults pytorch`, where PyTorch's differs
+
+    def default_for(self, conventions: str) -> Any:
+        if conventions == "pytorch" and self.torch_default is not _KERAS_DEFAULT:
+            return self.torch_default
+        return self.default
 
     def example_hint(self) -> str | None:
         return f"for example `{self.example}`" if self.example else None
@@ -243,6 +253,20 @@ class Inferred:
         return self.trainable + self.non_trainable
 
 
+@dataclass(frozen=True)
+class Window:
+    """What one output position reads on one axis: `size` input positions starting at
+    `position·stride − before` (in input steps). Up-sampling layers have a fractional stride."""
+
+    size: Any = 1
+    stride: Any = 1
+    before: Any = 0
+
+
+def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
+    return tuple(Window((k - 1) * d + 1, s, before) for k, s, d, (before, _) in zip(kernel, stride, dilation, pads))
+
+
 @functools.cache  # one name per Keras class; inference asks for every layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
@@ -260,6 +284,7 @@ class LayerKind:
     SUMMARY: ClassVar[str] = ""
     USAGE: ClassVar[str] = ""
     MERGE: ClassVar[bool] = False
+    conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -286,10 +311,15 @@ class LayerKind:
 
     @classmethod
     def bind(
-        cls, keyword: str, values: Sequence[Value], keywords: Sequence[tuple[str, Value, Span]], span: Span
+        cls,
+        keyword: str,
+        values: Sequence[Value],
+        keywords: Sequence[tuple[str, Value, Span]],
+        span: Span,
+        conventions: str = "keras",
     ) -> LayerKind:
         """Match source arguments to ARGS; raises BadArgument with a span."""
-        options = {arg.name: arg.default for arg in cls.ARGS}
+        options = {arg.name: arg.default_for(conventions) for arg in cls.ARGS}
         spans: dict[str, Span] = {}
         by_name = {arg.name: arg for arg in cls.ARGS if not arg.positional or not arg.required}
         positional = [arg for arg in cls.ARGS if arg.positional]
@@ -363,6 +393,7 @@ class LayerKind:
             names = " and ".join(f"`{arg.name}`" for arg in missing)
             raise BadArgument(f"`{keyword}` needs {names}", span, f"usage: {cls.USAGE}" if cls.USAGE else None)
         layer = cls(keyword, options, spans, span)
+        layer.conventions = conventions
         layer.validate()
         return layer
 
@@ -455,6 +486,18 @@ class LayerKind:
     def explain_macs(self, node) -> list[str]:
         """The multiply-accumulates as a product; empty when the layer counts none."""
         return []
+
+    def window(self, node) -> tuple[Window, ...] | None:
+        """Per spatial axis, the input positions one output position reads (receptive fields).
+
+        The default suits layers that keep the shape and work position by
+        position (activations, normalisation, dropout); any other layer whose
+        output has no spatial axes has none.
+        """
+        shape = node.shape
+        if len(shape) > 1 and node.in_shapes and node.in_shapes[0][:-1] == shape[:-1]:
+            return (Window(),) * (len(shape) - 1)
+        return None
 
     # Helpers for subclasses
 

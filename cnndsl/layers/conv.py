@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from ..errors import Edit, Hint
 from ..source import Span
 from .activation import ACTIVATIONS, activation_arg, activation_steps
@@ -14,8 +16,10 @@ from .base import (
     IntType,
     LayerKind,
     SizeType,
+    Window,
     axes,
     axis_names,
+    conv_windows,
     describe_shape,
     dot,
     figure,
@@ -185,6 +189,10 @@ class _Convolution(LayerKind):
         return steps, Call(f"nn.Conv{r['rank']}d", args)
 
     RANKS: tuple[int, ...] = (1, 2, 3)
+
+    def window(self, node):
+        r = node.resolved
+        return conv_windows(r["kernel"], r["stride"], r["dilation"], r["pads"])
 
     def explain_shape(self, node):
         r = node.resolved
@@ -489,6 +497,14 @@ class Deconv(_Convolution):
                 "crops": transpose_crops(kernel, stride, dilation, self["padding"], outpad),
             },
         )
+
+    def window(self, node):
+        """Output o gets input i where i·s + t·d = o + cut: at most ceil(span/s) inputs, 1/s of a step apart."""
+        r, windows = node.resolved, []
+        for k, s, d, (cut, _) in zip(r["kernel"], r["stride"], r["dilation"], r["crops"]):
+            span = (k - 1) * d + 1
+            windows.append(Window(Fraction(span - 1, s) + 1, Fraction(1, s), Fraction(span - 1 - cut, s)))
+        return tuple(windows)
 
     def explain_shape(self, node):
         r, lines = node.resolved, []

@@ -56,10 +56,16 @@ class Flatten(LayerKind):
         return [f"{dot(*node.in_shapes[0])} = {figure(node.shape[0])} features{why}"]
 
     def keras(self, node):
+        if self.conventions == "pytorch" and prod(node.in_shapes[0][:-1]) > 1:
+            raise self.unsupported(
+                "Keras",
+                "under `defaults pytorch` it flattens channels first, as PyTorch does, and Keras's Flatten "
+                "flattens channels last (`gap` or a 1x1 input flattens the same in both)",
+            )
         return Call("layers.Flatten")
 
     def torch(self, node, step):
-        if len(node.in_shapes[0]) == 1:
+        if len(node.in_shapes[0]) == 1 or self.conventions == "pytorch":
             return [lambda x: Call("torch.flatten", [x, 1])]
         step.comment("Keras flattens NHWC, PyTorch NCHW: channels go last first, as in Keras")
         return [lambda x: method(method(x, "movedim", [1, -1]), "flatten", [1])]
@@ -77,7 +83,9 @@ class Dense(LayerKind):
 
     def implicit_before(self, shapes):
         if len(shapes[0]) > 1:
-            return Flatten("flatten", {}, {}, self.span)
+            flatten = Flatten("flatten", {}, {}, self.span)
+            flatten.conventions = self.conventions
+            return flatten
         return None
 
     def infer(self, shapes):

@@ -7,7 +7,7 @@ Their keywords are also listed in the grammar (MERGE_OP), because
 from __future__ import annotations
 
 from ..errors import BranchMismatch
-from .base import BinOp, Call, Inferred, LayerKind, List, describe_shape, kw
+from .base import BinOp, Call, Inferred, LayerKind, List, Window, describe_shape, kw
 
 
 class _Merge(LayerKind):
@@ -31,6 +31,11 @@ class _Merge(LayerKind):
             )
         if self.EXACT_COUNT and len(shapes) != self.EXACT_COUNT:
             raise BranchMismatch(f"`{self.keyword}` takes exactly {self.EXACT_COUNT} branches", self.span)
+
+    def window(self, node):
+        """Every branch is read at the same position (`cnndsl.receptive` joins their fields)."""
+        rank = len(node.shape) - 1
+        return (Window(),) * rank if rank > 0 else None
 
     def keras(self, node):
         return Call(f"layers.{self.KERAS_NAME}")

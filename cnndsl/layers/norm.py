@@ -34,14 +34,17 @@ class BatchNorm(LayerKind):
             "eps",
             FloatType(0.0, None, "a small positive number"),
             default=1e-3,
-            doc="epsilon, default 0.001",
+            torch_default=1e-5,
+            doc="epsilon, default 0.001 (PyTorch's 1e-5 under `defaults pytorch`)",
             example="eps 1.001e-5",
         ),
         Arg(
             "momentum",
             FloatType(0.0, 1.0, "a number from 0 up to 1"),
             default=0.99,
-            doc="moving-average momentum, default 0.99",
+            torch_default=0.1,
+            doc="moving-average momentum, default 0.99; under `defaults pytorch` PyTorch's meaning "
+            "(the new batch's weight), default 0.1",
             example="momentum 0.9",
         ),
     )
@@ -54,6 +57,12 @@ class BatchNorm(LayerKind):
         learned = int(self["scale"]) + int(self["center"])
         return Inferred(shape, "BatchNormalization", trainable=learned * channels, non_trainable=2 * channels)
 
+    @property
+    def keras_momentum(self) -> float:
+        """Keras's momentum weighs the running average, PyTorch's the new batch."""
+        momentum = self["momentum"]
+        return round(1 - momentum, 12) if self.conventions == "pytorch" else momentum
+
     def explain_params(self, node):
         c = node.shape[-1]
         learned = [name for name, kept in (("γ", self["scale"]), ("β", self["center"])) if kept]
@@ -65,19 +74,14 @@ class BatchNorm(LayerKind):
         ]
 
     def keras(self, node):
-        defaults = [
-            ("momentum", "momentum", 0.99),
-            ("eps", "epsilon", 1e-3),
-            ("center", "center", True),
-            ("scale", "scale", True),
-        ]
-        return Call("layers.BatchNormalization", keras_norm_options(self, defaults))
+        defaults = [("eps", "epsilon", 1e-3), ("center", "center", True), ("scale", "scale", True)]
+        args = [] if self.keras_momentum == 0.99 else [kw("momentum", literal(self.keras_momentum))]
+        return Call("layers.BatchNormalization", args + keras_norm_options(self, defaults))
 
     def torch(self, node, step):
         channels = node.shape[-1]
         rank = max(len(node.shape) - 1, 1)
-        # PyTorch's momentum weighs the new batch, Keras's the running average.
-        args = [channels, kw("eps", self["eps"]), kw("momentum", literal(round(1 - self["momentum"], 12)))]
+        args = [channels, kw("eps", self["eps"]), kw("momentum", literal(round(1 - self.keras_momentum, 12)))]
         if not (self["scale"] and self["center"]):
             args.append(kw("affine", False))
         bn = step.module(Call(f"nn.BatchNorm{rank}d", args))
@@ -94,7 +98,8 @@ class LayerNorm(LayerKind):
             "eps",
             FloatType(0.0, None, "a small positive number"),
             default=1e-3,
-            doc="epsilon, default 0.001",
+            torch_default=1e-5,
+            doc="epsilon, default 0.001 (PyTorch's 1e-5 under `defaults pytorch`)",
             example="eps 1e-6",
         ),
     )

@@ -11,6 +11,7 @@ from .base import (
     LayerKind,
     SizeType,
     axes,
+    conv_windows,
     describe_shape,
     dot,
     fit_size,
@@ -48,6 +49,10 @@ class _Pool(LayerKind):
             resolved={"rank": rank, "size": size, "stride": stride, "pads": pads},
         )
 
+    def window(self, node):
+        r = node.resolved
+        return conv_windows(r["size"], r["stride"], (1,) * r["rank"], r["pads"])
+
     def explain_shape(self, node):
         r = node.resolved
         lines = window_lines(
@@ -74,16 +79,76 @@ class _Pool(LayerKind):
         return args
 
 
+def torch_window(n: int, k: int, s: int, p: int, ceil: bool) -> int:
+    """PyTorch's pooled length: `(n + 2p - k) / s + 1` rounded down, or up with `ceil`, where a
+    last window that would start in the right padding is dropped."""
+    out = (n + 2 * p - k + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
 class MaxPool(_Pool):
     KEYWORDS = ("maxpool", "pool", "max_pool")
+    ARGS = (
+        *_Pool.ARGS,
+        Arg(
+            "pad",
+            SizeType(minimum=0),
+            default=None,
+            doc="PyTorch's `padding`: pads every side with -inf, at most half the pool size",
+            example="pad 1",
+        ),
+        Arg("ceil", Flag("ceil"), default=False, doc="`ceil` rounds the output size up (PyTorch's `ceil_mode`)"),
+    )
     KERAS_NAME = "MaxPooling"
-    SUMMARY = "max pooling; stride defaults to the pool size"
-    USAGE = "maxpool [SIZE] [stride S] [same|valid]"
+    SUMMARY = "max pooling; stride defaults to the pool size; `pad` and `ceil` as PyTorch's padding and ceil_mode"
+    USAGE = "maxpool [SIZE] [stride S] [same|valid] [pad P] [ceil]"
+
+    def validate(self):
+        if (self["pad"] is not None or self["ceil"]) and self["padding"] == "same":
+            raise self.fail("`same` cannot be combined with `pad` or `ceil`", "padding", "use `pad` and `ceil` alone")
+
+    def infer(self, shapes):
+        if self["pad"] is None and not self["ceil"]:
+            return super().infer(shapes)
+        (shape,) = shapes
+        rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
+        size = fit_size(self, "size", self["size"], rank)
+        stride = fit_size(self, "stride", self["stride"], rank) if self["stride"] is not None else size
+        pad = fit_size(self, "pad", self["pad"] or (0,), rank)
+        for k, p in zip(size, pad):
+            if 2 * p > k:
+                raise self.fail(
+                    f"padding {p} is more than half the pool size {k}", "pad", "PyTorch pads at most half a window"
+                )
+        out = tuple(torch_window(n, k, s, p, self["ceil"]) for n, k, s, p in zip(shape[:-1], size, stride, pad))
+        if min(out) < 1:
+            raise self.fail(
+                f"pool size {describe_shape(size)} is larger than its {describe_shape(shape[:-1])} input, padded",
+                "size",
+                "use a smaller pool, more `pad`, or `ceil`",
+            )
+        return Inferred(
+            out + shape[-1:],
+            f"{self.KERAS_NAME}{rank}D",
+            resolved={"rank": rank, "size": size, "stride": stride, "pads": tuple((p, p) for p in pad)},
+        )
+
+    def keras(self, node):
+        if self["ceil"] or self["pad"] is not None:
+            raise self.unsupported(
+                "Keras", "Keras's pooling has no `ceil` rounding and cannot pad with -inf; use `same` or `valid`"
+            )
+        return super().keras(node)
 
     def torch(self, node, step):
         """Keras's `same` padding never wins a max: pad with -inf where PyTorch's own cannot."""
         steps, padding = torch_padding(node.resolved["pads"], value='float("-inf")')
-        pool = step.module(Call(f"nn.MaxPool{node.resolved['rank']}d", self.torch_pool(node, padding)))
+        args = self.torch_pool(node, padding)
+        if self["ceil"]:
+            args.append(kw("ceil_mode", True))
+        pool = step.module(Call(f"nn.MaxPool{node.resolved['rank']}d", args))
         return [*steps, lambda x: Call(pool, [x])]
 
 
@@ -150,3 +215,24 @@ class GlobalMaxPool(_GlobalPool):
     TORCH_METHOD = "amax"
     SUMMARY = "global max pooling to one value per channel"
     USAGE = "gmp [keepdims]"
+
+
+class AdaptiveAvgPool(LayerKind):
+    KEYWORDS = ("adaptivepool", "adaptive_avg_pool", "adaptiveavgpool")
+    ARGS = (Arg("size", SizeType(), positional=True, required=True, doc="output size", example="adaptivepool 7x7"),)
+    SUMMARY = "average pooling to a fixed output size, PyTorch's windows (`AdaptiveAvgPool2d`)"
+    USAGE = "adaptivepool SIZE"
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
+        size = fit_size(self, "size", self["size"], rank)
+        return Inferred(size + shape[-1:], f"AdaptiveAveragePooling{rank}D", resolved={"rank": rank, "size": size})
+
+    def keras(self, node):
+        size = node.resolved["size"]
+        return Call(f"layers.AdaptiveAveragePooling{node.resolved['rank']}D", [axes(size)])
+
+    def torch(self, node, step):
+        pool = step.module(Call(f"nn.AdaptiveAvgPool{node.resolved['rank']}d", [axes(node.resolved["size"])]))
+        return [lambda x: Call(pool, [x])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .base import (
     Arg,
     Call,
@@ -9,6 +11,7 @@ from .base import (
     Inferred,
     LayerKind,
     SizeType,
+    Window,
     axes,
     axis_names,
     describe_shape,
@@ -80,6 +83,9 @@ class ZeroPad(LayerKind):
             lines.append(f"{name}: {before} + {n} + {after} = {out}")
         return lines + [f"channels: {node.shape[-1]}, as its input"]
 
+    def window(self, node):
+        return tuple(Window(1, 1, before) for before, _ in node.resolved["pads"])
+
     def keras(self, node):
         return Call(f"layers.ZeroPadding{node.resolved['rank']}D", [keras_sides(node.resolved["pads"])])
 
@@ -119,6 +125,9 @@ class Crop(LayerKind):
             lines.append(f"{name}: {n} − {before} − {after} = {out}")
         return lines + [f"channels: {node.shape[-1]}, as its input"]
 
+    def window(self, node):
+        return tuple(Window(1, 1, -before) for before, _ in node.resolved["crops"])
+
     def keras(self, node):
         return Call(f"layers.Cropping{node.resolved['rank']}D", [keras_sides(node.resolved["crops"])])
 
@@ -156,6 +165,11 @@ class UpSample(LayerKind):
             raise self.fail("`bilinear` upsampling is only for 2-D inputs", "interpolation", "use `nearest`")
         out = tuple(n * f for n, f in zip(shape[:-1], size)) + shape[-1:]
         return Inferred(out, f"UpSampling{rank}D", resolved={"rank": rank, "size": size})
+
+    def window(self, node):
+        """Nearest reads one input, bilinear two; each output step is 1/factor of an input step."""
+        size = 2 if self["interpolation"] == "bilinear" else 1
+        return tuple(Window(size, Fraction(1, f), Fraction(size - 1, 2)) for f in node.resolved["size"])
 
     def explain_shape(self, node):
         r = node.resolved

