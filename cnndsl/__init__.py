@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 
 from .errors import CnnError, render
@@ -20,12 +21,20 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
     from .parse import parse
 
     source = Source.of(text, filename)
+    # The syntax tree and the graph hold no reference cycles, but the cyclic
+    # collector would walk all of them again and again as they grow: most of
+    # the time of a long file, and superlinear. Pause it while they are built.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         model = infer(expand(parse(source)), name or _model_name(filename))
         return dataclasses.replace(model, source=source)
     except CnnError as error:
         error.source = source
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def analyze_file(path: str | os.PathLike[str]) -> Model:

@@ -7,6 +7,7 @@ cannot be read or written), 3 a bug in cnndsl (reported without a traceback).
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from . import __version__
@@ -59,11 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, example, what in (
         ("--max-params", "1M", "parameters"),
         ("--max-macs", "500M", "multiply-accumulates per example"),
-        (
-            "--max-memory",
-            "2GB",
-            "bytes at the inference peak, one float32 example (units B, KB, MB, GB, KiB, MiB, GiB)",
-        ),
+        ("--max-memory", "2GB", "bytes at the inference peak of one float32 example"),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
 
@@ -99,9 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     lsp = commands.add_parser(
         "lsp", help='run the language server on standard input and output (pip install "cnndsl[lsp]")'
     )
-    for command in (summary, check, emit, diagram, explain):
+    diff = commands.add_parser("diff", help="what changed between two models, layer by layer; exit 1 when they differ")
+    diff.add_argument("file_a", metavar="A", help="the model before: a .cnn file, or - for standard input")
+    diff.add_argument("file_b", metavar="B", help="the model after")
+    diff.add_argument("--json", action="store_true", help="print JSON instead of text")
+    for command in (summary, check, emit, diagram, explain, diff):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, lsp):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -130,7 +131,7 @@ def _add_view_options(command) -> None:
 
 def _natural(text: str) -> int:
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
@@ -145,6 +146,14 @@ def _add_error_format(command: argparse.ArgumentParser) -> None:
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
     )
+
+
+def _whole(text: str) -> int:
+    """A whole number from the command line, no larger than any size cnndsl takes (2^31)."""
+    digits = text.strip().lstrip("+-").replace("_", "")
+    if digits.isdigit() and (len(digits) > 10 or int(digits) > 2**31):
+        raise argparse.ArgumentTypeError("must be at most 2^31 (2,147,483,648)")
+    return int(text)
 
 
 def _columns(text: str) -> tuple[str, ...]:
@@ -175,7 +184,7 @@ def _view(args):
 
 def _positive(text: str) -> int:
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
@@ -183,11 +192,31 @@ def _positive(text: str) -> int:
     return value
 
 
+class _TooLarge(OSError):
+    """A file past MAX_FILE_BYTES: refused before it is read whole (/dev/zero never ends)."""
+
+
 def _read(path: str) -> tuple[str, str]:
+    """The UTF-8 text of a file or of standard input, read up to a bound."""
+    from .limits import MAX_FILE_BYTES
+
     if path == "-":
-        return sys.stdin.read(), "<stdin>"
-    with open(path, encoding="utf-8") as handle:
-        return handle.read(), path
+        if sys.stdin is None:  # started with standard input closed
+            raise OSError(0, "standard input is closed")
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # replaced by a text stream (an embedding program, a test)
+            text = sys.stdin.read(MAX_FILE_BYTES + 1)
+            data = text.encode("utf-8", "surrogateescape")
+        else:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        name = "<stdin>"
+    else:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        name = path
+    if len(data) > MAX_FILE_BYTES:
+        raise _TooLarge(0, f"larger than {MAX_FILE_BYTES // 2**20} MB, more than any .cnn file needs")
+    return data.decode("utf-8"), name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         except BadBudget as err:
             getattr(args, "command_parser", parser).error(str(err))
         status = max(_run(path, args, found) for path in args.files)
+    elif args.command == "diff":
+        status = _diff(args, found)
     else:
         status = _run(args.file, args, found)
     return max(status, _report(found, args))
@@ -248,10 +279,15 @@ def _run(path: str, args, found: list) -> int:
 
     try:
         model = analyze(text, filename)
+        # The model lives until the command ends: keep the collector from walking it again.
+        gc.freeze()
         if args.command == "check":
             return _check(model, Source.of(text, filename), path, args, found)
         if args.command == "summary":
             return _summary(model, args)
+        if args.command == "diff":
+            args.models.append((model, filename))
+            return OK
         if args.command == "explain":
             return _explain(model, args)
         if args.command == "diagram":
@@ -287,6 +323,25 @@ def _check(model, source, path: str, args, found: list) -> int:
     return status
 
 
+def _diff(args, found: list) -> int:
+    """Exit 0 when the models have the same layers and numbers, 1 when they differ or one has an error."""
+    args.models = []
+    status = max(_run(args.file_a, args, found), _run(args.file_b, args, found))
+    if status != OK:
+        return status
+    from .diff import diff_dict, diff_models, format_diff
+
+    (a, name_a), (b, name_b) = args.models
+    diff = diff_models(a, b)
+    if args.json:
+        import json
+
+        written = _write(json.dumps(diff_dict(diff, name_a, name_b), indent=2) + "\n")
+    else:
+        written = _write(format_diff(diff, name_a, name_b) + "\n")
+    return written or (OK if diff.same else MODEL_ERROR)
+
+
 def _model_error(error, source, args, found: list) -> int:
     if getattr(args, "error_format", "text") == "text":
         from . import render
@@ -299,9 +354,20 @@ def _model_error(error, source, args, found: list) -> int:
 
 def _write(text: str) -> int:
     """Print to standard output; a reader that stops early (`| head`) is not an error."""
+    if sys.stdout is None:  # started with standard output closed
+        print("cnndsl: cannot write to standard output: it is closed", file=sys.stderr)
+        return USAGE
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
+    except UnicodeEncodeError as err:  # nothing was written: the text is encoded before it goes out
+        char = err.object[err.start]
+        print(
+            f"cnndsl: standard output cannot show U+{ord(char):04X} in its encoding, {err.encoding}; "
+            "set PYTHONIOENCODING=utf-8" + (", or use --ascii" if char in "┏┃┡│├└━┳┓╇┩─┼┤┴┘" else ""),
+            file=sys.stderr,
+        )
+        return USAGE
     except BrokenPipeError:
         # Python would complain again when it flushes at exit; point stdout at nothing.
         import os
@@ -358,13 +424,81 @@ def _emit(model, args) -> int:
     code = generate(model, args.target)
     if not args.output:
         return _write(code)
+    return _write_file(args.output, code.encode("utf-8"), args.file)
+
+
+def _write_file(path: str, data: bytes, source: str) -> int:
+    """Write `-o` output whole or not at all, and never over the input file.
+
+    The data goes to a new file in the same directory, which then replaces
+    `path` in one step: a full disk or a file-size limit leaves the old file
+    as it was. Through a symlink, the file it names is replaced.
+    """
+    import os
+
     try:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(code)
+        if _same_file(source, path):
+            what = "standard input's file" if source == "-" else f"the input file {source}"
+            print(f"cnndsl: refusing to write over {what} (-o {path})", file=sys.stderr)
+            return USAGE
+        target = os.path.realpath(path)
+        temporary = _write_temporary(target, data)
+        try:
+            try:
+                os.chmod(temporary, os.stat(target).st_mode & 0o7777)  # keep an existing file's permissions
+            except FileNotFoundError:
+                pass
+            os.replace(temporary, target)
+        except BaseException:
+            _remove(temporary)
+            raise
     except OSError as err:
-        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
+        print(f"cnndsl: cannot write {path}: {err.strerror or err}", file=sys.stderr)
         return USAGE
     return OK
+
+
+def _same_file(source: str, path: str) -> bool:
+    """Whether `path` is the input (also through a symlink or a hard link, or stdin redirected from it)."""
+    import os
+
+    try:
+        out = os.stat(path)
+    except OSError:
+        return False
+    try:
+        into = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, AttributeError, ValueError):
+        return False
+    return (into.st_dev, into.st_ino) == (out.st_dev, out.st_ino)
+
+
+def _write_temporary(target: str, data: bytes) -> str:
+    """A new file beside `target` holding `data`, created as open() would (umask applies), synced."""
+    import os
+    import secrets
+
+    directory, name = os.path.split(target)
+    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        _remove(temporary)
+        raise
+    return temporary
+
+
+def _remove(path: str) -> None:
+    import os
+
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 DIAGRAM_EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png"}
@@ -396,10 +530,4 @@ def _diagram(model, source, args) -> int:
         except BrokenPipeError:
             return OK
         return OK
-    try:
-        with open(args.output, "wb") as handle:
-            handle.write(data)
-    except OSError as err:
-        print(f"cnndsl: cannot write {args.output}: {err.strerror or err}", file=sys.stderr)
-        return USAGE
-    return OK
+    return _write_file(args.output, data, args.file)

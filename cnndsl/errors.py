@@ -6,7 +6,6 @@ knows about the command line.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -190,6 +189,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> Hint | None:
             f"did you mean `{by_case[0]}`? names are case-sensitive",
             Edit(f"Change to `{by_case[0]}`", by_case[0], original=word),
         )
+    import difflib  # only when a name is wrong: `summary` of a good file must not pay for it
+
     close = difflib.get_close_matches(word.lower(), others, n=1, cutoff=0.6)
     if not close:
         return None

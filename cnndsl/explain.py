@@ -53,10 +53,47 @@ def explain_parts(
         "params": params,
         "macs": macs,
         "activations": activations,
+        "field": field_lines(model, node),
     }
 
 
-LABELS = {"inputs": "input", "shape": "output", "params": "params", "macs": "MACs", "activations": "activations"}
+def field_lines(model: Model, node: TypedNode) -> list[str]:
+    """The receptive field and effective stride, with the recurrence r = r_in + (k − 1)·j_in, j = j_in·s."""
+    from .receptive import plain
+
+    fields = model.receptive_fields
+    field = fields[node.id]
+    if field is None:
+        return ["none: no spatial axes here"]
+    if field.whole:
+        return ["the whole input: a branch or layer upstream reduced the positions to one (or reshaped them)"]
+    size, stride = "x".join(str(plain(v)) for v in field.size), "x".join(str(plain(v)) for v in field.stride)
+    lines = [f"{size}, effective stride {stride}"]
+    windows = node.layer.window(node) if node.inputs else None
+    before = fields[node.inputs[0]] if len(node.inputs) == 1 else None
+    if windows and before is not None and not before.whole and any(w.size != 1 or w.stride != 1 for w in windows):
+        from .layers.base import axis_names
+
+        for name, w, r_in, j_in, r, j in zip(
+            axis_names(len(windows)), windows, before.size, before.stride, field.size, field.stride
+        ):
+            lines.append(
+                f"{name}: {plain(r_in)} + ({plain(w.size)} − 1)·{plain(j_in)} = {plain(r)}; "
+                f"stride {plain(j_in)}·{plain(w.stride)} = {plain(j)}"
+            )
+    if field.note:
+        lines.append("note: " + field.note)
+    return lines
+
+
+LABELS = {
+    "inputs": "input",
+    "shape": "output",
+    "params": "params",
+    "macs": "MACs",
+    "activations": "activations",
+    "field": "field",
+}
 
 
 def explain_node(

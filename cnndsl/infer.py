@@ -175,6 +175,47 @@ class Model:
 
         return memory(self, batch, dtype, optimizer)
 
+    def summary(
+        self,
+        columns=None,
+        depth: int | None = None,
+        layout: str = "channels_last",
+        batch: int | None = None,
+        macs: bool = False,
+        dtype: str = "float32",
+        optimizer: str = "adam",
+        format: str = "table",
+        memory: bool = False,
+    ) -> str:
+        """The summary as `cnndsl summary` prints it: `format` is table, markdown, html or json.
+
+        `columns` is a list from `cnndsl.columns.COLUMNS` (or "all"), `depth` groups rows by
+        block call, `memory` adds the memory figures under the totals.
+        """
+        from . import summary as views
+        from .columns import COLUMNS, View
+
+        if format == "json":
+            import json
+
+            return json.dumps(views.summary_dict(self, batch, dtype, optimizer, layout), indent=2)
+        if columns == "all":
+            columns, memory = COLUMNS, True
+        view = View(tuple(columns) if columns else None, layout, depth, dtype, optimizer, memory)
+        if format == "markdown":
+            return views.format_markdown(self, batch, macs, view)
+        if format == "html":
+            return views.format_html(self, batch, macs, view)
+        if format != "table":
+            raise ValueError(f"unknown format {format!r}; one of table, markdown, html, json")
+        return views.format_summary(self, batch, macs, view=view)
+
+    def _repr_html_(self) -> str:
+        """A notebook cell that ends with a model shows its summary table."""
+        from .summary import format_html
+
+        return format_html(self)
+
     def explain(self, layers=None, layout: str = "channels_last", dtype: str = "float32") -> str:
         """The arithmetic behind every figure, as `cnndsl explain` prints it."""
         from .explain import explain_text

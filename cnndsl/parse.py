@@ -10,16 +10,17 @@ from ._generated_parser import (
     Indenter,
     Lark,
     Lark_StandAlone,
+    Meta,
     Token,
     Transformer,
+    Tree,
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,
-    VisitError,
     v_args,
 )
-from .errors import CnnError, SyntaxProblem
+from .errors import Edit, Hint, SyntaxProblem
 from .limits import MAX_BRACKETS, MAX_OPERATORS, check_literal, check_number
 from .source import Source, Span
 
@@ -74,9 +75,111 @@ class _Indenter(Indenter):
 
 @functools.cache
 def _parser() -> Lark:
+    """The LALR parser; each reduction builds its `ast` node at once (see `_Built`)."""
     # The tables are built ahead of time (`python -m cnndsl.build_parser`) and
     # ship in the package: no grammar is compiled here and no cache is read.
-    return Lark_StandAlone(postlex=_Indenter(), propagate_positions=True)
+    parser = Lark_StandAlone(postlex=_Indenter())
+    parser.parser.parser.parser.callbacks = {rule: _reduction(rule, _ToAst()) for rule in parser.rules}
+    return parser
+
+
+class _Built:
+    """A rule the parser has reduced: its value, and the text it covers.
+
+    Building `ast` nodes during the parse, instead of a Lark tree that a
+    Transformer walks afterwards, keeps one small object per reduction: the
+    tree, its Meta objects and the second pass were most of the time spent on
+    long files. The positions follow Lark's propagate_positions exactly (a
+    node spans its first to its last token, the dropped ones such as `def`
+    included); this object is the `meta` the `_ToAst` methods receive.
+    """
+
+    __slots__ = ("value", "line", "column", "end_line", "end_column")
+
+    @property
+    def empty(self) -> bool:
+        return self.line is None
+
+
+def _reduction(rule, transformer):
+    """The callback the parser calls to reduce `rule`: Lark's child filter, positions and `?rule` inlining."""
+    options = rule.options
+    expansion = rule.expansion
+    # Which children are kept, which `_rule` children are spliced in, and where
+    # `[optional]` parts that are absent get a None (maybe_placeholders).
+    nones = [0] * (len(expansion) + 1)
+    if options.empty_indices:
+        nones = [len(ones) for ones in "".join(str(int(b)) for b in options.empty_indices).split("0")]
+    plan = []
+    pending = 0
+    for index, symbol in enumerate(expansion):
+        pending += nones[index]
+        if options.keep_all_tokens or not (symbol.is_term and symbol.filter_out):
+            plan.append((index, not symbol.is_term and symbol.name.startswith("_"), pending))
+            pending = 0
+    trailing = pending + nones[len(expansion)]
+    name = rule.alias or options.template_source or rule.origin.name
+    expand_single = options.expand1 and not rule.alias
+    spliced = name.startswith("_")
+    method = None if spliced else getattr(type(transformer), name, None)
+    if method is not None:
+        method = getattr(method, "base_func", method).__get__(transformer)
+
+    def reduce(children):
+        start = end = None
+        for child in children:
+            if child.line is not None:
+                start = child
+                break
+        if start is not None:
+            for child in reversed(children):
+                if child.line is not None:
+                    end = child
+                    break
+        kept = []
+        for index, splice, placeholders in plan:
+            if placeholders:
+                kept += [None] * placeholders
+            if splice:
+                if kept:
+                    kept += children[index].value
+                else:  # the left-recursive `x*` rules: reuse the list
+                    kept = children[index].value
+            else:
+                kept.append(children[index])
+        if trailing:
+            kept += [None] * trailing
+        if expand_single and len(kept) == 1:
+            built = kept[0]
+            if type(built) is _Built and start is not None:
+                built.line, built.column = start.line, start.column
+                built.end_line, built.end_column = end.end_line, end.end_column
+            return built
+        built = _Built()
+        if start is None:
+            built.line = built.column = built.end_line = built.end_column = None
+        else:
+            built.line, built.column = start.line, start.column
+            built.end_line, built.end_column = end.end_line, end.end_column
+        if spliced:
+            built.value = kept
+            return built
+        values = [child.value if type(child) is _Built else child for child in kept]
+        if method is None:  # a rule _ToAst does not know stays a Lark tree, as Transformer would leave it
+            built.value = Tree(name, values, _lark_meta(built))
+        else:
+            built.value = method(built, values)
+        return built
+
+    return reduce
+
+
+def _lark_meta(built: _Built) -> Meta:
+    meta = Meta()
+    if built.line is not None:
+        meta.line, meta.column, meta.end_line, meta.end_column = built.line, built.column, built.end_line, built.end_column
+        meta.empty = False
+    return meta
 
 
 def _bounded(stream):
@@ -368,6 +471,21 @@ def _show_char(char: str) -> str:
 
 
 def _char_hint(char: str) -> str | None:
+    hint = _char_advice(char)
+    replacement = _CHAR_REPLACEMENTS.get(char) if char not in " " else None
+    if replacement is None and (char.isspace() or not char.isprintable()) and char != " ":
+        replacement = " " if char.isspace() else ""
+    if hint is None or replacement is None:
+        return hint
+    title = f"Replace {_show_char(char)} with `{replacement}`" if replacement else f"Delete {_show_char(char)}"
+    return Hint(hint, Edit(title, replacement, original=char))
+
+
+# Characters pasted from documents, and the plain ones they stand for (the hint's edit).
+_CHAR_REPLACEMENTS = {**dict.fromkeys("×✕✖", "x"), **dict.fromkeys("‐‑‒–—―−", "-"), ",": " "}
+
+
+def _char_advice(char: str) -> str | None:
     if char.isspace():
         return "replace it with a plain space; it was probably pasted along with the text"
     if not char.isprintable():
@@ -411,12 +529,6 @@ def parse(source: Source) -> ast.Program:
     """Parse a whole .cnn program; raises SyntaxProblem with a span."""
     text = source.text if source.text.endswith("\n") else source.text + "\n"
     try:
-        tree = _parser().parse(text)
+        return _parser().parse(text).value
     except UnexpectedInput as err:
         raise _syntax_error(err, source) from None
-    try:
-        return _ToAst().transform(tree)
-    except VisitError as err:
-        if isinstance(err.orig_exc, (CnnError, RecursionError)):
-            raise err.orig_exc from None
-        raise

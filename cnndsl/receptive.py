@@ -27,7 +27,8 @@ class Field:
     hi: tuple
     stride: tuple | None  # input steps between neighbouring outputs; None when the field is the whole input
     whole: bool = False  # reads the whole input (a global pool upstream, a reshape)
-    note: str = ""  # why branches that meet here are not aligned
+    note: str = ""  # why the branches that meet at this node are not aligned
+    mixed_strides: bool = False  # somewhere upstream, branches with different strides met
 
     @property
     def size(self) -> tuple:
@@ -73,7 +74,8 @@ def receptive_fields(model) -> dict[int, Field | None]:
             lo.append(a - w.before * j)
             hi.append(b + (w.size - 1 - w.before) * j)
             stride.append(j * w.stride)
-        fields[node.id] = Field(tuple(lo), tuple(hi), tuple(stride), note=joined.note)
+        note = joined.note if len(ins) > 1 else ""
+        fields[node.id] = Field(tuple(lo), tuple(hi), tuple(stride), note=note, mixed_strides=joined.mixed_strides)
     return fields
 
 
@@ -91,11 +93,11 @@ def join(model, node, fields: list[Field]) -> Field:
                 + ", ".join(f"{name} at {'x'.join(str(plain(c)) for c in f.centre)}" for name, f in zip(names, fields))
                 + "); the field is their union"
             )
-        return Field(lo, hi, fields[0].stride, note=note)
+        return Field(lo, hi, fields[0].stride, note=note, mixed_strides=any(f.mixed_strides for f in fields))
     largest = max(fields, key=lambda f: tuple(f.size))
     note = (
         "branches are not aligned: different effective strides ("
         + ", ".join(f"{name} {'x'.join(str(plain(s)) for s in f.stride)}" for name, f in zip(names, fields))
         + "); the field is the largest branch's"
     )
-    return Field(largest.lo, largest.hi, largest.stride, note=note)
+    return Field(largest.lo, largest.hi, largest.stride, note=note, mixed_strides=True)

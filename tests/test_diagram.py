@@ -139,3 +139,9 @@ def test_a_model_error_is_reported_as_usual(tmp_path):
     result = run("diagram", str(bad))
     assert result.returncode == 1
     assert b"did you mean `conv`?" in result.stderr
+
+
+def test_the_readme_shows_a_rendering_that_exists():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'src="docs/resnet50-diagram.png"' in readme
+    assert (ROOT / "docs" / "resnet50-diagram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

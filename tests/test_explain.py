@@ -71,7 +71,7 @@ def _evaluate(expression: str) -> int:
 WORKED = re.compile(r"^([0-9·()+ −a-z]+) = ([0-9,]+)")
 
 
-EXAMPLES = sorted(glob.glob("examples/*.cnn"))
+EXAMPLES = sorted(glob.glob("examples/**/*.cnn", recursive=True))
 
 
 @pytest.mark.parametrize("path", EXAMPLES)
@@ -87,6 +87,17 @@ def test_every_worked_sum_equals_the_figure_it_explains(path):
                     assert _evaluate(match.group(1)) == int(match.group(2).replace(",", "")) == figure, (n.name, line)
                     checked += 1
     assert checked >= sum(1 for n in model.nodes if n.info.macs)
+
+
+def test_pytorch_pooling_rules_are_worked():
+    model = analyze_file("examples/torchvision/squeezenet1_1.cnn")
+    pool = next(n for n in model.nodes if n.keras_type == "MaxPooling2D")
+    text = "\n".join(explain_node(model, pool))
+    # torchvision's SqueezeNet 1.1: 224 → conv 3x3 stride 2 → 111 → ceil-mode pool 3 stride 2 → 55
+    assert "H: ceil((111 + 2·0 − 3)/2) + 1 = 55" in text
+    alexnet = analyze_file("examples/torchvision/alexnet.cnn")
+    adaptive = next(n for n in alexnet.nodes if n.keras_type.startswith("AdaptiveAveragePooling"))
+    assert "H: 6 → 6, windows of up to 1" in "\n".join(explain_node(alexnet, adaptive))
 
 
 def test_cli_explain_one_layer_and_a_wrong_name(capsys):

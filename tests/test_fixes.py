@@ -40,6 +40,16 @@ def fixes_of(text: str):
             [(5, 5, 8), (1, 1, 8)],
         ),
         ("def b(c, stride=1):\n  conv c 3\ninput 8x8x1\nb(4, strid=2)\n", ["Change to `stride`"], None),
+        # Keras's names for layers and arguments
+        ("input 8x8x3\nBatchNormalization\n", ["Change to `bn`"], (8, 8, 3)),
+        ("input 8x8x3\nMaxPooling2D 2\n", ["Change to `maxpool`"], (4, 4, 3)),
+        ("input 8x8x1\nconv 4 3 strides 2\n", ["Change to `stride`"], (3, 3, 4)),
+        ("input 8x8x1\nconv 4 3 strides=2\n", ["Change to `stride`"], (3, 3, 4)),
+        # characters pasted from documents
+        ("input 8x8x1\nconv 4 3×3\n", ["Replace `×` with `x`"], (6, 6, 4)),
+        ("input 8x8x1\nreshape 4x\u22121\n", ["Replace `−` with `-`"], (4, 16)),
+        ("input 8x8x1\nconv 4 3\u00a0same\n", ["Replace U+00A0 (NO-BREAK SPACE) with ` `"], (8, 8, 4)),
+        ("input 8x8x1\nconv 4 3 \u200bsame\n", ["Delete U+200B (ZERO WIDTH SPACE)"], (8, 8, 4)),
     ],
 )
 def test_applying_a_fix_repairs_the_file(text, titles, repaired_shape):

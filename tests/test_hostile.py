@@ -10,11 +10,24 @@ its place, and that expansion stopped.
 
 from __future__ import annotations
 
+import keyword
+import os
+import resource
+import stat
+import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+from emit_helpers import check_keras, check_torch, load
+from test_emit_numeric import max_error
 
 import cnndsl
+from cnndsl.emit import generate
+from cnndsl.emit.keras import KerasTarget
+from cnndsl.emit.pytorch import TorchTarget
+from cnndsl.emit.writer import BUILTINS, literal
 from cnndsl.errors import BadArgument, CnnError, LimitExceeded, render
 from cnndsl.limits import MAX_AXIS, MAX_LAYERS, MAX_NESTING, MAX_TOTAL, MAX_WORK
 from cnndsl.source import Source
@@ -186,3 +199,260 @@ def test_nesting_across_blocks_is_a_located_error_even_with_a_low_recursion_limi
 
 def test_nesting_within_the_bound_is_fine():
     assert len(cnndsl.analyze(nested_blocks(3, 40)).nodes) == 2
+
+
+# Generated code: no name a user chooses can break or change it.
+
+EMITTER_NAMES = sorted(
+    {*BUILTINS, *keyword.kwlist, *keyword.softkwlist, *KerasTarget.RESERVED, *TorchTarget.RESERVED}
+    | {"nan", "inf", "math", "np", "output", "model", "AvgPoolSame", "Normalization"}
+)
+
+
+def labelled_network(names: list[str]) -> str:
+    """Each name labels a layer whose output two layers read, so it becomes a variable."""
+    lines = ["input 6x6x3"]
+    for name in names:
+        lines.append(f"{name}: relu | add(identity; conv 3 1 same)")
+    lines.append("maxpool 2 same | avgpool 2 same | dense 4")
+    return "\n".join(lines) + "\n"
+
+
+def labels_that_parse() -> list[str]:
+    usable = []
+    for name in EMITTER_NAMES:
+        try:
+            cnndsl.analyze(labelled_network([name]))
+        except CnnError:
+            continue  # a cnndsl keyword (`def`, `input`, ...): never a label, so never a variable
+        usable.append(name)
+    return usable
+
+
+LABELS = labels_that_parse()
+
+
+def test_almost_every_emitter_name_can_be_a_label():
+    assert len(LABELS) > len(EMITTER_NAMES) - 30
+    assert {"float", "nan", "F", "nn", "torch", "keras", "layers", "print", "tuple", "self"} <= set(LABELS)
+
+
+@pytest.mark.parametrize("chunk", range(0, len(LABELS), 40))
+def test_labels_named_like_builtins_keywords_and_modules_give_working_pytorch(chunk, torch):
+    model = cnndsl.analyze(labelled_network(LABELS[chunk : chunk + 40]))
+    check_torch(model, torch)
+    compile(generate(model, "keras"), "<keras>", "exec")
+
+
+def test_labels_named_like_builtins_give_working_keras(keras):
+    model = cnndsl.analyze(labelled_network(["float", "print", "tuple", "keras", "layers", "inputs", "x", "F", "nan"]))
+    check_keras(model, keras)
+
+
+@pytest.mark.parametrize("name", [n for n in EMITTER_NAMES if n.lower() == n][::7] + ["none", "true", "f", "nn"])
+def test_file_names_never_give_a_class_name_that_breaks(name, torch):
+    model = cnndsl.analyze("input 4x4x2\nmaxpool 2 same | bn | dense 3\n", f"{name}.cnn")
+    code = generate(model, "pytorch")
+    compile(code, f"{name}.py", "exec")
+    check_torch(model, torch)
+
+
+@pytest.mark.parametrize(
+    "file, cls", [("none.cnn", "NoneModel"), ("true.cnn", "TrueModel"), ("f.cnn", "FModel"), ("my_net.cnn", "MyNet")]
+)
+def test_class_names_that_would_clash_get_model_added(file, cls):
+    assert f"class {cls}(nn.Module):" in generate(cnndsl.analyze("input 4\ndense 2", file), "pytorch")
+
+
+def test_a_nan_is_never_written_as_a_bare_name():
+    with pytest.raises(ValueError):
+        literal(float("nan"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 2x3x4x5\nreshape 2 3 2 2 5 | bn",  # 5 axes: there is no nn.BatchNorm4d
+        "input 2x3x4x5\nreshape 2 3 2 2 1 5 | bn noscale | reshape 2 3 4 5 | conv 2 1",
+    ],
+)
+def test_batch_norm_on_five_or_more_axes_matches_keras(text, keras, torch):
+    assert max_error(text, keras, torch) < 1e-5
+
+
+def same_average(x: np.ndarray, size, stride) -> np.ndarray:
+    """TF's `same` average pool (channels last, no batch), by its definition: each window's
+    mean over the input values inside it; the padding before is half the total, rounded down."""
+    spatial = x.shape[:-1]
+    out = [-(-n // s) for n, s in zip(spatial, stride)]
+    before = [max((o - 1) * s + k - n, 0) // 2 for n, k, s, o in zip(spatial, size, stride, out)]
+    result = np.zeros((*out, x.shape[-1]), dtype="float64")
+    for index in np.ndindex(*out):
+        window = tuple(
+            slice(max(i * s - b, 0), min(i * s - b + k, n))
+            for i, s, b, k, n in zip(index, stride, before, size, spatial)
+        )
+        result[index] = x[window].reshape(-1, x.shape[-1]).mean(axis=0)
+    return result
+
+
+@pytest.mark.parametrize(
+    "shape, size, stride",
+    [((2, 2, 2, 3), (3, 3, 3), (1, 1, 1)), ((2, 1, 2, 3), (3, 2, 5), (2, 2, 2)), ((1, 1, 1, 2), (4, 4, 4), (1, 1, 1))],
+)
+def test_3d_same_average_pool_smaller_than_its_window_runs_in_pytorch(shape, size, stride, torch):
+    # Keras on torch cannot run these (avg_pool3d refuses them), so TF's rule is the witness.
+    text = f"input {'x'.join(map(str, shape))}\navgpool {'x'.join(map(str, size))} stride {'x'.join(map(str, stride))} same"
+    built = load(generate(cnndsl.analyze(text), "pytorch"), "pool3d").build_model()
+    x = np.random.default_rng(3).normal(size=shape).astype("float32")
+    with torch.no_grad():
+        got = built(torch.from_numpy(x[None]).movedim(-1, 1)).movedim(1, -1).numpy()[0]
+    np.testing.assert_allclose(got, same_average(x, size, stride), atol=1e-6)
+
+
+def test_keras_on_torch_averages_uneven_same_padding_differently_as_the_readme_says(keras, torch):
+    """`input 6x1 | avgpool 3 stride 2 same` on 1..6: TF and JAX (and cnndsl) give 2, 4, 5.5."""
+    x = np.arange(1, 7, dtype="float32").reshape(1, 6, 1)
+    pool = keras.layers.AveragePooling1D(3, strides=2, padding="same")
+    assert [round(float(v), 3) for v in keras.ops.convert_to_numpy(pool(x)).ravel()] == [2.0, 4.0, 5.667]
+    model = cnndsl.analyze("input 6x1\navgpool 3 stride 2 same")
+    built = load(generate(model, "pytorch"), "readme_pool").build_model()
+    with torch.no_grad():
+        out = built(torch.from_numpy(x).movedim(-1, 1)).numpy().ravel()
+    assert out.tolist() == [2.0, 4.0, 5.5]  # (1+2+3)/3, (3+4+5)/3, (5+6)/2: the padding is left out
+
+
+# The environment: closed streams, a narrow encoding, endless files. Exit 2, one line, no traceback.
+
+ROOT = Path(__file__).resolve().parent.parent
+LENET = str(ROOT / "examples" / "lenet.cnn")
+
+
+def cli(*args: str, stdin=subprocess.DEVNULL, env=None, **options) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "cnndsl", *args],
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+        **options,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_closed_standard_input():
+    result = cli("check", "-", pass_fds=(), stdin=None, preexec_fn=lambda: os.close(0))
+    assert one_line(result) == "cnndsl: cannot read -: standard input is closed\n"
+
+
+@pytest.mark.parametrize("command", [("summary", LENET), ("layers",), ("emit", "--keras", LENET)])
+def test_closed_standard_output(command):
+    process = subprocess.run(
+        [sys.executable, "-m", "cnndsl", *command],
+        stdout=None,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=lambda: os.close(1),
+        timeout=60,
+    )
+    assert one_line(process) == "cnndsl: cannot write to standard output: it is closed\n"
+
+
+@pytest.mark.parametrize(
+    "command, words",
+    [
+        (("summary", LENET), "cannot show U+250F in its encoding, ascii; set PYTHONIOENCODING=utf-8, or use --ascii"),
+        (("layers",), "cannot show U+03B1 in its encoding, ascii; set PYTHONIOENCODING=utf-8\n"),
+    ],
+)
+def test_an_ascii_standard_output(command, words):
+    result = cli(*command, env={"PYTHONIOENCODING": "ascii"})
+    assert words in one_line(result)
+    assert result.stdout == ""
+    assert cli("summary", "--ascii", LENET, env={"PYTHONIOENCODING": "ascii"}).returncode == 0
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_after_a_bounded_read():
+    assert "cannot read /dev/zero: larger than 8 MB" in one_line(cli("check", "/dev/zero"))
+    with open("/dev/zero", "rb") as zero:
+        assert "cannot read -: larger than 8 MB" in one_line(cli("check", "-", stdin=zero))
+
+
+def test_invalid_utf8_on_standard_input_is_the_same_usage_error_as_in_a_file(tmp_path):
+    data = b"input 8\n\xff\n"
+    (tmp_path / "bad.cnn").write_bytes(data)
+    from_file = one_line(cli("check", str(tmp_path / "bad.cnn")))
+    from_stdin = subprocess.run(
+        [sys.executable, "-m", "cnndsl", "check", "-"], input=data, capture_output=True, cwd=ROOT
+    )
+    from_stdin.stderr = from_stdin.stderr.decode()
+    assert from_file.endswith(": not UTF-8 text (byte 0xff at offset 8)\n")
+    assert one_line(from_stdin) == "cnndsl: cannot read -: not UTF-8 text (byte 0xff at offset 8)\n"
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "2147483649"], ids=["5000 digits", "2^31+1"])
+def test_a_huge_batch_says_it_is_too_large(value):
+    result = cli("summary", "--batch", value, LENET)
+    assert result.returncode == 2
+    assert "argument --batch: must be at most 2^31 (2,147,483,648)" in result.stderr
+    assert "(2147483648, 28, 28, 8)" in cli("summary", "--batch", "2147483648", LENET).stdout
+
+
+# -o: never over the input, and whole or not at all
+
+
+@pytest.mark.parametrize("how", ["same path", "symlink", "hard link", "standard input"])
+def test_emit_refuses_to_write_over_its_input(tmp_path, how):
+    model = tmp_path / "net.cnn"
+    model.write_text(Path(LENET).read_text())
+    before = model.read_bytes()
+    output = tmp_path / "out.py"
+    if how == "same path":
+        output = model
+    elif how == "symlink":
+        output.symlink_to(model)
+    elif how == "hard link":
+        os.link(model, output)
+    if how == "standard input":
+        with open(model) as stdin:
+            result = cli("emit", "--keras", "-", "-o", str(model), stdin=stdin)
+    else:
+        result = cli("emit", "--pytorch", str(model), "-o", str(output))
+    assert "cnndsl: refusing to write over" in one_line(result)
+    assert model.read_bytes() == before
+
+
+def test_a_failed_write_leaves_the_old_output_whole(tmp_path):
+    old = tmp_path / "model.py"
+    old.write_text("# the previous output\n")
+
+    def small_files():  # a file-size limit, as a full disk would stop the write part-way
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400, 400))
+
+    result = cli("emit", "--pytorch", str(ROOT / "examples" / "resnet50.cnn"), "-o", str(old), preexec_fn=small_files)
+    assert one_line(result) == f"cnndsl: cannot write {old}: File too large\n"
+    assert old.read_text() == "# the previous output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.py"]  # no temporary file left behind
+
+
+def test_output_replaces_the_file_a_symlink_names_and_keeps_its_permissions(tmp_path):
+    real = tmp_path / "real.py"
+    real.write_text("old\n")
+    real.chmod(0o640)
+    link = tmp_path / "link.py"
+    link.symlink_to(real)
+    assert cli("emit", "--keras", LENET, "-o", str(link)).returncode == 0
+    assert link.is_symlink() and "def build_model()" in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "real.py"]

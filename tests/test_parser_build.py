@@ -17,7 +17,8 @@ import lark
 import pytest
 
 from cnndsl import _generated_parser, build_parser
-from cnndsl.parse import _Indenter, _parser, grammar_path
+from cnndsl.parse import _Indenter, _parser, _ToAst, grammar_path
+from cnndsl.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit cnndsl/_generated_parser.py"
@@ -61,8 +62,8 @@ def _rules(parser):
 def test_shipped_parser_has_the_grammars_terminals_and_rules():
     # The LALR tables' state numbering differs from build to build; their terminals and rules do not.
     fresh = _fresh_parser()
-    assert _terminals(_parser()) == _terminals(fresh), REGENERATE
-    assert _rules(_parser()) == _rules(fresh), REGENERATE
+    assert _terminals(_shipped_tree_parser()) == _terminals(fresh), REGENERATE
+    assert _rules(_shipped_tree_parser()) == _rules(fresh), REGENERATE
 
 
 def test_shipped_module_never_imports_pickle():
@@ -73,6 +74,11 @@ def test_shipped_module_never_imports_pickle():
 
 def _fresh_parser():
     return lark.Lark(GRAMMAR, postlex=_Indenter(), propagate_positions=True, **build_parser.LARK_OPTIONS)
+
+
+def _shipped_tree_parser():
+    """The shipped tables building Lark trees, as Lark's own tree builder does."""
+    return _generated_parser.Lark_StandAlone(postlex=_Indenter(), propagate_positions=True)
 
 
 def _plain(node):
@@ -89,7 +95,7 @@ def _plain(node):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_shipped_parser_builds_the_same_tree_as_the_grammar(path):
     text = path.read_text(encoding="utf-8")
-    assert _plain(_parser().parse(text)) == _plain(_fresh_parser().parse(text)), REGENERATE
+    assert _plain(_shipped_tree_parser().parse(text)) == _plain(_fresh_parser().parse(text)), REGENERATE
 
 
 def _failure(parser, text):
@@ -109,9 +115,36 @@ def _failure(parser, text):
 
 @pytest.mark.parametrize("text", BROKEN)
 def test_shipped_parser_rejects_the_same_input_at_the_same_place(text):
-    shipped = _failure(_parser(), text)
+    shipped = _failure(_shipped_tree_parser(), text)
     assert shipped is not None
     assert shipped == _failure(_fresh_parser(), text), REGENERATE
+    assert _failure(_parser(), text) == shipped
+
+
+# Every construct of the grammar, for the tree builder below.
+CONSTRUCTS = [
+    "input 8x8x3 | conv 8 3 same | bn eps 1e-3 | relu\n",
+    "def f(c, k=3, s=c // 2 + 1,):\n    conv c k stride s\n\n    bn\nimput 1\n",
+    "def g(c): conv c*2-1 1x1 | dense c/2\ninput 4x4x1 | g(c=4) * 2 | g(2,)\n",
+    "input 8x8x3\nx: add(identity; conv 3 1 same | relu;) | concat(a: dense 2; (gap | dense 2) * 3)\n",
+    "def h(n): dense n\ninput 8x8x3 | reshape 4 -1 offset=-1 | rescale 0.5 scale=.5 | h(-(2)) | h(n=-2) | dense -2\n",
+    "input 8x8x3 | conv 8 \\\n  3 # a comment\n\n  # indented comment\n    dense 4\n",
+    "  input 8x8x3\n  dense 4\n",
+    "",
+]
+
+
+def _reference_ast(text):
+    """Lark's tree with propagate_positions, then the Transformer pass: how cnndsl 0.1.0 parsed."""
+    return _ToAst().transform(_shipped_tree_parser().parse(text))
+
+
+@pytest.mark.parametrize("text", CONSTRUCTS + [p.read_text(encoding="utf-8") for p in EXAMPLES])
+def test_ast_built_during_the_parse_equals_the_transformer_pass(text):
+    from cnndsl.parse import parse
+
+    text = text if text.endswith("\n") else text + "\n"
+    assert parse(Source.of(text, "t.cnn")) == _reference_ast(text)
 
 
 def _old_cache_path(tmp: Path, monkeypatch) -> Path:

@@ -89,7 +89,7 @@ def _top_level_sums(model, depth):
     return tuple(sum(int(cells[k][0].replace(",", "")) for cells in top) for k in (1, 2)), len(rows)
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob("examples/*.cnn")))
+@pytest.mark.parametrize("path", sorted(glob.glob("examples/**/*.cnn", recursive=True)))
 def test_depth_keeps_every_total(path):
     model = analyze_file(path)
     for depth in (1, 2, 3):
@@ -102,3 +102,31 @@ def test_resnet50_at_depth_1_fits_on_a_screen(capsys):
     assert len(out.splitlines()) <= 40
     assert "stack(128, 4) (stack, 42 layers)" in out
     assert " Total params: 25,636,712 (97.80 MB)" in out  # Keras's total for ResNet50
+
+
+def test_notebook_and_api_views():
+    model = analyze_file("examples/lenet.cnn")
+    html = model._repr_html_()
+    assert html.startswith("<table") and "<td" in html and "48,120" in html
+    assert "conv2d_1 (Conv2D)" in model.summary()
+    assert "(None, 8, 28, 28)" in model.summary(layout="channels_first")
+    everything = model.summary(columns="all")
+    assert "Receptive Field" in everything and "inference peak: 289,208 B" in everything
+    assert json.loads(model.summary(format="json"))["memory"]["params_bytes"] == 251_832
+    assert "| conv2d (Conv2D) |" in model.summary(format="markdown", columns=["shape", "params"])
+    assert "(5·5·8 + 1)·16 = 3,216" in model.explain(["conv2d_1"])
+    resnet = analyze_file("examples/resnet50.cnn")
+    assert "stack(512, 3) (stack, 32 layers)" in resnet.summary(depth=1)
+    with pytest.raises(ValueError):
+        model.summary(format="yaml")
+
+
+def test_summary_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from cnndsl.cli import main; main(['summary', '--all', '--depth', '1', 'examples/resnet50.cnn']);"
+        "heavy = [m for m in ('torch', 'keras', 'numpy') if m in sys.modules]; sys.exit(len(heavy))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

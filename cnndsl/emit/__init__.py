@@ -9,16 +9,30 @@ writes one layer lives with that layer kind (`LayerKind.keras`,
 
 from __future__ import annotations
 
-from . import keras, pytorch  # noqa: F401  (importing registers the targets)
-from .target import TARGETS, Target
+from .target import Target
 
 __all__ = ["TARGETS", "Target", "generate"]
+
+
+def _targets() -> dict:
+    # Imported on first use: the layer kinds import the code writer from this
+    # package, and `summary` must not pay for the targets.
+    from . import keras, pytorch  # noqa: F401  (importing registers the targets)
+    from .target import TARGETS
+
+    return TARGETS
+
+
+def __getattr__(name: str):
+    if name == "TARGETS":
+        return _targets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def generate(model, target: str) -> str:
     """The source of a module building `model` with the given target."""
     try:
-        cls = TARGETS[target]
+        cls = _targets()[target]
     except KeyError:
-        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(sorted(TARGETS))}") from None
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(sorted(_targets()))}") from None
     return cls(model).generate()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from .target import Target
-from .writer import Call, CodeWriter, List, Names, literal
+from .writer import Call, CodeWriter, List, Names, is_free, literal
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
 MODULE_ATTRIBUTES = frozenset(
@@ -88,9 +88,12 @@ def nchw(shape: tuple[int, ...]) -> str:
 
 
 def class_name(model_name: str) -> str:
+    """`MyNet` for my_net.cnn; a name the module needs (`None`, `F`, `nn`, a builtin) gets `Model` added."""
     words = [w for w in re.split(r"[^0-9A-Za-z]+", model_name) if w]
     name = "".join(w[:1].upper() + w[1:] for w in words)
-    return name if name.isidentifier() and name not in HELPERS else "Model"
+    if not name.isidentifier():
+        return "Model"
+    return name if is_free(name, TorchTarget.RESERVED) else name + "Model"
 
 
 class TorchStep:

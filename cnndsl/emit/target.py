@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import UnsupportedByTarget
-from .writer import CodeWriter, Names
+from .writer import BUILTINS, CodeWriter, Names
 
 if TYPE_CHECKING:
     from ..infer import Model, TypedNode
@@ -53,7 +53,7 @@ class Target:
         model = self.model
         readers = self.readers()
         single_in, single_out = len(model.inputs) == 1, len(model.outputs) == 1
-        names = Names((*self.RESERVED, input_name, output_name or "x"))
+        names = Names((*BUILTINS, *self.RESERVED, input_name, output_name or "x"))
         out: dict[int, str] = {}
         for node in model.nodes:
             if node.id in model.inputs:

@@ -13,6 +13,7 @@ Nothing here knows about layers, Keras or PyTorch.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,9 @@ from dataclasses import dataclass, field
 
 LINE_LENGTH = 88
 INDENT = "    "
+
+# A variable named `float` or `print` would break the code that uses the builtin after it.
+BUILTINS = frozenset(dir(builtins))
 
 
 def literal(value) -> str:
@@ -29,6 +33,8 @@ def literal(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if math.isnan(value):  # cnndsl refuses non-finite arguments; a NaN here is a bug of ours
+            raise ValueError("no literal for NaN")
         if math.isinf(value):
             return 'float("-inf")' if value < 0 else 'float("inf")'
         if value.is_integer() and abs(value) < 1e16:
@@ -69,6 +75,11 @@ def axes(values: Sequence[int]) -> str:
 
 def is_identifier(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
+
+
+def is_free(name: str, reserved: Iterable[str] = ()) -> bool:
+    """A name generated code can bind without breaking anything: no keyword, builtin or `reserved` name."""
+    return is_identifier(name) and name not in BUILTINS and name not in reserved
 
 
 AMBIGUOUS = frozenset({"l", "O", "I"})  # pycodestyle's E741: they read as 1 and 0

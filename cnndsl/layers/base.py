@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
-from ..errors import BadArgument, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
 from ..limits import check_size
 from ..source import Span
 
@@ -64,7 +64,9 @@ def keras_layer_hint(word: str) -> str | None:
     ours = KERAS_LAYERS.get(plain)
     if ours is None:
         return None
-    return ours if " " in ours else f"cnndsl writes this layer `{ours}`"
+    if " " in ours:
+        return ours
+    return Hint(f"cnndsl writes this layer `{ours}`", Edit(f"Change to `{ours}`", ours, original=word))
 
 
 @dataclass(frozen=True)
@@ -410,7 +412,10 @@ class LayerKind:
     def _unknown_option_hint(cls, word: str) -> str | None:
         ours = KERAS_ARGUMENTS.get(word)
         if ours is not None:
-            return f"Keras's `{word}` is {ours}"
+            # "`stride` here: ..." names the word to write instead: that is the edit
+            renamed = re.match(r"`(\w+)` here", ours)
+            edits = (Edit(f"Change to `{renamed[1]}`", renamed[1], original=word),) if renamed else ()
+            return Hint(f"Keras's `{word}` is {ours}", *edits)
         named = next((a for a in cls.ARGS if a.name == word and a.positional), None)
         if named is not None:
             return f"`{word}` is given by its place, without its name (or as `{word}=...`): {cls.USAGE}"

@@ -58,6 +58,12 @@ class Chunk(_ChannelLayer):
         width = self.channels_of(shape, self["groups"], "split image-like tensors")
         return Inferred(shape[:-1] + (width,), "Chunk")
 
+    def explain_shape(self, node):
+        g, i, width = self["groups"], self["index"], node.shape[-1]
+        return [
+            f"channels: {node.in_shapes[0][-1]}/{g} = {width}, the group {i} (channels {i * width} to {(i + 1) * width - 1})"
+        ]
+
     def keras(self, node):
         raise self.unsupported("Keras", "Keras has no layer that takes a slice of the channels")
 

@@ -84,6 +84,10 @@ class BatchNorm(LayerKind):
         args = [channels, kw("eps", self["eps"]), kw("momentum", literal(round(1 - self.keras_momentum, 12)))]
         if not (self["scale"] and self["center"]):
             args.append(kw("affine", False))
+        if rank > 3:  # no nn.BatchNorm4d: normalise the spatial axes flattened into one, same statistics
+            bn = step.module(Call("nn.BatchNorm1d", args))
+            torch_affine(self, step, bn, channels)
+            return [lambda x: method(Call(bn, [method(x, "flatten", [2])]), "view_as", [x])]
         bn = step.module(Call(f"nn.BatchNorm{rank}d", args))
         torch_affine(self, step, bn, channels)
         return [lambda x: Call(bn, [x])]

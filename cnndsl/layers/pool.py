@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .base import (
     Arg,
     Call,
@@ -10,7 +12,9 @@ from .base import (
     Inferred,
     LayerKind,
     SizeType,
+    Window,
     axes,
+    axis_names,
     conv_windows,
     describe_shape,
     dot,
@@ -135,6 +139,22 @@ class MaxPool(_Pool):
             resolved={"rank": rank, "size": size, "stride": stride, "pads": tuple((p, p) for p in pad)},
         )
 
+    def explain_shape(self, node):
+        if self["pad"] is None and not self["ceil"]:
+            return super().explain_shape(node)
+        r = node.resolved
+        rounding = "ceil" if self["ceil"] else "floor"
+        lines = [
+            f"window {describe_shape(r['size'])}, stride {describe_shape(r['stride'])}",
+            f"PyTorch's rule: out = {rounding}((n + 2·p − k)/s) + 1"
+            + ("; a last window starting in the right padding is dropped" if self["ceil"] else ""),
+        ]
+        for name, n, out, k, st, (p, _) in zip(
+            axis_names(r["rank"]), node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]
+        ):
+            lines.append(f"{name}: {rounding}(({n} + 2·{p} − {k})/{st}) + 1 = {out}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
+
     def keras(self, node):
         if self["ceil"] or self["pad"] is not None:
             raise self.unsupported(
@@ -163,10 +183,14 @@ class AvgPool(_Pool):
         where the padding is symmetric, the AvgPoolSame helper where it is not."""
         r = node.resolved
         steps, padding = torch_padding(r["pads"])
+        # avg_pool3d refuses an input smaller than its window before padding it: pad first
+        explicit = bool(steps) or (r["rank"] == 3 and any(n < k for n, k in zip(node.in_shapes[0], r["size"])))
+        if explicit:
+            padding = 0
         pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
         if padding not in (0, "0"):
             pool.args.append(kw("count_include_pad", False))
-        if steps:
+        if explicit:
             pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
         pool = step.module(pool)
         return [lambda x: Call(pool, [x])]
@@ -228,6 +252,21 @@ class AdaptiveAvgPool(LayerKind):
         rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
         size = fit_size(self, "size", self["size"], rank)
         return Inferred(size + shape[-1:], f"AdaptiveAveragePooling{rank}D", resolved={"rank": rank, "size": size})
+
+    def window(self, node):
+        """Output i averages inputs floor(i·n/o) .. ceil((i+1)·n/o) − 1: windows n/o apart, the widest counted."""
+        windows = []
+        for n, o in zip(node.in_shapes[0][:-1], node.resolved["size"]):
+            widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
+            windows.append(Window(widest, Fraction(n, o), 0))
+        return tuple(windows)
+
+    def explain_shape(self, node):
+        lines = ["out = the size asked for; output i averages inputs floor(i·n/out) to ceil((i+1)·n/out) − 1"]
+        for name, n, o in zip(axis_names(node.resolved["rank"]), node.in_shapes[0], node.resolved["size"]):
+            widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
+            lines.append(f"{name}: {n} → {o}, windows of up to {widest}")
+        return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):
         size = node.resolved["size"]
