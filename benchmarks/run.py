@@ -69,6 +69,18 @@ with open(sys.argv[1], encoding="utf-8") as file:
 """
 
 
+# cnndsl refuses networks of more than 10,000 layers (cnndsl/limits.py, against
+# hostile files); the long-file targets lift that bound in-process to measure
+# how the time grows, and run 8,000 layers through the same launcher.
+UNBOUNDED = """
+import sys
+import cnndsl.expand
+cnndsl.expand.MAX_LAYERS = 10**9
+from cnndsl.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def long_file(path: Path, layers: int) -> Path:
     """`conv 8 3x3 same relu` and `bn` alternating, after an input."""
     with open(path, "w", encoding="utf-8") as file:
@@ -104,6 +116,9 @@ class Bench:
     def cnndsl(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "cnndsl", *args]
 
+    def unbounded(self, *args: str) -> list[str]:
+        return [sys.executable, "-c", UNBOUNDED, *args]
+
 
 def show(label: str, seconds: float) -> None:
     print(f"  {label:52} {seconds * 1000:9.1f} ms")
@@ -136,16 +151,16 @@ def cold_targets(bench: Bench, work: Path, quick: bool) -> None:
 
     print("2. 8,000 layers: cnndsl summary vs a bare Lark LALR parse (one Python start)")
     figures = bench.side_by_side(
-        {"bare": [sys.executable, str(bare_script), small], "cnndsl": bench.cnndsl("summary", small)}
+        {"bare": [sys.executable, str(bare_script), small], "cnndsl": bench.unbounded("summary", small)}
     )
     show("bare Lark: import, minimal grammar, parse", figures["bare"])
     show("cnndsl summary layers8000.cnn", figures["cnndsl"])
     ratio = figures["cnndsl"] / figures["bare"]
     verdict("cnndsl / bare Lark", ratio, "<= 1.5x", ratio <= 1.5)
 
-    print("3. 80,000 layers vs 8,000 layers (cnndsl summary)")
+    print("3. 80,000 layers vs 8,000 layers (cnndsl summary, the 10,000-layer bound lifted)")
     figures = bench.side_by_side(
-        {"8k": bench.cnndsl("summary", small), "80k": bench.cnndsl("summary", large)}, runs=2 if quick else 3
+        {"8k": bench.unbounded("summary", small), "80k": bench.unbounded("summary", large)}, runs=2 if quick else 3
     )
     show("cnndsl summary layers8000.cnn", figures["8k"])
     show("cnndsl summary layers80000.cnn", figures["80k"])

@@ -11,6 +11,7 @@ from ._generated_parser import (
     Lark,
     Lark_StandAlone,
     Meta,
+    Shift,
     Token,
     Transformer,
     Tree,
@@ -124,31 +125,42 @@ def _reduction(rule, transformer):
     method = None if spliced else getattr(type(transformer), name, None)
     if method is not None:
         method = getattr(method, "base_func", method).__get__(transformer)
+    if expand_single and len(expansion) == 1 and plan == [(0, False, 0)] and not trailing:
+        # `?rule: other`: one child, passed up as it is (its span cannot change).
+        return _first
+
+    # Most rules keep some children as they are: take those without the general loop.
+    simple = None
+    if not trailing and all(not splice and not placeholders for _, splice, placeholders in plan):
+        simple = tuple(index for index, _, _ in plan)
+        if simple == tuple(range(len(expansion))):
+            simple = ()  # every child
 
     def reduce(children):
-        start = end = None
-        for child in children:
-            if child.line is not None:
-                start = child
-                break
+        start = children[0] if children else None
+        if start is not None and start.line is None:
+            start = next((child for child in children if child.line is not None), None)
+        end = None
         if start is not None:
-            for child in reversed(children):
-                if child.line is not None:
-                    end = child
-                    break
-        kept = []
-        for index, splice, placeholders in plan:
-            if placeholders:
-                kept += [None] * placeholders
-            if splice:
-                if kept:
-                    kept += children[index].value
-                else:  # the left-recursive `x*` rules: reuse the list
-                    kept = children[index].value
-            else:
-                kept.append(children[index])
-        if trailing:
-            kept += [None] * trailing
+            end = children[-1]
+            if end.line is None:
+                end = next(child for child in reversed(children) if child.line is not None)
+        if simple is not None:
+            kept = [children[index] for index in simple] if simple else children
+        else:
+            kept = []
+            for index, splice, placeholders in plan:
+                if placeholders:
+                    kept += [None] * placeholders
+                if splice:
+                    if kept:
+                        kept += children[index].value
+                    else:  # the left-recursive `x*` rules: reuse the list
+                        kept = children[index].value
+                else:
+                    kept.append(children[index])
+            if trailing:
+                kept += [None] * trailing
         if expand_single and len(kept) == 1:
             built = kept[0]
             if type(built) is _Built and start is not None:
@@ -174,10 +186,19 @@ def _reduction(rule, transformer):
     return reduce
 
 
+def _first(children):
+    return children[0]
+
+
 def _lark_meta(built: _Built) -> Meta:
     meta = Meta()
     if built.line is not None:
-        meta.line, meta.column, meta.end_line, meta.end_column = built.line, built.column, built.end_line, built.end_column
+        meta.line, meta.column, meta.end_line, meta.end_column = (
+            built.line,
+            built.column,
+            built.end_line,
+            built.end_column,
+        )
         meta.empty = False
     return meta
 
@@ -525,10 +546,153 @@ def _token_hint(token: Token, previous: str, expected) -> str:
     return f"expected {_expected_words(expected)}"
 
 
+class _Unparsed(Exception):
+    """The fast loop met text it does not parse; Lark's own loop reports why."""
+
+
+def _parse_fast(parser: Lark, text: str):
+    """What `parser.parse(text)` returns, for text that parses, in one loop.
+
+    Lark's loop runs each token through a generator per layer (contextual
+    lexer, our bounds, the indenter) and a method call per step; this one
+    lexes with the same per-state regexes and feeds the same LALR tables and
+    callbacks directly. Our bounds and indentation reuse `_bounded` and
+    `_Indenter.handle_NL`. On any lexing or parsing failure it raises
+    `_Unparsed`, and `parse` runs Lark's loop to report the error exactly.
+    """
+    frontend = parser.parser
+    lexers = frontend.lexer.lexer.lexers
+    table = frontend.parser.parser.parse_table
+    states = _fast_states(parser)
+    end_state = table.end_states["start"]
+    state_stack = [table.start_states["start"]]
+    value_stack = []
+    scanners = {}  # parser state -> its lexer's regexes and token kinds
+
+    def tokens():
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        while pos < end:
+            state = state_stack[-1]
+            try:
+                patterns, ignore, newlines, callback = scanners[state]
+            except KeyError:
+                lexer = lexers[state]
+                patterns = [pattern.match for pattern in lexer.scanner._mres]
+                ignore, newlines, callback = lexer.ignore_types, lexer.newline_types, lexer.callback
+                scanners[state] = patterns, ignore, newlines, callback
+            for match in patterns:
+                found = match(text, pos)
+                if found:
+                    break
+            else:
+                raise _Unparsed
+            value, kind = found.group(0), found.lastgroup
+            token = None
+            if kind not in ignore or kind in callback:
+                token = Token(kind, value, pos, line, pos - line_start + 1)
+            if kind in newlines:
+                count = value.count("\n")
+                if count:
+                    line += count
+                    line_start = pos + value.rindex("\n") + 1
+            pos += len(value)
+            if token is not None:
+                token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
+                if kind in callback:
+                    token = callback[kind](token)
+                if kind not in ignore:
+                    yield token
+
+    def feed(token, kind):
+        while True:
+            try:
+                action, arg = states[state_stack[-1]][kind]
+            except KeyError:
+                raise _Unparsed from None
+            if action is Shift:
+                state_stack.append(arg)
+                value_stack.append(token)
+                return None
+            size, callback, origin = arg
+            if callback is None:  # `?rule: other` passes its one child up unchanged
+                state_stack.pop()
+            elif size:
+                children = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+                value_stack.append(callback(children))
+            else:
+                value_stack.append(callback([]))
+            state_stack.append(states[state_stack[-1]][origin][1])
+            if kind == "$END" and state_stack[-1] == end_state:
+                return value_stack[-1]
+
+    indenter = _Indenter()
+    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
+    last = None
+    for last in _bounded(tokens()):
+        kind = last.type
+        if kind == "_NL":
+            for token in indenter.handle_NL(last):
+                feed(token, token.type)
+        else:
+            feed(last, kind)
+            if kind == "LPAR":
+                indenter.paren_level += 1
+            elif kind == "RPAR":
+                indenter.paren_level -= 1
+    while len(indenter.indent_level) > 1:
+        indenter.indent_level.pop()
+        dedent = Token.new_borrow_pos("_DEDENT", "", last) if last else Token("_DEDENT", "", 0, 0, 0, 0, 0, 0)
+        feed(dedent, "_DEDENT")
+    result = feed(None, "$END")
+    if result is None:
+        raise _Unparsed
+    return result
+
+
+@functools.cache
+def _fast_states(parser: Lark) -> dict:
+    """The LALR table with each reduction as (children, callback, rule name); no Rule hashing per step."""
+    callbacks = parser.parser.parser.parser.callbacks
+    reductions = {}
+    for rule, callback in callbacks.items():
+        identity = callback is _first and len(rule.expansion) == 1
+        reductions[rule] = (len(rule.expansion), None if identity else callback, rule.origin.name)
+    return {
+        state: {kind: (action, arg if action is Shift else reductions[arg]) for kind, (action, arg) in row.items()}
+        for state, row in parser.parser.parser.parser.parse_table.states.items()
+    }
+
+
 def parse(source: Source) -> ast.Program:
     """Parse a whole .cnn program; raises SyntaxProblem with a span."""
     text = source.text if source.text.endswith("\n") else source.text + "\n"
     try:
-        return _parser().parse(text).value
+        try:
+            return _parse_fast(_parser(), text).value
+        except _Unparsed:
+            return _parser().parse(text).value
     except UnexpectedInput as err:
         raise _syntax_error(err, source) from None
+
+
+class _Recording(_Indenter):
+    """The indenter, keeping every token it hands the parser."""
+
+    def process(self, stream):
+        self.tokens = []
+        for token in super().process(stream):
+            self.tokens.append(token)
+            yield token
+
+
+def tokens(text: str) -> list[Token]:
+    """Every token the parser reads from `text`, in order, with the indenter's _NL/_INDENT/_DEDENT.
+
+    Comments, spaces and line breaks inside brackets are not tokens: they are
+    the text between them. Raises UnexpectedInput when the text does not parse.
+    """
+    recording = _Recording()
+    Lark_StandAlone(postlex=recording).parse(text)  # a plain tree: only the tokens are wanted
+    return recording.tokens

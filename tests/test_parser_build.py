@@ -15,6 +15,8 @@ from pathlib import Path
 
 import lark
 import pytest
+from hypothesis import HealthCheck, given, settings
+from netgen import networks
 
 from cnndsl import _generated_parser, build_parser
 from cnndsl.parse import _Indenter, _parser, _ToAst, grammar_path
@@ -200,3 +202,28 @@ def test_a_file_planted_at_the_old_cache_path_is_never_read(tmp_path, monkeypatc
     assert result.stderr == "(0, [])"
     assert "Total params: 62,958" in result.stdout
     assert not marker.exists()
+
+
+def test_the_fast_loop_parses_every_example_itself():
+    # parse() falls back to Lark's loop only to report an error; valid files never need it.
+    from cnndsl.parse import _parse_fast
+
+    for path in EXAMPLES:
+        text = path.read_text(encoding="utf-8")
+        assert _parse_fast(_parser(), text).value == _reference_ast(text), path.name
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_the_fast_loop_hands_errors_to_lark(text):
+    from cnndsl.parse import _parse_fast, _Unparsed
+
+    with pytest.raises(_Unparsed):
+        _parse_fast(_parser(), text)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=networks(max_layers=8, max_depth=2))
+def test_fast_loop_equals_lark_and_transformer_on_random_networks(net):
+    from cnndsl.parse import _parse_fast
+
+    assert _parse_fast(_parser(), net.text).value == _reference_ast(net.text)

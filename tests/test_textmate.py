@@ -86,3 +86,9 @@ def test_no_text_is_left_unscoped_but_spaces_and_punctuation(name, tokenized):
         lines[line][start:end].strip() for line, start, end, scopes in tokenized[name] if scopes == ["source.cnndsl"]
     }
     assert bare <= {"", "(", ")", ":"}, bare
+
+
+def test_the_extension_scripts_are_valid_javascript(tokenized):
+    for script in ("extension.js", "test/tokenize.js"):
+        done = subprocess.run([shutil.which("node"), "--check", script], cwd=VSCODE, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

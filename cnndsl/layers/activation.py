@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, Call, Choice, FloatType, Inferred, LayerKind, kw, literal
+from .base import Arg, Call, Choice, FloatType, Inferred, LayerKind, kw, literal, prod
 
 # keyword -> Keras activation name. Each has an exact PyTorch twin (see emit).
 ACTIVATIONS = {
@@ -67,6 +67,25 @@ def torch_activation(keyword: str | None):
     return lambda x: Call(function, [x])
 
 
+# The functions ptflops patches in torch.nn.functional (one op per element); no other tool counts activations.
+PTFLOPS_FUNCTIONS = frozenset({"F.relu", "F.relu6", "F.elu", "F.gelu", "F.silu", "F.softmax"})
+
+
+def activation_counts(keyword: str | None, elements: int) -> dict[str, int]:
+    """What the FLOP counters add for an activation over `elements` values."""
+    function = TORCH.get(ALIASES.get(keyword, keyword)) if keyword else None
+    return {"ptflops": elements} if function in PTFLOPS_FUNCTIONS else {}
+
+
+def with_counts(*parts: dict[str, int]) -> dict[str, int]:
+    """Per-counter sums of several rules' counts."""
+    total: dict[str, int] = {}
+    for part in parts:
+        for tool, n in part.items():
+            total[tool] = total.get(tool, 0) + n
+    return total
+
+
 def activation_steps(keyword: str | None) -> list:
     step = torch_activation(keyword)
     return [step] if step else []
@@ -100,6 +119,9 @@ class Activation(LayerKind):
     def torch(self, node, step):
         return activation_steps(self.function)
 
+    def counts(self, node):
+        return activation_counts(self.function, prod(node.shape))
+
 
 class ReLU6(LayerKind):
     KEYWORDS = ("relu6",)
@@ -118,6 +140,9 @@ class ReLU6(LayerKind):
 
     def torch(self, node, step):
         return activation_steps("relu6")
+
+    def counts(self, node):
+        return activation_counts("relu6", prod(node.shape))
 
 
 class LeakyReLU(LayerKind):

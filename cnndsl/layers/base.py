@@ -470,6 +470,14 @@ class LayerKind:
         """
         raise self.unsupported("PyTorch")
 
+    def counts(self, node) -> dict[str, int]:
+        """What each FLOP counter reports for this layer's emitted PyTorch code, one example.
+
+        Keys are cnndsl.flops.COUNTERS; a counter left out counts 0. Each rule is
+        that tool's own for the modules and calls `torch()` writes (see cnndsl/flops.py).
+        """
+        return {"cnndsl": node.info.macs}
+
     def unsupported(self, target: str, why: str = "") -> UnsupportedByTarget:
         return UnsupportedByTarget(
             f"{target} code cannot express `{self.keyword}`" + (f": {why}" if why else ""), self.span

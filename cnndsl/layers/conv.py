@@ -6,7 +6,7 @@ from fractions import Fraction
 
 from ..errors import Edit, Hint
 from ..source import Span
-from .activation import ACTIVATIONS, activation_arg, activation_steps
+from .activation import ACTIVATIONS, activation_arg, activation_counts, activation_steps, with_counts
 from .base import (
     Arg,
     Call,
@@ -149,6 +149,26 @@ def torch_padding(pads, value=None):
 
 class _Convolution(LayerKind):
     """Shared checks of the convolution family."""
+
+    def counts(self, node, module_out=None):
+        """An nn.ConvNd (or depthwise then pointwise) ending in `module_out` positions, then its activation.
+
+        torchinfo counts every parameter once per output position (so the bias too),
+        ptflops adds one bias add per output value, fvcore and thop count the MACs.
+        """
+        positions = prod(node.shape[:-1]) if module_out is None else module_out
+        macs = node.info.macs
+        bias = node.shape[-1] if self["bias"] else 0
+        return with_counts(
+            {
+                "cnndsl": macs,
+                "torchinfo": node.info.trainable * positions,
+                "fvcore": macs,
+                "ptflops": macs + bias * positions,
+                "thop": macs,
+            },
+            activation_counts(self["activation"], prod(node.shape)),
+        )
 
     def keras_options(self, node) -> list:
         """Keras arguments after filters and kernel, only where they differ from its defaults."""
@@ -591,3 +611,8 @@ class Deconv(_Convolution):
             ends = ", ".join(f":{n}" for n in node.shape[:-1])
             steps.append(lambda x: f"{x}[:, :, {ends}]")
         return [*steps, *activation_steps(self["activation"])]
+
+    def counts(self, node):
+        """PyTorch's module writes positions that a slice may then cut (see `torch`)."""
+        extra = [max(after - before, 0) for before, after in node.resolved["crops"]]
+        return super().counts(node, module_out=prod(n + e for n, e in zip(node.shape[:-1], extra)))

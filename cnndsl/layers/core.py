@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import BadArgument
-from .activation import ACTIVATIONS, activation_arg, activation_steps
+from .activation import ACTIVATIONS, activation_arg, activation_counts, activation_steps, with_counts
 from .base import (
     Arg,
     Call,
@@ -118,6 +118,15 @@ class Dense(LayerKind):
         args = [node.in_shapes[0][0], self["units"]] + ([] if self["bias"] else [kw("bias", False)])
         linear = step.module(Call("nn.Linear", args))
         return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
+
+    def counts(self, node):
+        """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
+        macs, units = node.info.macs, self["units"]
+        bias = units if self["bias"] else 0
+        return with_counts(
+            {"cnndsl": macs, "torchinfo": node.info.trainable, "fvcore": macs, "ptflops": macs + bias, "thop": macs},
+            activation_counts(self["activation"], units),
+        )
 
 
 class Dropout(LayerKind):

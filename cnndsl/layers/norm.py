@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, kw, literal, method
+from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, kw, literal, method, prod
 
 
 def keras_norm_options(layer, defaults) -> list:
@@ -92,6 +92,18 @@ class BatchNorm(LayerKind):
         torch_affine(self, step, bn, channels)
         return [lambda x: Call(bn, [x])]
 
+    def counts(self, node):
+        """In eval mode: torchinfo counts γ and β once, fvcore 1 op per value (2 with γ), ptflops
+        1 (2 when affine), thop 2 (4 when affine)."""
+        n = prod(node.shape)
+        affine = self["scale"] and self["center"]
+        return {
+            "torchinfo": node.info.trainable,
+            "fvcore": n * (2 if self["scale"] else 1),
+            "ptflops": n * (2 if affine else 1),
+            "thop": n * (4 if affine else 2),
+        }
+
 
 class LayerNorm(LayerKind):
     KEYWORDS = ("layernorm", "ln")
@@ -137,6 +149,17 @@ class LayerNorm(LayerKind):
         if len(node.shape) == 1:
             return [lambda x: Call(ln, [x])]
         return [lambda x: method(Call(ln, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1])]
+
+    def counts(self, node):
+        """torchinfo counts γ and β once, fvcore 4 ops per value (5 with γ), ptflops 1, thop 2 (4 when affine)."""
+        n = prod(node.shape)
+        affine = self["scale"] and self["center"]
+        return {
+            "torchinfo": node.info.trainable,
+            "fvcore": n * (5 if self["scale"] else 4),
+            "ptflops": n,
+            "thop": n * (4 if affine else 2),
+        }
 
 
 class Rescale(LayerKind):

@@ -31,6 +31,19 @@ from .conv import sliding_window, torch_padding
 POOL_HINT = "pooling needs an image-like input; put it before any flatten or dense layer"
 
 
+def module_input(node) -> tuple[int, ...]:
+    """The spatial size the PyTorch pooling module reads: padded first where Keras pads unevenly."""
+    pads, spatial = node.resolved["pads"], node.in_shapes[0][:-1]
+    if all(a == b for a, b in pads):
+        return spatial
+    return tuple(n + a + b for n, (a, b) in zip(spatial, pads))
+
+
+def thop_window_sum(n: int, k: int, s: int, p: int, out: int) -> int:
+    """thop's count of input values summed along one axis by an AvgPool (padding left out)."""
+    return sum(max(min(i * s - p + k, n) - max(i * s - p, 0), 0) for i in range(out))
+
+
 class _Pool(LayerKind):
     ARGS = (
         Arg("size", SizeType(), default=(2,), positional=True, doc="pool size (default 2)", example="maxpool 2"),
@@ -171,6 +184,10 @@ class MaxPool(_Pool):
         pool = step.module(Call(f"nn.MaxPool{node.resolved['rank']}d", args))
         return [*steps, lambda x: Call(pool, [x])]
 
+    def counts(self, node):
+        """ptflops counts each input value twice: nn.MaxPool's hook, then the F.max_pool call inside it."""
+        return {"ptflops": 2 * prod(module_input(node)) * node.shape[-1]}
+
 
 class AvgPool(_Pool):
     KEYWORDS = ("avgpool", "avg_pool", "averagepool")
@@ -194,6 +211,24 @@ class AvgPool(_Pool):
             pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
         pool = step.module(pool)
         return [lambda x: Call(pool, [x])]
+
+    def counts(self, node):
+        """ptflops counts each input value twice (module hook and F.avg_pool); thop one add per value
+        in each window and one divide per output. With uneven padding the module runs twice, on the
+        padded input and on a padded one-channel tensor of ones (the divisor)."""
+        r, channels = node.resolved, node.shape[-1]
+        padded = module_input(node)
+        even = padded == node.in_shapes[0][:-1]
+        pads = [a for a, _ in r["pads"]] if even else [0] * len(padded)
+        windows = prod(
+            thop_window_sum(n, k, s, p, o)
+            for n, k, s, p, o in zip(padded, r["size"], r["stride"], pads, node.shape[:-1])
+        )
+        calls = channels if even else channels + 1
+        return {
+            "ptflops": 2 * prod(padded) * calls,
+            "thop": calls * (windows + prod(node.shape[:-1])),
+        }
 
 
 class _GlobalPool(LayerKind):
@@ -275,3 +310,17 @@ class AdaptiveAvgPool(LayerKind):
     def torch(self, node, step):
         pool = step.module(Call(f"nn.AdaptiveAvgPool{node.resolved['rank']}d", [axes(node.resolved["size"])]))
         return [lambda x: Call(pool, [x])]
+
+    def counts(self, node):
+        """ptflops counts each input twice (hook and F.adaptive_avg_pool), fvcore once but for 2-D
+        only; thop the values in each of PyTorch's windows plus one divide per output."""
+        inputs = prod(node.in_shapes[0])
+        windows = prod(
+            o if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
+            for i, o in zip(node.in_shapes[0][:-1], node.shape[:-1])
+        )
+        return {
+            "ptflops": 2 * inputs,
+            "fvcore": inputs if node.resolved["rank"] == 2 else 0,
+            "thop": windows * node.shape[-1] + prod(node.shape),
+        }

@@ -17,6 +17,7 @@ from .base import (
     describe_shape,
     kw,
     literal,
+    prod,
     require_rank,
     torch_pad,
 )
@@ -193,3 +194,13 @@ class UpSample(LayerKind):
             args.append(kw("align_corners", False))
         up = step.module(Call("nn.Upsample", args))
         return [lambda x: Call(up, [x])]
+
+    def counts(self, node):
+        """ptflops counts each output twice (nn.Upsample's hook and F.interpolate); fvcore 1 (nearest)
+        or 4 (bilinear) per output, 2-D only; thop 11 per output for bilinear, nearest free."""
+        outputs, bilinear = prod(node.shape), self["interpolation"] == "bilinear"
+        return {
+            "ptflops": 2 * outputs,
+            "fvcore": (4 if bilinear else 1) * outputs if node.resolved["rank"] == 2 else 0,
+            "thop": 11 * outputs if bilinear else 0,
+        }
