@@ -193,7 +193,12 @@ def _first(children):
 def _lark_meta(built: _Built) -> Meta:
     meta = Meta()
     if built.line is not None:
-        meta.line, meta.column, meta.end_line, meta.end_column = built.line, built.column, built.end_line, built.end_column
+        meta.line, meta.column, meta.end_line, meta.end_column = (
+            built.line,
+            built.column,
+            built.end_line,
+            built.end_column,
+        )
         meta.empty = False
     return meta
 
@@ -263,6 +268,10 @@ class _ToAst(Transformer):
     def labelled(self, meta, children):
         label, body = children
         return ast.Labelled(str(label), body, _span(meta), _token_span(label))
+
+    def reference(self, meta, children):
+        (name,) = children
+        return ast.Reference(str(name), _span(meta), _token_span(name))
 
     def repeat(self, meta, children):
         body, count = children
@@ -356,6 +365,7 @@ _TOKEN_WORDS = {
     "COLON": "`:`",
     "EQUAL": "`=`",
     "STAR": "`*`",
+    "AT": "`@`",
     "$END": "the end of the file",
 }
 
