@@ -381,8 +381,9 @@ def run_torch(code: str, model) -> None:
     module = types.ModuleType("fuzz_torch")
     exec(compile(code, "<fuzz_torch>", "exec"), module.__dict__)
     built = module.build_model().eval()
-    shape = model.input.shape
+    shapes = [model.nodes[i].shape for i in model.inputs]
     with torch.no_grad():
-        out = built(torch.zeros(2, shape[-1], *shape[:-1]))
-    final = model.output_shape
-    assert tuple(out.shape) == (2, final[-1], *final[:-1]), (tuple(out.shape), final)
+        out = built(*(torch.zeros(2, shape[-1], *shape[:-1]) for shape in shapes))
+    outs = out if isinstance(out, tuple) else (out,)
+    finals = [model.nodes[i].shape for i in model.outputs]
+    assert [tuple(o.shape) for o in outs] == [(2, f[-1], *f[:-1]) for f in finals], (outs, finals)
