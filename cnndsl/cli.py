@@ -476,7 +476,7 @@ def _summary(model, args) -> int:
         from . import summary
 
         if args.format == "csv":
-            return _write(summary.format_csv(model, args.batch))
+            return _write(summary.format_csv(model, args.batch, args.layout))
         formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
         return _write(formatter(model, args.batch, macs=args.macs, view=_view(args)) + "\n")
     if args.format == "json":

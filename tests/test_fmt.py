@@ -51,6 +51,16 @@ def test_every_example(path):
     assert_formats_well(path.read_text(encoding="utf-8"), path.name)
 
 
+README_SNIPPETS = re.findall(r"```cnn\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+
+
+@pytest.mark.parametrize("snippet", README_SNIPPETS)
+def test_every_language_snippet_in_the_readme(snippet):
+    # New syntax reaches the README's language reference first; as test_readme does, give it an input.
+    has_input = re.search(r"^(\w+: *)?input ", snippet, flags=re.M)
+    assert_formats_well(snippet if has_input else "input 56x56x64\n" + snippet)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case):
     text = (GOLDEN / case).read_text(encoding="utf-8")
