@@ -64,7 +64,8 @@ def axes_text(values) -> str:
 
 def _sources(model: Model, ids, labels: dict[int, str]) -> list[str]:
     """The "Connected to" cell: each input's name, or the folded block call that holds it."""
-    names = list(dict.fromkeys(labels.get(i, f"{model.nodes[i].name}[0][0]") for i in ids)) or ["-"]
+    names = [labels.get(i, f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]") for i in ids]
+    names = list(dict.fromkeys(names)) or ["-"]
     return [name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)]
 
 
@@ -77,9 +78,9 @@ def _node_cells(
         if column == "shape":
             cells.append([shape_cell(node.shape, batch, view.layout)])
         elif column == "params":
-            cells.append([f"{node.info.params:,}"])
+            cells.append([f"{_own(node, node.info.params):,}"])
         elif column == "trainable":
-            cells.append([f"{node.info.trainable:,}"])
+            cells.append([f"{_own(node, node.info.trainable):,}"])
         elif column == "macs":
             cells.append([f"{node.info.macs:,}"])
         elif column == "activations":
@@ -93,6 +94,11 @@ def _node_cells(
         else:
             cells.append(_sources(model, node.inputs, labels or {}))
     return cells
+
+
+def _own(node: TypedNode, count: int) -> int:
+    """A shared layer's weights count at its first use only, as Keras counts them."""
+    return count if node.shares is None else 0
 
 
 def _call_cells(
@@ -109,8 +115,8 @@ def _call_cells(
             cells.append([shape_cell(last.shape, batch, view.layout)])
         elif column in ("params", "trainable", "macs", "activations", "memory"):
             figure = {
-                "params": lambda n: n.info.params,
-                "trainable": lambda n: n.info.trainable,
+                "params": lambda n: _own(n, n.info.params),
+                "trainable": lambda n: _own(n, n.info.trainable),
                 "macs": lambda n: n.info.macs,
                 "activations": lambda n: n.activations,
                 "memory": lambda n: n.activations * (batch or 1) * DTYPE_BYTES[view.dtype],

@@ -269,6 +269,10 @@ class _ToAst(Transformer):
         label, body = children
         return ast.Labelled(str(label), body, _span(meta), _token_span(label))
 
+    def reference(self, meta, children):
+        (name,) = children
+        return ast.Reference(str(name), _span(meta), _token_span(name))
+
     def repeat(self, meta, children):
         body, count = children
         return ast.Repeat(body, count, _span(meta))
@@ -361,6 +365,7 @@ _TOKEN_WORDS = {
     "COLON": "`:`",
     "EQUAL": "`=`",
     "STAR": "`*`",
+    "AT": "`@`",
     "$END": "the end of the file",
 }
 
