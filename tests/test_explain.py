@@ -168,3 +168,25 @@ def test_random_networks_explain_every_figure(net):
         if axes and "PyTorch" not in " ".join(parts["shape"]):
             assert [_shape_value(m.group(1)) for m in axes] == [int(m.group(2)) for m in axes] == list(n.shape[:-1])
     assert model.summary(columns="all", depth=2)
+
+
+SIAMESE = """\
+left: input 28x28x1
+right: input 28x28x1
+def tower():
+    conv 16 3 relu | pool 2 | conv 32 3 relu | gap
+@left | t: tower
+@right | u: reuse t
+subtract(@t; @u) | dense 1 sigmoid | output
+@t | dense 10 softmax | output
+"""
+
+
+def test_shared_layers_count_once_and_two_inputs_both_count():
+    model = analyze(SIAMESE)
+    text = explain_text(model)
+    # (3·3·1 + 1)·16 = 160 and (3·3·16 + 1)·32 = 4,640 once each, then 32·1 + 1 and 32·10 + 10
+    assert "params: 5,163 = 160 + 4,640 + 33 + 330" in text
+    assert text.count("(3·3·16 + 1)·32 = 4,640") == 1
+    assert "counted there: 0 more" in text
+    assert "input 1,568·4·1 = 6,272 bytes" in text  # two 28·28·1 inputs
