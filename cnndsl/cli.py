@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
     summary.add_argument(
+        "--style",
+        choices=("keras", "torchinfo"),
+        default="keras",
+        help="keras (default), or torchinfo's table for the emitted PyTorch model",
+    )
+    summary.add_argument(
         "--depth",
         type=_positive,
         metavar="N",
@@ -459,11 +465,15 @@ def _write(text: str) -> int:
 
 
 def _summary(model, args) -> int:
+    if args.style == "torchinfo":
+        from .torchinfo_style import format_torchinfo
+
+        return _write(format_torchinfo(model, args.batch or 1) + "\n")
     if args.format in ("markdown", "csv", "html"):
         from . import summary
 
         if args.format == "csv":
-            return _write(summary.format_csv(model, args.batch))
+            return _write(summary.format_csv(model, args.batch, args.layout))
         formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
         return _write(formatter(model, args.batch, macs=args.macs, view=_view(args)) + "\n")
     if args.format == "json":

@@ -92,7 +92,7 @@ def test_every_example_equals_every_tool(path, torch):
 
 
 @settings(
-    max_examples=60,
+    max_examples=50,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],

@@ -13,6 +13,7 @@ from .base import (
     IntType,
     LayerKind,
     ShapeType,
+    TorchModule,
     describe_shape,
     dot,
     figure,
@@ -119,6 +120,9 @@ class Dense(LayerKind):
         linear = step.module(Call("nn.Linear", args))
         return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
 
+    def torch_modules(self, node):
+        return [TorchModule("Linear", node.shape, node.info.trainable)]
+
     def counts(self, node):
         """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
         macs, units = node.info.macs, self["units"]
@@ -152,6 +156,9 @@ class Dropout(LayerKind):
     def torch(self, node, step):
         dropout = step.module(Call("nn.Dropout", [literal(self["rate"])]))
         return [lambda x: Call(dropout, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Dropout", (node.shape[-1], *node.shape[:-1]))]
 
 
 class Reshape(LayerKind):
