@@ -113,7 +113,16 @@ class Labelled:
     label_span: Span
 
 
-Stage = Layer | Call | Merge | Group | Repeat | Labelled
+@dataclass(frozen=True)
+class Reference:
+    """`@name`: the output of an earlier named layer or block call."""
+
+    name: str
+    span: Span
+    name_span: Span
+
+
+Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference
 
 
 @dataclass(frozen=True)

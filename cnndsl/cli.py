@@ -105,9 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("file_a", metavar="A", help="the model before: a .cnn file, or - for standard input")
     diff.add_argument("file_b", metavar="B", help="the model after")
     diff.add_argument("--json", action="store_true", help="print JSON instead of text")
-    for command in (summary, check, emit, diagram, explain, diff, flops):
+    fmt = commands.add_parser("fmt", help="lay files out canonically; comments kept, the model never changed")
+    fmt.add_argument("files", nargs="+", metavar="FILE", help="a .cnn file, or - for standard input")
+    fmt_mode = fmt.add_mutually_exclusive_group()
+    fmt_mode.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 naming the files that would change"
+    )
+    fmt_mode.add_argument(
+        "-w", "--write", action="store_true", help="rewrite the files in place (standard input: print)"
+    )
+    for command in (summary, check, emit, diagram, explain, diff, flops, fmt):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -251,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         status = max(_run(path, args, found) for path in args.files)
     elif args.command == "diff":
         status = _diff(args, found)
+    elif args.command == "fmt":
+        status = max(_fmt(path, args, found) for path in args.files)
     else:
         status = _run(args.file, args, found)
     return max(status, _report(found, args))
@@ -347,6 +358,66 @@ def _diff(args, found: list) -> int:
     else:
         written = _write(format_diff(diff, name_a, name_b) + "\n")
     return written or (OK if diff.same else MODEL_ERROR)
+
+
+def _fmt(path: str, args, found: list) -> int:
+    """Format one file: print it, rewrite it (-w), or say that it would change (--check)."""
+    try:
+        text, filename = _read(path)
+    except (OSError, UnicodeDecodeError):
+        return _run(path, args, found)  # the same message as every other command
+    from . import CnnError, Source
+    from .fmt import format_source
+
+    try:
+        formatted = format_source(text, filename)
+    except CnnError as error:
+        return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
+    except RecursionError:
+        from .errors import SyntaxProblem
+
+        return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
+    except Exception as error:  # FormatChangedMeaning, or any bug: never write a file we are not sure of
+        print(
+            f"cnndsl: internal error while formatting {filename} (left unchanged): {type(error).__name__}: {error}\n"
+            "This is a bug in cnndsl; please report it with the file that caused it.",
+            file=sys.stderr,
+        )
+        return INTERNAL
+    if args.check:
+        if formatted == text:
+            return OK
+        return _write(f"would reformat {filename}\n") or MODEL_ERROR
+    if not args.write or path == "-":
+        return _write(formatted)
+    if formatted == text:
+        return OK
+    return _replace(path, formatted)
+
+
+def _replace(path: str, text: str) -> int:
+    """Write `text` to `path` through a temporary file beside it, so the file is never half written."""
+    import os
+    import tempfile
+
+    target = os.path.realpath(path)  # a symlink stays a symlink
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".cnndsl-fmt-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as err:
+        print(f"cnndsl: cannot write {path}: {err.strerror or err}", file=sys.stderr)
+        return USAGE
+    return OK
 
 
 def _model_error(error, source, args, found: list) -> int:

@@ -69,9 +69,9 @@ def _node_cells(model: Model, node: TypedNode, columns, batch, view: View, inden
         if column == "shape":
             cells.append([shape_cell(node.shape, batch, view.layout)])
         elif column == "params":
-            cells.append([f"{node.info.params:,}"])
+            cells.append([f"{_own(node, node.info.params):,}"])
         elif column == "trainable":
-            cells.append([f"{node.info.trainable:,}"])
+            cells.append([f"{_own(node, node.info.trainable):,}"])
         elif column == "macs":
             cells.append([f"{node.info.macs:,}"])
         elif column == "activations":
@@ -83,9 +83,14 @@ def _node_cells(model: Model, node: TypedNode, columns, batch, view: View, inden
         elif column == "stride":
             cells.append([axes_text(field.stride if field else None)])
         else:
-            names = [f"{model.nodes[i].name}[0][0]" for i in node.inputs] or ["-"]
+            names = [f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]" for i in node.inputs] or ["-"]
             cells.append([name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)])
     return cells
+
+
+def _own(node: TypedNode, count: int) -> int:
+    """A shared layer's weights count at its first use only, as Keras counts them."""
+    return count if node.shares is None else 0
 
 
 def _call_cells(model: Model, call, nodes: list[TypedNode], columns, batch, view: View, indent: str) -> list[list[str]]:
@@ -100,8 +105,8 @@ def _call_cells(model: Model, call, nodes: list[TypedNode], columns, batch, view
             cells.append([shape_cell(last.shape, batch, view.layout)])
         elif column in ("params", "trainable", "macs", "activations", "memory"):
             figure = {
-                "params": lambda n: n.info.params,
-                "trainable": lambda n: n.info.trainable,
+                "params": lambda n: _own(n, n.info.params),
+                "trainable": lambda n: _own(n, n.info.trainable),
                 "macs": lambda n: n.info.macs,
                 "activations": lambda n: n.activations,
                 "memory": lambda n: n.activations * (batch or 1) * DTYPE_BYTES[view.dtype],
@@ -113,7 +118,7 @@ def _call_cells(model: Model, call, nodes: list[TypedNode], columns, batch, view
             cells.append([axes_text(field.stride if field else None)])
         else:
             outside = sorted({i for n in nodes for i in n.inputs if i not in inside})
-            names = [f"{model.nodes[i].name}[0][0]" for i in outside] or ["-"]
+            names = [f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]" for i in outside] or ["-"]
             cells.append([name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)])
     return cells
 

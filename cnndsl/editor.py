@@ -140,6 +140,26 @@ class Document:
         related = tuple((call, f"in block `{block}`, called here") for block, call in error.called_from)
         return [Diagnostic(span, message, getattr(error, "code", None), related, error.fixes(self.source))]
 
+    def formatting(self) -> list[tuple[Span, str]] | None:
+        """Edits that give `cnndsl fmt`'s layout, one per changed line; None when the file does not parse."""
+        from .fmt import FormatChangedMeaning, format_source
+
+        try:
+            formatted = format_source(self.source.text, self.source.filename)
+        except (CnnError, FormatChangedMeaning, RecursionError):
+            return None
+        old, new = self.source.text.split("\n"), formatted.split("\n")
+        if len(new) > len(old):  # fmt never adds lines; if it did, replace the whole text
+            return [(Span(1, 1, len(old), len(old[-1]) + 1), formatted)]
+        edits = [
+            (Span(i + 1, 1, i + 1, len(before) + 1), after)
+            for i, (before, after) in enumerate(zip(old, new))
+            if before != after
+        ]
+        if len(old) > len(new):  # trailing blank lines it dropped
+            edits.append((Span(len(new), len(new[-1]) + 1, len(old), len(old[-1]) + 1), ""))
+        return edits
+
     # Where things are
 
     def word_at(self, line: int, column: int) -> tuple[str, Span] | None:

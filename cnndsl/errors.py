@@ -90,6 +90,13 @@ class MissingInput(StructureProblem):
         super().__init__("the network must start with `input`", span, "add a first line such as `input 28x28x1`")
 
 
+class UnknownReference(CnnError):
+    """`@name` or `reuse name` names no earlier layer or block call."""
+
+    code = "E202"
+    example = "input 28x28x1\nconv 8 3\nadd(identity; @stem)\n"
+
+
 class BlockProblem(CnnError):
     """A `def` block is undefined, recursive, or called wrongly."""
 

@@ -14,10 +14,12 @@ from .errors import (
     BadArgument,
     BlockProblem,
     CnnError,
+    DuplicateName,
     LimitExceeded,
     MissingInput,
     StructureProblem,
     UnknownLayer,
+    UnknownReference,
     did_you_mean,
 )
 from .layers import REGISTRY, LayerKind, Value
@@ -47,13 +49,35 @@ class GraphNode:
     label: str | None = None
     label_span: Span | None = None
     called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
+    shares: int | None = None  # the node whose layer (and weights) this one applies again
+    span: Span | None = None  # where this use was written, when it is not the layer's own span
     blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
 
 
 @dataclass
 class Graph:
     nodes: list[GraphNode] = field(default_factory=list)
-    output: int = -1
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+
+    @property
+    def output(self) -> int:
+        return self.outputs[0]
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a label names: the nodes its stage made, the tensor it read, the tensor it gave."""
+
+    first: int
+    stop: int
+    entry: int | None
+    result: int
+    span: Span
+
+
+# Words the expander handles itself; none of them is a layer kind.
+IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 
 
 Env = Mapping[str, Value]
@@ -139,6 +163,7 @@ class Expander:
             self.definitions[definition.name] = definition
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
         self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by MAX_WORK
         self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
@@ -152,13 +177,32 @@ class Expander:
         if pipelines and _is_defaults(pipelines[0]):
             self.conventions = _conventions(pipelines.pop(0).stages[0])
         for pipeline in pipelines:
+            if _starts_with_input(pipeline):
+                current = None  # each `input` line starts a network input of its own
             current = self.pipeline(pipeline, current, {})
         if current is None:
             raise StructureProblem(
                 "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
             )
-        self.graph.output = current
+        if not self.graph.outputs:
+            self.graph.outputs.append(current)
+        self.check_all_used()
         return self.graph
+
+    def check_all_used(self) -> None:
+        """Every tensor must lead to an output: Keras would silently drop the layers that do not."""
+        used = set(self.graph.outputs)
+        for node in reversed(self.graph.nodes):
+            if node.id in used:
+                used.update(node.inputs)
+        for node in self.graph.nodes:
+            if node.id not in used:
+                what = "input" if not node.inputs and node.shares is None else "layer's output"
+                raise StructureProblem(
+                    f"this {what} is never used",
+                    node.label_span or node.span or node.layer.span,
+                    "mark a network output with `| output`, or use the tensor later with `@name`",
+                )
 
     def spend(self, steps: int, span: Span) -> None:
         """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
@@ -190,9 +234,29 @@ class Expander:
         return node.id
 
     def pipeline(self, pipeline: ast.Pipeline, current: int | None, env: Env) -> int | None:
-        for stage in pipeline.stages:
-            current = self.stage(stage, current, env)
+        for i, stage in enumerate(pipeline.stages):
+            if isinstance(stage, ast.Reference):
+                if i:
+                    raise BadArgument(
+                        f"`@{stage.name}` can only start a pipeline",
+                        stage.span,
+                        "a reference replaces the tensor before it; start a line or a branch with it",
+                    )
+                current = self.lookup(stage.name, stage.name_span, env).result
+            else:
+                current = self.stage(stage, current, env)
         return current
+
+    def lookup(self, word: str, span: Span, env: Env) -> _Named:
+        """What a label names; a block parameter may stand for the label."""
+        bound = env.get(word)
+        if bound is not None and isinstance(bound.value, str):
+            word = bound.value
+        found = self.named.get(word)
+        if found is None:
+            hint = did_you_mean(word, list(self.named)) or "name a layer first, as in `stem: conv 32 3`"
+            raise UnknownReference(f"no earlier layer or block call is named `{word}`", span, hint)
+        return found
 
     def stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
         self.spend(1, stage.span)
@@ -239,7 +303,11 @@ class Expander:
             if result is None or len(self.graph.nodes) == before:
                 raise BadArgument("only a layer can be named", stage.label_span)
             node = self.graph.nodes[result]
-            node.label, node.label_span = stage.label, stage.label_span
+            if node.shares is None:
+                node.label, node.label_span = stage.label, stage.label_span
+            elif stage.label in self.named:  # a shared layer keeps its name; the label only names the tensor
+                raise DuplicateName(f"`{stage.label}` already names a layer", stage.label_span, "choose another name")
+            self.named.setdefault(stage.label, _Named(before, len(self.graph.nodes), current, result, stage.label_span))
             return result
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
@@ -250,36 +318,68 @@ class Expander:
                 stage.kind_span,
                 "write `defaults pytorch` above `input`; it applies to the whole file",
             )
-        if stage.kind == "identity":
+        if stage.kind in (IDENTITY, OUTPUT):
             if stage.args:
-                raise BadArgument("`identity` takes no arguments", stage.args[0].span)
+                raise BadArgument(f"`{stage.kind}` takes no arguments", stage.args[0].span)
             if current is None:
                 raise MissingInput(stage.span)
+            if stage.kind == OUTPUT:
+                self.graph.outputs.append(current)
             return current
+        if stage.kind == REUSE:
+            return self.reuse(stage, current, env)
         kind = REGISTRY.get(stage.kind)
         if kind is None:
-            choices = [*REGISTRY, *self.definitions, "identity"]
+            choices = [*REGISTRY, *self.definitions, IDENTITY, OUTPUT, REUSE]
             hint = (
                 keras_layer_hint(stage.kind)
                 or did_you_mean(stage.kind, choices)
                 or "`cnndsl layers` lists every layer; the README's language reference explains each"
             )
+            if stage.kind in self.named and not stage.args:
+                hint = f"`@{stage.kind}` is its output; `reuse {stage.kind}` applies the same layer again"
             raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
         if kind.MERGE:
             raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
         positional, keywords = self.arguments(stage.args, env)
         bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
         if stage.kind == "input":
-            if current is not None or self.graph.nodes:
+            if current is not None:
                 raise StructureProblem(
-                    "`input` must come first, and only once", stage.kind_span, "a network has a single input"
+                    "`input` must come first on a line of its own",
+                    stage.kind_span,
+                    "each network input starts a line (`left: input 28x28x1`); `@left` uses it later",
                 )
         elif current is None:
             raise MissingInput(stage.span)
         for layer in bound.lower():
             layer.conventions = self.conventions
             current = self.add(layer, () if current is None else (current,))
+        if stage.kind == "input":
+            self.graph.inputs.append(current)
         return current
+
+    def reuse(self, stage: ast.Layer, current: int | None, env: Env) -> int:
+        """`reuse name`: the named layer, or every layer of the named block call, applied to `current`."""
+        if len(stage.args) != 1 or not isinstance(stage.args[0], ast.Name):
+            raise BadArgument(
+                "`reuse` takes the name of one earlier layer or block call",
+                stage.args[1].span if len(stage.args) > 1 else stage.span,
+                "for example `reuse tower`",
+            )
+        if current is None:
+            raise MissingInput(stage.span)
+        named = self.lookup(stage.args[0].id, stage.args[0].span, env)
+        copies: dict[int, int] = {} if named.entry is None else {named.entry: current}
+        for original in self.graph.nodes[named.first : named.stop]:
+            if not original.inputs:
+                raise BadArgument(f"`{stage.args[0].id}` contains an input; only layers can be reused", stage.span)
+            node_id = self.add(original.layer, tuple(copies.get(i, i) for i in original.inputs))
+            node = self.graph.nodes[node_id]
+            node.shares = original.id if original.shares is None else original.shares
+            node.span = stage.span
+            copies[original.id] = node_id
+        return copies.get(named.result, named.result)
 
     def merge(self, stage: ast.Merge, current: int | None, env: Env) -> int:
         if current is None:
@@ -392,6 +492,13 @@ class Expander:
             else:
                 positional.append(evaluate(arg, env))
         return positional, keywords
+
+
+def _starts_with_input(pipeline: ast.Pipeline) -> bool:
+    first = pipeline.stages[0]
+    if isinstance(first, ast.Labelled):
+        first = first.body
+    return isinstance(first, ast.Layer) and first.kind == "input"
 
 
 DEFAULTS = "defaults"

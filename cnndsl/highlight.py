@@ -43,6 +43,7 @@ class CnnLexer(RegexLexer):
             (r"(def)([ \t]+)(" + IDENT + ")", bygroups(Keyword.Declaration, Whitespace, Name.Function), "params"),
             (r"(" + alternation(merge_words()) + r")([ \t]*)(\()", bygroups(Keyword, Whitespace, Punctuation)),
             (r"(" + IDENT + r")([ \t]*)(:)", bygroups(Name.Label, Whitespace, Punctuation)),
+            (r"(@)(" + IDENT + ")", bygroups(Operator, Name.Label)),  # a reference to a labelled output
             (r"(" + IDENT + r")([ \t]*)(\()", bygroups(Name.Function, Whitespace, Punctuation), "call"),
             (alternation(layer_words()), Name.Builtin, "layer"),
             (IDENT, Name.Function, "layer"),  # a block used like a layer, or a word the checker will flag

@@ -12,7 +12,7 @@ from functools import cached_property
 from .errors import CnnError, DuplicateName, ShapeProblem
 from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
-from .layers.base import prod
+from .layers.base import describe_shape, prod
 from .limits import check_size, check_total
 from .source import Source, Span
 
@@ -28,6 +28,8 @@ class TypedNode:
     implicit: bool = False
     blocks: tuple[BlockCall, ...] = ()
     """The block calls that produced this node, outermost first (empty at top level)."""
+    shares: int | None = None  # the first use of this node's layer, when it is used again
+    call_index: int = 0  # which use of its layer this is: Keras's node index
 
     @property
     def shape(self) -> Shape:
@@ -54,44 +56,80 @@ class TypedNode:
 @dataclass(frozen=True)
 class Model:
     nodes: tuple[TypedNode, ...]
-    output: int
+    outputs: tuple[int, ...]
     name: str = "model"
     source: Source | None = None  # the text it came from, when known (explain quotes its lines)
+    inputs: tuple[int, ...] = (0,)
+
+    @property
+    def output(self) -> int:
+        """The first output (the only one, in most networks)."""
+        return self.outputs[0]
 
     @property
     def input(self) -> TypedNode:
-        return self.nodes[0]
+        return self.nodes[self.inputs[0]]
 
-    @property
+    @cached_property
     def layers(self) -> tuple[TypedNode, ...]:
-        """Every node but the input."""
-        return self.nodes[1:]
+        """Every node but the inputs."""
+        return tuple(node for node in self.nodes if node.id not in self.inputs)
+
+    @cached_property
+    def calls(self) -> dict[int, tuple[TypedNode, ...]]:
+        """Each layer's uses, first use first, keyed by the first use's id."""
+        calls: dict[int, list[TypedNode]] = {}
+        for node in self.nodes:
+            calls.setdefault(node.id if node.shares is None else node.shares, []).append(node)
+        return {key: tuple(value) for key, value in calls.items()}
 
     @cached_property
     def sequential(self) -> bool:
         """True when each layer feeds only the next: Keras's Sequential."""
-        return self.output == len(self.nodes) - 1 and all(node.inputs == (node.id - 1,) for node in self.nodes[1:])
+        return (
+            len(self.inputs) == 1
+            and self.outputs == (len(self.nodes) - 1,)
+            and all(node.inputs == (node.id - 1,) and node.shares is None for node in self.nodes[1:])
+        )
 
     @cached_property
     def keras_order(self) -> tuple[TypedNode, ...]:
-        """The nodes in the order a Keras functional model lists its layers.
+        """The layers (each once, by its first use) in the order a Keras functional model lists them.
 
-        Keras sorts by depth (the longest path to the output), deepest
-        first, and breaks ties by a depth-first walk from the output.
+        As Keras's `map_graph`: a depth-first walk from each output in turn
+        numbers the layers and lists the uses inputs first; the depth of a use
+        is its longest path to an output, and a shared layer takes the deepest
+        of its uses. Layers are sorted deepest first, ties by walk order.
         """
-        first_seen: dict[int, int] = {}
-        stack = [self.output]
-        while stack:
-            i = stack.pop()
-            if i in first_seen:
-                continue
-            first_seen[i] = len(first_seen)
-            stack.extend(reversed(self.nodes[i].inputs))
-        depth = dict.fromkeys(first_seen, 0)
-        for i in sorted(first_seen, reverse=True):  # ids are topological
+        layer_of = [node.id if node.shares is None else node.shares for node in self.nodes]
+        walk_index: dict[int, int] = {}
+        inputs_first: list[int] = []
+        finished: set[int] = set()
+        for output in self.outputs:
+            stack = [(output, False)]
+            while stack:
+                i, done = stack.pop()
+                if done:
+                    finished.add(i)
+                    inputs_first.append(i)
+                    continue
+                if i in finished:
+                    continue
+                walk_index.setdefault(layer_of[i], len(walk_index))
+                stack.append((i, True))
+                stack.extend((j, False) for j in reversed(self.nodes[i].inputs))
+        use_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for i in reversed(inputs_first):
+            depth = max(use_depth.setdefault(i, 0), layer_depth.get(layer_of[i], 0))
+            layer_depth[layer_of[i]] = use_depth[i] = depth
             for j in self.nodes[i].inputs:
-                depth[j] = max(depth[j], depth[i] + 1)
-        return tuple(self.nodes[i] for i in sorted(first_seen, key=lambda i: (-depth[i], first_seen[i])))
+                use_depth[j] = max(depth + 1, use_depth.get(j, 0))
+        for i in self.inputs:  # Keras keeps inputs that no output reads
+            if i not in layer_depth:
+                layer_depth[i], walk_index[i] = 0, -1
+        ordered = sorted(layer_depth, key=lambda i: (-layer_depth[i], walk_index[i]))
+        return tuple(self.nodes[i] for i in ordered)
 
     @cached_property
     def block_calls(self) -> tuple[BlockCall, ...]:
@@ -105,11 +143,11 @@ class Model:
 
     @property
     def trainable(self) -> int:
-        return sum(node.info.trainable for node in self.nodes)
+        return sum(node.info.trainable for node in self.nodes if node.shares is None)
 
     @property
     def non_trainable(self) -> int:
-        return sum(node.info.non_trainable for node in self.nodes)
+        return sum(node.info.non_trainable for node in self.nodes if node.shares is None)
 
     @property
     def total(self) -> int:
@@ -220,34 +258,77 @@ def infer(graph: Graph, name: str = "model") -> Model:
     """Infer shapes, parameters and names for every node of the graph."""
     nodes: list[TypedNode] = []
     new_id: dict[int, int] = {}
-    labels = {node.label for node in graph.nodes if node.label}
+    uses: dict[int, int] = {}
     namer = _Namer()
     totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
 
-    def place(layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None) -> int:
+    def place(
+        layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None, shares=None
+    ):
         in_shapes = tuple(nodes[i].shape for i in inputs)
         info = layer.infer(in_shapes)
         if any(d <= 0 for d in info.shape):
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
         _check_sizes(layer, info, totals)
-        layer_name = label or namer.auto(info.keras_type)
-        namer.claim(layer_name, layer.span if not label else None, label_span)
-        node = TypedNode(len(nodes), layer_name, layer, inputs, in_shapes, info, implicit, blocks)
+        if shares is None:
+            layer_name = label or namer.auto(info.keras_type)
+            namer.claim(layer_name, layer.span if not label else None, label_span)
+            call_index = 0
+        else:
+            first = nodes[shares]
+            _check_same_weights(first, in_shapes, info)
+            layer_name = first.name
+            call_index = uses[shares] = uses.get(shares, 0) + 1
+        node = TypedNode(
+            len(nodes),
+            layer_name,
+            layer,
+            inputs,
+            in_shapes,
+            info,
+            implicit,
+            blocks,
+            shares=shares,
+            call_index=call_index,
+        )
         nodes.append(node)
         return node.id
 
     for node in graph.nodes:
         inputs = tuple(new_id[i] for i in node.inputs)
+        shares = None if node.shares is None else new_id[node.shares]
         try:
             extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
             if extra is not None:
-                inputs = (place(extra, inputs, True, node.blocks),)
-            new_id[node.id] = place(node.layer, inputs, False, node.blocks, node.label, node.label_span)
+                # A shared dense shares the flatten before it too, as one Keras layer per use would not.
+                flatten = None if shares is None or not nodes[shares - 1].implicit else shares - 1
+                inputs = (place(extra, inputs, True, node.blocks, shares=flatten),)
+            new_id[node.id] = place(node.layer, inputs, False, node.blocks, node.label, node.label_span, shares)
         except CnnError as error:
+            if node.span is not None:
+                error.span = node.span  # a reused layer's problem is where it was reused
             error.called_from = error.called_from or node.called_from
             raise
-    del labels
-    return Model(tuple(nodes), new_id[graph.output], name)
+    return Model(
+        tuple(nodes),
+        tuple(new_id[i] for i in graph.outputs),
+        name,
+        inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
+    )
+
+
+def _check_same_weights(first: TypedNode, in_shapes: tuple[Shape, ...], info: Inferred) -> None:
+    """A layer used again must fit the weights it already has."""
+    if info.params == first.info.params and (
+        not info.params or [s[-1] for s in in_shapes] == [s[-1] for s in first.in_shapes]
+    ):
+        return
+    raise ShapeProblem(
+        f"`{first.name}` was built for {describe_shape(first.in_shapes[0])} and cannot reuse its weights "
+        f"on {describe_shape(in_shapes[0])}",
+        first.span,
+        "a shared layer needs inputs with the same channels each time it is used",
+    )
 
 
 def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:

@@ -178,6 +178,14 @@ def build_server():
                 )
         return actions or None
 
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    def formatting(params: types.DocumentFormattingParams):
+        uri = params.text_document.uri
+        edits = current(uri).formatting()
+        if edits is None:
+            return None  # a file that does not parse is left as it is; its diagnostic says why
+        return [types.TextEdit(range=to_range(uri, span), new_text=text) for span, text in edits]
+
     return server
 
 

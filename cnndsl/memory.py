@@ -44,7 +44,8 @@ def peak_live_values(model) -> int:
     for node in model.nodes:
         for i in node.inputs:
             last_use[i] = max(last_use[i], node.id)
-    last_use[model.output] = len(model.nodes)
+    for output in model.outputs:  # every output is kept to the end
+        last_use[output] = len(model.nodes)
     alive, live, peak = {}, 0, 0
     for node in model.nodes:
         alive[node.id] = node.activations
@@ -64,7 +65,7 @@ def memory(model, batch: int = 1, dtype: str = "float32", optimizer: str = "adam
         raise ValueError(f"unknown optimizer {optimizer!r}; one of {', '.join(OPTIMIZER_STATES)}")
     size = DTYPE_BYTES[dtype]
     params = model.total * size
-    input_bytes = batch * model.input.activations * size
+    input_bytes = batch * sum(model.nodes[i].activations for i in model.inputs) * size
     activations = batch * sum(node.activations for node in model.layers) * size
     gradients_and_state = model.trainable * (1 + OPTIMIZER_STATES[optimizer]) * size
     return Memory(

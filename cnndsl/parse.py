@@ -193,7 +193,12 @@ def _first(children):
 def _lark_meta(built: _Built) -> Meta:
     meta = Meta()
     if built.line is not None:
-        meta.line, meta.column, meta.end_line, meta.end_column = built.line, built.column, built.end_line, built.end_column
+        meta.line, meta.column, meta.end_line, meta.end_column = (
+            built.line,
+            built.column,
+            built.end_line,
+            built.end_column,
+        )
         meta.empty = False
     return meta
 
@@ -263,6 +268,10 @@ class _ToAst(Transformer):
     def labelled(self, meta, children):
         label, body = children
         return ast.Labelled(str(label), body, _span(meta), _token_span(label))
+
+    def reference(self, meta, children):
+        (name,) = children
+        return ast.Reference(str(name), _span(meta), _token_span(name))
 
     def repeat(self, meta, children):
         body, count = children
@@ -356,6 +365,7 @@ _TOKEN_WORDS = {
     "COLON": "`:`",
     "EQUAL": "`=`",
     "STAR": "`*`",
+    "AT": "`@`",
     "$END": "the end of the file",
 }
 
@@ -662,3 +672,24 @@ def parse(source: Source) -> ast.Program:
             return _parser().parse(text).value
     except UnexpectedInput as err:
         raise _syntax_error(err, source) from None
+
+
+class _Recording(_Indenter):
+    """The indenter, keeping every token it hands the parser."""
+
+    def process(self, stream):
+        self.tokens = []
+        for token in super().process(stream):
+            self.tokens.append(token)
+            yield token
+
+
+def tokens(text: str) -> list[Token]:
+    """Every token the parser reads from `text`, in order, with the indenter's _NL/_INDENT/_DEDENT.
+
+    Comments, spaces and line breaks inside brackets are not tokens: they are
+    the text between them. Raises UnexpectedInput when the text does not parse.
+    """
+    recording = _Recording()
+    Lark_StandAlone(postlex=recording).parse(text)  # a plain tree: only the tokens are wanted
+    return recording.tokens

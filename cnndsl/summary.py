@@ -51,9 +51,10 @@ def _rows(model: Model, batch: int | None, macs: bool, view=None) -> tuple[list[
         align.append("<")
     rows = []
     for node in model.keras_order if functional else model.layers:
-        cells = [[f"{node.name} ({node.keras_type})"], [format_shape(node.shape, batch)], [f"{node.info.params:,}"]]
+        last_use = model.calls[node.id][-1]  # Keras shows a shared layer's shape from its last use
+        cells = [[f"{node.name} ({node.keras_type})"], [format_shape(last_use.shape, batch)], [f"{node.info.params:,}"]]
         if macs:
-            cells.append([f"{node.info.macs:,}"])
+            cells.append([f"{_macs(model, node):,}"])
         if functional:
             cells.append(_connected(model, node))
         rows.append(cells)
@@ -61,10 +62,18 @@ def _rows(model: Model, batch: int | None, macs: bool, view=None) -> tuple[list[
 
 
 def _connected(model: Model, node: TypedNode) -> list[str]:
-    if not node.inputs:
+    """Keras's `name[use][0]` for every tensor each use of the layer reads."""
+    names = [
+        f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]" for use in model.calls[node.id] for i in use.inputs
+    ]
+    if not names:
         return ["-"]
-    names = [f"{model.nodes[i].name}[0][0]" for i in node.inputs]
     return [name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)]
+
+
+def _macs(model: Model, node: TypedNode) -> int:
+    """A shared layer computes once per use."""
+    return sum(use.info.macs for use in model.calls[node.id])
 
 
 def format_summary(
@@ -138,18 +147,21 @@ def summary_dict(
 
     fields = model.receptive_fields
     layers = []
-    for node in model.keras_order[1:] if not model.sequential else model.layers:
+    for node in model.keras_order if not model.sequential else model.layers:
+        if node.id in model.inputs:
+            continue
+        uses = model.calls[node.id]
         field = fields[node.id]
         layers.append(
             {
                 "name": node.name,
                 "type": node.keras_type,
-                "output_shape": [batch, *to_layout(node.shape, layout)],
+                "output_shape": [batch, *to_layout(uses[-1].shape, layout)],
                 "params": node.info.params,
                 "trainable_params": node.info.trainable,
                 "non_trainable_params": node.info.non_trainable,
-                "macs": node.info.macs,
-                "inputs": [model.nodes[i].name for i in node.inputs],
+                "macs": _macs(model, node),
+                "inputs": [model.nodes[i].name for use in uses for i in use.inputs],
                 "implicit": node.implicit,
                 "line": node.span.line,
                 "activations": node.activations,
@@ -164,6 +176,14 @@ def summary_dict(
         "name": model.name,
         "input_shape": [batch, *to_layout(model.input.shape, layout)],
         "output_shape": [batch, *to_layout(model.output_shape, layout)],
+        "inputs": [
+            {"name": model.nodes[i].name, "shape": [batch, *to_layout(model.nodes[i].shape, layout)]}
+            for i in model.inputs
+        ],
+        "outputs": [
+            {"name": model.nodes[i].name, "shape": [batch, *to_layout(model.nodes[i].shape, layout)]}
+            for i in model.outputs
+        ],
         "layout": layout,
         "layers": layers,
         "total_params": model.total,

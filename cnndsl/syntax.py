@@ -26,7 +26,8 @@ def merge_words() -> tuple[str, ...]:
 @cache
 def layer_words() -> tuple[str, ...]:
     """Every layer keyword that starts a layer (`conv`, `bn`, `identity`, ...), and `defaults`."""
-    return tuple(sorted({word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", "defaults"}))
+    words = {word for word, kind in REGISTRY.items() if not kind.MERGE}
+    return tuple(sorted(words | {"identity", "defaults", "output", "reuse"}))  # the last three: the expander's own
 
 
 @cache
@@ -90,6 +91,7 @@ def textmate_grammar() -> dict:
                     {"include": "#merge"},
                     {"include": "#call"},
                     {"include": "#label"},
+                    {"include": "#reference"},
                     {"include": "#layer"},
                     {"include": "#block-as-layer"},
                     {"include": "#repeat-count"},
@@ -157,6 +159,13 @@ def textmate_grammar() -> dict:
                 "captures": {
                     "1": {"name": "entity.name.label.cnndsl"},
                     "2": {"name": "punctuation.separator.label.cnndsl"},
+                },
+            },
+            "reference": {
+                "match": STAGE_START + r"(@)(" + IDENT + ")",
+                "captures": {
+                    "1": {"name": "keyword.operator.reference.cnndsl"},
+                    "2": {"name": "entity.name.label.cnndsl"},
                 },
             },
             "layer": {

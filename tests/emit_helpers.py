@@ -34,17 +34,21 @@ def check_keras(model, keras) -> object:
     trainable = sum(math.prod(w.shape) for w in built.trainable_weights)
     non_trainable = sum(math.prod(w.shape) for w in built.non_trainable_weights)
     assert (trainable, non_trainable) == (model.trainable, model.non_trainable)
-    assert tuple(built.layers[-1].output.shape) == (None, *model.output_shape)
+    assert [tuple(t.shape) for t in built.outputs] == [(None, *model.nodes[i].shape) for i in model.outputs]
     assert built.name == model.name
     rows = [(layer.name, type(layer).__name__, layer.count_params()) for layer in built.layers]
     sequential = model.sequential and bool(model.layers)  # a bare input is built with the functional API
+    if not sequential:  # the inputs in order, each under its own name
+        names = [t._keras_history.operation.name for t in built.inputs]
+        assert names == [model.nodes[i].name for i in model.inputs]
     nodes = model.layers if sequential else model.keras_order
     expected = [(node.name, node.keras_type, node.info.params) for node in nodes]
     # The summary lists a graph's rows in Keras's own order, so rows match one for one.
     assert rows == expected
     by_name = {layer.name: layer for layer in built.layers}
-    for node in model.layers:
-        assert tuple(by_name[node.name].output.shape) == (None, *node.shape), node.name
+    for node in model.layers:  # a shared layer: each use's output in turn
+        keras_node = by_name[node.name]._inbound_nodes[node.call_index]
+        assert [tuple(t.shape) for t in keras_node.output_tensors] == [(None, *node.shape)], node.name
     return built
 
 
@@ -59,20 +63,22 @@ def check_torch(model, torch, batch: int = 2) -> object:
     assert sum(p.numel() for p in built.parameters()) == model.trainable
     stats = sum(b.numel() for name, b in built.named_buffers() if not name.endswith("num_batches_tracked"))
     assert stats == model.non_trainable
-    shape = model.input.shape
+    zeros = [torch.zeros(batch, s[-1], *s[:-1]) for s in (model.nodes[i].shape for i in model.inputs)]
     counter = importlib.import_module("torch.utils.flop_counter").FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        out = built.eval()(torch.zeros(batch, shape[-1], *shape[:-1]))
-    final = model.output_shape
-    assert tuple(out.shape) == (batch, final[-1], *final[:-1])
+        out = built.eval()(*zeros)
+    outs = out if len(model.outputs) > 1 else (out,)
+    finals = [model.nodes[i].shape for i in model.outputs]
+    assert [tuple(o.shape) for o in outs] == [(batch, s[-1], *s[:-1]) for s in finals]
     # Keys are "Class.attribute" for the model's own layers, deeper for their parts.
     flops = {
         key.split(".")[1]: sum(ops.values()) for key, ops in counter.get_flop_counts().items() if key.count(".") == 1
     }
     attributes = TorchTarget(model).attributes  # the layer `train` is `self.train_`
-    assert {node.name: flops.get(attributes[node.id], 0) for node in model.layers} == {
-        node.name: 2 * batch * node.info.macs for node in model.layers
-    }
+    expected: dict[str, int] = {}
+    for node in model.layers:  # a shared module counts once per use
+        expected[node.name] = expected.get(node.name, 0) + 2 * batch * node.info.macs
+    assert {node.name: flops.get(attributes[node.id], 0) for node in model.layers} == expected
     assert counter.get_total_flops() == 2 * batch * model.macs
     return built
 

@@ -47,6 +47,8 @@ def roles(text: str) -> dict[tuple[int, int], tuple[str, str]]:
             pipeline(node.body)
         elif isinstance(node, ast.Repeat):
             stage(node.body)
+        elif isinstance(node, ast.Reference):
+            mark(node.name_span, "label", node.name)
         elif isinstance(node, ast.Labelled):
             mark(node.label_span, "label", node.label)
             stage(node.body)

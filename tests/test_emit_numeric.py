@@ -91,6 +91,16 @@ NETWORKS = {
         upsample 3 | zeropad 1 2 | crop 2 1
         flatten | dense 6 | reshape 2x3 | gap
     """,
+    # Two inputs, a shared conv and a shared dense (one set of weights each), two outputs.
+    "shared_layers_two_inputs_two_outputs": """
+        left: input 9x9x3
+        right: input 9x9x3
+        @left | tower: conv 6 3 same relu
+        @right | reuse tower
+        joined: concat(@tower; identity) | gap
+        head: dense 5 | output
+        @left | gap | dense 12 | reuse head | output
+    """,
     "volume": """
         input 5x6x7x2
         conv 3 2 stride 2 same
@@ -122,13 +132,15 @@ def max_error(text: str, keras, torch) -> float:
     rng = np.random.default_rng(7)
     randomize(keras_model, rng)
     keras_to_torch(keras_model, torch_model)
-    x = rng.normal(0.0, 1.0, (3, *model.input.shape)).astype("float32")
-    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
+    xs = [rng.normal(0.0, 1.0, (3, *model.nodes[i].shape)).astype("float32") for i in model.inputs]
+    expected = keras_model(xs if len(xs) > 1 else xs[0], training=False)
+    expected = [keras.ops.convert_to_numpy(e) for e in (expected if len(model.outputs) > 1 else [expected])]
     with torch.no_grad():
-        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).numpy()
-    assert got.shape == expected.shape
-    assert np.abs(expected).max() > 1e-3  # a network that outputs ~0 would prove nothing
-    return float(np.abs(got - expected).max())
+        got = torch_model(*(torch.from_numpy(x).movedim(-1, 1) for x in xs))
+    got = [g.movedim(1, -1).numpy() for g in (got if len(model.outputs) > 1 else [got])]
+    assert [g.shape for g in got] == [e.shape for e in expected]
+    assert min(np.abs(e).max() for e in expected) > 1e-3  # a network that outputs ~0 would prove nothing
+    return max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))

@@ -47,7 +47,8 @@ def chain_of_blocks(depth: int) -> str:
         ("input 28x28x1\nconv 8 3 stride", BadArgument, 2, 10, "`stride` needs a value"),
         ("input 28x28x1\ndropout 2", BadArgument, 2, 9, "`rate` must be"),
         ("conv 8 3", StructureProblem, 1, 1, "must start with `input`"),
-        ("input 8x8x1\ninput 8x8x1", StructureProblem, 2, 1, "`input` must come first"),
+        ("input 8x8x1\ninput 8x8x1", StructureProblem, 1, 1, "input is never used"),
+        ("input 8x8x1\nadd(identity; input 8x8x1)", StructureProblem, 2, 15, "`input` must come first"),
         ("input 28x28x1\nconv 8 3 |", SyntaxProblem, 2, 11, "unexpected end of line"),
         ("input 28x28x1\nconv 8 3 $", SyntaxProblem, 2, 10, "unexpected character `$`"),
         (

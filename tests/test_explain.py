@@ -118,3 +118,15 @@ def test_block_subtotals_add_up_to_the_block():
     # and 220,032 parameters (sum of count_params() over layers named conv2_*)
     assert "subtotal of stack(64, 3, s=1) (call #0, line 27): 32 layers, params 220,032," in text
     assert text.rstrip().endswith("(parameters, gradients, optimizer state, input and activations)")
+
+
+def test_the_readme_explain_session_is_what_the_command_prints(capsys):
+    from pathlib import Path
+
+    from cnndsl.cli import main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    command = "$ cnndsl explain examples/lenet.cnn --layer conv2d_1 --layer dense\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    assert main(["explain", "examples/lenet.cnn", "--layer", "conv2d_1", "--layer", "dense"]) == 0
+    assert capsys.readouterr().out == shown

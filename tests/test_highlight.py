@@ -63,7 +63,8 @@ def test_a_new_layer_keyword_is_highlighted_without_editing_the_lexer():
     from cnndsl.layers import REGISTRY
     from cnndsl.syntax import layer_words
 
-    assert set(layer_words()) == {word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", "defaults"}
+    expected = {word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", "defaults", "output", "reuse"}
+    assert set(layer_words()) == expected
 
 
 def test_pygments_finds_the_lexer_through_its_entry_point():

@@ -167,3 +167,39 @@ def test_without_pygls_the_command_says_how_to_get_it():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 2
     assert result.stderr == 'cnndsl: cnndsl lsp needs pygls: pip install "cnndsl[lsp]"\n'
+
+
+def apply_edits(text: str, edits: list[dict]) -> str:
+    """Text edits as an editor applies them: all ranges refer to the text before any edit."""
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def offset(position):
+        return offsets[position["line"]] + position["character"]
+
+    for edit in sorted(edits, key=lambda e: offset(e["range"]["start"]), reverse=True):
+        start, end = offset(edit["range"]["start"]), offset(edit["range"]["end"])
+        text = text[:start] + edit["newText"] + text[end:]
+    return text
+
+
+def test_formatting_goes_through_cnndsl_fmt(client):
+    from cnndsl.fmt import format_source
+
+    messy = "input   28x28x1\nconv 8 3x3   same|relu   # first\ndef b( c ):\n  conv c 3\nb( 4 )\n\n\n"
+    uri, _ = opened(client, "messy", messy)
+    edits = client.request(
+        "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+    )
+    assert apply_edits(messy, edits) == format_source(messy)
+    assert len(edits) < messy.count("\n")  # only the lines that change
+    # a file that does not parse is left alone
+    uri, _ = opened(client, "unparsable", "input 8x8x1\nconv 8 3 |\n")
+    assert (
+        client.request(
+            "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+        )
+        is None
+    )

@@ -30,7 +30,7 @@ def test_language_snippets_in_the_readme_are_valid():
     snippets = re.findall(r"```cnn\n(.*?)```", text, flags=re.S)
     assert len(snippets) >= 3
     for snippet in snippets:
-        body = snippet if re.search(r"^input ", snippet, flags=re.M) else "input 56x56x64\n" + snippet
+        body = snippet if re.search(r"^(\w+: *)?input ", snippet, flags=re.M) else "input 56x56x64\n" + snippet
         assert cnndsl.analyze(body).total >= 0
 
 

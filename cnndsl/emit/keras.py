@@ -8,7 +8,7 @@ before a dense layer is a real `layers.Flatten` row, as in the summary.
 from __future__ import annotations
 
 from .target import Target
-from .writer import Call, List, kw, literal
+from .writer import Call, List, Names, kw, literal
 
 
 class KerasTarget(Target):
@@ -46,9 +46,16 @@ class KerasTarget(Target):
         w.indent()
         w.writeline("model = build_model()")
         w.writeline("model.summary()")
-        zeros = Call("keras.ops.zeros", [literal((1, *model.input.shape))])
-        w.statement("output = model(", zeros, ")")
-        w.writeline("print(tuple(output.shape))")
+        zeros = [Call("keras.ops.zeros", [literal((1, *model.nodes[i].shape))]) for i in model.inputs]
+        if len(zeros) == 1:
+            w.statement("output = model(", zeros[0], ")")
+        else:
+            w.statement("inputs = ", List(zeros))
+            w.writeline("output = model(inputs)")
+        if len(model.outputs) == 1:
+            w.writeline("print(tuple(output.shape))")
+        else:
+            w.writeline("print([tuple(each.shape) for each in output])")
         return w.getvalue()
 
     def sequential(self) -> None:
@@ -61,13 +68,35 @@ class KerasTarget(Target):
     def functional(self) -> None:
         model, w = self.model, self.out
         names = self.variables("inputs", "outputs")
-        w.statement(f"{names[0]} = ", self.layer_call(model.input))
-        for node in model.layers:
-            call = self.layer_call(node)
+        # A layer used more than once is made once, as a variable of its own, then called on each input.
+        shared = Names(names.values())
+        layer_variables = {
+            first: shared.claim(f"{model.nodes[first].name}_layer")
+            for first, uses in model.calls.items()
+            if len(uses) > 1
+        }
+        for node in model.nodes:
+            if node.id in model.inputs:
+                w.statement(f"{names[node.id]} = ", self.layer_call(node))
+                continue
             args = [names[i] for i in node.inputs]
+            first = node.id if node.shares is None else node.shares
+            if first in layer_variables:
+                if node.shares is None:
+                    w.statement(f"{layer_variables[first]} = ", self.layer_call(node))
+                reads = List(args) if node.layer.MERGE else args[0]
+                w.statement(f"{names[node.id]} = ", f"{layer_variables[first]}({reads})")
+                continue
+            call = self.layer_call(node)
             if node.layer.MERGE:
                 call = Call(str(call), [List(args)])
             else:
                 call.trailer = f"({args[0]})"
             w.statement(f"{names[node.id]} = ", call)
-        w.statement("return ", Call("keras.Model", [names[0], names[model.output], kw("name", literal(model.name))]))
+        ins = [names[i] for i in model.inputs]
+        outs = [names[i] for i in model.outputs]
+        if len(ins) == 1 and len(outs) == 1:
+            io = [ins[0], outs[0]]
+        else:
+            io = [kw("inputs", List(ins)), kw("outputs", List(outs))]
+        w.statement("return ", Call("keras.Model", [*io, kw("name", literal(model.name))]))

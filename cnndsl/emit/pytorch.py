@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from .target import Target
-from .writer import Call, CodeWriter, Names, is_free, literal
+from .writer import Call, CodeWriter, List, Names, is_free, literal
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
 MODULE_ATTRIBUTES = frozenset(
@@ -106,14 +106,19 @@ class TorchStep:
         self.comments: list[str] = []
 
     def module(self, expr) -> str:
-        """Make `expr` an attribute of the model, named after the layer; its `self.` name."""
+        """Make `expr` an attribute of the model, named after the layer; its `self.` name.
+
+        A layer used again is the same attribute: the module (and its weights) is shared.
+        """
         attr = self.target.attributes[self.node.id]
-        self.target.init.append((f"self.{attr} = ", expr, None))
+        if self.node.shares is None:
+            self.target.init.append((f"self.{attr} = ", expr, None))
         return f"self.{attr}"
 
     def init(self, head: str, expr, comment: str | None = None) -> None:
         """One more statement `head + expr` in `__init__`, after the layer's own attribute."""
-        self.target.init.append((head, expr, comment))
+        if self.node.shares is None:
+            self.target.init.append((head, expr, comment))
 
     def helper(self, name: str) -> str:
         self.target.helpers.add(name)
@@ -135,6 +140,9 @@ class TorchTarget(Target):
         names = Names()
         self.attributes = {}
         for node in model.layers:
+            if node.shares is not None:
+                self.attributes[node.id] = self.attributes[node.shares]
+                continue
             attr = attribute_name(node.name)
             self.attributes[node.id] = names.claim(attr, unsafe=MODULE_ATTRIBUTES)
 
@@ -181,13 +189,22 @@ class TorchTarget(Target):
         w.writeline('if __name__ == "__main__":')
         w.indent()
         w.writeline("model = build_model().eval()")
-        shape = model.input.shape
-        zeros = Call("torch.zeros", [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))])
+        zeros = [
+            Call("torch.zeros", [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))])
+            for shape in (model.nodes[i].shape for i in model.inputs)
+        ]
         w.writeline("with torch.no_grad():")
         w.indent()
-        w.statement("output = model(", zeros, ")")
+        if len(zeros) == 1:
+            w.statement("output = model(", zeros[0], ")")
+        else:
+            w.statement("inputs = ", List(zeros))
+            w.writeline("output = model(*inputs)")
         w.outdent()
-        w.writeline("print(tuple(output.shape))")
+        if len(model.outputs) == 1:
+            w.writeline("print(tuple(output.shape))")
+        else:
+            w.writeline("print([tuple(each.shape) for each in output])")
         return w.getvalue()
 
     def forward(self) -> list[str]:
@@ -197,7 +214,7 @@ class TorchTarget(Target):
         names = self.variables(first, "x")
         w = CodeWriter()
         w.level = 1
-        w.writeline(f"def forward(self, {first}):")
+        w.writeline(f"def forward(self, {', '.join(names[i] for i in model.inputs)}):")
         w.indent()
         for node in model.layers:
             inputs = [names[i] for i in node.inputs]
@@ -221,5 +238,5 @@ class TorchTarget(Target):
                 for i, make in enumerate(steps):
                     w.statement(f"{var} = ", make(current), comment=shape if i == len(steps) - 1 else None)
                     current = var
-        w.writeline(f"return {names[model.output]}")
+        w.writeline(f"return {', '.join(names[i] for i in model.outputs)}")
         return w.lines

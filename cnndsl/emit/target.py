@@ -47,15 +47,20 @@ class Target:
         """A variable per node: `x` when only the next node reads it, else its layer name.
 
         A straight run of layers reads `x = f(x)`; a tensor needed later (a
-        branch point, the end of a branch) keeps a name of its own.
+        branch point, the end of a branch) keeps a name of its own. With
+        several inputs or outputs, each keeps its layer's name.
         """
+        model = self.model
         readers = self.readers()
+        single_in, single_out = len(model.inputs) == 1, len(model.outputs) == 1
         names = Names((*BUILTINS, *self.RESERVED, input_name, output_name or "x"))
-        out: dict[int, str] = {0: input_name}
-        for node in self.model.layers:
-            if node.id == self.model.output and output_name:
+        out: dict[int, str] = {}
+        for node in model.nodes:
+            if node.id in model.inputs:
+                out[node.id] = input_name if single_in else names.claim(node.name)
+            elif node.id == model.output and single_out and output_name:
                 out[node.id] = output_name
-            elif readers[node.id] == [node.id + 1]:
+            elif readers[node.id] == [node.id + 1] and node.id not in model.outputs:
                 out[node.id] = "x"
             else:
                 out[node.id] = names.claim(node.name)

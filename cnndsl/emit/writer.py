@@ -82,6 +82,9 @@ def is_free(name: str, reserved: Iterable[str] = ()) -> bool:
     return is_identifier(name) and name not in BUILTINS and name not in reserved
 
 
+AMBIGUOUS = frozenset({"l", "O", "I"})  # pycodestyle's E741: they read as 1 and 0
+
+
 class Names:
     """Unique, valid Python names for user-chosen layer names."""
 
@@ -93,7 +96,7 @@ class Names:
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in wanted) or "layer"
         if not name.isidentifier():
             name = "layer_" + name
-        while not is_identifier(name) or name in self.taken or name in unsafe:
+        while not is_identifier(name) or name in self.taken or name in unsafe or name in AMBIGUOUS:
             name += "_"
         self.taken.add(name)
         return name

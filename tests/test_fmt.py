@@ -1,0 +1,164 @@
+"""cnndsl fmt: idempotent, comments kept, the summary (line numbers included) unchanged.
+
+The properties run over every example in examples/ (new ones included) and
+random networks from netgen made messy; golden files pin the layout. After an
+intended change to the layout, rewrite the expected files with
+
+    CNNDSL_UPDATE_GOLDEN=1 python -m pytest tests/test_fmt.py
+
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from netgen import networks
+
+import cnndsl
+from cnndsl.cli import main
+from cnndsl.fmt import comments, format_source, parsed_tokens
+from cnndsl.summary import summary_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
+GOLDEN = Path(__file__).resolve().parent / "golden" / "fmt"
+CASES = sorted(p.name for p in GOLDEN.glob("*.cnn") if not p.name.endswith(".formatted.cnn"))
+UPDATE = os.environ.get("CNNDSL_UPDATE_GOLDEN") == "1"
+
+
+def comments_of(text: str) -> list[str]:
+    text = text if text.endswith("\n") else text + "\n"
+    return comments(text, parsed_tokens(text))
+
+
+def assert_formats_well(text: str, name: str = "net.cnn") -> str:
+    formatted = format_source(text, name)
+    assert format_source(formatted, name) == formatted  # fmt(fmt(x)) == fmt(x)
+    assert summary_dict(cnndsl.analyze(formatted, name)) == summary_dict(cnndsl.analyze(text, name))
+    assert comments_of(formatted) == comments_of(text)
+    assert all(line == line.rstrip() for line in formatted.splitlines())
+    return formatted
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example(path):
+    assert_formats_well(path.read_text(encoding="utf-8"), path.name)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case):
+    text = (GOLDEN / case).read_text(encoding="utf-8")
+    formatted = assert_formats_well(text, case)
+    expected = GOLDEN / case.replace(".cnn", ".formatted.cnn")
+    if UPDATE:
+        expected.write_text(formatted, encoding="utf-8")
+    assert expected.exists(), f"missing {expected.name}; run CNNDSL_UPDATE_GOLDEN=1 python -m pytest {__file__}"
+    assert formatted == expected.read_text(encoding="utf-8")
+
+
+@st.composite
+def messy(draw, text: str) -> str:
+    """The same program with random spaces, tabs, comments and blank lines where they cannot change it."""
+    out = []
+    for line in text.splitlines():
+        # Between tokens, any run of spaces or tabs reads the same as one space.
+        words = line.split(" ")
+        glue = [draw(st.sampled_from([" ", "  ", "\t", " \t  "])) for _ in words[1:]]
+        body = words[0] + "".join(g + w for g, w in zip(glue, words[1:]))
+        if draw(st.booleans()):
+            body += draw(st.sampled_from(["  # note", "#x", "\t# a | b ; c", "   #  spaced  "]))
+        if draw(st.integers(0, 4)) == 0:
+            out.append(draw(st.sampled_from(["", "# a comment line", "   # indented comment", "\t"])))
+        out.append(body + draw(st.sampled_from(["", " ", "\t"])))
+    return "\n".join(out) + draw(st.sampled_from(["\n", "", "\n\n", "\r\n"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), net=networks())
+def test_random_networks_made_messy(data, net):
+    assert_formats_well(net.text)
+    assert_formats_well(data.draw(messy(net.text)))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_more_spaces_inside_lines_change_nothing(path):
+    text = path.read_text(encoding="utf-8")
+
+    def widen(line: str) -> str:
+        code, hash_, comment = line.partition("#")
+        return re.sub(r"(?<=\S) (?=\S)", "   ", code) + hash_ + comment
+
+    assert format_source("\n".join(map(widen, text.split("\n")))) == format_source(text)
+
+
+def test_check_names_the_files_that_would_change(tmp_path, capsys):
+    tidy = tmp_path / "tidy.cnn"
+    tidy.write_text("input 8\ndense 4 | relu\n", encoding="utf-8")
+    messy_file = tmp_path / "messy.cnn"
+    messy_file.write_text("input 8\ndense   4|relu\n", encoding="utf-8")
+    assert main(["fmt", "--check", str(tidy), str(messy_file)]) == 1
+    assert capsys.readouterr().out == f"would reformat {messy_file}\n"
+    assert messy_file.read_text(encoding="utf-8") == "input 8\ndense   4|relu\n"  # --check changes nothing
+    assert main(["fmt", "--check", str(tidy)]) == 0
+
+
+def test_write_rewrites_in_place_keeping_mode_and_symlinks(tmp_path, capsys):
+    real = tmp_path / "real.cnn"
+    real.write_text("input 8\r\ndense   4|relu  # out\r\n", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "link.cnn"
+    link.symlink_to(real)
+    assert main(["fmt", "-w", str(link)]) == 0
+    assert capsys.readouterr().out == ""
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8") == "input 8\ndense 4 | relu  # out\n"
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_standard_input_and_output(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("input 8\ndense 4|relu\n"))
+    assert main(["fmt", "-"]) == 0
+    assert capsys.readouterr().out == "input 8\ndense 4 | relu\n"
+
+
+def test_a_file_that_does_not_parse_is_an_error_and_is_not_touched(tmp_path, capsys):
+    bad = tmp_path / "bad.cnn"
+    bad.write_text("input 8\ndense 4 |\n", encoding="utf-8")
+    assert main(["fmt", "-w", str(bad)]) == 1
+    assert capsys.readouterr().err.startswith(f"{bad}:2:10: unexpected end of line [E100]")
+    assert bad.read_text(encoding="utf-8") == "input 8\ndense 4 |\n"
+    assert main(["fmt", str(tmp_path / "missing.cnn")]) == 2
+
+
+def test_a_model_error_that_parses_is_still_formatted(capsys):
+    # A shape error is not a reason to refuse a layout: the tokens are the same program.
+    assert format_source("input 4x4x3\nconv 8   5x5\n") == "input 4x4x3\nconv 8 5x5\n"
+
+
+def test_negative_literals_and_subtraction_keep_their_meaning():
+    text = "def b(n):\n    dense n-1 | dense n - 1 | reshape 2 -1\ninput 8\nb(9)\n"
+    assert format_source(text) == text
+    assert format_source("input 8\ndense 2 | reshape 2 -1\n") == "input 8\ndense 2 | reshape 2 -1\n"
+
+
+def test_the_pre_commit_hooks_run_our_commands(tmp_path, capsys):
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    hooks = dict(re.findall(r"^- id: (\S+)\n(?:  .*\n)*?  entry: (.+)$", text, flags=re.M))
+    assert hooks == {"cnndsl-check": "cnndsl check", "cnndsl-fmt": "cnndsl fmt -w"}
+    assert re.findall(r"^  files: (.+)$", text, flags=re.M) == [r"\.cnn$", r"\.cnn$"]
+    assert re.findall(r"^  language: (.+)$", text, flags=re.M) == ["python", "python"]
+    model = tmp_path / "net.cnn"
+    model.write_text("input 8\ndense   4|relu\n", encoding="utf-8")
+    # pre-commit appends the staged file names to the entry
+    assert main([*hooks["cnndsl-check"].split()[1:], str(model)]) == 0
+    assert main([*hooks["cnndsl-fmt"].split()[1:], str(model)]) == 0
+    assert model.read_text(encoding="utf-8") == "input 8\ndense 4 | relu\n"
