@@ -13,6 +13,7 @@ from .base import (
     IntType,
     LayerKind,
     ShapeType,
+    TorchModule,
     describe_shape,
     dot,
     figure,
@@ -94,7 +95,7 @@ class Dense(LayerKind):
         return Inferred((units,), "Dense", trainable=n * units + (units if self["bias"] else 0), macs=n * units)
 
     def explain_shape(self, node):
-        return [f"{self['units']} units"]
+        return [f"{self['units']} unit{'s' if self['units'] != 1 else ''}"]
 
     def explain_params(self, node):
         (n,), units = node.in_shapes[0], self["units"]
@@ -118,6 +119,9 @@ class Dense(LayerKind):
         args = [node.in_shapes[0][0], self["units"]] + ([] if self["bias"] else [kw("bias", False)])
         linear = step.module(Call("nn.Linear", args))
         return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Linear", node.shape, node.info.trainable)]
 
     def counts(self, node):
         """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
@@ -152,6 +156,9 @@ class Dropout(LayerKind):
     def torch(self, node, step):
         dropout = step.module(Call("nn.Dropout", [literal(self["rate"])]))
         return [lambda x: Call(dropout, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Dropout", (node.shape[-1], *node.shape[:-1]))]
 
 
 class Reshape(LayerKind):
