@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "--layer", action="append", metavar="NAME", help="only this layer (its summary name); may be repeated"
     )
+    explain.add_argument(
+        "--flops", action="store_true", help="also each FLOP counter's count (torchinfo, fvcore, ptflops, thop)"
+    )
     _add_view_options(explain)
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
@@ -513,6 +516,11 @@ def _explain(model, args) -> int:
         hint = did_you_mean(name, [node.name for node in model.nodes])
         print(f"cnndsl: no layer named `{name}`" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return USAGE
+    if args.flops:
+        from .explain import select
+        from .flops import counter_lines
+
+        text += "\n\n" + "\n".join(counter_lines(model, select(model, args.layer) if args.layer else None))
     return _write(text + "\n")
 
 

@@ -78,3 +78,14 @@ def format_flops(model) -> str:
     for name in numbers:
         lines.append(f"{name}: {COUNTERS[name][1]}.")
     return "\n".join(lines)
+
+
+def counter_lines(model, nodes=None) -> list[str]:
+    """`cnndsl explain --flops`: the named layers' count under each counter, or the model's."""
+    lines = []
+    for node in nodes if nodes is not None else []:
+        counts = layer_counts(node)
+        lines.append(f"{node.name}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    if nodes is None:
+        lines.append("whole model: " + ", ".join(f"{name} {n:,}" for name, n in totals(model).items()))
+    return ["FLOP counters on the emitted PyTorch model, batch 1 (cnndsl flops explains each):", *lines]

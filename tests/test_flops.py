@@ -135,3 +135,30 @@ def test_readme_table_is_current():
     resnet = totals(cnndsl.analyze_file(ROOT / "examples" / "torchvision" / "resnet50.cnn"))
     for name in COUNTERS:
         assert f"| {lenet[name]:,} | {resnet[name]:,} |" in text, name
+
+
+def test_explain_shows_one_layers_count_under_each_counter(torch, capsys):
+    """Per layer, against the tools' own per-module figures (torchinfo's rows, fvcore's by_module)."""
+    import fvcore.nn
+    import torchinfo
+
+    from cnndsl.emit.pytorch import TorchTarget
+    from cnndsl.flops import layer_counts
+
+    model = cnndsl.analyze(PYTORCH_PIECES)
+    built = load(generate(model, "pytorch"), "generated_torch").build_model().eval()
+    shape = model.input.shape
+    x = torch.zeros(1, shape[-1], *shape[:-1])
+    rows = torchinfo.summary(built, input_data=x, verbose=0).summary_list
+    with_modules = [node for node in model.layers if node.layer.torch_modules(node)]
+    assert [row.macs for row in rows if row.depth == 1] == [layer_counts(n)["torchinfo"] for n in with_modules]
+    by_module = fvcore.nn.FlopCountAnalysis(built, x).unsupported_ops_warnings(False).by_module()
+    attributes = TorchTarget(model).attributes
+    assert {n.name: by_module[attributes[n.id]] for n in with_modules} == {
+        n.name: layer_counts(n)["fvcore"] for n in with_modules
+    }
+    lenet = str(ROOT / "examples" / "lenet.cnn")
+    assert main(["explain", "--flops", "--layer", "conv2d", lenet]) == 0
+    assert "conv2d: cnndsl 470,400, torchinfo 476,672, fvcore 470,400, ptflops 482,944, thop 470,400" in (
+        capsys.readouterr().out
+    )

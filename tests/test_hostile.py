@@ -456,3 +456,35 @@ def test_output_replaces_the_file_a_symlink_names_and_keeps_its_permissions(tmp_
     assert link.is_symlink() and "def build_model()" in real.read_text()
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "real.py"]
+
+
+# Language holes found on the way
+
+
+@pytest.mark.parametrize(
+    "text, line, column, words",
+    [
+        ("def identity():\n    relu\ninput 8\nadd(identity; relu)", 1, 5, "`identity` is a layer; a block cannot"),
+        ("def f(c, c):\n    dense c\ninput 8\nf(1, 2)", 1, 10, "parameter `c` is listed twice"),
+        ("def f(c, d, c=2):\n    dense c\ninput 8\nf(1, 2)", 1, 13, "parameter `c` is listed twice"),
+        # a block never called is still checked where it does not depend on its parameters
+        ("def unused():\n    convv 8 3\ninput 8\nrelu", 2, 5, "unknown layer `convv`"),
+        ("def unused(c):\n    conv c 3 | dropout 2\ninput 8\nrelu", 2, 24, "`rate` must be"),
+        ("def unused(c):\n    conv c 3 | add(relu; dense 0)\ninput 8\nrelu", 2, 32, "`units` must be"),
+        ("def unused(c):\n    (relu | nope()) * c\ninput 8\nrelu", 2, 13, "no block named `nope`"),
+        ("def unused():\n    relu | identity 3\ninput 8\nrelu", 2, 21, "`identity` takes no arguments"),
+        ("def a():\n    b()\ndef b():\n    dense 1e999\ninput 8\nrelu", 4, 11, "infinite"),
+        # a form feed or U+2028 in a comment is not a line break
+        ("input 8\n(relu\n# a \f comment\n", 2, 1, "this `(` is never closed"),
+        ("input 8\n(relu\n# a \u2028 comment\n", 2, 1, "this `(` is never closed"),
+    ],
+)
+def test_language_holes_are_located_errors(text, line, column, words):
+    error = error_of(text)
+    assert where(error) == (line, column), error
+    assert words in error.message
+
+
+def test_an_uncalled_block_that_depends_on_its_parameters_is_accepted():
+    model = cnndsl.analyze("def later(c, s=2):\n    conv c 3 stride s | dense c*2\ninput 8\nrelu")
+    assert len(model.nodes) == 2

@@ -227,3 +227,14 @@ def test_fast_loop_equals_lark_and_transformer_on_random_networks(net):
     from cnndsl.parse import _parse_fast
 
     assert _parse_fast(_parser(), net.text).value == _reference_ast(net.text)
+
+
+def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses():
+    # After `c` in a call, Lark's per-state lexer reads `-1` as minus and 1; the
+    # fast loop's single scanner reads a negative number the state does not take.
+    from cnndsl.parse import _parse_fast, _Unparsed, parse
+
+    text = "def f(c): dense c\ninput 8 | f(c -1)\n"
+    with pytest.raises(_Unparsed):
+        _parse_fast(_parser(), text)
+    assert parse(Source.of(text, "t.cnn")) == _reference_ast(text)

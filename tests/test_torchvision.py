@@ -35,6 +35,7 @@ PUBLISHED = {
     "densenet121": (7_978_856, 2.834),  # densenet.py, DenseNet121_Weights
     "googlenet": (6_624_904, 1.498),  # googlenet.py, GoogLeNet_Weights (without the auxiliary heads)
     "mnasnet1_0": (4_383_312, 0.314),  # mnasnet.py, MNASNet1_0_Weights
+    "regnet_y_400mf": (4_344_144, 0.402),  # regnet.py, RegNet_Y_400MF_Weights
 }
 # Small enough to build and run here on every CI run; the others are built in the slow set below.
 QUICK = ["squeezenet1_1", "mobilenet_v2", "resnet18", "shufflenet_v2_x1_0", "mobilenet_v3_small", "mnasnet1_0"]

@@ -95,7 +95,7 @@ class Dense(LayerKind):
         return Inferred((units,), "Dense", trainable=n * units + (units if self["bias"] else 0), macs=n * units)
 
     def explain_shape(self, node):
-        return [f"{self['units']} units"]
+        return [f"{self['units']} unit{'s' if self['units'] != 1 else ''}"]
 
     def explain_params(self, node):
         (n,), units = node.in_shapes[0], self["units"]
