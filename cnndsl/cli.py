@@ -469,6 +469,8 @@ def _write(text: str) -> int:
 
 def _summary(model, args) -> int:
     if args.style == "torchinfo":
+        if args.format != "table":
+            args.command_parser.error("--style torchinfo prints torchinfo's table; it has no --format or --json")
         from .torchinfo_style import format_torchinfo
 
         return _write(format_torchinfo(model, args.batch or 1) + "\n")

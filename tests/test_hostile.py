@@ -488,3 +488,62 @@ def test_language_holes_are_located_errors(text, line, column, words):
 def test_an_uncalled_block_that_depends_on_its_parameters_is_accepted():
     model = cnndsl.analyze("def later(c, s=2):\n    conv c 3 stride s | dense c*2\ninput 8\nrelu")
     assert len(model.nodes) == 2
+
+
+# Every argument of every layer kind, by keyword and with hostile numbers
+
+
+def _kinds():
+    from cnndsl.layers import REGISTRY
+
+    return sorted({cls for cls in REGISTRY.values() if not cls.MERGE}, key=lambda cls: cls.KEYWORDS[0])
+
+
+INPUTS = ("input 8", "input 8x4", "input 8x8x4", "input 4x4x4x4")
+SAMPLE = {"IntType": "2", "SizeType": "2", "ShapeType": "8", "FloatType": "0.5", "Flag": "0"}
+SAMPLE_FOR = {("chunk", "index"): "1"}  # an index below the number of groups
+# Past a bound, every one (2^31 itself is the largest size allowed; a float may exceed 2^31)
+HOSTILE_NUMBERS = ["9223372036854775809", "1" + "0" * 309, "1" + "0" * 5000, "1e999", "1e999-1e999", "-1e999"]
+HUGE_SIZES = ["2147483649", "4294967296"]
+
+
+def _line(cls, given: dict[str, str]) -> str:
+    words = [cls.KEYWORDS[0]]
+    for arg in cls.ARGS:
+        if arg.name in given:
+            words.append(f"{arg.name}={given[arg.name]}")
+        elif arg.positional and arg.required:
+            sample = SAMPLE_FOR.get((cls.KEYWORDS[0], arg.name)) or SAMPLE.get(type(arg.type).__name__, "2")
+            words.append(f"{arg.name}={sample}")
+    return " ".join(words)
+
+
+def _outcome(line: str) -> str:
+    """'model' if some input shape takes the line; else the error of the last try (never an escape)."""
+    for first in INPUTS if not line.startswith("input") else ("",):
+        try:
+            cnndsl.analyze(f"{first}\n{line}\n")
+            return "model"
+        except CnnError as error:
+            assert error.span is not None, error
+            last = error
+    return type(last).__name__
+
+
+@pytest.mark.parametrize("cls", _kinds(), ids=lambda cls: cls.KEYWORDS[0])
+def test_every_argument_of_every_layer_kind_by_keyword(cls):
+    outcomes = [_outcome(_line(cls, {}))]
+    for arg in cls.ARGS:
+        value = arg.type.choices[0] if hasattr(arg.type, "choices") else SAMPLE.get(type(arg.type).__name__, "2")
+        outcomes.append(_outcome(_line(cls, {arg.name: value})))
+    assert "model" in outcomes, _line(cls, {})
+
+
+@pytest.mark.parametrize("cls", _kinds(), ids=lambda cls: cls.KEYWORDS[0])
+def test_hostile_numbers_in_every_numeric_slot_are_located_errors(cls):
+    numeric = [arg for arg in cls.ARGS if type(arg.type).__name__ in ("IntType", "SizeType", "ShapeType", "FloatType")]
+    for arg in numeric:
+        floats = type(arg.type).__name__ == "FloatType"
+        for number in HOSTILE_NUMBERS + ([] if floats else HUGE_SIZES):
+            outcome = _outcome(_line(cls, {arg.name: number}))
+            assert outcome in ("LimitExceeded", "BadArgument"), (arg.name, number, outcome)

@@ -73,3 +73,10 @@ def test_the_command(capsys):
 def test_readme_sample_is_the_real_output(capsys):
     main(["summary", "--style", "torchinfo", str(ROOT / "examples" / "lenet.cnn")])
     assert capsys.readouterr().out in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_style_torchinfo_has_no_other_format(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["summary", "--style", "torchinfo", "--json", str(ROOT / "examples" / "lenet.cnn")])
+    assert exit_info.value.code == 2
+    assert "no --format" in capsys.readouterr().err

@@ -155,8 +155,13 @@ class TorchTarget(Target):
         w.blank()
         w.writeline("Tensors are channels first, (N, C, H, W), as PyTorch expects; the comment")
         w.writeline("after each step of forward() gives its shape, N being the batch size.")
-        w.writeline("Padding, pooling, batch norm and flatten follow Keras exactly, so weights")
-        w.writeline("copied from the Keras model (cnndsl.port.keras_to_torch) give its outputs.")
+        if model.input.layer.conventions == "pytorch":
+            w.writeline("Written with PyTorch's defaults (`defaults pytorch`): batch norm's eps and")
+            w.writeline("momentum and the flatten order are PyTorch's, so the state of a PyTorch")
+            w.writeline("model with the same layers loads in order (cnndsl.port.torch_to_torch).")
+        else:
+            w.writeline("Padding, pooling, batch norm and flatten follow Keras exactly, so weights")
+            w.writeline("copied from the Keras model (cnndsl.port.keras_to_torch) give its outputs.")
         w.writeline('"""')
         w.blank()
         w.writeline("import torch")
