@@ -563,3 +563,11 @@ def test_a_caller_deep_in_its_own_stack_still_gets_a_cnn_error():
         sys.setrecursionlimit(old)
     assert isinstance(error, LimitExceeded)
     assert "nests too deeply" in error.message
+
+
+def test_labels_nan_and_inf_never_become_variables():
+    code = generate(
+        cnndsl.analyze("input 8x8x3\nnan: relu\nadd(identity; conv 3 1)\ninf: relu\nmaxpool 3 stride 2 same"), "pytorch"
+    )
+    assert "nan_ = F.relu(x)" in code and "x = nan_ + x" in code
+    assert not any(line.lstrip().startswith(("nan =", "inf =")) for line in code.splitlines())
