@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .infer import Model, TypedNode
-from .layers.base import to_layout
 from .memory import DTYPE_BYTES
 
 COLUMNS = ("shape", "params", "trainable", "macs", "activations", "memory", "rf", "stride", "connected")
@@ -53,7 +52,9 @@ def parse_columns(text: str) -> tuple[str, ...]:
 
 
 def shape_cell(shape, batch: int | None, layout: str) -> str:
-    return "(" + ", ".join(["None" if batch is None else str(batch), *map(str, to_layout(shape, layout))]) + ")"
+    from .explain import shape_text
+
+    return shape_text(shape, batch, layout)
 
 
 def axes_text(values) -> str:

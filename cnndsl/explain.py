@@ -22,7 +22,7 @@ def shape_text(shape, batch: int | None = None, layout: str = "channels_last") -
 def explain_parts(
     model: Model, node: TypedNode, layout: str = "channels_last", dtype: str = "float32", batch: int | None = None
 ) -> dict[str, list[str]]:
-    """One node's arithmetic by topic: `inputs`, `shape`, `params`, `macs`, `activations`.
+    """One node's arithmetic by topic: `inputs`, `shape`, `params`, `macs`, `activations`, `field`.
 
     Each value is a list of lines without indentation; a topic with nothing to
     say is an empty list. An editor hover can show any of them alone.

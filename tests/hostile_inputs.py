@@ -335,11 +335,16 @@ def hostile(seed: int, rotate: bool = False) -> tuple[str, str, str]:
     return name, STRATEGIES[name](rng), file_name(rng)
 
 
-def check(text: str, filename: str = "fuzz.cnn", run_sample: bool = False, every_flag: bool = True) -> str:
+def check(
+    text: str, filename: str = "fuzz.cnn", run_sample: bool = False, every_flag: bool = True, cli: bool = False
+) -> str:
     """Everything a user can ask of one input; 'model' or 'error'. Raises AssertionError on an escape.
 
-    Without `every_flag`, one combination of the summary's flags, chosen by the text, stands for all.
+    Without `every_flag`, one combination of the summary's flags, chosen by the text, stands for all;
+    with `cli`, every command of COMMANDS runs on it too, through `cnndsl.cli.main`.
     """
+    if cli:
+        run_cli(text)
     try:
         model = cnndsl.analyze(text, filename)
     except CnnError as error:
@@ -367,6 +372,54 @@ def check(text: str, filename: str = "fuzz.cnn", run_sample: bool = False, every
         if run_sample and target == "pytorch":
             run_torch(code, model)
     return "model"
+
+
+# Every command a user can run on one file, with its flags: exit 0 or 1, never 3 (a bug) or a traceback.
+COMMANDS = [
+    ["check"],
+    ["summary"],
+    ["summary", "--macs", "--ascii"],
+    ["summary", "--json", "--batch", "4"],
+    ["summary", "--all"],
+    ["summary", "--format", "markdown", "--macs"],
+    ["summary", "--format", "csv"],
+    ["summary", "--format", "html"],
+    ["summary", "--style", "torchinfo"],
+    ["emit", "--keras"],
+    ["emit", "--pytorch"],
+    ["explain"],
+    ["flops"],
+    ["diagram"],
+    ["fmt"],
+    ["check", "--error-format", "json"],
+    ["check", "--error-format", "sarif"],
+]
+
+
+def run_cli(text: str) -> list[tuple[str, int]]:
+    """Each of COMMANDS on the text as standard input, in this process; (command, exit code) of each."""
+    import contextlib
+    import io
+    import sys
+
+    from cnndsl.cli import main
+
+    codes = []
+    for command in COMMANDS:
+        out, err = io.StringIO(), io.StringIO()
+        stdin, sys.stdin = sys.stdin, io.StringIO(text)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main([*command, "-"])
+                except SystemExit as done:  # argparse
+                    code = done.code
+        finally:
+            sys.stdin = stdin
+        assert code in (0, 1), (command, code, err.getvalue()[-500:])
+        assert "Traceback" not in err.getvalue(), (command, err.getvalue()[-500:])
+        codes.append((" ".join(command), code))
+    return codes
 
 
 def run_torch(code: str, model) -> None:

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.oracle
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every example agrees with every tool (about 4 minutes: CNNDSL_ALL_FLOPS=1 runs them all); CI runs
-# the small ones and three big ones, one of each family, to keep its time down.
+# the small ones and two big ones to keep its time down.
 SMALL = {"cifar10_cnn", "coursera_cnn", "lenet", "mnist_cnn", "scenario1", "scenario2", "scenario3"}
-CI_BIG = {"examples/resnet50", "torchvision/squeezenet1_1", "torchvision/resnet18"}
+CI_BIG = {"examples/mobilenet", "torchvision/squeezenet1_1"}  # shuffle and chunk: PYTORCH_PIECES
 
 
 def key(path: Path) -> str:
@@ -92,7 +92,7 @@ def test_every_example_equals_every_tool(path, torch):
 
 
 @settings(
-    max_examples=50,
+    max_examples=40,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],

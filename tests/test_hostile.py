@@ -547,3 +547,19 @@ def test_hostile_numbers_in_every_numeric_slot_are_located_errors(cls):
         for number in HOSTILE_NUMBERS + ([] if floats else HUGE_SIZES):
             outcome = _outcome(_line(cls, {arg.name: number}))
             assert outcome in ("LimitExceeded", "BadArgument"), (arg.name, number, outcome)
+
+
+def test_a_caller_deep_in_its_own_stack_still_gets_a_cnn_error():
+    def deep(levels: int):
+        if levels:
+            return deep(levels - 1)
+        return error_of(nested_blocks(3, 45))
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(__import__("inspect").stack()) + 300)
+    try:
+        error = deep(150)
+    finally:
+        sys.setrecursionlimit(old)
+    assert isinstance(error, LimitExceeded)
+    assert "nests too deeply" in error.message

@@ -5,7 +5,8 @@
 Each seed is one input from tests/hostile_inputs.py (the strategies by their
 SHARES); every input goes through analyze, the summary (all four flag
 combinations every 20th input, one otherwise), JSON and both emitters, with
-the generated code compiled, and every 200th PyTorch module built and run.
+the generated code compiled, every 200th PyTorch module built and run, and
+every 100th input through every command of the CLI (hostile_inputs.COMMANDS).
 An input that escapes, or under 1 KB takes more than 2 s of CPU, is printed
 with its seed (`hostile(seed)` gives it back). One process, by design.
 The result and date of the last full run are in docs/hostile.md.
@@ -74,7 +75,7 @@ def run(first: int, count: int, outcomes, problems, start: float) -> int:
         began = time.process_time()
         signal.setitimer(signal.ITIMER_PROF, 30)
         try:
-            outcome = check(text, filename, run_sample=seed % 200 == 0, every_flag=seed % 20 == 0)
+            outcome = check(text, filename, run_sample=seed % 200 == 0, every_flag=seed % 20 == 0, cli=seed % 100 == 0)
         except Hang:
             outcome = "hang"
         except Stop:
