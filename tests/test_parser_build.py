@@ -6,6 +6,7 @@ cnndsl/_generated_parser.py is built from grammar/cnndsl.lark by
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import pickle
@@ -74,10 +75,12 @@ def test_shipped_module_never_imports_pickle():
     assert "import tempfile" not in shipped
 
 
+@functools.cache
 def _fresh_parser():
     return lark.Lark(GRAMMAR, postlex=_Indenter(), propagate_positions=True, **build_parser.LARK_OPTIONS)
 
 
+@functools.cache
 def _shipped_tree_parser():
     """The shipped tables building Lark trees, as Lark's own tree builder does."""
     return _generated_parser.Lark_StandAlone(postlex=_Indenter(), propagate_positions=True)
@@ -141,7 +144,11 @@ def _reference_ast(text):
     return _ToAst().transform(_shipped_tree_parser().parse(text))
 
 
-@pytest.mark.parametrize("text", CONSTRUCTS + [p.read_text(encoding="utf-8") for p in EXAMPLES])
+@pytest.mark.parametrize(
+    "text",
+    CONSTRUCTS + [p.read_text(encoding="utf-8") for p in EXAMPLES],
+    ids=[f"construct{i}" for i in range(len(CONSTRUCTS))] + [p.name for p in EXAMPLES],
+)
 def test_ast_built_during_the_parse_equals_the_transformer_pass(text):
     from cnndsl.parse import parse
 
