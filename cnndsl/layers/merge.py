@@ -49,7 +49,8 @@ class _Merge(LayerKind):
 
 
 class _Elementwise(_Merge):
-    BROADCAST = False
+    """Keras's element-wise merges all broadcast axes of size 1 (Merge._compute_elemwise_op_output_shape)."""
+
     TORCH_OP = ""  # a binary operator, or a torch function of two tensors
     FOLD = True
 
@@ -75,13 +76,12 @@ class _Elementwise(_Merge):
         self.check_count(shapes)
         out = shapes[0]
         for i, shape in enumerate(shapes[1:], start=1):
-            joined = broadcast(out, shape) if self.BROADCAST else (out if shape == out else None)
+            joined = broadcast(out, shape)
             if joined is None:
                 first = describe_shape(shapes[0])
                 hint = (
-                    "shapes must be equal, or 1 where they differ"
-                    if self.BROADCAST
-                    else "branches of `add` must have equal shapes; a 1x1 conv with a stride can match them"
+                    f"branches of `{self.keyword}` must have equal shapes, or 1 where they differ; "
+                    "a 1x1 conv (with a stride) can match them"
                 )
                 raise self.mismatch(
                     i,
@@ -119,7 +119,7 @@ class Add(_Elementwise):
     KEYWORDS = ("add", "residual")
     KERAS_NAME = "Add"
     TORCH_OP = "+"
-    SUMMARY = "element-wise sum of branches of equal shape; `residual(body)` is `add(identity; body)`"
+    SUMMARY = "element-wise sum of branches (axes of size 1 broadcast); `residual(body)` is `add(identity; body)`"
     USAGE = "add(BRANCH; BRANCH ...)"
 
 
@@ -136,7 +136,6 @@ class Multiply(_Elementwise):
     KEYWORDS = ("multiply",)
     KERAS_NAME = "Multiply"
     TORCH_OP = "*"
-    BROADCAST = True
     SUMMARY = "element-wise product; broadcasts 1-sized axes (squeeze-excite)"
     USAGE = "multiply(BRANCH; BRANCH ...)"
 
@@ -149,7 +148,7 @@ class Average(_Elementwise):
     def torch_merge(self, node, inputs):
         return BinOp("/", [f"({super().torch_merge(node, inputs)})", str(len(inputs))])
 
-    SUMMARY = "element-wise mean of branches of equal shape"
+    SUMMARY = "element-wise mean of branches (axes of size 1 broadcast)"
     USAGE = "average(BRANCH; BRANCH ...)"
 
 
@@ -157,7 +156,7 @@ class Maximum(_Elementwise):
     KEYWORDS = ("maximum",)
     KERAS_NAME = "Maximum"
     TORCH_OP = "torch.maximum"
-    SUMMARY = "element-wise maximum of branches of equal shape"
+    SUMMARY = "element-wise maximum of branches (axes of size 1 broadcast)"
     USAGE = "maximum(BRANCH; BRANCH ...)"
 
 
@@ -165,7 +164,7 @@ class Minimum(_Elementwise):
     KEYWORDS = ("minimum",)
     KERAS_NAME = "Minimum"
     TORCH_OP = "torch.minimum"
-    SUMMARY = "element-wise minimum of branches of equal shape"
+    SUMMARY = "element-wise minimum of branches (axes of size 1 broadcast)"
     USAGE = "minimum(BRANCH; BRANCH ...)"
 
 
