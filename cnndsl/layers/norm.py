@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..emit.writer import Keyword
 from ..errors import BadArgument
 from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, List, kw, literal, method, prod
 
@@ -258,7 +259,8 @@ class Normalize(LayerKind):
     def keras(self, node):
         if self.fixed:
             return Call(
-                "layers.Normalization", [kw("mean", self._values("mean")), kw("variance", self._values("variance"))]
+                "layers.Normalization",
+                [Keyword("mean", self._values("mean")), Keyword("variance", self._values("variance"))],
             )
         return Call("layers.Normalization")
 
