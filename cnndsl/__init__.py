@@ -32,6 +32,19 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
     except CnnError as error:
         error.source = source
         raise
+    except RecursionError:
+        # limits.py keeps every file within Python's default recursion limit; a caller
+        # already deep in its own stack may still run out, and gets a CnnError all the same.
+        from .errors import LimitExceeded
+        from .source import Span
+
+        error = LimitExceeded(
+            "the file nests too deeply for the stack left to cnndsl here",
+            Span(1, 1, 1, 2),
+            "call cnndsl from a shallower place, or nest fewer brackets and blocks inside each other",
+        )
+        error.source = source
+        raise error from None
     finally:
         if collecting:
             gc.enable()

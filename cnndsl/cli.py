@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
     summary.add_argument(
+        "--style",
+        choices=("keras", "torchinfo"),
+        default="keras",
+        help="keras (default), or torchinfo's table for the emitted PyTorch model",
+    )
+    summary.add_argument(
         "--depth",
         type=_positive,
         metavar="N",
@@ -77,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("file", help="a .cnn file, or - for standard input")
     explain.add_argument(
         "--layer", action="append", metavar="NAME", help="only this layer (its summary name); may be repeated"
+    )
+    explain.add_argument(
+        "--flops", action="store_true", help="also each FLOP counter's count (torchinfo, fvcore, ptflops, thop)"
     )
     _add_view_options(explain)
 
@@ -459,11 +468,17 @@ def _write(text: str) -> int:
 
 
 def _summary(model, args) -> int:
+    if args.style == "torchinfo":
+        if args.format != "table":
+            args.command_parser.error("--style torchinfo prints torchinfo's table; it has no --format or --json")
+        from .torchinfo_style import format_torchinfo
+
+        return _write(format_torchinfo(model, args.batch or 1) + "\n")
     if args.format in ("markdown", "csv", "html"):
         from . import summary
 
         if args.format == "csv":
-            return _write(summary.format_csv(model, args.batch))
+            return _write(summary.format_csv(model, args.batch, args.layout))
         formatter = summary.format_markdown if args.format == "markdown" else summary.format_html
         return _write(formatter(model, args.batch, macs=args.macs, view=_view(args)) + "\n")
     if args.format == "json":
@@ -503,6 +518,11 @@ def _explain(model, args) -> int:
         hint = did_you_mean(name, [node.name for node in model.nodes])
         print(f"cnndsl: no layer named `{name}`" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return USAGE
+    if args.flops:
+        from .explain import select
+        from .flops import counter_lines
+
+        text += "\n\n" + "\n".join(counter_lines(model, select(model, args.layer) if args.layer else None))
     return _write(text + "\n")
 
 

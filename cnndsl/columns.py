@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .infer import Model, TypedNode
-from .layers.base import to_layout
 from .memory import DTYPE_BYTES
 
 COLUMNS = ("shape", "params", "trainable", "macs", "activations", "memory", "rf", "stride", "connected")
@@ -53,7 +52,9 @@ def parse_columns(text: str) -> tuple[str, ...]:
 
 
 def shape_cell(shape, batch: int | None, layout: str) -> str:
-    return "(" + ", ".join(["None" if batch is None else str(batch), *map(str, to_layout(shape, layout))]) + ")"
+    from .explain import shape_text
+
+    return shape_text(shape, batch, layout)
 
 
 def axes_text(values) -> str:
@@ -62,7 +63,16 @@ def axes_text(values) -> str:
     return "-" if values is None else "x".join(str(plain(v)) for v in values)
 
 
-def _node_cells(model: Model, node: TypedNode, columns, batch, view: View, indent: str) -> list[list[str]]:
+def _sources(model: Model, ids, labels: dict[int, str]) -> list[str]:
+    """The "Connected to" cell: each input's name, or the folded block call that holds it."""
+    names = [labels.get(i, f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]") for i in ids]
+    names = list(dict.fromkeys(names)) or ["-"]
+    return [name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)]
+
+
+def _node_cells(
+    model: Model, node: TypedNode, columns, batch, view: View, indent: str, labels: dict[int, str] | None = None
+) -> list[list[str]]:
     field = model.receptive_fields.get(node.id)
     cells = [[f"{indent}{node.name} ({node.keras_type})"]]
     for column in columns:
@@ -83,8 +93,7 @@ def _node_cells(model: Model, node: TypedNode, columns, batch, view: View, inden
         elif column == "stride":
             cells.append([axes_text(field.stride if field else None)])
         else:
-            names = [f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]" for i in node.inputs] or ["-"]
-            cells.append([name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)])
+            cells.append(_sources(model, node.inputs, labels or {}))
     return cells
 
 
@@ -93,7 +102,9 @@ def _own(node: TypedNode, count: int) -> int:
     return count if node.shares is None else 0
 
 
-def _call_cells(model: Model, call, nodes: list[TypedNode], columns, batch, view: View, indent: str) -> list[list[str]]:
+def _call_cells(
+    model: Model, call, nodes: list[TypedNode], columns, batch, view: View, indent: str, labels: dict[int, str]
+) -> list[list[str]]:
     from .explain import call_text
 
     last = nodes[-1]
@@ -117,9 +128,7 @@ def _call_cells(model: Model, call, nodes: list[TypedNode], columns, batch, view
         elif column == "stride":
             cells.append([axes_text(field.stride if field else None)])
         else:
-            outside = sorted({i for n in nodes for i in n.inputs if i not in inside})
-            names = [f"{model.nodes[i].name}[{model.nodes[i].call_index}][0]" for i in outside] or ["-"]
-            cells.append([name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)])
+            cells.append(_sources(model, sorted({i for n in nodes for i in n.inputs if i not in inside}), labels))
     return cells
 
 
@@ -131,10 +140,14 @@ def view_rows(model: Model, batch: int | None, macs: bool, view: View):
     rows: list[list[list[str]]] = []
     if view.depth is None:
         for node in model.keras_order if not model.sequential else model.layers:
-            rows.append(_node_cells(model, node, columns, batch, view, ""))
+            rows.append(_node_cells(model, node, columns, batch, view, ""))  # Keras's own names
         return header, rows, align
     # Block rows: in file order, each call at the depth limit folds into one row; calls above it
     # get a row with their subtotals, and their contents follow, indented.
+    from .explain import call_text
+
+    # a layer inside a folded call is connected to through the call's row
+    labels = {n.id: call_text(model, n.blocks[view.depth - 1]) for n in model.nodes if len(n.blocks) >= view.depth}
     shown: set[int] = set()
     for node in model.layers:
         path = node.blocks
@@ -143,9 +156,9 @@ def view_rows(model: Model, batch: int | None, macs: bool, view: View):
                 continue
             shown.add(call.id)
             nodes = [n for n in model.layers if any(c.id == call.id for c in n.blocks)]
-            rows.append(_call_cells(model, call, nodes, columns, batch, view, "  " * level))
+            rows.append(_call_cells(model, call, nodes, columns, batch, view, "  " * level, labels))
         if len(path) < view.depth:
-            rows.append(_node_cells(model, node, columns, batch, view, "  " * len(path)))
+            rows.append(_node_cells(model, node, columns, batch, view, "  " * len(path), labels))
     return header, rows, align
 
 

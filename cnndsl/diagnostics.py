@@ -121,6 +121,7 @@ def sarif(found: list[tuple[CnnError, Source]]) -> dict:
             "id": cls.code,
             "name": cls.__name__,
             "shortDescription": {"text": (cls.__doc__ or cls.__name__).strip().splitlines()[0]},
+            "fullDescription": {"text": " ".join((cls.__doc__ or cls.__name__).split())},
             "help": {"text": f"cnndsl error {cls.code}: see docs/errors.md for an example"},
             "defaultConfiguration": {"level": "error"},
         }

@@ -137,6 +137,8 @@ def format_diff(diff: ModelDiff, name_a: str, name_b: str) -> str:
         sign = {"added": "+", "removed": "-", "changed": "~"}[change.change]
         lines = [c.span.line for c in (change.before, change.after) if c is not None]
         where = f"line {lines[0]}" if len(set(lines)) == 1 else f"line {lines[0]} → line {lines[1]}"
+        if node.blocks:  # the calls that made it, outermost first, in the file it is in now
+            where += " in " + " > ".join(f"{call.name} (line {call.span.line})" for call in node.blocks)
         if change.change != "changed":
             out.append(
                 f"{sign} {node.name} ({node.keras_type}) at {where}: {format_shape(node.shape, None)}, "
@@ -181,6 +183,7 @@ def _layer(node: TypedNode | None, model: Model) -> dict | None:
         "macs": node.info.macs,
         "inputs": [model.nodes[i].name for i in node.inputs],
         "line": node.span.line,
+        "blocks": [{"name": call.name, "line": call.span.line} for call in node.blocks],
     }
 
 

@@ -154,12 +154,17 @@ class Expander:
                 raise BlockProblem(
                     f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
                 )
-            if definition.name in REGISTRY:
+            if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
                 raise BlockProblem(
                     f"`{definition.name}` is a layer; a block cannot take its name",
                     definition.name_span,
                     "choose another name",
                 )
+            seen: set[str] = set()
+            for param in definition.params:
+                if param.name in seen:
+                    raise BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                seen.add(param.name)
             self.definitions[definition.name] = definition
         self.program = program
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
@@ -170,6 +175,7 @@ class Expander:
         self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
         self.block_path: list[BlockCall] = []  # the same calls, each with its id
         self.call_count = 0
+        self.called: set[str] = set()  # blocks expanded at least once
 
     def run(self) -> Graph:
         current: int | None = None
@@ -187,6 +193,7 @@ class Expander:
         if not self.graph.outputs:
             self.graph.outputs.append(current)
         self.check_all_used()
+        self.check_uncalled()
         return self.graph
 
     def check_all_used(self) -> None:
@@ -203,6 +210,38 @@ class Expander:
                     node.label_span or node.span or node.layer.span,
                     "mark a network output with `| output`, or use the tensor later with `@name`",
                 )
+
+    def check_uncalled(self) -> None:
+        """A block never called is still checked as far as it can be without arguments:
+        its layer and block names, and every layer whose arguments use no parameter."""
+        for definition in self.definitions.values():
+            if definition.name not in self.called:
+                params = {param.name for param in definition.params}
+                for pipeline in definition.body:
+                    self.check_unexpanded(pipeline, params)
+
+    def check_unexpanded(self, node, params: set[str]) -> None:
+        if isinstance(node, ast.Pipeline):
+            for stage in node.stages:
+                self.check_unexpanded(stage, params)
+        elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
+            self.check_unexpanded(node.body, params)
+        elif isinstance(node, ast.Merge):
+            for branch in node.branches:
+                self.check_unexpanded(branch, params)
+        elif isinstance(node, ast.Call) or (isinstance(node, ast.Layer) and node.kind in self.definitions):
+            if isinstance(node, ast.Call):
+                self.definition_of(node)
+        elif isinstance(node, ast.Reference) or node.kind == REUSE:
+            pass  # what `@name` and `reuse name` refer to is known only when the block is called
+        elif node.kind in (IDENTITY, OUTPUT):
+            if node.args:
+                raise BadArgument(f"`{node.kind}` takes no arguments", node.args[0].span)
+        else:
+            kind = self.kind_of(node)
+            if not any(_mentions(arg, params) for arg in node.args):
+                positional, keywords = self.arguments(node.args, {})
+                kind.bind(node.kind, positional, keywords, node.span, self.conventions)
 
     def spend(self, steps: int, span: Span) -> None:
         """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
@@ -328,19 +367,7 @@ class Expander:
             return current
         if stage.kind == REUSE:
             return self.reuse(stage, current, env)
-        kind = REGISTRY.get(stage.kind)
-        if kind is None:
-            choices = [*REGISTRY, *self.definitions, IDENTITY, OUTPUT, REUSE]
-            hint = (
-                keras_layer_hint(stage.kind)
-                or did_you_mean(stage.kind, choices)
-                or "`cnndsl layers` lists every layer; the README's language reference explains each"
-            )
-            if stage.kind in self.named and not stage.args:
-                hint = f"`@{stage.kind}` is its output; `reuse {stage.kind}` applies the same layer again"
-            raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
-        if kind.MERGE:
-            raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
+        kind = self.kind_of(stage)
         positional, keywords = self.arguments(stage.args, env)
         bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
         if stage.kind == "input":
@@ -359,6 +386,23 @@ class Expander:
             self.graph.inputs.append(current)
         return current
 
+    def kind_of(self, stage: ast.Layer) -> type[LayerKind]:
+        """The layer kind a layer line names; an unknown name or a merge written as a layer is an error."""
+        kind = REGISTRY.get(stage.kind)
+        if kind is None:
+            choices = [*REGISTRY, *self.definitions, IDENTITY, OUTPUT, REUSE]
+            hint = (
+                keras_layer_hint(stage.kind)
+                or did_you_mean(stage.kind, choices)
+                or "`cnndsl layers` lists every layer; the README's language reference explains each"
+            )
+            if stage.kind in self.named and not stage.args:
+                hint = f"`@{stage.kind}` is its output; `reuse {stage.kind}` applies the same layer again"
+            raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
+        if kind.MERGE:
+            raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
+        return kind
+
     def reuse(self, stage: ast.Layer, current: int | None, env: Env) -> int:
         """`reuse name`: the named layer, or every layer of the named block call, applied to `current`."""
         if len(stage.args) != 1 or not isinstance(stage.args[0], ast.Name):
@@ -372,6 +416,7 @@ class Expander:
         named = self.lookup(stage.args[0].id, stage.args[0].span, env)
         copies: dict[int, int] = {} if named.entry is None else {named.entry: current}
         for original in self.graph.nodes[named.first : named.stop]:
+            self.spend(1 + len(original.inputs), stage.span)  # a copy costs what the original did
             if not original.inputs:
                 raise BadArgument(f"`{stage.args[0].id}` contains an input; only layers can be reused", stage.span)
             node_id = self.add(original.layer, tuple(copies.get(i, i) for i in original.inputs))
@@ -400,7 +445,8 @@ class Expander:
         layer.branch_spans = spans
         return self.add(layer, tuple(outputs))
 
-    def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
+    def definition_of(self, stage: ast.Call) -> ast.Definition:
+        """The block a call names; a layer called like a block, or an unknown name, is an error."""
         definition = self.definitions.get(stage.name)
         if definition is None and stage.name in REGISTRY:
             usage = REGISTRY[stage.name].USAGE
@@ -412,6 +458,11 @@ class Expander:
         if definition is None:
             hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
+        return definition
+
+    def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
+        definition = self.definition_of(stage)
+        self.called.add(stage.name)
         active = [name for name, _ in self.calls]
         if stage.name in active:
             chain = " -> ".join([*active[active.index(stage.name) :], stage.name])
@@ -524,6 +575,19 @@ def _conventions(stage: ast.Layer) -> str:
             did_you_mean(word, CONVENTIONS) if word else "for example `defaults pytorch`",
         )
     return args[0].id
+
+
+def _mentions(expr, names: set[str]) -> bool:
+    """Whether an argument uses one of the names (a block's parameters)."""
+    if isinstance(expr, ast.KeywordArg):
+        return _mentions(expr.value, names)
+    if isinstance(expr, ast.Name):
+        return expr.id in names
+    if isinstance(expr, ast.BinOp):
+        return _mentions(expr.left, names) or _mentions(expr.right, names)
+    if isinstance(expr, ast.Neg):
+        return _mentions(expr.operand, names)
+    return False
 
 
 def _note_call(error: CnnError, call: ast.Call) -> None:

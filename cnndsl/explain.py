@@ -22,7 +22,7 @@ def shape_text(shape, batch: int | None = None, layout: str = "channels_last") -
 def explain_parts(
     model: Model, node: TypedNode, layout: str = "channels_last", dtype: str = "float32", batch: int | None = None
 ) -> dict[str, list[str]]:
-    """One node's arithmetic by topic: `inputs`, `shape`, `params`, `macs`, `activations`.
+    """One node's arithmetic by topic: `inputs`, `shape`, `params`, `macs`, `activations`, `field`.
 
     Each value is a list of lines without indentation; a topic with nothing to
     say is an empty list. An editor hover can show any of them alone.
@@ -35,7 +35,10 @@ def explain_parts(
         inputs = [f"from {inputs[0]}"]
     size = DTYPE_BYTES[dtype]
     values = node.activations
-    if node.info.params:
+    if node.shares is not None and node.info.params:
+        first = model.nodes[node.shares]
+        params = [f"the weights of {first.name}'s first use (line {first.span.line}), counted there: 0 more"]
+    elif node.info.params:
         params = layer.explain_params(node) or [f"{figure(node.info.params)}"]
         if node.info.non_trainable and node.info.trainable:
             params.append(f"trainable {figure(node.info.trainable)}, non-trainable {figure(node.info.non_trainable)}")
@@ -132,10 +135,15 @@ def block_nodes(model: Model, call_id: int) -> list[TypedNode]:
     return [node for node in model.nodes if any(call.id == call_id for call in node.blocks)]
 
 
+def own_params(node: TypedNode) -> int:
+    """Parameters this node adds: a shared layer's count at its first use only."""
+    return node.info.params if node.shares is None else 0
+
+
 def subtotal(model: Model, call, dtype: str = "float32") -> str:
     nodes = block_nodes(model, call.id)
-    params = sum(n.info.params for n in nodes)
-    terms = [figure(n.info.params) for n in nodes if n.info.params]
+    params = sum(own_params(n) for n in nodes)
+    terms = [figure(own_params(n)) for n in nodes if own_params(n)]
     sum_text = f" = {' + '.join(terms)}" if 1 < len(terms) <= 12 else ""
     macs = sum(n.info.macs for n in nodes)
     values = sum(n.activations for n in nodes)
@@ -190,7 +198,7 @@ def explain_text(
 
 
 def totals(model: Model, dtype: str = "float32", batch: int = 1, optimizer: str = "adam") -> list[str]:
-    terms = [figure(n.info.params) for n in model.nodes if n.info.params]
+    terms = [figure(own_params(n)) for n in model.nodes if own_params(n)]
     params_sum = f" = {' + '.join(terms)}" if 1 < len(terms) <= 12 else ""
     values = [figure(n.activations) for n in model.layers]
     values_sum = f" = {' + '.join(values)}" if 1 < len(values) <= 12 else ""
@@ -204,7 +212,8 @@ def totals(model: Model, dtype: str = "float32", batch: int = 1, optimizer: str 
         f"{INDENT}activations: {figure(model.activations)} values per example{values_sum}",
         f"{INDENT}memory ({dtype}, {size} bytes a value; batch {batch}; {optimizer}):",
         f"{INDENT}  parameters {figure(model.total)}·{size} = {figure(memory.params_bytes)} bytes",
-        f"{INDENT}  input {figure(model.input.activations)}·{size}·{batch} = {figure(memory.input_bytes)} bytes",
+        f"{INDENT}  input {figure(sum(model.nodes[i].activations for i in model.inputs))}·{size}·{batch} = "
+        f"{figure(memory.input_bytes)} bytes",
         f"{INDENT}  activations {figure(model.activations)}·{size}·{batch} = {figure(memory.activations_bytes)} bytes",
         f"{INDENT}  inference peak {figure(memory.inference_peak_bytes)} bytes "
         "(parameters + the most tensors alive at once)",

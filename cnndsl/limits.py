@@ -31,7 +31,7 @@ MAX_LITERAL_DIGITS = 40
 MAX_LAYERS = 10_000
 """Layers in the expanded network (the largest keras.applications model has ~1,100)."""
 
-MAX_WORK = 200_000
+MAX_WORK = 50_000
 """Steps of expansion: every stage visited, block call, repeat round and merge branch
 counts one. Identity layers and empty blocks add no layers but still cost work, and
 an edge into a merge costs work wherever it ends up."""

@@ -12,7 +12,9 @@ different strides it is the largest branch's field. Either way a branch
 whose centre or stride differs is noted, as google-research's
 receptive_field tool warns. A branch pooled to one value (squeeze-excite)
 makes the field the whole input. After up-sampling layers (upsample,
-deconv) strides are fractions and the field is the most any output reads.
+deconv) strides are fractions and the field is an approximation: positions
+are treated as continuous, where those layers round them (the gradient test
+leaves them out for that reason).
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def format_markdown(model: Model, batch: int | None = None, macs: bool = False, 
 CSV_COLUMNS = ("name", "type", "output_shape", "params", "trainable_params", "non_trainable_params", "macs", "inputs")
 
 
-def format_csv(model: Model, batch: int | None = None) -> str:
+def format_csv(model: Model, batch: int | None = None, layout: str = "channels_last") -> str:
     """One header row and one row per layer, with the JSON keys as column names."""
     import csv
     import io
@@ -226,7 +226,7 @@ def format_csv(model: Model, batch: int | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for layer in summary_dict(model, batch)["layers"]:
+    for layer in summary_dict(model, batch, layout=layout)["layers"]:
         shape = format_shape(tuple(layer["output_shape"][1:]), batch)
         writer.writerow(
             [

@@ -136,3 +136,24 @@ def test_a_bad_error_format_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["check", "--error-format", "xml", LENET])
     assert caught.value.code == 2
+
+
+def test_fixes_are_data_in_json_and_sarif(tmp_path, capsys):
+    bad = write(tmp_path, "typo.cnn", "input 28x28x1\nconv 8 3\nmaxpol 2\n")
+    assert main(["check", "--error-format", "json", bad]) == 1
+    (error,) = json.loads(capsys.readouterr().out)
+    assert [(f["line"], f["column"], f["end_line"], f["end_column"], f["text"]) for f in error["fixes"]] == [
+        (3, 1, 3, 7, "maxpool")
+    ]
+    assert main(["check", "--error-format", "sarif", bad]) == 1
+    (result,) = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    (fix,) = result["fixes"]
+    assert fix["description"]["text"] == error["fixes"][0]["title"]
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == bad
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 3, "startColumn": 1, "endLine": 3, "endColumn": 7},
+            "insertedContent": {"text": "maxpool"},
+        }
+    ]

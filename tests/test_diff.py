@@ -76,6 +76,10 @@ def test_a_removed_block_in_a_graph_is_only_its_layers(tmp_path):
         ["Conv2D"] * 3 + ["BatchNormalization"] * 3 + ["Activation"] * 3 + ["Add"]
     )
     assert {c.change for c in changes} == {"removed"}
+    # the last identity block of the last stack: called from `stack(512, ...)` on line 30, inside it on line 22
+    assert {tuple((call.name, call.span.line) for call in c.before.blocks) for c in changes} == {
+        (("stack", 30), ("identity_block", 22))
+    }
 
 
 def test_renaming_a_label_is_a_change_of_name(tmp_path):

@@ -6,8 +6,10 @@ import glob
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from netgen import networks
 
-from cnndsl import analyze_file
+from cnndsl import analyze, analyze_file
 from cnndsl.explain import explain_node, explain_parts, explain_text
 
 
@@ -130,3 +132,61 @@ def test_the_readme_explain_session_is_what_the_command_prints(capsys):
     shown = readme.split(command, 1)[1].split("```", 1)[0]
     assert main(["explain", "examples/lenet.cnn", "--layer", "conv2d_1", "--layer", "dense"]) == 0
     assert capsys.readouterr().out == shown
+
+
+SHAPE_LINE = re.compile(r"^(?:[A-Z]|axis \d): ([0-9·()+ −a-z/,]+?) = (\d+)(?:;|$)")
+
+
+def _shape_value(expression: str) -> int:
+    import math
+
+    arithmetic = expression.replace("·", "*").replace("−", "-")
+    return eval(arithmetic, {"floor": math.floor, "ceil": math.ceil, "max": max})  # digits, operators, 3 names
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(net=networks())
+def test_random_networks_explain_every_figure(net):
+    """Every kind and option netgen makes: each worked sum and axis evaluates to the model's figure."""
+    model = analyze(net.text)
+    text = explain_text(model)
+    assert text.splitlines()[-1].startswith("    training ")
+    for n in model.layers:
+        parts = explain_parts(model, n)
+        for topic, figure in (("params", n.info.params), ("macs", n.info.macs)):
+            for line in parts[topic]:
+                match = WORKED.match(line)
+                if match:
+                    assert _evaluate(match.group(1)) == int(match.group(2).replace(",", "")) == figure, (n.name, line)
+        axes = [m for m in map(SHAPE_LINE.match, parts["shape"][1:]) if m]
+        if axes and "PyTorch" not in " ".join(parts["shape"]):
+            assert [_shape_value(m.group(1)) for m in axes] == [int(m.group(2)) for m in axes] == list(n.shape[:-1])
+    assert model.summary(columns="all", depth=2)
+
+
+SIAMESE = """\
+left: input 28x28x1
+right: input 28x28x1
+def tower():
+    conv 16 3 relu | pool 2 | conv 32 3 relu | gap
+@left | t: tower
+@right | u: reuse t
+subtract(@t; @u) | dense 1 sigmoid | output
+@t | dense 10 softmax | output
+"""
+
+
+def test_shared_layers_count_once_and_two_inputs_both_count():
+    model = analyze(SIAMESE)
+    text = explain_text(model)
+    # (3·3·1 + 1)·16 = 160 and (3·3·16 + 1)·32 = 4,640 once each, then 32·1 + 1 and 32·10 + 10
+    assert "params: 5,163 = 160 + 4,640 + 33 + 330" in text
+    assert text.count("(3·3·16 + 1)·32 = 4,640") == 1
+    assert "counted there: 0 more" in text
+    assert "input 1,568·4·1 = 6,272 bytes" in text  # two 28·28·1 inputs

@@ -51,6 +51,16 @@ def test_every_example(path):
     assert_formats_well(path.read_text(encoding="utf-8"), path.name)
 
 
+README_SNIPPETS = re.findall(r"```cnn\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+
+
+@pytest.mark.parametrize("snippet", README_SNIPPETS)
+def test_every_language_snippet_in_the_readme(snippet):
+    # New syntax reaches the README's language reference first; as test_readme does, give it an input.
+    has_input = re.search(r"^(\w+: *)?input ", snippet, flags=re.M)
+    assert_formats_well(snippet if has_input else "input 56x56x64\n" + snippet)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case):
     text = (GOLDEN / case).read_text(encoding="utf-8")
@@ -68,9 +78,10 @@ def messy(draw, text: str) -> str:
     out = []
     for line in text.splitlines():
         # Between tokens, any run of spaces or tabs reads the same as one space.
-        words = line.split(" ")
+        code = line.lstrip(" \t")
+        words = code.split(" ")
         glue = [draw(st.sampled_from([" ", "  ", "\t", " \t  "])) for _ in words[1:]]
-        body = words[0] + "".join(g + w for g, w in zip(glue, words[1:]))
+        body = line[: len(line) - len(code)] + words[0] + "".join(g + w for g, w in zip(glue, words[1:]))
         if draw(st.booleans()):
             body += draw(st.sampled_from(["  # note", "#x", "\t# a | b ; c", "   #  spaced  "]))
         if draw(st.integers(0, 4)) == 0:
@@ -79,11 +90,22 @@ def messy(draw, text: str) -> str:
     return "\n".join(out) + draw(st.sampled_from(["\n", "", "\n\n", "\r\n"]))
 
 
+def as_block(text: str, indent: str) -> str:
+    """The network's layers as the body of a block, called once after its input."""
+    first, *rest = text.rstrip("\n").split("\n")
+    return "def body():\n" + "".join(f"{indent}{line}\n" for line in rest) + f"{first}\nbody()\n"
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), net=networks())
 def test_random_networks_made_messy(data, net):
     assert_formats_well(net.text)
     assert_formats_well(data.draw(messy(net.text)))
+    if net.text.count("\n") > 1:
+        block = as_block(net.text, data.draw(st.sampled_from(["  ", "\t", "        "])))
+        formatted = assert_formats_well(block)
+        assert formatted.split("\n")[1].startswith("    ") and not formatted.split("\n")[1].startswith("     ")
+        assert_formats_well(data.draw(messy(block)))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

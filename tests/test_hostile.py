@@ -456,3 +456,118 @@ def test_output_replaces_the_file_a_symlink_names_and_keeps_its_permissions(tmp_
     assert link.is_symlink() and "def build_model()" in real.read_text()
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.py", "real.py"]
+
+
+# Language holes found on the way
+
+
+@pytest.mark.parametrize(
+    "text, line, column, words",
+    [
+        ("def identity():\n    relu\ninput 8\nadd(identity; relu)", 1, 5, "`identity` is a layer; a block cannot"),
+        ("def f(c, c):\n    dense c\ninput 8\nf(1, 2)", 1, 10, "parameter `c` is listed twice"),
+        ("def f(c, d, c=2):\n    dense c\ninput 8\nf(1, 2)", 1, 13, "parameter `c` is listed twice"),
+        # a block never called is still checked where it does not depend on its parameters
+        ("def unused():\n    convv 8 3\ninput 8\nrelu", 2, 5, "unknown layer `convv`"),
+        ("def unused(c):\n    conv c 3 | dropout 2\ninput 8\nrelu", 2, 24, "`rate` must be"),
+        ("def unused(c):\n    conv c 3 | add(relu; dense 0)\ninput 8\nrelu", 2, 32, "`units` must be"),
+        ("def unused(c):\n    (relu | nope()) * c\ninput 8\nrelu", 2, 13, "no block named `nope`"),
+        ("def unused():\n    relu | identity 3\ninput 8\nrelu", 2, 21, "`identity` takes no arguments"),
+        ("def a():\n    b()\ndef b():\n    dense 1e999\ninput 8\nrelu", 4, 11, "infinite"),
+        # a form feed or U+2028 in a comment is not a line break
+        ("input 8\n(relu\n# a \f comment\n", 2, 1, "this `(` is never closed"),
+        ("input 8\n(relu\n# a \u2028 comment\n", 2, 1, "this `(` is never closed"),
+    ],
+)
+def test_language_holes_are_located_errors(text, line, column, words):
+    error = error_of(text)
+    assert where(error) == (line, column), error
+    assert words in error.message
+
+
+def test_an_uncalled_block_that_depends_on_its_parameters_is_accepted():
+    model = cnndsl.analyze("def later(c, s=2):\n    conv c 3 stride s | dense c*2\ninput 8\nrelu")
+    assert len(model.nodes) == 2
+
+
+# Every argument of every layer kind, by keyword and with hostile numbers
+
+
+def _kinds():
+    from cnndsl.layers import REGISTRY
+
+    return sorted({cls for cls in REGISTRY.values() if not cls.MERGE}, key=lambda cls: cls.KEYWORDS[0])
+
+
+INPUTS = ("input 8", "input 8x4", "input 8x8x4", "input 4x4x4x4")
+SAMPLE = {"IntType": "2", "SizeType": "2", "ShapeType": "8", "FloatType": "0.5", "Flag": "0"}
+SAMPLE_FOR = {("chunk", "index"): "1"}  # an index below the number of groups
+# Past a bound, every one (2^31 itself is the largest size allowed; a float may exceed 2^31)
+HOSTILE_NUMBERS = ["9223372036854775809", "1" + "0" * 309, "1" + "0" * 5000, "1e999", "1e999-1e999", "-1e999"]
+HUGE_SIZES = ["2147483649", "4294967296"]
+
+
+def _line(cls, given: dict[str, str]) -> str:
+    words = [cls.KEYWORDS[0]]
+    for arg in cls.ARGS:
+        if arg.name in given:
+            words.append(f"{arg.name}={given[arg.name]}")
+        elif arg.positional and arg.required:
+            sample = SAMPLE_FOR.get((cls.KEYWORDS[0], arg.name)) or SAMPLE.get(type(arg.type).__name__, "2")
+            words.append(f"{arg.name}={sample}")
+    return " ".join(words)
+
+
+def _outcome(line: str) -> str:
+    """'model' if some input shape takes the line; else the error of the last try (never an escape)."""
+    for first in INPUTS if not line.startswith("input") else ("",):
+        try:
+            cnndsl.analyze(f"{first}\n{line}\n")
+            return "model"
+        except CnnError as error:
+            assert error.span is not None, error
+            last = error
+    return type(last).__name__
+
+
+@pytest.mark.parametrize("cls", _kinds(), ids=lambda cls: cls.KEYWORDS[0])
+def test_every_argument_of_every_layer_kind_by_keyword(cls):
+    outcomes = [_outcome(_line(cls, {}))]
+    for arg in cls.ARGS:
+        value = arg.type.choices[0] if hasattr(arg.type, "choices") else SAMPLE.get(type(arg.type).__name__, "2")
+        outcomes.append(_outcome(_line(cls, {arg.name: value})))
+    assert "model" in outcomes, _line(cls, {})
+
+
+@pytest.mark.parametrize("cls", _kinds(), ids=lambda cls: cls.KEYWORDS[0])
+def test_hostile_numbers_in_every_numeric_slot_are_located_errors(cls):
+    numeric = [arg for arg in cls.ARGS if type(arg.type).__name__ in ("IntType", "SizeType", "ShapeType", "FloatType")]
+    for arg in numeric:
+        floats = type(arg.type).__name__ == "FloatType"
+        for number in HOSTILE_NUMBERS + ([] if floats else HUGE_SIZES):
+            outcome = _outcome(_line(cls, {arg.name: number}))
+            assert outcome in ("LimitExceeded", "BadArgument"), (arg.name, number, outcome)
+
+
+def test_a_caller_deep_in_its_own_stack_still_gets_a_cnn_error():
+    def deep(levels: int):
+        if levels:
+            return deep(levels - 1)
+        return error_of(nested_blocks(3, 45))
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(__import__("inspect").stack()) + 300)
+    try:
+        error = deep(150)
+    finally:
+        sys.setrecursionlimit(old)
+    assert isinstance(error, LimitExceeded)
+    assert "nests too deeply" in error.message
+
+
+def test_labels_nan_and_inf_never_become_variables():
+    code = generate(
+        cnndsl.analyze("input 8x8x3\nnan: relu\nadd(identity; conv 3 1)\ninf: relu\nmaxpool 3 stride 2 same"), "pytorch"
+    )
+    assert "nan_ = F.relu(x)" in code and "x = nan_ + x" in code
+    assert not any(line.lstrip().startswith(("nan =", "inf =")) for line in code.splitlines())

@@ -105,3 +105,8 @@ def test_html_is_one_table_with_a_row_per_layer(capsys, path, layers):
 
 def test_table_is_still_the_default(capsys):
     assert summary(capsys, "--format", "table", LENET) == summary(capsys, LENET)
+
+
+def test_csv_follows_the_layout(capsys):
+    rows = list(csv.DictReader(io.StringIO(summary(capsys, "--format", "csv", "--layout", "channels_first", LENET))))
+    assert rows[0]["output_shape"] == "(None, 8, 28, 28)"  # PyTorch's NCHW for conv2d's (None, 28, 28, 8)

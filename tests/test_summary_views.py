@@ -101,6 +101,8 @@ def test_resnet50_at_depth_1_fits_on_a_screen(capsys):
     out = run(capsys, "summary", "--depth", "1", "examples/resnet50.cnn")
     assert sum(line.startswith("│") for line in out.splitlines()) == 12  # as the README says
     assert "stack(128, 4) (stack, 42 layers)" in out
+    row = next(line for line in out.splitlines() if "stack(256, 6) (stack" in line)
+    assert row.split("│")[-2].strip() == "stack(128, 4)"  # connected to the folded call, not a layer inside it
     assert " Total params: 25,636,712 (97.80 MB)" in out  # Keras's total for ResNet50
 
 

@@ -29,9 +29,16 @@ PUBLISHED = {
     "vgg16_bn": (138_365_992, 15.47),  # vgg.py, VGG16_BN_Weights
     "squeezenet1_1": (1_235_496, 0.349),  # squeezenet.py, SqueezeNet1_1_Weights
     "mobilenet_v2": (3_504_872, 0.301),  # mobilenetv2.py, MobileNet_V2_Weights
+    "mobilenet_v3_small": (2_542_856, 0.057),  # mobilenetv3.py, MobileNet_V3_Small_Weights
+    "efficientnet_b0": (5_288_548, 0.386),  # efficientnet.py, EfficientNet_B0_Weights
+    "shufflenet_v2_x1_0": (2_278_604, 0.145),  # shufflenetv2.py, ShuffleNet_V2_X1_0_Weights
+    "densenet121": (7_978_856, 2.834),  # densenet.py, DenseNet121_Weights
+    "googlenet": (6_624_904, 1.498),  # googlenet.py, GoogLeNet_Weights (without the auxiliary heads)
+    "mnasnet1_0": (4_383_312, 0.314),  # mnasnet.py, MNASNet1_0_Weights
+    "regnet_y_400mf": (4_344_144, 0.402),  # regnet.py, RegNet_Y_400MF_Weights
 }
 # Small enough to build and run here on every CI run; the others are built in the slow set below.
-QUICK = ["squeezenet1_1", "mobilenet_v2", "resnet18"]
+QUICK = ["squeezenet1_1", "mobilenet_v2", "resnet18", "shufflenet_v2_x1_0", "mobilenet_v3_small", "mnasnet1_0"]
 
 
 def test_every_example_has_its_published_figures():

@@ -201,8 +201,13 @@ class TorchTarget(Target):
         w.blank()
         w.writeline("Tensors are channels first, (N, C, H, W), as PyTorch expects; the comment")
         w.writeline("after each step of forward() gives its shape, N being the batch size.")
-        w.writeline("Padding, pooling, batch norm and flatten follow Keras exactly, so weights")
-        w.writeline("copied from the Keras model (cnndsl.port.keras_to_torch) give its outputs.")
+        if model.input.layer.conventions == "pytorch":
+            w.writeline("Written with PyTorch's defaults (`defaults pytorch`): batch norm's eps and")
+            w.writeline("momentum and the flatten order are PyTorch's, so the state of a PyTorch")
+            w.writeline("model with the same layers loads in order (cnndsl.port.torch_to_torch).")
+        else:
+            w.writeline("Padding, pooling, batch norm and flatten follow Keras exactly, so weights")
+            w.writeline("copied from the Keras model (cnndsl.port.keras_to_torch) give its outputs.")
         w.writeline('"""')
         w.blank()
         w.writeline("import torch")
@@ -253,11 +258,18 @@ class TorchTarget(Target):
             w.writeline("print([tuple(each.shape) for each in output])")
         return w.getvalue()
 
+    def _names(self) -> dict[int, str]:
+        first = "x" if self.readers()[0] == [1] else "inputs"
+        return self.variables(first, "x")
+
+    def arguments(self) -> list[str]:
+        """The names of forward()'s arguments: one per input, in order."""
+        names = self._names()
+        return [names[i] for i in self.model.inputs]
+
     def forward(self) -> list[str]:
         model = self.model
-        readers = self.readers()
-        first = "x" if readers[0] == [1] else "inputs"
-        names = self.variables(first, "x")
+        names = self._names()
         w = CodeWriter()
         w.level = 1
         w.writeline(f"def forward(self, {', '.join(names[i] for i in model.inputs)}):")

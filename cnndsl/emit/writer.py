@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 LINE_LENGTH = 88
 INDENT = "    "
 
-# A variable named `float` or `print` would break the code that uses the builtin after it.
-BUILTINS = frozenset(dir(builtins))
+# A variable named `float` or `print` would break the code that uses the builtin after it;
+# one named `nan` or `inf` would be read where repr() of a non-finite float was meant.
+BUILTINS = frozenset(dir(builtins)) | {"nan", "inf"}
 
 
 def literal(value) -> str:

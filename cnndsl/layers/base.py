@@ -270,6 +270,20 @@ def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
 
 
 @functools.cache  # one name per Keras class; inference asks for every layer
+@dataclass(frozen=True)
+class TorchModule:
+    """One call of an nn.Module in the emitted PyTorch code, as torchinfo lists it."""
+
+    cls: str  # `Conv2d`
+    shape: Shape  # its output without the batch axis, laid out as PyTorch has it (channels first)
+    params: int = 0  # its own parameters; a container's are its children's
+    children: tuple[TorchModule, ...] = ()
+
+
+def channels_first(shape: Shape) -> Shape:
+    return (shape[-1], *shape[:-1])
+
+
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
     name = re.sub(r"\W+", "", name)
@@ -487,6 +501,10 @@ class LayerKind:
         that tool's own for the modules and calls `torch()` writes (see cnndsl/flops.py).
         """
         return {"cnndsl": node.info.macs}
+
+    def torch_modules(self, node) -> list[TorchModule]:
+        """The nn.Module calls `torch()` writes for this node, in order (none for plain tensor ops)."""
+        return []
 
     def unsupported(self, target: str, why: str = "") -> UnsupportedByTarget:
         return UnsupportedByTarget(

@@ -16,9 +16,11 @@ from .base import (
     IntType,
     LayerKind,
     SizeType,
+    TorchModule,
     Window,
     axes,
     axis_names,
+    channels_first,
     conv_windows,
     describe_shape,
     dot,
@@ -149,6 +151,9 @@ def torch_padding(pads, value=None):
 
 class _Convolution(LayerKind):
     """Shared checks of the convolution family."""
+
+    def torch_modules(self, node):
+        return [TorchModule(f"Conv{node.resolved['rank']}d", channels_first(node.shape), node.info.trainable)]
 
     def counts(self, node, module_out=None):
         """An nn.ConvNd (or depthwise then pointwise) ending in `module_out` positions, then its activation.
@@ -477,6 +482,21 @@ class SeparableConv(_Convolution):
         step.comment(f"depthwise then pointwise convolution, as Keras's SeparableConv{r['rank']}D")
         return [*steps, lambda x: Call(pair, [x]), *activation_steps(self["activation"])]
 
+    def torch_modules(self, node):
+        cin, rank = node.in_shapes[0][-1], node.resolved["rank"]
+        middle = cin * self["mult"]
+        depthwise = prod(node.resolved["kernel"]) * middle
+        return [
+            TorchModule(
+                "Sequential",
+                channels_first(node.shape),
+                children=(
+                    TorchModule(f"Conv{rank}d", (middle, *node.shape[:-1]), depthwise),
+                    TorchModule(f"Conv{rank}d", channels_first(node.shape), node.info.trainable - depthwise),
+                ),
+            )
+        ]
+
 
 class Deconv(_Convolution):
     KEYWORDS = ("deconv", "convtranspose")
@@ -618,7 +638,14 @@ class Deconv(_Convolution):
             steps.append(lambda x: f"{x}[:, :, {ends}]")
         return [*steps, *activation_steps(self["activation"])]
 
-    def counts(self, node):
+    def module_out(self, node) -> tuple[int, ...]:
         """PyTorch's module writes positions that a slice may then cut (see `torch`)."""
         extra = [max(after - before, 0) for before, after in node.resolved["crops"]]
-        return super().counts(node, module_out=prod(n + e for n, e in zip(node.shape[:-1], extra)))
+        return tuple(n + e for n, e in zip(node.shape[:-1], extra))
+
+    def counts(self, node):
+        return super().counts(node, module_out=prod(self.module_out(node)))
+
+    def torch_modules(self, node):
+        rank = node.resolved["rank"]
+        return [TorchModule(f"ConvTranspose{rank}d", (self["filters"], *self.module_out(node)), node.info.trainable)]

@@ -13,6 +13,7 @@ from .base import (
     IntType,
     LayerKind,
     ShapeType,
+    TorchModule,
     describe_shape,
     dot,
     figure,
@@ -105,7 +106,7 @@ class Dense(LayerKind):
         )
 
     def explain_shape(self, node):
-        return [f"{self['units']} units"]
+        return [f"{self['units']} unit{'s' if self['units'] != 1 else ''}"]
 
     def explain_params(self, node):
         n, units = node.in_shapes[0][-1], self["units"]
@@ -138,6 +139,9 @@ class Dense(LayerKind):
                 *activation_steps(self["activation"]),
             ]
         return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Linear", node.shape, node.info.trainable)]
 
     def counts(self, node):
         """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
@@ -172,6 +176,9 @@ class Dropout(LayerKind):
     def torch(self, node, step):
         dropout = step.module(Call("nn.Dropout", [literal(self["rate"])]))
         return [lambda x: Call(dropout, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Dropout", (node.shape[-1], *node.shape[:-1]))]
 
 
 class Reshape(LayerKind):

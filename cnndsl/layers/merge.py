@@ -48,6 +48,9 @@ class _Merge(LayerKind):
         raise self.unsupported("PyTorch")
 
 
+FLAT = 8  # inputs an element-wise merge joins in one expression before grouping them
+
+
 class _Elementwise(_Merge):
     """Keras's element-wise merges all broadcast axes of size 1 (Merge._compute_elemwise_op_output_shape)."""
 
@@ -56,6 +59,21 @@ class _Elementwise(_Merge):
 
     def torch_merge(self, node, inputs):
         inputs = [self.expand(name, shape, node.shape) for name, shape in zip(inputs, node.in_shapes)]
+        return self.fold(inputs)
+
+    def fold(self, inputs: list):
+        """`a + b + c`, or `torch.maximum(torch.maximum(a, b), c)`, in order, as Keras joins them.
+
+        Past FLAT inputs the terms are joined in groups, so that a merge of
+        thousands of branches still nests only a few levels deep: Python
+        cannot compile `a + b + ...` thousands of terms long.
+        """
+        if len(inputs) > FLAT:
+            groups = [inputs[i : i + FLAT] for i in range(0, len(inputs), FLAT)]
+            inner = [self.fold(group) if len(group) > 1 else group[0] for group in groups]
+            if not self.TORCH_OP.startswith("torch."):
+                inner = [f"({term})" if isinstance(term, BinOp) else term for term in inner]
+            return self.fold(inner)
         if self.TORCH_OP.startswith("torch."):
             expr = inputs[0]
             for other in inputs[1:]:

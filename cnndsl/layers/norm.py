@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from ..emit.writer import Keyword
 from ..errors import BadArgument
-from .base import Arg, BinOp, Call, Flag, FloatType, Inferred, LayerKind, List, kw, literal, method, prod
+from .base import (
+    Arg,
+    BinOp,
+    Call,
+    Flag,
+    FloatType,
+    Inferred,
+    LayerKind,
+    List,
+    TorchModule,
+    channels_first,
+    kw,
+    literal,
+    method,
+    prod,
+)
 
 
 def keras_norm_options(layer, defaults) -> list:
@@ -94,6 +109,12 @@ class BatchNorm(LayerKind):
         torch_affine(self, step, bn, channels)
         return [lambda x: Call(bn, [x])]
 
+    def torch_modules(self, node):
+        rank = max(len(node.shape) - 1, 1)
+        if rank > 3:
+            return [TorchModule("BatchNorm1d", (node.shape[-1], prod(node.shape[:-1])), node.info.trainable)]
+        return [TorchModule(f"BatchNorm{rank}d", channels_first(node.shape), node.info.trainable)]
+
     def counts(self, node):
         """In eval mode: torchinfo counts γ and β once, fvcore 1 op per value (2 with γ), ptflops
         1 (2 when affine), thop 2 (4 when affine)."""
@@ -151,6 +172,9 @@ class LayerNorm(LayerKind):
         if len(node.shape) == 1:
             return [lambda x: Call(ln, [x])]
         return [lambda x: method(Call(ln, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1])]
+
+    def torch_modules(self, node):
+        return [TorchModule("LayerNorm", node.shape, node.info.trainable)]  # applied channels last
 
     def counts(self, node):
         """torchinfo counts γ and β once, fvcore 4 ops per value (5 with γ), ptflops 1, thop 2 (4 when affine)."""
@@ -271,3 +295,6 @@ class Normalize(LayerKind):
         else:
             norm = step.module(Call(step.helper("Normalization"), [node.shape[-1]]))
         return [lambda x: Call(norm, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Normalization", channels_first(node.shape))]

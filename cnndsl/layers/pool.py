@@ -12,9 +12,11 @@ from .base import (
     Inferred,
     LayerKind,
     SizeType,
+    TorchModule,
     Window,
     axes,
     axis_names,
+    channels_first,
     conv_windows,
     describe_shape,
     dot,
@@ -184,6 +186,9 @@ class MaxPool(_Pool):
         pool = step.module(Call(f"nn.MaxPool{node.resolved['rank']}d", args))
         return [*steps, lambda x: Call(pool, [x])]
 
+    def torch_modules(self, node):
+        return [TorchModule(f"MaxPool{node.resolved['rank']}d", channels_first(node.shape))]
+
     def counts(self, node):
         """ptflops counts each input value twice: nn.MaxPool's hook, then the F.max_pool call inside it."""
         return {"ptflops": 2 * prod(module_input(node)) * node.shape[-1]}
@@ -211,6 +216,13 @@ class AvgPool(_Pool):
             pool = Call(step.helper("AvgPoolSame"), [pool, kw("pad", literal(torch_pad(r["pads"])))])
         pool = step.module(pool)
         return [lambda x: Call(pool, [x])]
+
+    def torch_modules(self, node):
+        pool, out = f"AvgPool{node.resolved['rank']}d", channels_first(node.shape)
+        if module_input(node) == node.in_shapes[0][:-1]:
+            return [TorchModule(pool, out)]
+        ones = (1, *node.shape[:-1])  # the divisor: the same pooling over a padded tensor of ones
+        return [TorchModule("AvgPoolSame", out, children=(TorchModule(pool, out), TorchModule(pool, ones)))]
 
     def counts(self, node):
         """ptflops counts each input value twice (module hook and F.avg_pool); thop one add per value
@@ -310,6 +322,9 @@ class AdaptiveAvgPool(LayerKind):
     def torch(self, node, step):
         pool = step.module(Call(f"nn.AdaptiveAvgPool{node.resolved['rank']}d", [axes(node.resolved["size"])]))
         return [lambda x: Call(pool, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule(f"AdaptiveAvgPool{node.resolved['rank']}d", channels_first(node.shape))]
 
     def counts(self, node):
         """ptflops counts each input twice (hook and F.adaptive_avg_pool), fvcore once but for 2-D

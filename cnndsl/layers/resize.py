@@ -11,9 +11,11 @@ from .base import (
     Inferred,
     LayerKind,
     SizeType,
+    TorchModule,
     Window,
     axes,
     axis_names,
+    channels_first,
     describe_shape,
     kw,
     literal,
@@ -194,6 +196,9 @@ class UpSample(LayerKind):
             args.append(kw("align_corners", False))
         up = step.module(Call("nn.Upsample", args))
         return [lambda x: Call(up, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("Upsample", channels_first(node.shape))]
 
     def counts(self, node):
         """ptflops counts each output twice (nn.Upsample's hook and F.interpolate); fvcore 1 (nearest)
