@@ -297,4 +297,5 @@ class Normalize(LayerKind):
         return [lambda x: Call(norm, [x])]
 
     def torch_modules(self, node):
-        return [TorchModule("Normalization", channels_first(node.shape))]
+        name = "FixedNormalization" if self.fixed else "Normalization"
+        return [TorchModule(name, channels_first(node.shape))]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, Call, FloatType, Inferred, LayerKind, kw, literal
+from .base import Arg, Call, FloatType, Inferred, LayerKind, TorchModule, channels_first, kw, literal
 
 KERAS_LAYER_SCALE = '''
 class LayerScale(layers.Layer):
@@ -56,6 +56,9 @@ class LayerScale(LayerKind):
         scale = step.module(Call(step.helper("LayerScale"), [literal(self["init"]), node.shape[-1]]))
         return [lambda x: Call(scale, [x])]
 
+    def torch_modules(self, node):
+        return [TorchModule("LayerScale", channels_first(node.shape), node.info.trainable)]
+
 
 class StochasticDepth(LayerKind):
     KEYWORDS = ("droppath", "stochastic_depth")
@@ -84,3 +87,6 @@ class StochasticDepth(LayerKind):
     def torch(self, node, step):
         drop = step.module(Call(step.helper("DropPath"), [literal(self["rate"])]))
         return [lambda x: Call(drop, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("DropPath", channels_first(node.shape))]
