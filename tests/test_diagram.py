@@ -133,6 +133,34 @@ def test_the_output_format_follows_the_file_extension(tmp_path):
     assert out.read_text().startswith("flowchart TD")
 
 
+@pytest.mark.parametrize(
+    ("name", "flags", "message"),
+    [
+        ("lenet.jpg", [], "cannot tell a diagram format from -o"),
+        ("lenet.txt", [], "cannot tell a diagram format from -o"),
+        ("lenet", [], "cannot tell a diagram format from -o"),
+        ("lenet.png", ["--format", "dot"], "--format dot contradicts -o"),
+        ("lenet.mmd", ["--format", "svg"], "--format svg contradicts -o"),
+    ],
+)
+def test_an_output_name_that_does_not_say_the_format_is_refused(tmp_path, name, flags, message):
+    out = tmp_path / name
+    result = run("diagram", "examples/lenet.cnn", *flags, "-o", str(out))
+    assert result.returncode == 2
+    (line,) = result.stderr.decode().splitlines()
+    assert line.startswith(f"cnndsl: {message} {out}")
+    assert not out.exists()
+
+
+def test_an_unknown_extension_is_fine_with_an_explicit_format(tmp_path):
+    out = tmp_path / "lenet.txt"
+    assert run("diagram", "examples/lenet.cnn", "--format", "mermaid", "-o", str(out)).returncode == 0
+    assert out.read_text().startswith("flowchart TD")
+    gv = tmp_path / "lenet.GV"
+    assert run("diagram", "examples/lenet.cnn", "--format", "dot", "-o", str(gv)).returncode == 0
+    assert gv.read_text().startswith("digraph")
+
+
 def test_a_model_error_is_reported_as_usual(tmp_path):
     bad = tmp_path / "bad.cnn"
     bad.write_text("input 8x8x1\ncovn 4 3\n")
