@@ -87,6 +87,24 @@ def test_depth_collapses_block_calls_with_their_subtotals():
     assert ("n6", "call0") in edges(dot_of(resnet, depth=0))
 
 
+def _label_params(label: str) -> int:
+    return int(re.search(r"\\n([\d,]+) (?:new )?params?", label)[1].replace(",", ""))
+
+
+def test_a_shared_layer_counts_its_weights_once():
+    # torchinfo 1.8.0 on the emitted siamese model: 38,951,745 parameters, the shared tower counted once
+    siamese = ROOT / "examples" / "siamese.cnn"
+    labels = boxes(dot_of(siamese))
+    assert sum(_label_params(label) for label in labels.values()) == 38_951_745
+    reused = [label for label in labels.values() if ", shared" in label]
+    assert len(reused) == 9 and all(_label_params(label) == 0 for label in reused)
+    # the tower collapsed: everything but the final Dense(1) on 4,096 inputs (4,096 + 1 = 4,097 params)
+    collapsed = boxes(dot_of(siamese, depth=0))
+    (tower,) = [label for label in collapsed.values() if label.startswith("tower")]
+    assert _label_params(tower) == 38_951_745 - 4_097
+    assert sum(_label_params(label) for label in collapsed.values()) == 38_951_745
+
+
 def test_mermaid_has_every_node_edge_and_block():
     model = analyze_file(ROOT / "examples" / "resnet50.cnn")
     text = to_mermaid(model)
