@@ -17,6 +17,16 @@ SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
+    # While the parser is built, argparse makes a help formatter for every argument (only to check its metavar)
+    # and for add_subparsers; a formatter without a width imports shutil to ask the terminal's. Building with a
+    # fixed width keeps that import off every command's path; help and usage text still get the terminal's width.
+    _building = True
+
+    def _get_formatter(self):
+        if self._building:
+            return self.formatter_class(prog=self.prog, width=80)
+        return super()._get_formatter()
+
     def error(self, message):  # argparse's own exit code is already 2; keep the text short
         self.print_usage(sys.stderr)
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
@@ -127,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_error_format(command)
     for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt):
         command.set_defaults(command_parser=command)
+    for built in (parser, *commands.choices.values()):
+        built._building = False
     return parser
 
 

@@ -169,6 +169,7 @@ def sarif(found: list[tuple[CnnError, Source]]) -> dict:
             ]
         results.append(result)
     return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [
             {

@@ -42,6 +42,29 @@ COUNTERS = {
 }
 
 
+def calls(model) -> dict[str, str]:
+    """Each counter's call on this model. With several inputs each tool takes all of them its own way:
+    ptflops calls forward with one argument unless an input_constructor returns keyword arguments."""
+    if len(model.inputs) == 1:
+        return {name: call for name, (call, _) in COUNTERS.items()}
+    from .emit.pytorch import TorchTarget
+
+    args = TorchTarget(model).arguments()
+    tensors = f"({', '.join(args)})"
+    sizes = ", ".join(
+        f"(1, {s[-1]}, {', '.join(map(str, s[:-1]))})" for s in (model.nodes[i].shape for i in model.inputs)
+    )
+    keywords = ", ".join(f'"{a}": {a}' for a in args)
+    return {
+        "cnndsl": COUNTERS["cnndsl"][0],
+        "torchinfo": f"torchinfo.summary(model, input_size=[{sizes}]).total_mult_adds",
+        "fvcore": f"fvcore.nn.FlopCountAnalysis(model, {tensors}).total()",
+        "ptflops": "ptflops.get_model_complexity_info(model, (1,), "
+        f"input_constructor=lambda _: {{{keywords}}}), pytorch backend",
+        "thop": f"thop.profile(model, inputs={tensors})[0] (ultralytics-thop)",
+    }
+
+
 def layer_counts(node) -> dict[str, int]:
     """One layer's count under each counter."""
     counts = node.layer.counts(node)
@@ -59,21 +82,21 @@ def totals(model) -> dict[str, int]:
 
 def flops_dict(model) -> dict:
     """`cnndsl flops --json`: each counter's number and what it counts."""
+    call = calls(model)
     return {
         "conventions": {
-            name: {"macs": n, "counts": COUNTERS[name][1], "call": COUNTERS[name][0]}
-            for name, n in totals(model).items()
+            name: {"macs": n, "counts": COUNTERS[name][1], "call": call[name]} for name, n in totals(model).items()
         }
     }
 
 
 def format_flops(model) -> str:
     """One row per counter: its number, and what it counts."""
-    numbers = totals(model)
+    numbers, call = totals(model), calls(model)
     width = max(len(f"{n:,}") for n in numbers.values())
     lines = [f"FLOP counters on the PyTorch model of `{model.name}`, batch 1:", ""]
     for name, n in numbers.items():
-        lines.append(f"  {name:<10} {n:>{width},}  {COUNTERS[name][0]}")
+        lines.append(f"  {name:<10} {n:>{width},}  {call[name]}")
     lines.append("")
     for name in numbers:
         lines.append(f"{name}: {COUNTERS[name][1]}.")

@@ -20,21 +20,27 @@ STORAGE_OVERHEAD = 64  # what sys.getsizeof adds to a tensor's storage: torchinf
 
 
 def _rows(model, batch: int):
-    """(depth, title, output shape, params shown, leaf) in torchinfo's order, and the leaves' totals."""
+    """(depth, title, output shape, module, recursive) in torchinfo's order, and the leaves (recursive or not).
+
+    A shared layer's later uses call the same nn.Module again: torchinfo marks
+    those rows `(recursive)` and counts their weights once, but their outputs
+    and mult-adds once per call."""
     rows, counters = [], {}
     leaves = []
 
-    def visit(module: TorchModule, depth: int) -> None:
+    def visit(module: TorchModule, depth: int, recursive: bool) -> None:
         counters[depth] = counters.get(depth, 0) + 1
-        rows.append((depth, f"{module.cls}: {depth}-{counters[depth]}", [batch, *module.shape], module))
+        rows.append((depth, f"{module.cls}: {depth}-{counters[depth]}", [batch, *module.shape], module, recursive))
         if not module.children:
-            leaves.append(module)
+            leaves.append((module, recursive))
         for child in module.children:
-            visit(child, depth + 1)
+            visit(child, depth + 1, recursive)
 
+    called = set()
     for node in model.layers:
         for module in node.layer.torch_modules(node):
-            visit(module, 1)
+            visit(module, 1, node.name in called)
+        called.add(node.name)
     return rows, leaves
 
 
@@ -42,7 +48,7 @@ def format_torchinfo(model, batch: int = 1) -> str:
     """torchinfo.summary(model, input_size)'s text for the emitted PyTorch model."""
     rows, leaves = _rows(model, batch)
     root = [batch, *channels_first(model.output_shape)]
-    titles = [(0, class_name(model.name)), *((depth, title) for depth, title, _, _ in rows)]
+    titles = [(0, class_name(model.name)), *((depth, title) for depth, title, *_ in rows)]
     longest = max(len(title) + depth * 5 + 1 for depth, title in titles)
     name_width = 40 if longest < 40 else -(-longest // 5) * 5
     width = name_width + 2 * COLUMN  # two columns: Output Shape, Param #
@@ -54,14 +60,20 @@ def format_torchinfo(model, batch: int = 1) -> str:
     def start(depth: int) -> str:
         return "" if depth == 0 else "├─" if depth == 1 else "│    " * (depth - 1) + "└─"
 
-    total = sum(m.params for m in leaves)
+    total = sum(m.params for m, recursive in leaves if not recursive)
     lines = [divider, line("Layer (type:depth-idx)", "Output Shape", "Param #"), divider]
     lines.append(line(class_name(model.name), str(root), "--"))
-    for depth, title, shape, module in rows:
-        shown = f"{module.params:,}" if module.params and not module.children else "--"
+    for depth, title, shape, module, recursive in rows:
+        if not _weights(module):
+            shown = "--"
+        elif recursive:
+            shown = "(recursive)"
+        else:  # a container shows only its own parameters: none
+            shown = "--" if module.children else f"{module.params:,}"
         lines.append(line(start(depth) + title, str(shape), shown))
-    input_bytes = prod(model.input.shape) * batch * FLOAT + STORAGE_OVERHEAD
-    output_bytes = sum(2 * FLOAT * batch * prod(m.shape) for m in leaves if m.params)
+    # every input is its own tensor, each with its storage's overhead
+    input_bytes = sum(prod(model.nodes[i].shape) * batch * FLOAT + STORAGE_OVERHEAD for i in model.inputs)
+    output_bytes = sum(2 * FLOAT * batch * prod(m.shape) for m, _ in leaves if m.params)
     param_bytes = FLOAT * total
     lines += [
         divider,
@@ -77,6 +89,11 @@ def format_torchinfo(model, batch: int = 1) -> str:
         divider,
     ]
     return "\n".join(lines)
+
+
+def _weights(module: TorchModule) -> int:
+    """All the parameters a module holds, its children's included (torchinfo's num_params)."""
+    return module.params + sum(_weights(child) for child in module.children)
 
 
 def _readable(n: int) -> str:

@@ -216,11 +216,14 @@ NOT_FOR_SUMMARY = {
 
 
 def test_summary_does_not_import_heavy_frameworks():
+    # -S: site's own imports (shutil among them on some Pythons) would hide the same imports made by summary;
+    # the paths are set by hand instead, the repository first.
+    paths = [str(ROOT), *(p for p in sys.path if p)]
     code = (
-        "import sys; before = set(sys.modules); from cnndsl.cli import main; main(['summary', 'examples/lenet.cnn']);"
-        "sys.stderr.write(repr(sorted(set(sys.modules) - before)))"
+        f"import sys; sys.path[:] = {paths!r}; before = set(sys.modules); from cnndsl.cli import main;"
+        "main(['summary', 'examples/lenet.cnn']); sys.stderr.write(repr(sorted(set(sys.modules) - before)))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     imported = set(eval(result.stderr))  # noqa: S307 - our own repr of a list of names
     assert "cnndsl.summary" in imported
     assert sorted(imported & NOT_FOR_SUMMARY) == []

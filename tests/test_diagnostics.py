@@ -104,6 +104,7 @@ def test_sarif_has_what_code_scanning_requires(tmp_path, capsys):
     bad = write(tmp_path, "bad.cnn", BLOCK_ERROR)
     assert main(["check", "--error-format", "sarif", bad]) == 1
     log = json.loads(capsys.readouterr().out)
+    assert log["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"  # SARIF 2.1.0, section 3.13.3
     assert log["version"] == "2.1.0"
     (run,) = log["runs"]
     driver = run["tool"]["driver"]

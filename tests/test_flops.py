@@ -19,7 +19,8 @@ from netgen import networks
 import cnndsl
 from cnndsl.cli import main
 from cnndsl.emit import generate
-from cnndsl.flops import COUNTERS, totals
+from cnndsl.emit.pytorch import TorchTarget
+from cnndsl.flops import COUNTERS, calls, totals
 
 pytestmark = pytest.mark.oracle
 
@@ -52,22 +53,27 @@ def measure(model, torch) -> dict[str, int]:
     def fresh():
         return load(generate(model, "pytorch"), "generated_torch").build_model().eval()
 
-    shape = model.input.shape
-    channels_first = (shape[-1], *shape[:-1])
-    x = torch.zeros(1, *channels_first)
+    sizes = [(1, s[-1], *s[:-1]) for s in (model.nodes[i].shape for i in model.inputs)]
+    xs = tuple(torch.zeros(size) for size in sizes)
     found = {}
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        fresh()(x)
+        fresh()(*xs)
     found["cnndsl"] = counter.get_total_flops() // 2
-    found["torchinfo"] = torchinfo.summary(fresh(), input_size=(1, *channels_first), verbose=0).total_mult_adds
-    analysis = fvcore.nn.FlopCountAnalysis(fresh(), x)
+    found["torchinfo"] = torchinfo.summary(fresh(), input_size=sizes, verbose=0).total_mult_adds
+    analysis = fvcore.nn.FlopCountAnalysis(fresh(), xs)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     found["fvcore"] = analysis.total()
+    # ptflops calls forward with one tensor, or with the keyword arguments its input_constructor returns
+    arguments = dict(zip(TorchTarget(model).arguments(), xs))
     with contextlib.redirect_stdout(io.StringIO()):
-        found["thop"] = thop.profile(fresh(), inputs=(x,), verbose=False)[0]
+        found["thop"] = thop.profile(fresh(), inputs=xs, verbose=False)[0]
         found["ptflops"] = ptflops.get_model_complexity_info(
-            fresh(), channels_first, as_strings=False, print_per_layer_stat=False
+            fresh(),
+            sizes[0][1:],
+            as_strings=False,
+            print_per_layer_stat=False,
+            input_constructor=None if len(xs) == 1 else lambda _: arguments,
         )[0]
     return {name: int(found[name]) for name in COUNTERS}
 
@@ -111,6 +117,44 @@ concat(chunk 2 0; chunk 2 1 | conv 6 1 | bn noscale | gelu) | shuffle 3
 avgpool 2 stride 1 same | bn nocenter | upsample 2 bilinear | deconv 4 3 stride 2 same
 flatten | dense 10 softmax
 """
+
+
+# Several inputs and outputs, and shared layers: each called once per use.
+GRAPHS = [ROOT / "examples" / f"{name}.cnn" for name in ("siamese", "two_heads")]
+
+
+@pytest.mark.parametrize("path", GRAPHS, ids=key)
+def test_several_inputs_equal_every_tool(path, torch):
+    model = cnndsl.analyze_file(path)
+    assert totals(model) == measure(model, torch)
+
+
+def test_the_calls_shown_for_several_inputs_run(torch):
+    """Each call `cnndsl flops` prints for a two-input model, run as written, gives the figure beside it."""
+    import fvcore.nn
+    import ptflops
+    import thop
+    import torchinfo
+
+    model = cnndsl.analyze_file(ROOT / "examples" / "siamese.cnn")
+    built = load(generate(model, "pytorch"), "generated_torch").build_model().eval()
+    names = {"model": built, "left": torch.zeros(1, 1, 105, 105), "right": torch.zeros(1, 1, 105, 105)}
+    names |= {"torchinfo": torchinfo, "fvcore": fvcore, "ptflops": ptflops, "thop": thop}
+    shown = calls(model)
+    quiet = {  # the tools' own switches for silence and a plain number
+        "torchinfo": ("input_size=", "verbose=0, input_size="),
+        "ptflops": ("input_constructor=", "as_strings=False, print_per_layer_stat=False, input_constructor="),
+        "thop": ("inputs=", "verbose=False, inputs="),
+    }
+    # the figures the real tools gave on the emitted siamese network
+    expected = {"torchinfo": 1_818_992_641, "fvcore": 1_817_251_840, "ptflops": 1_824_153_601, "thop": 1_817_251_840}
+    for name, figure in expected.items():
+        code = shown[name].removesuffix(", pytorch backend").removesuffix(" (ultralytics-thop)")
+        code = code.replace(*quiet[name]) if name in quiet else code
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = eval(code, dict(names))
+        assert int(result[0] if isinstance(result, tuple) else result) == figure, name
+    assert 'input_constructor=lambda _: {"left": left, "right": right}' in shown["ptflops"]
 
 
 def test_pytorch_pieces_equal_every_tool(torch):

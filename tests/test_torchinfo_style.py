@@ -11,6 +11,7 @@ from emit_helpers import load
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
 from test_flops import PYTORCH_PIECES
+from test_graphs import CASES as GRAPH_CASES
 
 import cnndsl
 from cnndsl.cli import main
@@ -33,14 +34,48 @@ def torchinfo_text(model, torch, batch: int = 1) -> str:
     import torchinfo
 
     built = load(generate(model, "pytorch"), "generated_torch").build_model().eval()
-    shape = model.input.shape
-    text = str(torchinfo.summary(built, input_size=(batch, shape[-1], *shape[:-1]), verbose=0))
+    sizes = [(batch, s[-1], *s[:-1]) for s in (model.nodes[i].shape for i in model.inputs)]
+    text = str(torchinfo.summary(built, input_size=sizes, verbose=0))
     return re.sub(r"Units\.(MEGA|GIGA|TERA)BYTES", lambda m: m.group(1)[0], text)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+# Shared layers (`reuse`), several inputs, several outputs.
+GRAPHS = [ROOT / "examples" / f"{name}.cnn" for name in ("siamese", "two_heads", "unet")]
+
+SHARED_CONTAINER = """
+left: input 12x12x3
+right: input 12x12x3
+@left | tower: sepconv 8 3 relu
+@right | reuse tower
+joined: concat(@tower; identity) | gap
+shared: dense 4 | output
+@joined | gmp | reuse shared | output
+"""
+
+
+@pytest.mark.parametrize("path", EXAMPLES + GRAPHS, ids=lambda p: p.stem)
 def test_examples_equal_torchinfo(path, torch):
     model = cnndsl.analyze_file(path)
+    assert format_torchinfo(model) == torchinfo_text(model, torch)
+
+
+def test_siamese_counts_shared_weights_once(torch):
+    """The figures a user compared by hand: torchinfo 1.8.0 on the emitted siamese network."""
+    text = format_torchinfo(cnndsl.analyze_file(ROOT / "examples" / "siamese.cnn"))
+    assert "├─Linear: 1-16                           [1, 4096]                 (recursive)" in text
+    for figure in ("Total params: 38,951,745", "Input size (MB): 0.09", "Params size (MB): 155.81"):
+        assert figure in text
+
+
+@pytest.mark.parametrize("case", sorted(GRAPH_CASES))
+def test_graph_cases_equal_torchinfo(case, torch):
+    model = cnndsl.analyze(GRAPH_CASES[case][0])
+    assert format_torchinfo(model) == torchinfo_text(model, torch)
+    assert format_torchinfo(model, 2) == torchinfo_text(model, torch, 2)
+
+
+def test_a_shared_container_is_recursive_with_its_parts(torch):
+    model = cnndsl.analyze(SHARED_CONTAINER)
     assert format_torchinfo(model) == torchinfo_text(model, torch)
 
 

@@ -212,11 +212,18 @@ class TorchTarget(Target):
             w.writeline("print([tuple(each.shape) for each in output])")
         return w.getvalue()
 
+    def _names(self) -> dict[int, str]:
+        first = "x" if self.readers()[0] == [1] else "inputs"
+        return self.variables(first, "x")
+
+    def arguments(self) -> list[str]:
+        """The names of forward()'s arguments: one per input, in order."""
+        names = self._names()
+        return [names[i] for i in self.model.inputs]
+
     def forward(self) -> list[str]:
         model = self.model
-        readers = self.readers()
-        first = "x" if readers[0] == [1] else "inputs"
-        names = self.variables(first, "x")
+        names = self._names()
         w = CodeWriter()
         w.level = 1
         w.writeline(f"def forward(self, {', '.join(names[i] for i in model.inputs)}):")

@@ -475,6 +475,10 @@ class LayerKind:
         """The Keras layer for `node`, e.g. `layers.Conv2D(32, 3)`; the emitter adds its name."""
         raise self.unsupported("Keras")
 
+    def keras_before(self, node) -> list[Call]:
+        """Keras layers without weights to call before this one's (a flatten's channels-first Permute)."""
+        return []
+
     def torch(self, node, step) -> list:
         """PyTorch steps for `node`: functions from the input expression to the output's.
 

@@ -57,13 +57,15 @@ class Flatten(LayerKind):
         return [f"{dot(*node.in_shapes[0])} = {figure(node.shape[0])} features{why}"]
 
     def keras(self, node):
-        if self.conventions == "pytorch" and prod(node.in_shapes[0][:-1]) > 1:
-            raise self.unsupported(
-                "Keras",
-                "under `defaults pytorch` it flattens channels first, as PyTorch does, and Keras's Flatten "
-                "flattens channels last (`gap` or a 1x1 input flattens the same in both)",
-            )
         return Call("layers.Flatten")
+
+    def keras_before(self, node):
+        """Under `defaults pytorch` the flatten is channels first, as PyTorch's: Keras's Flatten flattens
+        channels last, so a Permute moves the channels first (only needed when there are several positions)."""
+        rank = len(node.in_shapes[0])
+        if self.conventions != "pytorch" or prod(node.in_shapes[0][:-1]) == 1:
+            return []
+        return [Call("layers.Permute", [literal((rank, *range(1, rank)))])]
 
     def torch(self, node, step):
         if len(node.in_shapes[0]) == 1 or self.conventions == "pytorch":
