@@ -15,6 +15,8 @@ from .errors import (
     BlockProblem,
     CnnError,
     DuplicateName,
+    Edit,
+    Hint,
     LimitExceeded,
     MissingInput,
     StructureProblem,
@@ -23,7 +25,7 @@ from .errors import (
     did_you_mean,
 )
 from .layers import REGISTRY, LayerKind, Value
-from .layers.base import keras_layer_hint
+from .layers.base import keras_layer_hint, keras_layer_word
 from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, check_number
 from .source import Span
 
@@ -455,10 +457,24 @@ class Expander:
                 stage.name_span,
                 f"a layer's arguments follow it without parentheses or commas: `{usage or stage.name}`",
             )
+        if definition is None and stage.name not in self.definitions:
+            ours = keras_layer_word(stage.name)
+            if ours is not None:
+                raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, self.keras_call_hint(stage, ours))
         if definition is None:
             hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
         return definition
+
+    @staticmethod
+    def keras_call_hint(stage: ast.Call, ours: str) -> Hint:
+        """`BatchNormalization()`, `Conv2D(32, 3)`: a Keras class called as in Python."""
+        usage = REGISTRY[ours].USAGE or ours
+        text = f"`{stage.name}` is Keras's name; cnndsl writes this layer `{ours}`, its arguments after it without parentheses or commas: `{usage}`"
+        if stage.args:
+            return Hint(text)
+        # No arguments: the whole call becomes the bare layer word.
+        return Hint(text, Edit(f"Change to `{ours}`", ours, span=stage.span))
 
     def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
         definition = self.definition_of(stage)

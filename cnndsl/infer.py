@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from .errors import CnnError, DuplicateName, ShapeProblem
+from .errors import CnnError, DuplicateName, Hint, ShapeProblem
 from .expand import BlockCall, Graph
 from .layers import Inferred, LayerKind, Shape, to_snake_case
 from .layers.base import describe_shape, prod
@@ -308,6 +308,8 @@ def infer(graph: Graph, name: str = "model") -> Model:
             if node.span is not None:
                 error.span = node.span  # a reused layer's problem is where it was reused
             error.called_from = error.called_from or node.called_from
+            if isinstance(error, ShapeProblem):
+                _blame_channels_first(error, [nodes[new_id[i]].shape for i in graph.inputs if i in new_id])
             raise
     return Model(
         tuple(nodes),
@@ -315,6 +317,18 @@ def infer(graph: Graph, name: str = "model") -> Model:
         name,
         inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
     )
+
+
+def _blame_channels_first(error: ShapeProblem, input_shapes: list[Shape]) -> None:
+    """`input 3x224x224` (PyTorch's CHW habit) is a valid 3x224 map of 224 channels here,
+    so the file only fails later: say so in the hint of the error it meets."""
+    for shape in input_shapes:
+        if len(shape) >= 3 and shape[0] in (1, 3, 4) and min(shape[1:]) >= 8 * shape[0]:
+            fix = describe_shape((*shape[1:], shape[0]))
+            note = f"channels come last here: `input {fix}`, not `input {describe_shape(shape)}`"
+            edits = getattr(error.hint, "edits", ())
+            error.hint = Hint(f"{error.hint}; {note}" if error.hint else note, *edits)
+            return
 
 
 def _check_same_weights(first: TypedNode, in_shapes: tuple[Shape, ...], info: Inferred) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 from . import ast
 from ._generated_parser import (
@@ -434,7 +435,9 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
         return SyntaxProblem(
             f"unexpected {_describe(token)}",
             span,
-            _token_hint(token, prev_text, err.expected),
+            _capitalised_merge_hint(token, source, span)
+            or _unindented_body_hint(source, span)
+            or _token_hint(token, prev_text, err.expected),
         )
     if isinstance(err, UnexpectedEOF):
         last_line = source.text.rstrip("\n").count("\n") + 1
@@ -443,6 +446,40 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
             "unexpected end of file", Span(last_line, column, last_line, column + 1), "a `(` may be missing its `)`"
         )
     return SyntaxProblem(str(err), Span(line, column, line, column + 1))
+
+
+_MERGE_WORDS = ("add", "concat", "concatenate", "multiply", "average", "maximum", "minimum", "subtract", "residual")
+
+
+def _capitalised_merge_hint(token: Token, source: Source, span: Span) -> Hint | None:
+    """`Add(identity; x)`: the Keras class name of a merge, which cnndsl writes lower-case."""
+    if token.type != "SEMICOLON":
+        return None
+    text = source.line(span.line)[: span.column - 1]
+    depth = 0
+    for at in range(len(text) - 1, -1, -1):  # the `(` this `;` is inside, on the same line
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth < 0:
+            word = re.search(r"[A-Za-z_][A-Za-z_0-9]*$", text[:at].rstrip())
+            if word is None or word[0].lower() not in _MERGE_WORDS or word[0] == word[0].lower():
+                return None
+            name, lower = word[0], word[0].lower()
+            where = Span(span.line, word.start() + 1, span.line, word.end() + 1)
+            return Hint(
+                f"merges are written lower-case: `{lower}(...; ...)` (`{name}` is Keras's class)",
+                Edit(f"Change to `{lower}`", lower, original=name, span=where),
+            )
+    return None
+
+
+def _unindented_body_hint(source: Source, span: Span) -> str | None:
+    """`def f(c):` then a body line at the `def`'s own indentation."""
+    if span.line < 2 or source.line(span.line)[: span.column - 1].strip():
+        return None  # only the first word of a line can be a body that lost its indentation
+    before = source.line(_last_code_line(source, span.line - 1)).split("#")[0].rstrip()
+    if not (before.lstrip().startswith("def ") and before.endswith(":")):
+        return None
+    return "the body of a `def` is indented under it (e.g. by 4 spaces), or written on the same line after the `:`"
 
 
 def _unfinished_ending(source: Source) -> SyntaxProblem | None:

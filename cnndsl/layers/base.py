@@ -69,6 +69,19 @@ def keras_layer_hint(word: str) -> str | None:
     return Hint(f"cnndsl writes this layer `{ours}`", Edit(f"Change to `{ours}`", ours, original=word))
 
 
+def keras_layer_word(word: str) -> str | None:
+    """The cnndsl keyword for a Keras layer class (`BatchNormalization` -> `bn`, `Conv2D` -> `conv2d`)."""
+    from . import REGISTRY  # the registry imports this module
+
+    plain = re.sub(r"[123]d", "", word.lower().replace("_", ""))
+    ours = KERAS_LAYERS.get(plain)
+    if ours is not None and ours in REGISTRY:
+        return ours
+    if word == word.lower():
+        return None  # a lower-case word is ours, or a typo: did-you-mean answers it
+    return next((w for w in (word.lower(), plain) if w in REGISTRY), None)
+
+
 @dataclass(frozen=True)
 class Value:
     """An evaluated argument: a number, a size (AxB), or a bare word."""
@@ -397,7 +410,8 @@ class LayerKind:
                     assign(arg, arg.type.convert(value, arg), value.span)
                     next_positional += 1
             else:
-                raise cls._unexpected(keyword, value, positional, next_positional)
+                spaced = cls._spaced_size(keyword, values, i)
+                raise spaced or cls._unexpected(keyword, value, positional, next_positional)
             i += 1
 
         for name, value, where in keywords:
@@ -444,6 +458,26 @@ class LayerKind:
         if named is not None:
             return f"`{word}` is given by its place, without its name (or as `{word}=...`): {cls.USAGE}"
         return did_you_mean(word, cls.option_words()) or cls._options_hint()
+
+    @classmethod
+    def _spaced_size(cls, keyword: str, values: list[Value], i: int) -> BadArgument | None:
+        """`conv 32 3 x 3`: a size written with spaces around its `x`."""
+        if values[i].value not in ("x", "X") or i == 0 or i + 1 == len(values):
+            return None
+        before, after = values[i - 1], values[i + 1]
+        if not all(isinstance(v.value, (int, tuple)) and not isinstance(v.value, bool) for v in (before, after)):
+            return None
+        if before.span.line != after.span.line:
+            return None
+        parts = [*(before.value if isinstance(before.value, tuple) else (before.value,))]
+        parts += after.value if isinstance(after.value, tuple) else (after.value,)
+        size = describe_shape(parts)
+        whole = Span(before.span.line, before.span.column, after.span.end_line, after.span.end_column)
+        return BadArgument(
+            f"`{keyword}` has no option `{values[i].value}`",
+            values[i].span,
+            Hint(f"a size is one word, without spaces: `{size}`", Edit(f"Change to `{size}`", size, span=whole)),
+        )
 
     @classmethod
     def _unexpected(cls, keyword: str, value: Value, positional: list[Arg], next_positional: int) -> BadArgument:
@@ -558,16 +592,25 @@ def describe_shape(shape: Shape) -> str:
     return "x".join(map(str, shape))
 
 
-def fit_size(layer: LayerKind, name: str, size: tuple[int, ...], rank: int) -> tuple[int, ...]:
+def fit_size(
+    layer: LayerKind, name: str, size: tuple[int, ...], rank: int, shape: Shape | None = None
+) -> tuple[int, ...]:
     """Broadcast `3` to (3, 3) on a 2-D input; reject a size of the wrong rank."""
     if len(size) == 1:
         return size * rank
     if len(size) != rank:
+        hint = f"write it as {describe_shape(size[:1] * rank)} or as one number"
+        if shape is not None and len(size) == len(shape) and shape[-1] > 4:
+            # `input 28x28` then `conv 32 3x3`: an image written without its channel axis
+            hint = (
+                f"channels come last, so {describe_shape(shape)} is {shape[0]} steps of {shape[-1]} channels; "
+                f"for a one-channel image give `input` a channel axis: `input {describe_shape(shape)}x1`"
+            )
         raise layer.fail(
             f"`{name}` {describe_shape(size)} has {len(size)} axes but the input has {rank} spatial "
             f"ax{'is' if rank == 1 else 'es'} here",
             name,
-            f"write it as {describe_shape(size[:1] * rank)} or as one number",
+            hint,
         )
     return size
 

@@ -245,7 +245,7 @@ class _Convolution(LayerKind):
         if len(shape) - 1 > max(self.RANKS):
             hint = f"Keras has no {len(shape) - 1}-D `{self.keyword}`; `conv` works on volumes (`groups` makes it depthwise)"
         rank = require_rank(self, shape, self.RANKS, hint)
-        kernel = fit_size(self, "kernel", self["kernel"], rank)
+        kernel = fit_size(self, "kernel", self["kernel"], rank, shape)
         stride = fit_size(self, "stride", self["stride"], rank)
         dilation = fit_size(self, "dilation", self.options.get("dilation") or (1,), rank)
         if max(stride) > 1 and max(dilation) > 1 and not self.STRIDE_WITH_DILATION:

@@ -97,9 +97,8 @@ class _Elementwise(_Merge):
             joined = broadcast(out, shape)
             if joined is None:
                 first = describe_shape(shapes[0])
-                hint = (
-                    f"branches of `{self.keyword}` must have equal shapes, or 1 where they differ; "
-                    "a 1x1 conv (with a stride) can match them"
+                hint = f"branches of `{self.keyword}` must have equal shapes, or 1 where they differ; " + (
+                    _padding_cause(out, shape) or "a 1x1 conv (with a stride) can match them"
                 )
                 raise self.mismatch(
                     i,
@@ -116,6 +115,21 @@ class _Elementwise(_Merge):
         return [
             f"inputs {written} broadcast to {describe_shape(node.shape)} (1 stretches to match), then joined value by value"
         ]
+
+
+def _padding_cause(a, b) -> str | None:
+    """Spatial sizes that differ by less than a factor of 2 come from padding, not strides:
+    a valid KxK window loses K-1 positions on each axis."""
+    if len(a) != len(b) or len(a) < 2:
+        return None
+    pairs = [(x, y) for x, y in zip(a[:-1], b[:-1]) if x != y]
+    if not pairs or any(max(x, y) >= 2 * min(x, y) for x, y in pairs):
+        return None
+    sizes = " and ".join(f"{describe_shape(s[:-1])}" for s in (a, b))
+    return (
+        f"the sizes {sizes} differ by the border a conv or pool without padding drops; "
+        "write `same` on the branch's convs (and pools) to keep the size"
+    )
 
 
 def broadcast(a, b):

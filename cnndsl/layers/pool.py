@@ -58,7 +58,7 @@ class _Pool(LayerKind):
     def infer(self, shapes):
         (shape,) = shapes
         rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
-        size = fit_size(self, "size", self["size"], rank)
+        size = fit_size(self, "size", self["size"], rank, shape)
         stride = fit_size(self, "stride", self["stride"], rank) if self["stride"] is not None else size
         out, pads = sliding_window(
             self, shape, size, stride, (1,) * rank, self["padding"], arg="size", words="pool size"
@@ -134,7 +134,7 @@ class MaxPool(_Pool):
             return super().infer(shapes)
         (shape,) = shapes
         rank = require_rank(self, shape, (1, 2, 3), POOL_HINT)
-        size = fit_size(self, "size", self["size"], rank)
+        size = fit_size(self, "size", self["size"], rank, shape)
         stride = fit_size(self, "stride", self["stride"], rank) if self["stride"] is not None else size
         pad = fit_size(self, "pad", self["pad"] or (0,), rank)
         for k, p in zip(size, pad):
