@@ -630,8 +630,23 @@ def _diagram(model, source, args) -> int:
     from .diagram import DiagramError, diagram
 
     fmt = args.format
-    if fmt is None and args.output:
-        fmt = DIAGRAM_EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
+    if args.output:
+        extension = os.path.splitext(args.output)[1].lower()
+        implied = DIAGRAM_EXTENSIONS.get(extension)
+        known = ", ".join(DIAGRAM_EXTENSIONS)
+        if fmt is None and implied is None:  # DOT in a .jpg is a file nothing can open
+            print(
+                f"cnndsl: cannot tell a diagram format from -o {args.output}; name it {known}, or give --format",
+                file=sys.stderr,
+            )
+            return USAGE
+        if fmt is not None and implied is not None and implied != fmt:
+            print(
+                f"cnndsl: --format {fmt} contradicts -o {args.output} (a {extension} file is {implied})",
+                file=sys.stderr,
+            )
+            return USAGE
+        fmt = fmt or implied
     fmt = fmt or "dot"
     if fmt == "png" and not args.output and sys.stdout.isatty():
         print("cnndsl: a PNG is not for the terminal; give -o FILE.png", file=sys.stderr)

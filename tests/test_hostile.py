@@ -571,3 +571,16 @@ def test_labels_nan_and_inf_never_become_variables():
     )
     assert "nan_ = F.relu(x)" in code and "x = nan_ + x" in code
     assert not any(line.lstrip().startswith(("nan =", "inf =")) for line in code.splitlines())
+
+
+def test_a_huge_adaptive_pool_is_worked_out_in_closed_form():
+    """Found by the campaign (seed 1063761): `adaptivepool 2147483648` looped over every output."""
+    from cnndsl.layers.pool import adaptive_total, adaptive_widest
+
+    for n in range(1, 60):
+        for o in range(1, 60):
+            widths = [-(-(i + 1) * n // o) - (i * n // o) for i in range(o)]  # PyTorch's windows
+            assert (adaptive_widest(n, o), adaptive_total(n, o)) == (max(widths), sum(widths))
+    text = "input 6x6x2\nadaptivepool 2147483648\n"
+    for command in (["summary", "--json"], ["explain"], ["flops"], ["summary", "--style", "torchinfo"]):
+        assert cli(*command, "-", stdin=None, input=text).returncode == 0, command

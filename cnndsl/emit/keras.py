@@ -16,7 +16,7 @@ from .writer import Call, List, Names, kw, literal
 class KerasTarget(Target):
     NAMES = ("keras",)
     TITLE = "Keras"
-    RESERVED = ("keras", "layers", "inputs", "outputs", "x", "model", "build_model")
+    RESERVED = ("keras", "layers", "inputs", "outputs", "x", "model", "build_model", "LayerScale")
 
     def before_calls(self, node) -> list[Call]:
         """The layers a node's own needs first (see LayerKind.keras_before), each under a name of its own."""
@@ -44,6 +44,10 @@ class KerasTarget(Target):
         w.writeline("import keras")
         if model.layers:
             w.writeline("from keras import layers")
+        helpers = {name: text for node in model.layers for name, text in node.layer.KERAS_HELPERS.items()}
+        for name in sorted(helpers):
+            w.blank(2)
+            w.lines.extend(helpers[name].strip("\n").split("\n"))
         w.blank(2)
         w.writeline("def build_model():")
         w.indent()
