@@ -219,7 +219,7 @@ def _bounded(stream):
             depth = max(depth - 1, 0)
         elif token.type in ("_NL", "VBAR", "SEMICOLON", "COMMA"):
             operators = 0
-        elif str(token) in _OPERATORS:
+        elif token in _OPERATORS:  # a Token is a str: no copy needed to look it up
             operators += 1
             if operators > MAX_OPERATORS:
                 raise SyntaxProblem(
@@ -341,7 +341,7 @@ class _ToAst(Transformer):
 
 def _number(text: str, span: Span):
     """An int or float literal, refused when too long to convert or too large to compute with."""
-    if any(c in text for c in ".eE"):
+    if "." in text or "e" in text or "E" in text:
         return check_number(float(text), span)
     check_literal(text, span)
     return check_number(int(text), span)

@@ -370,8 +370,7 @@ class LayerKind:
                 i += 1  # `padding same`, `activation relu`: the choice after its name
                 arg = by_name[word]
                 assign(arg, arg.type.lookup(values[i].value), value.span.to(values[i].span))
-            elif word is not None and any(c.type.lookup(word) for c in choices):
-                arg = next(c for c in choices if c.type.lookup(word))
+            elif word is not None and (arg := next((c for c in choices if c.type.lookup(word)), None)) is not None:
                 assign(arg, arg.type.lookup(word), value.span)
             elif word is None and next_positional < len(positional):
                 arg = positional[next_positional]
