@@ -112,6 +112,14 @@ def _read_toml(path: str) -> dict:
 
 
 def from_settings(path: str, settings: dict) -> dict[str, Budget]:
+    known = [figure.key for figure in FIGURES]
+    for key in settings:
+        if key not in known:  # a misspelt budget must not pass as no budget at all
+            from .errors import did_you_mean
+
+            hint = did_you_mean(str(key), known)
+            advice = f"{hint}" if hint else "the keys are " + ", ".join(known)
+            raise BadBudget(f"{path}: [tool.cnndsl] has no setting {key!r}; {advice}")
     budgets = {}
     for figure in FIGURES:
         if figure.key in settings:

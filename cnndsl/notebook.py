@@ -5,7 +5,8 @@
 
 The cell is analysed and shown as the summary table (HTML in a notebook, text
 in a terminal); its model is stored under the given name (default `model`).
-A mistake shows as the command line shows it, caret and hint, without a traceback.
+A mistake shows as the command line shows it, caret and hint, without a traceback;
+the cell then counts as failed and the name holds no model.
 """
 
 from __future__ import annotations
@@ -57,22 +58,33 @@ def cnn(line: str, cell: str, namespace: dict) -> Summary | ErrorReport:
     try:
         model = analyze(cell, "<cell>", name=name)
     except CnnError as error:
-        return ErrorReport(render(error, getattr(error, "source", None) or Source.of(cell, "<cell>")))
+        report = ErrorReport(render(error, getattr(error, "source", None) or Source.of(cell, "<cell>")))
     except RecursionError:
-        return ErrorReport("<cell>: the cell nests too deeply to read")
-    namespace[name] = model
-    return Summary(model)
+        report = ErrorReport("<cell>: the cell nests too deeply to read")
+    else:
+        namespace[name] = model
+        return Summary(model)
+    # the name must not keep an earlier run's model: later cells would go on with a model that is not this cell's
+    namespace.pop(name, None)
+    return report
+
+
+class CellFailed(Exception):
+    """Raised by the magic so the cell counts as failed ("Run all" stops); IPython shows only the report."""
+
+    def __init__(self, report: ErrorReport):
+        super().__init__(report.text)
+        self.report = report
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook: these lines instead of a traceback
+        return self.report.text.splitlines()
 
 
 def load_ipython_extension(ipython) -> None:
     def cnn_magic(line: str, cell: str):
         result = cnn(line, cell, ipython.user_ns)
         if isinstance(result, ErrorReport):
-            # shown, not returned: the cell's value stays None and no traceback is printed
-            from IPython.display import display
-
-            display(result)
-            return None
+            raise CellFailed(result)
         return result
 
     ipython.register_magic_function(cnn_magic, magic_kind="cell", magic_name="cnn")

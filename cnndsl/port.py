@@ -123,6 +123,10 @@ def _normalization(layer, module) -> None:
         _copy(getattr(module, weight.name), _numpy(weight))
 
 
+def _layer_scale(layer, module) -> None:
+    _copy(module.gamma, _numpy(layer.gamma))
+
+
 _PORTS = {
     "Conv": _conv,
     "DepthwiseConv": _depthwise,
@@ -132,6 +136,7 @@ _PORTS = {
     "BatchNormalization": _norm,
     "LayerNormalization": _norm,
     "Normalization": _normalization,
+    "LayerScale": _layer_scale,
 }
 
 

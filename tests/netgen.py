@@ -143,7 +143,7 @@ def _apply(keras, nodes, x, record):
             for i, (cls, args, kwargs) in enumerate(node.keras):
                 if node.label and i == len(node.keras) - 1:
                     kwargs = dict(kwargs, name=node.label)
-                layer = getattr(keras.layers, cls)(*args, **kwargs)
+                layer = keras_class(keras, cls)(*args, **kwargs)
                 record.append(layer)
                 x = layer(x)
         else:
@@ -152,6 +152,15 @@ def _apply(keras, nodes, x, record):
             record.append(layer)
             x = layer(outs)
     return x
+
+
+def keras_class(keras, name):
+    """A keras.layers class, or a layer keras.applications defines for itself (ConvNeXt's LayerScale)."""
+    if name == "LayerScale":
+        import importlib
+
+        return importlib.import_module("keras.src.applications.convnext").LayerScale
+    return getattr(keras.layers, name)
 
 
 def _source(nodes, lines, indent):
@@ -337,10 +346,11 @@ def _depthwise_geometry(draw, shape, kind, tags):
     r = spatial_rank(shape)
     n = shape[:-1]
     padding = draw(st.sampled_from(["valid", "same"]))
-    mode = draw(st.sampled_from(["plain", "stride", "dilation"]))
+    # Keras's depthwise and separable convolutions take a stride and a dilation together
+    mode = draw(st.sampled_from(["plain", "stride", "dilation", "both"]))
     square = draw(st.booleans())
-    stride = per_axis(draw, square, 1, [3] * r) if mode == "stride" else (1,) * r
-    dilation = per_axis(draw, square, 1, [2] * r) if mode == "dilation" else (1,) * r
+    stride = per_axis(draw, square, 1, [3] * r) if mode in ("stride", "both") else (1,) * r
+    dilation = per_axis(draw, square, 1, [2] * r) if mode in ("dilation", "both") else (1,) * r
     highs = [min(4, (x - 1) // d + 1) for x, d in zip(n, dilation)] if padding == "valid" else [4] * r
     kernel = per_axis(draw, square, 1, highs)
     out = tuple(conv_length(x, k, s, d, padding) for x, k, s, d in zip(n, kernel, stride, dilation))
@@ -548,9 +558,12 @@ def gen_global_pool(draw, shape, keepdims=None):
     )
 
 
-def dense_step(draw, shape, units, act=None, bias=True):
+def dense_step(draw, shape, units, act=None, bias=True, flatten=True):
     tags = {("dense", ""), ("dense", "units")}
     options = []
+    if not flatten:  # Keras's Dense on the last axis of a tensor of any rank
+        options.append(draw(st.sampled_from(["noflatten", "flatten=0"])))
+        tags.add(("dense", "flatten"))
     if not bias:
         options.append("nobias")
         tags.add(("dense", "bias"))
@@ -558,20 +571,39 @@ def dense_step(draw, shape, units, act=None, bias=True):
         options.append(act)
         tags |= {("dense", "activation"), ("dense", f"activation={act}")}
     calls = []
-    if len(shape) > 1:
+    if len(shape) > 1 and flatten:
         calls.append(("Flatten", (), {}))
         tags.add(("dense", "implicit flatten"))
     calls.append(("Dense", (units,), dict(activation=ACTIVATIONS[act] if act else None, use_bias=bias)))
     keyword = draw(st.sampled_from(["dense", "dense", "fc"]))
     tags.add((keyword, ""))
-    return Step(options_text(draw, f"{keyword} {units}", options), tuple(calls), (units,), frozenset(tags))
+    out = (units,) if flatten else (*shape[:-1], units)
+    return Step(options_text(draw, f"{keyword} {units}", options), tuple(calls), out, frozenset(tags))
 
 
 def gen_dense(draw, shape):
-    if math.prod(shape) > MAX_FLAT:
+    flatten = len(shape) == 1 or draw(st.integers(0, 3)) > 0
+    if flatten and math.prod(shape) > MAX_FLAT:
         return None
-    units = draw(st.integers(1, 2 * MAX_CHANNELS))
-    return dense_step(draw, shape, units, maybe_activation(draw), draw(st.integers(0, 3)) > 0)
+    units = draw(st.integers(1, MAX_CHANNELS if not flatten else 2 * MAX_CHANNELS))
+    return dense_step(draw, shape, units, maybe_activation(draw), draw(st.integers(0, 3)) > 0, flatten)
+
+
+def gen_layerscale(draw, shape):
+    keyword = draw(st.sampled_from(["layerscale", "layer_scale"]))
+    init = draw(st.sampled_from([None, "1e-6", "0.5", "2"]))
+    text = keyword if init is None else f"{keyword} {init}"
+    tags = {(keyword, "")} | ({(keyword, "init")} if init else set())
+    value = 1e-6 if init is None else float(init)
+    return Step(text, (("LayerScale", (value, shape[-1]), {}),), shape, frozenset(tags))
+
+
+def gen_droppath(draw, shape):
+    keyword = draw(st.sampled_from(["droppath", "stochastic_depth"]))
+    rate = draw(st.sampled_from(["0", "0.1", "0.5"]))
+    noise = (None, *(1 for _ in shape))
+    calls = (("Dropout", (float(rate),), {"noise_shape": noise}),)
+    return Step(f"{keyword} {rate}", calls, shape, frozenset({(keyword, ""), (keyword, "rate")}))
 
 
 def gen_flatten(draw, shape):
@@ -801,7 +833,19 @@ def gen_rescale(draw, shape):
 
 def gen_normalize(draw, shape):
     keyword = draw(st.sampled_from(["normalize", "normalization"]))
-    return Step(keyword, (("Normalization", (), {}),), shape, frozenset({(keyword, "")}))
+    if draw(st.booleans()):
+        return Step(keyword, (("Normalization", (), {}),), shape, frozenset({(keyword, "")}))
+    # Fixed statistics (Keras: 0 weights): one value, or one per channel
+    count = draw(st.sampled_from([1, shape[-1]]))
+    mean = [draw(st.sampled_from([0.0, 0.5, 1.25, 3.0])) for _ in range(count)]
+    variance = [draw(st.sampled_from([0.25, 1.0, 4.0])) for _ in range(count)]
+    if count == 1 and draw(st.booleans()):
+        text, kwargs = f"{keyword} mean={mean[0]} variance={variance[0]}", {"mean": mean[0], "variance": variance[0]}
+    else:
+        text = f"{keyword} mean {' '.join(map(str, mean))} variance {' '.join(map(str, variance))}"
+        kwargs = {"mean": mean, "variance": variance}
+    tags = {(keyword, ""), (keyword, "mean"), (keyword, "variance")}
+    return Step(text, (("Normalization", (), kwargs),), shape, frozenset(tags))
 
 
 # --------------------------------------------------------------------------
@@ -897,13 +941,14 @@ def gen_merge(draw, shape, depth, max_depth):
         if not body:
             body = [gen_activation(draw, shape)]
         return Merge("residual", "Add", ((), tuple(body)), shape, frozenset(tags))
-    if keyword == "multiply" and r > 0 and draw(st.booleans()):
+    if keyword in ELEMENTWISE and r > 0 and draw(st.booleans() if keyword == "multiply" else st.integers(0, 3)) == 1:
+        # Every Keras merge broadcasts: a gate of 1-sized sides (or a flat one) against the full tensor
         gate = squeeze_excite(draw, shape)
         branches = [(), tuple(gate)]
         if draw(st.integers(0, 3)) == 0:
             branches.reverse()
-        tags.add(("multiply", "broadcast"))
-        return Merge("multiply", "Multiply", tuple(branches), shape, frozenset(tags))
+        tags.add((keyword, "broadcast"))
+        return Merge(keyword, ELEMENTWISE[keyword], tuple(branches), shape, frozenset(tags))
     count = 2 if keyword == "subtract" else draw(st.integers(2, 3))
     first = pipeline(draw, shape, depth + 1, max_depth, max_len=3, keep_rank=True)
     target = _out(first, shape)
@@ -955,6 +1000,8 @@ SPATIAL_KINDS = [
     gen_reshape,
     gen_rescale,
     gen_normalize,
+    gen_layerscale,
+    gen_droppath,
 ]
 FLAT_KINDS = [
     *[gen_dense] * 4,
@@ -966,6 +1013,8 @@ FLAT_KINDS = [
     *[gen_reshape] * 2,
     gen_rescale,
     gen_normalize,
+    gen_layerscale,
+    gen_droppath,
 ]
 RANK_CHANGING = {gen_dense, gen_flatten, gen_reshape}
 

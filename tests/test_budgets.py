@@ -167,6 +167,21 @@ def test_a_bad_pyproject_is_a_usage_error(tmp_path, capsys, settings):
     assert "pyproject.toml" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("key", "advice"),
+    [
+        ("max-parms", "did you mean `max-params`?"),
+        ("max_macs", "did you mean `max-macs`?"),
+        ("colour", "the keys are max-params, max-macs, max-memory"),
+    ],
+)
+def test_an_unknown_pyproject_key_is_a_usage_error_naming_it(tmp_path, capsys, key, advice):
+    model = project(tmp_path, f'[tool.cnndsl]\n{key} = "1M"\n')  # LeNet has 62,958 parameters: within 1M
+    assert main(["check", str(model)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith(f"pyproject.toml: [tool.cnndsl] has no setting {key!r}; {advice}")
+
+
 def test_the_readme_budget_session_is_what_the_command_prints(capsys, monkeypatch):
     command = "$ cnndsl check --max-params 60K examples/lenet.cnn\n"
     shown = (ROOT / "README.md").read_text(encoding="utf-8").split(command, 1)[1].split("```", 1)[0]

@@ -101,6 +101,30 @@ NETWORKS = {
         head: dense 5 | output
         @left | gap | dense 12 | reuse head | output
     """,
+    # PyTorch flattens channels first: the Keras code permutes before its Flatten, for each rank.
+    "channels_first_flatten": """
+        defaults pytorch
+        input 7x6x3
+        conv 4 3 relu
+        flatten
+        dense 5 tanh
+        dense 3
+    """,
+    "channels_first_flatten_sequence_and_volume": """
+        defaults pytorch
+        a: input 9x3
+        b: input 4x3x5x2
+        @a | conv 4 3 | dense 6 | out_a: dense 2 | output
+        @b | conv 3 2 | dense 6 | output
+    """,
+    "channels_first_flatten_shared": """
+        defaults pytorch
+        left: input 6x6x2
+        right: input 6x6x2
+        @left | conv 3 3 | head: dense 4
+        @right | conv 3 3 | reuse head
+        add(@head; identity)
+    """,
     "volume": """
         input 5x6x7x2
         conv 3 2 stride 2 same
@@ -164,3 +188,11 @@ def test_a_wrong_port_is_caught(keras, torch):
     with torch.no_grad():
         got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
     assert np.abs(got - expected).max() > 1e-3
+
+
+def test_a_flatten_without_its_permute_is_caught(keras, torch, monkeypatch):
+    """The comparison can fail: Keras's own channels-last Flatten disagrees with PyTorch's."""
+    from cnndsl.layers.core import Flatten
+
+    monkeypatch.setattr(Flatten, "keras_before", lambda self, node: [])
+    assert max_error(NETWORKS["channels_first_flatten"], keras, torch) > 1e-3

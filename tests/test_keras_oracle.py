@@ -567,7 +567,7 @@ def test_random_networks_against_keras(net, keras):
 
 # (c) the generator covers every kind, keyword and option cnndsl registers
 
-COVERAGE_EXAMPLES = 500  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
+COVERAGE_EXAMPLES = 700  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
 
 
 # PyTorch's own options, which Keras cannot express: tests/test_pytorch.py checks them against PyTorch.

@@ -51,22 +51,30 @@ def test_without_a_name_the_model_is_model(shell):
 
 def test_an_error_shows_its_caret_without_a_traceback(shell):
     result, captured = run(shell, "%%cnn broken\ninput 8x8x1\ncovn 4 3\n")
-    assert result.success and result.result is None  # nothing was raised
+    assert not result.success and result.result is None  # the cell failed, so "Run all" stops here
     assert "broken" not in shell.user_ns
-    [shown] = captured.outputs
-    text = shown.data["text/plain"]
-    assert text.splitlines() == [
+    assert captured.stdout.splitlines() == [
         "<cell>:2:1: unknown layer `covn` [E200]",
         "  |",
         "2 | covn 4 3",
         "  | ^^^^",
         "hint: did you mean `conv`?",
     ]
-    assert "Traceback" not in captured.stdout + captured.stderr + text
-    assert "<pre" in shown.data["text/html"] and "^^^^" in shown.data["text/html"]
+    assert "Traceback" not in captured.stdout + captured.stderr
+    assert captured.outputs == []
+
+
+def test_a_failed_cell_leaves_no_earlier_model_behind(shell):
+    first, _ = run(shell, "%%cnn net\ninput 8x8x1 | conv 4 3 | flatten | dense 2\n")
+    assert first.success and shell.user_ns["net"].total == 330  # as in test_without_a_name_the_model_is_model
+    failed, _ = run(shell, "%%cnn net\ninput 8x8x1 | conv 4 9x9 | flatten | dense 2\n")  # kernel larger than 8x8
+    assert not failed.success
+    assert "net" not in shell.user_ns
+    stale, captured = run(shell, "net.total")
+    assert not stale.success and isinstance(stale.error_in_exec, NameError)
 
 
 def test_a_bad_name_is_a_usage_message(shell):
     result, captured = run(shell, "%%cnn 2fast\ninput 8x8x1\n")
-    assert result.success
-    assert "usage: %%cnn [NAME]" in captured.outputs[0].data["text/plain"]
+    assert not result.success
+    assert "usage: %%cnn [NAME]" in captured.stdout and "Traceback" not in captured.stdout

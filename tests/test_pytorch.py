@@ -133,7 +133,6 @@ def test_shuffle_and_chunk_are_pytorchs(torch):
         ("input 8x8x4\nchunk 2 1\n", 2, "chunk"),
         ("input 8x8x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),
         ("input 8x8x4\nmaxpool 3 stride 2 ceil\n", 2, "maxpool"),
-        ("defaults pytorch\ninput 8x8x4\ndense 3\n", 3, "flatten"),
     ],
 )
 def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):
@@ -141,6 +140,14 @@ def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):
         generate(cnndsl.analyze(text), "keras")
     assert info.value.span.line == line
     assert info.value.message.startswith(f"Keras code cannot express `{word}`")
+
+
+def test_keras_permutes_before_a_channels_first_flatten():
+    """tests/test_emit_numeric.py checks that both emitted models compute the same function."""
+    code = generate(cnndsl.analyze("defaults pytorch\ninput 8x8x4\ndense 3\n"), "keras")
+    assert 'layers.Permute((3, 1, 2), name="flatten_channels_first"),\n' in code
+    one_by_one = generate(cnndsl.analyze("defaults pytorch\ninput 1x1x4\ndense 3\n"), "keras")
+    assert "Permute" not in one_by_one  # one position: both orders are the same
 
 
 def test_keras_writes_what_it_can_under_pytorch_defaults():

@@ -62,6 +62,20 @@ def test_emitted_module_matches_the_summary(name, torch):
 
 
 @pytest.mark.oracle
+@pytest.mark.parametrize("name", ["alexnet", "vgg16_bn"])
+def test_channels_first_flatten_models_build_in_keras(name, keras):
+    """Their classifier flattens a 6x6 or 7x7 map channels first: Keras permutes, then flattens."""
+    import math
+
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    code = generate(model, "keras")
+    assert "layers.Permute((3, 1, 2)" in code
+    built = load(code, "generated_keras").build_model()
+    assert sum(math.prod(w.shape) for w in built.trainable_weights) == PUBLISHED[name][0]
+    assert built.count_params() == model.total  # and batch norm's moving statistics
+
+
+@pytest.mark.oracle
 def test_torch_to_torch_copies_in_order_and_checks_shapes(torch):
     model = cnndsl.analyze_file(FOLDER / "squeezenet1_1.cnn")
     code = generate(model, "pytorch")

@@ -3,6 +3,8 @@
 Every layer gets its cnndsl summary name, so `model.summary()` of the
 generated model matches `cnndsl summary` row for row. The implicit flatten
 before a dense layer is a real `layers.Flatten` row, as in the summary.
+One exception: under `defaults pytorch` a flatten of several positions is
+channels first, and Keras gets a weightless `Permute` row before it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from .writer import Call, List, Names, kw, literal
 class KerasTarget(Target):
     NAMES = ("keras",)
     TITLE = "Keras"
-    RESERVED = ("keras", "layers", "inputs", "outputs", "x", "model", "build_model")
+    RESERVED = ("keras", "layers", "inputs", "outputs", "x", "model", "build_model", "LayerScale")
+
+    def before_calls(self, node) -> list[Call]:
+        """The layers a node's own needs first (see LayerKind.keras_before), each under a name of its own."""
+        calls = node.layer.keras_before(node)
+        if calls and not hasattr(self, "_extra_names"):
+            self._extra_names = Names(n.name for n in self.model.nodes)
+        for call in calls:
+            call.args.append(kw("name", literal(self._extra_names.claim(f"{node.name}_channels_first"))))
+        return calls
 
     def layer_call(self, node, named: bool = True) -> Call:
         call = node.layer.keras(node)
@@ -33,6 +44,10 @@ class KerasTarget(Target):
         w.writeline("import keras")
         if model.layers:
             w.writeline("from keras import layers")
+        helpers = {name: text for node in model.layers for name, text in node.layer.KERAS_HELPERS.items()}
+        for name in sorted(helpers):
+            w.blank(2)
+            w.lines.extend(helpers[name].strip("\n").split("\n"))
         w.blank(2)
         w.writeline("def build_model():")
         w.indent()
@@ -61,7 +76,7 @@ class KerasTarget(Target):
     def sequential(self) -> None:
         model = self.model
         items = [self.layer_call(model.input, named=False)]
-        items += [self.layer_call(node) for node in model.layers]
+        items += [call for node in model.layers for call in (*self.before_calls(node), self.layer_call(node))]
         call = Call("keras.Sequential", [List(items, explode=True), kw("name", literal(model.name))])
         self.out.statement("return ", call)
 
@@ -80,6 +95,10 @@ class KerasTarget(Target):
                 w.statement(f"{names[node.id]} = ", self.layer_call(node))
                 continue
             args = [names[i] for i in node.inputs]
+            for before in self.before_calls(node):  # weightless: a new one on each use
+                before.trailer = f"({args[0]})"
+                w.statement(f"{names[node.id]} = ", before)
+                args = [names[node.id]]
             first = node.id if node.shares is None else node.shares
             if first in layer_variables:
                 if node.shares is None:

@@ -59,6 +59,52 @@ class AvgPoolSame(nn.Module):
         ones = torch.ones_like(x[:1, :1])
         return self.pool(F.pad(x, self.pad)) / self.pool(F.pad(ones, self.pad))
 ''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """A learned factor per channel, as Keras's ConvNeXt LayerScale has it."""
+
+    def __init__(self, init_values, channels):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels,), float(init_values)))
+
+    def forward(self, x):
+        return x * self.gamma.view((1, -1) + (1,) * (x.dim() - 2))
+''',
+    "DropPath": '''
+class DropPath(nn.Module):
+    """Stochastic depth: while training, zeroes whole examples with probability
+    `rate` and scales the rest by 1 / (1 - rate); the identity at inference
+    (Keras's Dropout with noise shape (None, 1, 1, 1))."""
+
+    def __init__(self, rate):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        keep = 1.0 - self.rate
+        mask = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) < keep
+        return x * mask / keep
+''',
+    "FixedNormalization": '''
+class FixedNormalization(nn.Module):
+    """Keras's `Normalization(mean=..., variance=...)`: fixed statistics, no weights.
+
+    One value applies to every channel; a list gives one per channel.
+    """
+
+    def __init__(self, mean, variance):
+        super().__init__()
+        self.mean = mean
+        self.variance = variance
+
+    def forward(self, x):
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(shape)
+        variance = torch.tensor(self.variance, dtype=x.dtype, device=x.device)
+        return (x - mean) / variance.sqrt().clamp(min=1e-7).view(shape)
+''',
     "Normalization": '''
 class Normalization(nn.Module):
     """Keras's `Normalization`: (x - mean) / sqrt(variance), per channel.

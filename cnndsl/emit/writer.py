@@ -151,6 +151,17 @@ class BinOp:
         return f" {self.op} ".join(map(str, self.operands))
 
 
+@dataclass
+class Keyword:
+    """`name=value` whose value may itself need splitting (a long list)."""
+
+    name: str
+    value: object
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
 def method(receiver, name: str, args: list) -> Call:
     """`receiver.name(args)`."""
     return Call(Attr(receiver, name), args)
@@ -166,6 +177,8 @@ def _forced(expr) -> bool:
         return expr.explode or any(_forced(item) for item in expr.items)
     if isinstance(expr, Call):
         return any(_forced(arg) for arg in expr.args)
+    if isinstance(expr, Keyword):
+        return _forced(expr.value)
     return False
 
 
@@ -190,6 +203,8 @@ def render(expr, level: int, head: str = "", tail: str = "") -> list[str]:
         for item in expr.items:
             lines += render(item, level + 1, tail=",")
         return lines + [f"{pad}]{tail}"]
+    if isinstance(expr, Keyword):
+        return render(expr.value, level, f"{head}{expr.name}=", tail)
     if isinstance(expr, BinOp):
         inner = INDENT * (level + 1)
         body = f"{inner}{expr}"

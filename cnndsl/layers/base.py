@@ -301,6 +301,8 @@ class LayerKind:
     SUMMARY: ClassVar[str] = ""
     USAGE: ClassVar[str] = ""
     MERGE: ClassVar[bool] = False
+    # Classes the generated Keras module defines for this layer (name -> source), when Keras has none.
+    KERAS_HELPERS: ClassVar[dict[str, str]] = {}
     conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
 
     def __init_subclass__(cls, **kwargs):
@@ -357,6 +359,14 @@ class LayerKind:
                 arg = by_name[word]
                 if i + 1 >= len(values) or isinstance(values[i + 1].value, str):
                     raise BadArgument(f"`{word}` needs a value", value.span, arg.example_hint())
+                if arg.variadic and not arg.positional:  # `mean 0.5 0.4 0.3`: every number that follows
+                    given = []
+                    while i + 1 < len(values) and not isinstance(values[i + 1].value, str):
+                        i += 1
+                        given.append(arg.type.convert(values[i], arg))
+                    assign(arg, tuple(given), value.span.to(values[i].span))
+                    i += 1
+                    continue
                 i += 1
                 assign(arg, arg.type.convert(values[i], arg), value.span.to(values[i].span))
             elif (
@@ -489,6 +499,10 @@ class LayerKind:
     def keras(self, node) -> Call:
         """The Keras layer for `node`, e.g. `layers.Conv2D(32, 3)`; the emitter adds its name."""
         raise self.unsupported("Keras")
+
+    def keras_before(self, node) -> list[Call]:
+        """Keras layers without weights to call before this one's (a flatten's channels-first Permute)."""
+        return []
 
     def torch(self, node, step) -> list:
         """PyTorch steps for `node`: functions from the input expression to the output's.

@@ -235,6 +235,10 @@ class _Convolution(LayerKind):
         """The products in one output value's dot product, written out."""
         return dot(*node.resolved["kernel"], node.in_shapes[0][-1])
 
+    # Keras's Conv and ConvTranspose refuse a stride and a dilation both above 1; its
+    # DepthwiseConv and SeparableConv accept them together.
+    STRIDE_WITH_DILATION = False
+
     def geometry(self, shape):
         """Rank, kernel, stride and dilation fitted to the input."""
         hint = CONV_HINT
@@ -244,7 +248,7 @@ class _Convolution(LayerKind):
         kernel = fit_size(self, "kernel", self["kernel"], rank)
         stride = fit_size(self, "stride", self["stride"], rank)
         dilation = fit_size(self, "dilation", self.options.get("dilation") or (1,), rank)
-        if max(stride) > 1 and max(dilation) > 1:
+        if max(stride) > 1 and max(dilation) > 1 and not self.STRIDE_WITH_DILATION:
             raise self.fail(
                 "Keras does not allow a stride above 1 together with a dilation above 1",
                 "dilation",
@@ -350,6 +354,7 @@ class Conv(_Convolution):
 
 
 class DepthwiseConv(_Convolution):
+    STRIDE_WITH_DILATION = True
     KEYWORDS = ("dwconv", "depthwise")
     RANKS = (1, 2)
     ARGS = (
@@ -408,6 +413,7 @@ class DepthwiseConv(_Convolution):
 
 
 class SeparableConv(_Convolution):
+    STRIDE_WITH_DILATION = True
     KEYWORDS = ("sepconv", "separable")
     RANKS = (1, 2)
     ARGS = (

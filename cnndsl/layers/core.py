@@ -57,13 +57,15 @@ class Flatten(LayerKind):
         return [f"{dot(*node.in_shapes[0])} = {figure(node.shape[0])} features{why}"]
 
     def keras(self, node):
-        if self.conventions == "pytorch" and prod(node.in_shapes[0][:-1]) > 1:
-            raise self.unsupported(
-                "Keras",
-                "under `defaults pytorch` it flattens channels first, as PyTorch does, and Keras's Flatten "
-                "flattens channels last (`gap` or a 1x1 input flattens the same in both)",
-            )
         return Call("layers.Flatten")
+
+    def keras_before(self, node):
+        """Under `defaults pytorch` the flatten is channels first, as PyTorch's: Keras's Flatten flattens
+        channels last, so a Permute moves the channels first (only needed when there are several positions)."""
+        rank = len(node.in_shapes[0])
+        if self.conventions != "pytorch" or prod(node.in_shapes[0][:-1]) == 1:
+            return []
+        return [Call("layers.Permute", [literal((rank, *range(1, rank)))])]
 
     def torch(self, node, step):
         if len(node.in_shapes[0]) == 1 or self.conventions == "pytorch":
@@ -78,33 +80,47 @@ class Dense(LayerKind):
         Arg("units", IntType(), positional=True, required=True, example="dense 128"),
         activation_arg(),
         Arg("bias", Flag("nobias"), default=True, doc="`nobias` drops the bias"),
+        Arg(
+            "flatten",
+            Flag("noflatten"),
+            default=True,
+            doc="`noflatten` applies it to the last axis of any tensor, as Keras's Dense does",
+        ),
     )
-    SUMMARY = "fully connected; after a spatial tensor it flattens first"
-    USAGE = "dense 128 [relu] [nobias]"
+    SUMMARY = "fully connected; after a spatial tensor it flattens first (`noflatten`: on the last axis only)"
+    USAGE = "dense 128 [relu] [nobias] [noflatten]"
 
     def implicit_before(self, shapes):
-        if len(shapes[0]) > 1:
+        if len(shapes[0]) > 1 and self["flatten"]:
             flatten = Flatten("flatten", {}, {}, self.span)
             flatten.conventions = self.conventions
             return flatten
         return None
 
     def infer(self, shapes):
-        (n,) = shapes[0]
+        *positions, n = shapes[0]  # one position unless `noflatten` kept the other axes
         units = self["units"]
-        return Inferred((units,), "Dense", trainable=n * units + (units if self["bias"] else 0), macs=n * units)
+        return Inferred(
+            (*positions, units),
+            "Dense",
+            trainable=n * units + (units if self["bias"] else 0),
+            macs=prod(positions) * n * units,
+        )
 
     def explain_shape(self, node):
         return [f"{self['units']} unit{'s' if self['units'] != 1 else ''}"]
 
     def explain_params(self, node):
-        (n,), units = node.in_shapes[0], self["units"]
+        n, units = node.in_shapes[0][-1], self["units"]
         if self["bias"]:
             return [f"{n}·{units} + {units} = {figure(node.info.params)}", f"kernel {n}x{units}; bias: {units}"]
         return [f"{n}·{units} = {figure(node.info.params)} (no bias)", f"kernel {n}x{units}"]
 
     def explain_macs(self, node):
-        (n,), units = node.in_shapes[0], self["units"]
+        *positions, n = node.in_shapes[0]
+        units = self["units"]
+        if positions:
+            return [f"{prod(positions)} positions · {n}·{units} = {figure(node.info.macs)}"]
         return [f"{n}·{units} = {figure(node.info.macs)}"]
 
     def keras(self, node):
@@ -116,8 +132,14 @@ class Dense(LayerKind):
         return Call("layers.Dense", args)
 
     def torch(self, node, step):
-        args = [node.in_shapes[0][0], self["units"]] + ([] if self["bias"] else [kw("bias", False)])
+        args = [node.in_shapes[0][-1], self["units"]] + ([] if self["bias"] else [kw("bias", False)])
         linear = step.module(Call("nn.Linear", args))
+        if len(node.in_shapes[0]) > 1:  # Keras's last axis is the channels: dim 1 in NCHW
+            step.comment("a dense layer on the channels of every position, as Keras applies Dense")
+            return [
+                lambda x: method(Call(linear, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1]),
+                *activation_steps(self["activation"]),
+            ]
         return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
 
     def torch_modules(self, node):
@@ -126,10 +148,10 @@ class Dense(LayerKind):
     def counts(self, node):
         """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
         macs, units = node.info.macs, self["units"]
-        bias = units if self["bias"] else 0
+        bias = units * prod(node.shape[:-1]) if self["bias"] else 0
         return with_counts(
             {"cnndsl": macs, "torchinfo": node.info.trainable, "fvcore": macs, "ptflops": macs + bias, "thop": macs},
-            activation_counts(self["activation"], units),
+            activation_counts(self["activation"], prod(node.shape)),
         )
 
 

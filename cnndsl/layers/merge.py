@@ -52,7 +52,8 @@ FLAT = 8  # inputs an element-wise merge joins in one expression before grouping
 
 
 class _Elementwise(_Merge):
-    BROADCAST = False
+    """Keras's element-wise merges all broadcast axes of size 1 (Merge._compute_elemwise_op_output_shape)."""
+
     TORCH_OP = ""  # a binary operator, or a torch function of two tensors
     FOLD = True
 
@@ -93,13 +94,12 @@ class _Elementwise(_Merge):
         self.check_count(shapes)
         out = shapes[0]
         for i, shape in enumerate(shapes[1:], start=1):
-            joined = broadcast(out, shape) if self.BROADCAST else (out if shape == out else None)
+            joined = broadcast(out, shape)
             if joined is None:
                 first = describe_shape(shapes[0])
                 hint = (
-                    "shapes must be equal, or 1 where they differ"
-                    if self.BROADCAST
-                    else "branches of `add` must have equal shapes; a 1x1 conv with a stride can match them"
+                    f"branches of `{self.keyword}` must have equal shapes, or 1 where they differ; "
+                    "a 1x1 conv (with a stride) can match them"
                 )
                 raise self.mismatch(
                     i,
@@ -137,7 +137,7 @@ class Add(_Elementwise):
     KEYWORDS = ("add", "residual")
     KERAS_NAME = "Add"
     TORCH_OP = "+"
-    SUMMARY = "element-wise sum of branches of equal shape; `residual(body)` is `add(identity; body)`"
+    SUMMARY = "element-wise sum of branches (axes of size 1 broadcast); `residual(body)` is `add(identity; body)`"
     USAGE = "add(BRANCH; BRANCH ...)"
 
 
@@ -154,7 +154,6 @@ class Multiply(_Elementwise):
     KEYWORDS = ("multiply",)
     KERAS_NAME = "Multiply"
     TORCH_OP = "*"
-    BROADCAST = True
     SUMMARY = "element-wise product; broadcasts 1-sized axes (squeeze-excite)"
     USAGE = "multiply(BRANCH; BRANCH ...)"
 
@@ -167,7 +166,7 @@ class Average(_Elementwise):
     def torch_merge(self, node, inputs):
         return BinOp("/", [f"({super().torch_merge(node, inputs)})", str(len(inputs))])
 
-    SUMMARY = "element-wise mean of branches of equal shape"
+    SUMMARY = "element-wise mean of branches (axes of size 1 broadcast)"
     USAGE = "average(BRANCH; BRANCH ...)"
 
 
@@ -175,7 +174,7 @@ class Maximum(_Elementwise):
     KEYWORDS = ("maximum",)
     KERAS_NAME = "Maximum"
     TORCH_OP = "torch.maximum"
-    SUMMARY = "element-wise maximum of branches of equal shape"
+    SUMMARY = "element-wise maximum of branches (axes of size 1 broadcast)"
     USAGE = "maximum(BRANCH; BRANCH ...)"
 
 
@@ -183,7 +182,7 @@ class Minimum(_Elementwise):
     KEYWORDS = ("minimum",)
     KERAS_NAME = "Minimum"
     TORCH_OP = "torch.minimum"
-    SUMMARY = "element-wise minimum of branches of equal shape"
+    SUMMARY = "element-wise minimum of branches (axes of size 1 broadcast)"
     USAGE = "minimum(BRANCH; BRANCH ...)"
 
 

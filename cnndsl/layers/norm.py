@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..emit.writer import Keyword
+from ..errors import BadArgument
 from .base import (
     Arg,
     BinOp,
@@ -10,6 +12,7 @@ from .base import (
     FloatType,
     Inferred,
     LayerKind,
+    List,
     TorchModule,
     channels_first,
     kw,
@@ -217,27 +220,82 @@ class Rescale(LayerKind):
 
 class Normalize(LayerKind):
     KEYWORDS = ("normalize", "normalization")
-    SUMMARY = "per-channel (x - mean) / sqrt(variance), statistics from `adapt` (Keras `Normalization`)"
-    USAGE = "normalize"
+    ARGS = (
+        Arg(
+            "mean",
+            FloatType(),
+            variadic=True,
+            doc="fixed means, one or one per channel (then `variance` too): no weights",
+            example="normalize mean 0.485 0.456 0.406 variance 0.0524 0.0502 0.0506",
+        ),
+        Arg(
+            "variance",
+            FloatType(low=0.0),
+            variadic=True,
+            doc="fixed variances, one or one per channel",
+            example="normalize mean 0.485 0.456 0.406 variance 0.0524 0.0502 0.0506",
+        ),
+    )
+    SUMMARY = (
+        "per-channel (x - mean) / sqrt(variance) (Keras `Normalization`): statistics from `adapt`, "
+        "or fixed with `mean ... variance ...` (then 0 parameters)"
+    )
+    USAGE = "normalize [mean M... variance V...]"
+
+    def validate(self):
+        if (self["mean"] is None) != (self["variance"] is None):
+            given, missing = ("mean", "variance") if self["mean"] is not None else ("variance", "mean")
+            raise BadArgument(
+                f"`{given}` needs `{missing}` too", self.span_of(given), "fixed statistics take both, as Keras's do"
+            )
+
+    @property
+    def fixed(self) -> bool:
+        return self["mean"] is not None
 
     def infer(self, shapes):
         (shape,) = shapes
+        if self.fixed:
+            for name in ("mean", "variance"):
+                if len(self[name]) not in (1, shape[-1]):
+                    raise self.fail(
+                        f"`{name}` has {len(self[name])} values, but the input has {shape[-1]} channels here",
+                        name,
+                        f"give one value, or one per channel ({shape[-1]})",
+                    )
+            return Inferred(shape, "Normalization")  # Keras keeps fixed statistics as constants, not weights
         # Keras keeps mean and variance per channel plus a scalar count.
         return Inferred(shape, "Normalization", non_trainable=2 * shape[-1] + 1)
 
     def explain_params(self, node):
+        if self.fixed:
+            return ["0: the mean and variance are fixed constants, not weights"]
         c = node.shape[-1]
         return [
             f"{c} + {c} + 1 = {node.info.params:,}",
             f"non-trainable: mean {c}, variance {c}, and the count of examples seen (1)",
         ]
 
+    def _values(self, name):
+        values = self[name]
+        return literal(values[0]) if len(values) == 1 else List([literal(v) for v in values])
+
     def keras(self, node):
+        if self.fixed:
+            return Call(
+                "layers.Normalization",
+                [Keyword("mean", self._values("mean")), Keyword("variance", self._values("variance"))],
+            )
         return Call("layers.Normalization")
 
     def torch(self, node, step):
-        norm = step.module(Call(step.helper("Normalization"), [node.shape[-1]]))
+        if self.fixed:
+            args = [self._values("mean"), self._values("variance")]
+            norm = step.module(Call(step.helper("FixedNormalization"), args))
+        else:
+            norm = step.module(Call(step.helper("Normalization"), [node.shape[-1]]))
         return [lambda x: Call(norm, [x])]
 
     def torch_modules(self, node):
-        return [TorchModule("Normalization", channels_first(node.shape))]
+        name = "FixedNormalization" if self.fixed else "Normalization"
+        return [TorchModule(name, channels_first(node.shape))]

@@ -1,0 +1,92 @@
+"""Residual-branch scaling: LayerScale (ConvNeXt) and stochastic depth (ConvNeXt, EfficientNet)."""
+
+from __future__ import annotations
+
+from .base import Arg, Call, FloatType, Inferred, LayerKind, TorchModule, channels_first, kw, literal
+
+KERAS_LAYER_SCALE = '''
+class LayerScale(layers.Layer):
+    """A learned factor per channel, as keras.applications' ConvNeXt has it."""
+
+    def __init__(self, init_values, projection_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.init_values = init_values
+        self.projection_dim = projection_dim
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(
+            shape=(self.projection_dim,),
+            initializer=keras.initializers.Constant(self.init_values),
+            trainable=True,
+            name="gamma",
+        )
+
+    def call(self, x):
+        return x * self.gamma
+'''
+
+
+class LayerScale(LayerKind):
+    KEYWORDS = ("layerscale", "layer_scale")
+    ARGS = (
+        Arg(
+            "init",
+            FloatType(),
+            default=1e-6,
+            positional=True,
+            doc="the factors' first value, 1e-6 as in ConvNeXt",
+            example="layerscale 1e-6",
+        ),
+    )
+    SUMMARY = "multiplies each channel by a learned factor (ConvNeXt's LayerScale): C parameters"
+    USAGE = "layerscale [1e-6]"
+    KERAS_HELPERS = {"LayerScale": KERAS_LAYER_SCALE}
+
+    def infer(self, shapes):
+        (shape,) = shapes
+        return Inferred(shape, "LayerScale", trainable=shape[-1])
+
+    def explain_params(self, node):
+        return [f"{node.shape[-1]}: one factor per channel"]
+
+    def keras(self, node):
+        return Call("LayerScale", [literal(self["init"]), node.shape[-1]])
+
+    def torch(self, node, step):
+        scale = step.module(Call(step.helper("LayerScale"), [literal(self["init"]), node.shape[-1]]))
+        return [lambda x: Call(scale, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("LayerScale", channels_first(node.shape), node.info.trainable)]
+
+
+class StochasticDepth(LayerKind):
+    KEYWORDS = ("droppath", "stochastic_depth")
+    ARGS = (
+        Arg(
+            "rate",
+            FloatType(0.0, 1.0, "a rate from 0 up to (not including) 1"),
+            positional=True,
+            required=True,
+            example="droppath 0.2",
+        ),
+    )
+    SUMMARY = (
+        "stochastic depth: drops a whole example's branch while training, identity at inference "
+        "(Keras `Dropout` with noise shape (None, 1, 1, 1), as EfficientNet writes it)"
+    )
+    USAGE = "droppath 0.2"
+
+    def infer(self, shapes):
+        return Inferred(shapes[0], "Dropout")
+
+    def keras(self, node):
+        noise = (None, *(1 for _ in node.shape))
+        return Call("layers.Dropout", [literal(self["rate"]), kw("noise_shape", literal(noise))])
+
+    def torch(self, node, step):
+        drop = step.module(Call(step.helper("DropPath"), [literal(self["rate"])]))
+        return [lambda x: Call(drop, [x])]
+
+    def torch_modules(self, node):
+        return [TorchModule("DropPath", channels_first(node.shape))]
