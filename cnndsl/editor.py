@@ -128,6 +128,37 @@ class Document:
             from .errors import SyntaxProblem
 
             self.error = SyntaxProblem("the file nests too deeply to read", Span(1, 1, 1, 2))
+        # With an error, hovers read the model of the statements before the failing one (the lines above an
+        # error are usually fine, and the user is looking at them while fixing it).
+        self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
+
+    def _prefix_model(self, cache: ParseCache | None) -> Model | None:
+        """The model of the top-level statements before the failing one, if they make a model."""
+        from . import _model_name
+        from .expand import expand
+        from .infer import infer
+
+        starts = [first + 1 for first, _ in statements(self.source.text)]
+        lines = self.source.text.split("\n")
+        error = self.error
+        for _ in range(MAX_PREFIX_TRIES):
+            # an error inside a block fails at its outermost call, the last of called_from
+            failing = error.called_from[-1][1] if error.called_from else error.span
+            cut = max((start for start in starts if start <= (failing.line if failing else 1)), default=1)
+            if cut <= 1:
+                return None
+            prefix = Source.of("\n".join(lines[: cut - 1]) + "\n", self.source.filename)
+            reuse = ParseCache()  # a copy: the prefix must not evict the whole text's statements
+            reuse.by_place = dict(cache.by_place) if cache else {}
+            try:
+                model = infer(expand(reuse.parse(prefix)), _model_name(self.source.filename))
+            except CnnError as found:
+                error = found
+                continue
+            except RecursionError:
+                return None
+            return dataclasses.replace(model, source=self.source)
+        return None
 
     # Diagnostics and fixes
 
@@ -263,13 +294,17 @@ class Document:
 
     # Hover
 
+    @property
+    def hover_model(self) -> Model | None:
+        return self.model or self.prefix_model
+
     def hover(self, line: int, column: int) -> tuple[str, Span] | None:
         """Markdown about what is under the cursor: a layer, a block call, a block, or a label."""
-        if self.model is None:
+        model = self.hover_model
+        if model is None:
             return None
         from .explain import block_nodes, subtotal
 
-        model = self.model
         word = self.word_at(line, column)
         calls = [call for call in model.block_calls if _contains(call.span, line, column) and call.span.line == line]
         if calls:
@@ -299,7 +334,7 @@ class Document:
         """`stack(128, 4) › projection(c, s)`: the calls that led to this one, outermost first."""
         from .explain import call_text
 
-        model = self.model
+        model = self.hover_model
         for node in model.nodes:
             ids = [c.id for c in node.blocks]
             if call.id in ids:
@@ -308,7 +343,7 @@ class Document:
 
     def nodes_at(self, line: int, column: int) -> list[TypedNode]:
         """The nodes made by the innermost layer whose text is under the cursor (several in a block)."""
-        model = self.model
+        model = self.hover_model
         if model is None:
             return []
         under = [node for node in model.nodes if _contains(node.span, line, column)]
@@ -320,7 +355,7 @@ class Document:
     def _node_hover(self, nodes: list[TypedNode]) -> str:
         from .explain import call_text, explain_parts, shape_text
 
-        model = self.model
+        model = self.hover_model
         first = nodes[0]
         out: list[str] = []
         if len(nodes) > 1 and len({tuple(c.id for c in n.blocks) for n in nodes}) > 1:
@@ -392,6 +427,7 @@ class Document:
 
 
 MAX_INSTANCES = 8
+MAX_PREFIX_TRIES = 4  # shorter prefixes tried when a prefix fails too; each is one more parse per keystroke
 
 
 def _defined_blocks(text: str) -> dict[str, list[str]]:

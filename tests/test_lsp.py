@@ -84,6 +84,33 @@ def test_hover_on_a_layer_shows_its_type_shape_parameters_and_arithmetic(client)
     assert "(None, 32, 32, 3)" in hover_text(client, uri, 4, 1)
 
 
+def test_hover_above_an_error_still_answers(client):
+    # LeNet with its second pool replaced by a 20x20 kernel: the input there is 10x10, so line 9 is a shape error
+    lines = LENET.splitlines()
+    lines[8] = "conv 16 20x20"
+    uri, [found] = opened(client, "lenet_broken", "\n".join(lines) + "\n")
+    assert found["message"].startswith("kernel 20x20 is larger than its 10x10 input")
+    text = hover_text(client, uri, 5, 1)  # `conv 8 5x5 relu`: the tutorial's conv2d, 608 params (seed 003)
+    assert "(None, 28, 28, 8)" in text and "608" in text
+    assert "(None, 32, 32, 3)" in hover_text(client, uri, 4, 1)
+    # below the error nothing is known: no stale or guessed figures
+    assert client.request("textDocument/hover", at(uri, 10, 2)) is None
+    # a syntax error (an unknown layer) on the last line: the lines above still answer
+    uri, [found] = opened(client, "lenet_typo", LENET + "dnese 5\n")
+    assert "params: 400·120 + 120 = 48,120" in hover_text(client, uri, 10, 2)
+
+
+def test_hover_above_an_error_inside_a_block_call_still_answers(client):
+    # the error is reported in the block (line 2), but what fails is the call `stage(4)` on line 7:
+    # 6x6 -> 2x2 after the first 5x5 conv, and the second cannot fit
+    text = "def unit(c):\n    conv c 5x5\ndef stage(c):\n    unit(c) | unit(c)\ninput 6x6x1\nconv 3 1x1\nstage(4)\n"
+    uri, [found] = opened(client, "blocks_broken", text)
+    assert found["range"]["start"] == {"line": 1, "character": 11}
+    # a 1x1 conv from 1 to 3 channels: 1·1·1·3 + 3 = 6 params, as Keras's Conv2D(3, 1) has
+    hovered = hover_text(client, uri, 5, 1)
+    assert "(None, 6, 6, 3)" in hovered and "params: 6 (trainable 6, non-trainable 0)" in hovered
+
+
 def test_hover_on_batch_norm_splits_trainable_and_not(client):
     uri, _ = opened(client, "bn", "input 8x8x64\nbn\n")
     # Keras BatchNormalization over 64 channels: gamma, beta trainable; moving mean, variance not
