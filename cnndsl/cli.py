@@ -43,10 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--format",
         choices=SUMMARY_FORMATS,
-        default="table",
         help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
     )
-    summary.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    summary.add_argument("--json", dest="json_alias", action="store_true", help="same as --format json")
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
@@ -270,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         from .lsp import serve
 
         return serve()
+    if args.command == "summary":
+        conflict = _summary_format(args)
+        if conflict:
+            print(f"cnndsl summary: {conflict}", file=sys.stderr)
+            return USAGE
     found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
         from .budgets import BadBudget, from_flags
@@ -479,6 +483,25 @@ def _write(text: str) -> int:
     return OK
 
 
+# Flags a data format would silently ignore: CSV and JSON list every layer (no block rows) with every
+# figure they have; CSV has no memory figures, so the number type and optimizer would change nothing.
+_IGNORED_BY_FORMAT = {
+    "csv": ("depth", "columns", "all", "dtype", "optimizer"),
+    "json": ("depth", "columns"),
+}
+
+
+def _summary_format(args) -> str | None:
+    """Settle args.format from --format and --json; a combination that would be ignored, as a message."""
+    if args.json_alias and args.format not in (None, "json"):
+        return f"--json and --format {args.format} ask for two formats; give one"
+    args.format = args.format or ("json" if args.json_alias else "table")
+    for name in _IGNORED_BY_FORMAT.get(args.format, ()):
+        if getattr(args, name) not in (None, False):
+            return f"--format {args.format} lists every layer with every figure it has; it takes no --{name}"
+    return None
+
+
 def _summary(model, args) -> int:
     if args.style == "torchinfo":
         if args.format != "table":
@@ -630,8 +653,23 @@ def _diagram(model, source, args) -> int:
     from .diagram import DiagramError, diagram
 
     fmt = args.format
-    if fmt is None and args.output:
-        fmt = DIAGRAM_EXTENSIONS.get(os.path.splitext(args.output)[1].lower())
+    if args.output:
+        extension = os.path.splitext(args.output)[1].lower()
+        implied = DIAGRAM_EXTENSIONS.get(extension)
+        known = ", ".join(DIAGRAM_EXTENSIONS)
+        if fmt is None and implied is None:  # DOT in a .jpg is a file nothing can open
+            print(
+                f"cnndsl: cannot tell a diagram format from -o {args.output}; name it {known}, or give --format",
+                file=sys.stderr,
+            )
+            return USAGE
+        if fmt is not None and implied is not None and implied != fmt:
+            print(
+                f"cnndsl: --format {fmt} contradicts -o {args.output} (a {extension} file is {implied})",
+                file=sys.stderr,
+            )
+            return USAGE
+        fmt = fmt or implied
     fmt = fmt or "dot"
     if fmt == "png" and not args.output and sys.stdout.isatty():
         print("cnndsl: a PNG is not for the terminal; give -o FILE.png", file=sys.stderr)

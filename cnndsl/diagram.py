@@ -108,7 +108,15 @@ def layout(model: Model, depth: int | None = None, source: Source | None = None)
     return Layout(root, edges)
 
 
+def _new_params(node: TypedNode) -> int:
+    """Parameters a node adds: a shared (`reuse`d) layer's weights belong to its first use only."""
+    return node.info.params if node.shares is None else 0
+
+
 def _layer_lines(node: TypedNode) -> list[str]:
+    if node.shares is not None:  # drawn again (its inputs differ), but its weights are the first use's
+        weights = "0 new params (weights shared)" if node.info.params else _params(0)
+        return [f"{node.name}: {node.keras_type}, shared", _shape(node.shape), weights]
     return [f"{node.name}: {node.keras_type}", _shape(node.shape), _params(node.info.params)]
 
 
@@ -121,7 +129,7 @@ def _fill_collapsed(cluster: Cluster, collapsed: dict[int, list[TypedNode]], mod
             box.lines += [
                 f"block of {len(nodes)} layer{'s' if len(nodes) != 1 else ''}",
                 _shape(last.shape),
-                _params(sum(n.info.params for n in nodes)),
+                _params(sum(_new_params(n) for n in nodes)),
             ]
     for child in cluster.children:
         _fill_collapsed(child, collapsed, model)

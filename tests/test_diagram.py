@@ -87,6 +87,24 @@ def test_depth_collapses_block_calls_with_their_subtotals():
     assert ("n6", "call0") in edges(dot_of(resnet, depth=0))
 
 
+def _label_params(label: str) -> int:
+    return int(re.search(r"\\n([\d,]+) (?:new )?params?", label)[1].replace(",", ""))
+
+
+def test_a_shared_layer_counts_its_weights_once():
+    # torchinfo 1.8.0 on the emitted siamese model: 38,951,745 parameters, the shared tower counted once
+    siamese = ROOT / "examples" / "siamese.cnn"
+    labels = boxes(dot_of(siamese))
+    assert sum(_label_params(label) for label in labels.values()) == 38_951_745
+    reused = [label for label in labels.values() if ", shared" in label]
+    assert len(reused) == 9 and all(_label_params(label) == 0 for label in reused)
+    # the tower collapsed: everything but the final Dense(1) on 4,096 inputs (4,096 + 1 = 4,097 params)
+    collapsed = boxes(dot_of(siamese, depth=0))
+    (tower,) = [label for label in collapsed.values() if label.startswith("tower")]
+    assert _label_params(tower) == 38_951_745 - 4_097
+    assert sum(_label_params(label) for label in collapsed.values()) == 38_951_745
+
+
 def test_mermaid_has_every_node_edge_and_block():
     model = analyze_file(ROOT / "examples" / "resnet50.cnn")
     text = to_mermaid(model)
@@ -131,6 +149,34 @@ def test_the_output_format_follows_the_file_extension(tmp_path):
     out = tmp_path / "lenet.mmd"
     assert run("diagram", "examples/lenet.cnn", "-o", str(out)).returncode == 0
     assert out.read_text().startswith("flowchart TD")
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "message"),
+    [
+        ("lenet.jpg", [], "cannot tell a diagram format from -o"),
+        ("lenet.txt", [], "cannot tell a diagram format from -o"),
+        ("lenet", [], "cannot tell a diagram format from -o"),
+        ("lenet.png", ["--format", "dot"], "--format dot contradicts -o"),
+        ("lenet.mmd", ["--format", "svg"], "--format svg contradicts -o"),
+    ],
+)
+def test_an_output_name_that_does_not_say_the_format_is_refused(tmp_path, name, flags, message):
+    out = tmp_path / name
+    result = run("diagram", "examples/lenet.cnn", *flags, "-o", str(out))
+    assert result.returncode == 2
+    (line,) = result.stderr.decode().splitlines()
+    assert line.startswith(f"cnndsl: {message} {out}")
+    assert not out.exists()
+
+
+def test_an_unknown_extension_is_fine_with_an_explicit_format(tmp_path):
+    out = tmp_path / "lenet.txt"
+    assert run("diagram", "examples/lenet.cnn", "--format", "mermaid", "-o", str(out)).returncode == 0
+    assert out.read_text().startswith("flowchart TD")
+    gv = tmp_path / "lenet.GV"
+    assert run("diagram", "examples/lenet.cnn", "--format", "dot", "-o", str(gv)).returncode == 0
+    assert gv.read_text().startswith("digraph")
 
 
 def test_a_model_error_is_reported_as_usual(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from .base import (
@@ -42,8 +43,19 @@ def module_input(node) -> tuple[int, ...]:
 
 
 def thop_window_sum(n: int, k: int, s: int, p: int, out: int) -> int:
-    """thop's count of input values summed along one axis by an AvgPool (padding left out)."""
-    return sum(max(min(i * s - p + k, n) - max(i * s - p, 0), 0) for i in range(out))
+    """thop's count of input values summed along one axis by an AvgPool (padding left out):
+    the sum over windows i of min(i·s − p + k, n) − max(i·s − p, 0), in closed form, as `out`
+    may be up to 2^31 (equal to that sum for every valid and padded window of n < 35, k < 9, s < 6)."""
+    return out * (k - p) + s * (out * (out - 1) // 2) - _positive_sum(k - p - n, s, out) - _positive_sum(-p, s, out)
+
+
+def _positive_sum(c: int, s: int, out: int) -> int:
+    """The sum of max(i·s + c, 0) for i from 0 to out − 1."""
+    first = 0 if c > 0 else -c // s + 1
+    if first >= out:
+        return 0
+    m = out - first
+    return m * c + s * (m * (first + out - 1) // 2)
 
 
 class _Pool(LayerKind):
@@ -288,6 +300,19 @@ class GlobalMaxPool(_GlobalPool):
     USAGE = "gmp [keepdims]"
 
 
+def adaptive_widest(n: int, o: int) -> int:
+    """The widest of PyTorch's adaptive windows, floor(i·n/o) .. ceil((i+1)·n/o) − 1, for n inputs
+    and o outputs; in closed form, as o may be up to 2^31 (checked against the windows for n, o < 80)."""
+    q, r = divmod(n, o)
+    return q if r == 0 else q + (2 if r > math.gcd(r, o) else 1)
+
+
+def adaptive_total(n: int, o: int) -> int:
+    """The sum of the widths of all o adaptive windows over n inputs, in closed form."""
+    q, r = divmod(n, o)
+    return o * q if r == 0 else o * q + o + r - math.gcd(r, o)
+
+
 class AdaptiveAvgPool(LayerKind):
     KEYWORDS = ("adaptivepool", "adaptive_avg_pool", "adaptiveavgpool")
     ARGS = (Arg("size", SizeType(), positional=True, required=True, doc="output size", example="adaptivepool 7x7"),)
@@ -304,15 +329,13 @@ class AdaptiveAvgPool(LayerKind):
         """Output i averages inputs floor(i·n/o) .. ceil((i+1)·n/o) − 1: windows n/o apart, the widest counted."""
         windows = []
         for n, o in zip(node.in_shapes[0][:-1], node.resolved["size"]):
-            widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
-            windows.append(Window(widest, Fraction(n, o), 0))
+            windows.append(Window(adaptive_widest(n, o), Fraction(n, o), 0))
         return tuple(windows)
 
     def explain_shape(self, node):
         lines = ["out = the size asked for; output i averages inputs floor(i·n/out) to ceil((i+1)·n/out) − 1"]
         for name, n, o in zip(axis_names(node.resolved["rank"]), node.in_shapes[0], node.resolved["size"]):
-            widest = max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
-            lines.append(f"{name}: {n} → {o}, windows of up to {widest}")
+            lines.append(f"{name}: {n} → {o}, windows of up to {adaptive_widest(n, o)}")
         return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):
@@ -330,10 +353,7 @@ class AdaptiveAvgPool(LayerKind):
         """ptflops counts each input twice (hook and F.adaptive_avg_pool), fvcore once but for 2-D
         only; thop the values in each of PyTorch's windows plus one divide per output."""
         inputs = prod(node.in_shapes[0])
-        windows = prod(
-            o if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
-            for i, o in zip(node.in_shapes[0][:-1], node.shape[:-1])
-        )
+        windows = prod(adaptive_total(i, o) for i, o in zip(node.in_shapes[0][:-1], node.shape[:-1]))
         return {
             "ptflops": 2 * inputs,
             "fvcore": inputs if node.resolved["rank"] == 2 else 0,
