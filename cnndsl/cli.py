@@ -43,10 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--format",
         choices=SUMMARY_FORMATS,
-        default="table",
         help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
     )
-    summary.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    summary.add_argument("--json", dest="json_alias", action="store_true", help="same as --format json")
     summary.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     summary.add_argument("--macs", action="store_true", help="add a column of multiply-accumulates")
     summary.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
@@ -270,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         from .lsp import serve
 
         return serve()
+    if args.command == "summary":
+        conflict = _summary_format(args)
+        if conflict:
+            print(f"cnndsl summary: {conflict}", file=sys.stderr)
+            return USAGE
     found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
         from .budgets import BadBudget, from_flags
@@ -477,6 +481,25 @@ def _write(text: str) -> int:
         print(f"cnndsl: cannot write to standard output: {err.strerror or err}", file=sys.stderr)
         return USAGE
     return OK
+
+
+# Flags a data format would silently ignore: CSV and JSON list every layer (no block rows) with every
+# figure they have; CSV has no memory figures, so the number type and optimizer would change nothing.
+_IGNORED_BY_FORMAT = {
+    "csv": ("depth", "columns", "all", "dtype", "optimizer"),
+    "json": ("depth", "columns"),
+}
+
+
+def _summary_format(args) -> str | None:
+    """Settle args.format from --format and --json; a combination that would be ignored, as a message."""
+    if args.json_alias and args.format not in (None, "json"):
+        return f"--json and --format {args.format} ask for two formats; give one"
+    args.format = args.format or ("json" if args.json_alias else "table")
+    for name in _IGNORED_BY_FORMAT.get(args.format, ()):
+        if getattr(args, name) not in (None, False):
+            return f"--format {args.format} lists every layer with every figure it has; it takes no --{name}"
+    return None
 
 
 def _summary(model, args) -> int:

@@ -584,3 +584,19 @@ def test_a_huge_adaptive_pool_is_worked_out_in_closed_form():
     text = "input 6x6x2\nadaptivepool 2147483648\n"
     for command in (["summary", "--json"], ["explain"], ["flops"], ["summary", "--style", "torchinfo"]):
         assert cli(*command, "-", stdin=None, input=text).returncode == 0, command
+
+
+def test_thop_average_pool_counts_are_worked_out_in_closed_form():
+    """`input 2000000000x1 | avgpool 1 stride 1` looped over 2e9 windows in `flops`."""
+    from cnndsl.layers.pool import thop_window_sum
+
+    for n in range(1, 25):
+        for k in range(1, 7):
+            for s in range(1, 5):
+                for p in range(k):
+                    for out in range(1, max((n + 2 * p - k) // s + 2, 1)):
+                        windows = [max(min(i * s - p + k, n) - max(i * s - p, 0), 0) for i in range(out)]
+                        assert thop_window_sum(n, k, s, p, out) == sum(windows), (n, k, s, p, out)
+    text = "input 2000000000x1\navgpool 1 stride 1\n"
+    for command in (["flops"], ["summary", "--style", "torchinfo"]):
+        assert cli(*command, "-", stdin=None, input=text).returncode == 0, command

@@ -110,3 +110,29 @@ def test_table_is_still_the_default(capsys):
 def test_csv_follows_the_layout(capsys):
     rows = list(csv.DictReader(io.StringIO(summary(capsys, "--format", "csv", "--layout", "channels_first", LENET))))
     assert rows[0]["output_shape"] == "(None, 8, 28, 28)"  # PyTorch's NCHW for conv2d's (None, 28, 28, 8)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--json", "--format", "csv"], "--json and --format csv ask for two formats; give one"),
+        (["--format", "markdown", "--json"], "--json and --format markdown ask for two formats; give one"),
+        (["--format", "csv", "--depth", "1"], "--format csv lists every layer with every figure it has; it takes no --depth"),
+        (["--json", "--depth", "1"], "--format json lists every layer with every figure it has; it takes no --depth"),
+        (["--format", "json", "--columns", "shape"], "--format json lists every layer with every figure it has; it takes no --columns"),
+        (["--format", "csv", "--dtype", "float16"], "--format csv lists every layer with every figure it has; it takes no --dtype"),
+    ],
+)  # fmt: skip
+def test_flags_a_format_would_ignore_are_refused_in_one_line(capsys, flags, message):
+    assert main(["summary", *flags, LENET]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"cnndsl summary: {message}\n"
+
+
+def test_flags_a_format_carries_anyway_are_accepted(capsys):
+    # JSON and CSV carry every layer's MACs (conv2d: 28·28·8 outputs · 5·5·3 = 470,400) and JSON the memory figures
+    rows = list(csv.DictReader(io.StringIO(summary(capsys, "--format", "csv", "--macs", LENET))))
+    assert rows[0]["macs"] == "470400"
+    assert json.loads(summary(capsys, "--json", "--format", "json", "--all", LENET))["total_params"] == 62_958
+    # markdown honours --depth: ResNet50's stages as rows, Keras's total 25,636,712
+    assert "Total params: 25,636,712" in summary(capsys, "--format", "markdown", "--depth", "1", RESNET)

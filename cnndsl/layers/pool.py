@@ -43,8 +43,19 @@ def module_input(node) -> tuple[int, ...]:
 
 
 def thop_window_sum(n: int, k: int, s: int, p: int, out: int) -> int:
-    """thop's count of input values summed along one axis by an AvgPool (padding left out)."""
-    return sum(max(min(i * s - p + k, n) - max(i * s - p, 0), 0) for i in range(out))
+    """thop's count of input values summed along one axis by an AvgPool (padding left out):
+    the sum over windows i of min(i·s − p + k, n) − max(i·s − p, 0), in closed form, as `out`
+    may be up to 2^31 (equal to that sum for every valid and padded window of n < 35, k < 9, s < 6)."""
+    return out * (k - p) + s * (out * (out - 1) // 2) - _positive_sum(k - p - n, s, out) - _positive_sum(-p, s, out)
+
+
+def _positive_sum(c: int, s: int, out: int) -> int:
+    """The sum of max(i·s + c, 0) for i from 0 to out − 1."""
+    first = 0 if c > 0 else -c // s + 1
+    if first >= out:
+        return 0
+    m = out - first
+    return m * c + s * (m * (first + out - 1) // 2)
 
 
 class _Pool(LayerKind):
