@@ -315,6 +315,10 @@ class Expander:
 
     def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
         if isinstance(stage, ast.Layer):
+            bound = env.get(stage.kind)
+            if bound is not None and isinstance(bound.value, str) and not stage.args:
+                # `def g(act): conv 8 3 | act` called `g(relu)`: the parameter stands for a whole layer
+                stage = ast.Layer(bound.value, (), stage.span, stage.kind_span)
             if stage.kind in self.definitions:
                 return self.call(ast.Call(stage.kind, stage.args, stage.span, stage.kind_span), current, env)
             return self.layer(stage, current, env)
@@ -326,10 +330,9 @@ class Expander:
             return self.pipeline(stage.body, current, env)
         if isinstance(stage, ast.Repeat):
             count = evaluate(stage.count, env)
-            if not isinstance(count.value, int) or count.value < 1:
-                raise BadArgument(
-                    f"a repeat count must be a positive whole number, not `{count.describe()}`", count.span
-                )
+            if not isinstance(count.value, int) or count.value < 0:
+                raise BadArgument(f"a repeat count must be a whole number, not `{count.describe()}`", count.span)
+            # `* 0` is an empty pipeline: `first | middle * (n - 2) | last` holds for n = 2
             self.unrolling.append(stage.span)
             try:
                 self.spend(count.value, stage.span)  # each round counts, even one that adds nothing

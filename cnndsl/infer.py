@@ -267,7 +267,7 @@ def infer(graph: Graph, name: str = "model") -> Model:
     ):
         in_shapes = tuple(nodes[i].shape for i in inputs)
         info = layer.infer(in_shapes)
-        if any(d <= 0 for d in info.shape):
+        if info.shape and min(info.shape) <= 0:
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
         _check_sizes(layer, info, totals)
         if shares is None:

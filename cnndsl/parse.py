@@ -220,7 +220,7 @@ def _bounded(stream):
             depth = max(depth - 1, 0)
         elif token.type in ("_NL", "VBAR", "SEMICOLON", "COMMA"):
             operators = 0
-        elif str(token) in _OPERATORS:
+        elif token in _OPERATORS:  # a Token is a str: no copy needed to look it up
             operators += 1
             if operators > MAX_OPERATORS:
                 raise SyntaxProblem(
@@ -232,15 +232,12 @@ def _bounded(stream):
 
 
 def _token_span(token: Token) -> Span:
+    # Some tokens carry no end position (Lark leaves it None): those span one character.
     return Span(token.line, token.column, token.end_line or token.line, token.end_column or token.column + 1)
 
 
 def _span(meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
-
-
-def _token_span(token: Token) -> Span:
-    return Span(token.line, token.column, token.end_line, token.end_column)
 
 
 @v_args(meta=True)
@@ -320,13 +317,16 @@ class _ToAst(Transformer):
         return ast.Neg(children[0], _span(meta))
 
     def int(self, meta, children):
-        return ast.Num(_number(str(children[0]), _span(meta)), _span(meta))
+        span = _span(meta)
+        return ast.Num(_number(str(children[0]), span), span)
 
     def float(self, meta, children):
-        return ast.Num(_number(str(children[0]), _span(meta)), _span(meta))
+        span = _span(meta)
+        return ast.Num(_number(str(children[0]), span), span)
 
     def signed(self, meta, children):
-        return ast.Num(_number(str(children[0]), _span(meta)), _span(meta))
+        span = _span(meta)
+        return ast.Num(_number(str(children[0]), span), span)
 
     def dims(self, meta, children):
         span = _span(meta)
@@ -342,7 +342,7 @@ class _ToAst(Transformer):
 
 def _number(text: str, span: Span):
     """An int or float literal, refused when too long to convert or too large to compute with."""
-    if any(c in text for c in ".eE"):
+    if "." in text or "e" in text or "E" in text:
         return check_number(float(text), span)
     check_literal(text, span)
     return check_number(int(text), span)

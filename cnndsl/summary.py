@@ -97,9 +97,10 @@ def format_summary(
         return left + mid.join(parts) + right
 
     out = [f'Model: "{model.name}"', rule("top"), line("head", header), rule("head_rule")]
+    separator = rule("rule")
     for r, cells in enumerate(rows):
         if r:
-            out.append(rule("rule"))
+            out.append(separator)
         for k in range(max(len(c) for c in cells)):
             out.append(line("row", [c[k] if k < len(c) else "" for c in cells]))
     out.append(rule("bottom"))

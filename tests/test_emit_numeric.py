@@ -11,9 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from emit_helpers import load
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import cnndsl
 from cnndsl.emit import generate
+from cnndsl.errors import ShapeProblem, UnsupportedByTarget
 from cnndsl.port import keras_to_torch
 
 pytestmark = pytest.mark.oracle
@@ -125,6 +128,22 @@ NETWORKS = {
         @right | conv 3 3 | reuse head
         add(@head; identity)
     """,
+    # PyTorch's pad and ceil where Keras's `same` or `valid` takes the same windows.
+    "maxpool_pad_and_ceil_as_keras_padding": """
+        defaults pytorch
+        input 9x9x3
+        conv 4 1
+        maxpool 3 stride 2 pad 1
+        maxpool 2 ceil
+        maxpool 3 stride 2 ceil
+        dense 3
+    """,
+    "maxpool_ceil_sequence": """
+        input 20x3
+        conv 4 1
+        maxpool 3 stride 2 ceil
+        gap
+    """,
     "volume": """
         input 5x6x7x2
         conv 3 2 stride 2 same
@@ -196,3 +215,43 @@ def test_a_flatten_without_its_permute_is_caught(keras, torch, monkeypatch):
 
     monkeypatch.setattr(Flatten, "keras_before", lambda self, node: [])
     assert max_error(NETWORKS["channels_first_flatten"], keras, torch) > 1e-3
+
+
+@settings(max_examples=80, derandomize=True, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 5),
+    s=st.integers(1, 4),
+    p=st.integers(0, 2),
+    ceil=st.booleans(),
+)
+def test_maxpool_pad_and_ceil_in_keras_exactly_when_a_keras_padding_is_the_same(n, k, s, p, ceil, keras, torch):
+    """PyTorch's MaxPool1d with padding and ceil_mode against Keras's MaxPooling1D with each padding:
+    cnndsl writes the one that gives the same values, and refuses when neither does. 32 random channels
+    keep a different window from giving the same maxima by chance."""
+    assume(2 * p <= k and (p or ceil))
+    text = f"input {n}x32\nmaxpool {k} stride {s} pad {p}{' ceil' if ceil else ''}\n"
+    try:
+        model = cnndsl.analyze(text)
+    except ShapeProblem:
+        assume(False)
+    x = np.random.default_rng(n * 100 + k * 10 + s).normal(size=(1, n, 32)).astype("float32")
+    with torch.no_grad():
+        pool = torch.nn.MaxPool1d(k, s, p, ceil_mode=ceil)
+        expected = pool(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).numpy()
+
+    def agrees(padding: str) -> bool:
+        if padding == "valid" and n < k:
+            return False
+        got = keras.ops.convert_to_numpy(keras.layers.MaxPooling1D(k, strides=s, padding=padding)(x))
+        return got.shape == expected.shape and np.array_equal(got, expected)
+
+    agreeing = {padding for padding in ("valid", "same") if agrees(padding)}
+    try:
+        code = generate(model, "keras")
+    except UnsupportedByTarget:
+        assert not agreeing, text
+        return
+    assert agreeing, text
+    written = "same" if 'padding="same"' in code else "valid"
+    assert written in agreeing, text

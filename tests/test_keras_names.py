@@ -72,3 +72,18 @@ def test_functional_rows_follow_keras_layer_order(keras):
     expected = [layer.name for layer in keras.Model(x, y).layers][1:]
     model = cnndsl.analyze(text)
     assert [n.name for n in model.keras_order][1:] == expected
+
+
+def test_leakyrelu_without_a_slope_is_keras_leakyrelu_layers_default(keras):
+    from emit_helpers import load
+
+    from cnndsl.emit import generate
+
+    built = load(generate(cnndsl.analyze("input 8x8x4\nleakyrelu"), "keras"), "leaky").build_model()
+    (layer,) = [layer for layer in built.layers if type(layer).__name__ == "LeakyReLU"]
+    assert layer.negative_slope == keras.layers.LeakyReLU().negative_slope == 0.3  # Keras 3's layer default
+    # the activation option is Keras's leaky_relu function, whose default stays 0.2
+    act = cnndsl.analyze("input 8x8x4\nconv 4 3 leakyrelu")
+    x = keras.ops.convert_to_tensor([[-1.0]])
+    assert float(keras.activations.leaky_relu(x)[0][0]) == pytest.approx(-0.2)
+    assert "F.leaky_relu(self.conv2d(x), 0.2)" in generate(act, "pytorch")

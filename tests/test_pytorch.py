@@ -132,7 +132,7 @@ def test_shuffle_and_chunk_are_pytorchs(torch):
         ("input 8x8x4\nshuffle 2\n", 2, "shuffle"),
         ("input 8x8x4\nchunk 2 1\n", 2, "chunk"),
         ("input 8x8x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),
-        ("input 8x8x4\nmaxpool 3 stride 2 ceil\n", 2, "maxpool"),
+        ("input 10x10x4\nmaxpool 5 stride 2 ceil\n", 2, "maxpool"),  # 4 windows; Keras's `same` takes 5
     ],
 )
 def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):

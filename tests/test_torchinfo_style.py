@@ -115,3 +115,26 @@ def test_style_torchinfo_has_no_other_format(capsys):
         main(["summary", "--style", "torchinfo", "--json", str(ROOT / "examples" / "lenet.cnn")])
     assert exit_info.value.code == 2
     assert "no --format" in capsys.readouterr().err
+
+
+def shared_twice(text: str) -> str:
+    """A random network as a block, called on two inputs with one set of weights (`reuse`), two outputs."""
+    first, body = text.split("\n", 1)
+    shape = first.split()[1]
+    tower = "".join(f"    {line}\n" if line.strip() else "\n" for line in body.splitlines())
+    return (
+        f"def tower():\n{tower}a: input {shape}\nb: input {shape}\n@a | t: tower | output\n@b | u: reuse t | output\n"
+    )
+
+
+@settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(network=networks())
+def test_random_shared_networks_on_two_inputs_equal_torchinfo(network, torch):
+    text = shared_twice(network.text)
+    model = cnndsl.analyze(text)
+    assert format_torchinfo(model) == torchinfo_text(model, torch), text

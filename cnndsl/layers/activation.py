@@ -32,7 +32,7 @@ ALIASES = {
 }
 
 
-# keyword -> the exact PyTorch function (Keras's defaults: leaky slope 0.2, exact gelu).
+# keyword -> the exact PyTorch function (Keras's activation functions' defaults: leaky_relu's slope 0.2, exact gelu).
 TORCH = {
     "relu": "F.relu",
     "relu6": "F.relu6",
@@ -151,14 +151,14 @@ class LeakyReLU(LayerKind):
         Arg(
             "alpha",
             FloatType(0.0, None, "a slope of at least 0"),
-            default=0.2,
+            default=0.3,  # keras.layers.LeakyReLU's (its leaky_relu function, the activation option, has 0.2)
             torch_default=0.01,
             positional=True,
             example="leakyrelu 0.1",
         ),
     )
-    SUMMARY = "leaky ReLU with negative slope α, default 0.2 (Keras `LeakyReLU`; 0.01 under `defaults pytorch`)"
-    USAGE = "leakyrelu 0.2"
+    SUMMARY = "leaky ReLU with negative slope α, default 0.3 (Keras `LeakyReLU`; 0.01 under `defaults pytorch`)"
+    USAGE = "leakyrelu 0.3"
 
     @property
     def function(self) -> str:

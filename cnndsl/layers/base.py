@@ -297,6 +297,7 @@ def channels_first(shape: Shape) -> Shape:
     return (shape[-1], *shape[:-1])
 
 
+@functools.cache  # a handful of class names, asked once per layer
 def to_snake_case(name: str) -> str:
     """Keras's own rule for a layer's default name from its class name."""
     name = re.sub(r"\W+", "", name)
@@ -350,12 +351,9 @@ class LayerKind:
         conventions: str = "keras",
     ) -> LayerKind:
         """Match source arguments to ARGS; raises BadArgument with a span."""
-        options = {arg.name: arg.default_for(conventions) for arg in cls.ARGS}
+        defaults, by_name, positional, choices, flags = cls._binding_tables(conventions)
+        options = dict(defaults)
         spans: dict[str, Span] = {}
-        by_name = {arg.name: arg for arg in cls.ARGS if not arg.positional or not arg.required}
-        positional = [arg for arg in cls.ARGS if arg.positional]
-        choices = [arg for arg in cls.ARGS if isinstance(arg.type, Choice) and not arg.positional]
-        flags = {arg.type.word or arg.name: arg for arg in cls.ARGS if isinstance(arg.type, Flag)}
 
         def assign(arg: Arg, result: Any, where: Span) -> None:
             if arg.name in spans and not arg.variadic:
@@ -395,8 +393,7 @@ class LayerKind:
                 i += 1  # `padding same`, `activation relu`: the choice after its name
                 arg = by_name[word]
                 assign(arg, arg.type.lookup(values[i].value), value.span.to(values[i].span))
-            elif word is not None and any(c.type.lookup(word) for c in choices):
-                arg = next(c for c in choices if c.type.lookup(word))
+            elif word is not None and (arg := next((c for c in choices if c.type.lookup(word)), None)) is not None:
                 assign(arg, arg.type.lookup(word), value.span)
             elif word is None and next_positional < len(positional):
                 arg = positional[next_positional]
@@ -436,6 +433,24 @@ class LayerKind:
         layer.conventions = conventions
         layer.validate()
         return layer
+
+    @classmethod
+    def _binding_tables(cls, conventions: str) -> tuple:
+        """The lookup tables `bind` reads, built once per class and conventions (ARGS never change)."""
+        cache = cls.__dict__.get("_BINDING_TABLES")
+        if cache is None:
+            cache = {}
+            cls._BINDING_TABLES = cache  # on this class itself: a subclass has ARGS of its own
+        tables = cache.get(conventions)
+        if tables is None:
+            tables = cache[conventions] = (
+                {arg.name: arg.default_for(conventions) for arg in cls.ARGS},
+                {arg.name: arg for arg in cls.ARGS if not arg.positional or not arg.required},
+                [arg for arg in cls.ARGS if arg.positional],
+                [arg for arg in cls.ARGS if isinstance(arg.type, Choice) and not arg.positional],
+                {arg.type.word or arg.name: arg for arg in cls.ARGS if isinstance(arg.type, Flag)},
+            )
+        return tables
 
     @classmethod
     def option_words(cls) -> list[str]:

@@ -110,6 +110,11 @@ class _Pool(LayerKind):
         return args
 
 
+def _clipped(n: int, k: int, s: int, first: int, out: int) -> list[tuple[int, int]]:
+    """The input positions each of `out` windows of size k covers, the first starting at `first`."""
+    return [(max(first + i * s, 0), min(first + i * s + k, n)) for i in range(out)]
+
+
 def torch_window(n: int, k: int, s: int, p: int, ceil: bool) -> int:
     """PyTorch's pooled length: `(n + 2p - k) / s + 1` rounded down, or up with `ceil`, where a
     last window that would start in the right padding is dropped."""
@@ -183,11 +188,34 @@ class MaxPool(_Pool):
         return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):
-        if self["ceil"] or self["pad"] is not None:
+        if not self["ceil"] and self["pad"] is None:
+            return super().keras(node)
+        padding = self.keras_padding(node)
+        if padding is None:
             raise self.unsupported(
-                "Keras", "Keras's pooling has no `ceil` rounding and cannot pad with -inf; use `same` or `valid`"
+                "Keras",
+                "Keras's pooling has no `ceil` rounding and cannot pad with -inf, and for these sizes neither "
+                "`valid` nor `same` takes the same windows; use `same` or `valid`",
             )
-        return super().keras(node)
+        r = node.resolved
+        args = [axes(r["size"]), kw("strides", axes(r["stride"]))]
+        return Call(
+            f"layers.{self.KERAS_NAME}{r['rank']}D", args + [kw("padding", literal("same"))] * (padding == "same")
+        )
+
+    def keras_padding(self, node) -> str | None:
+        """`valid` or `same` when Keras's windows, clipped to the input, are PyTorch's on every axis (the
+        -inf padding never wins a max, so the values agree too); else None."""
+        fits = {"valid", "same"}
+        r = node.resolved
+        for n, out, k, s, (p, _) in zip(node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]):
+            torch = _clipped(n, k, s, -p, out)
+            if n < k or _clipped(n, k, s, 0, (n - k) // s + 1) != torch:
+                fits.discard("valid")
+            same_out = -(-n // s)  # Keras pads `same` with the smaller half on the left
+            if _clipped(n, k, s, -(max((same_out - 1) * s + k - n, 0) // 2), same_out) != torch:
+                fits.discard("same")
+        return "valid" if "valid" in fits else "same" if fits else None
 
     def torch(self, node, step):
         """Keras's `same` padding never wins a max: pad with -inf where PyTorch's own cannot."""

@@ -1,0 +1,50 @@
+"""Blocks as the keras.applications trial wanted them: a parameter standing for a layer,
+`* 0` as an empty pipeline, and a parameterless block repeated by its bare name."""
+
+from __future__ import annotations
+
+import pytest
+
+import cnndsl
+
+
+def rows(text):
+    return [(n.keras_type, n.shape, n.info.params) for n in cnndsl.analyze(text).layers]
+
+
+def test_a_parameter_stands_for_a_whole_layer():
+    text = "def g(act):\n    conv 8 3 same | act\ninput 8x8x3\ng(relu)\ng(gelu)\n"
+    # conv: (3*3*3 + 1) * 8 = 224, then (3*3*8 + 1) * 8 = 584 (Keras's rule)
+    assert rows(text) == [
+        ("Conv2D", (8, 8, 8), 224),
+        ("Activation", (8, 8, 8), 0),
+        ("Conv2D", (8, 8, 8), 584),
+        ("Activation", (8, 8, 8), 0),
+    ]
+
+
+def test_a_parameter_can_name_a_block():
+    text = "def se():\n    relu\ndef g(inner):\n    conv 4 1 | inner\ninput 4x4x2\ng(se)\n"
+    assert [kind for kind, _, _ in rows(text)] == ["Conv2D", "Activation"]
+
+
+def test_a_repeat_count_of_zero_is_an_empty_pipeline():
+    text = "def stage(n):\n    conv 4 1 | (conv 4 1 relu) * (n - 2) | conv 4 1\ninput 4x4x4\nstage(2)\n"
+    assert len(rows(text)) == 2  # first and last only, as Python's range(0) gives nothing
+    assert len(rows(text.replace("stage(2)", "stage(4)"))) == 4
+
+
+def test_a_parameterless_block_repeats_by_its_bare_name():
+    text = "def blk():\n    conv 4 3 same | relu\ninput 8x8x4\nblk * 3\n"
+    assert rows(text) == [("Conv2D", (8, 8, 4), 148), ("Activation", (8, 8, 4), 0)] * 3
+
+
+def test_a_negative_repeat_count_is_still_an_error():
+    with pytest.raises(cnndsl.CnnError) as info:
+        cnndsl.analyze("input 8x8x4\n(conv 4 1) * -1")
+    assert "repeat count must be a whole number" in info.value.message
+
+
+def test_a_layer_keyword_repeats_like_a_block():
+    """`relu * 2` was a syntax error; now it reads as `(relu) * 2`."""
+    assert rows("input 8x8x3\nrelu * 2") == rows("input 8x8x3\n(relu) * 2") == [("Activation", (8, 8, 3), 0)] * 2
