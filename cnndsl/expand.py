@@ -26,7 +26,7 @@ from .errors import (
 )
 from .layers import REGISTRY, LayerKind, Value
 from .layers.base import keras_layer_hint, keras_layer_word
-from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, check_number
+from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE, check_number
 from .source import Span
 
 
@@ -172,7 +172,12 @@ class Expander:
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
         self.conventions = "keras"
-        self.work = 0  # steps taken so far, bounded by MAX_WORK
+        self.work = 0  # steps taken so far, bounded by max_work
+        # Stages written out at the top level cost their own bytes, so they raise the bounds:
+        # a long file is never refused for its length, only for what repeats and calls multiply.
+        written = sum(len(pipeline.stages) for pipeline in program.pipelines)
+        self.max_layers = MAX_LAYERS + written
+        self.max_work = MAX_WORK + WORK_PER_WRITTEN_STAGE * written
         self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
         self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
         self.block_path: list[BlockCall] = []  # the same calls, each with its id
@@ -248,18 +253,18 @@ class Expander:
     def spend(self, steps: int, span: Span) -> None:
         """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
         self.work += steps
-        if self.work > MAX_WORK:
+        if self.work > self.max_work:
             raise LimitExceeded(
-                f"expanding this takes more than {MAX_WORK:,} steps",
+                f"expanding this takes more than {self.max_work:,} steps",
                 self.unrolling[0] if self.unrolling else span,
                 "every layer, `identity`, block call, repeat round and merge branch is a step, and "
                 "no real network needs this many: lower the repeat count, or the calls nested in calls",
             )
 
     def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
-        if len(self.graph.nodes) >= MAX_LAYERS:
+        if len(self.graph.nodes) >= self.max_layers:
             raise LimitExceeded(
-                f"the network has more than {MAX_LAYERS:,} layers",
+                f"the network has more than {self.max_layers:,} layers",
                 self.unrolling[0] if self.unrolling else layer.span,
                 "no real network has this many (the largest in keras.applications has about 1,100); "
                 "check the repeat counts",

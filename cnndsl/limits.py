@@ -29,12 +29,20 @@ MAX_LITERAL_DIGITS = 40
 (Python refuses to convert more than 4,300 digits, and 40 already exceed MAX_TOTAL)."""
 
 MAX_LAYERS = 10_000
-"""Layers in the expanded network (the largest keras.applications model has ~1,100)."""
+"""Layers that repeats and block calls may add to a network, beyond the stages written
+out at the top level of the file (the largest keras.applications model has ~1,100).
+A file that spells out 80,000 layers line by line is accepted; 36 bytes that repeat
+a layer 99,999 times are not."""
 
 MAX_WORK = 50_000
 """Steps of expansion: every stage visited, block call, repeat round and merge branch
 counts one. Identity layers and empty blocks add no layers but still cost work, and
-an edge into a merge costs work wherever it ends up."""
+an edge into a merge costs work wherever it ends up. Like MAX_LAYERS, the bound grows
+by WORK_PER_WRITTEN_STAGE for each stage written out at the top level."""
+
+WORK_PER_WRITTEN_STAGE = 4
+"""Expansion steps a stage written at the top level may take on its own (a layer, its
+stage, and the edges into it)."""
 
 MAX_BRACKETS = 50
 """Brackets nested in one statement."""

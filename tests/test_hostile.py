@@ -29,7 +29,8 @@ from cnndsl.emit.keras import KerasTarget
 from cnndsl.emit.pytorch import TorchTarget
 from cnndsl.emit.writer import BUILTINS, literal
 from cnndsl.errors import BadArgument, CnnError, LimitExceeded, render
-from cnndsl.limits import MAX_AXIS, MAX_LAYERS, MAX_NESTING, MAX_TOTAL, MAX_WORK
+from cnndsl.limits import MAX_AXIS, MAX_LAYERS, MAX_NESTING, MAX_TOTAL, MAX_WORK, WORK_PER_WRITTEN_STAGE
+from cnndsl.parse import parse
 from cnndsl.source import Source
 
 
@@ -162,9 +163,23 @@ def test_bombs_stop_at_the_outermost_repeat_or_call(name):
     error = error_of(text)
     assert isinstance(error, LimitExceeded), error
     assert where(error) == (line, column), error
-    assert f"{MAX_WORK:,} steps" in error.message or f"{MAX_LAYERS:,} layers" in error.message
+    written = sum(len(pipeline.stages) for pipeline in parse(Source.of(text)).pipelines)
+    bounds = {
+        f"more than {MAX_WORK + WORK_PER_WRITTEN_STAGE * written:,} steps",
+        f"more than {MAX_LAYERS + written:,} layers",
+    }
+    assert any(bound in error.message for bound in bounds), error
     assert error.called_from == ()  # no notes from inner calls: the place is the outer one
     assert "no real network" in error.hint
+
+
+def test_layers_written_out_raise_the_bounds():
+    """A long file is refused for what its repeats multiply, never for its own length."""
+    model = cnndsl.analyze("input 8\n" + "relu\nbn\n" * 6_000)
+    assert len(model.layers) == 12_000  # past MAX_LAYERS, all written out
+    error = error_of("input 8\n" + "relu\n" * 10 + "(relu) * 20000\n")
+    assert isinstance(error, LimitExceeded) and where(error) == (12, 1)
+    assert f"more than {MAX_LAYERS + 12:,} layers" in error.message  # input, 10 relus, the repeat
 
 
 def test_work_within_the_bound_is_fine():
