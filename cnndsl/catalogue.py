@@ -31,14 +31,14 @@ reused: a new kind of error gets a new code.
 """
 
 
-def run_example(cls: type[CnnError]) -> tuple[str, int]:
-    """What `cnndsl check` prints on standard error for the class's example, and its exit code."""
+def run_example(cls: type[CnnError], text: str | None = None) -> tuple[str, int]:
+    """What `cnndsl check` prints on standard error for the class's example (or `text`), and its exit code."""
     from .cli import main
 
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as folder:
         with open(os.path.join(folder, EXAMPLE_FILE), "w", encoding="utf-8") as file:
-            file.write(cls.example)
+            file.write(cls.example if text is None else text)
         err = io.StringIO()
         try:
             os.chdir(folder)
@@ -62,6 +62,9 @@ def page() -> str:
         output, _ = run_example(cls)
         command = " ".join(["cnndsl", "check", *cls.example_args, EXAMPLE_FILE])
         out.append(f"```\n$ cat {EXAMPLE_FILE}\n{cls.example}$ {command}\n{output}```\n")
+        for text in cls.hint_examples:
+            output, _ = run_example(cls, text)
+            out.append(f"```\n$ cat {EXAMPLE_FILE}\n{text}$ {command}\n{output}```\n")
     return "\n".join(out)
 
 

@@ -18,6 +18,8 @@ class CnnError(Exception):
     code = "E000"  # each kind has its own stable code, listed in docs/errors.md
     example: str | None = None  # a .cnn text that raises this kind, for the catalogue
     example_args: tuple[str, ...] = ()  # `check` options the example needs
+    # More inputs of this kind, each with a hint a new user needs; the catalogue shows them too.
+    hint_examples: tuple[str, ...] = ()
 
     def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
         super().__init__(message)
@@ -43,6 +45,7 @@ class SyntaxProblem(CnnError):
 
     code = "E100"
     example = "input 28x28x1\nconv 8 3 |\n"
+    hint_examples = ("input 8x8x3\nAdd(identity; identity)\n", "def f(c):\nconv c 3\ninput 8x8x3\nf(8)\n")
 
 
 class UnknownLayer(CnnError):
@@ -57,6 +60,7 @@ class BadArgument(CnnError):
 
     code = "E201"
     example = "input 28x28x1\nconv 8 3 strid 2\n"
+    hint_examples = ("input 28x28x1\nconv 8 3 x 3\n",)
 
 
 class ShapeProblem(CnnError):
@@ -64,6 +68,10 @@ class ShapeProblem(CnnError):
 
     code = "E300"
     example = "input 4x4x3\nconv 8 5x5\n"
+    hint_examples = (
+        "input 28x28\nconv 32 3x3\n",
+        "input 3x224x224\nconv 64 3 same | maxpool 2\nconv 128 3 same | maxpool 2\n",
+    )
 
 
 class BranchMismatch(ShapeProblem):
@@ -71,6 +79,9 @@ class BranchMismatch(ShapeProblem):
 
     code = "E301"
     example = "input 28x28x1\nadd(conv 8 3; conv 8 1)\n"
+    hint_examples = (
+        "input 64x64x3\nconv 32 3 stride 2 relu | conv 64 3 stride 2 relu\nadd(identity; conv 64 3 relu)\n",
+    )
 
 
 class StructureProblem(CnnError):
@@ -102,6 +113,7 @@ class BlockProblem(CnnError):
 
     code = "E500"
     example = "def stem(c):\n    conv c 3\ninput 32x32x3\nstem(8, 16)\n"
+    hint_examples = ("input 32x32x3\nBatchNormalization()\n",)
 
 
 class DuplicateName(CnnError):

@@ -48,6 +48,17 @@ def test_each_example_in_the_catalogue_raises_its_own_kind(cls):
         assert type(caught.value) is cls
 
 
+@pytest.mark.parametrize(
+    "cls, text",
+    [(cls, text) for cls in KINDS for text in cls.hint_examples],
+    ids=lambda value: value.code if isinstance(value, type) else None,
+)
+def test_each_hint_example_raises_its_own_kind(cls, text):
+    with pytest.raises(CnnError) as caught:
+        cnndsl.analyze(text, "net.cnn")
+    assert type(caught.value) is cls
+
+
 def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
