@@ -30,6 +30,7 @@ ZOO = {
     "inception_v3.cnn": "InceptionV3",
     "xception.cnn": "Xception",
     "efficientnet_b0.cnn": "EfficientNetB0",
+    "efficientnet_v2_b0.cnn": "EfficientNetV2B0",
 }
 
 
