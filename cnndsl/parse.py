@@ -272,8 +272,10 @@ class _ToAst(Transformer):
         return ast.Reference(str(name), _span(meta), _token_span(name))
 
     def repeat(self, meta, children):
-        body, count = children
-        return ast.Repeat(body, count, _span(meta))
+        body, count, index = children
+        if index is None:
+            return ast.Repeat(body, count, _span(meta))
+        return ast.Repeat(body, count, _span(meta), str(index), _token_span(index))
 
     def layer(self, meta, children):
         kind, *args = children
