@@ -31,6 +31,7 @@ ZOO = {
     "xception.cnn": "Xception",
     "efficientnet_b0.cnn": "EfficientNetB0",
     "efficientnet_v2_b0.cnn": "EfficientNetV2B0",
+    "nasnet_mobile.cnn": "NASNetMobile",
 }
 
 
@@ -41,10 +42,35 @@ def built(keras):
 
     def build(constructor: str):
         if constructor not in cache:
-            cache[constructor] = getattr(keras.applications, constructor)(weights=None)
+            if constructor == "NASNetMobile":
+                cache[constructor] = nasnet_mobile()
+            else:
+                cache[constructor] = getattr(keras.applications, constructor)(weights=None)
         return cache[constructor]
 
     return build
+
+
+def nasnet_mobile():
+    """NASNetMobile: its wrapper refuses the torch backend, so call NASNet with the wrapper's arguments."""
+    from keras.src.applications.nasnet import NASNet
+
+    return NASNet(
+        None,
+        penultimate_filters=1056,
+        num_blocks=4,
+        stem_block_filters=32,
+        skip_reduction=False,
+        filter_multiplier=2,
+        include_top=True,
+        weights=None,
+        input_tensor=None,
+        pooling=None,
+        classes=1000,
+        default_size=224,
+        classifier_activation="softmax",
+        name="nasnet_mobile",
+    )
 
 
 def counts(keras, model) -> tuple[int, int, int]:
@@ -114,6 +140,13 @@ def test_mobilenet_v2_reference():
     model = analyze("mobilenet_v2.cnn")
     assert (model.total, model.non_trainable) == (3_538_984, 34_112)
     assert model.trainable == 3_538_984 - 34_112
+    assert model.output_shape == (1000,)
+
+
+def test_nasnet_mobile_reference():
+    model = analyze("nasnet_mobile.cnn")
+    assert (model.total, model.non_trainable) == (5_326_716, 36_738)
+    assert model.trainable == 5_326_716 - 36_738
     assert model.output_shape == (1000,)
 
 
