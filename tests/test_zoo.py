@@ -104,6 +104,49 @@ def test_same_layers_as_keras(example, built):
     assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
 
 
+def wiring(layers, describe, reads) -> Counter:
+    """Each layer as (class, params, shape, what it reads), the reads described the same way, to the input.
+
+    The whole ancestry is compared, so a NASNet cell that reads the wrong earlier cell of the same
+    shape differs. Concatenate's inputs keep their order (it decides the channels); other merges commute.
+    """
+    interned: dict = WIRING_IDS
+    memo: dict = {}
+
+    def signature(layer) -> int:
+        key = id(layer)
+        if key not in memo:
+            kind, params, shape = describe(layer)
+            inputs = [signature(source) for source in reads(layer)]
+            entry = (kind, params, shape, tuple(inputs if kind == "Concatenate" else sorted(inputs)))
+            memo[key] = interned.setdefault(entry, len(interned))
+        return memo[key]
+
+    return Counter(signature(layer) for layer in layers)
+
+
+WIRING_IDS: dict = {}  # shared by both sides, so equal structures get equal numbers
+
+
+@pytest.mark.parametrize("example", ZOO)
+def test_same_wiring_as_keras(example, built):
+    """Layer for layer, with everything each layer reads: NASNet's cells read the cell two back."""
+    model = analyze(example)
+    by_id = {node.id: node for node in model.nodes}
+    ours = wiring(
+        model.nodes,
+        lambda node: (node.keras_type, node.info.params, tuple(node.shape)),
+        lambda node: [by_id[i] for i in node.inputs],
+    )
+    theirs = wiring(
+        built(ZOO[example]).layers,
+        lambda layer: (layer.__class__.__name__, layer.count_params(), tuple(layer.output.shape[1:])),
+        lambda layer: [t._keras_history.operation for t in layer._inbound_nodes[0].input_tensors],
+    )
+    assert ours - theirs == Counter(), "layers cnndsl has and Keras does not"
+    assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
+
+
 @pytest.mark.parametrize("example", ZOO)
 def test_header_comment_states_keras_totals(example, keras, built):
     """The totals quoted at the top of each example are Keras's own."""
