@@ -42,6 +42,11 @@ class CnnLexer(RegexLexer):
             (r"\n", Whitespace),
             (r"(def)([ \t]+)(" + IDENT + ")", bygroups(Keyword.Declaration, Whitespace, Name.Function), "params"),
             (r"(" + alternation(merge_words()) + r")([ \t]*)(\()", bygroups(Keyword, Whitespace, Punctuation)),
+            # `block{b}a_expand_conv:`, a label with parts filled from block parameters
+            (
+                r"((?:" + IDENT + r")?(?:\{" + IDENT + r"\}[A-Za-z_0-9]*)+)([ \t]*)(:)",
+                bygroups(Name.Label, Whitespace, Punctuation),
+            ),
             (r"(" + IDENT + r")([ \t]*)(:)", bygroups(Name.Label, Whitespace, Punctuation)),
             (r"(@)(" + IDENT + ")", bygroups(Operator, Name.Label)),  # a reference to a labelled output
             # `conv (c + 8)/2 1`: a space before the `(` makes it a layer's argument, not a call

@@ -601,7 +601,7 @@ def _char_advice(char: str) -> str | None:
     if char in "\"'“”‘’«»":
         return "cnndsl has no quoted text: write the word bare, as in `conv 8 3 same`"
     if char in "[]{}":
-        return "sizes are written like 3x3, and groups use ( )"
+        return "sizes are written like 3x3, and groups use ( ); `{param}` belongs only in a label, as in `block{b}_conv: conv 8 3`"
     if char == "-":
         return "write negative sizes inside a size, as in 4x-1"
     return None

@@ -100,3 +100,42 @@ def test_a_repeat_index_is_local_to_its_repeat():
     with pytest.raises(cnndsl.CnnError) as info:
         cnndsl.analyze("input 8\n(dense 2 + i) * 2 as i | dense i")
     assert "i" in info.value.message
+
+
+def test_labels_built_from_block_parameters_match_keras_names(keras):
+    text = (
+        "def mb(b, s):\n    block{b}{s}_expand_conv: conv 8 1x1 nobias | block{b}{s}_expand_bn: bn\n"
+        "input 8x8x3\nmb(1, a)\nconv 8 1\nmb(2, b)\nconv 8 1\n"
+    )
+    keras.backend.clear_session()  # Keras's default names count from zero again
+    x = inputs = keras.Input((8, 8, 3))
+    for block in ("1a", None, "2b", None):
+        if block is None:
+            x = keras.layers.Conv2D(8, 1)(x)
+        else:
+            x = keras.layers.Conv2D(8, 1, use_bias=False, name=f"block{block}_expand_conv")(x)
+            x = keras.layers.BatchNormalization(name=f"block{block}_expand_bn")(x)
+    expected = [layer.name for layer in keras.Model(inputs, x).layers[1:]]
+    assert [node.name for node in cnndsl.analyze(text).layers] == expected
+    assert expected == [
+        "block1a_expand_conv",
+        "block1a_expand_bn",
+        "conv2d",  # a named layer takes no number from Keras's default names
+        "block2b_expand_conv",
+        "block2b_expand_bn",
+        "conv2d_1",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("def f(c):\n    x{d}: relu\ninput 4\nf(1)", "`{d}` names no block parameter"),
+        ("def f(c):\n    {c}: relu\ninput 4\nf(1)", "becomes `1`, which is not a name"),
+        ("def f(c):\n    x{c}: relu\ninput 4\nf(0.5)", "a label takes whole numbers and words"),
+    ],
+)
+def test_a_label_template_that_cannot_be_filled_is_located(text, words):
+    with pytest.raises(cnndsl.CnnError) as info:
+        cnndsl.analyze(text)
+    assert words in info.value.message and (info.value.span.line, info.value.span.column) == (2, 5)

@@ -92,3 +92,8 @@ def test_a_repeat_index_and_a_parenthesised_argument():
     assert (Keyword.Reserved, "as") in tokens
     assert (Name.Variable, "i") in tokens and (Name.Variable, "c") in tokens
     assert (Name.Builtin, "conv") in tokens and (Name.Function, "c") not in tokens
+
+
+def test_a_label_template_is_a_label():
+    kinds = dict((value, kind) for kind, value in CnnLexer().get_tokens("def mb(b):\n    block{b}a_conv: conv 8 1\n"))
+    assert kinds["block{b}a_conv"] is Name.Label and kinds["conv"] is Name.Builtin
