@@ -231,6 +231,8 @@ class Expander:
         if isinstance(node, ast.Pipeline):
             for stage in node.stages:
                 self.check_unexpanded(stage, params)
+        elif isinstance(node, ast.Repeat) and node.index is not None:
+            self.check_unexpanded(node.body, params | {node.index})
         elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
             self.check_unexpanded(node.body, params)
         elif isinstance(node, ast.Merge):
@@ -341,7 +343,9 @@ class Expander:
             self.unrolling.append(stage.span)
             try:
                 self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
-                for _ in range(count.value):
+                for round_ in range(count.value):
+                    if stage.index is not None:  # `* n as i`: the body sees i = 0 .. n-1
+                        env = {**env, stage.index: Value(round_, stage.index_span)}
                     current = self.stage(stage.body, current, env)
             finally:
                 self.unrolling.pop()

@@ -44,8 +44,11 @@ class CnnLexer(RegexLexer):
             (r"(" + alternation(merge_words()) + r")([ \t]*)(\()", bygroups(Keyword, Whitespace, Punctuation)),
             (r"(" + IDENT + r")([ \t]*)(:)", bygroups(Name.Label, Whitespace, Punctuation)),
             (r"(@)(" + IDENT + ")", bygroups(Operator, Name.Label)),  # a reference to a labelled output
+            # `conv (c + 8)/2 1`: a space before the `(` makes it a layer's argument, not a call
+            (alternation(layer_words()) + r"(?=[ \t]+\()", Name.Builtin, "layer"),
             (r"(" + IDENT + r")([ \t]*)(\()", bygroups(Name.Function, Whitespace, Punctuation), "call"),
             (alternation(layer_words()), Name.Builtin, "layer"),
+            (r"(as)([ \t]+)(" + IDENT + ")", bygroups(Keyword.Reserved, Whitespace, Name.Variable)),  # `* n as i`
             (IDENT, Name.Function, "layer"),  # a block used like a layer, or a word the checker will flag
             (r"(\*)([ \t]*)(\()", bygroups(Operator, Whitespace, Punctuation), "call"),  # `* (n - 1)`
             (r"(\*)([ \t]*)(" + IDENT + ")", bygroups(Operator, Whitespace, Name.Variable)),
@@ -66,6 +69,7 @@ class CnnLexer(RegexLexer):
             include("numbers"),
             (r"//|[*+\-/]", Operator),
             (r",", Punctuation),
+            (r"(?<=[\s*+\-/=])\(", Punctuation, "call"),  # `conv (c + 8)/2 1`: an argument in parentheses
             (r"\(", Punctuation, "#pop"),
             (r".", Text),
         ],
