@@ -186,3 +186,9 @@ def test_the_pre_commit_hooks_run_our_commands(tmp_path, capsys):
     assert main([*hooks["cnndsl-check"].split()[1:], str(model)]) == 0
     assert main([*hooks["cnndsl-fmt"].split()[1:], str(model)]) == 0
     assert model.read_text(encoding="utf-8") == "input 8\ndense 4 | relu\n"
+
+
+def test_a_parenthesised_layer_argument_keeps_its_space():
+    # without the space `conv(c + 8)` would be a block call: the formatter must not glue them
+    text = "def b(c):\n    conv   (c + 8)/2 1x1 | dense 2*(3 + 1)\n"
+    assert format_source(text) == "def b(c):\n    conv (c + 8)/2 1x1 | dense 2*(3 + 1)\n"
