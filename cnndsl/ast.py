@@ -96,11 +96,13 @@ class Group:
 
 @dataclass(frozen=True)
 class Repeat:
-    """`unit * n`."""
+    """`unit * n`, or `unit * n as i` with `i` taking 0 .. n-1 in the body."""
 
     body: Stage
     count: Expr
     span: Span
+    index: str | None = None
+    index_span: Span | None = None
 
 
 @dataclass(frozen=True)

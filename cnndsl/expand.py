@@ -6,6 +6,7 @@ kind with the ids of its inputs. Shapes are not known yet; `infer` comes next.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -231,6 +232,8 @@ class Expander:
         if isinstance(node, ast.Pipeline):
             for stage in node.stages:
                 self.check_unexpanded(stage, params)
+        elif isinstance(node, ast.Repeat) and node.index is not None:
+            self.check_unexpanded(node.body, params | {node.index})
         elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
             self.check_unexpanded(node.body, params)
         elif isinstance(node, ast.Merge):
@@ -341,12 +344,16 @@ class Expander:
             self.unrolling.append(stage.span)
             try:
                 self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
-                for _ in range(count.value):
+                for round_ in range(count.value):
+                    if stage.index is not None:  # `* n as i`: the body sees i = 0 .. n-1
+                        env = {**env, stage.index: Value(round_, stage.index_span)}
                     current = self.stage(stage.body, current, env)
             finally:
                 self.unrolling.pop()
             return current
         if isinstance(stage, ast.Labelled):
+            if "{" in stage.label:
+                stage = ast.Labelled(_filled_label(stage, env), stage.body, stage.span, stage.label_span)
             before = len(self.graph.nodes)
             result = self.stage(stage.body, current, env)
             if result is None or len(self.graph.nodes) == before:
@@ -567,6 +574,31 @@ class Expander:
             else:
                 positional.append(evaluate(arg, env))
         return positional, keywords
+
+
+def _filled_label(stage: ast.Labelled, env: Env) -> str:
+    """`block{b}a_expand_conv` with b = 1: `block1a_expand_conv`, from the block's parameters."""
+
+    def part(match: re.Match) -> str:
+        name = match[1]
+        bound = env.get(name)
+        if bound is None:
+            raise BadArgument(
+                f"`{{{name}}}` names no block parameter here",
+                stage.label_span,
+                did_you_mean(name, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
+            )
+        if isinstance(bound.value, float) or isinstance(bound.value, tuple):
+            raise BadArgument(
+                f"`{{{name}}}` is `{bound.describe()}`; a label takes whole numbers and words",
+                stage.label_span,
+            )
+        return str(bound.value)
+
+    label = re.sub(r"\{([A-Za-z_][A-Za-z_0-9]*)\}", part, stage.label)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", label):
+        raise BadArgument(f"the label becomes `{label}`, which is not a name", stage.label_span)
+    return label
 
 
 def _starts_with_input(pipeline: ast.Pipeline) -> bool:

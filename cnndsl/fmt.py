@@ -48,6 +48,8 @@ def _space(prev, token, had_space: bool) -> str:
         return " "
     if t == "=" or p == "=":  # keyword arguments; `x=-1` stays a negative literal
         return ""
+    if getattr(token, "type", None) == "ARG_LPAR" and (_wordy(p[-1]) or p == ")"):
+        return " "  # `conv (c + 8)/2 1`: the space is what makes the `(` group an argument
     if t == "(" and _wordy(p[-1]):  # a block call or a merge: `stack(64, 3)`, `add(`
         return ""
     if _wordy(p[-1]) and _wordy(t[0]):

@@ -42,10 +42,18 @@ class CnnLexer(RegexLexer):
             (r"\n", Whitespace),
             (r"(def)([ \t]+)(" + IDENT + ")", bygroups(Keyword.Declaration, Whitespace, Name.Function), "params"),
             (r"(" + alternation(merge_words()) + r")([ \t]*)(\()", bygroups(Keyword, Whitespace, Punctuation)),
+            # `block{b}a_expand_conv:`, a label with parts filled from block parameters
+            (
+                r"((?:" + IDENT + r")?(?:\{" + IDENT + r"\}[A-Za-z_0-9]*)+)([ \t]*)(:)",
+                bygroups(Name.Label, Whitespace, Punctuation),
+            ),
             (r"(" + IDENT + r")([ \t]*)(:)", bygroups(Name.Label, Whitespace, Punctuation)),
             (r"(@)(" + IDENT + ")", bygroups(Operator, Name.Label)),  # a reference to a labelled output
+            # `conv (c + 8)/2 1`: a space before the `(` makes it a layer's argument, not a call
+            (alternation(layer_words()) + r"(?=[ \t]+\()", Name.Builtin, "layer"),
             (r"(" + IDENT + r")([ \t]*)(\()", bygroups(Name.Function, Whitespace, Punctuation), "call"),
             (alternation(layer_words()), Name.Builtin, "layer"),
+            (r"(as)([ \t]+)(" + IDENT + ")", bygroups(Keyword.Reserved, Whitespace, Name.Variable)),  # `* n as i`
             (IDENT, Name.Function, "layer"),  # a block used like a layer, or a word the checker will flag
             (r"(\*)([ \t]*)(\()", bygroups(Operator, Whitespace, Punctuation), "call"),  # `* (n - 1)`
             (r"(\*)([ \t]*)(" + IDENT + ")", bygroups(Operator, Whitespace, Name.Variable)),
@@ -66,6 +74,7 @@ class CnnLexer(RegexLexer):
             include("numbers"),
             (r"//|[*+\-/]", Operator),
             (r",", Punctuation),
+            (r"(?<=[\s*+\-/=])\(", Punctuation, "call"),  # `conv (c + 8)/2 1`: an argument in parentheses
             (r"\(", Punctuation, "#pop"),
             (r".", Text),
         ],

@@ -41,7 +41,7 @@ def grammar_path() -> str:
 
 class _Indenter(Indenter):
     NL_type = "_NL"
-    OPEN_PAREN_types = ["LPAR"]
+    OPEN_PAREN_types = ["LPAR", "ARG_LPAR"]
     CLOSE_PAREN_types = ["RPAR"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
@@ -208,7 +208,7 @@ def _bounded(stream):
     """The tokens, refusing brackets nested too deep and expressions too long to evaluate."""
     depth = operators = 0
     for token in stream:
-        if token.type == "LPAR":
+        if token.type in _OPENERS:
             depth += 1
             if depth > MAX_BRACKETS:
                 raise SyntaxProblem(
@@ -272,8 +272,10 @@ class _ToAst(Transformer):
         return ast.Reference(str(name), _span(meta), _token_span(name))
 
     def repeat(self, meta, children):
-        body, count = children
-        return ast.Repeat(body, count, _span(meta))
+        body, count, index = children
+        if index is None:
+            return ast.Repeat(body, count, _span(meta))
+        return ast.Repeat(body, count, _span(meta), str(index), _token_span(index))
 
     def layer(self, meta, children):
         kind, *args = children
@@ -355,6 +357,7 @@ _TOKEN_WORDS = {
     "FLOAT": "a number",
     "DIMS": "a size such as 3x3",
     "LPAR": "`(`",
+    "ARG_LPAR": "`(`",
     "RPAR": "`)`",
     "_NL": "a new line",
     "_INDENT": "an indented block",
@@ -384,6 +387,7 @@ def _describe(token: Token) -> str:
 
 
 _OPERATORS = {"+", "-", "*", "/", "//"}
+_OPENERS = ("LPAR", "ARG_LPAR")  # `(` glued to a call's name, and every other `(`
 
 
 def _terminal_text(name: str) -> str:
@@ -432,6 +436,9 @@ def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
         else:
             span = _token_span(token)
         prev_text = _previous_char(source, span)
+        spaced_call = _spaced_call_problem(token, source, span)
+        if spaced_call is not None:
+            return spaced_call
         return SyntaxProblem(
             f"unexpected {_describe(token)}",
             span,
@@ -468,6 +475,43 @@ def _capitalised_merge_hint(token: Token, source: Source, span: Span) -> Hint | 
             return Hint(
                 f"merges are written lower-case: `{lower}(...; ...)` (`{name}` is Keras's class)",
                 Edit(f"Change to `{lower}`", lower, original=name, span=where),
+            )
+    return None
+
+
+def _spaced_call_problem(token: Token, source: Source, span: Span) -> SyntaxProblem | None:
+    """`input (8, 8, 3)`, `g (4, 1)`: a `,` or `=` inside a `(` that a space parts from its name.
+
+    With the space, the `(` groups a layer argument (`conv (c + 8)/2 1`), where a
+    comma cannot be; say what was meant instead.
+    """
+    if token.type not in ("COMMA", "EQUAL"):
+        return None
+    text = source.line(span.line)[: span.column - 1]
+    depth = 0
+    for at in range(len(text) - 1, -1, -1):  # the `(` this token is inside, on the same line
+        depth += {")": 1, "(": -1}.get(text[at], 0)
+        if depth < 0:
+            before = text[:at]
+            word = re.search(r"[A-Za-z_][A-Za-z_0-9]*$", before.rstrip())
+            if word is None or before == before.rstrip() or before[: word.start()].strip() not in ("", "|", ";", ":"):
+                return None
+            from .layers import REGISTRY  # only on this error path
+
+            name = word[0]
+            where = Span(span.line, word.start() + 1, span.line, word.end() + 1)
+            if name in REGISTRY:
+                usage = REGISTRY[name].USAGE or name
+                return SyntaxProblem(
+                    f"`{name}` is a layer, not a block",
+                    where,
+                    f"a layer's arguments follow it without parentheses or commas: `{usage}`",
+                )
+            return SyntaxProblem(
+                f"unexpected {_describe(token)}",
+                span,
+                f"a block call's `(` follows its name without a space: `{name}(...)`; "
+                "after a space, `(` groups one layer argument",
             )
     return None
 
@@ -557,7 +601,7 @@ def _char_advice(char: str) -> str | None:
     if char in "\"'“”‘’«»":
         return "cnndsl has no quoted text: write the word bare, as in `conv 8 3 same`"
     if char in "[]{}":
-        return "sizes are written like 3x3, and groups use ( )"
+        return "sizes are written like 3x3, and groups use ( ); `{param}` belongs only in a label, as in `block{b}_conv: conv 8 3`"
     if char == "-":
         return "write negative sizes inside a size, as in 4x-1"
     return None
@@ -578,8 +622,8 @@ def _token_hint(token: Token, previous: str, expected) -> str:
         return "a layer's arguments are separated by spaces, branches by `;`; `,` only separates a block's arguments"
     if token.type == "STAR":
         return "`* N` repeats a block call or layers in parentheses: `(conv 8 3 same | relu) * 2`"
-    if token.type == "LPAR" and previous not in ("|", ""):
-        return "a layer's arguments take no parentheses: `conv 8 3`; `(` groups layers at the start of a stage"
+    if token.type in _OPENERS and previous not in ("|", ""):
+        return "`(` groups layers at the start of a stage, or one layer argument after a space: `conv (c + 8)/2 3`"
     return f"expected {_expected_words(expected)}"
 
 
@@ -676,7 +720,7 @@ def _parse_fast(parser: Lark, text: str):
                 feed(token, token.type)
         else:
             feed(last, kind)
-            if kind == "LPAR":
+            if kind in _OPENERS:
                 indenter.paren_level += 1
             elif kind == "RPAR":
                 indenter.paren_level -= 1

@@ -8,6 +8,8 @@ same random input. Outputs must agree within 1e-4.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from emit_helpers import load
@@ -255,3 +257,23 @@ def test_maxpool_pad_and_ceil_in_keras_exactly_when_a_keras_padding_is_the_same(
     assert agreeing, text
     written = "same" if 'padding="same"' in code else "valid"
     assert written in agreeing, text
+
+
+def test_nasnet_mobile_example_agrees(keras, torch):
+    """NASNet's cells read two cells back; the emitted models must wire them alike. Logits, not softmax,
+    so a difference is not squashed; random weights through 771 layers grow them, so relative error."""
+    text = (Path(__file__).resolve().parent.parent / "examples" / "nasnet_mobile.cnn").read_text(encoding="utf-8")
+    assert "dense 1000 softmax" in text
+    model = cnndsl.analyze(text.replace("dense 1000 softmax", "dense 1000"))
+    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
+    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
+    rng = np.random.default_rng(7)
+    randomize(keras_model, rng)
+    keras_to_torch(keras_model, torch_model)
+    x = rng.normal(0.0, 1.0, (2, *model.nodes[model.inputs[0]].shape)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
+    with torch.no_grad():
+        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
+    scale = float(np.abs(expected).max())
+    assert np.isfinite(scale) and scale > 1e-3
+    assert float(np.abs(got - expected).max()) / scale < 1e-4

@@ -82,3 +82,18 @@ def test_pygments_finds_the_lexer_through_its_entry_point():
         pytest.skip("cnndsl is not installed, so its entry points are not registered")
     assert type(get_lexer_by_name("cnndsl")).__name__ == "CnnLexer"
     assert type(get_lexer_for_filename("model.cnn")).__name__ == "CnnLexer"
+
+
+def test_a_repeat_index_and_a_parenthesised_argument():
+    tokens = [
+        (kind, value)
+        for kind, value in CnnLexer().get_tokens("input 8\ndef b(c):\n    conv (c + 8)/2 1x1\n(dense 2 + i) * 3 as i\n")
+    ]
+    assert (Keyword.Reserved, "as") in tokens
+    assert (Name.Variable, "i") in tokens and (Name.Variable, "c") in tokens
+    assert (Name.Builtin, "conv") in tokens and (Name.Function, "c") not in tokens
+
+
+def test_a_label_template_is_a_label():
+    kinds = dict((value, kind) for kind, value in CnnLexer().get_tokens("def mb(b):\n    block{b}a_conv: conv 8 1\n"))
+    assert kinds["block{b}a_conv"] is Name.Label and kinds["conv"] is Name.Builtin

@@ -30,7 +30,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
 # Inputs the parser must reject, each at the same place as a parser built from the grammar.
 BROKEN = [
     "input 32x32x3 | | dense 4\n",
-    "input 8x8x1\nconv 8 3 (same)\n",
+    "input 8x8x1\nconv 8 3 (same))\n",
     "def f(c):\n    conv c 3\n      dense 2\ninput 8x8x1 | f(2)\n",
     "input 8x8x1 | add(conv 8 3; \n",
     "input 8x8x1 | conv 8 3 $\n",

@@ -30,6 +30,9 @@ ZOO = {
     "inception_v3.cnn": "InceptionV3",
     "xception.cnn": "Xception",
     "efficientnet_b0.cnn": "EfficientNetB0",
+    "efficientnet_v2_b0.cnn": "EfficientNetV2B0",
+    "convnext_tiny.cnn": "ConvNeXtTiny",
+    "nasnet_mobile.cnn": "NASNetMobile",
 }
 
 
@@ -40,10 +43,35 @@ def built(keras):
 
     def build(constructor: str):
         if constructor not in cache:
-            cache[constructor] = getattr(keras.applications, constructor)(weights=None)
+            if constructor == "NASNetMobile":
+                cache[constructor] = nasnet_mobile()
+            else:
+                cache[constructor] = getattr(keras.applications, constructor)(weights=None)
         return cache[constructor]
 
     return build
+
+
+def nasnet_mobile():
+    """NASNetMobile: its wrapper refuses the torch backend, so call NASNet with the wrapper's arguments."""
+    from keras.src.applications.nasnet import NASNet
+
+    return NASNet(
+        None,
+        penultimate_filters=1056,
+        num_blocks=4,
+        stem_block_filters=32,
+        skip_reduction=False,
+        filter_multiplier=2,
+        include_top=True,
+        weights=None,
+        input_tensor=None,
+        pooling=None,
+        classes=1000,
+        default_size=224,
+        classifier_activation="softmax",
+        name="nasnet_mobile",
+    )
 
 
 def counts(keras, model) -> tuple[int, int, int]:
@@ -65,14 +93,87 @@ def test_totals_and_output_equal_keras(example, keras, built):
     assert (None, *ours.output_shape) == tuple(theirs.output_shape)
 
 
+def keras_rows(keras, model):
+    """The rows of Keras's `model.summary(expand_nested=True)` that hold no others.
+
+    A nested Sequential (ConvNeXt's stem and downsampling steps) is listed as
+    its own layers, and an operator between tensors (ConvNeXt's `inputs + x`,
+    an `Add` operation, not a layer) as the row Keras prints for it.
+    """
+    for op in getattr(model, "operations", None) or model.layers:  # a Sequential has only `layers`
+        if isinstance(op, keras.Model):
+            yield from keras_rows(keras, op)
+        else:
+            yield describe_keras(keras)(op)
+
+
+def describe_keras(keras):
+    def describe(op):
+        params = op.count_params() if isinstance(op, keras.layers.Layer) else 0
+        return op.__class__.__name__, params, tuple(op.output.shape[1:])
+
+    return describe
+
+
+def keras_graph(keras, model):
+    """The rows of `keras_rows` and what each reads: a nested Sequential's first layer reads
+    what the Sequential reads, and whatever reads the Sequential reads its last layer."""
+    leaves, reads, output_of = [], {}, {}
+    for op in model.operations:
+        sources = [output_of[id(t._keras_history.operation)] for t in op._inbound_nodes[0].input_tensors]
+        for leaf in op.layers if isinstance(op, keras.Sequential) else [op]:
+            leaves.append(leaf)
+            reads[id(leaf)] = sources
+            sources = [leaf]
+        output_of[id(op)] = sources[0]
+    return leaves, reads
+
+
 @pytest.mark.parametrize("example", ZOO)
-def test_same_layers_as_keras(example, built):
+def test_same_layers_as_keras(example, keras, built):
     """Layer for layer (as a multiset): class, parameter count and output shape."""
     ours = Counter((node.keras_type, node.info.params, tuple(node.shape)) for node in analyze(example).nodes)
-    theirs = Counter(
-        (layer.__class__.__name__, layer.count_params(), tuple(layer.output.shape[1:]))
-        for layer in built(ZOO[example]).layers
+    theirs = Counter(keras_rows(keras, built(ZOO[example])))
+    assert ours - theirs == Counter(), "layers cnndsl has and Keras does not"
+    assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
+
+
+def wiring(layers, describe, reads) -> Counter:
+    """Each layer as (class, params, shape, what it reads), the reads described the same way, to the input.
+
+    The whole ancestry is compared, so a NASNet cell that reads the wrong earlier cell of the same
+    shape differs. Concatenate's inputs keep their order (it decides the channels); other merges commute.
+    """
+    interned: dict = WIRING_IDS
+    memo: dict = {}
+
+    def signature(layer) -> int:
+        key = id(layer)
+        if key not in memo:
+            kind, params, shape = describe(layer)
+            inputs = [signature(source) for source in reads(layer)]
+            entry = (kind, params, shape, tuple(inputs if kind == "Concatenate" else sorted(inputs)))
+            memo[key] = interned.setdefault(entry, len(interned))
+        return memo[key]
+
+    return Counter(signature(layer) for layer in layers)
+
+
+WIRING_IDS: dict = {}  # shared by both sides, so equal structures get equal numbers
+
+
+@pytest.mark.parametrize("example", ZOO)
+def test_same_wiring_as_keras(example, keras, built):
+    """Layer for layer, with everything each layer reads: NASNet's cells read the cell two back."""
+    model = analyze(example)
+    by_id = {node.id: node for node in model.nodes}
+    ours = wiring(
+        model.nodes,
+        lambda node: (node.keras_type, node.info.params, tuple(node.shape)),
+        lambda node: [by_id[i] for i in node.inputs],
     )
+    leaves, reads = keras_graph(keras, built(ZOO[example]))
+    theirs = wiring(leaves, describe_keras(keras), lambda op: reads[id(op)])
     assert ours - theirs == Counter(), "layers cnndsl has and Keras does not"
     assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
 
@@ -113,6 +214,13 @@ def test_mobilenet_v2_reference():
     model = analyze("mobilenet_v2.cnn")
     assert (model.total, model.non_trainable) == (3_538_984, 34_112)
     assert model.trainable == 3_538_984 - 34_112
+    assert model.output_shape == (1000,)
+
+
+def test_nasnet_mobile_reference():
+    model = analyze("nasnet_mobile.cnn")
+    assert (model.total, model.non_trainable) == (5_326_716, 36_738)
+    assert model.trainable == 5_326_716 - 36_738
     assert model.output_shape == (1000,)
 
 

@@ -217,6 +217,32 @@ class Choice(ArgType):
         return found
 
 
+_SWITCH_WORDS = {"True": True, "true": True, "False": False, "false": False}
+
+
+def _switch_value(value: Value | None, numbers_too: bool) -> bool | None:
+    """The truth value `value` gives a switch written before it, or None when it is something else."""
+    if value is None:
+        return None
+    if isinstance(value.value, str):
+        return _SWITCH_WORDS.get(value.value)
+    if numbers_too and type(value.value) is int and value.value in (0, 1):
+        return bool(value.value)
+    return None
+
+
+def _switch_setting(value: Value, name: str) -> bool:
+    """`name=True`, `name=0`: a switch's setting, or a located error."""
+    setting = _switch_value(value, True)
+    if setting is None:
+        raise BadArgument(
+            f"`{name}` is a switch: True or False (or 1 or 0), not `{value.describe()}`",
+            value.span,
+            f"write `{name}=True` or `{name}=False`",
+        )
+    return setting
+
+
 class Flag(ArgType):
     """A bare word that flips a default (`nobias` turns `bias` off)."""
 
@@ -367,7 +393,16 @@ class LayerKind:
             value = values[i]
             word = value.value if isinstance(value.value, str) else None
             if word is not None and word in flags:
-                assign(flags[word], not flags[word].default, value.span)
+                arg = flags[word]
+                after = values[i + 1] if i + 1 < len(values) else None
+                # `keepdims 1`, `nobias False`: a switch and its value; a bare 0 or 1 is the
+                # switch's only once every required position is filled (`dense nobias 1` is 1 unit)
+                setting = _switch_value(after, next_positional >= sum(a.required for a in positional))
+                if setting is None:
+                    assign(arg, not arg.default, value.span)
+                else:
+                    i += 1
+                    assign(arg, arg.default != setting, value.span.to(after.span))
             elif word is not None and word in by_name and not isinstance(by_name[word].type, (Flag, Choice)):
                 arg = by_name[word]
                 if i + 1 >= len(values) or isinstance(values[i + 1].value, str):
@@ -413,11 +448,14 @@ class LayerKind:
 
         for name, value, where in keywords:
             arg = next((a for a in cls.ARGS if a.name == name), None)
+            if arg is None and name in flags:  # `nobias=True`: the switch's word, given a truth value
+                arg = flags[name]
+                assign(arg, arg.default != _switch_setting(value, name), where)
+                continue
             if arg is None:
                 raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(name))
-            if isinstance(arg.type, Flag):
-                converted = IntType(0).convert(value, arg)
-                assign(arg, bool(converted), where)
+            if isinstance(arg.type, Flag):  # `bias=False`, `keepdims=1`: the setting itself
+                assign(arg, _switch_setting(value, name), where)
             elif arg.variadic:  # `reshape target=7x7x64`: one value of the several it takes
                 if arg.name in spans:
                     raise BadArgument(f"`{arg.name}` is given twice", where, "remove one of the two")
