@@ -127,7 +127,8 @@ def textmate_grammar() -> dict:
                 "patterns": [{"include": "#statement"}],
             },
             "call": {
-                "begin": STAGE_START + "(" + IDENT + r")[ \t]*(\()",
+                # `conv (c + 8)/2 1`: after a space, a layer word's `(` is an argument, not a call
+                "begin": STAGE_START + "(?!" + alternation(layer_words()) + r"[ \t]+\()(" + IDENT + r")[ \t]*(\()",
                 "beginCaptures": {
                     "1": {"name": "entity.name.function.cnndsl"},
                     "2": {"name": "punctuation.section.arguments.begin.cnndsl"},
@@ -155,7 +156,15 @@ def textmate_grammar() -> dict:
                 "patterns": [{"include": "#statement"}],
             },
             "label": {
-                "match": STAGE_START + "(" + IDENT + r")[ \t]*(:)",
+                # `block{b}a_expand_conv:`: a label with parts filled from block parameters
+                "match": STAGE_START
+                + "((?:"
+                + IDENT
+                + r")?(?:\{"
+                + IDENT
+                + r"\}[A-Za-z0-9_]*)+|"
+                + IDENT
+                + r")[ \t]*(:)",
                 "captures": {
                     "1": {"name": "entity.name.label.cnndsl"},
                     "2": {"name": "punctuation.separator.label.cnndsl"},
@@ -174,6 +183,7 @@ def textmate_grammar() -> dict:
                 "end": layer_end,
                 "patterns": [
                     *arguments,
+                    {"include": "#parens"},
                     {"match": alternation(option_words()), "name": "keyword.other.option.cnndsl"},
                     {"match": IDENT, "name": "variable.other.cnndsl"},
                 ],
