@@ -1082,3 +1082,281 @@ def networks(draw, max_layers: int = 10, max_depth: int = 2):
     text = "\n".join(lines) + "\n"
     features = _all_tags(nodes) | {("input", ""), ("input", "shape"), ("input", f"rank={len(shape)}")}
     return Net(text, shape, _out(nodes, shape), tuple(nodes), frozenset(features))
+
+
+# --------------------------------------------------------------------------
+# Graphs: named references (`@name`), several inputs and outputs (`input`
+# lines, `| output`), shared layers (`reuse name`) and broadcasting merges of
+# referenced tensors. A separate strategy, so `networks()` draws as before.
+#
+#     from netgen import graphs
+#     net = ...                  # drawn from graphs()
+#     net.text, net.input_shapes, net.output_shapes, net.features
+#     net.build_keras(keras)     # keras.Model(inputs=[...], outputs=[...]), one
+#                                # layer object per label, called again by `reuse`
+
+
+@dataclass(frozen=True)
+class Ref:
+    """`@name`: the start of a line or of a branch."""
+
+    name: str
+    shape: Shape
+    tags: frozenset = frozenset({("reference", "")})
+
+    def render(self) -> str:
+        return f"@{self.name}"
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """`reuse name` (optionally labelled): the named layer called again."""
+
+    name: str
+    shape: Shape
+    label: str | None = None
+    tags: frozenset = frozenset({("reuse", "")})
+
+    def render(self) -> str:
+        return (f"{self.label}: " if self.label else "") + f"reuse {self.name}"
+
+
+@dataclass(frozen=True)
+class Named:
+    """A labelled merge: `name: add(...)`."""
+
+    node: Merge
+    label: str
+
+    @property
+    def shape(self) -> Shape:
+        return self.node.shape
+
+    @property
+    def tags(self) -> frozenset:
+        return self.node.tags | {("label", "merge")}
+
+    def render(self) -> str:
+        return f"{self.label}: {self.node.render()}"
+
+
+@dataclass(frozen=True)
+class Line:
+    start: str | None  # `@start`, or None: continues from the line before
+    nodes: tuple
+    end: str  # the name later lines refer to (a label, or the line's input when empty)
+    output: bool = False
+
+    def render(self) -> str:
+        parts = ([f"@{self.start}"] if self.start else []) + [n.render() for n in self.nodes]
+        return " | ".join(parts + (["output"] if self.output else []))
+
+
+@dataclass(frozen=True)
+class Graph:
+    text: str
+    inputs: tuple[tuple[str, Shape], ...]
+    lines: tuple[Line, ...] = field(repr=False)
+    outputs: tuple[str, ...]  # tensor names, in the order the model returns them
+    shapes: dict = field(repr=False, hash=False, compare=False)
+    features: frozenset = field(repr=False, default=frozenset())
+
+    @property
+    def input_shapes(self) -> list[Shape]:
+        return [s for _, s in self.inputs]
+
+    @property
+    def output_shapes(self) -> list[Shape]:
+        return [self.shapes[n] for n in self.outputs]
+
+    def build_keras(self, keras):
+        """The same graph with keras.layers: each label's layer object made once, called per use."""
+        tensors = {name: keras.Input(shape=shape, name=name) for name, shape in self.inputs}
+        layers: dict = {}
+        x = None
+        for line in self.lines:
+            x = tensors[line.start] if line.start else x
+            x = _apply_graph(keras, line.nodes, x, tensors, layers)
+            tensors.setdefault(line.end, x)
+        inputs = [tensors[name] for name, _ in self.inputs]
+        outputs = [tensors[name] for name in self.outputs]
+        return keras.Model(inputs=inputs, outputs=outputs)
+
+
+def _apply_graph(keras, nodes, x, tensors, layers):
+    for node in nodes:
+        if isinstance(node, Ref):
+            x = tensors[node.name]
+        elif isinstance(node, Reuse):
+            for layer in layers[node.name]:
+                x = layer(x)
+            if node.label:
+                tensors[node.label] = x
+        elif isinstance(node, Step):
+            made = []
+            for i, (cls, args, kwargs) in enumerate(node.keras):
+                if node.label and i == len(node.keras) - 1:
+                    kwargs = dict(kwargs, name=node.label)
+                made.append(keras_class(keras, cls)(*args, **kwargs))
+                x = made[-1](x)
+            if node.label:
+                layers[node.label], tensors[node.label] = made, x
+        else:
+            merge, label = (node.node, node.label) if isinstance(node, Named) else (node, None)
+            outs = [_apply_graph(keras, branch, x, tensors, layers) for branch in merge.branches]
+            layer = getattr(keras.layers, merge.keras_class)(**({"name": label} if label else {}))
+            x = layer(outs)
+            if label:
+                tensors[label] = x
+    return x
+
+
+def broadcast(a: Shape, b: Shape) -> Shape | None:
+    """Keras's merge shape for two tensors of one rank: each axis equal, or 1 in one of them."""
+    if len(a) != len(b) or any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        return None
+    return tuple(max(x, y) for x, y in zip(a, b))
+
+
+@st.composite
+def graphs(draw, max_lines: int = 5):
+    """Random valid graphs with references, several inputs and outputs, and shared layers."""
+    r = draw(st.sampled_from([0, 1, 2, 2, 2]))
+    low, high = INPUT_SIDES[r]
+    high = min(high, 12)
+
+    def input_shape():
+        if r == 0:
+            return (draw(st.integers(low, high)),)
+        return per_axis(draw, draw(st.booleans()), low, [high] * r) + (draw(st.integers(1, 6)),)
+
+    first = input_shape()
+    count = draw(st.integers(1, 3))
+    # Inputs mostly share one shape, so a layer made on one can be reused on another
+    shapes = {f"in{i}": first if i == 0 or draw(st.integers(0, 3)) else input_shape() for i in range(count)}
+    inputs = tuple(shapes.items())
+    tags: set = {("input", ""), ("input", f"count={count}")}
+    shareable: dict[str, tuple[Shape, Shape]] = {}  # label -> its layer's input and output shapes
+    used: set[str] = set()
+    lines: list[Line] = []
+    fresh = iter(f"t{i}" for i in range(1000))
+
+    def label_step(node, shape_in):
+        name = next(fresh)
+        if isinstance(node, Step):
+            if len(node.keras) == 1:
+                shareable[name] = (shape_in, node.shape)
+            return Step(node.text, node.keras, node.shape, node.tags | {("label", "")}, name), name
+        return Named(node, name), name
+
+    unused_inputs = [name for name, _ in inputs]
+    n_lines = draw(st.integers(max(2, count), max(max_lines, count + 1)))
+    for _ in range(n_lines):
+        last = lines[-1] if lines else None
+        if unused_inputs:
+            start = unused_inputs.pop(0)
+        elif last and not last.output and last.end not in used and draw(st.booleans()):
+            start = None  # continue from the line before
+        else:
+            open_ends = [line.end for line in lines if line.end not in used]
+            start = draw(st.sampled_from(open_ends or sorted(shapes)))
+        source = last.end if start is None else start
+        used.add(source)
+        shape = shapes[source]
+        nodes: list = []
+        kind = draw(st.sampled_from(["chain", "chain", "join", "join", "reuse"]))
+        if kind == "reuse":
+            fits_here = sorted(n for n, (s, _) in shareable.items() if s == shape)
+            if fits_here:
+                name = draw(st.sampled_from(fits_here))
+                label = next(fresh) if draw(st.booleans()) else None
+                nodes.append(Reuse(name, shareable[name][1], label))
+                tags.add(("reuse", "labelled" if label else ""))
+                if label:
+                    shapes[label] = shareable[name][1]
+                kind = "chain" if draw(st.booleans()) else "done"
+            else:
+                kind = "chain"
+        if kind == "join":
+            others = sorted(n for n in shapes if n != source and len(shapes[n]) == len(shape))
+            gates = [n for n in others if shapes[n] != shape and broadcast(shape, shapes[n])]
+            if others:
+                other = draw(st.sampled_from(gates if gates and draw(st.booleans()) else others))
+                used.add(other)
+                keyword = draw(
+                    st.sampled_from(["add", "concat", "multiply", "subtract", "average", "maximum", "minimum"])
+                )
+                if keyword == "concat":
+                    adapt = adapter(draw, shapes[other], shape, any_channels=True)
+                    out_side = _out(adapt, shapes[other])
+                    out = shape[:-1] + (shape[-1] + out_side[-1],)
+                    keras_class = "Concatenate"
+                else:
+                    # Keras broadcasts axes of size 1: a gate joins as it is, anything else is adapted
+                    adapt = [] if broadcast(shape, shapes[other]) else adapter(draw, shapes[other], shape)
+                    out = broadcast(shape, _out(adapt, shapes[other]))
+                    keras_class = ELEMENTWISE[keyword]
+                    if shapes[other] != shape and not adapt:
+                        tags.add((keyword, "broadcast reference"))
+                branches = [(), (Ref(other, shapes[other]), *adapt)]
+                if draw(st.integers(0, 3)) == 0:
+                    branches.reverse()
+                nodes.append(
+                    Merge(
+                        keyword, keras_class, tuple(branches), out, frozenset({(keyword, ""), (keyword, "reference")})
+                    )
+                )
+                if fits(out):
+                    kind = "chain" if draw(st.integers(0, 2)) == 0 else "done"
+                else:
+                    nodes.pop()
+                    kind = "chain"
+            else:
+                kind = "chain"
+        if kind == "chain":
+            nodes += pipeline(draw, _out(nodes, shape), 0, 1, 3)
+            current = _out(nodes, shape)
+            if spatial_rank(current) > 0 and draw(st.integers(0, 2)) == 0:
+                nodes += squeeze_excite(draw, current)  # a gate for a later broadcasting merge
+        # Name the line's end (and sometimes an earlier layer, to share or refer to later)
+        for i, node in enumerate(nodes):
+            if isinstance(node, Step) and i < len(nodes) - 1 and node.label is None and draw(st.integers(0, 3)) == 0:
+                nodes[i], name = label_step(node, _out(nodes[:i], shape))
+                shapes[name] = node.shape
+        if nodes and isinstance(nodes[-1], Reuse) and nodes[-1].label:
+            end = nodes[-1].label
+        elif nodes and not isinstance(nodes[-1], Reuse):
+            nodes[-1], end = label_step(nodes[-1], _out(nodes[:-1], shape))
+        elif nodes:
+            end = next(fresh)
+            nodes[-1] = Reuse(nodes[-1].name, nodes[-1].shape, end)
+        else:
+            continue
+        shapes[end] = nodes[-1].shape
+        lines.append(Line(start, tuple(nodes), end))
+    # Every end no later line reads is an output; an unmarked last line is the one output by default
+    ends = [i for i, line in enumerate(lines) if line.end not in used]
+    implicit = ends == [len(lines) - 1] and draw(st.booleans())
+    if not implicit:
+        for i in ends:
+            lines[i] = Line(lines[i].start, lines[i].nodes, lines[i].end, True)
+    outputs = tuple(lines[i].end for i in ends)
+    tags.add(("output", f"count={len(outputs)}" if not implicit else "implicit"))
+    text_lines = [f"{name}: input {'x'.join(map(str, shape))}" for name, shape in inputs]
+    text_lines += [line.render() for line in lines]
+    for line in lines:
+        tags |= _all_graph_tags(line.nodes)
+        if line.start is None:
+            tags.add(("line", "continues"))
+    return Graph("\n".join(text_lines) + "\n", inputs, tuple(lines), outputs, shapes, frozenset(tags))
+
+
+def _all_graph_tags(nodes) -> set:
+    tags = set()
+    for node in nodes:
+        tags |= node.tags
+        merge = node.node if isinstance(node, Named) else node
+        if isinstance(merge, Merge):
+            for branch in merge.branches:
+                tags |= _all_graph_tags(branch)
+    return tags
