@@ -102,3 +102,17 @@ def ruff_problems(*codes: str) -> list[str]:
             if run.returncode:
                 problems.append(run.stdout + run.stderr)
     return problems
+
+
+def randomize(keras_model, rng) -> None:
+    """Random weights for every layer: variances positive, Normalization's count kept."""
+    for layer in keras_model.layers:
+        values = []
+        for weight, value in zip(layer.weights, layer.get_weights()):
+            if "variance" in weight.name:
+                values.append(rng.uniform(0.5, 2.0, value.shape).astype("float32"))
+            elif weight.name == "count":
+                values.append(value)
+            else:
+                values.append(rng.normal(0.0, 0.5, value.shape).astype("float32"))
+        layer.set_weights(values)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emit_helpers import load
+from emit_helpers import load, randomize
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -155,19 +155,6 @@ NETWORKS = {
         bn | flatten | dense 3
     """,
 }
-
-
-def randomize(keras_model, rng) -> None:
-    for layer in keras_model.layers:
-        values = []
-        for weight, value in zip(layer.weights, layer.get_weights()):
-            if "variance" in weight.name:
-                values.append(rng.uniform(0.5, 2.0, value.shape).astype("float32"))
-            elif weight.name == "count":
-                values.append(value)
-            else:
-                values.append(rng.normal(0.0, 0.5, value.shape).astype("float32"))
-        layer.set_weights(values)
 
 
 def max_error(text: str, keras, torch) -> float:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from emit_helpers import check_keras, check_torch, load
+from emit_helpers import check_keras, check_torch, load, randomize
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import graphs
@@ -61,16 +61,7 @@ def test_random_graphs_compute_the_same_after_porting(net, keras, torch):
     keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
     torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
     rng = np.random.default_rng(7)
-    for layer in keras_model.layers:  # random weights; variances positive, Normalization's count kept
-        values = []
-        for weight, value in zip(layer.weights, layer.get_weights()):
-            if "variance" in weight.name:
-                values.append(rng.uniform(0.5, 2.0, value.shape).astype("float32"))
-            elif weight.name == "count":
-                values.append(value)
-            else:
-                values.append(rng.normal(0.0, 0.5, value.shape).astype("float32"))
-        layer.set_weights(values)
+    randomize(keras_model, rng)
     keras_to_torch(keras_model, torch_model)
     xs = [rng.normal(0.0, 1.0, (2, *model.nodes[i].shape)).astype("float32") for i in model.inputs]
     expected = keras_model(xs if len(xs) > 1 else xs[0], training=False)
