@@ -15,9 +15,9 @@ class Num:
 
 @dataclass(frozen=True)
 class Dims:
-    """An `AxBxC` literal."""
+    """An `AxBxC` literal; a `?` axis (unknown size) is None."""
 
-    values: tuple[int, ...]
+    values: tuple[int | None, ...]
     span: Span
 
 

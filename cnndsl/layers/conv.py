@@ -44,7 +44,10 @@ def sliding_window(layer: LayerKind, shape, kernel, stride, dilation, padding, a
     out, pads = [], []
     effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
     for n, k, s in zip(spatial, effective, stride):
-        if padding == "valid":
+        if n is None:  # an axis of unknown size stays unknown; Keras checks nothing there
+            out.append(None)
+            pads.append((0, 0) if padding == "valid" else (k - 1, 0) if padding == "causal" else same_pads(n, k, s))
+        elif padding == "valid":
             if k > n:
                 raise _too_large(layer, spatial, kernel, dilation, effective, arg, words)
             out.append((n - k) // s + 1)
@@ -314,7 +317,7 @@ class Conv(_Convolution):
             out + (filters,),
             f"Conv{rank}D",
             trainable=per_filter * filters + (filters if self["bias"] else 0),
-            macs=prod(out) * filters * per_filter,
+            macs=prod((*out, filters, per_filter)),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
@@ -374,7 +377,7 @@ class DepthwiseConv(_Convolution):
             out + (channels,),
             f"DepthwiseConv{rank}D",
             trainable=prod(kernel) * channels + (channels if self["bias"] else 0),
-            macs=prod(out) * channels * prod(kernel),
+            macs=prod((*out, channels, *kernel)),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
@@ -444,7 +447,7 @@ class SeparableConv(_Convolution):
             out + (filters,),
             f"SeparableConv{rank}D",
             trainable=prod(kernel) * middle + middle * filters + (filters if self["bias"] else 0),
-            macs=prod(out) * middle * (prod(kernel) + filters),
+            macs=prod((*out, middle, prod(kernel) + filters)),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
@@ -523,7 +526,9 @@ class Deconv(_Convolution):
         out = []
         for i, (n, k, s, d) in enumerate(zip(shape[:-1], kernel, stride, dilation)):
             k = (k - 1) * d + 1
-            if self["padding"] == "valid":
+            if n is None:
+                out.append(None)
+            elif self["padding"] == "valid":
                 extra = max(k, s) - k if outpad is None else outpad[i]
                 out.append((n - 1) * s + k + extra)
             else:
@@ -533,7 +538,7 @@ class Deconv(_Convolution):
             tuple(out) + (filters,),
             f"Conv{rank}DTranspose",
             trainable=prod(kernel) * cin * filters + (filters if self["bias"] else 0),
-            macs=prod(shape[:-1]) * prod(kernel) * cin * filters,
+            macs=prod((*shape[:-1], *kernel, cin, filters)),
             resolved={
                 "rank": rank,
                 "kernel": kernel,

@@ -21,6 +21,7 @@ from .base import (
     conv_windows,
     describe_shape,
     dot,
+    figure,
     fit_size,
     kw,
     literal,
@@ -158,8 +159,11 @@ class MaxPool(_Pool):
                 raise self.fail(
                     f"padding {p} is more than half the pool size {k}", "pad", "PyTorch pads at most half a window"
                 )
-        out = tuple(torch_window(n, k, s, p, self["ceil"]) for n, k, s, p in zip(shape[:-1], size, stride, pad))
-        if min(out) < 1:
+        out = tuple(
+            None if n is None else torch_window(n, k, s, p, self["ceil"])
+            for n, k, s, p in zip(shape[:-1], size, stride, pad)
+        )
+        if min((n for n in out if n is not None), default=1) < 1:
             raise self.fail(
                 f"pool size {describe_shape(size)} is larger than its {describe_shape(shape[:-1])} input, padded",
                 "size",
@@ -297,7 +301,7 @@ class _GlobalPool(LayerKind):
         spatial = node.in_shapes[0][:-1]
         kept = " (kept as 1s: keepdims)" if self["keepdims"] else ""
         return [
-            f"one value per channel from {dot(*spatial)} = {prod(spatial):,} positions{kept}; {node.shape[-1]} channels"
+            f"one value per channel from {dot(*spatial)} = {figure(prod(spatial))} positions{kept}; {node.shape[-1]} channels"
         ]
 
     def keras(self, node):
@@ -357,7 +361,8 @@ class AdaptiveAvgPool(LayerKind):
         """Output i averages inputs floor(i·n/o) .. ceil((i+1)·n/o) − 1: windows n/o apart, the widest counted."""
         windows = []
         for n, o in zip(node.in_shapes[0][:-1], node.resolved["size"]):
-            windows.append(Window(adaptive_widest(n, o), Fraction(n, o), 0))
+            # on an axis of unknown size, the windows' width and spacing are unknown too
+            windows.append(Window(None, None, 0) if n is None else Window(adaptive_widest(n, o), Fraction(n, o), 0))
         return tuple(windows)
 
     def explain_shape(self, node):

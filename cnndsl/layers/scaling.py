@@ -61,6 +61,7 @@ class LayerScale(LayerKind):
 
 
 class StochasticDepth(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("droppath", "stochastic_depth")
     ARGS = (
         Arg(
