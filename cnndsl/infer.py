@@ -181,7 +181,7 @@ class Model:
             raise SizeNeeded(
                 f"{what} needs every axis's size, but this input has axes of unknown size ({describe_shape(node.shape)})",
                 node.layer.span_of("shape"),
-                f"give the input a size to count it, e.g. `input {fix}`",
+                f"give the input a size for this, e.g. `input {fix}`",
             )
 
     @cached_property

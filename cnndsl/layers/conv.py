@@ -142,8 +142,17 @@ def transpose_crops(kernel, stride, dilation, padding, outpad):
     return tuple(crops)
 
 
-def torch_padding(pads, value=None):
-    """PyTorch padding for Keras pads: (steps padding explicitly, the layer's own `padding`)."""
+def torch_padding(pads, value=None, any_size=None):
+    """PyTorch padding for Keras pads: (steps padding explicitly, the layer's own `padding`).
+
+    Where a pad depends on an axis of unknown size (None), `any_size` = (step, kernel, stride,
+    dilation) pads when run, with the `keras_same_pad` helper.
+    """
+    if None in pads:
+        step, kernel, stride, dilation = any_size
+        args = [literal(tuple(kernel)), literal(tuple(stride)), literal(tuple(dilation))]
+        helper = step.helper("keras_same_pad")
+        return [lambda x: Call(helper, [x, *args, *([kw("value", value)] if value else [])])], 0
     if all(a == b for a, b in pads):
         return [], axes([a for a, _ in pads])
     pad = literal(torch_pad(pads))
@@ -199,10 +208,10 @@ class _Convolution(LayerKind):
             args.append(kw("use_bias", False))
         return args
 
-    def torch_conv(self, node, cin, cout, groups=1, bias=None):
+    def torch_conv(self, node, step, cin, cout, groups=1, bias=None):
         """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
         r = node.resolved
-        steps, padding = torch_padding(r["pads"])
+        steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
         if max(r["stride"]) > 1:
             args.append(kw("stride", axes(r["stride"])))
@@ -351,7 +360,7 @@ class Conv(_Convolution):
 
     def torch(self, node, step):
         cin = node.in_shapes[0][-1]
-        steps, conv = self.torch_conv(node, cin, self["filters"], groups=self["groups"])
+        steps, conv = self.torch_conv(node, step, cin, self["filters"], groups=self["groups"])
         conv = step.module(conv)
         return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
 
@@ -410,7 +419,7 @@ class DepthwiseConv(_Convolution):
 
     def torch(self, node, step):
         cin = node.in_shapes[0][-1]
-        steps, conv = self.torch_conv(node, cin, node.shape[-1], groups=cin)
+        steps, conv = self.torch_conv(node, step, cin, node.shape[-1], groups=cin)
         conv = step.module(conv)
         return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
 
@@ -479,7 +488,7 @@ class SeparableConv(_Convolution):
     def torch(self, node, step):
         cin, r = node.in_shapes[0][-1], node.resolved
         middle = cin * self["mult"]
-        steps, depthwise = self.torch_conv(node, cin, middle, groups=cin, bias=False)
+        steps, depthwise = self.torch_conv(node, step, cin, middle, groups=cin, bias=False)
         pointwise = [middle, self["filters"], kw("kernel_size", 1)] + ([] if self["bias"] else [kw("bias", False)])
         pair = step.module(Call("nn.Sequential", [depthwise, Call(f"nn.Conv{r['rank']}d", pointwise)]))
         step.comment(f"depthwise then pointwise convolution, as Keras's SeparableConv{r['rank']}D")
@@ -639,7 +648,9 @@ class Deconv(_Convolution):
         steps = [lambda x: Call(conv, [x])]
         if sliced:
             step.comment("Keras cuts one more pixel at the end than PyTorch's `padding` does")
-            ends = ", ".join(f":{n}" for n in node.shape[:-1])
+            # from the end where the size is known only when run
+            cuts = [after - before for before, after in r["crops"]]
+            ends = ", ".join(f":{n}" if n is not None else f":{-c}" if c > 0 else ":" for n, c in zip(node.shape[:-1], cuts))
             steps.append(lambda x: f"{x}[:, :, {ends}]")
         return [*steps, *activation_steps(self["activation"])]
 

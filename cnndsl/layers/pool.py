@@ -194,6 +194,12 @@ class MaxPool(_Pool):
     def keras(self, node):
         if not self["ceil"] and self["pad"] is None:
             return super().keras(node)
+        if None in node.in_shapes[0]:
+            raise self.unsupported(
+                "Keras",
+                "with `pad` or `ceil`, which of Keras's paddings takes PyTorch's windows depends on the input's "
+                "size, which is unknown here; give the input a size, or use `same` or `valid`",
+            )
         padding = self.keras_padding(node)
         if padding is None:
             raise self.unsupported(
@@ -223,7 +229,9 @@ class MaxPool(_Pool):
 
     def torch(self, node, step):
         """Keras's `same` padding never wins a max: pad with -inf where PyTorch's own cannot."""
-        steps, padding = torch_padding(node.resolved["pads"], value='float("-inf")')
+        r = node.resolved
+        any_size = (step, r["size"], r["stride"], (1,) * r["rank"])
+        steps, padding = torch_padding(r["pads"], value='float("-inf")', any_size=any_size)
         args = self.torch_pool(node, padding)
         if self["ceil"]:
             args.append(kw("ceil_mode", True))
@@ -248,9 +256,15 @@ class AvgPool(_Pool):
         """Keras leaves `same` padding out of each average: `count_include_pad=False` does so
         where the padding is symmetric, the AvgPoolSame helper where it is not."""
         r = node.resolved
+        if None in r["pads"]:  # `same` with a stride on an axis of unknown size: padded when run
+            step.helper("keras_same_pad")
+            pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node))
+            sizes = [literal(tuple(r["size"])), literal(tuple(r["stride"]))]
+            pool = step.module(Call(step.helper("AvgPoolSameAnySize"), [pool, *sizes]))
+            return [lambda x: Call(pool, [x])]
         steps, padding = torch_padding(r["pads"])
         # avg_pool3d refuses an input smaller than its window before padding it: pad first
-        explicit = bool(steps) or (r["rank"] == 3 and any(n < k for n, k in zip(node.in_shapes[0], r["size"])))
+        explicit = bool(steps) or (r["rank"] == 3 and any(n is None or n < k for n, k in zip(node.in_shapes[0], r["size"])))
         if explicit:
             padding = 0
         pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
