@@ -206,6 +206,7 @@ class Minimum(_Elementwise):
 
 
 class Concat(_Merge):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("concat", "concatenate")
     KERAS_NAME = "Concatenate"
     SUMMARY = "joins branches along the channel axis; other axes must agree"
@@ -223,9 +224,10 @@ class Concat(_Merge):
                     f"this branch gives {describe_shape(shape)}, but the first branch gives {describe_shape(first)}",
                     "`concat` joins channels; every other axis must be equal (check strides and `same` padding)",
                 )
-        # Keras's Concatenate: an axis is unknown where any branch's is
-        joined = tuple(None if None in axis else axis[0] for axis in zip(*(s[:-1] for s in shapes)))
-        return Inferred(joined + (sum(s[-1] for s in shapes),), "Concatenate")
+        # Keras's Concatenate.compute_output_shape: the other axes are the first branch's, even
+        # where it is unknown and another branch's is known (or the other way round)
+        channels = [s[-1] for s in shapes]
+        return Inferred(first[:-1] + (None if None in channels else sum(channels),), "Concatenate")
 
     def explain_shape(self, node):
         channels = " + ".join(str(s[-1]) for s in node.in_shapes)

@@ -60,6 +60,7 @@ def _positive_sum(c: int, s: int, out: int) -> int:
 
 
 class _Pool(LayerKind):
+    NEEDS_LAST_AXIS = False
     ARGS = (
         Arg("size", SizeType(), default=(2,), positional=True, doc="pool size (default 2)", example="maxpool 2"),
         Arg("stride", SizeType(), default=None, doc="defaults to the pool size, as in Keras", example="stride 2"),
@@ -302,6 +303,7 @@ class AvgPool(_Pool):
 
 
 class _GlobalPool(LayerKind):
+    NEEDS_LAST_AXIS = False
     ARGS = (Arg("keepdims", Flag("keepdims"), default=False, doc="`keepdims` keeps 1x1 spatial axes"),)
     KERAS_NAME = ""
 
@@ -360,6 +362,7 @@ def adaptive_total(n: int, o: int) -> int:
 
 
 class AdaptiveAvgPool(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("adaptivepool", "adaptive_avg_pool", "adaptiveavgpool")
     ARGS = (Arg("size", SizeType(), positional=True, required=True, doc="output size", example="adaptivepool 7x7"),)
     SUMMARY = "average pooling to a fixed output size, PyTorch's windows (`AdaptiveAvgPool2d`)"
@@ -382,7 +385,8 @@ class AdaptiveAvgPool(LayerKind):
     def explain_shape(self, node):
         lines = ["out = the size asked for; output i averages inputs floor(i·n/out) to ceil((i+1)·n/out) − 1"]
         for name, n, o in zip(axis_names(node.resolved["rank"]), node.in_shapes[0], node.resolved["size"]):
-            lines.append(f"{name}: {n} → {o}, windows of up to {adaptive_widest(n, o)}")
+            widest = "a width that depends on the unknown size" if n is None else f"up to {adaptive_widest(n, o)}"
+            lines.append(f"{name}: {n} → {o}, windows of {widest}")
         return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):

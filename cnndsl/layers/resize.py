@@ -57,6 +57,7 @@ def per_side(layer: LayerKind, rank: int) -> tuple[tuple[int, int], ...]:
 
 
 class ZeroPad(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("zeropad", "pad")
     ARGS = (
         Arg(
@@ -97,6 +98,7 @@ class ZeroPad(LayerKind):
 
 
 class Crop(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("crop", "cropping")
     ARGS = (
         Arg(
@@ -143,6 +145,7 @@ class Crop(LayerKind):
 
 
 class UpSample(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("upsample", "upsampling")
     ARGS = (
         Arg("size", SizeType(), default=(2,), positional=True, doc="factor per axis (default 2)", example="upsample 2"),
