@@ -165,7 +165,9 @@ def format_diff(diff: ModelDiff, name_a: str, name_b: str) -> str:
                 f" → {', '.join(diff.b.nodes[i].name for i in b.inputs)}"
             )
     if diff.same:
-        out.append(f"no differences: {len(diff.b.layers)} layers, {diff.b.total:,} params, {count_text(diff.b.macs)} MACs")
+        out.append(
+            f"no differences: {len(diff.b.layers)} layers, {diff.b.total:,} params, {count_text(diff.b.macs)} MACs"
+        )
         return "\n".join(out)
     counts = {kind: sum(c.change == kind for c in diff.layers) for kind in ("added", "removed", "changed")}
     out.append(", ".join(f"{n} {kind}" for kind, n in counts.items()))

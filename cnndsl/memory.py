@@ -44,6 +44,8 @@ def known_sum(values) -> int | None:
     """A sum that is unknown (None) as soon as a term is."""
     values = tuple(values)
     return None if None in values else sum(values)
+
+
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
 

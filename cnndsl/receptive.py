@@ -48,9 +48,7 @@ class Field:
 
     @property
     def centre(self) -> tuple:
-        return tuple(
-            None if lo is None or h is None else Fraction(lo + h, 2) for lo, h in zip(self.lo, self.hi)
-        )
+        return tuple(None if lo is None or h is None else Fraction(lo + h, 2) for lo, h in zip(self.lo, self.hi))
 
     def shift(self, axis: int) -> frozenset:
         return self.shifts[axis] if self.shifts else frozenset()

@@ -24,8 +24,8 @@ from netgen import unknown_size_networks
 import cnndsl
 from cnndsl.cli import main
 from cnndsl.emit import generate
-from cnndsl.layers import to_snake_case
 from cnndsl.errors import BadArgument, ShapeProblem, SizeNeeded, UnknownSize
+from cnndsl.layers import to_snake_case
 from cnndsl.port import keras_to_torch
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -52,37 +52,63 @@ SMALL = {
     "conv_family": (
         "input ?x?x3\nconv 8 3\nconv 8 3 stride 2 same\nconv 6 3 dilation 2 same\ndwconv 3 stride 2 same mult 2\n"
         "sepconv 5 3 same\ndeconv 4 3 stride 2\ndeconv 4 3 stride 2 same outpad 1\n",
-        lambda L: ((None, None, 3), [
-            L.Conv2D(8, 3), L.Conv2D(8, 3, strides=2, padding="same"),
-            L.Conv2D(6, 3, dilation_rate=2, padding="same"),
-            L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2),
-            L.SeparableConv2D(5, 3, padding="same"), L.Conv2DTranspose(4, 3, strides=2),
-            L.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1),
-        ]),
+        lambda L: (
+            (None, None, 3),
+            [
+                L.Conv2D(8, 3),
+                L.Conv2D(8, 3, strides=2, padding="same"),
+                L.Conv2D(6, 3, dilation_rate=2, padding="same"),
+                L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2),
+                L.SeparableConv2D(5, 3, padding="same"),
+                L.Conv2DTranspose(4, 3, strides=2),
+                L.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1),
+            ],
+        ),
     ),
     "one_axis_unknown": (
         "input 9x?x4\nconv 8 3 stride 2\nmaxpool 2 same\navgpool 3 stride 2 same\nzeropad 1 2 0 1\ncrop 1 0 0 2\n"
         "upsample 2x3\nbn\nlayernorm\n",
-        lambda L: ((9, None, 4), [
-            L.Conv2D(8, 3, strides=2), L.MaxPooling2D(2, padding="same"),
-            L.AveragePooling2D(3, strides=2, padding="same"), L.ZeroPadding2D(((1, 2), (0, 1))),
-            L.Cropping2D(((1, 0), (0, 2))), L.UpSampling2D((2, 3)), L.BatchNormalization(),
-            L.LayerNormalization(),
-        ]),
+        lambda L: (
+            (9, None, 4),
+            [
+                L.Conv2D(8, 3, strides=2),
+                L.MaxPooling2D(2, padding="same"),
+                L.AveragePooling2D(3, strides=2, padding="same"),
+                L.ZeroPadding2D(((1, 2), (0, 1))),
+                L.Cropping2D(((1, 0), (0, 2))),
+                L.UpSampling2D((2, 3)),
+                L.BatchNormalization(),
+                L.LayerNormalization(),
+            ],
+        ),
     ),
     "sequence_of_any_length": (
         "input ?x16\nconv 8 5 causal\nconv 8 3 stride 2 same\nmaxpool 2\nupsample 2\ndense 5 noflatten\ngmp\ndense 3\n",
-        lambda L: ((None, 16), [
-            L.Conv1D(8, 5, padding="causal"), L.Conv1D(8, 3, strides=2, padding="same"), L.MaxPooling1D(2),
-            L.UpSampling1D(2), L.Dense(5), L.GlobalMaxPooling1D(), L.Dense(3),
-        ]),
+        lambda L: (
+            (None, 16),
+            [
+                L.Conv1D(8, 5, padding="causal"),
+                L.Conv1D(8, 3, strides=2, padding="same"),
+                L.MaxPooling1D(2),
+                L.UpSampling1D(2),
+                L.Dense(5),
+                L.GlobalMaxPooling1D(),
+                L.Dense(3),
+            ],
+        ),
     ),
     "volume": (
         "input ?x6x6x2\nconv 4 3 same\nmaxpool 2\ngap keepdims\nflatten\ndense 3\n",
-        lambda L: ((None, 6, 6, 2), [
-            L.Conv3D(4, 3, padding="same"), L.MaxPooling3D(2), L.GlobalAveragePooling3D(keepdims=True),
-            L.Flatten(), L.Dense(3),
-        ]),
+        lambda L: (
+            (None, 6, 6, 2),
+            [
+                L.Conv3D(4, 3, padding="same"),
+                L.MaxPooling3D(2),
+                L.GlobalAveragePooling3D(keepdims=True),
+                L.Flatten(),
+                L.Dense(3),
+            ],
+        ),
     ),
     "reshape_and_flatten": (
         "input ?x4x3\nreshape 4 -1\nreshape 2 -1 3\nflatten\n",
@@ -407,9 +433,7 @@ def test_random_networks_with_unknown_axes_against_keras(net, keras):
             cnndsl.analyze(net.text)
         return
     model = cnndsl.analyze(net.text)
-    expected = [
-        (type(layer).__name__, tuple(layer.output.shape)[1:], layer.count_params()) for layer in layers
-    ]
+    expected = [(type(layer).__name__, tuple(layer.output.shape)[1:], layer.count_params()) for layer in layers]
     assert our_rows(model) == expected, why
     assert model.total == built.count_params(), why
     known = cnndsl.analyze(net.text.replace(net.text.split("\n", 1)[0], "input " + "x".join(map(str, net.known_shape))))

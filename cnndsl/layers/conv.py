@@ -650,7 +650,9 @@ class Deconv(_Convolution):
             step.comment("Keras cuts one more pixel at the end than PyTorch's `padding` does")
             # from the end where the size is known only when run
             cuts = [after - before for before, after in r["crops"]]
-            ends = ", ".join(f":{n}" if n is not None else f":{-c}" if c > 0 else ":" for n, c in zip(node.shape[:-1], cuts))
+            ends = ", ".join(
+                f":{n}" if n is not None else f":{-c}" if c > 0 else ":" for n, c in zip(node.shape[:-1], cuts)
+            )
             steps.append(lambda x: f"{x}[:, :, {ends}]")
         return [*steps, *activation_steps(self["activation"])]
 

@@ -26,9 +26,7 @@ from .base import (
 
 class Input(LayerKind):
     KEYWORDS = ("input",)
-    ARGS = (
-        Arg("shape", ShapeType(allow_unknown_size=True), positional=True, required=True, example="input 28x28x1"),
-    )
+    ARGS = (Arg("shape", ShapeType(allow_unknown_size=True), positional=True, required=True, example="input 28x28x1"),)
     SUMMARY = "the input shape, channels last: N, LxC, HxWxC or DxHxWxC; `?` for an axis of any size (`?x?x3`)"
     USAGE = "input 32x32x3"
 

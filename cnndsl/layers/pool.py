@@ -265,7 +265,9 @@ class AvgPool(_Pool):
             return [lambda x: Call(pool, [x])]
         steps, padding = torch_padding(r["pads"])
         # avg_pool3d refuses an input smaller than its window before padding it: pad first
-        explicit = bool(steps) or (r["rank"] == 3 and any(n is None or n < k for n, k in zip(node.in_shapes[0], r["size"])))
+        explicit = bool(steps) or (
+            r["rank"] == 3 and any(n is None or n < k for n, k in zip(node.in_shapes[0], r["size"]))
+        )
         if explicit:
             padding = 0
         pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
