@@ -1,7 +1,8 @@
 """The parser shipped in the package is current, and nothing is read from a temp-dir cache.
 
-cnndsl/_generated_parser.py is built from grammar/cnndsl.lark by
-`python -m cnndsl.build_parser`; these tests fail whenever the two drift.
+cnndsl/_generated_parser.py and cnndsl/_parse_tables.py are built from
+grammar/cnndsl.lark by `python -m cnndsl.build_parser`; these tests fail
+whenever they drift apart.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
+from syntax_roles import sample_texts
 
-from cnndsl import _generated_parser, build_parser
-from cnndsl.parse import _Indenter, _parser, _ToAst, grammar_path
+from cnndsl import _generated_parser, _parse_tables, build_parser
+from cnndsl.parse import _fast_tables, _Indenter, _parser, _tree_transformer, grammar_path
 from cnndsl.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
-REGENERATE = "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit cnndsl/_generated_parser.py"
+REGENERATE = (
+    "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit"
+    " cnndsl/_generated_parser.py and cnndsl/_parse_tables.py"
+)
 GRAMMAR = Path(grammar_path()).read_text(encoding="utf-8")
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
 # Inputs the parser must reject, each at the same place as a parser built from the grammar.
@@ -40,6 +45,25 @@ BROKEN = [
 
 def test_shipped_parser_was_generated_from_this_grammar():
     assert _generated_parser.GRAMMAR_SHA256 == build_parser.grammar_digest(GRAMMAR), REGENERATE
+    assert _parse_tables.GRAMMAR_SHA256 == build_parser.grammar_digest(GRAMMAR), REGENERATE
+
+
+def test_shipped_tables_are_the_shipped_parsers():
+    # State numbers differ from build to build: both files must come from the same one.
+    parser = _generated_parser.Lark_StandAlone(postlex=_Indenter())
+    expected = build_parser.generate_tables(parser, _generated_parser.GRAMMAR_SHA256, _generated_parser.LARK_VERSION)
+    assert Path(build_parser.tables_path()).read_text(encoding="utf-8") == expected, REGENERATE
+
+
+def test_tables_of_a_fresh_build_have_the_same_lexer_and_rules():
+    # generate_tables reads a lark.Lark as it reads the standalone parser.
+    fresh = build_parser.generate_tables(_fresh_parser(), "digest", lark.__version__)
+    namespace = {}
+    exec(compile(fresh, "fresh tables", "exec"), namespace)  # noqa: S102 - text this test just generated
+    for name in ("SCANNER", "IGNORE", "NEWLINES", "KEYWORDS"):
+        assert namespace[name] == getattr(_parse_tables, name), name
+    assert sorted(namespace["RULES"]) == sorted(_parse_tables.RULES)
+    assert len(namespace["STATES"]) == len(_parse_tables.STATES)
 
 
 def _terminals(parser):
@@ -141,7 +165,7 @@ CONSTRUCTS = [
 
 def _reference_ast(text):
     """Lark's tree with propagate_positions, then the Transformer pass: how cnndsl 0.1.0 parsed."""
-    return _ToAst().transform(_shipped_tree_parser().parse(text))
+    return _tree_transformer().transform(_shipped_tree_parser().parse(text))
 
 
 @pytest.mark.parametrize(
@@ -211,13 +235,18 @@ def test_a_file_planted_at_the_old_cache_path_is_never_read(tmp_path, monkeypatc
     assert not marker.exists()
 
 
-def test_the_fast_loop_parses_every_example_itself():
+SAMPLES = sample_texts()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_fast_loop_parses_every_example_itself(name):
     # parse() falls back to Lark's loop only to report an error; valid files never need it.
+    # Every example and README snippet: the same AST, with the same spans, as Lark's tree made.
     from cnndsl.parse import _parse_fast
 
-    for path in EXAMPLES:
-        text = path.read_text(encoding="utf-8")
-        assert _parse_fast(_parser(), text).value == _reference_ast(text), path.name
+    text = SAMPLES[name]
+    text = text if text.endswith("\n") else text + "\n"
+    assert _parse_fast(_fast_tables(), text).value == _reference_ast(text), name
 
 
 @pytest.mark.parametrize("text", BROKEN)
@@ -225,7 +254,7 @@ def test_the_fast_loop_hands_errors_to_lark(text):
     from cnndsl.parse import _parse_fast, _Unparsed
 
     with pytest.raises(_Unparsed):
-        _parse_fast(_parser(), text)
+        _parse_fast(_fast_tables(), text)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -233,7 +262,7 @@ def test_the_fast_loop_hands_errors_to_lark(text):
 def test_fast_loop_equals_lark_and_transformer_on_random_networks(net):
     from cnndsl.parse import _parse_fast
 
-    assert _parse_fast(_parser(), net.text).value == _reference_ast(net.text)
+    assert _parse_fast(_fast_tables(), net.text).value == _reference_ast(net.text)
 
 
 def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses():
@@ -243,5 +272,5 @@ def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses()
 
     text = "def f(c): dense c\ninput 8 | f(c -1)\n"
     with pytest.raises(_Unparsed):
-        _parse_fast(_parser(), text)
+        _parse_fast(_fast_tables(), text)
     assert parse(Source.of(text, "t.cnn")) == _reference_ast(text)
