@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 
 from .source import Span
 
 
-@dataclass(frozen=True)
+def _node(cls):
+    """A frozen dataclass whose __init__ fills the instance's dict in one step.
+
+    The generated __init__ of a frozen dataclass sets each field through
+    object.__setattr__; a parse builds tens of thousands of nodes, and this
+    takes less than half the time. Everything else (eq, hash, repr,
+    immutability) is the dataclass's own.
+    """
+    cls = dataclass(frozen=True, init=False)(cls)
+    params, items = [], []
+    for f in fields(cls):
+        params.append(f.name if f.default is MISSING else f"{f.name}={f.default!r}")
+        items.append(f"{f.name!r}: {f.name}")
+    source = f"def __init__(self, {', '.join(params)}):\n    set_dict(self, '__dict__', {{{', '.join(items)}}})\n"
+    scope: dict = {}
+    exec(source, {"set_dict": object.__setattr__}, scope)
+    scope["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = scope["__init__"]
+    return cls
+
+
+@_node
 class Num:
     value: int | float
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Dims:
     """An `AxBxC` literal."""
 
@@ -21,7 +42,7 @@ class Dims:
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Name:
     """A bare word: an option keyword, or a block parameter inside a def."""
 
@@ -29,7 +50,7 @@ class Name:
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class BinOp:
     op: str
     left: Expr
@@ -37,7 +58,7 @@ class BinOp:
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Neg:
     operand: Expr
     span: Span
@@ -46,7 +67,7 @@ class Neg:
 Expr = Num | Dims | Name | BinOp | Neg
 
 
-@dataclass(frozen=True)
+@_node
 class KeywordArg:
     name: str
     value: Expr
@@ -56,7 +77,7 @@ class KeywordArg:
 Arg = Expr | KeywordArg
 
 
-@dataclass(frozen=True)
+@_node
 class Layer:
     """`conv 64 3x3 stride 2`: a layer keyword and its raw arguments."""
 
@@ -66,7 +87,7 @@ class Layer:
     kind_span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Call:
     """`block(64, s=2)`: a use of a `def` block."""
 
@@ -76,7 +97,7 @@ class Call:
     name_span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Merge:
     """`add(a; b)`: branches from one input, joined by a merge layer."""
 
@@ -86,7 +107,7 @@ class Merge:
     op_span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Group:
     """`( a | b )`: a parenthesised pipeline, usually for repetition."""
 
@@ -94,7 +115,7 @@ class Group:
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Repeat:
     """`unit * n`, or `unit * n as i` with `i` taking 0 .. n-1 in the body."""
 
@@ -105,7 +126,7 @@ class Repeat:
     index_span: Span | None = None
 
 
-@dataclass(frozen=True)
+@_node
 class Labelled:
     """`name: unit`: a user-chosen layer name."""
 
@@ -115,7 +136,7 @@ class Labelled:
     label_span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Reference:
     """`@name`: the output of an earlier named layer or block call."""
 
@@ -127,20 +148,20 @@ class Reference:
 Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference
 
 
-@dataclass(frozen=True)
+@_node
 class Pipeline:
     stages: tuple[Stage, ...]
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Param:
     name: str
     default: Expr | None
     span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Definition:
     name: str
     params: tuple[Param, ...]
@@ -149,7 +170,7 @@ class Definition:
     name_span: Span
 
 
-@dataclass(frozen=True)
+@_node
 class Program:
     definitions: tuple[Definition, ...]
     pipelines: tuple[Pipeline, ...]

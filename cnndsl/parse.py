@@ -81,7 +81,8 @@ def _parser() -> Lark:
     # The tables are built ahead of time (`python -m cnndsl.build_parser`) and
     # ship in the package: no grammar is compiled here and no cache is read.
     parser = Lark_StandAlone(postlex=_Indenter())
-    parser.parser.parser.parser.callbacks = {rule: _reduction(rule, _ToAst()) for rule in parser.rules}
+    nullable = _nullable_rules(parser.rules)
+    parser.parser.parser.parser.callbacks = {rule: _reduction(rule, _ToAst(), nullable) for rule in parser.rules}
     return parser
 
 
@@ -103,7 +104,7 @@ class _Built:
         return self.line is None
 
 
-def _reduction(rule, transformer):
+def _reduction(rule, transformer, nullable: frozenset):
     """The callback the parser calls to reduce `rule`: Lark's child filter, positions and `?rule` inlining."""
     options = rule.options
     expansion = rule.expansion
@@ -184,11 +185,114 @@ def _reduction(rule, transformer):
             built.value = method(built, values)
         return built
 
+    if expansion and not any(symbol.name in nullable for symbol in expansion):
+        return _solid_reduction(plan, trailing, expand_single, spliced, method, reduce) or reduce
     return reduce
 
 
 def _first(children):
     return children[0]
+
+
+def _nullable_rules(rules) -> frozenset:
+    """The rules that can match no text: a node of theirs has no position."""
+    nullable: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for rule in rules:
+            name = rule.origin.name
+            if name not in nullable and all(symbol.name in nullable for symbol in rule.expansion):
+                nullable.add(name)
+                grew = True
+    return frozenset(nullable)
+
+
+def _solid_reduction(plan, trailing, expand_single, spliced, method, general):
+    """`_reduction`'s `reduce` for a rule none of whose children can be empty, in the shapes nearly
+    every reduction takes; None for the others. Each returns what `general`, the general `reduce`, returns."""
+    if trailing or any(placeholders for _, _, placeholders in plan):
+        return None
+    if spliced and plan and plan[0] == (0, True, 0):
+        rest = [(index, splice) for index, splice, _ in plan[1:]]
+
+        def append(children):
+            # `x*` and `x+` as left-recursive rules: the list so far grows in place.
+            built = children[0]
+            items = built.value
+            for index, splice in rest:
+                if splice:
+                    items += children[index].value
+                else:
+                    items.append(children[index])
+            last = children[-1]
+            built.end_line, built.end_column = last.end_line, last.end_column
+            return built
+
+        return append
+    if expand_single and plan == [(0, True, 0)] and method is None:
+
+        def unwrap(children):
+            # `?stage: _unit`: what the spliced rule holds, when it is one thing, takes its place.
+            child = children[0]
+            items = child.value
+            if len(items) != 1:
+                return general(children)
+            item = items[0]
+            if type(item) is _Built:
+                item.line, item.column, item.end_line, item.end_column = (
+                    child.line,
+                    child.column,
+                    child.end_line,
+                    child.end_column,
+                )
+            return item
+
+        return unwrap
+    if expand_single:
+        return None
+    kept = tuple(plan)
+    if spliced:
+        if all(not splice for _, splice, _ in plan):
+            simple = [index for index, _, _ in plan]
+
+            def wrap(children):
+                first, last = children[0], children[-1]
+                built = _Built()
+                built.line, built.column, built.end_line, built.end_column = (
+                    first.line,
+                    first.column,
+                    last.end_line,
+                    last.end_column,
+                )
+                built.value = [children[index] for index in simple]
+                return built
+
+            return wrap
+        return None
+    if method is None:
+        return None
+
+    def build(children):
+        first, last = children[0], children[-1]
+        built = _Built()
+        built.line, built.column, built.end_line, built.end_column = (
+            first.line,
+            first.column,
+            last.end_line,
+            last.end_column,
+        )
+        values = []
+        for index, splice, _ in kept:
+            child = children[index]
+            if splice:
+                values += [item.value if type(item) is _Built else item for item in child.value]
+            else:
+                values.append(child.value if type(child) is _Built else child)
+        built.value = method(built, values)
+        return built
+
+    return build
 
 
 def _lark_meta(built: _Built) -> Meta:
@@ -344,6 +448,8 @@ class _ToAst(Transformer):
 
 def _number(text: str, span: Span):
     """An int or float literal, refused when too long to convert or too large to compute with."""
+    if len(text) < 19 and text.isdecimal():  # below 10^18 < MAX_TOTAL, and short: both checks pass
+        return int(text)
     if "." in text or "e" in text or "E" in text:
         return check_number(float(text), span)
     check_literal(text, span)
@@ -637,9 +743,11 @@ def _parse_fast(parser: Lark, text: str):
     Lark's loop runs each token through a generator per layer (contextual
     lexer, our bounds, the indenter) and a method call per step; this one
     lexes with the same regexes and feeds the same LALR tables and callbacks
-    directly. Our bounds and indentation reuse `_bounded` and
-    `_Indenter.handle_NL`. On any lexing or parsing failure it raises
-    `_Unparsed`, and `parse` runs Lark's loop to report the error exactly.
+    directly, in one function. Our bounds and the indenter are checked
+    inline; a line that changes the indentation goes through
+    `_Indenter.handle_NL`. On any lexing or parsing failure, and on any
+    bound crossed, it raises `_Unparsed`, and `parse` runs Lark's loop to
+    report the error exactly.
     """
     frontend = parser.parser
     # One scanner for every state, where Lark's contextual lexer compiles one
@@ -654,37 +762,116 @@ def _parse_fast(parser: Lark, text: str):
     end_state = table.end_states["start"]
     state_stack = [table.start_states["start"]]
     value_stack = []
+    chains = _unit_chains(parser)
+    keywords = _keyword_kinds(parser)
 
     new_string = str.__new__
-
-    def tokens():
-        pos, line, line_start, end = 0, 1, 0, len(text)
-        while pos < end:
-            for match in patterns:
-                found = match(text, pos)
-                if found:
-                    break
-            else:
-                raise _Unparsed
-            value, kind = found.group(0), found.lastgroup
-            token = None
-            if kind not in ignore or kind in callback:
-                # Token's own constructor sets these same slots through two calls: 3x slower.
-                token = new_string(Token, value)
-                token.type, token.value, token.start_pos = kind, value, pos
-                token.line, token.column = line, pos - line_start + 1
+    pos, line, line_start, end = 0, 1, 0, len(text)
+    depth = operators = paren_level = 0
+    indenter = _Indenter()
+    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
+    indent_level = indenter.indent_level
+    last = None
+    while pos < end:
+        for match in patterns:
+            found = match(text, pos)
+            if found:
+                break
+        else:
+            raise _Unparsed
+        value, kind = found.group(), found.lastgroup
+        if kind in ignore and kind not in callback:
             if kind in newlines:
                 count = value.count("\n")
                 if count:
                     line += count
                     line_start = pos + value.rindex("\n") + 1
             pos += len(value)
-            if token is not None:
-                token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
-                if kind in callback:
-                    token = callback[kind](token)
-                if kind not in ignore:
-                    yield token
+            continue
+        # Token's own constructor sets these same slots through two calls: 3x slower.
+        token = new_string(Token, value)
+        token.type, token.value, token.start_pos = kind, value, pos
+        token.line, token.column = line, pos - line_start + 1
+        if kind in newlines:
+            count = value.count("\n")
+            if count:
+                line += count
+                line_start = pos + value.rindex("\n") + 1
+        pos += len(value)
+        token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
+        if kind in callback:
+            known = keywords.get(value)
+            if known is None:
+                token = callback[kind](token)
+                if keywords is not _NO_KEYWORDS:
+                    keywords[value] = token.type
+                kind = token.type
+            else:
+                token.type = kind = known
+        if kind in ignore:
+            continue
+        last = token
+        batch = (token,)
+        if kind not in _PLAIN_KINDS:
+            # What `_bounded` and the indenter do with this token; crossing a bound is Lark's loop's to report.
+            if kind in _OPENERS:
+                depth += 1
+                if depth > MAX_BRACKETS:
+                    raise _Unparsed
+            elif kind == "RPAR":
+                depth = max(depth - 1, 0)
+            elif kind in _RESETS:
+                operators = 0
+            elif value in _OPERATORS:
+                operators += 1
+                if operators > MAX_OPERATORS:
+                    raise _Unparsed
+            if kind == "_NL":
+                if paren_level > 0:
+                    continue
+                if value[-1] != "\n" or len(indent_level) > 1:  # indentation may change here
+                    try:
+                        batch = tuple(indenter.handle_NL(token))
+                    except SyntaxProblem:
+                        raise _Unparsed from None
+        for token in batch:
+            kind = token.type
+            while True:
+                top = state_stack[-1]
+                try:
+                    action, arg = states[top][kind]
+                except KeyError:
+                    raise _Unparsed from None
+                if action is Shift:
+                    state_stack.append(arg)
+                    value_stack.append(token)
+                    break
+                size, reduce, origin = arg
+                if reduce is None:
+                    # `?rule: other` passes its one child up: the top state changes, the value does not.
+                    # Chains of these (`?expr -> ?sum -> ?product -> ?atom`) depend only on the state
+                    # below, the top state and the lookahead: taken once, remembered.
+                    key = (state_stack[-2], top, kind)
+                    final = chains.get(key)
+                    if final is None:
+                        final = chains[key] = _unit_chain(states, key)
+                    state_stack[-1] = final
+                    continue
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                    value_stack.append(reduce(children))
+                else:
+                    value_stack.append(reduce([]))
+                state_stack.append(states[state_stack[-1]][origin][1])
+        if kind in _OPENERS:
+            paren_level += 1
+        elif kind == "RPAR":
+            paren_level -= 1
+            if paren_level < 0:
+                raise _Unparsed
+    indenter.paren_level = paren_level
 
     def feed(token, kind):
         while True:
@@ -696,42 +883,58 @@ def _parse_fast(parser: Lark, text: str):
                 state_stack.append(arg)
                 value_stack.append(token)
                 return None
-            size, callback, origin = arg
-            if callback is None:  # `?rule: other` passes its one child up unchanged
+            size, reduce, origin = arg
+            if reduce is None:
                 state_stack.pop()
             elif size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
                 del value_stack[-size:]
-                value_stack.append(callback(children))
+                value_stack.append(reduce(children))
             else:
-                value_stack.append(callback([]))
+                value_stack.append(reduce([]))
             state_stack.append(states[state_stack[-1]][origin][1])
             if kind == "$END" and state_stack[-1] == end_state:
                 return value_stack[-1]
 
-    indenter = _Indenter()
-    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
-    last = None
-    for last in _bounded(tokens()):
-        kind = last.type
-        if kind == "_NL":
-            for token in indenter.handle_NL(last):
-                feed(token, token.type)
-        else:
-            feed(last, kind)
-            if kind in _OPENERS:
-                indenter.paren_level += 1
-            elif kind == "RPAR":
-                indenter.paren_level -= 1
-    while len(indenter.indent_level) > 1:
-        indenter.indent_level.pop()
+    while len(indent_level) > 1:
+        indent_level.pop()
         dedent = Token.new_borrow_pos("_DEDENT", "", last) if last else Token("_DEDENT", "", 0, 0, 0, 0, 0, 0)
         feed(dedent, "_DEDENT")
     result = feed(None, "$END")
     if result is None:
         raise _Unparsed
     return result
+
+
+# Kinds the bounds and the indenter let through untouched: most tokens.
+_PLAIN_KINDS = frozenset({"NAME", "INT", "DIMS", "FLOAT", "SIGNED_NUMBER", "LABEL_TEMPLATE", "MERGE_OP"})
+_RESETS = frozenset({"_NL", "VBAR", "SEMICOLON", "COMMA"})  # the kinds that end an expression for `_bounded`
+_NO_KEYWORDS: dict = {}
+
+
+def _unit_chain(states: dict, key: tuple) -> int:
+    """The top state after the `?rule: other` reductions the lookahead causes, from (below, top, lookahead)."""
+    below, top, kind = key
+    while True:
+        action, arg = states[top].get(kind, (Shift, None))  # a lookahead the state refuses: the loop reports it
+        if action is Shift or arg[1] is not None:
+            return top
+        top = states[below][arg[2]][1]
+
+
+@functools.cache
+def _unit_chains(parser: Lark) -> dict:
+    return {}
+
+
+@functools.cache
+def _keyword_kinds(parser: Lark) -> dict:
+    """What the lexer's callbacks make of a NAME, by its text (`def`, `as`), filled as the texts are met."""
+    lexer = parser.parser.lexer.lexer.root_lexer
+    if set(lexer.callback) != {"NAME"} or type(lexer.callback["NAME"]).__name__ != "UnlessCallback":
+        return _NO_KEYWORDS  # pragma: no cover - another grammar's callbacks: ask them every time
+    return {}
 
 
 @functools.cache
