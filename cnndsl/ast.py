@@ -8,21 +8,20 @@ from .source import Span
 
 
 def _node(cls):
-    """A frozen dataclass whose __init__ fills the instance's dict in one step.
+    """A frozen dataclass with slots, whose __init__ sets each slot directly.
 
     The generated __init__ of a frozen dataclass sets each field through
-    object.__setattr__; a parse builds tens of thousands of nodes, and this
-    takes less than half the time. Everything else (eq, hash, repr,
-    immutability) is the dataclass's own.
+    object.__setattr__, by name; a parse builds tens of thousands of nodes,
+    and the slots' own setters take half the time. Everything else (eq,
+    hash, repr, immutability) is the dataclass's own.
     """
-    cls = dataclass(frozen=True, init=False)(cls)
-    params, items = [], []
-    for f in fields(cls):
-        params.append(f.name if f.default is MISSING else f"{f.name}={f.default!r}")
-        items.append(f"{f.name!r}: {f.name}")
-    source = f"def __init__(self, {', '.join(params)}):\n    set_dict(self, '__dict__', {{{', '.join(items)}}})\n"
+    cls = dataclass(frozen=True, slots=True, init=False)(cls)
+    names = [f.name for f in fields(cls)]
+    params = [name if f.default is MISSING else f"{name}={f.default!r}" for name, f in zip(names, fields(cls))]
+    body = "".join(f"\n    set_{name}(self, {name})" for name in names)
     scope: dict = {}
-    exec(source, {"set_dict": object.__setattr__}, scope)
+    setters = {f"set_{name}": cls.__dict__[name].__set__ for name in names}
+    exec(f"def __init__(self, {', '.join(params)}):{body}\n", setters, scope)
     scope["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = scope["__init__"]
     return cls
