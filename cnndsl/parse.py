@@ -874,6 +874,8 @@ def _parse_fast(tables: _FastTables, text: str):
                 line_start = pos + value.rindex("\n") + 1
         pos += len(value)
         token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
+        if text.startswith(" ", pos):
+            pos += 1
         if kind in callback:
             token = callback[kind](token)
             kind = token.type
