@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
-
+from .frozen import frozen
 from .source import Span
 
 
-def _node(cls):
-    """A frozen dataclass with slots, whose __init__ sets each slot directly.
-
-    The generated __init__ of a frozen dataclass sets each field through
-    object.__setattr__, by name; a parse builds tens of thousands of nodes,
-    and the slots' own setters take half the time. Everything else (eq,
-    hash, repr, immutability) is the dataclass's own.
-    """
-    cls = dataclass(frozen=True, slots=True, init=False)(cls)
-    names = [f.name for f in fields(cls)]
-    params = [name if f.default is MISSING else f"{name}={f.default!r}" for name, f in zip(names, fields(cls))]
-    body = "".join(f"\n    set_{name}(self, {name})" for name in names)
-    scope: dict = {}
-    setters = {f"set_{name}": cls.__dict__[name].__set__ for name in names}
-    exec(f"def __init__(self, {', '.join(params)}):{body}\n", setters, scope)
-    scope["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = scope["__init__"]
-    return cls
-
-
-@_node
+@frozen
 class Num:
     value: int | float
     span: Span
 
 
-@_node
+@frozen
 class Dims:
     """An `AxBxC` literal."""
 
@@ -41,7 +20,7 @@ class Dims:
     span: Span
 
 
-@_node
+@frozen
 class Name:
     """A bare word: an option keyword, or a block parameter inside a def."""
 
@@ -49,7 +28,7 @@ class Name:
     span: Span
 
 
-@_node
+@frozen
 class BinOp:
     op: str
     left: Expr
@@ -57,7 +36,7 @@ class BinOp:
     span: Span
 
 
-@_node
+@frozen
 class Neg:
     operand: Expr
     span: Span
@@ -66,7 +45,7 @@ class Neg:
 Expr = Num | Dims | Name | BinOp | Neg
 
 
-@_node
+@frozen
 class KeywordArg:
     name: str
     value: Expr
@@ -76,7 +55,7 @@ class KeywordArg:
 Arg = Expr | KeywordArg
 
 
-@_node
+@frozen
 class Layer:
     """`conv 64 3x3 stride 2`: a layer keyword and its raw arguments."""
 
@@ -86,7 +65,7 @@ class Layer:
     kind_span: Span
 
 
-@_node
+@frozen
 class Call:
     """`block(64, s=2)`: a use of a `def` block."""
 
@@ -96,7 +75,7 @@ class Call:
     name_span: Span
 
 
-@_node
+@frozen
 class Merge:
     """`add(a; b)`: branches from one input, joined by a merge layer."""
 
@@ -106,7 +85,7 @@ class Merge:
     op_span: Span
 
 
-@_node
+@frozen
 class Group:
     """`( a | b )`: a parenthesised pipeline, usually for repetition."""
 
@@ -114,7 +93,7 @@ class Group:
     span: Span
 
 
-@_node
+@frozen
 class Repeat:
     """`unit * n`, or `unit * n as i` with `i` taking 0 .. n-1 in the body."""
 
@@ -125,7 +104,7 @@ class Repeat:
     index_span: Span | None = None
 
 
-@_node
+@frozen
 class Labelled:
     """`name: unit`: a user-chosen layer name."""
 
@@ -135,7 +114,7 @@ class Labelled:
     label_span: Span
 
 
-@_node
+@frozen
 class Reference:
     """`@name`: the output of an earlier named layer or block call."""
 
@@ -147,20 +126,20 @@ class Reference:
 Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference
 
 
-@_node
+@frozen
 class Pipeline:
     stages: tuple[Stage, ...]
     span: Span
 
 
-@_node
+@frozen
 class Param:
     name: str
     default: Expr | None
     span: Span
 
 
-@_node
+@frozen
 class Definition:
     name: str
     params: tuple[Param, ...]
@@ -169,7 +148,7 @@ class Definition:
     name_span: Span
 
 
-@_node
+@frozen
 class Program:
     definitions: tuple[Definition, ...]
     pipelines: tuple[Pipeline, ...]
