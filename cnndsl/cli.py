@@ -32,11 +32,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unbuilt:
+    """Stands in for the parser of a command not on the command line: everything done to it is skipped."""
+
+    _actions = ()
+
+    def __getattr__(self, name):
+        return self._skip
+
+    def _skip(self, *args, **kwargs):
+        return self
+
+
+class _OneCommand:
+    """The subparsers action, building only `wanted`'s parser (the others' options cost ~2 ms of every start)."""
+
+    def __init__(self, commands, wanted: str):
+        self.commands, self.wanted = commands, wanted
+
+    def add_parser(self, name, **kwargs):
+        return self.commands.add_parser(name, **kwargs) if name == self.wanted else _Unbuilt()
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; given `only`, the command on the line, only its options are built."""
     parser = _Parser(prog="cnndsl", description="Write a CNN once: shapes, parameters, Keras and PyTorch code.")
     parser.add_argument("--version", action="version", version=f"cnndsl {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    if only is not None:
+        commands = _OneCommand(subparsers, only)
 
     summary = commands.add_parser("summary", help="print the Keras-style summary table")
     summary.add_argument("file", help="a .cnn file, or - for standard input")
@@ -136,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
         _add_error_format(command)
     for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt):
         command.set_defaults(command_parser=command)
-    for built in (parser, *commands.choices.values()):
+    if only is not None and only not in subparsers.choices:
+        return build_parser()  # not a command: the full parser says so, listing them
+    for built in (parser, *subparsers.choices.values()):
         built._building = False
     return parser
 
@@ -257,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     # Lark imports the third-party `regex` module when it is installed, but
     # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
     sys.modules.setdefault("regex", None)
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args, extra = parser.parse_known_args(argv)
     if extra:  # reported by the command's own parser, so its usage line is the one shown
         getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")

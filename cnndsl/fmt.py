@@ -176,7 +176,7 @@ def _check_same(original: str, tokens: list, formatted: str, filename: str) -> N
     def words(tokens):
         return [(t.type, "" if t.type in LINE_TOKENS else str(t)) for t in tokens]
 
-    from .parse import UnexpectedInput
+    from ._generated_parser import UnexpectedInput
 
     try:
         again = parsed_tokens(formatted)

@@ -7,21 +7,6 @@ import os
 import re
 
 from . import ast
-from ._generated_parser import (
-    Indenter,
-    Lark,
-    Lark_StandAlone,
-    Meta,
-    Shift,
-    Token,
-    Transformer,
-    Tree,
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    v_args,
-)
 from .errors import Edit, Hint, SyntaxProblem
 from .limits import MAX_BRACKETS, MAX_OPERATORS, check_literal, check_number
 from .source import Source, Span
@@ -39,17 +24,91 @@ def grammar_path() -> str:
     raise FileNotFoundError(f"{GRAMMAR_NAME} is missing from the cnndsl installation")
 
 
-class _Indenter(Indenter):
+def _lark():
+    """Lark's standalone module (cnndsl/_generated_parser.py), loaded on first need.
+
+    Valid files never need it: `_parse_fast` reads the tables in `_parse_tables`.
+    Lark's own loop reports errors, and `tokens()` uses it.
+    """
+    from . import _generated_parser
+
+    return _generated_parser
+
+
+class Token(str):
+    """A token as Lark's lexer makes it: the text, its terminal's name and its positions.
+
+    The fast loop makes these without loading Lark; Lark's loop makes Lark's
+    own Token, which has the same slots.
+    """
+
+    __slots__ = ("type", "start_pos", "value", "line", "column", "end_line", "end_column", "end_pos")
+
+    def __new__(cls, type, value, start_pos=None, line=None, column=None, end_line=None, end_column=None, end_pos=None):  # noqa: A002,E501 - Lark's signature
+        token = str.__new__(cls, value)
+        token.type, token.value, token.start_pos = type, value, start_pos
+        token.line, token.column, token.end_line, token.end_column, token.end_pos = (
+            line,
+            column,
+            end_line,
+            end_column,
+            end_pos,
+        )
+        return token
+
+    @classmethod
+    def new_borrow_pos(cls, type_: str, value, borrow: Token) -> Token:
+        return cls(
+            type_,
+            value,
+            borrow.start_pos,
+            borrow.line,
+            borrow.column,
+            borrow.end_line,
+            borrow.end_column,
+            borrow.end_pos,
+        )
+
+    def __repr__(self):
+        return f"Token({self.type!r}, {self.value!r})"
+
+
+Shift = 0  # the shift action in the LALR tables (Lark's standalone tables number it 0, reduce 1)
+
+
+class _Indenter:
+    """Lark's Indenter post-lexer: a line's indentation becomes _INDENT and _DEDENT tokens.
+
+    Line breaks inside brackets are not tokens. Lark's loop calls `process`;
+    the fast loop calls `handle_NL` itself.
+    """
+
     NL_type = "_NL"
     OPEN_PAREN_types = ["LPAR", "ARG_LPAR"]
     CLOSE_PAREN_types = ["RPAR"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
+    always_accept = ("_NL",)  # Lark's contextual lexer lets every state read a line break
 
     def process(self, stream):
-        self.seen_tab = False
-        return super().process(_bounded(stream))
+        self.paren_level, self.indent_level, self.seen_tab = 0, [0], False
+        return self._process(_bounded(stream))
+
+    def _process(self, stream):
+        token = None
+        for token in stream:
+            if token.type == self.NL_type:
+                yield from self.handle_NL(token)
+            else:
+                yield token
+            if token.type in self.OPEN_PAREN_types:
+                self.paren_level += 1
+            elif token.type in self.CLOSE_PAREN_types:
+                self.paren_level -= 1
+        while len(self.indent_level) > 1:  # only after a line break, so `token` is one
+            self.indent_level.pop()
+            yield token.new_borrow_pos(self.DEDENT_type, "", token)
 
     def handle_NL(self, token):  # noqa: N802 - Lark's hook name
         if self.paren_level > 0:
@@ -60,11 +119,12 @@ class _Indenter(Indenter):
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
         if indent > self.indent_level[-1]:
             self.indent_level.append(indent)
-            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+            # the same class as the line break's: Lark's Token in Lark's loop, ours in the fast loop
+            yield token.new_borrow_pos(self.INDENT_type, indent_str, token)
             return
         while indent < self.indent_level[-1]:
             self.indent_level.pop()
-            yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+            yield token.new_borrow_pos(self.DEDENT_type, indent_str, token)
         if indent != self.indent_level[-1]:
             line = token.end_line
             raise SyntaxProblem(
@@ -76,12 +136,13 @@ class _Indenter(Indenter):
 
 
 @functools.cache
-def _parser() -> Lark:
-    """The LALR parser; each reduction builds its `ast` node at once (see `_Built`)."""
+def _parser():
+    """Lark's LALR parser, for the error path; each reduction builds its `ast` node at once (see `_Built`)."""
     # The tables are built ahead of time (`python -m cnndsl.build_parser`) and
     # ship in the package: no grammar is compiled here and no cache is read.
-    parser = Lark_StandAlone(postlex=_Indenter())
-    parser.parser.parser.parser.callbacks = {rule: _reduction(rule, _ToAst()) for rule in parser.rules}
+    parser = _lark().Lark_StandAlone(postlex=_Indenter())
+    transformer = _ToAst()
+    parser.parser.parser.parser.callbacks = {rule: _reduction(_plan(rule), transformer) for rule in parser.rules}
     return parser
 
 
@@ -103,12 +164,18 @@ class _Built:
         return self.line is None
 
 
-def _reduction(rule, transformer):
-    """The callback the parser calls to reduce `rule`: Lark's child filter, positions and `?rule` inlining."""
+def _plan(rule) -> tuple:
+    """How to reduce a Lark `Rule`, as plain data: `_parse_tables.RULES` holds one per rule.
+
+    (rule name, its number of symbols, the name of the node it builds,
+    whether a `?rule` with one child passes it up, which children are kept,
+    how many Nones end the children.) Each kept child is (its index,
+    whether it is a `_rule` whose children are spliced in, how many Nones
+    for absent `[optional]` parts come before it).
+    """
     options = rule.options
     expansion = rule.expansion
-    # Which children are kept, which `_rule` children are spliced in, and where
-    # `[optional]` parts that are absent get a None (maybe_placeholders).
+    # Lark's child filter and maybe_placeholders, worked out once.
     nones = [0] * (len(expansion) + 1)
     if options.empty_indices:
         nones = [len(ones) for ones in "".join(str(int(b)) for b in options.empty_indices).split("0")]
@@ -121,12 +188,18 @@ def _reduction(rule, transformer):
             pending = 0
     trailing = pending + nones[len(expansion)]
     name = rule.alias or options.template_source or rule.origin.name
-    expand_single = options.expand1 and not rule.alias
+    expand_single = bool(options.expand1 and not rule.alias)
+    return (str(rule.origin.name), len(expansion), str(name), expand_single, tuple(plan), trailing)
+
+
+def _reduction(rule_plan: tuple, transformer):
+    """The callback the parser calls to reduce a rule (see `_plan`): Lark's child filter, positions and `?rule` inlining."""
+    origin, size, name, expand_single, plan, trailing = rule_plan
     spliced = name.startswith("_")
     method = None if spliced else getattr(type(transformer), name, None)
     if method is not None:
         method = getattr(method, "base_func", method).__get__(transformer)
-    if expand_single and len(expansion) == 1 and plan == [(0, False, 0)] and not trailing:
+    if expand_single and size == 1 and plan == ((0, False, 0),) and not trailing:
         # `?rule: other`: one child, passed up as it is (its span cannot change).
         return _first
 
@@ -134,7 +207,7 @@ def _reduction(rule, transformer):
     simple = None
     if not trailing and all(not splice and not placeholders for _, splice, placeholders in plan):
         simple = tuple(index for index, _, _ in plan)
-        if simple == tuple(range(len(expansion))):
+        if simple == tuple(range(size)):
             simple = ()  # every child
 
     def reduce(children):
@@ -179,11 +252,13 @@ def _reduction(rule, transformer):
             return built
         values = [child.value if type(child) is _Built else child for child in kept]
         if method is None:  # a rule _ToAst does not know stays a Lark tree, as Transformer would leave it
-            built.value = Tree(name, values, _lark_meta(built))
+            built.value = _lark().Tree(name, values, _lark_meta(built))
         else:
             built.value = method(built, values)
         return built
 
+    if size and origin not in _CAN_BE_EMPTY:
+        return _solid_reduction(plan, trailing, expand_single, spliced, method, reduce) or reduce
     return reduce
 
 
@@ -191,8 +266,101 @@ def _first(children):
     return children[0]
 
 
-def _lark_meta(built: _Built) -> Meta:
-    meta = Meta()
+# The rules that can match no text, whose nodes have no position: `start` of an
+# empty file only (tests/test_parser_build.py checks it against the grammar).
+# No rule has it as a child, so every other reduction's children all have positions.
+_CAN_BE_EMPTY = frozenset({"start"})
+
+
+def _solid_reduction(plan, trailing, expand_single, spliced, method, general):
+    """`_reduction`'s `reduce` for a rule none of whose children can be empty, in the shapes nearly
+    every reduction takes; None for the others. Each returns what `general`, the general `reduce`, returns."""
+    if trailing or any(placeholders for _, _, placeholders in plan):
+        return None
+    if spliced and plan and plan[0] == (0, True, 0):
+        rest = [(index, splice) for index, splice, _ in plan[1:]]
+
+        def append(children):
+            # `x*` and `x+` as left-recursive rules: the list so far grows in place.
+            built = children[0]
+            items = built.value
+            for index, splice in rest:
+                if splice:
+                    items += children[index].value
+                else:
+                    items.append(children[index])
+            last = children[-1]
+            built.end_line, built.end_column = last.end_line, last.end_column
+            return built
+
+        return append
+    if expand_single and plan == ((0, True, 0),) and method is None:
+
+        def unwrap(children):
+            # `?stage: _unit`: what the spliced rule holds, when it is one thing, takes its place.
+            child = children[0]
+            items = child.value
+            if len(items) != 1:
+                return general(children)
+            item = items[0]
+            if type(item) is _Built:
+                item.line, item.column, item.end_line, item.end_column = (
+                    child.line,
+                    child.column,
+                    child.end_line,
+                    child.end_column,
+                )
+            return item
+
+        return unwrap
+    if expand_single:
+        return None
+    kept = tuple(plan)
+    if spliced:
+        if all(not splice for _, splice, _ in plan):
+            simple = [index for index, _, _ in plan]
+
+            def wrap(children):
+                first, last = children[0], children[-1]
+                built = _Built()
+                built.line, built.column, built.end_line, built.end_column = (
+                    first.line,
+                    first.column,
+                    last.end_line,
+                    last.end_column,
+                )
+                built.value = [children[index] for index in simple]
+                return built
+
+            return wrap
+        return None
+    if method is None:
+        return None
+
+    def build(children):
+        first, last = children[0], children[-1]
+        built = _Built()
+        built.line, built.column, built.end_line, built.end_column = (
+            first.line,
+            first.column,
+            last.end_line,
+            last.end_column,
+        )
+        values = []
+        for index, splice, _ in kept:
+            child = children[index]
+            if splice:
+                values += [item.value if type(item) is _Built else item for item in child.value]
+            else:
+                values.append(child.value if type(child) is _Built else child)
+        built.value = method(built, values)
+        return built
+
+    return build
+
+
+def _lark_meta(built: _Built):
+    meta = _lark().Meta()
     if built.line is not None:
         meta.line, meta.column, meta.end_line, meta.end_column = (
             built.line,
@@ -240,9 +408,12 @@ def _span(meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
-    """Builds `ast` nodes bottom-up; every node keeps its span."""
+class _ToAst:
+    """Builds `ast` nodes bottom-up; every node keeps its span.
+
+    Each method takes the `_Built` being reduced (its span) and the kept
+    children; `_tree_transformer` makes it a Lark Transformer for Lark's trees.
+    """
 
     def start(self, meta, children):
         definitions = tuple(c for c in children if isinstance(c, ast.Definition))
@@ -343,8 +514,17 @@ class _ToAst(Transformer):
         return children[1]
 
 
+def _tree_transformer():
+    """`_ToAst` as a Lark Transformer with v_args(meta=True), for trees Lark built (how cnndsl 0.1.0 parsed)."""
+    lark = _lark()
+    methods = {name: value for name, value in vars(_ToAst).items() if not name.startswith("__")}
+    return lark.v_args(meta=True)(type("_ToAstTransformer", (lark.Transformer,), methods))()
+
+
 def _number(text: str, span: Span):
     """An int or float literal, refused when too long to convert or too large to compute with."""
+    if len(text) < 19 and text.isdecimal():  # below 10^18 < MAX_TOTAL, and short: both checks pass
+        return int(text)
     if "." in text or "e" in text or "E" in text:
         return check_number(float(text), span)
     check_literal(text, span)
@@ -411,7 +591,14 @@ def _expected_words(expected) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
 
 
-def _syntax_error(err: UnexpectedInput, source: Source) -> SyntaxProblem:
+def _syntax_error(err, source: Source) -> SyntaxProblem:
+    """The SyntaxProblem for Lark's UnexpectedInput."""
+    lark = _lark()
+    UnexpectedCharacters, UnexpectedEOF, UnexpectedToken = (  # noqa: N806 - Lark's classes
+        lark.UnexpectedCharacters,
+        lark.UnexpectedEOF,
+        lark.UnexpectedToken,
+    )
     line, column = max(err.line, 1), max(err.column, 1)
     if isinstance(err, UnexpectedCharacters):
         char = source.line(line)[column - 1 : column] or "?"
@@ -632,60 +819,131 @@ class _Unparsed(Exception):
     """The fast loop met text it does not parse; Lark's own loop reports why."""
 
 
-def _parse_fast(parser: Lark, text: str):
+def _parse_fast(tables: _FastTables, text: str):
     """What `parser.parse(text)` returns, for text that parses, in one loop.
 
     Lark's loop runs each token through a generator per layer (contextual
     lexer, our bounds, the indenter) and a method call per step; this one
     lexes with the same regexes and feeds the same LALR tables and callbacks
-    directly. Our bounds and indentation reuse `_bounded` and
-    `_Indenter.handle_NL`. On any lexing or parsing failure it raises
-    `_Unparsed`, and `parse` runs Lark's loop to report the error exactly.
+    directly, in one function. Our bounds and the indenter are checked
+    inline; a line that changes the indentation goes through
+    `_Indenter.handle_NL`. On any lexing or parsing failure, and on any
+    bound crossed, it raises `_Unparsed`, and `parse` runs Lark's loop to
+    report the error exactly.
     """
-    frontend = parser.parser
     # One scanner for every state, where Lark's contextual lexer compiles one
     # per state (~2 ms of every start). Both list the terminals in the same
     # order, so when the state accepts what this one finds, a state's own
     # lexer would have found the same; when it does not, Lark's loop decides.
-    lexer = frontend.lexer.lexer.root_lexer
-    patterns = [pattern.match for pattern in lexer.scanner._mres]
-    ignore, newlines, callback = lexer.ignore_types, lexer.newline_types, lexer.callback
-    table = frontend.parser.parser.parse_table
-    states = _fast_states(parser)
-    end_state = table.end_states["start"]
-    state_stack = [table.start_states["start"]]
+    patterns, ignore, newlines, callback = tables.patterns, tables.ignore, tables.newlines, tables.callback
+    states, end_state = tables.states, tables.end_state
+    state_stack = [tables.start_state]
     value_stack = []
+    chains = tables.chains
 
     new_string = str.__new__
-
-    def tokens():
-        pos, line, line_start, end = 0, 1, 0, len(text)
-        while pos < end:
-            for match in patterns:
-                found = match(text, pos)
-                if found:
-                    break
-            else:
-                raise _Unparsed
-            value, kind = found.group(0), found.lastgroup
-            token = None
-            if kind not in ignore or kind in callback:
-                # Token's own constructor sets these same slots through two calls: 3x slower.
-                token = new_string(Token, value)
-                token.type, token.value, token.start_pos = kind, value, pos
-                token.line, token.column = line, pos - line_start + 1
+    pos, line, line_start, end = 0, 1, 0, len(text)
+    depth = operators = paren_level = 0
+    indenter = _Indenter()
+    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
+    indent_level = indenter.indent_level
+    last = None
+    while pos < end:
+        for match in patterns:
+            found = match(text, pos)
+            if found:
+                break
+        else:
+            raise _Unparsed
+        value, kind = found.group(), found.lastgroup
+        if kind in ignore and kind not in callback:
             if kind in newlines:
                 count = value.count("\n")
                 if count:
                     line += count
                     line_start = pos + value.rindex("\n") + 1
             pos += len(value)
-            if token is not None:
-                token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
-                if kind in callback:
-                    token = callback[kind](token)
-                if kind not in ignore:
-                    yield token
+            continue
+        # Token's own constructor sets these same slots through two calls: 3x slower.
+        token = new_string(Token, value)
+        token.type, token.value, token.start_pos = kind, value, pos
+        token.line, token.column = line, pos - line_start + 1
+        if kind in newlines:
+            count = value.count("\n")
+            if count:
+                line += count
+                line_start = pos + value.rindex("\n") + 1
+        pos += len(value)
+        token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
+        if text.startswith(" ", pos):
+            pos += 1
+        if kind in callback:
+            token = callback[kind](token)
+            kind = token.type
+        if kind in ignore:
+            continue
+        last = token
+        batch = (token,)
+        if kind not in _PLAIN_KINDS:
+            # What `_bounded` and the indenter do with this token; crossing a bound is Lark's loop's to report.
+            if kind in _OPENERS:
+                depth += 1
+                if depth > MAX_BRACKETS:
+                    raise _Unparsed
+            elif kind == "RPAR":
+                depth = max(depth - 1, 0)
+            elif kind in _RESETS:
+                operators = 0
+            elif value in _OPERATORS:
+                operators += 1
+                if operators > MAX_OPERATORS:
+                    raise _Unparsed
+            if kind == "_NL":
+                if paren_level > 0:
+                    continue
+                if value[-1] != "\n" or len(indent_level) > 1:  # indentation may change here
+                    try:
+                        batch = tuple(indenter.handle_NL(token))
+                    except SyntaxProblem:
+                        raise _Unparsed from None
+        for token in batch:
+            kind = token.type
+            while True:
+                top = state_stack[-1]
+                try:
+                    action, arg = states[top][kind]
+                except KeyError:
+                    raise _Unparsed from None
+                if action is Shift:
+                    state_stack.append(arg)
+                    value_stack.append(token)
+                    break
+                size, reduce, origin = arg
+                if reduce is None:
+                    # `?rule: other` passes its one child up: the top state changes, the value does not.
+                    # Chains of these (`?expr -> ?sum -> ?product -> ?atom`) depend only on the state
+                    # below, the top state and the lookahead: taken once, remembered.
+                    key = (state_stack[-2], top, kind)
+                    final = chains.get(key)
+                    if final is None:
+                        final = chains[key] = _unit_chain(states, key)
+                    state_stack[-1] = final
+                    continue
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                    value_stack.append(reduce(children))
+                else:
+                    value_stack.append(reduce([]))
+                state_stack.append(states[state_stack[-1]][origin][1])
+        if kind in _OPENERS:
+            paren_level += 1
+        elif kind == "RPAR":
+            paren_level -= 1
+            if paren_level < 0:
+                raise _Unparsed
+    indenter.paren_level = paren_level
 
     def feed(token, kind):
         while True:
@@ -697,36 +955,22 @@ def _parse_fast(parser: Lark, text: str):
                 state_stack.append(arg)
                 value_stack.append(token)
                 return None
-            size, callback, origin = arg
-            if callback is None:  # `?rule: other` passes its one child up unchanged
+            size, reduce, origin = arg
+            if reduce is None:
                 state_stack.pop()
             elif size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
                 del value_stack[-size:]
-                value_stack.append(callback(children))
+                value_stack.append(reduce(children))
             else:
-                value_stack.append(callback([]))
+                value_stack.append(reduce([]))
             state_stack.append(states[state_stack[-1]][origin][1])
             if kind == "$END" and state_stack[-1] == end_state:
                 return value_stack[-1]
 
-    indenter = _Indenter()
-    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
-    last = None
-    for last in _bounded(tokens()):
-        kind = last.type
-        if kind == "_NL":
-            for token in indenter.handle_NL(last):
-                feed(token, token.type)
-        else:
-            feed(last, kind)
-            if kind in _OPENERS:
-                indenter.paren_level += 1
-            elif kind == "RPAR":
-                indenter.paren_level -= 1
-    while len(indenter.indent_level) > 1:
-        indenter.indent_level.pop()
+    while len(indent_level) > 1:
+        indent_level.pop()
         dedent = Token.new_borrow_pos("_DEDENT", "", last) if last else Token("_DEDENT", "", 0, 0, 0, 0, 0, 0)
         feed(dedent, "_DEDENT")
     result = feed(None, "$END")
@@ -735,29 +979,74 @@ def _parse_fast(parser: Lark, text: str):
     return result
 
 
+# Kinds the bounds and the indenter let through untouched: most tokens.
+_PLAIN_KINDS = frozenset({"NAME", "INT", "DIMS", "FLOAT", "SIGNED_NUMBER", "LABEL_TEMPLATE", "MERGE_OP"})
+_RESETS = frozenset({"_NL", "VBAR", "SEMICOLON", "COMMA"})  # the kinds that end an expression for `_bounded`
+
+
+def _unit_chain(states: dict, key: tuple) -> int:
+    """The top state after the `?rule: other` reductions the lookahead causes, from (below, top, lookahead)."""
+    below, top, kind = key
+    while True:
+        action, arg = states[top].get(kind, (Shift, None))  # a lookahead the state refuses: the loop reports it
+        if action is Shift or arg[1] is not None:
+            return top
+        top = states[below][arg[2]][1]
+
+
+class _FastTables:
+    """What `_parse_fast` reads: the root lexer's scanner and the LALR table, each reduction with its callback."""
+
+    __slots__ = ("patterns", "ignore", "newlines", "callback", "states", "start_state", "end_state", "chains")
+
+
 @functools.cache
-def _fast_states(parser: Lark) -> dict:
-    """The LALR table with each reduction as (children, callback, rule name); no Rule hashing per step."""
-    callbacks = parser.parser.parser.parser.callbacks
-    reductions = {}
-    for rule, callback in callbacks.items():
-        identity = callback is _first and len(rule.expansion) == 1
-        reductions[rule] = (len(rule.expansion), None if identity else callback, rule.origin.name)
-    return {
-        state: {kind: (action, arg if action is Shift else reductions[arg]) for kind, (action, arg) in row.items()}
-        for state, row in parser.parser.parser.parser.parse_table.states.items()
-    }
+def _fast_tables() -> _FastTables:
+    """The tables from `_parse_tables`, plain literals that load without Lark (~6 ms less per start)."""
+    from . import _parse_tables as shipped
+
+    tables = _FastTables()
+    tables.patterns = [re.compile(pattern, flags).match for pattern, flags in shipped.SCANNER]
+    tables.ignore, tables.newlines = frozenset(shipped.IGNORE), frozenset(shipped.NEWLINES)
+    tables.callback = {kind: _retype(words) for kind, words in shipped.KEYWORDS.items()}
+    transformer = _ToAst()
+    reductions = []
+    for rule_plan in shipped.RULES:
+        callback = _reduction(rule_plan, transformer)
+        origin, size = rule_plan[0], rule_plan[1]
+        # (children, callback, rule name); a None callback: `?rule: other` passes its one child up unchanged
+        reductions.append((size, None if callback is _first and size == 1 else callback, origin))
+    tables.states = [
+        {kind: (action, arg if action is Shift else reductions[arg]) for kind, (action, arg) in row.items()}
+        for row in shipped.STATES
+    ]
+    tables.start_state, tables.end_state = shipped.START_STATE, shipped.END_STATE
+    tables.chains = {}  # filled by `_parse_fast` as it meets each chain of `?rule: other` reductions
+    return tables
+
+
+def _retype(words: dict):
+    """Lark's UnlessCallback: a NAME that spells a keyword (`def`, `as`) is that keyword's token."""
+
+    def retype(token):
+        kind = words.get(token.value)
+        if kind is not None:
+            token.type = kind
+        return token
+
+    return retype
 
 
 def parse(source: Source) -> ast.Program:
     """Parse a whole .cnn program; raises SyntaxProblem with a span."""
     text = source.text if source.text.endswith("\n") else source.text + "\n"
     try:
-        try:
-            return _parse_fast(_parser(), text).value
-        except _Unparsed:
-            return _parser().parse(text).value
-    except UnexpectedInput as err:
+        return _parse_fast(_fast_tables(), text).value
+    except _Unparsed:
+        pass
+    try:  # Lark's loop: the same tables, and it reports exactly where and why
+        return _parser().parse(text).value
+    except _lark().UnexpectedInput as err:
         raise _syntax_error(err, source) from None
 
 
@@ -778,5 +1067,5 @@ def tokens(text: str) -> list[Token]:
     the text between them. Raises UnexpectedInput when the text does not parse.
     """
     recording = _Recording()
-    Lark_StandAlone(postlex=recording).parse(text)  # a plain tree: only the tokens are wanted
+    _lark().Lark_StandAlone(postlex=recording).parse(text)  # a plain tree: only the tokens are wanted
     return recording.tokens

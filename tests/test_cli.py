@@ -205,14 +205,42 @@ def test_layers_lists_every_keyword():
 
 # What `summary` must not import: the frameworks, the other commands, and
 # modules only a failure or another output format needs. Lark itself is not
-# needed either: the parser ships in the package (cnndsl/_generated_parser.py).
+# needed either: the parser ships in the package (cnndsl/_generated_parser.py),
+# and a file that parses needs only its tables (cnndsl/_parse_tables.py).
 NOT_FOR_SUMMARY = {
     "torch", "keras", "numpy", "tensorflow", "jax", "lark", "pygments",
     "difflib", "pickle", "logging", "json", "csv", "html", "unicodedata", "subprocess", "shutil",
     "cnndsl.emit.keras", "cnndsl.emit.pytorch", "cnndsl.explain", "cnndsl.diagram", "cnndsl.memory",
     "cnndsl.reference", "cnndsl.diagnostics", "cnndsl.port", "cnndsl.build_parser", "cnndsl.highlight",
-    "cnndsl.catalogue",
+    "cnndsl.catalogue", "cnndsl._generated_parser",
 }  # fmt: skip
+
+
+def _command_parsers(parser):
+    (commands,) = (action for action in parser._actions if action.dest == "command")
+    return commands.choices
+
+
+def _options(parser):
+    return [
+        (a.option_strings, a.dest, a.default, a.choices, a.nargs, a.required, a.type, a.const)
+        for a in parser._actions
+        if a.dest != "help"
+    ] + sorted((k, v) for k, v in parser._defaults.items() if k != "command_parser")
+
+
+def test_a_command_built_alone_has_the_options_of_the_full_parser():
+    # main() builds only the parser of the command on its line; each must be the one the full parser holds.
+    from cnndsl.cli import build_parser
+
+    full = _command_parsers(build_parser())
+    assert len(full) >= 10
+    for name, command in full.items():
+        alone = _command_parsers(build_parser(name))
+        assert list(alone) == [name]
+        assert alone[name].format_help() == command.format_help(), name
+        assert _options(alone[name]) == _options(command), name
+    assert list(_command_parsers(build_parser("not-a-command"))) == list(full)
 
 
 def test_summary_does_not_import_heavy_frameworks():

@@ -1,7 +1,8 @@
 """The parser shipped in the package is current, and nothing is read from a temp-dir cache.
 
-cnndsl/_generated_parser.py is built from grammar/cnndsl.lark by
-`python -m cnndsl.build_parser`; these tests fail whenever the two drift.
+cnndsl/_generated_parser.py and cnndsl/_parse_tables.py are built from
+grammar/cnndsl.lark by `python -m cnndsl.build_parser`; these tests fail
+whenever they drift apart.
 """
 
 from __future__ import annotations
@@ -17,14 +18,19 @@ from pathlib import Path
 import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from netgen import networks
+from syntax_roles import sample_texts
 
-from cnndsl import _generated_parser, build_parser
-from cnndsl.parse import _Indenter, _parser, _ToAst, grammar_path
+from cnndsl import _generated_parser, _parse_tables, build_parser
+from cnndsl.parse import _fast_tables, _Indenter, _parser, _tree_transformer, grammar_path
 from cnndsl.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
-REGENERATE = "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit cnndsl/_generated_parser.py"
+REGENERATE = (
+    "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit"
+    " cnndsl/_generated_parser.py and cnndsl/_parse_tables.py"
+)
 GRAMMAR = Path(grammar_path()).read_text(encoding="utf-8")
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
 # Inputs the parser must reject, each at the same place as a parser built from the grammar.
@@ -40,6 +46,25 @@ BROKEN = [
 
 def test_shipped_parser_was_generated_from_this_grammar():
     assert _generated_parser.GRAMMAR_SHA256 == build_parser.grammar_digest(GRAMMAR), REGENERATE
+    assert _parse_tables.GRAMMAR_SHA256 == build_parser.grammar_digest(GRAMMAR), REGENERATE
+
+
+def test_shipped_tables_are_the_shipped_parsers():
+    # State numbers differ from build to build: both files must come from the same one.
+    parser = _generated_parser.Lark_StandAlone(postlex=_Indenter())
+    expected = build_parser.generate_tables(parser, _generated_parser.GRAMMAR_SHA256, _generated_parser.LARK_VERSION)
+    assert Path(build_parser.tables_path()).read_text(encoding="utf-8") == expected, REGENERATE
+
+
+def test_tables_of_a_fresh_build_have_the_same_lexer_and_rules():
+    # generate_tables reads a lark.Lark as it reads the standalone parser.
+    fresh = build_parser.generate_tables(_fresh_parser(), "digest", lark.__version__)
+    namespace = {}
+    exec(compile(fresh, "fresh tables", "exec"), namespace)  # noqa: S102 - text this test just generated
+    for name in ("SCANNER", "IGNORE", "NEWLINES", "KEYWORDS"):
+        assert namespace[name] == getattr(_parse_tables, name), name
+    assert sorted(namespace["RULES"]) == sorted(_parse_tables.RULES)
+    assert len(namespace["STATES"]) == len(_parse_tables.STATES)
 
 
 def _terminals(parser):
@@ -141,7 +166,7 @@ CONSTRUCTS = [
 
 def _reference_ast(text):
     """Lark's tree with propagate_positions, then the Transformer pass: how cnndsl 0.1.0 parsed."""
-    return _ToAst().transform(_shipped_tree_parser().parse(text))
+    return _tree_transformer().transform(_shipped_tree_parser().parse(text))
 
 
 @pytest.mark.parametrize(
@@ -211,13 +236,18 @@ def test_a_file_planted_at_the_old_cache_path_is_never_read(tmp_path, monkeypatc
     assert not marker.exists()
 
 
-def test_the_fast_loop_parses_every_example_itself():
+SAMPLES = sample_texts()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_fast_loop_parses_every_example_itself(name):
     # parse() falls back to Lark's loop only to report an error; valid files never need it.
+    # Every example and README snippet: the same AST, with the same spans, as Lark's tree made.
     from cnndsl.parse import _parse_fast
 
-    for path in EXAMPLES:
-        text = path.read_text(encoding="utf-8")
-        assert _parse_fast(_parser(), text).value == _reference_ast(text), path.name
+    text = SAMPLES[name]
+    text = text if text.endswith("\n") else text + "\n"
+    assert _parse_fast(_fast_tables(), text).value == _reference_ast(text), name
 
 
 @pytest.mark.parametrize("text", BROKEN)
@@ -225,7 +255,7 @@ def test_the_fast_loop_hands_errors_to_lark(text):
     from cnndsl.parse import _parse_fast, _Unparsed
 
     with pytest.raises(_Unparsed):
-        _parse_fast(_parser(), text)
+        _parse_fast(_fast_tables(), text)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -233,7 +263,7 @@ def test_the_fast_loop_hands_errors_to_lark(text):
 def test_fast_loop_equals_lark_and_transformer_on_random_networks(net):
     from cnndsl.parse import _parse_fast
 
-    assert _parse_fast(_parser(), net.text).value == _reference_ast(net.text)
+    assert _parse_fast(_fast_tables(), net.text).value == _reference_ast(net.text)
 
 
 def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses():
@@ -243,5 +273,78 @@ def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses()
 
     text = "def f(c): dense c\ninput 8 | f(c -1)\n"
     with pytest.raises(_Unparsed):
-        _parse_fast(_parser(), text)
+        _parse_fast(_fast_tables(), text)
     assert parse(Source.of(text, "t.cnn")) == _reference_ast(text)
+
+
+def test_the_fast_loop_parses_the_blocks_guide_as_lark_does():
+    import re
+
+    from cnndsl.parse import _parse_fast
+
+    guide = (ROOT / "docs" / "blocks.md").read_text(encoding="utf-8")
+    snippets = re.findall(r"```cnn\n(.*?)```", guide, flags=re.S)
+    assert len(snippets) >= 5
+    for snippet in snippets:
+        assert _parse_fast(_fast_tables(), snippet).value == _reference_ast(snippet), snippet
+
+
+def test_only_start_can_be_empty():
+    # The fast reductions take every child but `start`'s to cover some text (parse._CAN_BE_EMPTY).
+    from cnndsl.parse import _CAN_BE_EMPTY
+
+    rules = _fresh_parser().rules
+    empty: set[str] = set()
+    while True:
+        more = {r.origin.name for r in rules if all(s.name in empty for s in r.expansion)} - empty
+        if not more:
+            break
+        empty |= more
+    assert empty == set(_CAN_BE_EMPTY)
+    assert not any(s.name in empty for r in rules for s in r.expansion)
+
+
+# Pieces of text that exercise every token, indentation, brackets, comments and line joins.
+SOUP = [
+    "input", "8x8x3", "conv", "8", "3x3", "same", "relu", "bn", "dense", "-1", "-", "1.5", ".5", "1e-3",
+    "def", "f", "g(", "c", "k=2", "as", "i", "add(", "concat(", "identity", "@f", "a:", "b{c}_x:",
+    "|", ";", "(", ")", ",", ":", "=", "*", "/", "//", "+", "\n", "\n    ", "\n  ", "\n\t", "  ", "\t",
+    "# note", "\\\n", "\r\n", "x", "1x", "2 *", "reuse",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(SOUP), max_size=40).map(" ".join))
+def test_the_fast_loop_builds_what_lark_builds_or_hands_over(text):
+    # Valid or not: whatever the fast loop returns is Lark's tree exactly; all else goes to Lark's loop.
+    from cnndsl.parse import _parse_fast, _Unparsed
+
+    text = text if text.endswith("\n") else text + "\n"
+    try:
+        fast = _parse_fast(_fast_tables(), text).value
+    except _Unparsed:
+        return
+    assert fast == _reference_ast(text)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["conv 8 3x3 same relu", "bn", "dense 4", "(conv 8 3 | relu) * 2", "add(identity; conv 3 1)"]),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["\n", "\n\n", "  # c\n", " \\\n  "]),
+)
+def test_the_fast_loop_builds_what_lark_builds_on_long_pipelines(lines, joint):
+    # These texts need nothing of Lark's contextual lexer: the fast loop parses each one Lark parses.
+    from cnndsl.parse import _parse_fast, _Unparsed
+
+    text = "input 8x8x3\n" + joint.join(lines) + "\n"
+    try:
+        reference = _reference_ast(text)
+    except _generated_parser.UnexpectedInput:  # `relu \\\n (conv ...)`: a spaced `(` starts an argument
+        with pytest.raises(_Unparsed):
+            _parse_fast(_fast_tables(), text)
+        return
+    assert _parse_fast(_fast_tables(), text).value == reference

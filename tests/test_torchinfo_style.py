@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["lenet", "coursera_cnn", "cifar10_cnn", "mnist_cnn", "scenario1", "scenario2", "scenario3"]
 EXAMPLES = [ROOT / "examples" / f"{name}.cnn" for name in SMALL] + [
     ROOT / "examples" / "resnet50.cnn",
-    *(ROOT / "examples" / "torchvision" / f"{name}.cnn" for name in ("squeezenet1_1", "shufflenet_v2_x1_0")),
+    *(
+        ROOT / "examples" / "torchvision" / f"{name}.cnn"
+        for name in ("squeezenet1_1", "shufflenet_v2_x1_0", "convnext_tiny")
+    ),
 ]
 
 

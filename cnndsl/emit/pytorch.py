@@ -88,11 +88,12 @@ class AvgPoolSame(nn.Module):
 ''',
     "LayerScale": '''
 class LayerScale(nn.Module):
-    """A learned factor per channel, as Keras's ConvNeXt LayerScale has it."""
+    """A learned factor per channel: shaped (C,) as Keras's ConvNeXt LayerScale has it,
+    or (C, 1, 1) as torchvision's ConvNeXt has it."""
 
-    def __init__(self, init_values, channels):
+    def __init__(self, init_values, shape):
         super().__init__()
-        self.gamma = nn.Parameter(torch.full((channels,), float(init_values)))
+        self.gamma = nn.Parameter(torch.full(shape, float(init_values)))
 
     def forward(self, x):
         return x * self.gamma.view((1, -1) + (1,) * (x.dim() - 2))
@@ -178,20 +179,33 @@ class TorchStep:
         self.inputs = inputs
         self.comments: list[str] = []
 
-    def module(self, expr) -> str:
+    def module(self, expr, ahead: bool = False) -> str:
         """Make `expr` an attribute of the model, named after the layer; its `self.` name.
 
         A layer used again is the same attribute: the module (and its weights) is shared.
+        `ahead` sets it before every other module of the innermost block call that made
+        the layer, where a PyTorch module written as that block registers its own
+        parameters (before its submodules'), so its state comes in that order.
         """
         attr = self.target.attributes[self.node.id]
         if self.node.shares is None:
-            self.target.init.append((f"self.{attr} = ", expr, None))
+            self._add((f"self.{attr} = ", expr, None), ahead)
         return f"self.{attr}"
 
     def init(self, head: str, expr, comment: str | None = None) -> None:
         """One more statement `head + expr` in `__init__`, after the layer's own attribute."""
         if self.node.shares is None:
-            self.target.init.append((head, expr, comment))
+            self._add((head, expr, comment), False)
+
+    def _add(self, statement, ahead: bool) -> None:
+        target, place = self.target, len(self.target.init)
+        if ahead and self.node.blocks:
+            # the call's layers come just before this one: walk back over them, not over the whole model
+            call, nodes = self.node.blocks[-1].id, target.model.nodes
+            while place and any(b.id == call for b in nodes[target.init_owners[place - 1]].blocks):
+                place -= 1
+        target.init.insert(place, statement)
+        target.init_owners.insert(place, self.node.id)
 
     def helper(self, name: str) -> str:
         self.target.helpers.add(name)
@@ -209,6 +223,7 @@ class TorchTarget(Target):
     def __init__(self, model):
         super().__init__(model)
         self.init: list[tuple[str, object, str | None]] = []
+        self.init_owners: list[int] = []  # the node that wrote each statement of `init`
         self.helpers: set[str] = set()
         names = Names()
         self.attributes = {}

@@ -53,7 +53,12 @@ class LayerScale(LayerKind):
         return Call("LayerScale", [literal(self["init"]), node.shape[-1]])
 
     def torch(self, node, step):
-        scale = step.module(Call(step.helper("LayerScale"), [literal(self["init"]), node.shape[-1]]))
+        """Under `defaults pytorch` the factor is torchvision's ConvNeXt layer_scale: shaped (C, 1, 1)
+        and first among the parameters of its block, as CNBlock registers it before its submodules."""
+        torchvision = self.conventions == "pytorch"
+        shape = (node.shape[-1], *(1 for _ in node.shape[:-1])) if torchvision else (node.shape[-1],)
+        helper = Call(step.helper("LayerScale"), [literal(self["init"]), literal(shape)])
+        scale = step.module(helper, ahead=torchvision)
         return [lambda x: Call(scale, [x])]
 
     def torch_modules(self, node):
