@@ -410,7 +410,9 @@ def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
     """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
     shape, params, macs = info.shape, info.params, info.macs
     if (
-        (not shape or (max(shape) <= MAX_AXIS and min(shape) >= -MAX_AXIS and prod(shape) <= MAX_TOTAL))
+        macs is not None  # an unknown size takes the long way below
+        and None not in shape
+        and (not shape or (max(shape) <= MAX_AXIS and min(shape) >= -MAX_AXIS and prod(shape) <= MAX_TOTAL))
         and params <= MAX_TOTAL
         and macs <= MAX_TOTAL
         and totals[0] + params <= MAX_TOTAL
