@@ -89,6 +89,7 @@ class UnknownSize(ShapeProblem):
 
     code = "E302"
     example = "input ?x?x3\nconv 8 3 relu\nflatten\ndense 10\n"
+    hint_examples = ()
 
 
 class SizeNeeded(CnnError):

@@ -44,10 +44,13 @@ def attribute_name(name: str) -> str:
 HELPERS = {
     "keras_same_pad": '''
 def keras_same_pad(x, kernel, stride, dilation, value=0.0):
-    """Keras's `same` padding for a window with a stride, on an input whose size is known only
-    when run: per axis, (ceil(n/s) - 1)·s + d·(k - 1) + 1 - n positions, the odd one after."""
+    """Keras's `same` padding for a window with a stride, on an input whose size
+    is known only when run: per axis, (ceil(n/s) - 1)·s + d·(k - 1) + 1 - n
+    positions, the odd one after."""
     pads = []
-    for n, k, s, d in zip(x.shape[:1:-1], kernel[::-1], stride[::-1], dilation[::-1]):
+    spatial = x.shape[2:]
+    for i in reversed(range(len(spatial))):  # F.pad takes the last axis first
+        n, k, s, d = spatial[i], kernel[i], stride[i], dilation[i]
         total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
         pads += [total // 2, total - total // 2]
     return F.pad(x, pads, value=value)
