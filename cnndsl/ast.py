@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from ._dataclass import dataclass
+from .frozen import frozen
 from .source import Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Num:
     value: int | float
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Dims:
     """An `AxBxC` literal."""
 
@@ -20,7 +20,7 @@ class Dims:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Name:
     """A bare word: an option keyword, or a block parameter inside a def."""
 
@@ -28,7 +28,7 @@ class Name:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class BinOp:
     op: str
     left: Expr
@@ -36,7 +36,7 @@ class BinOp:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Neg:
     operand: Expr
     span: Span
@@ -45,7 +45,7 @@ class Neg:
 Expr = Num | Dims | Name | BinOp | Neg
 
 
-@dataclass(frozen=True)
+@frozen
 class KeywordArg:
     name: str
     value: Expr
@@ -55,7 +55,7 @@ class KeywordArg:
 Arg = Expr | KeywordArg
 
 
-@dataclass(frozen=True)
+@frozen
 class Layer:
     """`conv 64 3x3 stride 2`: a layer keyword and its raw arguments."""
 
@@ -65,7 +65,7 @@ class Layer:
     kind_span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Call:
     """`block(64, s=2)`: a use of a `def` block."""
 
@@ -75,7 +75,7 @@ class Call:
     name_span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Merge:
     """`add(a; b)`: branches from one input, joined by a merge layer."""
 
@@ -85,7 +85,7 @@ class Merge:
     op_span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     """`( a | b )`: a parenthesised pipeline, usually for repetition."""
 
@@ -93,7 +93,7 @@ class Group:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Repeat:
     """`unit * n`, or `unit * n as i` with `i` taking 0 .. n-1 in the body."""
 
@@ -104,7 +104,7 @@ class Repeat:
     index_span: Span | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Labelled:
     """`name: unit`: a user-chosen layer name."""
 
@@ -114,7 +114,7 @@ class Labelled:
     label_span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Reference:
     """`@name`: the output of an earlier named layer or block call."""
 
@@ -126,20 +126,20 @@ class Reference:
 Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference
 
 
-@dataclass(frozen=True)
+@frozen
 class Pipeline:
     stages: tuple[Stage, ...]
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Param:
     name: str
     default: Expr | None
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Definition:
     name: str
     params: tuple[Param, ...]
@@ -148,7 +148,7 @@ class Definition:
     name_span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Program:
     definitions: tuple[Definition, ...]
     pipelines: tuple[Pipeline, ...]

@@ -11,13 +11,14 @@ from functools import cached_property
 from ._dataclass import dataclass
 from .errors import CnnError, DuplicateName, Hint, ShapeProblem
 from .expand import BlockCall, Graph
+from .frozen import frozen
 from .layers import Inferred, LayerKind, Shape, to_snake_case
 from .layers.base import describe_shape, prod
-from .limits import check_size, check_total
+from .limits import MAX_AXIS, MAX_TOTAL, check_size, check_total
 from .source import Source, Span
 
 
-@dataclass(frozen=True)
+@frozen
 class TypedNode:
     id: int
     name: str
@@ -229,9 +230,13 @@ class _Namer:
     def __init__(self):
         self.counts: dict[str, int] = {}
         self.taken: dict[str, Span | None] = {}
+        self.bases: dict[str, str] = {}  # keras_type -> its snake_case name (three regex passes each)
 
     def auto(self, keras_type: str) -> str:
-        base = "input_layer" if keras_type == "InputLayer" else to_snake_case(keras_type)
+        base = self.bases.get(keras_type)
+        if base is None:
+            base = "input_layer" if keras_type == "InputLayer" else to_snake_case(keras_type)
+            self.bases[keras_type] = base
         count = self.counts.get(base, 0)
         self.counts[base] = count + 1
         return base if count == 0 else f"{base}_{count}"
@@ -347,6 +352,17 @@ def _check_same_weights(first: TypedNode, in_shapes: tuple[Shape, ...], info: In
 
 def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
     """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
+    shape, params, macs = info.shape, info.params, info.macs
+    if (
+        (not shape or (max(shape) <= MAX_AXIS and min(shape) >= -MAX_AXIS and prod(shape) <= MAX_TOTAL))
+        and params <= MAX_TOTAL
+        and macs <= MAX_TOTAL
+        and totals[0] + params <= MAX_TOTAL
+        and totals[1] + macs <= MAX_TOTAL
+    ):  # every check below passes: one test instead of eight calls per layer
+        totals[0] += params
+        totals[1] += macs
+        return
     for axis in info.shape:
         check_size(axis, layer.span, "an axis of this layer's output")
     check_total(prod(info.shape), layer.span, "the values in this layer's output")

@@ -194,7 +194,7 @@ def _plan(rule) -> tuple:
 
 def _reduction(rule_plan: tuple, transformer):
     """The callback the parser calls to reduce a rule (see `_plan`): Lark's child filter, positions and `?rule` inlining."""
-    _origin, size, name, expand_single, plan, trailing = rule_plan
+    origin, size, name, expand_single, plan, trailing = rule_plan
     spliced = name.startswith("_")
     method = None if spliced else getattr(type(transformer), name, None)
     if method is not None:
@@ -257,11 +257,106 @@ def _reduction(rule_plan: tuple, transformer):
             built.value = method(built, values)
         return built
 
+    if size and origin not in _CAN_BE_EMPTY:
+        return _solid_reduction(plan, trailing, expand_single, spliced, method, reduce) or reduce
     return reduce
 
 
 def _first(children):
     return children[0]
+
+
+# The rules that can match no text, whose nodes have no position: `start` of an
+# empty file only (tests/test_parser_build.py checks it against the grammar).
+# No rule has it as a child, so every other reduction's children all have positions.
+_CAN_BE_EMPTY = frozenset({"start"})
+
+
+def _solid_reduction(plan, trailing, expand_single, spliced, method, general):
+    """`_reduction`'s `reduce` for a rule none of whose children can be empty, in the shapes nearly
+    every reduction takes; None for the others. Each returns what `general`, the general `reduce`, returns."""
+    if trailing or any(placeholders for _, _, placeholders in plan):
+        return None
+    if spliced and plan and plan[0] == (0, True, 0):
+        rest = [(index, splice) for index, splice, _ in plan[1:]]
+
+        def append(children):
+            # `x*` and `x+` as left-recursive rules: the list so far grows in place.
+            built = children[0]
+            items = built.value
+            for index, splice in rest:
+                if splice:
+                    items += children[index].value
+                else:
+                    items.append(children[index])
+            last = children[-1]
+            built.end_line, built.end_column = last.end_line, last.end_column
+            return built
+
+        return append
+    if expand_single and plan == ((0, True, 0),) and method is None:
+
+        def unwrap(children):
+            # `?stage: _unit`: what the spliced rule holds, when it is one thing, takes its place.
+            child = children[0]
+            items = child.value
+            if len(items) != 1:
+                return general(children)
+            item = items[0]
+            if type(item) is _Built:
+                item.line, item.column, item.end_line, item.end_column = (
+                    child.line,
+                    child.column,
+                    child.end_line,
+                    child.end_column,
+                )
+            return item
+
+        return unwrap
+    if expand_single:
+        return None
+    kept = tuple(plan)
+    if spliced:
+        if all(not splice for _, splice, _ in plan):
+            simple = [index for index, _, _ in plan]
+
+            def wrap(children):
+                first, last = children[0], children[-1]
+                built = _Built()
+                built.line, built.column, built.end_line, built.end_column = (
+                    first.line,
+                    first.column,
+                    last.end_line,
+                    last.end_column,
+                )
+                built.value = [children[index] for index in simple]
+                return built
+
+            return wrap
+        return None
+    if method is None:
+        return None
+
+    def build(children):
+        first, last = children[0], children[-1]
+        built = _Built()
+        built.line, built.column, built.end_line, built.end_column = (
+            first.line,
+            first.column,
+            last.end_line,
+            last.end_column,
+        )
+        values = []
+        for index, splice, _ in kept:
+            child = children[index]
+            if splice:
+                values += [item.value if type(item) is _Built else item for item in child.value]
+            else:
+                values.append(child.value if type(child) is _Built else child)
+        built.value = method(built, values)
+        return built
+
+    return build
 
 
 def _lark_meta(built: _Built):
@@ -427,6 +522,8 @@ def _tree_transformer():
 
 def _number(text: str, span: Span):
     """An int or float literal, refused when too long to convert or too large to compute with."""
+    if len(text) < 19 and text.isdecimal():  # below 10^18 < MAX_TOTAL, and short: both checks pass
+        return int(text)
     if "." in text or "e" in text or "E" in text:
         return check_number(float(text), span)
     check_literal(text, span)
@@ -727,9 +824,11 @@ def _parse_fast(tables: _FastTables, text: str):
     Lark's loop runs each token through a generator per layer (contextual
     lexer, our bounds, the indenter) and a method call per step; this one
     lexes with the same regexes and feeds the same LALR tables and callbacks
-    directly. Our bounds and indentation reuse `_bounded` and
-    `_Indenter.handle_NL`. On any lexing or parsing failure it raises
-    `_Unparsed`, and `parse` runs Lark's loop to report the error exactly.
+    directly, in one function. Our bounds and the indenter are checked
+    inline; a line that changes the indentation goes through
+    `_Indenter.handle_NL`. On any lexing or parsing failure, and on any
+    bound crossed, it raises `_Unparsed`, and `parse` runs Lark's loop to
+    report the error exactly.
     """
     # One scanner for every state, where Lark's contextual lexer compiles one
     # per state (~2 ms of every start). Both list the terminals in the same
@@ -739,37 +838,111 @@ def _parse_fast(tables: _FastTables, text: str):
     states, end_state = tables.states, tables.end_state
     state_stack = [tables.start_state]
     value_stack = []
+    chains = tables.chains
 
     new_string = str.__new__
-
-    def tokens():
-        pos, line, line_start, end = 0, 1, 0, len(text)
-        while pos < end:
-            for match in patterns:
-                found = match(text, pos)
-                if found:
-                    break
-            else:
-                raise _Unparsed
-            value, kind = found.group(0), found.lastgroup
-            token = None
-            if kind not in ignore or kind in callback:
-                # Token's own constructor sets these same slots through two calls: 3x slower.
-                token = new_string(Token, value)
-                token.type, token.value, token.start_pos = kind, value, pos
-                token.line, token.column = line, pos - line_start + 1
+    pos, line, line_start, end = 0, 1, 0, len(text)
+    depth = operators = paren_level = 0
+    indenter = _Indenter()
+    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
+    indent_level = indenter.indent_level
+    last = None
+    while pos < end:
+        for match in patterns:
+            found = match(text, pos)
+            if found:
+                break
+        else:
+            raise _Unparsed
+        value, kind = found.group(), found.lastgroup
+        if kind in ignore and kind not in callback:
             if kind in newlines:
                 count = value.count("\n")
                 if count:
                     line += count
                     line_start = pos + value.rindex("\n") + 1
             pos += len(value)
-            if token is not None:
-                token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
-                if kind in callback:
-                    token = callback[kind](token)
-                if kind not in ignore:
-                    yield token
+            continue
+        # Token's own constructor sets these same slots through two calls: 3x slower.
+        token = new_string(Token, value)
+        token.type, token.value, token.start_pos = kind, value, pos
+        token.line, token.column = line, pos - line_start + 1
+        if kind in newlines:
+            count = value.count("\n")
+            if count:
+                line += count
+                line_start = pos + value.rindex("\n") + 1
+        pos += len(value)
+        token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
+        if text.startswith(" ", pos):
+            pos += 1
+        if kind in callback:
+            token = callback[kind](token)
+            kind = token.type
+        if kind in ignore:
+            continue
+        last = token
+        batch = (token,)
+        if kind not in _PLAIN_KINDS:
+            # What `_bounded` and the indenter do with this token; crossing a bound is Lark's loop's to report.
+            if kind in _OPENERS:
+                depth += 1
+                if depth > MAX_BRACKETS:
+                    raise _Unparsed
+            elif kind == "RPAR":
+                depth = max(depth - 1, 0)
+            elif kind in _RESETS:
+                operators = 0
+            elif value in _OPERATORS:
+                operators += 1
+                if operators > MAX_OPERATORS:
+                    raise _Unparsed
+            if kind == "_NL":
+                if paren_level > 0:
+                    continue
+                if value[-1] != "\n" or len(indent_level) > 1:  # indentation may change here
+                    try:
+                        batch = tuple(indenter.handle_NL(token))
+                    except SyntaxProblem:
+                        raise _Unparsed from None
+        for token in batch:
+            kind = token.type
+            while True:
+                top = state_stack[-1]
+                try:
+                    action, arg = states[top][kind]
+                except KeyError:
+                    raise _Unparsed from None
+                if action is Shift:
+                    state_stack.append(arg)
+                    value_stack.append(token)
+                    break
+                size, reduce, origin = arg
+                if reduce is None:
+                    # `?rule: other` passes its one child up: the top state changes, the value does not.
+                    # Chains of these (`?expr -> ?sum -> ?product -> ?atom`) depend only on the state
+                    # below, the top state and the lookahead: taken once, remembered.
+                    key = (state_stack[-2], top, kind)
+                    final = chains.get(key)
+                    if final is None:
+                        final = chains[key] = _unit_chain(states, key)
+                    state_stack[-1] = final
+                    continue
+                if size:
+                    children = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                    value_stack.append(reduce(children))
+                else:
+                    value_stack.append(reduce([]))
+                state_stack.append(states[state_stack[-1]][origin][1])
+        if kind in _OPENERS:
+            paren_level += 1
+        elif kind == "RPAR":
+            paren_level -= 1
+            if paren_level < 0:
+                raise _Unparsed
+    indenter.paren_level = paren_level
 
     def feed(token, kind):
         while True:
@@ -781,36 +954,22 @@ def _parse_fast(tables: _FastTables, text: str):
                 state_stack.append(arg)
                 value_stack.append(token)
                 return None
-            size, callback, origin = arg
-            if callback is None:  # `?rule: other` passes its one child up unchanged
+            size, reduce, origin = arg
+            if reduce is None:
                 state_stack.pop()
             elif size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
                 del value_stack[-size:]
-                value_stack.append(callback(children))
+                value_stack.append(reduce(children))
             else:
-                value_stack.append(callback([]))
+                value_stack.append(reduce([]))
             state_stack.append(states[state_stack[-1]][origin][1])
             if kind == "$END" and state_stack[-1] == end_state:
                 return value_stack[-1]
 
-    indenter = _Indenter()
-    indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
-    last = None
-    for last in _bounded(tokens()):
-        kind = last.type
-        if kind == "_NL":
-            for token in indenter.handle_NL(last):
-                feed(token, token.type)
-        else:
-            feed(last, kind)
-            if kind in _OPENERS:
-                indenter.paren_level += 1
-            elif kind == "RPAR":
-                indenter.paren_level -= 1
-    while len(indenter.indent_level) > 1:
-        indenter.indent_level.pop()
+    while len(indent_level) > 1:
+        indent_level.pop()
         dedent = Token.new_borrow_pos("_DEDENT", "", last) if last else Token("_DEDENT", "", 0, 0, 0, 0, 0, 0)
         feed(dedent, "_DEDENT")
     result = feed(None, "$END")
@@ -819,10 +978,25 @@ def _parse_fast(tables: _FastTables, text: str):
     return result
 
 
+# Kinds the bounds and the indenter let through untouched: most tokens.
+_PLAIN_KINDS = frozenset({"NAME", "INT", "DIMS", "FLOAT", "SIGNED_NUMBER", "LABEL_TEMPLATE", "MERGE_OP"})
+_RESETS = frozenset({"_NL", "VBAR", "SEMICOLON", "COMMA"})  # the kinds that end an expression for `_bounded`
+
+
+def _unit_chain(states: dict, key: tuple) -> int:
+    """The top state after the `?rule: other` reductions the lookahead causes, from (below, top, lookahead)."""
+    below, top, kind = key
+    while True:
+        action, arg = states[top].get(kind, (Shift, None))  # a lookahead the state refuses: the loop reports it
+        if action is Shift or arg[1] is not None:
+            return top
+        top = states[below][arg[2]][1]
+
+
 class _FastTables:
     """What `_parse_fast` reads: the root lexer's scanner and the LALR table, each reduction with its callback."""
 
-    __slots__ = ("patterns", "ignore", "newlines", "callback", "states", "start_state", "end_state")
+    __slots__ = ("patterns", "ignore", "newlines", "callback", "states", "start_state", "end_state", "chains")
 
 
 @functools.cache
@@ -846,6 +1020,7 @@ def _fast_tables() -> _FastTables:
         for row in shipped.STATES
     ]
     tables.start_state, tables.end_state = shipped.START_STATE, shipped.END_STATE
+    tables.chains = {}  # filled by `_parse_fast` as it meets each chain of `?rule: other` reductions
     return tables
 
 

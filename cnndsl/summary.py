@@ -50,9 +50,14 @@ def _rows(model: Model, batch: int | None, macs: bool, view=None) -> tuple[list[
         header.append("Connected to")
         align.append("<")
     rows = []
+    shapes: dict = {}  # most layers share their output shape with others
     for node in model.keras_order if functional else model.layers:
-        last_use = model.calls[node.id][-1]  # Keras shows a shared layer's shape from its last use
-        cells = [[f"{node.name} ({node.keras_type})"], [format_shape(last_use.shape, batch)], [f"{node.info.params:,}"]]
+        # Keras shows a shared layer's shape from its last use; a Sequential model shares no layer.
+        shape = model.calls[node.id][-1].shape if functional else node.info.shape
+        shown = shapes.get(shape)
+        if shown is None:
+            shown = shapes[shape] = format_shape(shape, batch)
+        cells = [[f"{node.name} ({node.keras_type})"], [shown], [f"{node.info.params:,}"]]
         if macs:
             cells.append([f"{_macs(model, node):,}"])
         if functional:
@@ -82,10 +87,10 @@ def format_summary(
     """The table `model.summary()` prints in Keras 3, with its exact footer."""
     box = ASCII_BOX if ascii_only else UNICODE_BOX
     header, rows, align = _rows(model, batch, macs, view)
-    widths = [len(h) for h in header]
-    for cells in rows:
-        for i, cell in enumerate(cells):
-            widths[i] = max(widths[i], *(len(line) for line in cell))
+    widths = [
+        max(len(heading), max((len(line) for cells in rows for line in cells[i]), default=0))
+        for i, heading in enumerate(header)
+    ]
 
     def rule(kind: str) -> str:
         left, fill, cross, right = box[kind]
@@ -98,10 +103,17 @@ def format_summary(
 
     out = [f'Model: "{model.name}"', rule("top"), line("head", header), rule("head_rule")]
     separator = rule("rule")
+    # A row is one line unless a cell has several (a merge's inputs): one format for all such rows.
+    left, mid, right = box["row"]
+    one_line = left + mid.join(f" {{:{a}{w}}} " for a, w in zip(align, widths)) + right
     for r, cells in enumerate(rows):
         if r:
             out.append(separator)
-        for k in range(max(len(c) for c in cells)):
+        height = max(map(len, cells))
+        if height == 1:
+            out.append(one_line.format(*[cell[0] for cell in cells]))
+            continue
+        for k in range(height):
             out.append(line("row", [c[k] if k < len(c) else "" for c in cells]))
     out.append(rule("bottom"))
     out += footer(model, macs, view, batch)
@@ -109,10 +121,12 @@ def format_summary(
 
 
 def footer(model: Model, macs: bool = False, view=None, batch: int | None = None) -> list[str]:
+    trainable, non_trainable = model.trainable, model.non_trainable  # each a sum over every layer
+    total = trainable + non_trainable
     lines = [
-        f" Total params: {model.total:,} ({readable_memory_size(model.total * 4)})",
-        f" Trainable params: {model.trainable:,} ({readable_memory_size(model.trainable * 4)})",
-        f" Non-trainable params: {model.non_trainable:,} ({readable_memory_size(model.non_trainable * 4)})",
+        f" Total params: {total:,} ({readable_memory_size(total * 4)})",
+        f" Trainable params: {trainable:,} ({readable_memory_size(trainable * 4)})",
+        f" Non-trainable params: {non_trainable:,} ({readable_memory_size(non_trainable * 4)})",
     ]
     if macs or (view is not None and view.columns is not None and "macs" in view.columns):
         lines.append(f" Total MACs: {model.macs:,} ({readable_count(model.macs)} per example)")

@@ -1,9 +1,10 @@
 """cnndsl._dataclass behaves as the standard dataclass decorator, class by class.
 
-The oracle: each module that uses cnndsl._dataclass, run again with the
-standard `dataclasses` in its place, so every class body is decorated both
-ways; then the two classes' instances are compared on everything the
-standard decorator gives them.
+The oracle: each module that uses cnndsl._dataclass (or cnndsl.frozen, which
+is `dataclass(frozen=True, slots=True)`), run again with the standard
+`dataclasses` in its place, so every class body is decorated both ways;
+then the two classes' instances are compared on everything the standard
+decorator gives them.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ def _standard_module(name: str) -> types.ModuleType:
     module = importlib.import_module(name)
     text = Path(module.__file__).read_text(encoding="utf-8")
     standard, count = re.subn(r"^from \.+_dataclass import ", "from dataclasses import ", text, flags=re.M)
-    assert count == 1, name
+    standard, frozen_count = re.subn(
+        r"^from \.+frozen import frozen$",
+        "from dataclasses import dataclass as _standard\nfrozen = _standard(frozen=True, slots=True)",
+        standard,
+        flags=re.M,
+    )
+    assert count + frozen_count >= 1, name
     twin = types.ModuleType(f"{name}_standard_twin")
     twin.__package__ = module.__package__
     twin.__file__ = module.__file__
@@ -68,9 +75,9 @@ def test_every_module_using_it_is_compared():
     users = {
         ".".join(path.relative_to(Path(_dataclass.__file__).parent.parent).with_suffix("").parts)
         for path in Path(_dataclass.__file__).parent.rglob("*.py")
-        if re.search(r"^from \.+_dataclass import .*dataclass", path.read_text(encoding="utf-8"), flags=re.M)
+        if re.search(r"^from \.+(_dataclass|frozen) import ", path.read_text(encoding="utf-8"), flags=re.M)
     }
-    assert users == set(MODULES)
+    assert users - {"cnndsl.frozen"} == set(MODULES)
     assert len(PAIRS) >= 35
 
 

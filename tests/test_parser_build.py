@@ -18,6 +18,7 @@ from pathlib import Path
 import lark
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from netgen import networks
 from syntax_roles import sample_texts
 
@@ -274,3 +275,76 @@ def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses()
     with pytest.raises(_Unparsed):
         _parse_fast(_fast_tables(), text)
     assert parse(Source.of(text, "t.cnn")) == _reference_ast(text)
+
+
+def test_the_fast_loop_parses_the_blocks_guide_as_lark_does():
+    import re
+
+    from cnndsl.parse import _parse_fast
+
+    guide = (ROOT / "docs" / "blocks.md").read_text(encoding="utf-8")
+    snippets = re.findall(r"```cnn\n(.*?)```", guide, flags=re.S)
+    assert len(snippets) >= 5
+    for snippet in snippets:
+        assert _parse_fast(_fast_tables(), snippet).value == _reference_ast(snippet), snippet
+
+
+def test_only_start_can_be_empty():
+    # The fast reductions take every child but `start`'s to cover some text (parse._CAN_BE_EMPTY).
+    from cnndsl.parse import _CAN_BE_EMPTY
+
+    rules = _fresh_parser().rules
+    empty: set[str] = set()
+    while True:
+        more = {r.origin.name for r in rules if all(s.name in empty for s in r.expansion)} - empty
+        if not more:
+            break
+        empty |= more
+    assert empty == set(_CAN_BE_EMPTY)
+    assert not any(s.name in empty for r in rules for s in r.expansion)
+
+
+# Pieces of text that exercise every token, indentation, brackets, comments and line joins.
+SOUP = [
+    "input", "8x8x3", "conv", "8", "3x3", "same", "relu", "bn", "dense", "-1", "-", "1.5", ".5", "1e-3",
+    "def", "f", "g(", "c", "k=2", "as", "i", "add(", "concat(", "identity", "@f", "a:", "b{c}_x:",
+    "|", ";", "(", ")", ",", ":", "=", "*", "/", "//", "+", "\n", "\n    ", "\n  ", "\n\t", "  ", "\t",
+    "# note", "\\\n", "\r\n", "x", "1x", "2 *", "reuse",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(SOUP), max_size=40).map(" ".join))
+def test_the_fast_loop_builds_what_lark_builds_or_hands_over(text):
+    # Valid or not: whatever the fast loop returns is Lark's tree exactly; all else goes to Lark's loop.
+    from cnndsl.parse import _parse_fast, _Unparsed
+
+    text = text if text.endswith("\n") else text + "\n"
+    try:
+        fast = _parse_fast(_fast_tables(), text).value
+    except _Unparsed:
+        return
+    assert fast == _reference_ast(text)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(["conv 8 3x3 same relu", "bn", "dense 4", "(conv 8 3 | relu) * 2", "add(identity; conv 3 1)"]),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["\n", "\n\n", "  # c\n", " \\\n  "]),
+)
+def test_the_fast_loop_builds_what_lark_builds_on_long_pipelines(lines, joint):
+    # These texts need nothing of Lark's contextual lexer: the fast loop parses each one Lark parses.
+    from cnndsl.parse import _parse_fast, _Unparsed
+
+    text = "input 8x8x3\n" + joint.join(lines) + "\n"
+    try:
+        reference = _reference_ast(text)
+    except _generated_parser.UnexpectedInput:  # `relu \\\n (conv ...)`: a spaced `(` starts an argument
+        with pytest.raises(_Unparsed):
+            _parse_fast(_fast_tables(), text)
+        return
+    assert _parse_fast(_fast_tables(), text).value == reference
