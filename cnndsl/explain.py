@@ -52,7 +52,7 @@ def explain_parts(
     ]
     return {
         "inputs": inputs,
-        "shape": [shape_text(node.shape, batch, layout)] + layer.explain_shape(node),
+        "shape": [shape_text(node.shape, batch, layout)] + layer.explain_shape_in(node, layout),
         "params": params,
         "macs": macs,
         "activations": activations,

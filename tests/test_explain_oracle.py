@@ -97,3 +97,32 @@ def _same_lines(node, parts):
     dilation = resolved.get("dilation", (1,) * len(kernel))
     lines = [line for line in parts["shape"] if PADS.search(line)]
     return [(line, k, s, d) for line, k, s, d in zip(lines, kernel, resolved["stride"], dilation)]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("path", ["examples/lenet.cnn", "examples/torchvision/alexnet.cnn"])
+def test_flatten_writes_its_product_in_the_layout_shown(path, torch):
+    """The factors are PyTorch's: the NCHW tensor the emitted module flattens, and the order of the
+    axes torch.flatten receives (the Keras-convention code moves the channels last first), both read
+    with torch.fx's ShapeProp. A line says the order of the values when the layout shown is the other."""
+    from pathlib import Path
+
+    from emit_helpers import load
+    from torch.fx import symbolic_trace
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    model = analyze((Path(__file__).resolve().parent.parent / path).read_text(encoding="utf-8"))
+    traced = symbolic_trace(load(generate(model, "pytorch"), "flattening").build_model().eval())
+    shape = model.nodes[0].shape
+    ShapeProp(traced).propagate(torch.zeros(1, shape[-1], *shape[:-1]))
+    flatten = next(n for n in traced.graph.nodes if n.target in (torch.flatten, "flatten"))
+    source = flatten.args[0]
+    if source.target == "movedim":  # x.movedim(1, -1).flatten(1): Keras's order
+        source = source.args[0]
+    nchw = tuple(source.meta["tensor_meta"].shape[1:])
+    flattened = tuple(flatten.args[0].meta["tensor_meta"].shape[1:])
+    node = next(n for n in model.nodes if n.keras_type == "Flatten")
+    for layout, factors in (("channels_first", nchw), ("channels_last", (*nchw[1:], nchw[0]))):
+        lines = explain_parts(model, node, layout=layout)["shape"]
+        assert lines[1] == f"{'·'.join(map(str, factors))} = {math.prod(factors):,} features"
+        assert len(lines) == (2 if factors == flattened else 3)

@@ -618,6 +618,11 @@ class LayerKind:
             return ["same shape as its input"]
         return []
 
+    def explain_shape_in(self, node, layout: str) -> list[str]:
+        """`explain_shape` with shapes shown in `layout`; only a kind whose lines list a shape's axes in
+        order (flatten's product) writes them differently."""
+        return self.explain_shape(node)
+
     def explain_params(self, node) -> list[str]:
         """The parameter count as a sum of the parts (weights, bias, ...); empty when there are none."""
         return []

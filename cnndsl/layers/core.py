@@ -21,6 +21,7 @@ from .base import (
     literal,
     method,
     prod,
+    to_layout,
 )
 
 
@@ -53,8 +54,22 @@ class Flatten(LayerKind):
         return Inferred((prod(shapes[0]),), "Flatten")
 
     def explain_shape(self, node):
+        return self.explain_shape_in(node, "channels_last")
+
+    def explain_shape_in(self, node, layout):
+        """The product in the layout shown; where the values are flattened in the other order
+        (Keras's channels last, or torch.flatten's channels first), a second line says so."""
         why = " (put in by cnndsl before a dense layer)" if node.implicit else ""
-        return [f"{dot(*node.in_shapes[0])} = {figure(node.shape[0])} features{why}"]
+        shape = node.in_shapes[0]
+        lines = [f"{dot(*to_layout(shape, layout))} = {figure(node.shape[0])} features{why}"]
+        order = "channels_first" if self.conventions == "pytorch" else "channels_last"
+        if order != layout and len(shape) > 1 and prod(shape[:-1]) > 1:
+            lines.append(
+                "values in torch.flatten's order, channels first (`defaults pytorch`)"
+                if order == "channels_first"
+                else "values in Keras's order, channels last (the PyTorch code moves the channels last first)"
+            )
+        return lines
 
     def keras(self, node):
         return Call("layers.Flatten")
