@@ -6,9 +6,9 @@ read the result and never work a shape out again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
+from ._dataclass import dataclass
 from .errors import CnnError, DuplicateName, Hint, ShapeProblem, SizeNeeded, UnknownSize
 from .expand import BlockCall, Graph
 from .frozen import frozen
@@ -302,9 +302,15 @@ def infer(graph: Graph, name: str = "model") -> Model:
     totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
 
     def place(
-        layer: LayerKind, inputs: tuple[int, ...], implicit: bool, blocks, label=None, label_span=None, shares=None
+        layer: LayerKind,
+        inputs: tuple[int, ...],
+        in_shapes: tuple[Shape, ...],
+        implicit: bool,
+        blocks,
+        label=None,
+        label_span=None,
+        shares=None,
     ):
-        in_shapes = tuple(nodes[i].shape for i in inputs)
         if layer.NEEDS_LAST_AXIS and any(shape and shape[-1] is None for shape in in_shapes):
             raise _unknown_last_axis(layer, in_shapes, inputs, nodes)
         info = layer.infer(in_shapes)
@@ -339,12 +345,16 @@ def infer(graph: Graph, name: str = "model") -> Model:
         inputs = tuple(new_id[i] for i in node.inputs)
         shares = None if node.shares is None else new_id[node.shares]
         try:
-            extra = node.layer.implicit_before(tuple(nodes[i].shape for i in inputs))
+            in_shapes = tuple([nodes[i].info.shape for i in inputs])
+            extra = node.layer.implicit_before(in_shapes)
             if extra is not None:
                 # A shared dense shares the flatten before it too, as one Keras layer per use would not.
                 flatten = None if shares is None or not nodes[shares - 1].implicit else shares - 1
-                inputs = (place(extra, inputs, True, node.blocks, shares=flatten),)
-            new_id[node.id] = place(node.layer, inputs, False, node.blocks, node.label, node.label_span, shares)
+                inputs = (place(extra, inputs, in_shapes, True, node.blocks, shares=flatten),)
+                in_shapes = (nodes[inputs[0]].info.shape,)
+            new_id[node.id] = place(
+                node.layer, inputs, in_shapes, False, node.blocks, node.label, node.label_span, shares
+            )
         except CnnError as error:
             if node.span is not None:
                 error.span = node.span  # a reused layer's problem is where it was reused

@@ -848,6 +848,88 @@ def _parse_fast(tables: _FastTables, text: str):
     indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
     indent_level = indenter.indent_level
     last = None
+
+    def settle(kind: str) -> int:
+        """Make the reductions the lookahead `kind` calls for; the state it then shifts to."""
+        while True:
+            top = state_stack[-1]
+            try:
+                action, arg = states[top][kind]
+            except KeyError:
+                raise _Unparsed from None
+            if action is Shift:
+                return arg
+            size, reduce, origin = arg
+            if reduce is None:
+                # `?rule: other` passes its one child up: the top state changes, the value does not.
+                # Chains of these (`?expr -> ?sum -> ?product -> ?atom`) depend only on the state
+                # below, the top state and the lookahead: taken once, remembered.
+                key = (state_stack[-2], top, kind)
+                final = chains.get(key)
+                if final is None:
+                    final = chains[key] = _unit_chain(states, key)
+                state_stack[-1] = final
+                continue
+            if size:
+                children = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+                value_stack.append(reduce(children))
+            else:
+                value_stack.append(reduce([]))
+            state_stack.append(states[state_stack[-1]][origin][1])
+
+    plain_line, excluded = _plain_line_pattern(tables)
+
+    def plain_lines(pos: int, line: int) -> tuple[int, int]:
+        """Read the lines from `pos` (a line start, outside any block or bracket) that are one layer
+        and its plain arguments, `conv 8 3x3 same relu`, building their nodes without the tables.
+
+        The nodes, spans and parser state are those the token loop makes for the same line, and the
+        line's statement enters the table through its goto. The first other line ends the run.
+        """
+        while True:
+            found = plain_line(text, pos)
+            if found is None:
+                return pos, line
+            word, rest, breaks = found.group("word", "rest", "breaks")
+            if breaks[-1] != "\n" or word in excluded:  # the next line is indented; a keyword or a merge
+                return pos, line
+            column = len(word) + 1
+            kind_span = Span(line, 1, line, column)
+            args = []
+            if rest:
+                for arg in rest[1:].split(" "):
+                    start, column = column + 1, column + 1 + len(arg)
+                    span = Span(line, start, line, column)
+                    if arg[0] in _DIGITS:
+                        if "x" in arg:
+                            args.append(ast.Dims(tuple(_number(part, span) for part in arg.split("x")), span))
+                        else:
+                            args.append(ast.Num(_number(arg, span), span))
+                    elif arg in excluded:
+                        return pos, line
+                    else:
+                        args.append(ast.Name(arg, span))
+            span = Span(line, 1, line, column) if args else kind_span
+            built = _Built()
+            built.line, built.column, built.end_line, built.end_column = line, 1, line, column
+            built.value = ast.Pipeline((ast.Layer(word, tuple(args), span, kind_span),), span)
+            settle("NAME")  # what the line's first word makes of the lines before it
+            goto = states[state_stack[-1]].get("_statement")
+            if goto is None:  # not where a statement starts: the token loop reads the line
+                return pos, line
+            statement = _Built()
+            pos = found.end()
+            line += breaks.count("\n")
+            statement.line, statement.column, statement.end_line, statement.end_column = built.line, 1, line, 1
+            statement.value = [built]
+            state_stack.append(goto[1])
+            value_stack.append(statement)
+
+    if plain_line is not None:
+        pos, line = plain_lines(0, 1)
+        line_start = pos
     while pos < end:
         for match in patterns:
             found = match(text, pos)
@@ -875,7 +957,7 @@ def _parse_fast(tables: _FastTables, text: str):
                 line_start = pos + value.rindex("\n") + 1
         pos += len(value)
         token.end_line, token.end_column, token.end_pos = line, pos - line_start + 1, pos
-        if text.startswith(" ", pos):
+        if text.startswith(" ", pos):  # a space: only the ignored `[\t \f]+` matches there, so skip it now
             pos += 1
         if kind in callback:
             token = callback[kind](token)
@@ -883,66 +965,47 @@ def _parse_fast(tables: _FastTables, text: str):
         if kind in ignore:
             continue
         last = token
-        batch = (token,)
-        if kind not in _PLAIN_KINDS:
-            # What `_bounded` and the indenter do with this token; crossing a bound is Lark's loop's to report.
-            if kind in _OPENERS:
-                depth += 1
-                if depth > MAX_BRACKETS:
-                    raise _Unparsed
-            elif kind == "RPAR":
-                depth = max(depth - 1, 0)
-            elif kind in _RESETS:
-                operators = 0
-            elif value in _OPERATORS:
-                operators += 1
-                if operators > MAX_OPERATORS:
-                    raise _Unparsed
-            if kind == "_NL":
-                if paren_level > 0:
-                    continue
-                if value[-1] != "\n" or len(indent_level) > 1:  # indentation may change here
-                    try:
-                        batch = tuple(indenter.handle_NL(token))
-                    except SyntaxProblem:
-                        raise _Unparsed from None
-        for token in batch:
-            kind = token.type
-            while True:
-                top = state_stack[-1]
-                try:
-                    action, arg = states[top][kind]
-                except KeyError:
-                    raise _Unparsed from None
-                if action is Shift:
-                    state_stack.append(arg)
-                    value_stack.append(token)
-                    break
-                size, reduce, origin = arg
-                if reduce is None:
-                    # `?rule: other` passes its one child up: the top state changes, the value does not.
-                    # Chains of these (`?expr -> ?sum -> ?product -> ?atom`) depend only on the state
-                    # below, the top state and the lookahead: taken once, remembered.
-                    key = (state_stack[-2], top, kind)
-                    final = chains.get(key)
-                    if final is None:
-                        final = chains[key] = _unit_chain(states, key)
-                    state_stack[-1] = final
-                    continue
-                if size:
-                    children = value_stack[-size:]
-                    del state_stack[-size:]
-                    del value_stack[-size:]
-                    value_stack.append(reduce(children))
-                else:
-                    value_stack.append(reduce([]))
-                state_stack.append(states[state_stack[-1]][origin][1])
+        if kind in _PLAIN_KINDS:
+            state_stack.append(settle(kind))
+            value_stack.append(token)
+            continue
+        # What `_bounded` and the indenter do with this token; crossing a bound is Lark's loop's to report.
         if kind in _OPENERS:
+            depth += 1
+            if depth > MAX_BRACKETS:
+                raise _Unparsed
             paren_level += 1
         elif kind == "RPAR":
+            depth = max(depth - 1, 0)
             paren_level -= 1
             if paren_level < 0:
                 raise _Unparsed
+        elif kind in _RESETS:
+            operators = 0
+        elif value in _OPERATORS:
+            operators += 1
+            if operators > MAX_OPERATORS:
+                raise _Unparsed
+        if kind != "_NL":
+            state_stack.append(settle(kind))
+            value_stack.append(token)
+            continue
+        if paren_level > 0:
+            continue
+        if value[-1] == "\n" and len(indent_level) == 1:  # the indentation stays 0
+            state_stack.append(settle(kind))
+            value_stack.append(token)
+            if plain_line is not None:
+                pos, line = plain_lines(pos, line)
+                line_start = pos
+            continue
+        try:
+            batch = tuple(indenter.handle_NL(token))
+        except SyntaxProblem:
+            raise _Unparsed from None
+        for token in batch:
+            state_stack.append(settle(token.type))
+            value_stack.append(token)
     indenter.paren_level = paren_level
 
     def feed(token, kind):
@@ -977,6 +1040,39 @@ def _parse_fast(tables: _FastTables, text: str):
     if result is None:
         raise _Unparsed
     return result
+
+
+_DIGITS = frozenset("0123456789")
+
+
+@functools.cache
+def _plain_line_pattern(tables: _FastTables) -> tuple:
+    """The regex of a plain line for `_parse_fast`, and the words that are not a NAME there (keywords, merges).
+
+    One layer word, then numbers, sizes and words each after one space, then
+    the grammar's line break: every token of such a line is the one the
+    scanner finds (a NAME, INT or DIMS, none followed by a character that
+    would extend it). (None, ()) when the tables lack what this relies on.
+    """
+    from . import _parse_tables as shipped
+
+    scanner = shipped.SCANNER[0][0]
+    merges = "add|concat|concatenate|multiply|average|maximum|minimum|subtract|residual"
+    line_break = "(\r?\n[\t ]*(#[^\n]*)?)+"
+    words = r"(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)|"
+    numbers = r"(?P<DIMS>-?\d+(x-?\d+)+(?![A-Za-z_0-9]))|(?P<FLOAT>\d+\.\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+)|"
+    if (
+        f"(?P<MERGE_OP>({merges})(?![A-Za-z_0-9]))|" not in scanner
+        or f"(?P<_NL>{line_break})|" not in scanner
+        or words not in scanner
+        or numbers not in scanner
+        or set(shipped.KEYWORDS) != {"NAME"}
+    ):
+        return None, ()  # pragma: no cover - the grammar changed: the token loop reads every line
+    excluded = frozenset(merges.split("|")) | frozenset(shipped.KEYWORDS["NAME"])
+    word, number = r"[A-Za-z_][A-Za-z_0-9]*", r"[0-9]+(?:x[0-9]+)*"
+    pattern = re.compile(rf"(?P<word>{word})(?P<rest>(?: (?:{number}|{word}))*)[ \t]*(?P<breaks>{line_break})")
+    return pattern.match, excluded
 
 
 # Kinds the bounds and the indenter let through untouched: most tokens.

@@ -11,11 +11,12 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._dataclass import dataclass, field
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 from ..errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..frozen import frozen
 from ..limits import check_size
 from ..source import Span
 
@@ -83,7 +84,7 @@ def keras_layer_word(word: str) -> str | None:
     return next((w for w in (word.lower(), plain) if w in REGISTRY), None)
 
 
-@dataclass(frozen=True)
+@frozen
 class Value:
     """An evaluated argument: a number, a size (AxB), or a bare word."""
 
@@ -390,7 +391,7 @@ class LayerKind:
         conventions: str = "keras",
     ) -> LayerKind:
         """Match source arguments to ARGS; raises BadArgument with a span."""
-        defaults, by_name, positional, choices, flags = cls._binding_tables(conventions)
+        defaults, by_name, positional, _choices, flags, choice_words = cls._binding_tables(conventions)
         options = dict(defaults)
         spans: dict[str, Span] = {}
 
@@ -441,7 +442,7 @@ class LayerKind:
                 i += 1  # `padding same`, `activation relu`: the choice after its name
                 arg = by_name[word]
                 assign(arg, arg.type.lookup(values[i].value), value.span.to(values[i].span))
-            elif word is not None and (arg := next((c for c in choices if c.type.lookup(word)), None)) is not None:
+            elif word is not None and (arg := choice_words.get(word)) is not None:
                 assign(arg, arg.type.lookup(word), value.span)
             elif word is None and next_positional < len(positional):
                 arg = positional[next_positional]
@@ -500,7 +501,13 @@ class LayerKind:
                 [arg for arg in cls.ARGS if arg.positional],
                 [arg for arg in cls.ARGS if isinstance(arg.type, Choice) and not arg.positional],
                 {arg.type.word or arg.name: arg for arg in cls.ARGS if isinstance(arg.type, Flag)},
+                {},  # a choice's word -> the first choice argument that takes it (`same` -> padding)
             )
+            choices, choice_words = tables[3], tables[5]
+            for arg in choices:
+                for word in (*arg.type.choices, *arg.type.aliases):
+                    if arg.type.lookup(word):
+                        choice_words.setdefault(word, arg)
         return tables
 
     @classmethod
