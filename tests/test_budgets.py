@@ -153,6 +153,25 @@ def test_budgets_from_the_nearest_pyproject_with_a_cnndsl_table(tmp_path, capsys
     capsys.readouterr()
 
 
+def test_a_pyproject_that_cannot_name_cnndsl_is_not_parsed(tmp_path, monkeypatch):
+    # Parsing TOML costs ~3 ms of every `check`: a file without the word (or an escape) is skipped.
+    import cnndsl.budgets
+
+    def refuse(path):
+        raise AssertionError(f"parsed {path}")
+
+    model = project(tmp_path, "[tool.ruff]\nline-length = 99\n")
+    monkeypatch.setattr(cnndsl.budgets, "_read_toml", refuse)
+    assert main(["check", str(model)]) == 0
+
+
+def test_a_cnndsl_table_spelt_with_an_escape_is_read(tmp_path, capsys):
+    # TOML's basic-string keys take escapes: `[tool."cnnds\u006c"]` is [tool.cnndsl].
+    model = project(tmp_path, '[tool."cnnds\\u006c"]\nmax-params = 10\n')
+    assert main(["check", str(model)]) == 1
+    assert "62,958 parameters, 62,948 over the budget of 10" in capsys.readouterr().err
+
+
 def test_at_the_budget_from_pyproject_is_within_it(tmp_path, capsys):
     model = project(tmp_path, '[tool.cnndsl]\nmax-params = 62958\nmax-macs = "0.84932M"\n')
     assert main(["check", str(model)]) == 0

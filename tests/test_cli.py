@@ -256,3 +256,20 @@ def test_summary_does_not_import_heavy_frameworks():
     imported = set(eval(result.stderr))  # noqa: S307 - our own repr of a list of names
     assert "cnndsl.summary" in imported
     assert sorted(imported & NOT_FOR_SUMMARY) == []
+
+
+def test_check_imports_only_what_it_uses(tmp_path):
+    # A pre-commit hook runs `check` on every commit: no dataclasses (inspect), no Decimal without a budget,
+    # and no TOML parser for a pyproject.toml that cannot hold a [tool.cnndsl] table.
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 99\n", encoding="utf-8")
+    model = tmp_path / "lenet.cnn"
+    model.write_text(LENET.read_text(encoding="utf-8"), encoding="utf-8")
+    paths = [str(ROOT), *(p for p in sys.path if p)]
+    code = (
+        f"import sys; sys.path[:] = {paths!r}; before = set(sys.modules); from cnndsl.cli import main;"
+        f"status = main(['check', {str(model)!r}]); sys.stderr.write(repr((status, sorted(set(sys.modules) - before))))"
+    )
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    status, imported = eval(result.stderr)  # noqa: S307 - our own repr
+    assert status == 0 and "cnndsl.budgets" in imported
+    assert sorted(set(imported) & (NOT_FOR_SUMMARY | {"decimal", "tomllib", "tomli"})) == []
