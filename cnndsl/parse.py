@@ -826,9 +826,10 @@ def _parse_fast(tables: _FastTables, text: str):
     lexes with the same regexes and feeds the same LALR tables and callbacks
     directly, in one function. Our bounds and the indenter are checked
     inline; a line that changes the indentation goes through
-    `_Indenter.handle_NL`. On any lexing or parsing failure, and on any
-    bound crossed, it raises `_Unparsed`, and `parse` runs Lark's loop to
-    report the error exactly.
+    `_Indenter.handle_NL`. A line that is one layer and plain arguments, most
+    of a long file, is read whole (`plain_lines`). On any lexing or parsing
+    failure, and on any bound crossed, it raises `_Unparsed`, and `parse`
+    runs Lark's loop to report the error exactly.
     """
     # One scanner for every state, where Lark's contextual lexer compiles one
     # per state (~2 ms of every start). Both list the terminals in the same
