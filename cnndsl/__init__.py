@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 
@@ -12,6 +11,7 @@ import os
 _collecting = gc.isenabled()
 gc.disable()
 try:
+    from ._dataclass import replace
     from .errors import CnnError, render
     from .infer import Model
     from .source import Source
@@ -38,7 +38,7 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
     gc.disable()
     try:
         model = infer(expand(parse(source)), name or _model_name(filename))
-        return dataclasses.replace(model, source=source)
+        return replace(model, source=source)
     except CnnError as error:
         error.source = source
         raise

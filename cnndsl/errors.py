@@ -7,8 +7,8 @@ knows about the command line.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from ._dataclass import dataclass
 from .source import Source, Span
 
 

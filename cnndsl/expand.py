@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from . import ast
+from ._dataclass import dataclass, field
 from .errors import (
     BadArgument,
     BlockProblem,

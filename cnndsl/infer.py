@@ -6,9 +6,9 @@ read the result and never work a shape out again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
+from ._dataclass import dataclass
 from .errors import CnnError, DuplicateName, Hint, ShapeProblem
 from .expand import BlockCall, Graph
 from .frozen import frozen

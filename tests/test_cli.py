@@ -207,12 +207,13 @@ def test_layers_lists_every_keyword():
 # modules only a failure or another output format needs. Lark itself is not
 # needed either: the parser ships in the package (cnndsl/_generated_parser.py),
 # and a file that parses needs only its tables (cnndsl/_parse_tables.py).
+# Nor the standard dataclasses module, and `inspect` with it (cnndsl/_dataclass.py).
 NOT_FOR_SUMMARY = {
     "torch", "keras", "numpy", "tensorflow", "jax", "lark", "pygments",
     "difflib", "pickle", "logging", "json", "csv", "html", "unicodedata", "subprocess", "shutil",
     "cnndsl.emit.keras", "cnndsl.emit.pytorch", "cnndsl.explain", "cnndsl.diagram", "cnndsl.memory",
     "cnndsl.reference", "cnndsl.diagnostics", "cnndsl.port", "cnndsl.build_parser", "cnndsl.highlight",
-    "cnndsl.catalogue", "cnndsl._generated_parser",
+    "cnndsl.catalogue", "cnndsl._generated_parser", "dataclasses", "inspect", "fractions",
 }  # fmt: skip
 
 

@@ -17,7 +17,8 @@ import builtins
 import keyword
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+from .._dataclass import dataclass, field
 
 LINE_LENGTH = 88
 INDENT = "    "

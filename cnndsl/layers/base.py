@@ -11,9 +11,9 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .._dataclass import dataclass, field
 from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 from ..errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
 from ..frozen import frozen
