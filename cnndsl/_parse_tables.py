@@ -3,16 +3,16 @@
 # Do not edit: change the grammar and run that command again.
 # ruff: noqa
 
-GRAMMAR_SHA256 = '6d98c1f135afd712f4de9a087442bc947248127e1e8bd0c6f2dc0290447d3577'
+GRAMMAR_SHA256 = '033799368c5502400be952592031dc01bc73fc861723b377232234e0639906c7'
 LARK_VERSION = '1.3.1'
 # The root lexer's master regexes and their flags, as Lark compiles them (terminals in Lark's order).
-SCANNER = (('(?P<ARG_LPAR>(?=\\()(?:(?<=[A-Za-z_0-9.)][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(])|(?<=[-+*\\/=(][\t ])|(?<=[-+*\\/=(][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ][\t ][\t ][\t ]))\\()|(?P<SIGNED_NUMBER>(?<=[\\s=])-(\\d+\\.\\d*([eE][+-]?\\d+)?|\\.\\d+([eE][+-]?\\d+)?|\\d+([eE][+-]?\\d+)?)(?![A-Za-z_0-9.x]))|(?P<LABEL_TEMPLATE>(?:[A-Za-z_][A-Za-z_0-9]*)?(?:\\{[A-Za-z_][A-Za-z_0-9]*\\}[A-Za-z_0-9]*)+)|(?P<DIMS>-?\\d+(x-?\\d+)+(?![A-Za-z_0-9]))|(?P<FLOAT>\\d+\\.\\d*([eE][+-]?\\d+)?|\\.\\d+([eE][+-]?\\d+)?|\\d+[eE][+-]?\\d+)|(?P<MERGE_OP>(add|concat|concatenate|multiply|average|maximum|minimum|subtract|residual)(?![A-Za-z_0-9]))|(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)|(?P<_NL>(\r?\n[\t ]*(#[^\n]*)?)+)|(?P<__IGNORE_1>\\\\[\t \x0c]*\r?\n)|(?P<COMMENT>#[^\n]*)|(?P<__IGNORE_0>[\t \x0c]+)|(?P<INT>\\d+)|(?P<__ANON_0>//)|(?P<AT>@)|(?P<COLON>:)|(?P<COMMA>,)|(?P<EQUAL>=)|(?P<LPAR>\\()|(?P<MINUS>\\-)|(?P<PLUS>\\+)|(?P<RPAR>\\))|(?P<SEMICOLON>;)|(?P<SLASH>/)|(?P<STAR>\\*)|(?P<VBAR>\\|)', 32),)
+SCANNER = (('(?P<ARG_LPAR>(?=\\()(?:(?<=[A-Za-z_0-9.)][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[A-Za-z_0-9.)][\t ][\t ][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(])|(?<=[-+*\\/=(][\t ])|(?<=[-+*\\/=(][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ][\t ][\t ])|(?<=[-+*\\/=(][\t ][\t ][\t ][\t ][\t ][\t ][\t ][\t ]))\\()|(?P<SIGNED_NUMBER>(?<=[\\s=])-(\\d+\\.\\d*([eE][+-]?\\d+)?|\\.\\d+([eE][+-]?\\d+)?|\\d+([eE][+-]?\\d+)?)(?![A-Za-z_0-9.x]))|(?P<LABEL_TEMPLATE>(?:[A-Za-z_][A-Za-z_0-9]*)?(?:\\{[A-Za-z_][A-Za-z_0-9]*\\}[A-Za-z_0-9]*)+)|(?P<DIMS>(-?\\d+|\\?)(x(-?\\d+|\\?))+(?![A-Za-z_0-9]))|(?P<FLOAT>\\d+\\.\\d*([eE][+-]?\\d+)?|\\.\\d+([eE][+-]?\\d+)?|\\d+[eE][+-]?\\d+)|(?P<MERGE_OP>(add|concat|concatenate|multiply|average|maximum|minimum|subtract|residual)(?![A-Za-z_0-9]))|(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)|(?P<_NL>(\r?\n[\t ]*(#[^\n]*)?)+)|(?P<__IGNORE_1>\\\\[\t \x0c]*\r?\n)|(?P<COMMENT>#[^\n]*)|(?P<__IGNORE_0>[\t \x0c]+)|(?P<INT>\\d+)|(?P<__ANON_0>//)|(?P<AT>@)|(?P<COLON>:)|(?P<COMMA>,)|(?P<EQUAL>=)|(?P<LPAR>\\()|(?P<MINUS>\\-)|(?P<PLUS>\\+)|(?P<RPAR>\\))|(?P<SEMICOLON>;)|(?P<SLASH>/)|(?P<STAR>\\*)|(?P<VBAR>\\|)', 32),)
 IGNORE = ('COMMENT', '__IGNORE_0', '__IGNORE_1')
 NEWLINES = ('COMMENT', 'SIGNED_NUMBER', '_NL', '__IGNORE_1')
 # A token of the key's type whose text is listed takes the listed type (`def`, `as`).
 KEYWORDS = {'NAME': {'def': 'DEF', 'as': 'AS'}}
-START_STATE = 4
-END_STATE = 5
+START_STATE = 7
+END_STATE = 10
 # Each rule's reduction: see cnndsl.parse._plan.
 RULES = (
     ('start', 1, 'start', False, ((0, True, 0),), 0),  # 0
@@ -116,162 +116,162 @@ RULES = (
 )
 # The LALR table, one dict per state: symbol -> (0, next state) to shift, (1, rule number) to reduce.
 STATES = (
-    {'DIMS': (1, 66), 'ARG_LPAR': (1, 66), 'INT': (1, 66), 'FLOAT': (1, 66), 'MINUS': (1, 66), 'NAME': (1, 66), 'LPAR': (1, 66), 'MERGE_OP': (1, 66), 'LABEL_TEMPLATE': (1, 66), 'AT': (1, 66)},  # 0
-    {'__ANON_0': (1, 47), 'STAR': (1, 47), 'SLASH': (1, 47), 'PLUS': (1, 47), 'MINUS': (1, 47), 'RPAR': (1, 47), 'FLOAT': (1, 47), 'VBAR': (1, 47), 'DIMS': (1, 47), 'ARG_LPAR': (1, 47), 'INT': (1, 47), 'SEMICOLON': (1, 47), '_NL': (1, 47), 'SIGNED_NUMBER': (1, 47), 'NAME': (1, 47)},  # 1
-    {'atom': (0, 29), 'LPAR': (0, 0), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'FLOAT': (0, 107), 'INT': (0, 27)},  # 2
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), 'pipeline': (0, 12), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), 'labelled': (0, 19), 'RPAR': (0, 41), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 3
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '__start_star_0': (0, 6), 'start': (0, 5), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'definition': (0, 108), 'DEF': (0, 126), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_INDENT': (0, 97), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), 'AT': (0, 57), 'labelled': (0, 19), '_NL': (0, 11), 'pipeline': (0, 13), '_statement': (0, 101), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53), '$END': (1, 1)},  # 4
-    {},  # 5
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_statement': (0, 152), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'definition': (0, 108), 'DEF': (0, 126), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_INDENT': (0, 97), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), 'AT': (0, 57), 'labelled': (0, 19), '_NL': (0, 65), 'pipeline': (0, 13), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53), '$END': (1, 0)},  # 6
-    {'__ANON_0': (1, 51), 'STAR': (1, 51), 'SLASH': (1, 51), 'PLUS': (1, 51), 'MINUS': (1, 51), 'RPAR': (1, 51), 'FLOAT': (1, 51), 'VBAR': (1, 51), 'DIMS': (1, 51), 'ARG_LPAR': (1, 51), 'INT': (1, 51), 'SEMICOLON': (1, 51), '_NL': (1, 51), 'SIGNED_NUMBER': (1, 51), 'NAME': (1, 51)},  # 7
-    {'lproduct': (0, 78), 'INT': (0, 1), 'ARG_LPAR': (0, 8), 'lsum': (0, 138), 'latom': (0, 105), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71), 'larg': (0, 156)},  # 8
-    {'SLASH': (0, 61), 'STAR': (0, 2), '__ANON_0': (0, 86), 'RPAR': (1, 69), 'PLUS': (1, 69), 'COMMA': (1, 69), 'MINUS': (1, 69), 'SEMICOLON': (1, 69), '_NL': (1, 69), 'VBAR': (1, 69), 'AS': (1, 69)},  # 9
-    {'COLON': (0, 140)},  # 10
-    {'MERGE_OP': (1, 82), 'LABEL_TEMPLATE': (1, 82), 'AT': (1, 82), 'ARG_LPAR': (1, 82), '_INDENT': (1, 82), '$END': (1, 82), '_NL': (1, 82), 'DEF': (1, 82), 'NAME': (1, 82), 'LPAR': (1, 82), '_DEDENT': (1, 82)},  # 11
-    {'SEMICOLON': (1, 96), 'RPAR': (1, 96)},  # 12
-    {'_NL': (0, 72)},  # 13
-    {'__ANON_0': (1, 45), 'STAR': (1, 45), 'SLASH': (1, 45), 'PLUS': (1, 45), 'MINUS': (1, 45), 'RPAR': (1, 45), 'FLOAT': (1, 45), 'VBAR': (1, 45), 'DIMS': (1, 45), 'ARG_LPAR': (1, 45), 'INT': (1, 45), 'SEMICOLON': (1, 45), '_NL': (1, 45), 'SIGNED_NUMBER': (1, 45), 'NAME': (1, 45)},  # 14
-    {'STAR': (0, 148), 'VBAR': (1, 31), 'SEMICOLON': (1, 31), 'RPAR': (1, 31), '_NL': (1, 31)},  # 15
-    {'RPAR': (0, 115)},  # 16
-    {'SLASH': (0, 149), 'STAR': (0, 123), '__ANON_0': (0, 125), 'PLUS': (1, 41), 'RPAR': (1, 41), 'MINUS': (1, 41), 'VBAR': (1, 41), 'DIMS': (1, 41), 'ARG_LPAR': (1, 41), 'INT': (1, 41), 'SEMICOLON': (1, 41), '_NL': (1, 41), 'FLOAT': (1, 41), 'SIGNED_NUMBER': (1, 41), 'NAME': (1, 41)},  # 17
-    {'VBAR': (1, 38), 'DIMS': (1, 38), 'RPAR': (1, 38), 'ARG_LPAR': (1, 38), 'INT': (1, 38), 'SEMICOLON': (1, 38), '_NL': (1, 38), 'FLOAT': (1, 38), 'SIGNED_NUMBER': (1, 38), 'NAME': (1, 38)},  # 18
-    {'VBAR': (1, 18), 'SEMICOLON': (1, 18), 'RPAR': (1, 18), '_NL': (1, 18)},  # 19
-    {'__ANON_0': (1, 46), 'STAR': (1, 46), 'SLASH': (1, 46), 'PLUS': (1, 46), 'MINUS': (1, 46), 'RPAR': (1, 46), 'FLOAT': (1, 46), 'VBAR': (1, 46), 'DIMS': (1, 46), 'ARG_LPAR': (1, 46), 'INT': (1, 46), 'SEMICOLON': (1, 46), '_NL': (1, 46), 'SIGNED_NUMBER': (1, 46), 'NAME': (1, 46)},  # 20
-    {'atom': (0, 137), 'LPAR': (0, 0), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'FLOAT': (0, 107), 'INT': (0, 27)},  # 21
-    {'__ANON_0': (1, 44), 'STAR': (1, 44), 'SLASH': (1, 44), 'PLUS': (1, 44), 'MINUS': (1, 44), 'RPAR': (1, 44), 'FLOAT': (1, 44), 'VBAR': (1, 44), 'DIMS': (1, 44), 'ARG_LPAR': (1, 44), 'INT': (1, 44), 'SEMICOLON': (1, 44), '_NL': (1, 44), 'SIGNED_NUMBER': (1, 44), 'NAME': (1, 44)},  # 22
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), 'labelled': (0, 19), 'pipeline': (0, 42), 'group': (0, 82), 'LPAR': (0, 0), 'RPAR': (0, 31), 'ARG_LPAR': (0, 53)},  # 23
-    {'EQUAL': (0, 40), 'FLOAT': (1, 51), 'SLASH': (1, 51), 'VBAR': (1, 51), 'PLUS': (1, 51), 'DIMS': (1, 51), 'RPAR': (1, 51), '__ANON_0': (1, 51), 'ARG_LPAR': (1, 51), 'INT': (1, 51), 'STAR': (1, 51), 'SEMICOLON': (1, 51), '_NL': (1, 51), 'SIGNED_NUMBER': (1, 51), 'NAME': (1, 51), 'MINUS': (1, 51)},  # 24
-    {'VBAR': (1, 33), 'STAR': (1, 33), 'RPAR': (1, 33), 'SEMICOLON': (1, 33), '_NL': (1, 33)},  # 25
-    {'VBAR': (1, 64), 'STAR': (1, 64), 'RPAR': (1, 64), 'SEMICOLON': (1, 64), '_NL': (1, 64)},  # 26
-    {'VBAR': (1, 76), 'RPAR': (1, 76), '__ANON_0': (1, 76), '_NL': (1, 76), 'COMMA': (1, 76), 'SLASH': (1, 76), 'PLUS': (1, 76), 'STAR': (1, 76), 'SEMICOLON': (1, 76), 'AS': (1, 76), 'MINUS': (1, 76)},  # 27
-    {'VBAR': (1, 27), 'SEMICOLON': (1, 27), 'RPAR': (1, 27), '_NL': (1, 27)},  # 28
-    {'__ANON_0': (1, 73), 'STAR': (1, 73), 'SLASH': (1, 73), 'PLUS': (1, 73), 'MINUS': (1, 73), 'COMMA': (1, 73), 'RPAR': (1, 73), 'VBAR': (1, 73), 'SEMICOLON': (1, 73), '_NL': (1, 73), 'AS': (1, 73)},  # 29
-    {'_NL': (0, 60)},  # 30
-    {'VBAR': (1, 61), 'STAR': (1, 61), 'RPAR': (1, 61), 'SEMICOLON': (1, 61), '_NL': (1, 61)},  # 31
-    {'EQUAL': (0, 90), '__ANON_0': (1, 79), 'STAR': (1, 79), 'SLASH': (1, 79), 'PLUS': (1, 79), 'MINUS': (1, 79), 'COMMA': (1, 79), 'RPAR': (1, 79)},  # 32
-    {'VBAR': (1, 65), 'STAR': (1, 65), 'RPAR': (1, 65), 'SEMICOLON': (1, 65), '_NL': (1, 65)},  # 33
-    {'__layer_star_4': (0, 112), 'larg': (0, 91), 'ARG_LPAR': (0, 8), 'lsum': (0, 138), 'LPAR': (0, 37), 'FLOAT': (0, 71), 'NAME': (0, 24), 'lproduct': (0, 78), 'INT': (0, 1), 'COLON': (0, 39), 'DIMS': (0, 79), 'layer_arg': (0, 74), 'latom': (0, 105), 'SIGNED_NUMBER': (0, 130), 'VBAR': (1, 36), 'SEMICOLON': (1, 36), 'RPAR': (1, 36), 'STAR': (1, 29), '_NL': (1, 36)},  # 34
-    {'STAR': (0, 44)},  # 35
-    {'NAME': (0, 144)},  # 36
-    {'product': (0, 9), 'expr': (0, 109), 'call_arg': (0, 145), 'RPAR': (0, 99), 'NAME': (0, 32), 'MINUS': (0, 21), 'sum': (0, 134), 'DIMS': (0, 75), 'FLOAT': (0, 107), 'INT': (0, 27), 'atom': (0, 96), 'call_args': (0, 113), 'LPAR': (0, 0), '_lpar': (0, 102), 'ARG_LPAR': (0, 53)},  # 37
-    {'__layer_star_4': (0, 112), 'larg': (0, 91), 'ARG_LPAR': (0, 8), 'lsum': (0, 138), 'LPAR': (0, 37), 'FLOAT': (0, 71), 'NAME': (0, 24), 'lproduct': (0, 78), 'INT': (0, 1), 'DIMS': (0, 79), 'layer_arg': (0, 74), 'latom': (0, 105), 'SIGNED_NUMBER': (0, 130), 'VBAR': (1, 36), 'SEMICOLON': (1, 36), '_NL': (1, 36), 'RPAR': (1, 36)},  # 38
-    {'MERGE_OP': (0, 87), 'group': (0, 82), 'layer': (0, 127), '_lpar': (0, 153), 'LPAR': (0, 0), 'NAME': (0, 38), 'call': (0, 58), '_repeatable': (0, 48), '_unit': (0, 77), 'ARG_LPAR': (0, 53), 'merge': (0, 25)},  # 39
-    {'lproduct': (0, 78), 'INT': (0, 1), 'larg': (0, 18), 'ARG_LPAR': (0, 8), 'lsum': (0, 138), 'latom': (0, 105), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71)},  # 40
-    {'VBAR': (1, 63), 'STAR': (1, 63), 'RPAR': (1, 63), 'SEMICOLON': (1, 63), '_NL': (1, 63)},  # 41
-    {'SEMICOLON': (1, 97), 'RPAR': (1, 97)},  # 42
-    {'VBAR': (1, 24), 'SEMICOLON': (1, 24), 'RPAR': (1, 24), '_NL': (1, 24)},  # 43
-    {'product': (0, 9), 'expr': (0, 85), 'sum': (0, 134), 'LPAR': (0, 0), 'FLOAT': (0, 107), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'INT': (0, 27)},  # 44
-    {'lproduct': (0, 81), 'INT': (0, 1), 'ARG_LPAR': (0, 8), 'latom': (0, 105), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71)},  # 45
-    {'COMMA': (0, 116), 'RPAR': (1, 56)},  # 46
-    {'LPAR': (0, 98)},  # 47
-    {'SEMICOLON': (1, 31), '_NL': (1, 31), 'VBAR': (1, 31), 'RPAR': (1, 31)},  # 48
-    {'SEMICOLON': (0, 23), 'RPAR': (0, 84)},  # 49
-    {'MERGE_OP': (1, 7), 'LABEL_TEMPLATE': (1, 7), 'AT': (1, 7), 'ARG_LPAR': (1, 7), '_INDENT': (1, 7), '$END': (1, 7), '_NL': (1, 7), 'DEF': (1, 7), 'NAME': (1, 7), 'LPAR': (1, 7), '_DEDENT': (1, 7)},  # 50
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'pipeline': (0, 30), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), '_body': (0, 68), 'stage': (0, 157), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), '_NL': (0, 52), 'AT': (0, 57), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 51
-    {'_INDENT': (0, 54)},  # 52
-    {'DIMS': (1, 67), 'ARG_LPAR': (1, 67), 'INT': (1, 67), 'FLOAT': (1, 67), 'MINUS': (1, 67), 'NAME': (1, 67), 'LPAR': (1, 67), 'MERGE_OP': (1, 67), 'LABEL_TEMPLATE': (1, 67), 'AT': (1, 67)},  # 53
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), '___body_plus_1': (0, 64), 'pipeline': (0, 69), 'stage': (0, 157), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), 'AT': (0, 57), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 54
-    {'VBAR': (1, 23), 'SEMICOLON': (1, 23), 'RPAR': (1, 23), '_NL': (1, 23)},  # 55
-    {'__ANON_0': (1, 74), 'STAR': (1, 74), 'SLASH': (1, 74), 'PLUS': (1, 74), 'MINUS': (1, 74), 'COMMA': (1, 74), 'RPAR': (1, 74), 'VBAR': (1, 74), 'SEMICOLON': (1, 74), '_NL': (1, 74), 'AS': (1, 74)},  # 56
-    {'NAME': (0, 43)},  # 57
-    {'VBAR': (1, 32), 'STAR': (1, 32), 'RPAR': (1, 32), 'SEMICOLON': (1, 32), '_NL': (1, 32)},  # 58
-    {'_NL': (0, 67)},  # 59
-    {'$END': (1, 8), '_NL': (1, 8), 'DEF': (1, 8), 'NAME': (1, 8), 'MERGE_OP': (1, 8), 'LABEL_TEMPLATE': (1, 8), 'AT': (1, 8), '_DEDENT': (1, 8), 'ARG_LPAR': (1, 8), '_INDENT': (1, 8), 'LPAR': (1, 8)},  # 60
-    {'LPAR': (0, 0), 'atom': (0, 56), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'FLOAT': (0, 107), 'INT': (0, 27)},  # 61
-    {'SEMICOLON': (1, 90), '_NL': (1, 90), 'VBAR': (1, 90), 'RPAR': (1, 90)},  # 62
-    {'__params_star_2': (0, 131), 'COMMA': (0, 139), 'RPAR': (1, 13)},  # 63
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), 'pipeline': (0, 59), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), '_DEDENT': (0, 76), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 64
-    {'MERGE_OP': (1, 84), 'LABEL_TEMPLATE': (1, 84), 'AT': (1, 84), 'ARG_LPAR': (1, 84), '_INDENT': (1, 84), '$END': (1, 84), '_NL': (1, 84), 'DEF': (1, 84), 'NAME': (1, 84), 'LPAR': (1, 84), '_DEDENT': (1, 84)},  # 65
-    {'NAME': (0, 28)},  # 66
-    {'MERGE_OP': (1, 87), 'LABEL_TEMPLATE': (1, 87), 'AT': (1, 87), '_DEDENT': (1, 87), 'ARG_LPAR': (1, 87), 'NAME': (1, 87), 'LPAR': (1, 87)},  # 67
-    {'MERGE_OP': (1, 6), 'LABEL_TEMPLATE': (1, 6), 'AT': (1, 6), 'ARG_LPAR': (1, 6), '_INDENT': (1, 6), '$END': (1, 6), '_NL': (1, 6), 'DEF': (1, 6), 'NAME': (1, 6), 'LPAR': (1, 6), '_DEDENT': (1, 6)},  # 68
-    {'_NL': (0, 73)},  # 69
-    {'COLON': (0, 142)},  # 70
-    {'__ANON_0': (1, 48), 'STAR': (1, 48), 'SLASH': (1, 48), 'PLUS': (1, 48), 'MINUS': (1, 48), 'RPAR': (1, 48), 'FLOAT': (1, 48), 'VBAR': (1, 48), 'DIMS': (1, 48), 'ARG_LPAR': (1, 48), 'INT': (1, 48), 'SEMICOLON': (1, 48), '_NL': (1, 48), 'SIGNED_NUMBER': (1, 48), 'NAME': (1, 48)},  # 71
-    {'MERGE_OP': (1, 3), 'LABEL_TEMPLATE': (1, 3), 'AT': (1, 3), 'ARG_LPAR': (1, 3), '_INDENT': (1, 3), '$END': (1, 3), '_NL': (1, 3), 'DEF': (1, 3), 'NAME': (1, 3), 'LPAR': (1, 3), '_DEDENT': (1, 3)},  # 72
-    {'MERGE_OP': (1, 86), 'LABEL_TEMPLATE': (1, 86), 'AT': (1, 86), '_DEDENT': (1, 86), 'ARG_LPAR': (1, 86), 'NAME': (1, 86), 'LPAR': (1, 86)},  # 73
-    {'VBAR': (1, 92), 'DIMS': (1, 92), 'RPAR': (1, 92), 'ARG_LPAR': (1, 92), 'INT': (1, 92), 'SEMICOLON': (1, 92), '_NL': (1, 92), 'FLOAT': (1, 92), 'SIGNED_NUMBER': (1, 92), 'NAME': (1, 92)},  # 74
-    {'VBAR': (1, 78), 'RPAR': (1, 78), '__ANON_0': (1, 78), '_NL': (1, 78), 'COMMA': (1, 78), 'SLASH': (1, 78), 'PLUS': (1, 78), 'STAR': (1, 78), 'SEMICOLON': (1, 78), 'AS': (1, 78), 'MINUS': (1, 78)},  # 75
-    {'$END': (1, 9), '_NL': (1, 9), 'DEF': (1, 9), 'NAME': (1, 9), 'MERGE_OP': (1, 9), 'LABEL_TEMPLATE': (1, 9), 'AT': (1, 9), '_DEDENT': (1, 9), 'ARG_LPAR': (1, 9), '_INDENT': (1, 9), 'LPAR': (1, 9)},  # 76
-    {'VBAR': (1, 22), 'SEMICOLON': (1, 22), 'RPAR': (1, 22), '_NL': (1, 22)},  # 77
-    {'SLASH': (0, 149), 'STAR': (0, 123), '__ANON_0': (0, 125), 'PLUS': (1, 40), 'RPAR': (1, 40), 'MINUS': (1, 40), 'VBAR': (1, 40), 'DIMS': (1, 40), 'ARG_LPAR': (1, 40), 'INT': (1, 40), 'SEMICOLON': (1, 40), '_NL': (1, 40), 'FLOAT': (1, 40), 'SIGNED_NUMBER': (1, 40), 'NAME': (1, 40)},  # 78
-    {'__ANON_0': (1, 50), 'STAR': (1, 50), 'SLASH': (1, 50), 'PLUS': (1, 50), 'MINUS': (1, 50), 'RPAR': (1, 50), 'FLOAT': (1, 50), 'VBAR': (1, 50), 'DIMS': (1, 50), 'ARG_LPAR': (1, 50), 'INT': (1, 50), 'SEMICOLON': (1, 50), '_NL': (1, 50), 'SIGNED_NUMBER': (1, 50), 'NAME': (1, 50)},  # 79
-    {'lproduct': (0, 17), 'INT': (0, 1), 'ARG_LPAR': (0, 8), 'latom': (0, 105), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71)},  # 80
-    {'SLASH': (0, 149), 'STAR': (0, 123), '__ANON_0': (0, 125), 'PLUS': (1, 42), 'RPAR': (1, 42), 'MINUS': (1, 42), 'VBAR': (1, 42), 'DIMS': (1, 42), 'ARG_LPAR': (1, 42), 'INT': (1, 42), 'SEMICOLON': (1, 42), '_NL': (1, 42), 'FLOAT': (1, 42), 'SIGNED_NUMBER': (1, 42), 'NAME': (1, 42)},  # 81
-    {'VBAR': (1, 34), 'STAR': (1, 34), 'RPAR': (1, 34), 'SEMICOLON': (1, 34), '_NL': (1, 34)},  # 82
-    {'MERGE_OP': (1, 5), 'LABEL_TEMPLATE': (1, 5), 'AT': (1, 5), 'ARG_LPAR': (1, 5), '_INDENT': (1, 5), '$END': (1, 5), '_NL': (1, 5), 'DEF': (1, 5), 'NAME': (1, 5), 'LPAR': (1, 5), '_DEDENT': (1, 5)},  # 83
-    {'VBAR': (1, 62), 'STAR': (1, 62), 'RPAR': (1, 62), 'SEMICOLON': (1, 62), '_NL': (1, 62)},  # 84
-    {'AS': (0, 66), 'VBAR': (1, 28), 'SEMICOLON': (1, 28), 'RPAR': (1, 28), '_NL': (1, 28)},  # 85
-    {'atom': (0, 103), 'LPAR': (0, 0), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'FLOAT': (0, 107), 'INT': (0, 27)},  # 86
-    {'LPAR': (0, 155)},  # 87
-    {'VBAR': (0, 92), 'SEMICOLON': (1, 16), 'RPAR': (1, 16), '_NL': (1, 16)},  # 88
-    {'AS': (0, 36), 'VBAR': (1, 26), 'SEMICOLON': (1, 26), 'RPAR': (1, 26), '_NL': (1, 26)},  # 89
-    {'product': (0, 9), 'sum': (0, 134), 'LPAR': (0, 0), 'FLOAT': (0, 107), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'INT': (0, 27), 'expr': (0, 114)},  # 90
-    {'VBAR': (1, 37), 'DIMS': (1, 37), 'RPAR': (1, 37), 'ARG_LPAR': (1, 37), 'INT': (1, 37), 'SEMICOLON': (1, 37), '_NL': (1, 37), 'FLOAT': (1, 37), 'SIGNED_NUMBER': (1, 37), 'NAME': (1, 37)},  # 91
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'stage': (0, 110), 'ARG_LPAR': (0, 53)},  # 92
-    {'VBAR': (1, 93), 'DIMS': (1, 93), 'RPAR': (1, 93), 'ARG_LPAR': (1, 93), 'INT': (1, 93), 'SEMICOLON': (1, 93), '_NL': (1, 93), 'FLOAT': (1, 93), 'SIGNED_NUMBER': (1, 93), 'NAME': (1, 93)},  # 93
-    {'VBAR': (1, 19), 'SEMICOLON': (1, 19), 'RPAR': (1, 19), '_NL': (1, 19)},  # 94
-    {'RPAR': (0, 33)},  # 95
-    {'__ANON_0': (1, 72), 'STAR': (1, 72), 'SLASH': (1, 72), 'PLUS': (1, 72), 'MINUS': (1, 72), 'COMMA': (1, 72), 'RPAR': (1, 72), 'VBAR': (1, 72), 'SEMICOLON': (1, 72), '_NL': (1, 72), 'AS': (1, 72)},  # 96
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '__start_star_0': (0, 133), '_DEDENT': (0, 83), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'definition': (0, 108), 'DEF': (0, 126), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_INDENT': (0, 97), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), 'AT': (0, 57), 'labelled': (0, 19), '_NL': (0, 11), 'pipeline': (0, 13), '_statement': (0, 101), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 97
-    {'RPAR': (0, 10), 'param': (0, 63), 'params': (0, 106), 'NAME': (0, 104)},  # 98
-    {'VBAR': (1, 54), 'STAR': (1, 54), 'RPAR': (1, 54), 'SEMICOLON': (1, 54), '_NL': (1, 54)},  # 99
-    {'__ANON_0': (1, 52), 'STAR': (1, 52), 'SLASH': (1, 52), 'PLUS': (1, 52), 'MINUS': (1, 52), 'RPAR': (1, 52), 'FLOAT': (1, 52), 'VBAR': (1, 52), 'DIMS': (1, 52), 'ARG_LPAR': (1, 52), 'INT': (1, 52), 'SEMICOLON': (1, 52), '_NL': (1, 52), 'SIGNED_NUMBER': (1, 52), 'NAME': (1, 52)},  # 100
-    {'MERGE_OP': (1, 83), 'LABEL_TEMPLATE': (1, 83), 'AT': (1, 83), 'ARG_LPAR': (1, 83), '_INDENT': (1, 83), '$END': (1, 83), '_NL': (1, 83), 'DEF': (1, 83), 'NAME': (1, 83), 'LPAR': (1, 83), '_DEDENT': (1, 83)},  # 101
-    {'product': (0, 9), 'expr': (0, 16), 'sum': (0, 134), 'LPAR': (0, 0), 'FLOAT': (0, 107), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'INT': (0, 27)},  # 102
-    {'__ANON_0': (1, 75), 'STAR': (1, 75), 'SLASH': (1, 75), 'PLUS': (1, 75), 'MINUS': (1, 75), 'COMMA': (1, 75), 'RPAR': (1, 75), 'VBAR': (1, 75), 'SEMICOLON': (1, 75), '_NL': (1, 75), 'AS': (1, 75)},  # 103
-    {'EQUAL': (0, 141), 'COMMA': (1, 15), 'RPAR': (1, 15)},  # 104
-    {'__ANON_0': (1, 43), 'STAR': (1, 43), 'SLASH': (1, 43), 'PLUS': (1, 43), 'MINUS': (1, 43), 'RPAR': (1, 43), 'FLOAT': (1, 43), 'VBAR': (1, 43), 'DIMS': (1, 43), 'ARG_LPAR': (1, 43), 'INT': (1, 43), 'SEMICOLON': (1, 43), '_NL': (1, 43), 'SIGNED_NUMBER': (1, 43), 'NAME': (1, 43)},  # 105
-    {'RPAR': (0, 132)},  # 106
-    {'VBAR': (1, 77), 'RPAR': (1, 77), '__ANON_0': (1, 77), '_NL': (1, 77), 'COMMA': (1, 77), 'SLASH': (1, 77), 'PLUS': (1, 77), 'STAR': (1, 77), 'SEMICOLON': (1, 77), 'AS': (1, 77), 'MINUS': (1, 77)},  # 107
-    {'MERGE_OP': (1, 2), 'LABEL_TEMPLATE': (1, 2), 'AT': (1, 2), 'ARG_LPAR': (1, 2), '_INDENT': (1, 2), '$END': (1, 2), '_NL': (1, 2), 'DEF': (1, 2), 'NAME': (1, 2), 'LPAR': (1, 2), '_DEDENT': (1, 2)},  # 108
-    {'COMMA': (1, 59), 'RPAR': (1, 59)},  # 109
-    {'SEMICOLON': (1, 91), '_NL': (1, 91), 'VBAR': (1, 91), 'RPAR': (1, 91)},  # 110
-    {'VBAR': (1, 79), 'RPAR': (1, 79), '__ANON_0': (1, 79), '_NL': (1, 79), 'COMMA': (1, 79), 'SLASH': (1, 79), 'PLUS': (1, 79), 'STAR': (1, 79), 'SEMICOLON': (1, 79), 'AS': (1, 79), 'MINUS': (1, 79)},  # 111
-    {'larg': (0, 91), 'lproduct': (0, 78), 'INT': (0, 1), 'ARG_LPAR': (0, 8), 'lsum': (0, 138), 'latom': (0, 105), 'NAME': (0, 24), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71), 'layer_arg': (0, 93), 'VBAR': (1, 35), 'SEMICOLON': (1, 35), 'RPAR': (1, 35), '_NL': (1, 35)},  # 112
-    {'RPAR': (0, 118)},  # 113
-    {'COMMA': (1, 60), 'RPAR': (1, 60)},  # 114
-    {'VBAR': (1, 81), 'RPAR': (1, 81), '__ANON_0': (1, 81), '_NL': (1, 81), 'COMMA': (1, 81), 'SLASH': (1, 81), 'PLUS': (1, 81), 'STAR': (1, 81), 'SEMICOLON': (1, 81), 'AS': (1, 81), 'MINUS': (1, 81)},  # 115
-    {'product': (0, 9), 'expr': (0, 109), 'NAME': (0, 32), 'MINUS': (0, 21), 'sum': (0, 134), 'DIMS': (0, 75), 'FLOAT': (0, 107), 'INT': (0, 27), 'atom': (0, 96), 'LPAR': (0, 0), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'call_arg': (0, 122), 'RPAR': (1, 55)},  # 116
-    {'VBAR': (1, 21), 'SEMICOLON': (1, 21), 'RPAR': (1, 21), '_NL': (1, 21)},  # 117
-    {'VBAR': (1, 53), 'STAR': (1, 53), 'RPAR': (1, 53), 'SEMICOLON': (1, 53), '_NL': (1, 53)},  # 118
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53), 'stage': (0, 62)},  # 119
-    {'product': (0, 154), 'LPAR': (0, 0), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'FLOAT': (0, 107), 'INT': (0, 27)},  # 120
-    {'STAR': (0, 2), 'SLASH': (0, 61), '__ANON_0': (0, 86), 'RPAR': (1, 70), 'PLUS': (1, 70), 'COMMA': (1, 70), 'MINUS': (1, 70), 'SEMICOLON': (1, 70), '_NL': (1, 70), 'VBAR': (1, 70), 'AS': (1, 70)},  # 121
-    {'COMMA': (1, 95), 'RPAR': (1, 95)},  # 122
-    {'INT': (0, 1), 'ARG_LPAR': (0, 8), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71), 'latom': (0, 22)},  # 123
-    {'COMMA': (1, 88), 'RPAR': (1, 88)},  # 124
-    {'INT': (0, 1), 'ARG_LPAR': (0, 8), 'latom': (0, 20), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71)},  # 125
-    {'NAME': (0, 47)},  # 126
-    {'VBAR': (1, 30), 'SEMICOLON': (1, 30), 'RPAR': (1, 30), '_NL': (1, 30)},  # 127
-    {'VBAR': (1, 20), 'SEMICOLON': (1, 20), 'RPAR': (1, 20), '_NL': (1, 20)},  # 128
-    {'COMMA': (1, 14), 'RPAR': (1, 14)},  # 129
-    {'__ANON_0': (1, 49), 'STAR': (1, 49), 'SLASH': (1, 49), 'PLUS': (1, 49), 'MINUS': (1, 49), 'RPAR': (1, 49), 'FLOAT': (1, 49), 'VBAR': (1, 49), 'DIMS': (1, 49), 'ARG_LPAR': (1, 49), 'INT': (1, 49), 'SEMICOLON': (1, 49), '_NL': (1, 49), 'SIGNED_NUMBER': (1, 49), 'NAME': (1, 49)},  # 130
-    {'COMMA': (0, 136), 'RPAR': (1, 11)},  # 131
-    {'COLON': (0, 51)},  # 132
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_statement': (0, 152), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'definition': (0, 108), 'DEF': (0, 126), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_DEDENT': (0, 147), '_lpar': (0, 153), 'stage': (0, 157), '_INDENT': (0, 97), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), 'AT': (0, 57), 'labelled': (0, 19), '_NL': (0, 65), 'pipeline': (0, 13), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 133
-    {'PLUS': (0, 151), 'MINUS': (0, 120), 'COMMA': (1, 68), 'RPAR': (1, 68), 'VBAR': (1, 68), 'SEMICOLON': (1, 68), '_NL': (1, 68), 'AS': (1, 68)},  # 134
-    {'COMMA': (1, 94), 'RPAR': (1, 94)},  # 135
-    {'NAME': (0, 104), 'param': (0, 150), 'RPAR': (1, 10)},  # 136
-    {'VBAR': (1, 80), 'RPAR': (1, 80), '__ANON_0': (1, 80), '_NL': (1, 80), 'COMMA': (1, 80), 'SLASH': (1, 80), 'PLUS': (1, 80), 'STAR': (1, 80), 'SEMICOLON': (1, 80), 'AS': (1, 80), 'MINUS': (1, 80)},  # 137
-    {'PLUS': (0, 80), 'MINUS': (0, 45), 'RPAR': (1, 39), 'VBAR': (1, 39), 'DIMS': (1, 39), 'ARG_LPAR': (1, 39), 'INT': (1, 39), 'SEMICOLON': (1, 39), '_NL': (1, 39), 'FLOAT': (1, 39), 'SIGNED_NUMBER': (1, 39), 'NAME': (1, 39)},  # 138
-    {'NAME': (0, 104), 'param': (0, 124), 'RPAR': (1, 12)},  # 139
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'pipeline': (0, 30), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_unit': (0, 94), 'bare': (0, 35), 'merge': (0, 25), '_NL': (0, 52), 'AT': (0, 57), '_body': (0, 50), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 140
-    {'product': (0, 9), 'expr': (0, 129), 'sum': (0, 134), 'LPAR': (0, 0), 'FLOAT': (0, 107), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'INT': (0, 27)},  # 141
-    {'MERGE_OP': (0, 87), '_unit': (0, 55), 'group': (0, 82), 'layer': (0, 127), '_lpar': (0, 153), 'LPAR': (0, 0), 'NAME': (0, 38), 'call': (0, 58), '_repeatable': (0, 48), 'ARG_LPAR': (0, 53), 'merge': (0, 25)},  # 142
-    {'product': (0, 9), 'expr': (0, 109), 'NAME': (0, 32), 'MINUS': (0, 21), 'sum': (0, 134), 'DIMS': (0, 75), 'FLOAT': (0, 107), 'INT': (0, 27), 'call_arg': (0, 135), 'atom': (0, 96), 'LPAR': (0, 0), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'RPAR': (1, 57)},  # 143
-    {'VBAR': (1, 25), 'SEMICOLON': (1, 25), 'RPAR': (1, 25), '_NL': (1, 25)},  # 144
-    {'__call_args_star_5': (0, 46), 'COMMA': (0, 143), 'RPAR': (1, 58)},  # 145
-    {'SEMICOLON': (0, 3), '__merge_star_6': (0, 49), 'RPAR': (0, 26)},  # 146
-    {'MERGE_OP': (1, 4), 'LABEL_TEMPLATE': (1, 4), 'AT': (1, 4), 'ARG_LPAR': (1, 4), '_INDENT': (1, 4), '$END': (1, 4), '_NL': (1, 4), 'DEF': (1, 4), 'NAME': (1, 4), 'LPAR': (1, 4), '_DEDENT': (1, 4)},  # 147
-    {'product': (0, 9), 'expr': (0, 89), 'sum': (0, 134), 'LPAR': (0, 0), 'FLOAT': (0, 107), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'INT': (0, 27)},  # 148
-    {'latom': (0, 14), 'INT': (0, 1), 'ARG_LPAR': (0, 8), 'NAME': (0, 7), 'DIMS': (0, 79), 'SIGNED_NUMBER': (0, 130), 'FLOAT': (0, 71)},  # 149
-    {'COMMA': (1, 89), 'RPAR': (1, 89)},  # 150
-    {'product': (0, 121), 'LPAR': (0, 0), 'DIMS': (0, 75), '_lpar': (0, 102), 'ARG_LPAR': (0, 53), 'NAME': (0, 111), 'MINUS': (0, 21), 'atom': (0, 96), 'FLOAT': (0, 107), 'INT': (0, 27)},  # 151
-    {'MERGE_OP': (1, 85), 'LABEL_TEMPLATE': (1, 85), 'AT': (1, 85), 'ARG_LPAR': (1, 85), '_INDENT': (1, 85), '$END': (1, 85), '_NL': (1, 85), 'DEF': (1, 85), 'NAME': (1, 85), 'LPAR': (1, 85), '_DEDENT': (1, 85)},  # 152
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53), 'pipeline': (0, 95)},  # 153
-    {'SLASH': (0, 61), 'STAR': (0, 2), '__ANON_0': (0, 86), 'RPAR': (1, 71), 'PLUS': (1, 71), 'COMMA': (1, 71), 'MINUS': (1, 71), 'SEMICOLON': (1, 71), '_NL': (1, 71), 'VBAR': (1, 71), 'AS': (1, 71)},  # 154
-    {'NAME': (0, 34), 'MERGE_OP': (0, 87), '_repeatable': (0, 15), 'call': (0, 58), 'LABEL_TEMPLATE': (0, 70), 'pipeline': (0, 146), 'reference': (0, 117), 'repeat': (0, 128), 'layer': (0, 127), '_lpar': (0, 153), 'stage': (0, 157), '_unit': (0, 94), 'merge': (0, 25), 'bare': (0, 35), 'AT': (0, 57), 'labelled': (0, 19), 'group': (0, 82), 'LPAR': (0, 0), 'ARG_LPAR': (0, 53)},  # 155
-    {'RPAR': (0, 100)},  # 156
-    {'__pipeline_star_3': (0, 88), 'VBAR': (0, 119), 'SEMICOLON': (1, 17), 'RPAR': (1, 17), '_NL': (1, 17)},  # 157
+    {'_NL': (1, 24), 'VBAR': (1, 24), 'SEMICOLON': (1, 24), 'RPAR': (1, 24)},  # 0
+    {'NAME': (0, 0)},  # 1
+    {'$END': (1, 3), 'MERGE_OP': (1, 3), 'LPAR': (1, 3), '_NL': (1, 3), 'AT': (1, 3), 'LABEL_TEMPLATE': (1, 3), '_INDENT': (1, 3), 'DEF': (1, 3), 'NAME': (1, 3), 'ARG_LPAR': (1, 3), '_DEDENT': (1, 3)},  # 2
+    {'_NL': (1, 33), 'VBAR': (1, 33), 'STAR': (1, 33), 'SEMICOLON': (1, 33), 'RPAR': (1, 33)},  # 3
+    {'NAME': (0, 60), 'param': (0, 56), 'RPAR': (0, 90), 'params': (0, 94)},  # 4
+    {'COMMA': (0, 128), 'RPAR': (1, 56)},  # 5
+    {'_NL': (1, 38), 'DIMS': (1, 38), 'NAME': (1, 38), 'FLOAT': (1, 38), 'SIGNED_NUMBER': (1, 38), 'SEMICOLON': (1, 38), 'INT': (1, 38), 'VBAR': (1, 38), 'RPAR': (1, 38), 'ARG_LPAR': (1, 38)},  # 6
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), '_statement': (0, 73), '__start_star_0': (0, 30), 'reference': (0, 31), '_NL': (0, 47), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), 'start': (0, 10), '_unit': (0, 14), 'AT': (0, 1), 'layer': (0, 45), 'definition': (0, 62), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_INDENT': (0, 19), 'DEF': (0, 75), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), 'pipeline': (0, 49), 'labelled': (0, 138), '$END': (1, 1)},  # 7
+    {'lproduct': (0, 20), 'lsum': (0, 28), 'FLOAT': (0, 130), 'NAME': (0, 55), 'ARG_LPAR': (0, 102), 'larg': (0, 110), 'layer_arg': (0, 106), 'latom': (0, 80), 'INT': (0, 84), 'DIMS': (0, 51), 'SIGNED_NUMBER': (0, 99), '_NL': (1, 35), 'VBAR': (1, 35), 'SEMICOLON': (1, 35), 'RPAR': (1, 35)},  # 8
+    {'COLON': (0, 34)},  # 9
+    {},  # 10
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'stage': (0, 93), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'repeat': (0, 97), 'labelled': (0, 138), 'layer': (0, 45)},  # 11
+    {'lproduct': (0, 83), 'FLOAT': (0, 130), 'NAME': (0, 149), 'latom': (0, 80), 'INT': (0, 84), 'DIMS': (0, 51), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99)},  # 12
+    {'COMMA': (0, 24), 'RPAR': (1, 11)},  # 13
+    {'_NL': (1, 19), 'VBAR': (1, 19), 'SEMICOLON': (1, 19), 'RPAR': (1, 19)},  # 14
+    {'SEMICOLON': (1, 97), 'RPAR': (1, 97)},  # 15
+    {'NAME': (0, 60), 'param': (0, 27), 'RPAR': (1, 12)},  # 16
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), 'pipeline': (0, 151), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_NL': (0, 85), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), '_body': (0, 115), 'labelled': (0, 138), 'layer': (0, 45)},  # 17
+    {'_NL': (0, 25)},  # 18
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), '_statement': (0, 73), '__start_star_0': (0, 121), 'reference': (0, 31), '_NL': (0, 47), '_repeatable': (0, 21), '_DEDENT': (0, 105), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'definition': (0, 62), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_INDENT': (0, 19), 'DEF': (0, 75), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), 'pipeline': (0, 49), 'labelled': (0, 138), 'layer': (0, 45)},  # 19
+    {'STAR': (0, 91), 'SLASH': (0, 54), '__ANON_0': (0, 59), 'SEMICOLON': (1, 40), '_NL': (1, 40), 'DIMS': (1, 40), 'INT': (1, 40), 'NAME': (1, 40), 'FLOAT': (1, 40), 'MINUS': (1, 40), 'SIGNED_NUMBER': (1, 40), 'PLUS': (1, 40), 'VBAR': (1, 40), 'ARG_LPAR': (1, 40), 'RPAR': (1, 40)},  # 20
+    {'STAR': (0, 112), '_NL': (1, 31), 'VBAR': (1, 31), 'SEMICOLON': (1, 31), 'RPAR': (1, 31)},  # 21
+    {'$END': (1, 4), 'MERGE_OP': (1, 4), 'LPAR': (1, 4), '_NL': (1, 4), 'AT': (1, 4), 'LABEL_TEMPLATE': (1, 4), '_INDENT': (1, 4), 'DEF': (1, 4), 'NAME': (1, 4), 'ARG_LPAR': (1, 4), '_DEDENT': (1, 4)},  # 22
+    {'COMMA': (1, 95), 'RPAR': (1, 95)},  # 23
+    {'NAME': (0, 60), 'param': (0, 35), 'RPAR': (1, 10)},  # 24
+    {'MERGE_OP': (1, 86), 'LPAR': (1, 86), 'AT': (1, 86), 'LABEL_TEMPLATE': (1, 86), 'NAME': (1, 86), '_DEDENT': (1, 86), 'ARG_LPAR': (1, 86)},  # 25
+    {'_NL': (1, 23), 'VBAR': (1, 23), 'SEMICOLON': (1, 23), 'RPAR': (1, 23)},  # 26
+    {'COMMA': (1, 88), 'RPAR': (1, 88)},  # 27
+    {'PLUS': (0, 12), 'MINUS': (0, 146), 'SEMICOLON': (1, 39), '_NL': (1, 39), 'DIMS': (1, 39), 'INT': (1, 39), 'NAME': (1, 39), 'FLOAT': (1, 39), 'SIGNED_NUMBER': (1, 39), 'VBAR': (1, 39), 'ARG_LPAR': (1, 39), 'RPAR': (1, 39)},  # 28
+    {'LPAR': (1, 8), '_NL': (1, 8), 'AT': (1, 8), 'LABEL_TEMPLATE': (1, 8), 'NAME': (1, 8), '$END': (1, 8), 'MERGE_OP': (1, 8), '_INDENT': (1, 8), 'DEF': (1, 8), '_DEDENT': (1, 8), 'ARG_LPAR': (1, 8)},  # 29
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'definition': (0, 62), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_INDENT': (0, 19), 'DEF': (0, 75), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), '_NL': (0, 154), 'repeat': (0, 97), 'pipeline': (0, 49), '_statement': (0, 144), 'labelled': (0, 138), 'layer': (0, 45), '$END': (1, 0)},  # 30
+    {'_NL': (1, 21), 'VBAR': (1, 21), 'SEMICOLON': (1, 21), 'RPAR': (1, 21)},  # 31
+    {'VBAR': (1, 90), 'RPAR': (1, 90), '_NL': (1, 90), 'SEMICOLON': (1, 90)},  # 32
+    {'COMMA': (1, 14), 'RPAR': (1, 14)},  # 33
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), 'pipeline': (0, 151), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_NL': (0, 85), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), '_body': (0, 68), 'repeat': (0, 97), 'labelled': (0, 138), 'layer': (0, 45)},  # 34
+    {'COMMA': (1, 89), 'RPAR': (1, 89)},  # 35
+    {'MERGE_OP': (1, 87), 'LPAR': (1, 87), 'AT': (1, 87), 'LABEL_TEMPLATE': (1, 87), 'NAME': (1, 87), '_DEDENT': (1, 87), 'ARG_LPAR': (1, 87)},  # 36
+    {'_NL': (1, 53), 'VBAR': (1, 53), 'STAR': (1, 53), 'SEMICOLON': (1, 53), 'RPAR': (1, 53)},  # 37
+    {'SLASH': (1, 52), 'ARG_LPAR': (1, 52), 'PLUS': (1, 52), 'SEMICOLON': (1, 52), '_NL': (1, 52), 'DIMS': (1, 52), 'INT': (1, 52), 'NAME': (1, 52), 'FLOAT': (1, 52), 'MINUS': (1, 52), 'STAR': (1, 52), 'SIGNED_NUMBER': (1, 52), '__ANON_0': (1, 52), 'VBAR': (1, 52), 'RPAR': (1, 52)},  # 38
+    {'_NL': (1, 61), 'VBAR': (1, 61), 'STAR': (1, 61), 'SEMICOLON': (1, 61), 'RPAR': (1, 61)},  # 39
+    {'RPAR': (0, 70)},  # 40
+    {'STAR': (0, 42)},  # 41
+    {'sum': (0, 140), 'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'expr': (0, 87), 'product': (0, 52), 'FLOAT': (0, 50), 'atom': (0, 125), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 42
+    {'lproduct': (0, 20), '__layer_star_4': (0, 8), 'COLON': (0, 77), 'latom': (0, 80), 'lsum': (0, 28), 'LPAR': (0, 67), 'NAME': (0, 55), 'INT': (0, 84), 'DIMS': (0, 51), 'FLOAT': (0, 130), 'layer_arg': (0, 126), 'larg': (0, 110), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99), 'STAR': (1, 29), '_NL': (1, 36), 'VBAR': (1, 36), 'SEMICOLON': (1, 36), 'RPAR': (1, 36)},  # 43
+    {'NAME': (0, 71)},  # 44
+    {'_NL': (1, 30), 'VBAR': (1, 30), 'SEMICOLON': (1, 30), 'RPAR': (1, 30)},  # 45
+    {'RPAR': (0, 72), 'SEMICOLON': (0, 53)},  # 46
+    {'$END': (1, 82), 'MERGE_OP': (1, 82), 'LPAR': (1, 82), '_NL': (1, 82), 'AT': (1, 82), 'LABEL_TEMPLATE': (1, 82), '_INDENT': (1, 82), 'DEF': (1, 82), 'NAME': (1, 82), 'ARG_LPAR': (1, 82), '_DEDENT': (1, 82)},  # 47
+    {'_NL': (1, 64), 'VBAR': (1, 64), 'STAR': (1, 64), 'SEMICOLON': (1, 64), 'RPAR': (1, 64)},  # 48
+    {'_NL': (0, 2)},  # 49
+    {'SLASH': (1, 77), 'SEMICOLON': (1, 77), '_NL': (1, 77), 'AS': (1, 77), 'MINUS': (1, 77), 'STAR': (1, 77), 'PLUS': (1, 77), '__ANON_0': (1, 77), 'VBAR': (1, 77), 'RPAR': (1, 77), 'COMMA': (1, 77)},  # 50
+    {'SLASH': (1, 50), 'ARG_LPAR': (1, 50), 'PLUS': (1, 50), 'SEMICOLON': (1, 50), '_NL': (1, 50), 'DIMS': (1, 50), 'INT': (1, 50), 'NAME': (1, 50), 'FLOAT': (1, 50), 'MINUS': (1, 50), 'STAR': (1, 50), 'SIGNED_NUMBER': (1, 50), '__ANON_0': (1, 50), 'VBAR': (1, 50), 'RPAR': (1, 50)},  # 51
+    {'STAR': (0, 111), '__ANON_0': (0, 122), 'SLASH': (0, 124), 'MINUS': (1, 69), 'SEMICOLON': (1, 69), 'PLUS': (1, 69), '_NL': (1, 69), 'VBAR': (1, 69), 'RPAR': (1, 69), 'AS': (1, 69), 'COMMA': (1, 69)},  # 52
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'pipeline': (0, 15), 'repeat': (0, 97), 'RPAR': (0, 39), 'labelled': (0, 138), 'layer': (0, 45)},  # 53
+    {'FLOAT': (0, 130), 'NAME': (0, 149), 'INT': (0, 84), 'DIMS': (0, 51), 'latom': (0, 157), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99)},  # 54
+    {'EQUAL': (0, 81), 'SLASH': (1, 51), 'ARG_LPAR': (1, 51), 'PLUS': (1, 51), 'SEMICOLON': (1, 51), '_NL': (1, 51), 'DIMS': (1, 51), 'INT': (1, 51), 'NAME': (1, 51), 'FLOAT': (1, 51), 'MINUS': (1, 51), 'STAR': (1, 51), 'SIGNED_NUMBER': (1, 51), '__ANON_0': (1, 51), 'VBAR': (1, 51), 'RPAR': (1, 51)},  # 55
+    {'__params_star_2': (0, 13), 'COMMA': (0, 16), 'RPAR': (1, 13)},  # 56
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'pipeline': (0, 89), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'RPAR': (0, 118), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), 'labelled': (0, 138), 'layer': (0, 45)},  # 57
+    {'_NL': (1, 34), 'VBAR': (1, 34), 'STAR': (1, 34), 'SEMICOLON': (1, 34), 'RPAR': (1, 34)},  # 58
+    {'FLOAT': (0, 130), 'NAME': (0, 149), 'latom': (0, 139), 'INT': (0, 84), 'DIMS': (0, 51), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99)},  # 59
+    {'EQUAL': (0, 108), 'COMMA': (1, 15), 'RPAR': (1, 15)},  # 60
+    {'COMMA': (1, 94), 'RPAR': (1, 94)},  # 61
+    {'$END': (1, 2), 'MERGE_OP': (1, 2), 'LPAR': (1, 2), '_NL': (1, 2), 'AT': (1, 2), 'LABEL_TEMPLATE': (1, 2), '_INDENT': (1, 2), 'DEF': (1, 2), 'NAME': (1, 2), 'ARG_LPAR': (1, 2), '_DEDENT': (1, 2)},  # 62
+    {'STAR': (0, 111), 'SLASH': (0, 124), '__ANON_0': (0, 122), 'MINUS': (1, 70), 'SEMICOLON': (1, 70), 'PLUS': (1, 70), '_NL': (1, 70), 'VBAR': (1, 70), 'RPAR': (1, 70), 'AS': (1, 70), 'COMMA': (1, 70)},  # 63
+    {'_NL': (0, 36)},  # 64
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), 'pipeline': (0, 120), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), 'labelled': (0, 138), 'layer': (0, 45)},  # 65
+    {'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'product': (0, 101), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107), 'atom': (0, 125)},  # 66
+    {'ARG_LPAR': (0, 74), 'call_arg': (0, 103), 'sum': (0, 140), 'product': (0, 52), 'expr': (0, 137), 'DIMS': (0, 131), 'atom': (0, 125), '_lpar': (0, 148), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'INT': (0, 127), 'MINUS': (0, 123), 'NAME': (0, 78), 'call_args': (0, 104), 'RPAR': (0, 86)},  # 67
+    {'$END': (1, 6), 'MERGE_OP': (1, 6), 'LPAR': (1, 6), '_NL': (1, 6), 'AT': (1, 6), 'LABEL_TEMPLATE': (1, 6), '_INDENT': (1, 6), 'DEF': (1, 6), 'NAME': (1, 6), 'ARG_LPAR': (1, 6), '_DEDENT': (1, 6)},  # 68
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_DEDENT': (0, 119), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'pipeline': (0, 64), 'repeat': (0, 97), 'labelled': (0, 138), 'layer': (0, 45)},  # 69
+    {'_NL': (1, 65), 'VBAR': (1, 65), 'STAR': (1, 65), 'SEMICOLON': (1, 65), 'RPAR': (1, 65)},  # 70
+    {'_NL': (1, 25), 'VBAR': (1, 25), 'SEMICOLON': (1, 25), 'RPAR': (1, 25)},  # 71
+    {'_NL': (1, 62), 'VBAR': (1, 62), 'STAR': (1, 62), 'SEMICOLON': (1, 62), 'RPAR': (1, 62)},  # 72
+    {'$END': (1, 83), 'MERGE_OP': (1, 83), 'LPAR': (1, 83), '_NL': (1, 83), 'AT': (1, 83), 'LABEL_TEMPLATE': (1, 83), '_INDENT': (1, 83), 'DEF': (1, 83), 'NAME': (1, 83), 'ARG_LPAR': (1, 83), '_DEDENT': (1, 83)},  # 73
+    {'MERGE_OP': (1, 67), 'LPAR': (1, 67), 'AT': (1, 67), 'LABEL_TEMPLATE': (1, 67), 'NAME': (1, 67), 'ARG_LPAR': (1, 67), 'DIMS': (1, 67), 'INT': (1, 67), 'FLOAT': (1, 67), 'MINUS': (1, 67)},  # 74
+    {'NAME': (0, 129)},  # 75
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 32), 'repeat': (0, 97), 'labelled': (0, 138), 'layer': (0, 45)},  # 76
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), '_repeatable': (0, 109), '_unit': (0, 136), 'NAME': (0, 92), 'group': (0, 58), 'call': (0, 134), 'LPAR': (0, 133), '_lpar': (0, 153), 'layer': (0, 45), 'merge': (0, 3)},  # 77
+    {'EQUAL': (0, 100), 'SLASH': (1, 79), 'MINUS': (1, 79), 'STAR': (1, 79), 'PLUS': (1, 79), '__ANON_0': (1, 79), 'COMMA': (1, 79), 'RPAR': (1, 79)},  # 78
+    {'COLON': (0, 95)},  # 79
+    {'SLASH': (1, 43), 'ARG_LPAR': (1, 43), 'PLUS': (1, 43), 'SEMICOLON': (1, 43), '_NL': (1, 43), 'DIMS': (1, 43), 'INT': (1, 43), 'NAME': (1, 43), 'FLOAT': (1, 43), 'MINUS': (1, 43), 'STAR': (1, 43), 'SIGNED_NUMBER': (1, 43), '__ANON_0': (1, 43), 'VBAR': (1, 43), 'RPAR': (1, 43)},  # 80
+    {'lproduct': (0, 20), 'larg': (0, 6), 'lsum': (0, 28), 'FLOAT': (0, 130), 'NAME': (0, 149), 'latom': (0, 80), 'INT': (0, 84), 'DIMS': (0, 51), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99)},  # 81
+    {'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'product': (0, 63), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107), 'atom': (0, 125)},  # 82
+    {'STAR': (0, 91), 'SLASH': (0, 54), '__ANON_0': (0, 59), 'SEMICOLON': (1, 41), '_NL': (1, 41), 'DIMS': (1, 41), 'INT': (1, 41), 'NAME': (1, 41), 'FLOAT': (1, 41), 'MINUS': (1, 41), 'SIGNED_NUMBER': (1, 41), 'PLUS': (1, 41), 'VBAR': (1, 41), 'ARG_LPAR': (1, 41), 'RPAR': (1, 41)},  # 83
+    {'SLASH': (1, 47), 'ARG_LPAR': (1, 47), 'PLUS': (1, 47), 'SEMICOLON': (1, 47), '_NL': (1, 47), 'DIMS': (1, 47), 'INT': (1, 47), 'NAME': (1, 47), 'FLOAT': (1, 47), 'MINUS': (1, 47), 'STAR': (1, 47), 'SIGNED_NUMBER': (1, 47), '__ANON_0': (1, 47), 'VBAR': (1, 47), 'RPAR': (1, 47)},  # 84
+    {'_INDENT': (0, 113)},  # 85
+    {'_NL': (1, 54), 'VBAR': (1, 54), 'STAR': (1, 54), 'SEMICOLON': (1, 54), 'RPAR': (1, 54)},  # 86
+    {'AS': (0, 116), '_NL': (1, 28), 'VBAR': (1, 28), 'SEMICOLON': (1, 28), 'RPAR': (1, 28)},  # 87
+    {'ARG_LPAR': (0, 74), 'sum': (0, 140), 'product': (0, 52), 'expr': (0, 137), 'DIMS': (0, 131), 'atom': (0, 125), '_lpar': (0, 148), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'call_arg': (0, 61), 'INT': (0, 127), 'MINUS': (0, 123), 'NAME': (0, 78), 'RPAR': (1, 57)},  # 88
+    {'SEMICOLON': (1, 96), 'RPAR': (1, 96)},  # 89
+    {'COLON': (0, 17)},  # 90
+    {'FLOAT': (0, 130), 'NAME': (0, 149), 'INT': (0, 84), 'DIMS': (0, 51), 'ARG_LPAR': (0, 102), 'latom': (0, 147), 'SIGNED_NUMBER': (0, 99)},  # 91
+    {'lproduct': (0, 20), '__layer_star_4': (0, 8), 'latom': (0, 80), 'lsum': (0, 28), 'LPAR': (0, 67), 'NAME': (0, 55), 'INT': (0, 84), 'DIMS': (0, 51), 'FLOAT': (0, 130), 'layer_arg': (0, 126), 'larg': (0, 110), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99), '_NL': (1, 36), 'SEMICOLON': (1, 36), 'VBAR': (1, 36), 'RPAR': (1, 36)},  # 92
+    {'VBAR': (1, 91), 'RPAR': (1, 91), '_NL': (1, 91), 'SEMICOLON': (1, 91)},  # 93
+    {'RPAR': (0, 9)},  # 94
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), '_repeatable': (0, 109), 'NAME': (0, 92), 'group': (0, 58), 'call': (0, 134), 'LPAR': (0, 133), '_unit': (0, 26), '_lpar': (0, 153), 'layer': (0, 45), 'merge': (0, 3)},  # 95
+    {'SLASH': (1, 81), 'SEMICOLON': (1, 81), '_NL': (1, 81), 'AS': (1, 81), 'MINUS': (1, 81), 'STAR': (1, 81), 'PLUS': (1, 81), '__ANON_0': (1, 81), 'VBAR': (1, 81), 'RPAR': (1, 81), 'COMMA': (1, 81)},  # 96
+    {'_NL': (1, 20), 'VBAR': (1, 20), 'SEMICOLON': (1, 20), 'RPAR': (1, 20)},  # 97
+    {'SLASH': (1, 75), 'SEMICOLON': (1, 75), '_NL': (1, 75), 'AS': (1, 75), 'MINUS': (1, 75), 'STAR': (1, 75), 'PLUS': (1, 75), '__ANON_0': (1, 75), 'VBAR': (1, 75), 'RPAR': (1, 75), 'COMMA': (1, 75)},  # 98
+    {'SLASH': (1, 49), 'ARG_LPAR': (1, 49), 'PLUS': (1, 49), 'SEMICOLON': (1, 49), '_NL': (1, 49), 'DIMS': (1, 49), 'INT': (1, 49), 'NAME': (1, 49), 'FLOAT': (1, 49), 'MINUS': (1, 49), 'STAR': (1, 49), 'SIGNED_NUMBER': (1, 49), '__ANON_0': (1, 49), 'VBAR': (1, 49), 'RPAR': (1, 49)},  # 99
+    {'sum': (0, 140), 'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'expr': (0, 143), 'product': (0, 52), 'FLOAT': (0, 50), 'atom': (0, 125), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 100
+    {'STAR': (0, 111), '__ANON_0': (0, 122), 'SLASH': (0, 124), 'MINUS': (1, 71), 'SEMICOLON': (1, 71), 'PLUS': (1, 71), '_NL': (1, 71), 'VBAR': (1, 71), 'RPAR': (1, 71), 'AS': (1, 71), 'COMMA': (1, 71)},  # 101
+    {'lproduct': (0, 20), 'lsum': (0, 28), 'FLOAT': (0, 130), 'NAME': (0, 149), 'latom': (0, 80), 'INT': (0, 84), 'larg': (0, 152), 'DIMS': (0, 51), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99)},  # 102
+    {'COMMA': (0, 88), '__call_args_star_5': (0, 5), 'RPAR': (1, 58)},  # 103
+    {'RPAR': (0, 37)},  # 104
+    {'$END': (1, 5), 'MERGE_OP': (1, 5), 'LPAR': (1, 5), '_NL': (1, 5), 'AT': (1, 5), 'LABEL_TEMPLATE': (1, 5), '_INDENT': (1, 5), 'DEF': (1, 5), 'NAME': (1, 5), 'ARG_LPAR': (1, 5), '_DEDENT': (1, 5)},  # 105
+    {'SEMICOLON': (1, 93), '_NL': (1, 93), 'DIMS': (1, 93), 'INT': (1, 93), 'NAME': (1, 93), 'FLOAT': (1, 93), 'SIGNED_NUMBER': (1, 93), 'VBAR': (1, 93), 'ARG_LPAR': (1, 93), 'RPAR': (1, 93)},  # 106
+    {'SLASH': (1, 79), 'SEMICOLON': (1, 79), '_NL': (1, 79), 'AS': (1, 79), 'MINUS': (1, 79), 'STAR': (1, 79), 'PLUS': (1, 79), '__ANON_0': (1, 79), 'VBAR': (1, 79), 'RPAR': (1, 79), 'COMMA': (1, 79)},  # 107
+    {'sum': (0, 140), 'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'product': (0, 52), 'FLOAT': (0, 50), 'expr': (0, 33), 'atom': (0, 125), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 108
+    {'VBAR': (1, 31), 'RPAR': (1, 31), '_NL': (1, 31), 'SEMICOLON': (1, 31)},  # 109
+    {'_NL': (1, 37), 'DIMS': (1, 37), 'NAME': (1, 37), 'FLOAT': (1, 37), 'SIGNED_NUMBER': (1, 37), 'SEMICOLON': (1, 37), 'INT': (1, 37), 'VBAR': (1, 37), 'RPAR': (1, 37), 'ARG_LPAR': (1, 37)},  # 110
+    {'atom': (0, 117), 'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 111
+    {'sum': (0, 140), 'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'expr': (0, 145), 'product': (0, 52), 'FLOAT': (0, 50), 'atom': (0, 125), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 112
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), 'pipeline': (0, 18), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), '___body_plus_1': (0, 69), 'labelled': (0, 138), 'layer': (0, 45)},  # 113
+    {'RPAR': (0, 96)},  # 114
+    {'$END': (1, 7), 'MERGE_OP': (1, 7), 'LPAR': (1, 7), '_NL': (1, 7), 'AT': (1, 7), 'LABEL_TEMPLATE': (1, 7), '_INDENT': (1, 7), 'DEF': (1, 7), 'NAME': (1, 7), 'ARG_LPAR': (1, 7), '_DEDENT': (1, 7)},  # 115
+    {'NAME': (0, 141)},  # 116
+    {'SLASH': (1, 73), 'SEMICOLON': (1, 73), '_NL': (1, 73), 'AS': (1, 73), 'MINUS': (1, 73), 'STAR': (1, 73), 'PLUS': (1, 73), '__ANON_0': (1, 73), 'VBAR': (1, 73), 'RPAR': (1, 73), 'COMMA': (1, 73)},  # 117
+    {'_NL': (1, 63), 'VBAR': (1, 63), 'STAR': (1, 63), 'SEMICOLON': (1, 63), 'RPAR': (1, 63)},  # 118
+    {'LPAR': (1, 9), '_NL': (1, 9), 'AT': (1, 9), 'LABEL_TEMPLATE': (1, 9), 'NAME': (1, 9), '$END': (1, 9), 'MERGE_OP': (1, 9), '_INDENT': (1, 9), 'DEF': (1, 9), '_DEDENT': (1, 9), 'ARG_LPAR': (1, 9)},  # 119
+    {'__merge_star_6': (0, 46), 'RPAR': (0, 48), 'SEMICOLON': (0, 57)},  # 120
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), '_DEDENT': (0, 22), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'definition': (0, 62), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), '_INDENT': (0, 19), 'DEF': (0, 75), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), '_NL': (0, 154), 'repeat': (0, 97), 'pipeline': (0, 49), '_statement': (0, 144), 'labelled': (0, 138), 'layer': (0, 45)},  # 121
+    {'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'FLOAT': (0, 50), 'atom': (0, 98), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 122
+    {'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'FLOAT': (0, 50), 'atom': (0, 150), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 123
+    {'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'MINUS': (0, 123), 'atom': (0, 132), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 124
+    {'SLASH': (1, 72), 'SEMICOLON': (1, 72), '_NL': (1, 72), 'AS': (1, 72), 'MINUS': (1, 72), 'STAR': (1, 72), 'PLUS': (1, 72), '__ANON_0': (1, 72), 'VBAR': (1, 72), 'RPAR': (1, 72), 'COMMA': (1, 72)},  # 125
+    {'SEMICOLON': (1, 92), '_NL': (1, 92), 'DIMS': (1, 92), 'INT': (1, 92), 'NAME': (1, 92), 'FLOAT': (1, 92), 'SIGNED_NUMBER': (1, 92), 'VBAR': (1, 92), 'ARG_LPAR': (1, 92), 'RPAR': (1, 92)},  # 126
+    {'SLASH': (1, 76), 'SEMICOLON': (1, 76), '_NL': (1, 76), 'AS': (1, 76), 'MINUS': (1, 76), 'STAR': (1, 76), 'PLUS': (1, 76), '__ANON_0': (1, 76), 'VBAR': (1, 76), 'RPAR': (1, 76), 'COMMA': (1, 76)},  # 127
+    {'ARG_LPAR': (0, 74), 'sum': (0, 140), 'product': (0, 52), 'expr': (0, 137), 'DIMS': (0, 131), 'atom': (0, 125), '_lpar': (0, 148), 'FLOAT': (0, 50), 'LPAR': (0, 133), 'call_arg': (0, 23), 'INT': (0, 127), 'MINUS': (0, 123), 'NAME': (0, 78), 'RPAR': (1, 55)},  # 128
+    {'LPAR': (0, 4)},  # 129
+    {'SLASH': (1, 48), 'ARG_LPAR': (1, 48), 'PLUS': (1, 48), 'SEMICOLON': (1, 48), '_NL': (1, 48), 'DIMS': (1, 48), 'INT': (1, 48), 'NAME': (1, 48), 'FLOAT': (1, 48), 'MINUS': (1, 48), 'STAR': (1, 48), 'SIGNED_NUMBER': (1, 48), '__ANON_0': (1, 48), 'VBAR': (1, 48), 'RPAR': (1, 48)},  # 130
+    {'SLASH': (1, 78), 'SEMICOLON': (1, 78), '_NL': (1, 78), 'AS': (1, 78), 'MINUS': (1, 78), 'STAR': (1, 78), 'PLUS': (1, 78), '__ANON_0': (1, 78), 'VBAR': (1, 78), 'RPAR': (1, 78), 'COMMA': (1, 78)},  # 131
+    {'SLASH': (1, 74), 'SEMICOLON': (1, 74), '_NL': (1, 74), 'AS': (1, 74), 'MINUS': (1, 74), 'STAR': (1, 74), 'PLUS': (1, 74), '__ANON_0': (1, 74), 'VBAR': (1, 74), 'RPAR': (1, 74), 'COMMA': (1, 74)},  # 132
+    {'MERGE_OP': (1, 66), 'LPAR': (1, 66), 'AT': (1, 66), 'LABEL_TEMPLATE': (1, 66), 'NAME': (1, 66), 'ARG_LPAR': (1, 66), 'DIMS': (1, 66), 'INT': (1, 66), 'FLOAT': (1, 66), 'MINUS': (1, 66)},  # 133
+    {'_NL': (1, 32), 'VBAR': (1, 32), 'STAR': (1, 32), 'SEMICOLON': (1, 32), 'RPAR': (1, 32)},  # 134
+    {'VBAR': (0, 76), '__pipeline_star_3': (0, 142), '_NL': (1, 17), 'SEMICOLON': (1, 17), 'RPAR': (1, 17)},  # 135
+    {'_NL': (1, 22), 'VBAR': (1, 22), 'SEMICOLON': (1, 22), 'RPAR': (1, 22)},  # 136
+    {'COMMA': (1, 59), 'RPAR': (1, 59)},  # 137
+    {'_NL': (1, 18), 'VBAR': (1, 18), 'SEMICOLON': (1, 18), 'RPAR': (1, 18)},  # 138
+    {'SLASH': (1, 46), 'ARG_LPAR': (1, 46), 'PLUS': (1, 46), 'SEMICOLON': (1, 46), '_NL': (1, 46), 'DIMS': (1, 46), 'INT': (1, 46), 'NAME': (1, 46), 'FLOAT': (1, 46), 'MINUS': (1, 46), 'STAR': (1, 46), 'SIGNED_NUMBER': (1, 46), '__ANON_0': (1, 46), 'VBAR': (1, 46), 'RPAR': (1, 46)},  # 139
+    {'PLUS': (0, 82), 'MINUS': (0, 66), 'SEMICOLON': (1, 68), '_NL': (1, 68), 'AS': (1, 68), 'VBAR': (1, 68), 'RPAR': (1, 68), 'COMMA': (1, 68)},  # 140
+    {'_NL': (1, 27), 'VBAR': (1, 27), 'SEMICOLON': (1, 27), 'RPAR': (1, 27)},  # 141
+    {'VBAR': (0, 11), '_NL': (1, 16), 'SEMICOLON': (1, 16), 'RPAR': (1, 16)},  # 142
+    {'COMMA': (1, 60), 'RPAR': (1, 60)},  # 143
+    {'$END': (1, 85), 'MERGE_OP': (1, 85), 'LPAR': (1, 85), '_NL': (1, 85), 'AT': (1, 85), 'LABEL_TEMPLATE': (1, 85), '_INDENT': (1, 85), 'DEF': (1, 85), 'NAME': (1, 85), 'ARG_LPAR': (1, 85), '_DEDENT': (1, 85)},  # 144
+    {'AS': (0, 44), '_NL': (1, 26), 'VBAR': (1, 26), 'SEMICOLON': (1, 26), 'RPAR': (1, 26)},  # 145
+    {'lproduct': (0, 155), 'FLOAT': (0, 130), 'NAME': (0, 149), 'latom': (0, 80), 'INT': (0, 84), 'DIMS': (0, 51), 'ARG_LPAR': (0, 102), 'SIGNED_NUMBER': (0, 99)},  # 146
+    {'SLASH': (1, 44), 'ARG_LPAR': (1, 44), 'PLUS': (1, 44), 'SEMICOLON': (1, 44), '_NL': (1, 44), 'DIMS': (1, 44), 'INT': (1, 44), 'NAME': (1, 44), 'FLOAT': (1, 44), 'MINUS': (1, 44), 'STAR': (1, 44), 'SIGNED_NUMBER': (1, 44), '__ANON_0': (1, 44), 'VBAR': (1, 44), 'RPAR': (1, 44)},  # 147
+    {'sum': (0, 140), 'ARG_LPAR': (0, 74), '_lpar': (0, 148), 'INT': (0, 127), 'product': (0, 52), 'FLOAT': (0, 50), 'atom': (0, 125), 'expr': (0, 114), 'LPAR': (0, 133), 'MINUS': (0, 123), 'DIMS': (0, 131), 'NAME': (0, 107)},  # 148
+    {'SLASH': (1, 51), 'PLUS': (1, 51), 'SEMICOLON': (1, 51), '_NL': (1, 51), 'DIMS': (1, 51), 'INT': (1, 51), 'NAME': (1, 51), 'FLOAT': (1, 51), 'MINUS': (1, 51), 'SIGNED_NUMBER': (1, 51), 'VBAR': (1, 51), '__ANON_0': (1, 51), 'ARG_LPAR': (1, 51), 'RPAR': (1, 51), 'STAR': (1, 51)},  # 149
+    {'SLASH': (1, 80), 'SEMICOLON': (1, 80), '_NL': (1, 80), 'AS': (1, 80), 'MINUS': (1, 80), 'STAR': (1, 80), 'PLUS': (1, 80), '__ANON_0': (1, 80), 'VBAR': (1, 80), 'RPAR': (1, 80), 'COMMA': (1, 80)},  # 150
+    {'_NL': (0, 29)},  # 151
+    {'RPAR': (0, 38)},  # 152
+    {'ARG_LPAR': (0, 74), 'MERGE_OP': (0, 156), 'reference': (0, 31), '_repeatable': (0, 21), '_lpar': (0, 153), 'bare': (0, 41), '_unit': (0, 14), 'AT': (0, 1), 'group': (0, 58), 'call': (0, 134), 'NAME': (0, 43), 'LPAR': (0, 133), 'merge': (0, 3), 'LABEL_TEMPLATE': (0, 79), 'stage': (0, 135), 'repeat': (0, 97), 'pipeline': (0, 40), 'labelled': (0, 138), 'layer': (0, 45)},  # 153
+    {'$END': (1, 84), 'MERGE_OP': (1, 84), 'LPAR': (1, 84), '_NL': (1, 84), 'AT': (1, 84), 'LABEL_TEMPLATE': (1, 84), '_INDENT': (1, 84), 'DEF': (1, 84), 'NAME': (1, 84), 'ARG_LPAR': (1, 84), '_DEDENT': (1, 84)},  # 154
+    {'STAR': (0, 91), 'SLASH': (0, 54), '__ANON_0': (0, 59), 'SEMICOLON': (1, 42), '_NL': (1, 42), 'DIMS': (1, 42), 'INT': (1, 42), 'NAME': (1, 42), 'FLOAT': (1, 42), 'MINUS': (1, 42), 'SIGNED_NUMBER': (1, 42), 'PLUS': (1, 42), 'VBAR': (1, 42), 'ARG_LPAR': (1, 42), 'RPAR': (1, 42)},  # 155
+    {'LPAR': (0, 65)},  # 156
+    {'SLASH': (1, 45), 'ARG_LPAR': (1, 45), 'PLUS': (1, 45), 'SEMICOLON': (1, 45), '_NL': (1, 45), 'DIMS': (1, 45), 'INT': (1, 45), 'NAME': (1, 45), 'FLOAT': (1, 45), 'MINUS': (1, 45), 'STAR': (1, 45), 'SIGNED_NUMBER': (1, 45), '__ANON_0': (1, 45), 'VBAR': (1, 45), 'RPAR': (1, 45)},  # 157
 )

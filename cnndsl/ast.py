@@ -14,9 +14,9 @@ class Num:
 
 @frozen
 class Dims:
-    """An `AxBxC` literal."""
+    """An `AxBxC` literal; a `?` axis (unknown size) is None."""
 
-    values: tuple[int, ...]
+    values: tuple[int | None, ...]
     span: Span
 
 

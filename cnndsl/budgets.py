@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .errors import OverBudget
+from .errors import CnnError, OverBudget, SizeNeeded
 
 COUNT_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 # Decimal units are powers of 1000 and binary ones (KiB) of 1024, as in SI and IEC.
@@ -147,12 +147,25 @@ def figure_of(model, figure: Figure) -> int:
     return {"max-params": model.total, "max-macs": model.macs}[figure.key]
 
 
-def over_budget(model, budgets: dict[str, Budget]) -> list[OverBudget]:
-    """One error for each figure over its budget, at the model's input line."""
+def over_budget(model, budgets: dict[str, Budget]) -> list[CnnError]:
+    """One error for each figure over its budget, at the model's input line; a figure that depends on
+    an axis of unknown size cannot be checked, and that is an error at the input's `?`."""
+    from .layers.base import describe_shape
+
     errors = []
     for budget in budgets.values():
         value = figure_of(model, budget.figure)
-        if value > budget.limit:
+        if value is None:  # depends on an axis of unknown size: no number to hold against the budget
+            node = model.unknown_inputs[0]
+            errors.append(
+                SizeNeeded(
+                    f"the {budget.figure.what} cannot be checked against the budget of {budget.written}: "
+                    f"they depend on this input's axes of unknown size ({describe_shape(node.shape)})",
+                    node.layer.span_of("shape"),
+                    f"give the input a size to check this budget (set by {budget.origin}), or check the parameters only",
+                )
+            )
+        elif value > budget.limit:
             limit = f"{budget.limit:,}" + ("" if budget.written == f"{budget.limit}" else f" ({budget.written})")
             errors.append(
                 OverBudget(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .infer import Model, TypedNode
-from .memory import DTYPE_BYTES
+from .memory import DTYPE_BYTES, count_text, known_sum, times
 
 COLUMNS = ("shape", "params", "trainable", "macs", "activations", "memory", "rf", "stride", "connected")
 HEADERS = {
@@ -83,11 +83,11 @@ def _node_cells(
         elif column == "trainable":
             cells.append([f"{_own(node, node.info.trainable):,}"])
         elif column == "macs":
-            cells.append([f"{node.info.macs:,}"])
+            cells.append([count_text(node.info.macs)])
         elif column == "activations":
-            cells.append([f"{node.activations:,}"])
+            cells.append([count_text(node.activations)])
         elif column == "memory":
-            cells.append([f"{node.activations * (batch or 1) * DTYPE_BYTES[view.dtype]:,}"])
+            cells.append([count_text(times(node.activations, batch or 1, DTYPE_BYTES[view.dtype]))])
         elif column == "rf":
             cells.append([axes_text(field.size if field else None)])
         elif column == "stride":
@@ -120,9 +120,9 @@ def _call_cells(
                 "trainable": lambda n: _own(n, n.info.trainable),
                 "macs": lambda n: n.info.macs,
                 "activations": lambda n: n.activations,
-                "memory": lambda n: n.activations * (batch or 1) * DTYPE_BYTES[view.dtype],
+                "memory": lambda n: times(n.activations, batch or 1, DTYPE_BYTES[view.dtype]),
             }[column]
-            cells.append([f"{sum(figure(n) for n in nodes):,}"])
+            cells.append([count_text(known_sum(figure(n) for n in nodes))])
         elif column == "rf":
             cells.append([axes_text(field.size if field else None)])
         elif column == "stride":
@@ -166,11 +166,17 @@ def memory_footer(model: Model, batch: int | None, view: View) -> list[str]:
     from .summary import readable_memory_size
 
     m = model.memory(batch or 1, view.dtype, view.optimizer)
+
+    def size(value):
+        if value is None:
+            return "? (unknown: " + model.unknown_reason() + ")"
+        return f"{value:,} B ({readable_memory_size(value)})"
+
     return [
         f" Memory ({view.dtype}, batch {m.batch}, {view.optimizer}):",
-        f"   parameters: {m.params_bytes:,} B ({readable_memory_size(m.params_bytes)})",
-        f"   input: {m.input_bytes:,} B ({readable_memory_size(m.input_bytes)})",
-        f"   activations: {m.activations_bytes:,} B ({readable_memory_size(m.activations_bytes)})",
-        f"   inference peak: {m.inference_peak_bytes:,} B ({readable_memory_size(m.inference_peak_bytes)})",
-        f"   training: {m.training_bytes:,} B ({readable_memory_size(m.training_bytes)})",
+        f"   parameters: {size(m.params_bytes)}",
+        f"   input: {size(m.input_bytes)}",
+        f"   activations: {size(m.activations_bytes)}",
+        f"   inference peak: {size(m.inference_peak_bytes)}",
+        f"   training: {size(m.training_bytes)}",
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .infer import Model, TypedNode
 from .layers import to_snake_case
+from .memory import count_text
 from .summary import format_shape
 
 TOTALS = (
@@ -125,7 +126,9 @@ def _signed(n: int) -> str:
     return f"{n:+,}" if n else "±0"
 
 
-def _delta(before: int, after: int) -> str:
+def _delta(before: int | None, after: int | None) -> str:
+    if before is None or after is None:  # a figure that depends on an axis of unknown size
+        return f"{count_text(before)} → {count_text(after)}" if before != after else "? (unknown)"
     return f"{before:,} → {after:,} ({_signed(after - before)})" if before != after else f"{after:,} (unchanged)"
 
 
@@ -142,7 +145,7 @@ def format_diff(diff: ModelDiff, name_a: str, name_b: str) -> str:
         if change.change != "changed":
             out.append(
                 f"{sign} {node.name} ({node.keras_type}) at {where}: {format_shape(node.shape, None)}, "
-                f"{node.info.params:,} params, {node.info.macs:,} MACs"
+                f"{node.info.params:,} params, {count_text(node.info.macs)} MACs"
             )
             continue
         a, b = change.before, change.after
@@ -162,7 +165,9 @@ def format_diff(diff: ModelDiff, name_a: str, name_b: str) -> str:
                 f" → {', '.join(diff.b.nodes[i].name for i in b.inputs)}"
             )
     if diff.same:
-        out.append(f"no differences: {len(diff.b.layers)} layers, {diff.b.total:,} params, {diff.b.macs:,} MACs")
+        out.append(
+            f"no differences: {len(diff.b.layers)} layers, {diff.b.total:,} params, {count_text(diff.b.macs)} MACs"
+        )
         return "\n".join(out)
     counts = {kind: sum(c.change == kind for c in diff.layers) for kind in ("added", "removed", "changed")}
     out.append(", ".join(f"{n} {kind}" for kind, n in counts.items()))

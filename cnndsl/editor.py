@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from . import ast
 from .errors import CnnError, Fix
 from .infer import Model, TypedNode
+from .memory import count_text
 from .source import Source, Span
 
 # Statement start: a line at column 0 that is code, not inside brackets or after a `\`.
@@ -377,7 +378,7 @@ class Document:
             out.append(
                 f"- params: {info.params:,} (trainable {info.trainable:,}, non-trainable {info.non_trainable:,})"
             )
-            out.append(f"- MACs: {info.macs:,}")
+            out.append(f"- MACs: {count_text(info.macs)}")
             parts = explain_parts(model, node)
             arithmetic = [*parts["shape"][1:], *parts["params"], *parts["macs"]]
             if any(arithmetic):

@@ -84,6 +84,22 @@ class BranchMismatch(ShapeProblem):
     )
 
 
+class UnknownSize(ShapeProblem):
+    """A layer's weights depend on an axis of unknown size (`?`): a dense after a flatten of `?x?x3`."""
+
+    code = "E302"
+    example = "input ?x?x3\nconv 8 3 relu\nflatten\ndense 10\n"
+    hint_examples = ()
+
+
+class SizeNeeded(CnnError):
+    """A figure that needs every size (a budget, a FLOP count) asked of a model with an unknown axis."""
+
+    code = "E303"
+    example = "input ?x?x3\nconv 8 3 relu\ngap\ndense 10\n"
+    example_args = ("--max-macs", "1M")
+
+
 class StructureProblem(CnnError):
     """The network as a whole is malformed (no input, two inputs, ...)."""
 

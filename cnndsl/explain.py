@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .infer import Model, TypedNode
 from .layers.base import dot, figure, to_layout
-from .memory import DTYPE_BYTES
+from .memory import DTYPE_BYTES, known_sum, times
 
 INDENT = "  "
 
@@ -44,12 +44,18 @@ def explain_parts(
             params.append(f"trainable {figure(node.info.trainable)}, non-trainable {figure(node.info.non_trainable)}")
     else:
         params = ["none"]
-    macs = layer.explain_macs(node) if node.info.macs else ["none counted (only convolutions and dense layers)"]
-    batch_note = f"; ·{batch} for the batch = {figure(values * batch * size)} bytes" if batch and batch > 1 else ""
-    activations = [
-        f"{dot(*node.shape)} = {figure(values)} values" if len(node.shape) > 1 else f"{figure(values)} values",
-        f"{figure(values)}·{size} = {figure(values * size)} bytes as {dtype}, per example{batch_note}",
-    ]
+    if node.info.macs is None:
+        macs = [f"unknown: {model.unknown_reason()}"]
+    else:
+        macs = layer.explain_macs(node) if node.info.macs else ["none counted (only convolutions and dense layers)"]
+    if values is None:
+        activations = [f"unknown: {dot(*node.shape)} values, and {model.unknown_reason()}"]
+    else:
+        batch_note = f"; ·{batch} for the batch = {figure(values * batch * size)} bytes" if batch and batch > 1 else ""
+        activations = [
+            f"{dot(*node.shape)} = {figure(values)} values" if len(node.shape) > 1 else f"{figure(values)} values",
+            f"{figure(values)}·{size} = {figure(values * size)} bytes as {dtype}, per example{batch_note}",
+        ]
     return {
         "inputs": inputs,
         "shape": [shape_text(node.shape, batch, layout)] + layer.explain_shape_in(node, layout),
@@ -145,12 +151,12 @@ def subtotal(model: Model, call, dtype: str = "float32") -> str:
     params = sum(own_params(n) for n in nodes)
     terms = [figure(own_params(n)) for n in nodes if own_params(n)]
     sum_text = f" = {' + '.join(terms)}" if 1 < len(terms) <= 12 else ""
-    macs = sum(n.info.macs for n in nodes)
-    values = sum(n.activations for n in nodes)
+    macs = known_sum(n.info.macs for n in nodes)
+    values = known_sum(n.activations for n in nodes)
     return (
         f"subtotal of {call_text(model, call)} (call #{call.id}, line {call.span.line}): "
         f"{len(nodes)} layers, params {figure(params)}{sum_text}, MACs {figure(macs)}, "
-        f"activations {figure(values)} values ({figure(values * DTYPE_BYTES[dtype])} bytes), "
+        f"activations {figure(values)} values ({figure(times(values, DTYPE_BYTES[dtype]))} bytes), "
         f"output {shape_text(nodes[-1].shape)}"
     )
 
@@ -204,15 +210,17 @@ def totals(model: Model, dtype: str = "float32", batch: int = 1, optimizer: str 
     values_sum = f" = {' + '.join(values)}" if 1 < len(values) <= 12 else ""
     memory = model.memory(batch, dtype, optimizer)
     size = DTYPE_BYTES[dtype]
+    unknown = [f"{INDENT}? is unknown: {model.unknown_reason()}"] if model.unknown_inputs else []
     return [
         "Totals",
+        *unknown,
         f"{INDENT}params: {figure(model.total)}{params_sum}",
         f"{INDENT}        trainable {figure(model.trainable)}, non-trainable {figure(model.non_trainable)}",
         f"{INDENT}MACs: {figure(model.macs)} per example",
         f"{INDENT}activations: {figure(model.activations)} values per example{values_sum}",
         f"{INDENT}memory ({dtype}, {size} bytes a value; batch {batch}; {optimizer}):",
         f"{INDENT}  parameters {figure(model.total)}·{size} = {figure(memory.params_bytes)} bytes",
-        f"{INDENT}  input {figure(sum(model.nodes[i].activations for i in model.inputs))}·{size}·{batch} = "
+        f"{INDENT}  input {figure(known_sum(model.nodes[i].activations for i in model.inputs))}·{size}·{batch} = "
         f"{figure(memory.input_bytes)} bytes",
         f"{INDENT}  activations {figure(model.activations)}·{size}·{batch} = {figure(memory.activations_bytes)} bytes",
         f"{INDENT}  inference peak {figure(memory.inference_peak_bytes)} bytes "

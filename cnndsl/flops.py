@@ -82,6 +82,7 @@ def totals(model) -> dict[str, int]:
 
 def flops_dict(model) -> dict:
     """`cnndsl flops --json`: each counter's number and what it counts."""
+    model.require_sizes("counting FLOPs")
     call = calls(model)
     return {
         "conventions": {
@@ -92,6 +93,7 @@ def flops_dict(model) -> dict:
 
 def format_flops(model) -> str:
     """One row per counter: its number, and what it counts."""
+    model.require_sizes("counting FLOPs")
     numbers, call = totals(model), calls(model)
     width = max(len(f"{n:,}") for n in numbers.values())
     lines = [f"FLOP counters on the PyTorch model of `{model.name}`, batch 1:", ""]
@@ -105,6 +107,7 @@ def format_flops(model) -> str:
 
 def counter_lines(model, nodes=None) -> list[str]:
     """`cnndsl explain --flops`: the named layers' count under each counter, or the model's."""
+    model.require_sizes("counting FLOPs")
     lines = []
     for node in nodes if nodes is not None else []:
         counts = layer_counts(node)

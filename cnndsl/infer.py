@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from ._dataclass import dataclass
-from .errors import CnnError, DuplicateName, Hint, ShapeProblem
+from .errors import CnnError, DuplicateName, Hint, ShapeProblem, SizeNeeded, UnknownSize
 from .expand import BlockCall, Graph
 from .frozen import frozen
 from .layers import Inferred, LayerKind, Shape, to_snake_case
@@ -49,8 +49,9 @@ class TypedNode:
         return self.layer.span
 
     @property
-    def activations(self) -> int:
-        """Values in this node's output for one example (the tutorials' "activation size")."""
+    def activations(self) -> int | None:
+        """Values in this node's output for one example (the tutorials' "activation size");
+        None when an axis of the output has no size (`input ?x?x3`)."""
         return prod(self.info.shape)
 
 
@@ -155,13 +156,34 @@ class Model:
         return self.trainable + self.non_trainable
 
     @property
-    def macs(self) -> int:
-        return sum(node.info.macs for node in self.nodes)
+    def macs(self) -> int | None:
+        """Multiply-accumulates for one example; None when some depend on an axis of unknown size."""
+        return _total(node.info.macs for node in self.nodes)
 
     @property
-    def activations(self) -> int:
-        """Values output by every layer (not the input), for one example."""
-        return sum(node.activations for node in self.layers)
+    def activations(self) -> int | None:
+        """Values output by every layer (not the input), for one example; None when some are unknown."""
+        return _total(node.activations for node in self.layers)
+
+    @cached_property
+    def unknown_inputs(self) -> tuple[TypedNode, ...]:
+        """The inputs with an axis of unknown size (`input ?x?x3`): why a figure can be unknown."""
+        return tuple(self.nodes[i] for i in self.inputs if None in self.nodes[i].shape)
+
+    def unknown_reason(self) -> str:
+        """Why figures that depend on the input's size are unknown, for a view to print."""
+        return unknown_reason(self.unknown_inputs)
+
+    def require_sizes(self, what: str) -> None:
+        """Refuse, at the input, a figure that needs every size when some axis has none."""
+        if self.unknown_inputs:
+            node = self.unknown_inputs[0]
+            fix = describe_shape(tuple(224 if n is None else n for n in node.shape))
+            raise SizeNeeded(
+                f"{what} needs every axis's size, but this input has axes of unknown size ({describe_shape(node.shape)})",
+                node.layer.span_of("shape"),
+                f"give the input a size for this, e.g. `input {fix}`",
+            )
 
     @cached_property
     def receptive_fields(self) -> dict:
@@ -224,6 +246,18 @@ class Model:
         return explain_text(self, layers, layout=layout, dtype=dtype)
 
 
+def _total(values) -> int | None:
+    """A sum that is unknown (None) as soon as one of its terms is."""
+    values = tuple(values)
+    return None if None in values else sum(values)
+
+
+def unknown_reason(inputs) -> str:
+    """`the input's size is unknown (?x?x3, line 1)`: what an unknown figure depends on."""
+    written = ", ".join(f"{describe_shape(node.shape)}, line {node.span.line}" for node in inputs)
+    return f"it depends on the input's axes of unknown size ({written})"
+
+
 class _Namer:
     """Keras's default names: `conv2d`, `conv2d_1`, ... per class; labels kept."""
 
@@ -277,8 +311,10 @@ def infer(graph: Graph, name: str = "model") -> Model:
         label_span=None,
         shares=None,
     ):
+        if layer.NEEDS_LAST_AXIS and any(shape and shape[-1] is None for shape in in_shapes):
+            raise _unknown_last_axis(layer, in_shapes, inputs, nodes)
         info = layer.infer(in_shapes)
-        if info.shape and min(info.shape) <= 0:
+        if info.shape and min((n for n in info.shape if n is not None), default=1) <= 0:
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
         _check_sizes(layer, info, totals)
         if shares is None:
@@ -334,10 +370,30 @@ def infer(graph: Graph, name: str = "model") -> Model:
     )
 
 
+def _unknown_last_axis(layer: LayerKind, in_shapes, inputs, nodes) -> UnknownSize:
+    """`flatten | dense 10` on `input ?x?x3`: the dense's weights would need the unknown length."""
+    before = next(nodes[i] for i, shape in zip(inputs, in_shapes) if shape and shape[-1] is None)
+    came = ""
+    if before.layer.keyword != "input":
+        verb = "flattening" if before.layer.keyword == "flatten" else f"`{before.layer.keyword}` on"
+        came = f" ({verb} {describe_shape(before.in_shapes[0])} gives {describe_shape(before.shape)})"
+    unknown = [node for node in nodes if node.layer.keyword == "input" and None in node.shape]
+    written = " and ".join(f"`input {describe_shape(node.shape)}` (line {node.span.line})" for node in unknown)
+    pool = f"pool them away first (`gap` before `{layer.keyword}`), " if before.layer.keyword == "flatten" else ""
+    return UnknownSize(
+        f"`{layer.keyword}` needs the size of its input's last axis, which is unknown here{came}: "
+        "its weights depend on it",
+        layer.span,
+        f"the unknown axes come from {written}; {pool}or give the input a size",
+    )
+
+
 def _blame_channels_first(error: ShapeProblem, input_shapes: list[Shape]) -> None:
     """`input 3x224x224` (PyTorch's CHW habit) is a valid 3x224 map of 224 channels here,
     so the file only fails later: say so in the hint of the error it meets."""
     for shape in input_shapes:
+        if None in shape:
+            continue
         if len(shape) >= 3 and shape[0] in (1, 3, 4) and min(shape[1:]) >= 8 * shape[0]:
             fix = describe_shape((*shape[1:], shape[0]))
             note = f"channels come last here: `input {fix}`, not `input {describe_shape(shape)}`"
@@ -364,7 +420,9 @@ def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
     """Every axis within MAX_AXIS; values, parameters and MACs, per layer and in all, within MAX_TOTAL."""
     shape, params, macs = info.shape, info.params, info.macs
     if (
-        (not shape or (max(shape) <= MAX_AXIS and min(shape) >= -MAX_AXIS and prod(shape) <= MAX_TOTAL))
+        macs is not None  # an unknown size takes the long way below
+        and None not in shape
+        and (not shape or (max(shape) <= MAX_AXIS and min(shape) >= -MAX_AXIS and prod(shape) <= MAX_TOTAL))
         and params <= MAX_TOTAL
         and macs <= MAX_TOTAL
         and totals[0] + params <= MAX_TOTAL
@@ -374,11 +432,16 @@ def _check_sizes(layer: LayerKind, info: Inferred, totals: list[int]) -> None:
         totals[1] += macs
         return
     for axis in info.shape:
-        check_size(axis, layer.span, "an axis of this layer's output")
-    check_total(prod(info.shape), layer.span, "the values in this layer's output")
+        if axis is not None:
+            check_size(axis, layer.span, "an axis of this layer's output")
+    values = prod(n for n in info.shape if n is not None)  # the known axes alone are bounded too
+    check_total(values, layer.span, "the values in this layer's output")
     check_total(info.params, layer.span, "this layer's parameter count")
-    check_total(info.macs, layer.span, "this layer's MACs")
     totals[0] += info.params
+    if info.macs is None:  # depends on an axis of unknown size: the bound applies when it is known
+        check_total(totals[0], layer.span, "the parameters of the network up to here")
+        return
+    check_total(info.macs, layer.span, "this layer's MACs")
     totals[1] += info.macs
     check_total(totals[0], layer.span, "the parameters of the network up to here")
     check_total(totals[1], layer.span, "the MACs of the network up to here")

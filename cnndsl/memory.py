@@ -13,6 +13,9 @@
   optimizer's state (sgd none, momentum one value, adam two values per
   trainable parameter), and every tensor kept for the backward pass: the
   input and every layer's output.
+
+With an axis of unknown size (`input ?x?x3`) every figure but the
+parameters' depends on it, and is None (unknown).
 """
 
 from __future__ import annotations
@@ -20,6 +23,29 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+def count_text(value: int | None) -> str:
+    """`1,234`, or `?` for a figure that depends on an axis of unknown size."""
+    return "?" if value is None else f"{value:,}"
+
+
+def times(*factors) -> int | None:
+    """A product that is unknown (None) as soon as a factor is."""
+    result = 1
+    for factor in factors:
+        if factor is None:
+            return None
+        result *= factor
+    return result
+
+
+def known_sum(values) -> int | None:
+    """A sum that is unknown (None) as soon as a term is."""
+    values = tuple(values)
+    return None if None in values else sum(values)
+
+
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
 
@@ -29,10 +55,10 @@ class Memory:
     batch: int
     optimizer: str
     params_bytes: int
-    input_bytes: int
-    activations_bytes: int
-    inference_peak_bytes: int
-    training_bytes: int
+    input_bytes: int | None  # None: depends on an axis of unknown size
+    activations_bytes: int | None
+    inference_peak_bytes: int | None
+    training_bytes: int | None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +91,8 @@ def memory(model, batch: int = 1, dtype: str = "float32", optimizer: str = "adam
         raise ValueError(f"unknown optimizer {optimizer!r}; one of {', '.join(OPTIMIZER_STATES)}")
     size = DTYPE_BYTES[dtype]
     params = model.total * size
+    if model.unknown_inputs:
+        return Memory(dtype, batch, optimizer, params, None, None, None, None)
     input_bytes = batch * sum(model.nodes[i].activations for i in model.inputs) * size
     activations = batch * sum(node.activations for node in model.layers) * size
     gradients_and_state = model.trainable * (1 + OPTIMIZER_STATES[optimizer]) * size

@@ -503,7 +503,8 @@ class _ToAst:
 
     def dims(self, meta, children):
         span = _span(meta)
-        return ast.Dims(tuple(_number(part, span) for part in str(children[0]).split("x")), span)
+        parts = str(children[0]).split("x")
+        return ast.Dims(tuple(None if part == "?" else _number(part, span) for part in parts), span)
 
     def name(self, meta, children):
         return ast.Name(str(children[0]), _span(meta))

@@ -15,6 +15,13 @@ makes the field the whole input. After up-sampling layers (upsample,
 deconv) strides are fractions and the field is an approximation: positions
 are treated as continuous, where those layers round them (the gradient test
 leaves them out for that reason).
+
+With an axis of unknown size (`input ?x?x3`) a field's size and stride stay
+exact where they do not depend on it. `same` padding with a stride shifts the
+field by an amount that does: the shift is kept as the set of layers that
+made it, so branches shifted alike still join exactly; where branches
+shifted differently meet, or a field covers the whole unknown input, its
+size is unknown (None).
 """
 
 from __future__ import annotations
@@ -31,14 +38,20 @@ class Field:
     whole: bool = False  # reads the whole input (a global pool upstream, a reshape)
     note: str = ""  # why the branches that meet at this node are not aligned
     mixed_strides: bool = False  # somewhere upstream, branches with different strides met
+    # per axis, the (layer id, step) pairs whose padding shifts lo and hi by an amount that
+    # depends on an axis of unknown size; empty when the position is exact
+    shifts: tuple = ()
 
     @property
     def size(self) -> tuple:
-        return tuple(h - lo + 1 for lo, h in zip(self.lo, self.hi))
+        return tuple(None if lo is None or h is None else h - lo + 1 for lo, h in zip(self.lo, self.hi))
 
     @property
     def centre(self) -> tuple:
-        return tuple(Fraction(lo + h, 2) for lo, h in zip(self.lo, self.hi))
+        return tuple(None if lo is None or h is None else Fraction(lo + h, 2) for lo, h in zip(self.lo, self.hi))
+
+    def shift(self, axis: int) -> frozenset:
+        return self.shifts[axis] if self.shifts else frozenset()
 
 
 def plain(value):
@@ -56,7 +69,7 @@ def receptive_fields(model) -> dict[int, Field | None]:
     def whole(node) -> Field | None:
         if not spatial or len(node.shape) < 2:
             return None
-        return Field(tuple(0 for _ in spatial), tuple(n - 1 for n in spatial), None, whole=True)
+        return Field(tuple(0 for _ in spatial), tuple(None if n is None else n - 1 for n in spatial), None, whole=True)
 
     for node in model.nodes:
         if not node.inputs:
@@ -71,13 +84,26 @@ def receptive_fields(model) -> dict[int, Field | None]:
             fields[node.id] = whole(node)
             continue
         joined = ins[0] if len(ins) == 1 else join(model, node, ins)
-        lo, hi, stride = [], [], []
-        for w, a, b, j in zip(windows, joined.lo, joined.hi, joined.stride):
-            lo.append(a - w.before * j)
-            hi.append(b + (w.size - 1 - w.before) * j)
-            stride.append(j * w.stride)
+        lo, hi, stride, shifts = [], [], [], []
+        for axis, (w, a, b, j) in enumerate(zip(windows, joined.lo, joined.hi, joined.stride)):
+            shift = joined.shift(axis)
+            before = w.before
+            if before is None:  # `same` padding with a stride on an axis of unknown size
+                before, shift = 0, shift | {(node.id, j)}
+            known = None not in (a, b, j, w.size)
+            lo.append(a - before * j if known else None)
+            hi.append(b + (w.size - 1 - before) * j if known else None)
+            stride.append(None if j is None or w.stride is None else j * w.stride)
+            shifts.append(shift)
         note = joined.note if len(ins) > 1 else ""
-        fields[node.id] = Field(tuple(lo), tuple(hi), tuple(stride), note=note, mixed_strides=joined.mixed_strides)
+        fields[node.id] = Field(
+            tuple(lo),
+            tuple(hi),
+            tuple(stride),
+            note=note,
+            mixed_strides=joined.mixed_strides,
+            shifts=tuple(shifts) if any(shifts) else (),
+        )
     return fields
 
 
@@ -85,6 +111,18 @@ def join(model, node, fields: list[Field]) -> Field:
     names = [model.nodes[i].name for i in node.inputs]
     strides = {f.stride for f in fields}
     centres = {f.centre for f in fields}
+    axes = range(len(fields[0].lo))
+    shifted = [len({f.shift(a) for f in fields}) > 1 for a in axes]
+    if any(shifted):
+        # branches shifted by different unknown amounts: their union has no known size
+        lo = tuple(None if shifted[a] else fields[0].lo[a] for a in axes)
+        hi = tuple(None if shifted[a] else fields[0].hi[a] for a in axes)
+        note = "branches are shifted by padding that depends on the input's unknown size; the field's size is unknown"
+        return Field(lo, hi, fields[0].stride, note=note, mixed_strides=True, shifts=fields[0].shifts)
+    if any(None in f.lo or None in f.hi for f in fields):
+        lo = tuple(None if any(f.lo[a] is None for f in fields) else min(f.lo[a] for f in fields) for a in axes)
+        hi = tuple(None if any(f.hi[a] is None for f in fields) else max(f.hi[a] for f in fields) for a in axes)
+        return Field(lo, hi, fields[0].stride, shifts=fields[0].shifts)
     if len(strides) == 1:
         lo = tuple(min(f.lo[a] for f in fields) for a in range(len(fields[0].lo)))
         hi = tuple(max(f.hi[a] for f in fields) for a in range(len(fields[0].hi)))
@@ -95,7 +133,14 @@ def join(model, node, fields: list[Field]) -> Field:
                 + ", ".join(f"{name} at {'x'.join(str(plain(c)) for c in f.centre)}" for name, f in zip(names, fields))
                 + "); the field is their union"
             )
-        return Field(lo, hi, fields[0].stride, note=note, mixed_strides=any(f.mixed_strides for f in fields))
+        return Field(
+            lo,
+            hi,
+            fields[0].stride,
+            note=note,
+            mixed_strides=any(f.mixed_strides for f in fields),
+            shifts=fields[0].shifts,
+        )
     largest = max(fields, key=lambda f: tuple(f.size))
     note = (
         "branches are not aligned: different effective strides ("

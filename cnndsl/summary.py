@@ -59,7 +59,7 @@ def _rows(model: Model, batch: int | None, macs: bool, view=None) -> tuple[list[
             shown = shapes[shape] = format_shape(shape, batch)
         cells = [[f"{node.name} ({node.keras_type})"], [shown], [f"{node.info.params:,}"]]
         if macs:
-            cells.append([f"{_macs(model, node):,}"])
+            cells.append([count_text(_macs(model, node))])
         if functional:
             cells.append(_connected(model, node))
         rows.append(cells)
@@ -76,9 +76,17 @@ def _connected(model: Model, node: TypedNode) -> list[str]:
     return [name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)]
 
 
-def _macs(model: Model, node: TypedNode) -> int:
-    """A shared layer computes once per use."""
-    return sum(use.info.macs for use in model.calls[node.id])
+def _macs(model: Model, node: TypedNode) -> int | None:
+    """A shared layer computes once per use; None when it depends on an axis of unknown size."""
+    from .memory import known_sum
+
+    return known_sum(use.info.macs for use in model.calls[node.id])
+
+
+def count_text(value: int | None) -> str:
+    from .memory import count_text
+
+    return count_text(value)
 
 
 def format_summary(
@@ -129,7 +137,10 @@ def footer(model: Model, macs: bool = False, view=None, batch: int | None = None
         f" Non-trainable params: {non_trainable:,} ({readable_memory_size(non_trainable * 4)})",
     ]
     if macs or (view is not None and view.columns is not None and "macs" in view.columns):
-        lines.append(f" Total MACs: {model.macs:,} ({readable_count(model.macs)} per example)")
+        if model.macs is None:
+            lines.append(f" Total MACs: ? (unknown: {model.unknown_reason()})")
+        else:
+            lines.append(f" Total MACs: {model.macs:,} ({readable_count(model.macs)} per example)")
     if view is not None and view.memory:
         from .columns import memory_footer
 
@@ -180,7 +191,9 @@ def summary_dict(
                 "implicit": node.implicit,
                 "line": node.span.line,
                 "activations": node.activations,
-                "activation_bytes": node.activations * (batch or 1) * DTYPE_BYTES[dtype],
+                "activation_bytes": None
+                if node.activations is None
+                else node.activations * (batch or 1) * DTYPE_BYTES[dtype],
                 "receptive_field": axes(field.size if field else None),
                 "effective_stride": axes(field.stride if field else None),
                 "receptive_field_note": field.note if field and field.note else None,

@@ -12,7 +12,7 @@ from .layers import REGISTRY
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 # The grammar's number terminals (grammar/cnndsl.lark), most specific first.
-DIMS = r"-?\d+(?:x-?\d+)+(?![A-Za-z_0-9])"
+DIMS = r"(?:-?\d+|\?)(?:x(?:-?\d+|\?))+(?![A-Za-z_0-9])"
 FLOAT = r"(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)"
 INT = r"\d+"
 

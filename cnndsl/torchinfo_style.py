@@ -46,6 +46,7 @@ def _rows(model, batch: int):
 
 def format_torchinfo(model, batch: int = 1) -> str:
     """torchinfo.summary(model, input_size)'s text for the emitted PyTorch model."""
+    model.require_sizes("torchinfo's table (it runs the model on an input of one size)")
     rows, leaves = _rows(model, batch)
     root = [batch, *channels_first(model.output_shape)]
     titles = [(0, class_name(model.name)), *((depth, title) for depth, title, *_ in rows)]

@@ -14,8 +14,10 @@ import tempfile
 import types
 from pathlib import Path
 
+import cnndsl
 from cnndsl.emit import generate
 from cnndsl.emit.pytorch import TorchTarget
+from cnndsl.emit.target import EXAMPLE_SIZE
 
 RUFF = [sys.executable, "-m", "ruff"]
 
@@ -63,6 +65,8 @@ def check_torch(model, torch, batch: int = 2) -> object:
     assert sum(p.numel() for p in built.parameters()) == model.trainable
     stats = sum(b.numel() for name, b in built.named_buffers() if not name.endswith("num_batches_tracked"))
     assert stats == model.non_trainable
+    if model.unknown_inputs:  # the module takes any size: run it on one, and compare with that size's figures
+        model = with_sizes(model, EXAMPLE_SIZE)
     zeros = [torch.zeros(batch, s[-1], *s[:-1]) for s in (model.nodes[i].shape for i in model.inputs)]
     counter = importlib.import_module("torch.utils.flop_counter").FlopCounterMode(display=False)
     with torch.no_grad(), counter:
@@ -81,6 +85,18 @@ def check_torch(model, torch, batch: int = 2) -> object:
     assert {node.name: flops.get(attributes[node.id], 0) for node in model.layers} == expected
     assert counter.get_total_flops() == 2 * batch * model.macs
     return built
+
+
+def with_sizes(model, size: int):
+    """The model analysed again with every `?` axis of its inputs at `size`."""
+    lines = model.source.text.split("\n")
+    for node in model.unknown_inputs:
+        line = lines[node.span.line - 1]
+        code, hash_, comment = line.partition("#")
+        lines[node.span.line - 1] = code.replace("?", str(size)) + hash_ + comment
+    sized = cnndsl.analyze("\n".join(lines), name=model.name)
+    assert not sized.unknown_inputs and len(sized.nodes) == len(model.nodes)
+    return sized
 
 
 def ruff_problems(*codes: str) -> list[str]:

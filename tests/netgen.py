@@ -1360,3 +1360,43 @@ def _all_graph_tags(nodes) -> set:
             for branch in merge.branches:
                 tags |= _all_graph_tags(branch)
     return tags
+
+
+# --------------------------------------------------------------------------
+# Unknown sizes: the networks of `networks()`, with some spatial axes of the
+# input written `?` (Keras's None). A network valid at the size it was drawn
+# at stays valid with an axis unknown (Keras checks nothing there), unless a
+# layer's weights need the unknown axis (a dense after a flatten): the Keras
+# twin refuses those, and so must cnndsl.
+#
+#     from netgen import unknown_size_networks
+#     net = ...            # drawn from unknown_size_networks()
+#     net.text             # `input ?x12x3` ...
+#     net.input_shape      # (None, 12, 3)
+#     net.known_shape      # (9, 12, 3): a size every layer accepts
+#     net.output_shape     # None: the generator does not work out None axes
+#     net.build_keras(keras)  # the twin, on keras.Input(shape=(None, 12, 3))
+
+
+@dataclass(frozen=True)
+class UnknownSizeNet(Net):
+    known_shape: Shape = ()
+
+
+@st.composite
+def unknown_size_networks(draw, max_layers: int = 8, max_depth: int = 2):
+    """Random networks with at least one spatial axis of the input unknown (see above)."""
+    net = draw(networks(max_layers=max_layers, max_depth=max_depth).filter(lambda n: len(n.input_shape) > 1))
+    spatial = len(net.input_shape) - 1
+    unknown = draw(st.sets(st.integers(0, spatial - 1), min_size=1))
+    shape = tuple(None if i in unknown else n for i, n in enumerate(net.input_shape))
+    written = "x".join("?" if n is None else str(n) for n in shape)
+    rest = net.text.split("\n", 1)[1]
+    return UnknownSizeNet(
+        f"input {written}\n{rest}",
+        shape,
+        None,
+        net.nodes,
+        net.features | {("input", "unknown")},
+        known_shape=net.input_shape,
+    )

@@ -9,7 +9,7 @@ channels first, and Keras gets a weightless `Permute` row before it.
 
 from __future__ import annotations
 
-from .target import Target
+from .target import EXAMPLE_SIZE, Target, example_shape
 from .writer import Call, List, Names, kw, literal
 
 
@@ -61,7 +61,9 @@ class KerasTarget(Target):
         w.indent()
         w.writeline("model = build_model()")
         w.writeline("model.summary()")
-        zeros = [Call("keras.ops.zeros", [literal((1, *model.nodes[i].shape))]) for i in model.inputs]
+        if model.unknown_inputs:
+            w.writeline(f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here")
+        zeros = [Call("keras.ops.zeros", [literal((1, *example_shape(model.nodes[i].shape)))]) for i in model.inputs]
         if len(zeros) == 1:
             w.statement("output = model(", zeros[0], ")")
         else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .target import Target
+from .target import EXAMPLE_SIZE, Target, example_shape
 from .writer import Call, CodeWriter, List, Names, is_free, literal
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
@@ -42,6 +42,36 @@ def attribute_name(name: str) -> str:
 
 
 HELPERS = {
+    "keras_same_pad": '''
+def keras_same_pad(x, kernel, stride, dilation, value=0.0):
+    """Keras's `same` padding for a window with a stride, on an input whose size
+    is known only when run: per axis, (ceil(n/s) - 1)·s + d·(k - 1) + 1 - n
+    positions, the odd one after."""
+    pads = []
+    spatial = x.shape[2:]
+    for i in reversed(range(len(spatial))):  # F.pad takes the last axis first
+        n, k, s, d = spatial[i], kernel[i], stride[i], dilation[i]
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads, value=value)
+''',
+    "AvgPoolSameAnySize": '''
+class AvgPoolSameAnySize(nn.Module):
+    """Average pooling with Keras's `same` padding on an input whose size is known only when
+    run; as in Keras, the padding is left out of each average."""
+
+    def __init__(self, pool, kernel, stride):
+        super().__init__()
+        self.pool = pool
+        self.kernel = kernel
+        self.stride = stride
+
+    def forward(self, x):
+        ones = torch.ones_like(x[:1, :1])
+        dilation = (1,) * len(self.kernel)
+        padded = keras_same_pad(x, self.kernel, self.stride, dilation)
+        return self.pool(padded) / self.pool(keras_same_pad(ones, self.kernel, self.stride, dilation))
+''',
     "AvgPoolSame": '''
 class AvgPoolSame(nn.Module):
     """Average pooling with Keras's `same` padding, which may be asymmetric.
@@ -255,9 +285,11 @@ class TorchTarget(Target):
         w.writeline('if __name__ == "__main__":')
         w.indent()
         w.writeline("model = build_model().eval()")
+        if model.unknown_inputs:
+            w.writeline(f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here")
         zeros = [
             Call("torch.zeros", [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))])
-            for shape in (model.nodes[i].shape for i in model.inputs)
+            for shape in (example_shape(model.nodes[i].shape) for i in model.inputs)
         ]
         w.writeline("with torch.no_grad():")
         w.indent()

@@ -12,6 +12,14 @@ if TYPE_CHECKING:
 
 TARGETS: dict[str, type[Target]] = {}
 
+# The size the generated `__main__` demo gives an axis of unknown size (`?`): MobileNet's default.
+EXAMPLE_SIZE = 224
+
+
+def example_shape(shape) -> tuple[int, ...]:
+    """The input shape the generated demo runs, with each unknown axis at EXAMPLE_SIZE."""
+    return tuple(EXAMPLE_SIZE if n is None else n for n in shape)
+
 
 class Target:
     """A code generator; subclasses register themselves under `NAMES`."""

@@ -102,6 +102,7 @@ def activation_arg() -> Arg:
 
 
 class Activation(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = tuple(k for k in ACTIVATIONS if k not in ("relu6", "leakyrelu")) + ("hard_sigmoid", "hard_swish")
     SUMMARY = "an activation layer (Keras `Activation`)"
     USAGE = "relu"
@@ -124,6 +125,7 @@ class Activation(LayerKind):
 
 
 class ReLU6(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("relu6",)
     SUMMARY = "ReLU capped at 6, as MobileNet uses (Keras `ReLU(6.0)`)"
     USAGE = "relu6"
@@ -146,6 +148,7 @@ class ReLU6(LayerKind):
 
 
 class LeakyReLU(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("leakyrelu", "leaky_relu")
     ARGS = (
         Arg(

@@ -20,8 +20,9 @@ from ..frozen import frozen
 from ..limits import check_size
 from ..source import Span
 
-Shape = tuple[int, ...]
-"""A tensor shape without the batch axis, channels last."""
+Shape = tuple[int | None, ...]
+"""A tensor shape without the batch axis, channels last; None is an axis of unknown size
+(`input ?x?x3`), as Keras writes it."""
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 
@@ -92,7 +93,7 @@ class Value:
 
     def describe(self) -> str:
         if isinstance(self.value, tuple):
-            return "x".join(map(str, self.value))
+            return describe_shape(self.value)
         if isinstance(self.value, float):
             return f"{self.value:.6g}"
         return str(self.value)
@@ -161,36 +162,41 @@ class SizeType(ArgType):
         v = value.value
         values = (v,) if isinstance(v, int) else v
         if not isinstance(values, tuple) or any(not isinstance(x, int) or x < self.minimum for x in values):
-            raise BadArgument(
-                f"`{arg.name}` must be {self.words}, not `{value.describe()}`",
-                value.span,
-                _whole_number_hint(value, arg),
-            )
+            hint = _whole_number_hint(value, arg)
+            if isinstance(values, tuple) and None in values:
+                hint = f"only `input` takes `?` (an axis of unknown size); {hint or 'give every axis a size'}"
+            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, hint)
         for x in values:
             check_size(x, value.span, f"`{arg.name}`")
         return values
 
 
 class ShapeType(ArgType):
-    """Dims `7x7x64`, or an int for a flat vector; -1 allowed where said."""
+    """Dims `7x7x64`, or an int for a flat vector; -1 allowed where said, `?` (None) where said."""
 
     words = "a shape such as 28x28x1"
 
-    def __init__(self, allow_unknown: bool = False):
-        self.allow_unknown = allow_unknown
+    def __init__(self, allow_unknown: bool = False, allow_unknown_size: bool = False):
+        self.allow_unknown = allow_unknown  # -1: reshape's "whatever is left"
+        self.allow_unknown_size = allow_unknown_size  # `?`: an axis of any size (None)
 
     def convert(self, value, arg):
         v = value.value
         values = (v,) if isinstance(v, int) else v
         low = -1 if self.allow_unknown else 1
-        if not isinstance(values, tuple) or any(not isinstance(x, int) or x < low or x == 0 for x in values):
-            raise BadArgument(
-                f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, arg.example_hint()
-            )
+        if not isinstance(values, tuple) or any(
+            not (x is None and self.allow_unknown_size) and (not isinstance(x, int) or x < low or x == 0)
+            for x in values
+        ):
+            hint = arg.example_hint()
+            if isinstance(values, tuple) and None in values:
+                hint = f"only `input` takes `?` (an axis of unknown size); {hint or 'give every axis a size'}"
+            raise BadArgument(f"`{arg.name}` must be {self.words}, not `{value.describe()}`", value.span, hint)
         if values.count(-1) > 1:
             raise BadArgument("only one axis of a shape can be -1", value.span)
         for x in values:
-            check_size(x, value.span, f"an axis of `{arg.name}`")
+            if x is not None:
+                check_size(x, value.span, f"an axis of `{arg.name}`")
         return values
 
 
@@ -306,7 +312,11 @@ class Window:
 
 
 def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
-    return tuple(Window((k - 1) * d + 1, s, before) for k, s, d, (before, _) in zip(kernel, stride, dilation, pads))
+    """A sliding window per axis; `before` is None where the padding depends on an unknown size."""
+    return tuple(
+        Window((k - 1) * d + 1, s, None if pad is None else pad[0])
+        for k, s, d, pad in zip(kernel, stride, dilation, pads)
+    )
 
 
 @functools.cache  # one name per Keras class; inference asks for every layer
@@ -341,6 +351,9 @@ class LayerKind:
     SUMMARY: ClassVar[str] = ""
     USAGE: ClassVar[str] = ""
     MERGE: ClassVar[bool] = False
+    # Whether the layer needs the size of its input's last axis (its weights or channel groups
+    # depend on it); the few that work on any last axis say False.
+    NEEDS_LAST_AXIS: ClassVar[bool] = True
     # Classes the generated Keras module defines for this layer (name -> source), when Keras has none.
     KERAS_HELPERS: ClassVar[dict[str, str]] = {}
     conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
@@ -654,7 +667,8 @@ def spatial_rank(shape: Shape) -> int:
 
 
 def describe_shape(shape: Shape) -> str:
-    return "x".join(map(str, shape))
+    """`?x?x3`: a shape as the language writes it, `?` for an unknown axis."""
+    return "x".join("?" if n is None else str(n) for n in shape)
 
 
 def fit_size(
@@ -680,12 +694,17 @@ def fit_size(
     return size
 
 
-def prod(values) -> int:
-    return math.prod(values)
+def prod(values) -> int | None:
+    """The product, or None when a factor is unknown: a figure that depends on an axis of unknown size."""
+    values = tuple(values)
+    return None if None in values else math.prod(values)
 
 
-def same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """Keras/TF `same` padding of one axis: the extra pixel goes after."""
+def same_pads(size: int | None, kernel: int, stride: int) -> tuple[int, int] | None:
+    """Keras/TF `same` padding of one axis: the extra pixel goes after. With a stride of 1 it is
+    k − 1 whatever the size; otherwise it depends on the size, so None where that is unknown."""
+    if size is None:
+        return ((kernel - 1) // 2, kernel - 1 - (kernel - 1) // 2) if stride == 1 else None
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
@@ -711,11 +730,13 @@ def require_rank(layer: LayerKind, shape: Shape, ranks: Sequence[int], what: str
 
 
 def dot(*factors) -> str:
-    """`5·5·8`: a product written out, as the tutorials write it."""
-    return "·".join(str(f) for f in factors)
+    """`5·5·8`: a product written out, as the tutorials write it; `?` for an unknown size."""
+    return "·".join("?" if f is None else str(f) for f in factors)
 
 
-def figure(value: int) -> str:
+def figure(value: int | None) -> str:
+    if value is None:
+        return "?"  # depends on an axis of unknown size
     return f"{value:,}"
 
 
@@ -746,9 +767,12 @@ def window_lines(
         lines.append(
             "same padding: out = floor((n − 1)/s) + 1 = ceil(n/s); Keras pads (out−1)·s + d·(k−1) + 1 − n, the odd pixel after"
         )
-    for name, n, out, k, s, d, (before, after) in zip(
-        axis_names(len(kernel)), in_shape, out_shape, kernel, stride, dilation, pads
-    ):
+    for name, n, out, k, s, d, pad in zip(axis_names(len(kernel)), in_shape, out_shape, kernel, stride, dilation, pads):
+        if n is None:
+            known = "" if pad is None else f"; pads {pad[0]} before, {pad[1]} after"
+            lines.append(f"{name}: unknown, as the input's{known or ' (and so are the pads)'}")
+            continue
+        before, after = pad
         if padding == "valid":
             span = str(k) if d == 1 else f"{d}·({k}−1) − 1"
             if d == 1 and s == 1:

@@ -42,7 +42,10 @@ def sliding_window(layer: LayerKind, shape, kernel, stride, dilation, padding, a
     out, pads = [], []
     effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
     for n, k, s in zip(spatial, effective, stride):
-        if padding == "valid":
+        if n is None:  # an axis of unknown size stays unknown; Keras checks nothing there
+            out.append(None)
+            pads.append((0, 0) if padding == "valid" else (k - 1, 0) if padding == "causal" else same_pads(n, k, s))
+        elif padding == "valid":
             if k > n:
                 raise _too_large(layer, spatial, kernel, dilation, effective, arg, words)
             out.append((n - k) // s + 1)
@@ -137,8 +140,17 @@ def transpose_crops(kernel, stride, dilation, padding, outpad):
     return tuple(crops)
 
 
-def torch_padding(pads, value=None):
-    """PyTorch padding for Keras pads: (steps padding explicitly, the layer's own `padding`)."""
+def torch_padding(pads, value=None, any_size=None):
+    """PyTorch padding for Keras pads: (steps padding explicitly, the layer's own `padding`).
+
+    Where a pad depends on an axis of unknown size (None), `any_size` = (step, kernel, stride,
+    dilation) pads when run, with the `keras_same_pad` helper.
+    """
+    if None in pads:
+        step, kernel, stride, dilation = any_size
+        args = [literal(tuple(kernel)), literal(tuple(stride)), literal(tuple(dilation))]
+        helper = step.helper("keras_same_pad")
+        return [lambda x: Call(helper, [x, *args, *([kw("value", value)] if value else [])])], 0
     if all(a == b for a, b in pads):
         return [], axes([a for a, _ in pads])
     pad = literal(torch_pad(pads))
@@ -194,10 +206,10 @@ class _Convolution(LayerKind):
             args.append(kw("use_bias", False))
         return args
 
-    def torch_conv(self, node, cin, cout, groups=1, bias=None):
+    def torch_conv(self, node, step, cin, cout, groups=1, bias=None):
         """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
         r = node.resolved
-        steps, padding = torch_padding(r["pads"])
+        steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
         if max(r["stride"]) > 1:
             args.append(kw("stride", axes(r["stride"])))
@@ -312,7 +324,7 @@ class Conv(_Convolution):
             out + (filters,),
             f"Conv{rank}D",
             trainable=per_filter * filters + (filters if self["bias"] else 0),
-            macs=prod(out) * filters * per_filter,
+            macs=prod((*out, filters, per_filter)),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
@@ -346,7 +358,7 @@ class Conv(_Convolution):
 
     def torch(self, node, step):
         cin = node.in_shapes[0][-1]
-        steps, conv = self.torch_conv(node, cin, self["filters"], groups=self["groups"])
+        steps, conv = self.torch_conv(node, step, cin, self["filters"], groups=self["groups"])
         conv = step.module(conv)
         return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
 
@@ -372,7 +384,7 @@ class DepthwiseConv(_Convolution):
             out + (channels,),
             f"DepthwiseConv{rank}D",
             trainable=prod(kernel) * channels + (channels if self["bias"] else 0),
-            macs=prod(out) * channels * prod(kernel),
+            macs=prod((*out, channels, *kernel)),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
@@ -405,7 +417,7 @@ class DepthwiseConv(_Convolution):
 
     def torch(self, node, step):
         cin = node.in_shapes[0][-1]
-        steps, conv = self.torch_conv(node, cin, node.shape[-1], groups=cin)
+        steps, conv = self.torch_conv(node, step, cin, node.shape[-1], groups=cin)
         conv = step.module(conv)
         return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
 
@@ -442,7 +454,7 @@ class SeparableConv(_Convolution):
             out + (filters,),
             f"SeparableConv{rank}D",
             trainable=prod(kernel) * middle + middle * filters + (filters if self["bias"] else 0),
-            macs=prod(out) * middle * (prod(kernel) + filters),
+            macs=prod((*out, middle, prod(kernel) + filters)),
             resolved={"rank": rank, "kernel": kernel, "stride": stride, "dilation": dilation, "pads": pads},
         )
 
@@ -474,7 +486,7 @@ class SeparableConv(_Convolution):
     def torch(self, node, step):
         cin, r = node.in_shapes[0][-1], node.resolved
         middle = cin * self["mult"]
-        steps, depthwise = self.torch_conv(node, cin, middle, groups=cin, bias=False)
+        steps, depthwise = self.torch_conv(node, step, cin, middle, groups=cin, bias=False)
         pointwise = [middle, self["filters"], kw("kernel_size", 1)] + ([] if self["bias"] else [kw("bias", False)])
         pair = step.module(Call("nn.Sequential", [depthwise, Call(f"nn.Conv{r['rank']}d", pointwise)]))
         step.comment(f"depthwise then pointwise convolution, as Keras's SeparableConv{r['rank']}D")
@@ -521,7 +533,9 @@ class Deconv(_Convolution):
         out = []
         for i, (n, k, s, d) in enumerate(zip(shape[:-1], kernel, stride, dilation)):
             k = (k - 1) * d + 1
-            if self["padding"] == "valid":
+            if n is None:
+                out.append(None)
+            elif self["padding"] == "valid":
                 extra = max(k, s) - k if outpad is None else outpad[i]
                 out.append((n - 1) * s + k + extra)
             else:
@@ -531,7 +545,7 @@ class Deconv(_Convolution):
             tuple(out) + (filters,),
             f"Conv{rank}DTranspose",
             trainable=prod(kernel) * cin * filters + (filters if self["bias"] else 0),
-            macs=prod(shape[:-1]) * prod(kernel) * cin * filters,
+            macs=prod((*shape[:-1], *kernel, cin, filters)),
             resolved={
                 "rank": rank,
                 "kernel": kernel,
@@ -634,7 +648,11 @@ class Deconv(_Convolution):
         steps = [lambda x: Call(conv, [x])]
         if sliced:
             step.comment("Keras cuts one more pixel at the end than PyTorch's `padding` does")
-            ends = ", ".join(f":{n}" for n in node.shape[:-1])
+            # from the end where the size is known only when run
+            cuts = [after - before for before, after in r["crops"]]
+            ends = ", ".join(
+                f":{n}" if n is not None else f":{-c}" if c > 0 else ":" for n, c in zip(node.shape[:-1], cuts)
+            )
             steps.append(lambda x: f"{x}[:, :, {ends}]")
         return [*steps, *activation_steps(self["activation"])]
 

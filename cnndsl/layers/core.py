@@ -27,13 +27,19 @@ from .base import (
 
 class Input(LayerKind):
     KEYWORDS = ("input",)
-    ARGS = (Arg("shape", ShapeType(), positional=True, required=True, example="input 28x28x1"),)
-    SUMMARY = "the input shape, channels last: N, LxC, HxWxC or DxHxWxC"
+    ARGS = (Arg("shape", ShapeType(allow_unknown_size=True), positional=True, required=True, example="input 28x28x1"),)
+    SUMMARY = "the input shape, channels last: N, LxC, HxWxC or DxHxWxC; `?` for an axis of any size (`?x?x3`)"
     USAGE = "input 32x32x3"
 
     def validate(self):
         if len(self["shape"]) > 4:
             raise self.fail(f"input has {len(self['shape'])} axes; cnndsl handles up to 4 (DxHxWxC)", "shape")
+        if self["shape"][-1] is None:
+            raise self.fail(
+                "the last axis (the channels) needs a size: the weights of the layers after it depend on it",
+                "shape",
+                f"only the other axes can be `?`, e.g. `input {describe_shape((*self['shape'][:-1], 3))}`",
+            )
 
     def infer(self, shapes):
         return Inferred(tuple(self["shape"]), "InputLayer")
@@ -47,6 +53,7 @@ class Input(LayerKind):
 
 class Flatten(LayerKind):
     KEYWORDS = ("flatten",)
+    NEEDS_LAST_AXIS = False
     SUMMARY = "flattens everything but the batch axis"
     USAGE = "flatten"
 
@@ -119,7 +126,7 @@ class Dense(LayerKind):
             (*positions, units),
             "Dense",
             trainable=n * units + (units if self["bias"] else 0),
-            macs=prod(positions) * n * units,
+            macs=prod((*positions, n, units)),
         )
 
     def explain_shape(self, node):
@@ -171,6 +178,7 @@ class Dense(LayerKind):
 
 
 class Dropout(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("dropout",)
     ARGS = (
         Arg(
@@ -199,6 +207,7 @@ class Dropout(LayerKind):
 
 
 class Reshape(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("reshape",)
     ARGS = (
         Arg(
@@ -226,7 +235,9 @@ class Reshape(LayerKind):
         size = prod(shapes[0])
         target = self.target
         known = prod(d for d in target if d != -1)
-        if -1 in target:
+        if size is None:  # as Keras: the -1 axis is unknown too, and the count cannot be checked
+            target = tuple(None if d == -1 else d for d in target)
+        elif -1 in target:
             if size % known:
                 raise self.fail(
                     f"cannot reshape {describe_shape(shapes[0])} ({size} values) to {describe_shape(target)}", "target"

@@ -54,6 +54,8 @@ FLAT = 8  # inputs an element-wise merge joins in one expression before grouping
 class _Elementwise(_Merge):
     """Keras's element-wise merges all broadcast axes of size 1 (Merge._compute_elemwise_op_output_shape)."""
 
+    NEEDS_LAST_AXIS = False
+
     TORCH_OP = ""  # a binary operator, or a torch function of two tensors
     FOLD = True
 
@@ -133,12 +135,15 @@ def _padding_cause(a, b) -> str | None:
 
 
 def broadcast(a, b):
-    """Keras's element-wise merge shape: equal axes, or 1 against anything."""
+    """Keras's element-wise merge shape: equal axes, or 1 against anything; an axis of unknown
+    size on either side is unknown, whatever the other (Keras checks nothing there)."""
     if len(a) < len(b):
         a, b = b, a
     out = list(a[: len(a) - len(b)])
     for x, y in zip(a[len(a) - len(b) :], b):
-        if x == 1:
+        if x is None or y is None:
+            out.append(None)
+        elif x == 1:
             out.append(y)
         elif y == 1 or x == y:
             out.append(x)
@@ -201,6 +206,7 @@ class Minimum(_Elementwise):
 
 
 class Concat(_Merge):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("concat", "concatenate")
     KERAS_NAME = "Concatenate"
     SUMMARY = "joins branches along the channel axis; other axes must agree"
@@ -210,13 +216,18 @@ class Concat(_Merge):
         self.check_count(shapes)
         first = shapes[0]
         for i, shape in enumerate(shapes[1:], start=1):
-            if len(shape) != len(first) or shape[:-1] != first[:-1]:
+            if len(shape) != len(first) or any(
+                x != y for x, y in zip(shape[:-1], first[:-1]) if x is not None and y is not None
+            ):
                 raise self.mismatch(
                     i,
                     f"this branch gives {describe_shape(shape)}, but the first branch gives {describe_shape(first)}",
                     "`concat` joins channels; every other axis must be equal (check strides and `same` padding)",
                 )
-        return Inferred(first[:-1] + (sum(s[-1] for s in shapes),), "Concatenate")
+        # Keras's Concatenate.compute_output_shape: the other axes are the first branch's, even
+        # where it is unknown and another branch's is known (or the other way round)
+        channels = [s[-1] for s in shapes]
+        return Inferred(first[:-1] + (None if None in channels else sum(channels),), "Concatenate")
 
     def explain_shape(self, node):
         channels = " + ".join(str(s[-1]) for s in node.in_shapes)

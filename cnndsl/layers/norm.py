@@ -189,6 +189,7 @@ class LayerNorm(LayerKind):
 
 
 class Rescale(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("rescale", "rescaling")
     ARGS = (
         Arg(

@@ -20,6 +20,7 @@ from .base import (
     conv_windows,
     describe_shape,
     dot,
+    figure,
     fit_size,
     kw,
     literal,
@@ -58,6 +59,7 @@ def _positive_sum(c: int, s: int, out: int) -> int:
 
 
 class _Pool(LayerKind):
+    NEEDS_LAST_AXIS = False
     ARGS = (
         Arg("size", SizeType(), default=(2,), positional=True, doc="pool size (default 2)", example="maxpool 2"),
         Arg("stride", SizeType(), default=None, doc="defaults to the pool size, as in Keras", example="stride 2"),
@@ -157,8 +159,11 @@ class MaxPool(_Pool):
                 raise self.fail(
                     f"padding {p} is more than half the pool size {k}", "pad", "PyTorch pads at most half a window"
                 )
-        out = tuple(torch_window(n, k, s, p, self["ceil"]) for n, k, s, p in zip(shape[:-1], size, stride, pad))
-        if min(out) < 1:
+        out = tuple(
+            None if n is None else torch_window(n, k, s, p, self["ceil"])
+            for n, k, s, p in zip(shape[:-1], size, stride, pad)
+        )
+        if min((n for n in out if n is not None), default=1) < 1:
             raise self.fail(
                 f"pool size {describe_shape(size)} is larger than its {describe_shape(shape[:-1])} input, padded",
                 "size",
@@ -189,6 +194,12 @@ class MaxPool(_Pool):
     def keras(self, node):
         if not self["ceil"] and self["pad"] is None:
             return super().keras(node)
+        if None in node.in_shapes[0]:
+            raise self.unsupported(
+                "Keras",
+                "with `pad` or `ceil`, which of Keras's paddings takes PyTorch's windows depends on the input's "
+                "size, which is unknown here; give the input a size, or use `same` or `valid`",
+            )
         padding = self.keras_padding(node)
         if padding is None:
             raise self.unsupported(
@@ -218,7 +229,9 @@ class MaxPool(_Pool):
 
     def torch(self, node, step):
         """Keras's `same` padding never wins a max: pad with -inf where PyTorch's own cannot."""
-        steps, padding = torch_padding(node.resolved["pads"], value='float("-inf")')
+        r = node.resolved
+        any_size = (step, r["size"], r["stride"], (1,) * r["rank"])
+        steps, padding = torch_padding(r["pads"], value='float("-inf")', any_size=any_size)
         args = self.torch_pool(node, padding)
         if self["ceil"]:
             args.append(kw("ceil_mode", True))
@@ -243,9 +256,17 @@ class AvgPool(_Pool):
         """Keras leaves `same` padding out of each average: `count_include_pad=False` does so
         where the padding is symmetric, the AvgPoolSame helper where it is not."""
         r = node.resolved
+        if None in r["pads"]:  # `same` with a stride on an axis of unknown size: padded when run
+            step.helper("keras_same_pad")
+            pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node))
+            sizes = [literal(tuple(r["size"])), literal(tuple(r["stride"]))]
+            pool = step.module(Call(step.helper("AvgPoolSameAnySize"), [pool, *sizes]))
+            return [lambda x: Call(pool, [x])]
         steps, padding = torch_padding(r["pads"])
         # avg_pool3d refuses an input smaller than its window before padding it: pad first
-        explicit = bool(steps) or (r["rank"] == 3 and any(n < k for n, k in zip(node.in_shapes[0], r["size"])))
+        explicit = bool(steps) or (
+            r["rank"] == 3 and any(n is None or n < k for n, k in zip(node.in_shapes[0], r["size"]))
+        )
         if explicit:
             padding = 0
         pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, padding))
@@ -283,6 +304,7 @@ class AvgPool(_Pool):
 
 
 class _GlobalPool(LayerKind):
+    NEEDS_LAST_AXIS = False
     ARGS = (Arg("keepdims", Flag("keepdims"), default=False, doc="`keepdims` keeps 1x1 spatial axes"),)
     KERAS_NAME = ""
 
@@ -296,7 +318,7 @@ class _GlobalPool(LayerKind):
         spatial = node.in_shapes[0][:-1]
         kept = " (kept as 1s: keepdims)" if self["keepdims"] else ""
         return [
-            f"one value per channel from {dot(*spatial)} = {prod(spatial):,} positions{kept}; {node.shape[-1]} channels"
+            f"one value per channel from {dot(*spatial)} = {figure(prod(spatial))} positions{kept}; {node.shape[-1]} channels"
         ]
 
     def keras(self, node):
@@ -341,6 +363,7 @@ def adaptive_total(n: int, o: int) -> int:
 
 
 class AdaptiveAvgPool(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("adaptivepool", "adaptive_avg_pool", "adaptiveavgpool")
     ARGS = (Arg("size", SizeType(), positional=True, required=True, doc="output size", example="adaptivepool 7x7"),)
     SUMMARY = "average pooling to a fixed output size, PyTorch's windows (`AdaptiveAvgPool2d`)"
@@ -358,13 +381,15 @@ class AdaptiveAvgPool(LayerKind):
 
         windows = []
         for n, o in zip(node.in_shapes[0][:-1], node.resolved["size"]):
-            windows.append(Window(adaptive_widest(n, o), Fraction(n, o), 0))
+            # on an axis of unknown size, the windows' width and spacing are unknown too
+            windows.append(Window(None, None, 0) if n is None else Window(adaptive_widest(n, o), Fraction(n, o), 0))
         return tuple(windows)
 
     def explain_shape(self, node):
         lines = ["out = the size asked for; output i averages inputs floor(i·n/out) to ceil((i+1)·n/out) − 1"]
         for name, n, o in zip(axis_names(node.resolved["rank"]), node.in_shapes[0], node.resolved["size"]):
-            lines.append(f"{name}: {n} → {o}, windows of up to {adaptive_widest(n, o)}")
+            widest = "a width that depends on the unknown size" if n is None else f"up to {adaptive_widest(n, o)}"
+            lines.append(f"{name}: {n} → {o}, windows of {widest}")
         return lines + [f"channels: {node.shape[-1]}, as its input"]
 
     def keras(self, node):

@@ -55,6 +55,7 @@ def per_side(layer: LayerKind, rank: int) -> tuple[tuple[int, int], ...]:
 
 
 class ZeroPad(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("zeropad", "pad")
     ARGS = (
         Arg(
@@ -74,7 +75,7 @@ class ZeroPad(LayerKind):
         (shape,) = shapes
         rank = require_rank(self, shape, (1, 2, 3), HINT)
         pads = per_side(self, rank)
-        out = tuple(n + a + b for n, (a, b) in zip(shape[:-1], pads)) + shape[-1:]
+        out = tuple(None if n is None else n + a + b for n, (a, b) in zip(shape[:-1], pads)) + shape[-1:]
         return Inferred(out, f"ZeroPadding{rank}D", resolved={"rank": rank, "pads": pads})
 
     def explain_shape(self, node):
@@ -95,6 +96,7 @@ class ZeroPad(LayerKind):
 
 
 class Crop(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("crop", "cropping")
     ARGS = (
         Arg(
@@ -114,8 +116,8 @@ class Crop(LayerKind):
         (shape,) = shapes
         rank = require_rank(self, shape, (1, 2, 3), HINT)
         crops = per_side(self, rank)
-        out = tuple(n - a - b for n, (a, b) in zip(shape[:-1], crops))
-        if min(out) <= 0:
+        out = tuple(None if n is None else n - a - b for n, (a, b) in zip(shape[:-1], crops))
+        if min((n for n in out if n is not None), default=1) <= 0:
             raise self.fail(f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less")
         return Inferred(out + shape[-1:], f"Cropping{rank}D", resolved={"rank": rank, "crops": crops})
 
@@ -135,11 +137,13 @@ class Crop(LayerKind):
     def torch(self, node, step):
         spans = []
         for n, (before, after) in zip(node.in_shapes[0][:-1], node.resolved["crops"]):
-            spans.append(f"{before or ''}:{n - after}" if after else f"{before or ''}:")
+            end = -after if n is None else n - after  # from the end where the size is only known when run
+            spans.append(f"{before or ''}:{end}" if after else f"{before or ''}:")
         return [lambda x: f"{x}[:, :, {', '.join(spans)}]"]
 
 
 class UpSample(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("upsample", "upsampling")
     ARGS = (
         Arg("size", SizeType(), default=(2,), positional=True, doc="factor per axis (default 2)", example="upsample 2"),
@@ -164,7 +168,7 @@ class UpSample(LayerKind):
             raise self.fail(f"`size` {describe_shape(size)} has {len(size)} axes but the input has {rank} here", "size")
         if self["interpolation"] == "bilinear" and rank != 2:
             raise self.fail("`bilinear` upsampling is only for 2-D inputs", "interpolation", "use `nearest`")
-        out = tuple(n * f for n, f in zip(shape[:-1], size)) + shape[-1:]
+        out = tuple(None if n is None else n * f for n, f in zip(shape[:-1], size)) + shape[-1:]
         return Inferred(out, f"UpSampling{rank}D", resolved={"rank": rank, "size": size})
 
     def window(self, node):

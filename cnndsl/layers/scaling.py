@@ -66,6 +66,7 @@ class LayerScale(LayerKind):
 
 
 class StochasticDepth(LayerKind):
+    NEEDS_LAST_AXIS = False
     KEYWORDS = ("droppath", "stochastic_depth")
     ARGS = (
         Arg(
