@@ -1061,7 +1061,8 @@ def _plain_line_pattern(tables: _FastTables) -> tuple:
     merges = "add|concat|concatenate|multiply|average|maximum|minimum|subtract|residual"
     line_break = "(\r?\n[\t ]*(#[^\n]*)?)+"
     words = r"(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)|"
-    numbers = r"(?P<DIMS>-?\d+(x-?\d+)+(?![A-Za-z_0-9]))|(?P<FLOAT>\d+\.\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+)|"
+    # A size of digits and `x` only: a DIMS, as the grammar's `?` (unknown) and `-1` axes also are.
+    numbers = r"(?P<DIMS>(-?\d+|\?)(x(-?\d+|\?))+(?![A-Za-z_0-9]))|(?P<FLOAT>\d+\.\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+)|"
     if (
         f"(?P<MERGE_OP>({merges})(?![A-Za-z_0-9]))|" not in scanner
         or f"(?P<_NL>{line_break})|" not in scanner
@@ -1069,7 +1070,7 @@ def _plain_line_pattern(tables: _FastTables) -> tuple:
         or numbers not in scanner
         or set(shipped.KEYWORDS) != {"NAME"}
     ):
-        return None, ()  # pragma: no cover - the grammar changed: the token loop reads every line
+        return None, ()  # the grammar changed: the token loop reads every line (a test fails until this is reviewed)
     excluded = frozenset(merges.split("|")) | frozenset(shipped.KEYWORDS["NAME"])
     word, number = r"[A-Za-z_][A-Za-z_0-9]*", r"[0-9]+(?:x[0-9]+)*"
     pattern = re.compile(rf"(?P<word>{word})(?P<rest>(?: (?:{number}|{word}))*)[ \t]*(?P<breaks>{line_break})")
