@@ -135,6 +135,8 @@ def generate_tables(parser, digest: str, lark_version: str) -> str:
         f"LARK_VERSION = {lark_version!r}",
         "# The root lexer's master regexes and their flags, as Lark compiles them (terminals in Lark's order).",
         f"SCANNER = {tuple(scanner)!r}",
+        "# The same regexes as this Python's `re` compiles them, for the same Python (see parse._scanner).",
+        f"COMPILED = {_compiled(scanner)!r}",
         f"IGNORE = {tuple(sorted(root.ignore_types))!r}",
         f"NEWLINES = {tuple(sorted(root.newline_types))!r}",
         "# A token of the key's type whose text is listed takes the listed type (`def`, `as`).",
@@ -152,6 +154,23 @@ def generate_tables(parser, digest: str, lark_version: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _compiled(scanner: list) -> tuple:
+    """(Python version, _sre.MAGIC, _sre.CODESIZE, each regex's (flags, program, groups, group names)), or ()."""
+    import _sre
+
+    try:
+        from re import _compiler, _parser
+    except ImportError:  # before Python 3.11 `re` kept these elsewhere: the scanner compiles its regexes
+        return ()
+    programs = []
+    for pattern, flags in scanner:
+        parsed = _parser.parse(pattern, flags)
+        code = _compiler._code(parsed, flags)
+        program = tuple(int(op) for op in code)  # its opcodes are named ints: plain ints, for the literal
+        programs.append((flags | parsed.state.flags, program, parsed.state.groups - 1, dict(parsed.state.groupdict)))
+    return (tuple(sys.version_info[:2]), _sre.MAGIC, _sre.CODESIZE, tuple(programs))
 
 
 def _write(target: str, text: str) -> None:

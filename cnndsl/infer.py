@@ -263,7 +263,7 @@ class _Namer:
 
     def __init__(self):
         self.counts: dict[str, int] = {}
-        self.taken: dict[str, Span | None] = {}
+        self.taken: dict[str, tuple] = {}  # name -> (where it was given, the block calls that gave it)
         self.bases: dict[str, str] = {}  # keras_type -> its snake_case name (three regex passes each)
 
     def auto(self, keras_type: str) -> str:
@@ -275,10 +275,12 @@ class _Namer:
         self.counts[base] = count + 1
         return base if count == 0 else f"{base}_{count}"
 
-    def claim(self, name: str, span: Span | None, label_span: Span | None) -> None:
+    def claim(self, name: str, span: Span | None, label_span: Span | None, blocks: tuple = ()) -> None:
         if name in self.taken:
-            other = self.taken[name]
+            other, other_blocks = self.taken[name]
             where = f" (line {other.line})" if other else ""
+            if label_span is not None and label_span == other:
+                raise _label_in_block_called_again(name, label_span, blocks, other_blocks)
             if label_span is not None:
                 raise DuplicateName(
                     f"a layer is already named `{name}`{where}",
@@ -290,7 +292,32 @@ class _Namer:
                 span or other,
                 "rename the label",
             )
-        self.taken[name] = label_span or span
+        self.taken[name] = (label_span or span, blocks)
+
+
+def _label_in_block_called_again(name: str, label_span: Span, blocks: tuple, other_blocks: tuple) -> DuplicateName:
+    """The same label reached twice: a block (or a repeat) that labels a layer, expanded twice.
+    Labels are Keras layer names, which are global: say so, and how to make one per call."""
+    again = next((now for now, before in zip(blocks, other_blocks) if now.id != before.id), None)
+    first = next((before for now, before in zip(blocks, other_blocks) if now.id != before.id), None)
+    if again is None:  # outside any block: a repeat at the top level
+        return DuplicateName(
+            f"`{name}` names a layer inside a repeat, which makes it again: layer names are global and unique",
+            label_span,
+            f"number it with the repeat's index: `* n as i` and the label `{name}{{i}}:`",
+        )
+    called = (
+        f"the repeat at line {again.span.line} calls block `{again.name}` again"
+        if again.span == first.span
+        else f"block `{again.name}` is called at line {first.span.line} and again at line {again.span.line}"
+    )
+    return DuplicateName(
+        f"`{name}` names a layer in every call of block `{again.name}`, and {called}: "
+        f"layer names are global (Keras's), so the second call's layer cannot be named `{name}` too",
+        label_span,
+        f"build the label from a block parameter, one per call: `def {again.name}(..., tag)` and `{name}{{tag}}:`"
+        + (f", and pass the repeat's index: `{again.name}(..., i) * n as i`" if again.span == first.span else ""),
+    )
 
 
 def infer(graph: Graph, name: str = "model") -> Model:
@@ -319,7 +346,7 @@ def infer(graph: Graph, name: str = "model") -> Model:
         _check_sizes(layer, info, totals)
         if shares is None:
             layer_name = label or namer.auto(info.keras_type)
-            namer.claim(layer_name, layer.span if not label else None, label_span)
+            namer.claim(layer_name, layer.span if not label else None, label_span, blocks)
             call_index = 0
         else:
             first = nodes[shares]

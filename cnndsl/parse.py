@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 
 from . import ast
 from .errors import Edit, Hint, SyntaxProblem
@@ -1104,7 +1105,7 @@ def _fast_tables() -> _FastTables:
     from . import _parse_tables as shipped
 
     tables = _FastTables()
-    tables.patterns = [re.compile(pattern, flags).match for pattern, flags in shipped.SCANNER]
+    tables.patterns = [pattern.match for pattern in _scanner(shipped)]
     tables.ignore, tables.newlines = frozenset(shipped.IGNORE), frozenset(shipped.NEWLINES)
     tables.callback = {kind: _retype(words) for kind, words in shipped.KEYWORDS.items()}
     transformer = _ToAst()
@@ -1121,6 +1122,36 @@ def _fast_tables() -> _FastTables:
     tables.start_state, tables.end_state = shipped.START_STATE, shipped.END_STATE
     tables.chains = {}  # filled by `_parse_fast` as it meets each chain of `?rule: other` reductions
     return tables
+
+
+def _scanner(shipped) -> list:
+    """The scanner's compiled regexes.
+
+    `re` compiles a regex in Python code: ~1.3 ms for the scanner's, on every
+    start. The build stored the program that this Python's `re` makes of it
+    (`COMPILED`), which `_sre` takes as it is; any other Python compiles.
+    """
+    if shipped.COMPILED and sys.implementation.name == "cpython":
+        import _sre
+
+        version, magic, codesize, programs = shipped.COMPILED
+        if version == tuple(sys.version_info[:2]) and (magic, codesize) == (_sre.MAGIC, _sre.CODESIZE):
+            try:
+                return [
+                    _sre.compile(pattern, flags, list(code), groups, names, _group_names(names, groups))
+                    for (pattern, _), (flags, code, groups, names) in zip(shipped.SCANNER, programs)
+                ]
+            except (RuntimeError, TypeError, ValueError):  # `_sre` checks a program before it takes it
+                pass
+    return [re.compile(pattern, flags) for pattern, flags in shipped.SCANNER]
+
+
+def _group_names(names: dict, groups: int) -> tuple:
+    """Each group's name by its number (None for unnamed groups), as `re` hands them to `_sre.compile`."""
+    by_number = [None] * (groups + 1)
+    for name, number in names.items():
+        by_number[number] = name
+    return tuple(by_number)
 
 
 def _retype(words: dict):

@@ -53,7 +53,37 @@ def test_shipped_tables_are_the_shipped_parsers():
     # State numbers differ from build to build: both files must come from the same one.
     parser = _generated_parser.Lark_StandAlone(postlex=_Indenter())
     expected = build_parser.generate_tables(parser, _generated_parser.GRAMMAR_SHA256, _generated_parser.LARK_VERSION)
-    assert Path(build_parser.tables_path()).read_text(encoding="utf-8") == expected, REGENERATE
+    shipped = Path(build_parser.tables_path()).read_text(encoding="utf-8")
+    # COMPILED is what the building Python's `re` made of the scanner: checked by the next test.
+    assert _without_compiled(shipped) == _without_compiled(expected), REGENERATE
+
+
+def _without_compiled(text: str) -> str:
+    lines = text.split("\n")
+    assert sum(line.startswith("COMPILED = ") for line in lines) == 1
+    return "\n".join(line for line in lines if not line.startswith("COMPILED = "))
+
+
+def test_the_scanner_is_what_re_compiles(monkeypatch):
+    import re
+
+    from cnndsl.parse import _scanner
+
+    compiled = [re.compile(pattern, flags) for pattern, flags in _parse_tables.SCANNER]
+    assert _scanner(_parse_tables) == compiled  # a Pattern equals another with the same text, flags and program
+    version, magic, codesize, _ = _parse_tables.COMPILED
+    import _sre
+
+    if (version, magic, codesize) == (tuple(sys.version_info[:2]), _sre.MAGIC, _sre.CODESIZE):
+        # On the Python that built the tables, the stored programs are used: nothing is compiled.
+        monkeypatch.setattr(re, "compile", None)
+        assert _scanner(_parse_tables) == compiled
+    # A program `_sre` refuses is compiled instead.
+    broken = type(_parse_tables)("broken")
+    broken.SCANNER = _parse_tables.SCANNER
+    broken.COMPILED = (tuple(sys.version_info[:2]), _sre.MAGIC, _sre.CODESIZE, ((32, (1, 2, 3), 0, {}),))
+    monkeypatch.undo()
+    assert _scanner(broken) == compiled
 
 
 def test_tables_of_a_fresh_build_have_the_same_lexer_and_rules():
