@@ -820,7 +820,7 @@ class _Unparsed(Exception):
     """The fast loop met text it does not parse; Lark's own loop reports why."""
 
 
-def _parse_fast(tables: _FastTables, text: str):
+def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
     """What `parser.parse(text)` returns, for text that parses, in one loop.
 
     Lark's loop runs each token through a generator per layer (contextual
@@ -831,7 +831,9 @@ def _parse_fast(tables: _FastTables, text: str):
     `_Indenter.handle_NL`. A line that is one layer and plain arguments, most
     of a long file, is read whole (`plain_lines`). On any lexing or parsing
     failure, and on any bound crossed, it raises `_Unparsed`, and `parse`
-    runs Lark's loop to report the error exactly.
+    runs Lark's loop to report the error exactly. `plain` turns that path on
+    or off; by default it is on for a text long enough to repay compiling
+    its regex (~0.4 ms, a start-up's 1%).
     """
     # One scanner for every state, where Lark's contextual lexer compiles one
     # per state (~2 ms of every start). Both list the terminals in the same
@@ -881,7 +883,9 @@ def _parse_fast(tables: _FastTables, text: str):
                 value_stack.append(reduce([]))
             state_stack.append(states[state_stack[-1]][origin][1])
 
-    plain_line, excluded = _plain_line_pattern(tables)
+    if plain is None:
+        plain = len(text) >= _PLAIN_LINES_FROM
+    plain_line, excluded = _plain_line_pattern(tables) if plain else (None, ())
 
     def plain_lines(pos: int, line: int) -> tuple[int, int]:
         """Read the lines from `pos` (a line start, outside any block or bracket) that are one layer
@@ -1045,6 +1049,7 @@ def _parse_fast(tables: _FastTables, text: str):
 
 
 _DIGITS = frozenset("0123456789")
+_PLAIN_LINES_FROM = 2048  # characters of text: ~100 lines, where reading plain lines whole saves ~1 ms
 
 
 @functools.cache
