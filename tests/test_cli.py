@@ -213,7 +213,7 @@ NOT_FOR_SUMMARY = {
     "difflib", "pickle", "logging", "json", "csv", "html", "unicodedata", "subprocess", "shutil",
     "cnndsl.emit.keras", "cnndsl.emit.pytorch", "cnndsl.explain", "cnndsl.diagram", "cnndsl.memory",
     "cnndsl.reference", "cnndsl.diagnostics", "cnndsl.port", "cnndsl.build_parser", "cnndsl.highlight",
-    "cnndsl.catalogue", "cnndsl._generated_parser", "dataclasses", "inspect", "fractions",
+    "cnndsl.catalogue", "cnndsl._generated_parser", "dataclasses", "inspect", "fractions", "typing",
 }  # fmt: skip
 
 

@@ -226,8 +226,16 @@ def our_kind(node) -> str:
     return node.keras_type
 
 
-def mobilenet_v3(keras, **kwargs):
-    return keras.applications.MobileNetV3Small(input_shape=(None, None, 3), weights=None, **kwargs)
+# example -> (constructor, layers Keras lists with its top, the last conv's channels)
+MOBILENET_V3 = {
+    "mobilenet_v3_small.cnn": ("MobileNetV3Small", 164, 576),
+    "mobilenet_v3_large.cnn": ("MobileNetV3Large", 194, 960),
+}
+
+
+def mobilenet_v3(keras, example, **kwargs):
+    constructor = getattr(keras.applications, MOBILENET_V3[example][0])
+    return constructor(input_shape=(None, None, 3), weights=None, **kwargs)
 
 
 def compare_with_keras(model, built) -> int:
@@ -254,28 +262,30 @@ def compare_with_keras(model, built) -> int:
     return len(theirs)
 
 
-def test_mobilenet_v3_small_example_equals_keras_layer_for_layer(keras):
-    model = cnndsl.analyze_file(EXAMPLES / "mobilenet_v3_small.cnn")
-    built = mobilenet_v3(keras)
-    assert compare_with_keras(model, built) == len(built.layers) == 164  # the input included
+@pytest.mark.parametrize("example", MOBILENET_V3)
+def test_mobilenet_v3_example_equals_keras_layer_for_layer(keras, example):
+    model = cnndsl.analyze_file(EXAMPLES / example)
+    built = mobilenet_v3(keras, example)
+    assert compare_with_keras(model, built) == len(built.layers) == MOBILENET_V3[example][1]  # the input included
     assert (model.total, model.trainable, model.non_trainable) == (
         built.count_params(),
         weights(built.trainable_weights),
         weights(built.non_trainable_weights),
     )
     assert (None, *model.output_shape) == tuple(built.output.shape) == (None, 1000)
-    header = (EXAMPLES / "mobilenet_v3_small.cnn").read_text().split("\ninput ", 1)[0]
+    header = (EXAMPLES / example).read_text().split("\ninput ", 1)[0]
     stated = [int(n.replace(",", "")) for n in re.findall(r"params: ([\d,]+)", header)]
     assert stated == [built.count_params(), weights(built.trainable_weights), weights(built.non_trainable_weights)]
 
 
-def test_mobilenet_v3_small_without_its_top_equals_keras(keras):
-    text = (EXAMPLES / "mobilenet_v3_small.cnn").read_text().split("\ngap keepdims\n")[0] + "\n"
+@pytest.mark.parametrize("example", MOBILENET_V3)
+def test_mobilenet_v3_without_its_top_equals_keras(keras, example):
+    text = (EXAMPLES / example).read_text().split("\ngap keepdims\n")[0] + "\n"
     model = cnndsl.analyze(text)
-    built = mobilenet_v3(keras, include_top=False)
+    built = mobilenet_v3(keras, example, include_top=False)
     assert compare_with_keras(model, built) == len(built.layers)
     assert model.total == built.count_params()
-    assert (None, *model.output_shape) == tuple(built.output.shape) == (None, None, None, 576)
+    assert (None, *model.output_shape) == tuple(built.output.shape) == (None, None, None, MOBILENET_V3[example][2])
 
 
 # Emitted code on two different concrete sizes
@@ -329,8 +339,9 @@ def test_emitted_models_agree_on_two_sizes(keras, torch):
 
 
 @pytest.mark.oracle
-def test_mobilenet_v3_small_example_emitted_agrees_on_two_sizes(keras, torch):
-    text = (EXAMPLES / "mobilenet_v3_small.cnn").read_text().replace("softmax\n", "linear\n")  # logits compare best
+@pytest.mark.parametrize("example", MOBILENET_V3)
+def test_mobilenet_v3_example_emitted_agrees_on_two_sizes(keras, torch, example):
+    text = (EXAMPLES / example).read_text().replace("softmax\n", "linear\n")  # logits compare best
     sizes = [(64, 48), (57, 71)]
     for expected, got in run_both(text, sizes, keras, torch):
         assert expected.shape == got.shape == (2, 1000)
