@@ -820,7 +820,7 @@ class _Unparsed(Exception):
     """The fast loop met text it does not parse; Lark's own loop reports why."""
 
 
-def _parse_fast(tables: _FastTables, text: str):
+def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
     """What `parser.parse(text)` returns, for text that parses, in one loop.
 
     Lark's loop runs each token through a generator per layer (contextual
@@ -828,9 +828,12 @@ def _parse_fast(tables: _FastTables, text: str):
     lexes with the same regexes and feeds the same LALR tables and callbacks
     directly, in one function. Our bounds and the indenter are checked
     inline; a line that changes the indentation goes through
-    `_Indenter.handle_NL`. On any lexing or parsing failure, and on any
-    bound crossed, it raises `_Unparsed`, and `parse` runs Lark's loop to
-    report the error exactly.
+    `_Indenter.handle_NL`. A line that is one layer and plain arguments, most
+    of a long file, is read whole (`plain_lines`). On any lexing or parsing
+    failure, and on any bound crossed, it raises `_Unparsed`, and `parse`
+    runs Lark's loop to report the error exactly. `plain` turns that path on
+    or off; by default it is on for a text long enough to repay compiling
+    its regex (~0.4 ms, a start-up's 1%).
     """
     # One scanner for every state, where Lark's contextual lexer compiles one
     # per state (~2 ms of every start). Both list the terminals in the same
@@ -880,7 +883,9 @@ def _parse_fast(tables: _FastTables, text: str):
                 value_stack.append(reduce([]))
             state_stack.append(states[state_stack[-1]][origin][1])
 
-    plain_line, excluded = _plain_line_pattern(tables)
+    if plain is None:
+        plain = len(text) >= _PLAIN_LINES_FROM
+    plain_line, excluded = _plain_line_pattern(tables) if plain else (None, ())
 
     def plain_lines(pos: int, line: int) -> tuple[int, int]:
         """Read the lines from `pos` (a line start, outside any block or bracket) that are one layer
@@ -1044,6 +1049,7 @@ def _parse_fast(tables: _FastTables, text: str):
 
 
 _DIGITS = frozenset("0123456789")
+_PLAIN_LINES_FROM = 2048  # characters of text: ~100 lines, where reading plain lines whole saves ~1 ms
 
 
 @functools.cache
@@ -1061,7 +1067,8 @@ def _plain_line_pattern(tables: _FastTables) -> tuple:
     merges = "add|concat|concatenate|multiply|average|maximum|minimum|subtract|residual"
     line_break = "(\r?\n[\t ]*(#[^\n]*)?)+"
     words = r"(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)|"
-    numbers = r"(?P<DIMS>-?\d+(x-?\d+)+(?![A-Za-z_0-9]))|(?P<FLOAT>\d+\.\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+)|"
+    # A size of digits and `x` only: a DIMS, as the grammar's `?` (unknown) and `-1` axes also are.
+    numbers = r"(?P<DIMS>(-?\d+|\?)(x(-?\d+|\?))+(?![A-Za-z_0-9]))|(?P<FLOAT>\d+\.\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+)|"
     if (
         f"(?P<MERGE_OP>({merges})(?![A-Za-z_0-9]))|" not in scanner
         or f"(?P<_NL>{line_break})|" not in scanner
@@ -1069,7 +1076,7 @@ def _plain_line_pattern(tables: _FastTables) -> tuple:
         or numbers not in scanner
         or set(shipped.KEYWORDS) != {"NAME"}
     ):
-        return None, ()  # pragma: no cover - the grammar changed: the token loop reads every line
+        return None, ()  # the grammar changed: the token loop reads every line (a test fails until this is reviewed)
     excluded = frozenset(merges.split("|")) | frozenset(shipped.KEYWORDS["NAME"])
     word, number = r"[A-Za-z_][A-Za-z_0-9]*", r"[0-9]+(?:x[0-9]+)*"
     pattern = re.compile(rf"(?P<word>{word})(?P<rest>(?: (?:{number}|{word}))*)[ \t]*(?P<breaks>{line_break})")
