@@ -34,6 +34,7 @@ MODULES = [
     "cnndsl.expand",
     "cnndsl.layers.base",
     "cnndsl.emit.writer",
+    "cnndsl.budgets",
 ]
 
 
