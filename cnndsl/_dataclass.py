@@ -12,7 +12,7 @@ the standard decorator's, made from a copy of the class the first time
 something asks for it. The one difference: a class without a docstring gets
 none, where the standard decorator writes its signature there.
 
-`replace` is `dataclasses.replace` without loading the standard module.
+`replace` and `asdict` are the standard ones without loading the standard module.
 Only what cnndsl uses exists (`frozen`, `slots`, `field(default_factory=)`);
 anything else is a TypeError: use the standard module for it.
 tests/test_dataclass.py holds every behaviour against the standard one's.
@@ -55,6 +55,21 @@ def replace(instance, /, **changes):
         if name not in changes:
             changes[name] = getattr(instance, name)
     return type(instance)(**changes)
+
+
+_ATOMIC = (type(None), bool, int, float, str)  # what dataclasses.asdict copies as it is
+
+
+def asdict(instance) -> dict:
+    """`dataclasses.asdict`, without loading the standard module when every field is a plain value."""
+    spec = _SPECS.get(type(instance))
+    if spec is not None:
+        values = {name: getattr(instance, name) for name in spec.names}
+        if all(type(value) in _ATOMIC for value in values.values()):
+            return values
+    import dataclasses
+
+    return dataclasses.asdict(instance)
 
 
 def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False):

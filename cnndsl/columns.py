@@ -7,8 +7,7 @@ the inferred model: shapes, parameters, MACs, receptive fields, memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ._dataclass import dataclass
 from .infer import Model, TypedNode
 from .memory import DTYPE_BYTES, count_text, known_sum, times
 

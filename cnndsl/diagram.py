@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 
+from ._dataclass import dataclass, field
 from .expand import BlockCall
 from .infer import Model, TypedNode
 from .source import Source, Span

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 
+from ._dataclass import dataclass
 from .infer import Model, TypedNode
 from .layers import to_snake_case
 from .memory import count_text

@@ -20,7 +20,7 @@ parameters' depends on it, and is None (unknown).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from ._dataclass import asdict, dataclass
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 

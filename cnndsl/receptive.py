@@ -26,8 +26,9 @@ size is unknown (None).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
+
+from ._dataclass import dataclass
 
 
 @dataclass(frozen=True)

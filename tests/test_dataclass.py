@@ -35,6 +35,11 @@ MODULES = [
     "cnndsl.layers.base",
     "cnndsl.emit.writer",
     "cnndsl.budgets",
+    "cnndsl.receptive",
+    "cnndsl.memory",
+    "cnndsl.diagram",
+    "cnndsl.columns",
+    "cnndsl.diff",
 ]
 
 
@@ -149,7 +154,7 @@ def test_instances_behave_as_the_standard_decorators(module_name, attribute, dat
     a, b = ours(*args, **kwargs), standard(*args, **kwargs)
     assert _repr(a) == _repr(b)
     assert _repr([getattr(a, f.name) for f in fields]) == _repr([getattr(b, f.name) for f in fields])
-    assert _repr(dataclasses.asdict(a)) == _repr(dataclasses.asdict(b))
+    assert _repr(dataclasses.asdict(a)) == _repr(dataclasses.asdict(b)) == _repr(_dataclass.asdict(a))
     assert _repr(dataclasses.astuple(a)) == _repr(dataclasses.astuple(b))
     assert a == ours(*args, **kwargs) and not a != ours(*args, **kwargs)
     assert (a == b) is False and a.__eq__(b) is NotImplemented
