@@ -177,18 +177,21 @@ class Dense(LayerKind):
         )
 
 
+def drop_rate_arg(example: str) -> Arg:
+    """The required rate of a layer that drops values or branches while training."""
+    return Arg(
+        "rate",
+        FloatType(0.0, 1.0, "a rate from 0 up to (not including) 1"),
+        positional=True,
+        required=True,
+        example=example,
+    )
+
+
 class Dropout(LayerKind):
     NEEDS_LAST_AXIS = False
     KEYWORDS = ("dropout",)
-    ARGS = (
-        Arg(
-            "rate",
-            FloatType(0.0, 1.0, "a rate from 0 up to (not including) 1"),
-            positional=True,
-            required=True,
-            example="dropout 0.25",
-        ),
-    )
+    ARGS = (drop_rate_arg("dropout 0.25"),)
     SUMMARY = "randomly zeroes a fraction of inputs while training"
     USAGE = "dropout 0.25"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Arg, Call, FloatType, Inferred, LayerKind, TorchModule, channels_first, kw, literal
+from .core import drop_rate_arg
 
 KERAS_LAYER_SCALE = '''
 class LayerScale(layers.Layer):
@@ -68,15 +69,7 @@ class LayerScale(LayerKind):
 class StochasticDepth(LayerKind):
     NEEDS_LAST_AXIS = False
     KEYWORDS = ("droppath", "stochastic_depth")
-    ARGS = (
-        Arg(
-            "rate",
-            FloatType(0.0, 1.0, "a rate from 0 up to (not including) 1"),
-            positional=True,
-            required=True,
-            example="droppath 0.2",
-        ),
-    )
+    ARGS = (drop_rate_arg("droppath 0.2"),)
     SUMMARY = (
         "stochastic depth: drops a whole example's branch while training, identity at inference "
         "(Keras `Dropout` with noise shape (None, 1, 1, 1), as EfficientNet writes it)"
