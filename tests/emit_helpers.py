@@ -18,6 +18,7 @@ import cnndsl
 from cnndsl.emit import generate
 from cnndsl.emit.pytorch import TorchTarget
 from cnndsl.emit.target import EXAMPLE_SIZE
+from cnndsl.port import keras_to_torch
 
 RUFF = [sys.executable, "-m", "ruff"]
 
@@ -132,3 +133,22 @@ def randomize(keras_model, rng) -> None:
             else:
                 values.append(rng.normal(0.0, 0.5, value.shape).astype("float32"))
         layer.set_weights(values)
+
+
+def ported_models(model, rng, name: str = "numeric") -> tuple[object, object]:
+    """`model`'s emitted Keras and PyTorch (eval mode) models: Keras's weights random, ported to PyTorch."""
+    keras_model = load(generate(model, "keras"), f"{name}_keras").build_model()
+    torch_model = load(generate(model, "pytorch"), f"{name}_torch").build_model().eval()
+    randomize(keras_model, rng)
+    keras_to_torch(keras_model, torch_model)
+    return keras_model, torch_model
+
+
+def outputs_of_both(keras_model, torch_model, xs, keras, torch) -> tuple[list, list]:
+    """Each model's outputs on the channels-last inputs `xs`, as lists of channels-last arrays."""
+    several = len(keras_model.outputs) > 1
+    expected = keras_model(xs if len(xs) > 1 else xs[0], training=False)
+    expected = [keras.ops.convert_to_numpy(e) for e in (expected if several else [expected])]
+    with torch.no_grad():
+        got = torch_model(*(torch.from_numpy(x).movedim(-1, 1) for x in xs))
+    return expected, [g.movedim(1, -1).numpy() for g in (got if several else [got])]

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emit_helpers import load, randomize
+from emit_helpers import outputs_of_both, ported_models
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
 from cnndsl.emit import generate
 from cnndsl.errors import ShapeProblem, UnsupportedByTarget
-from cnndsl.port import keras_to_torch
 
 pytestmark = pytest.mark.oracle
 
@@ -159,17 +158,10 @@ NETWORKS = {
 
 def max_error(text: str, keras, torch) -> float:
     model = cnndsl.analyze(text)
-    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
-    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
     rng = np.random.default_rng(7)
-    randomize(keras_model, rng)
-    keras_to_torch(keras_model, torch_model)
+    keras_model, torch_model = ported_models(model, rng)
     xs = [rng.normal(0.0, 1.0, (3, *model.nodes[i].shape)).astype("float32") for i in model.inputs]
-    expected = keras_model(xs if len(xs) > 1 else xs[0], training=False)
-    expected = [keras.ops.convert_to_numpy(e) for e in (expected if len(model.outputs) > 1 else [expected])]
-    with torch.no_grad():
-        got = torch_model(*(torch.from_numpy(x).movedim(-1, 1) for x in xs))
-    got = [g.movedim(1, -1).numpy() for g in (got if len(model.outputs) > 1 else [got])]
+    expected, got = outputs_of_both(keras_model, torch_model, xs, keras, torch)
     assert [g.shape for g in got] == [e.shape for e in expected]
     assert min(np.abs(e).max() for e in expected) > 1e-3  # a network that outputs ~0 would prove nothing
     return max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
@@ -183,11 +175,8 @@ def test_outputs_agree(name, keras, torch):
 def test_a_wrong_port_is_caught(keras, torch):
     """The comparison can fail: NCHW-order dense weights (no permutation) disagree."""
     model = cnndsl.analyze(NETWORKS["flatten_before_dense"])
-    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
-    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
     rng = np.random.default_rng(7)
-    randomize(keras_model, rng)
-    keras_to_torch(keras_model, torch_model)
+    keras_model, torch_model = ported_models(model, rng)
     with torch.no_grad():  # undo the NHWC order of the first dense layer's inputs
         weight = torch_model.dense.weight
         weight.copy_(weight.reshape(7, 4, 3, 3).permute(0, 3, 1, 2).reshape(7, 36).clone())
@@ -252,15 +241,10 @@ def test_nasnet_mobile_example_agrees(keras, torch):
     text = (Path(__file__).resolve().parent.parent / "examples" / "nasnet_mobile.cnn").read_text(encoding="utf-8")
     assert "dense 1000 softmax" in text
     model = cnndsl.analyze(text.replace("dense 1000 softmax", "dense 1000"))
-    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
-    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
     rng = np.random.default_rng(7)
-    randomize(keras_model, rng)
-    keras_to_torch(keras_model, torch_model)
+    keras_model, torch_model = ported_models(model, rng)
     x = rng.normal(0.0, 1.0, (2, *model.nodes[model.inputs[0]].shape)).astype("float32")
-    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
-    with torch.no_grad():
-        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
+    [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
     scale = float(np.abs(expected).max())
     assert np.isfinite(scale) and scale > 1e-3
     assert float(np.abs(got - expected).max()) / scale < 1e-4

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from emit_helpers import check_keras, check_torch, load, randomize
+from emit_helpers import check_keras, check_torch, outputs_of_both, ported_models
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import graphs
@@ -22,8 +22,6 @@ from test_fmt import assert_formats_well, messy
 from test_graphs import cnndsl_rows, keras_rows
 
 import cnndsl
-from cnndsl.emit import generate
-from cnndsl.port import keras_to_torch
 
 RELAXED = dict(
     derandomize=True,
@@ -58,17 +56,10 @@ def test_random_graphs_against_keras_and_torch(net, keras, torch):
 @given(net=graphs(max_lines=4))
 def test_random_graphs_compute_the_same_after_porting(net, keras, torch):
     model = cnndsl.analyze(net.text)
-    keras_model = load(generate(model, "keras"), "numeric_keras").build_model()
-    torch_model = load(generate(model, "pytorch"), "numeric_torch").build_model().eval()
     rng = np.random.default_rng(7)
-    randomize(keras_model, rng)
-    keras_to_torch(keras_model, torch_model)
+    keras_model, torch_model = ported_models(model, rng)
     xs = [rng.normal(0.0, 1.0, (2, *model.nodes[i].shape)).astype("float32") for i in model.inputs]
-    expected = keras_model(xs if len(xs) > 1 else xs[0], training=False)
-    expected = [keras.ops.convert_to_numpy(e) for e in (expected if len(model.outputs) > 1 else [expected])]
-    with torch.no_grad():
-        got = torch_model(*(torch.from_numpy(x).movedim(-1, 1) for x in xs))
-    got = [g.movedim(1, -1).numpy() for g in (got if len(model.outputs) > 1 else [got])]
+    expected, got = outputs_of_both(keras_model, torch_model, xs, keras, torch)
     assert [g.shape for g in got] == [e.shape for e in expected], net.text
     for g, e in zip(got, expected):
         assert np.abs(g - e).max() <= 1e-4 * max(1.0, float(np.abs(e).max())), net.text

@@ -256,21 +256,14 @@ def test_convnext_tiny_computes_the_same_in_keras_and_pytorch(keras, torch):
     """The example on a 64x64 input (the same layers, less arithmetic): Keras's LayerScale weight (C,)
     ports into the (C, 1, 1) factor, and both models give the same logits for random weights."""
     import numpy as np
-    from emit_helpers import randomize
-
-    from cnndsl.port import keras_to_torch
+    from emit_helpers import outputs_of_both, ported_models
 
     text = (FOLDER / "convnext_tiny.cnn").read_text(encoding="utf-8")
     model = cnndsl.analyze(text.replace("input 224x224x3", "input 64x64x3"), name="convnext_tiny")
-    keras_model = load(generate(model, "keras"), "convnext_keras").build_model()
-    torch_model = load(generate(model, "pytorch"), "convnext_torch").build_model().eval()
     rng = np.random.default_rng(11)
-    randomize(keras_model, rng)
-    keras_to_torch(keras_model, torch_model)
+    keras_model, torch_model = ported_models(model, rng, "convnext")
     x = rng.normal(0.0, 1.0, (2, 64, 64, 3)).astype("float32")
-    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
-    with torch.no_grad():
-        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
+    [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
     scale = float(np.abs(expected).max())
     assert np.isfinite(scale) and scale > 1e-3
     assert float(np.abs(got - expected).max()) / scale < 1e-4

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emit_helpers import load, randomize
+from emit_helpers import outputs_of_both, ported_models
 from hypothesis import HealthCheck, given, settings
 from netgen import unknown_size_networks
 
@@ -26,7 +26,6 @@ from cnndsl.cli import main
 from cnndsl.emit import generate
 from cnndsl.errors import BadArgument, ShapeProblem, SizeNeeded, UnknownSize
 from cnndsl.layers import to_snake_case
-from cnndsl.port import keras_to_torch
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -310,18 +309,13 @@ dense 5
 def run_both(text: str, sizes, keras, torch):
     """The emitted Keras (on None axes) and PyTorch models, weights ported, on each size: outputs."""
     model = cnndsl.analyze(text)
-    keras_model = load(generate(model, "keras"), "unknown_keras").build_model()
-    torch_model = load(generate(model, "pytorch"), "unknown_torch").build_model().eval()
-    assert tuple(keras_model.inputs[0].shape) == (None, *model.input.shape)
     rng = np.random.default_rng(3)
-    randomize(keras_model, rng)
-    keras_to_torch(keras_model, torch_model)
+    keras_model, torch_model = ported_models(model, rng, "unknown")
+    assert tuple(keras_model.inputs[0].shape) == (None, *model.input.shape)
     results = []
     for size in sizes:
         x = rng.normal(0.0, 1.0, (2, *size, model.input.shape[-1])).astype("float32")
-        expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
-        with torch.no_grad():
-            got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
+        [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
         results.append((expected, got))
     return results
 
