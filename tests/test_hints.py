@@ -1,6 +1,7 @@
 """Hints that a new user's first mistakes met pointing the wrong way: each rendered in full."""
 
 import pytest
+from test_fixes import apply
 
 from cnndsl import CnnError, Source, analyze
 from cnndsl.errors import render
@@ -17,12 +18,7 @@ def fixed(text: str) -> str:
     with pytest.raises(CnnError) as caught:
         analyze(text)
     (fix,) = caught.value.fixes(Source.of(text))
-    lines = text.split("\n")
-    span = fix.span
-    assert span.line == span.end_line
-    line = lines[span.line - 1]
-    lines[span.line - 1] = line[: span.column - 1] + fix.text + line[span.end_column - 1 :]
-    return "\n".join(lines)
+    return apply(text, fix)
 
 
 def test_branches_that_differ_by_a_valid_border_are_told_to_use_same():
