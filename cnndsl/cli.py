@@ -371,12 +371,16 @@ def _run(path: str, args, found: list) -> int:
 
         return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
     except Exception as error:  # a bug of ours must still not show a traceback
-        print(
-            f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
-            "This is a bug in cnndsl; please report it with the file that caused it.",
-            file=sys.stderr,
-        )
-        return INTERNAL
+        return _internal_error(filename, error)
+
+
+def _internal_error(what: str, error: Exception) -> int:
+    print(
+        f"cnndsl: internal error while processing {what}: {type(error).__name__}: {error}\n"
+        "This is a bug in cnndsl; please report it with the file that caused it.",
+        file=sys.stderr,
+    )
+    return INTERNAL
 
 
 def _check(model, source, path: str, args, found: list) -> int:
@@ -403,14 +407,17 @@ def _diff(args, found: list) -> int:
     from .diff import diff_dict, diff_models, format_diff
 
     (a, name_a), (b, name_b) = args.models
-    diff = diff_models(a, b)
-    if args.json:
-        import json
+    try:
+        diff = diff_models(a, b)
+        if args.json:
+            import json
 
-        written = _write(json.dumps(diff_dict(diff, name_a, name_b), indent=2) + "\n")
-    else:
-        written = _write(format_diff(diff, name_a, name_b) + "\n")
-    return written or (OK if diff.same else MODEL_ERROR)
+            report = json.dumps(diff_dict(diff, name_a, name_b), indent=2)
+        else:
+            report = format_diff(diff, name_a, name_b)
+    except Exception as error:  # a bug of ours must still not show a traceback
+        return _internal_error(f"{name_a} and {name_b}", error)
+    return _write(report + "\n") or (OK if diff.same else MODEL_ERROR)
 
 
 def _fmt(path: str, args, found: list) -> int:

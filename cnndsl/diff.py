@@ -208,7 +208,12 @@ def diff_dict(diff: ModelDiff, name_a: str, name_b: str) -> dict:
             for c in diff.layers
         ],
         "totals": {
-            key: {"before": get(diff.a), "after": get(diff.b), "change": get(diff.b) - get(diff.a)}
+            key: {"before": get(diff.a), "after": get(diff.b), "change": _change(get(diff.a), get(diff.b))}
             for key, _, get in TOTALS
         },
     }
+
+
+def _change(before: int | None, after: int | None) -> int | None:
+    """The change of a total, null when either side depends on an axis of unknown size."""
+    return None if before is None or after is None else after - before

@@ -156,7 +156,22 @@ def input_line(rng: random.Random) -> str:
     return "input " + rng.choice(["8", "16x4", "8x8x3", "6x6x2", "4x4x4x2", "12x12x1", "2x2x2x3"])
 
 
-def generated(rng: random.Random) -> str:
+UNKNOWN_INPUTS = ["?", "?x4", "8x?x3", "?x8x3", "?x?x3", "?x?x2", "6x?x2", "?x4x4x2", "?x?x?x2"]
+
+
+def unknown_axes(rng: random.Random) -> str:
+    """A network on inputs with axes of unknown size (`?`): one input, or several joined by a merge."""
+    if rng.random() < 0.5:
+        return generated(rng, lambda r: "input " + r.choice(UNKNOWN_INPUTS))
+    inputs = rng.choice([2, 3])
+    lines = [f"i{k}: input {rng.choice(UNKNOWN_INPUTS)}" for k in range(inputs)]
+    branches = "; ".join(f"@i{k}" + (f" | {pipeline(rng, 1)}" if rng.random() < 0.5 else "") for k in range(inputs))
+    lines.append(f"{rng.choice(['add', 'concat', 'multiply', 'average', 'maximum'])}({branches})")
+    lines.append(pipeline(rng))
+    return "\n".join(lines) + "\n"
+
+
+def generated(rng: random.Random, first_line=None) -> str:
     """A network built from the grammar: blocks with parameters, calls, merges, repeats, labels."""
     lines = []
     blocks = []
@@ -168,7 +183,7 @@ def generated(rng: random.Random) -> str:
             body = body.replace(" 8", f" {p}", 1)
         lines.append(f"def {name}({', '.join(params)}):\n    {body}")
         blocks.append((name, params))
-    lines.append(input_line(rng))
+    lines.append((first_line or input_line)(rng))
     for _ in range(rng.choice([1, 2, 3, 4])):
         if blocks and rng.random() < 0.3:
             name, params = rng.choice(blocks)
@@ -315,6 +330,7 @@ STRATEGIES = {
     "nesting": nesting,
     "bomb": bomb,
     "hostile names": hostile_names,
+    "unknown axes": unknown_axes,
 }
 
 
@@ -362,6 +378,7 @@ def check(
     for macs, ascii_only in flags if every_flag else [flags[len(text) % 4]]:
         format_summary(model, None, macs=macs, ascii_only=ascii_only)
     json.dumps(summary_dict(model, 4))
+    views(model, text, filename)
     for target in ("keras", "pytorch"):
         try:
             code = generate(model, target)
@@ -372,6 +389,23 @@ def check(
         if run_sample and target == "pytorch":
             run_torch(code, model)
     return "model"
+
+
+def views(model, text: str, filename: str) -> None:
+    """explain, the diagram, the diff of the model with itself (JSON too) and fmt, through the API."""
+    from cnndsl.diagram import to_dot
+    from cnndsl.diff import diff_dict, diff_models, format_diff
+    from cnndsl.explain import explain_text
+    from cnndsl.fmt import format_source
+
+    explain_text(model)
+    explain_text(model, layout="channels_first")
+    if len(model.nodes) <= 300:  # diff and the diagram are not yet linear in the model (issue 25)
+        to_dot(model)
+        same = diff_models(model, model)
+        assert same.same, format_diff(same, filename, filename)
+        json.dumps(diff_dict(same, filename, filename))
+    format_source(text, filename)
 
 
 # Every command a user can run on one file, with its flags: exit 0 or 1, never 3 (a bug) or a traceback.

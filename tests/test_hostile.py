@@ -615,3 +615,46 @@ def test_thop_average_pool_counts_are_worked_out_in_closed_form():
     text = "input 2000000000x1\navgpool 1 stride 1\n"
     for command in (["flops"], ["summary", "--style", "torchinfo"]):
         assert cli(*command, "-", stdin=None, input=text).returncode == 0, command
+
+
+# Issue 25: escapes on inputs with axes of unknown size (`?`).
+
+
+@pytest.mark.parametrize("shape", ["8x?x3", "?x8x3"])
+@pytest.mark.parametrize("layer", ["conv 1 9", "maxpool 9", "dwconv 9"])
+def test_a_window_larger_than_the_known_axis_is_located_beside_an_unknown_one(layer, shape):
+    error = error_of(f"input {shape}\n{layer}\n")
+    assert (error.span.line, error.span.column) == (2, len(layer))  # the 9
+    # the known axis, 8, bounds the window; the unknown one says nothing
+    assert "larger than its" in error.message and "at most 8" in str(error.hint)
+
+
+def test_a_merge_of_unknown_inputs_with_other_channels_is_located_at_the_branch():
+    error = error_of("i0: input ?x?x2\ni1: input ?x8x3\ni2: input 8x?x3\naverage(@i0; @i1; @i2)\n")
+    assert (error.span.line, error.span.column) == (4, 14)
+    assert "?x8x3" in error.message and "?x?x2" in error.message
+
+
+def test_explain_of_a_flatten_of_an_unknown_axis_in_the_other_layout():
+    from cnndsl.explain import explain_text
+
+    model = cnndsl.analyze("defaults pytorch\ninput ?x4x3\nflatten\n")
+    assert "values in torch.flatten's order, channels first" in explain_text(model)
+    model = cnndsl.analyze("i0: input ?x4x3\ni1: input ?x4x3\nadd(@i0; @i1)\nflatten\n")
+    assert "values in Keras's order" in explain_text(model, layout="channels_first")
+
+
+def test_diff_json_of_unknown_sizes_gives_null_changes(tmp_path):
+    import json
+
+    a, b = tmp_path / "a.cnn", tmp_path / "b.cnn"
+    a.write_text("input ?x8x3\nconv 4 3\nflatten\n")
+    b.write_text("input 8x8x3\nconv 5 3\nflatten\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "cnndsl", "diff", "--json", str(a), str(b)], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stderr == "", done.stderr  # they differ: exit 1
+    totals = json.loads(done.stdout)["totals"]
+    # conv 4 3 on 3 channels: 3*3*3*4 + 4 = 112 weights; conv 5 3: 140 (Keras's count)
+    assert totals["total_params"] == {"before": 112, "after": 140, "change": 28}
+    assert totals["total_macs"]["before"] is None and totals["total_macs"]["change"] is None

@@ -61,14 +61,16 @@ def sliding_window(layer: LayerKind, shape, kernel, stride, dilation, padding, a
 
 def _too_large(layer, spatial, kernel, dilation, effective, arg, words):
     here = describe_shape(spatial)
-    most = min(spatial)
+    # an unknown axis (None) never triggers the error, so only the known axes bound the fix
+    known = [(n, k, d) for n, k, d in zip(spatial, kernel, dilation) if n is not None]
+    most = min(n for n, _, _ in known)
     if any(d > 1 for d in dilation):
         message = (
             f"{words} {describe_shape(kernel)} with dilation {describe_shape(dilation)} spans "
             f"{describe_shape(effective)}, more than its {here} input"
         )
         # the largest dilation with which every axis of the kernel still fits
-        fitting = min((n - 1) // (k - 1) if k > 1 else d for n, k, d in zip(spatial, kernel, dilation))
+        fitting = min((n - 1) // (k - 1) if k > 1 else d for n, k, d in known)
         if fitting >= 1:
             hint = Hint(
                 f"input is {here} here; use `same`, or a dilation of at most {fitting}",
@@ -78,7 +80,7 @@ def _too_large(layer, spatial, kernel, dilation, effective, arg, words):
             return layer.fail(message, arg, hint)
     else:
         message = f"{words} {describe_shape(kernel)} is larger than its {here} input"
-    fits = tuple(min(k, n) for k, n in zip(kernel, spatial))
+    fits = tuple(k if n is None else min(k, n) for k, n in zip(kernel, spatial))
     text = str(fits[0]) if len(set(fits)) == 1 else describe_shape(fits)
     hint = Hint(
         f"input is {here} here; use `same` or a {words} of at most {most}",

@@ -70,7 +70,8 @@ class Flatten(LayerKind):
         shape = node.in_shapes[0]
         lines = [f"{dot(*to_layout(shape, layout))} = {figure(node.shape[0])} features{why}"]
         order = "channels_first" if self.conventions == "pytorch" else "channels_last"
-        if order != layout and len(shape) > 1 and prod(shape[:-1]) > 1:
+        positions = prod(shape[:-1])  # None: an unknown size, so maybe several positions
+        if order != layout and len(shape) > 1 and (positions is None or positions > 1):
             lines.append(
                 "values in torch.flatten's order, channels first (`defaults pytorch`)"
                 if order == "channels_first"

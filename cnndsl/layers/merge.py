@@ -124,7 +124,8 @@ def _padding_cause(a, b) -> str | None:
     a valid KxK window loses K-1 positions on each axis."""
     if len(a) != len(b) or len(a) < 2:
         return None
-    pairs = [(x, y) for x, y in zip(a[:-1], b[:-1]) if x != y]
+    # an axis of unknown size on either side never makes the branches differ
+    pairs = [(x, y) for x, y in zip(a[:-1], b[:-1]) if x != y and x is not None and y is not None]
     if not pairs or any(max(x, y) >= 2 * min(x, y) for x, y in pairs):
         return None
     sizes = " and ".join(f"{describe_shape(s[:-1])}" for s in (a, b))
