@@ -398,7 +398,7 @@ def dense(config, shapes):
     rank = rank_of(shapes)
     if rank is None:
         raise Refused("the Dense layer's input shape is not in the file", "save the model after building it")
-    if rank > 0:
+    if rank > 1:
         words.append("noflatten")  # Keras's Dense works on the last axis; cnndsl's would flatten first
     if not config.get("use_bias", True):
         words.append("nobias")

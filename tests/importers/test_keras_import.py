@@ -187,3 +187,45 @@ def test_the_list_of_keras_layers_in_the_docs_is_current_and_real(keras):
     )
     for name in KERAS_RULES:
         assert issubclass(getattr(keras.layers, name), keras.layers.Layer), name
+
+
+# Readability: repeated parts become blocks, and the three big applications stay short.
+
+LINE_BUDGET = 40  # non-comment lines, the bound for ResNet50, DenseNet121 and MobileNetV2
+
+
+def code_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+
+
+@pytest.mark.parametrize("name", APPLICATIONS)
+def test_imported_applications_are_short_blocks_laid_out_by_fmt(name, applications):
+    from cnndsl.fmt import format_source
+
+    _, path = applications(name)
+    text = import_file(path).text
+    assert code_lines(text) <= LINE_BUDGET
+    assert "\ndef " in text and " as i\n" in text  # a block, and a repeat that counts its rounds
+    assert format_source(text) == text
+    header = text.split("\ndef ", 1)[0]
+    assert f"Imported from {name}.keras" in header and "Total params:" in header
+
+
+def test_without_blocks_every_layer_is_written_out_with_the_same_figures(keras, applications):
+    model, path = applications("ResNet50")
+    text = import_file(path, blocks=False).text
+    assert "def " not in text and code_lines(text) > 100
+    totals, layers = keras_figures(keras, model)
+    our_totals, our_layers = our_figures(text)
+    assert our_totals == totals == (25_636_712, 25_583_592, 53_120)  # Keras's published ResNet50 figures
+    same_layers(our_layers, layers)
+
+
+def test_the_readme_quotes_the_measured_line_counts(applications):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name in APPLICATIONS:
+        model, path = applications(name)
+        row = f"| {name} | {code_lines(import_file(path).text)} | {len(model.layers) - 1} |"  # Keras's layers, not the input
+        assert row in readme, row
