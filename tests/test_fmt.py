@@ -11,7 +11,6 @@ and review the diff.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
