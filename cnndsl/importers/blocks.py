@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .graph import Value
-from .writer import Block, CallStage, LayerStage, MergeStage, RefStage, Written, stage_text
+from .stages import Block, CallStage, LayerStage, MergeStage, RefStage, Written, stage_text
 
 MAX_WINDOW = 40  # stages in one block
 MAX_ROUNDS = 16  # blocks made

@@ -13,10 +13,10 @@ import os
 import re
 import zipfile
 
+from ..core.limits import MAX_IMPORT_CONFIG_BYTES, MAX_IMPORT_FILE_BYTES, MAX_IMPORT_LAYERS, MAX_IMPORT_MEMBERS
 from ..layers.activation import ACTIVATIONS, ALIASES
 from ..layers.base import to_snake_case
-from ..limits import MAX_IMPORT_CONFIG_BYTES, MAX_IMPORT_FILE_BYTES, MAX_IMPORT_LAYERS, MAX_IMPORT_MEMBERS
-from . import ModelFileError
+from .errors import ModelFileError
 from .graph import Graph, Layer, Value
 
 # Keras activation names (strings in the config) -> cnndsl keywords.
