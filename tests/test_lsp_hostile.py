@@ -15,7 +15,7 @@ import sys
 import pytest
 from lsp_client import Client
 
-from cnndsl.limits import MAX_LSP_MESSAGE_BYTES
+from cnndsl.core.limits import MAX_LSP_MESSAGE_BYTES
 
 pytest.importorskip("pygls")  # in the `test` extra, so CI always has it
 
@@ -196,10 +196,10 @@ def test_an_untitled_buffer_the_editor_calls_cnndsl_is_analysed(client):
 
 BROKEN_HOVER = (
     "import sys\n"
-    "import cnndsl.editor\n"
+    "import cnndsl.tools.editor\n"
     "def hover(self, line, column):\n"
     "    raise KeyError('/secret/internal/path.py')\n"
-    "cnndsl.editor.Document.hover = hover\n"
+    "cnndsl.tools.editor.Document.hover = hover\n"
     "from cnndsl.cli import main\n"
     "sys.exit(main(['lsp']))\n"
 )

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from .limits import MAX_LSP_HEADER_BYTES, MAX_LSP_MESSAGE_BYTES
+from ..core.limits import MAX_LSP_HEADER_BYTES, MAX_LSP_MESSAGE_BYTES
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
