@@ -134,3 +134,9 @@ MAX_IMPORT_CONFIG_BYTES = 64 * 1024 * 1024
 
 MAX_IMPORT_LAYERS = 20_000
 """Layers (or ONNX nodes) of an imported model (the largest keras.applications model has ~1,100)."""
+MAX_LSP_HEADER_BYTES = 8 * 1024
+"""The headers of one language server message (a `Content-Length` line is about 25 bytes)."""
+
+MAX_LSP_MESSAGE_BYTES = 64 * 1024 * 1024
+"""One language server message: a MAX_FILE_BYTES document with JSON's escapes fits several times over.
+A longer one is answered with an error and the connection is closed, before any of it is held."""
