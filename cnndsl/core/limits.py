@@ -121,6 +121,7 @@ def _short(value: int) -> str:
         return f"{value:,}"
     return f"about {float(value):.1e}" if value.bit_length() < 1000 else "astronomically large"
 
+
 # Imported model files (cnndsl/importers): a model file is read only within these.
 
 MAX_IMPORT_FILE_BYTES = 16 * 1024**3
@@ -134,6 +135,7 @@ MAX_IMPORT_CONFIG_BYTES = 64 * 1024 * 1024
 
 MAX_IMPORT_LAYERS = 20_000
 """Layers (or ONNX nodes) of an imported model (the largest keras.applications model has ~1,100)."""
+
 MAX_LSP_HEADER_BYTES = 8 * 1024
 """The headers of one language server message (a `Content-Length` line is about 25 bytes)."""
 
