@@ -265,7 +265,7 @@ def test_mutated_networks_are_a_model_or_a_located_error(text):
     check_never_crashes(text)
 
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent.parent / "examples").glob("*.cnn"))
 # Words, runs of space, and single symbols: cutting an example here keeps edits token-sized.
 PIECES = re.compile(r"\w+|\s+|.")
 NUMBERS = ["0", "1", "2", "3", "7", "64", "1000", "2x2", "0.5"]

@@ -37,7 +37,7 @@ from cnndsl.emit import generate
 from cnndsl.layers import REGISTRY
 from cnndsl.layers.base import Choice, Flag, FloatType, IntType, ShapeType, SizeType
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent.parent / "examples").glob("*.cnn"))
 EXAMPLE_TEXTS = [path.read_text(encoding="utf-8") for path in EXAMPLES]
 # Small examples more often: a mutated lenet finds as much as a mutated densenet, 20 times faster.
 EXAMPLE_WEIGHTS = [1 / len(text) for text in EXAMPLE_TEXTS]

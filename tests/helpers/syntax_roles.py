@@ -13,7 +13,7 @@ from cnndsl.core.source import Source
 from cnndsl.language import ast
 from cnndsl.language.parse import parse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def sample_texts() -> dict[str, str]:

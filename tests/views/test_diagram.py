@@ -14,7 +14,7 @@ import pytest
 from cnndsl import Source, analyze_file
 from cnndsl.views.diagram import to_dot, to_mermaid
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
 
 

@@ -17,7 +17,7 @@ from syntax_roles import roles, sample_texts
 
 from cnndsl.language.syntax import TEXTMATE_PATH, textmate_json
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 VSCODE = ROOT / "editors" / "vscode"
 SCOPE_ROLES = {
     "support.class.layer.cnndsl": "layer",

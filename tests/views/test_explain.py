@@ -127,7 +127,7 @@ def test_the_readme_explain_session_is_what_the_command_prints(capsys):
 
     from cnndsl.cli import main
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text(encoding="utf-8")
     command = "$ cnndsl explain examples/lenet.cnn --layer conv2d_1 --layer dense\n"
     shown = readme.split(command, 1)[1].split("```", 1)[0]
     assert main(["explain", "examples/lenet.cnn", "--layer", "conv2d_1", "--layer", "dense"]) == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lsp_client import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 RESNET = (ROOT / "examples" / "resnet50.cnn").read_text()
 LENET = (ROOT / "examples" / "lenet.cnn").read_text()
 

@@ -17,7 +17,7 @@ import pytest
 from cnndsl.cli import main
 from cnndsl.tools.budgets import FIGURES, BadBudget, parse_amount
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LENET = ROOT / "examples" / "lenet.cnn"
 PARAMS, MACS = 62_958, 28 * 28 * 75 * 8 + 10 * 10 * 200 * 16 + 400 * 120 + 120 * 84 + 84 * 10
 COUNT, BYTES = FIGURES[0], FIGURES[2]

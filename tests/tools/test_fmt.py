@@ -24,9 +24,9 @@ from cnndsl.cli import main
 from cnndsl.tools.fmt import comments, format_source, parsed_tokens
 from cnndsl.views.summary import summary_dict
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = sorted((ROOT / "examples").rglob("*.cnn"))
-GOLDEN = Path(__file__).resolve().parent / "golden" / "fmt"
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "fmt"
 CASES = sorted(p.name for p in GOLDEN.glob("*.cnn") if not p.name.endswith(".formatted.cnn"))
 
 

@@ -143,7 +143,7 @@ def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):
 
 
 def test_keras_permutes_before_a_channels_first_flatten():
-    """tests/test_emit_numeric.py checks that both emitted models compute the same function."""
+    """tests/emit/test_emit_numeric.py checks that both emitted models compute the same function."""
     code = generate(cnndsl.analyze("defaults pytorch\ninput 8x8x4\ndense 3\n"), "keras")
     assert 'layers.Permute((3, 1, 2), name="flatten_channels_first"),\n' in code
     one_by_one = generate(cnndsl.analyze("defaults pytorch\ninput 1x1x4\ndense 3\n"), "keras")

@@ -22,7 +22,7 @@ from netgen import networks
 import cnndsl
 from cnndsl.emit import generate
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent.parent / "examples").glob("*.cnn"))
 RANDOM_NETWORKS = 300
 
 pytestmark = pytest.mark.oracle
@@ -49,7 +49,7 @@ def test_example_code_is_ruff_clean_and_deterministic(path, target):
     assert generate(cnndsl.analyze_file(path), target) == code
 
 
-# Random networks: tests/netgen.py builds each one valid by construction and covers every
+# Random networks: tests/helpers/netgen.py builds each one valid by construction and covers every
 # layer kind, option and branch form (tests/test_keras_oracle.py checks that coverage).
 
 

@@ -27,7 +27,7 @@ from cnndsl.language import _generated_parser, _parse_tables
 from cnndsl.language import parser_build as build_parser
 from cnndsl.language.parse import _fast_tables, _Indenter, _parser, _tree_transformer, grammar_path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 REGENERATE = (
     "grammar/cnndsl.lark changed: run `python -m cnndsl.build` and commit"
     " cnndsl/language/_generated_parser.py and cnndsl/language/_parse_tables.py"

@@ -21,7 +21,7 @@ from emit_helpers import RUFF, check_keras, check_torch, load, ruff_problems
 import cnndsl
 from cnndsl.emit import generate
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.cnn"))
 SUFFIX = {"keras": "keras.py", "pytorch": "torch.py"}
 

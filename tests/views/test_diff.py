@@ -11,7 +11,7 @@ import cnndsl
 from cnndsl.cli import main
 from cnndsl.views.diff import diff_models
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LENET_TEXT = (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8")
 RESNET_TEXT = (ROOT / "examples" / "resnet50.cnn").read_text(encoding="utf-8")
 

@@ -1,4 +1,4 @@
-"""Random graphs (tests/netgen.py `graphs()`: references, several inputs and outputs,
+"""Random graphs (tests/helpers/netgen.py `graphs()`: references, several inputs and outputs,
 shared layers, merges of referenced tensors that broadcast) through every oracle.
 
 Keras: the generator's own twin (one layer object per label, called again by

@@ -14,7 +14,7 @@ from cnndsl.cli import main
 from cnndsl.core.errors import CnnError
 from cnndsl.views.diagnostics import error_classes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LENET = str(ROOT / "examples" / "lenet.cnn")
 KINDS = [cls for cls in error_classes() if cls is not CnnError]
 BLOCK_ERROR = "def down(c):\n    conv c 5x5 | pool 2\ndef stage(c):\n    down(c) | down(c*2)\ninput 12x12x3\nstage(8)\n"

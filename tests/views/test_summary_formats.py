@@ -12,7 +12,7 @@ import pytest
 
 from cnndsl.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LENET = str(ROOT / "examples" / "lenet.cnn")
 RESNET = str(ROOT / "examples" / "resnet50.cnn")
 # The LeNet tutorial's Keras model.summary() (seed 003): names, output shapes and parameters per layer.

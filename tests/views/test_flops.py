@@ -24,7 +24,7 @@ from cnndsl.views.flops import COUNTERS, calls, totals
 
 pytestmark = pytest.mark.oracle
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 # Every example agrees with every tool (about 4 minutes: CNNDSL_ALL_FLOPS=1 runs them all); CI runs
 # the small ones and three big ones to keep its time down.
 SMALL = {"cifar10_cnn", "coursera_cnn", "lenet", "mnist_cnn", "scenario1", "scenario2", "scenario3"}

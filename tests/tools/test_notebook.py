@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-LENET = (Path(__file__).resolve().parent.parent / "examples" / "lenet.cnn").read_text()
+LENET = (Path(__file__).resolve().parent.parent.parent / "examples" / "lenet.cnn").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -251,7 +251,7 @@ def test_unknown_layer_that_is_a_label_hints_at_both_spellings():
 
 # The examples that need references, several inputs or outputs, or sharing: each built here in Keras.
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
 def unet(k):

@@ -20,7 +20,7 @@ from cnndsl.views.torchinfo_style import format_torchinfo
 
 pytestmark = pytest.mark.oracle
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 SMALL = ["lenet", "coursera_cnn", "cifar10_cnn", "mnist_cnn", "scenario1", "scenario2", "scenario3"]
 EXAMPLES = [ROOT / "examples" / f"{name}.cnn" for name in SMALL] + [
     ROOT / "examples" / "resnet50.cnn",

@@ -27,7 +27,7 @@ from cnndsl.core.errors import BadArgument, ShapeProblem, SizeNeeded, UnknownSiz
 from cnndsl.emit import generate
 from cnndsl.layers import to_snake_case
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 
 def weights(variables) -> int:

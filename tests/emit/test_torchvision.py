@@ -20,7 +20,7 @@ import cnndsl
 from cnndsl.emit import generate
 from cnndsl.port import torch_to_torch
 
-FOLDER = Path(__file__).resolve().parent.parent / "examples" / "torchvision"
+FOLDER = Path(__file__).resolve().parent.parent.parent / "examples" / "torchvision"
 
 # torchvision/models/<module>.py, <Weights>.IMAGENET1K_V1.meta: (num_params, _ops)
 PUBLISHED = {

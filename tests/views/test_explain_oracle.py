@@ -111,7 +111,7 @@ def test_flatten_writes_its_product_in_the_layout_shown(path, torch):
     from torch.fx import symbolic_trace
     from torch.fx.passes.shape_prop import ShapeProp
 
-    model = analyze((Path(__file__).resolve().parent.parent / path).read_text(encoding="utf-8"))
+    model = analyze((Path(__file__).resolve().parent.parent.parent / path).read_text(encoding="utf-8"))
     traced = symbolic_trace(load(generate(model, "pytorch"), "flattening").build_model().eval())
     shape = model.nodes[0].shape
     ShapeProp(traced).propagate(torch.zeros(1, shape[-1], *shape[:-1]))
