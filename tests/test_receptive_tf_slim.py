@@ -35,19 +35,42 @@ NETWORKS = {"alexnet_v2": ALEXNET_V2, "vgg_a": vgg((1, 1, 2, 2, 2)), "vgg_16": v
 # (end-point, RF, effective stride, effective padding), the same at resolutions None, 224 and 321
 TABLE = {
     "alexnet_v2": [
-        ("conv1", 11, 4, 0), ("pool1", 19, 8, 0), ("conv2", 51, 8, 16), ("conv3", 99, 16, 32),
-        ("conv4", 131, 16, 48), ("conv5", 163, 16, 64), ("pool5", 195, 32, 64),
+        ("conv1", 11, 4, 0),
+        ("pool1", 19, 8, 0),
+        ("conv2", 51, 8, 16),
+        ("conv3", 99, 16, 32),
+        ("conv4", 131, 16, 48),
+        ("conv5", 163, 16, 64),
+        ("pool5", 195, 32, 64),
     ],
     "vgg_a": [
-        ("conv1_1", 3, 1, 1), ("pool1", 4, 2, 1), ("conv2_1", 8, 2, 3), ("pool2", 10, 4, 3),
-        ("conv3_1", 18, 4, 7), ("conv3_2", 26, 4, 11), ("pool3", 30, 8, 11), ("conv4_1", 46, 8, 19),
-        ("conv4_2", 62, 8, 27), ("pool4", 70, 16, 27), ("conv5_1", 102, 16, 43), ("conv5_2", 134, 16, 59),
+        ("conv1_1", 3, 1, 1),
+        ("pool1", 4, 2, 1),
+        ("conv2_1", 8, 2, 3),
+        ("pool2", 10, 4, 3),
+        ("conv3_1", 18, 4, 7),
+        ("conv3_2", 26, 4, 11),
+        ("pool3", 30, 8, 11),
+        ("conv4_1", 46, 8, 19),
+        ("conv4_2", 62, 8, 27),
+        ("pool4", 70, 16, 27),
+        ("conv5_1", 102, 16, 43),
+        ("conv5_2", 134, 16, 59),
         ("pool5", 150, 32, 59),
     ],
     "vgg_16": [
-        ("conv1_1", 3, 1, 1), ("pool1", 6, 2, 2), ("conv2_1", 10, 2, 4), ("pool2", 16, 4, 6),
-        ("conv3_1", 24, 4, 10), ("conv3_2", 32, 4, 14), ("pool3", 44, 8, 18), ("conv4_1", 60, 8, 26),
-        ("conv4_2", 76, 8, 34), ("pool4", 100, 16, 42), ("conv5_1", 132, 16, 58), ("conv5_2", 164, 16, 74),
+        ("conv1_1", 3, 1, 1),
+        ("pool1", 6, 2, 2),
+        ("conv2_1", 10, 2, 4),
+        ("pool2", 16, 4, 6),
+        ("conv3_1", 24, 4, 10),
+        ("conv3_2", 32, 4, 14),
+        ("pool3", 44, 8, 18),
+        ("conv4_1", 60, 8, 26),
+        ("conv4_2", 76, 8, 34),
+        ("pool4", 100, 16, 42),
+        ("conv5_1", 132, 16, 58),
+        ("conv5_2", 164, 16, 74),
         ("pool5", 212, 32, 90),
     ],
 }
@@ -65,7 +88,12 @@ def test_google_research_table(network, resolution):
     assert got == TABLE[network]
 
 
-INCEPTION_V2_STEM = [("Conv2d_1a_7x7", 7, 2), ("MaxPool_2a_3x3", 11, 4), ("Conv2d_2b_1x1", 11, 4), ("Conv2d_2c_3x3", 19, 4)]
+INCEPTION_V2_STEM = [
+    ("Conv2d_1a_7x7", 7, 2),
+    ("MaxPool_2a_3x3", 11, 4),
+    ("Conv2d_2b_1x1", 11, 4),
+    ("Conv2d_2c_3x3", 19, 4),
+]
 
 
 def test_google_research_unknown_padding_is_unknown():
