@@ -213,7 +213,7 @@ def apply_edits(text: str, edits: list[dict]) -> str:
 
 
 def test_formatting_goes_through_cnndsl_fmt(client):
-    from cnndsl.fmt import format_source
+    from cnndsl.tools.fmt import format_source
 
     messy = "input   28x28x1\nconv 8 3x3   same|relu   # first\ndef b( c ):\n  conv c 3\nb( 4 )\n\n\n"
     uri, _ = opened(client, "messy", messy)
@@ -227,6 +227,25 @@ def test_formatting_goes_through_cnndsl_fmt(client):
     assert (
         client.request(
             "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+        )
+        is None
+    )
+
+
+def test_a_code_action_is_offered_anywhere_on_the_diagnostics_line(client):
+    # the cursor after the word, as Neovim asks with the cursor's position: (2, 7) on `maxpol 2`
+    uri, [found] = opened(client, "fix-line", "input 8x8x1\nconv 4 3\nmaxpol 2\n")
+    assert found["range"]["start"] == {"line": 2, "character": 0}
+    here = {"start": {"line": 2, "character": 7}, "end": {"line": 2, "character": 7}}
+    actions = client.request(
+        "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": here, "context": {"diagnostics": []}}
+    )
+    assert "Change to `maxpool`" in [a["title"] for a in actions]
+    # and not on another line
+    other = {"start": {"line": 1, "character": 3}, "end": {"line": 1, "character": 3}}
+    assert (
+        client.request(
+            "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": other, "context": {"diagnostics": []}}
         )
         is None
     )
