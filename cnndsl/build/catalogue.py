@@ -13,8 +13,8 @@ import os
 import sys
 import tempfile
 
-from ..views.diagnostics import error_classes
 from ..core.errors import CnnError
+from ..views.diagnostics import error_classes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "errors.md")
 EXAMPLE_FILE = "net.cnn"
