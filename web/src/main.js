@@ -158,7 +158,8 @@ async function analyse() {
   if (asked !== version) return analyse(); // typed meanwhile: the newest text only
   analysed = { text, result };
   render(result);
-  timings.push(performance.now() - changedAt);
+  const started = changedAt;
+  requestAnimationFrame(() => setTimeout(() => timings.push(performance.now() - started))); // once painted
   setStatus("ready");
   refreshActiveTab();
 }

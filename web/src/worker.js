@@ -15,7 +15,7 @@ const booted = (async () => {
   pyodide.runPython(`
 import sys, json
 sys.path.insert(0, "/cnndsl-site")
-from cnndsl.playground import Playground, vocabulary
+from cnndsl.tools.playground import Playground, vocabulary
 _playground = Playground()
 def _call(method, args_json):
     args = json.loads(args_json)

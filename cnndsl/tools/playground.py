@@ -56,7 +56,7 @@ class Playground:
         return _guarded(answer)
 
     def explain(self, text: str, layer: str | None, layout: str = "channels_last") -> dict:
-        """`cnndsl explain` for one layer (or every layer when `layer` is None)."""
+        """`cnndsl explain` (Model.explain) for one layer, or every layer when `layer` is None."""
 
         def answer():
             document = self._document(text)
@@ -66,7 +66,9 @@ class Playground:
             names = {node.name for node in model.nodes}
             if layer is not None and layer not in names:
                 return {"text": None}
-            return {"text": model.explain([layer] if layer else None, layout=_choice(layout, LAYOUTS))}
+            from ..views.explain import explain_text
+
+            return {"text": explain_text(model, [layer] if layer else None, layout=_choice(layout, LAYOUTS))}
 
         return _guarded(answer)
 
@@ -86,7 +88,7 @@ class Playground:
             model = self._document(text).model
             if model is None:
                 return {"code": None}
-            from .emit import generate
+            from ..emit import generate
 
             return {"code": generate(model, "keras" if target == "keras" else "pytorch")}
 
@@ -99,7 +101,7 @@ class Playground:
             document = self._document(text)
             if document.model is None:
                 return {"dot": None}
-            from .diagram import to_dot
+            from ..views.diagram import to_dot
 
             return {"dot": to_dot(document.model, _depth(depth), document.source)}
 
@@ -115,8 +117,8 @@ class Playground:
 
 def vocabulary() -> dict:
     """The words the page's highlighter colours: layer keywords, merges, and every layer's option words."""
-    from .layers import REGISTRY
-    from .syntax import merge_words
+    from ..language.syntax import merge_words
+    from ..layers import REGISTRY
 
     merges = sorted(merge_words())
     layers = sorted(word for word in REGISTRY if word not in merges)
@@ -125,8 +127,8 @@ def vocabulary() -> dict:
 
 
 def _model_view(model, options: dict) -> dict:
-    from .explain import totals
-    from .summary import format_html
+    from ..views.explain import totals
+    from ..views.summary import format_html
 
     batch = _batch(options.get("batch"))
     layout = _choice(options.get("layout"), LAYOUTS)
@@ -140,7 +142,7 @@ def _model_view(model, options: dict) -> dict:
         "figures": totals(model)[1:] + _field(model),
     }
     if _choice(options.get("style"), STYLES) == "torchinfo":
-        from .torchinfo_style import format_torchinfo
+        from ..views.torchinfo_style import format_torchinfo
 
         try:
             view_model["torchinfo"] = format_torchinfo(model, batch or 1)
@@ -153,7 +155,7 @@ def _model_view(model, options: dict) -> dict:
 
 def _field(model) -> list[str]:
     """The receptive field of the last layer that still has spatial axes."""
-    from .explain import field_lines
+    from ..views.explain import field_lines
 
     spatial = [node for node in model.keras_order if model.receptive_fields.get(node.id) is not None]
     if not spatial:
@@ -163,11 +165,10 @@ def _field(model) -> list[str]:
 
 
 def _view(options: dict, layout: str):
-    from .columns import COLUMNS, View
+    from ..views.columns import COLUMNS, View
 
-    columns = options.get("columns")
-    if columns is not None:
-        columns = tuple(c for c in COLUMNS if c in columns) or None
+    asked = options.get("columns")
+    columns = tuple(c for c in COLUMNS if c in asked) or None if isinstance(asked, list) else None
     depth = _depth(options.get("depth"))
     if columns is None and depth is None and layout == "channels_last":
         return None
