@@ -29,9 +29,17 @@ class Client:
 
     def _send(self, message: dict) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def send_raw(self, data: bytes) -> None:
+        """Bytes as they are, framed or not, in one write."""
         with self.lock:
-            self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.process.stdin.write(data)
             self.process.stdin.flush()
+
+    def reply_to(self, ident, timeout: float = 60) -> dict:
+        """The whole response message with this id (None: an error about a message the server could not read)."""
+        return self.responses.setdefault(ident, queue.Queue()).get(timeout=timeout)
 
     def _read(self) -> None:
         stream = self.process.stdout
@@ -55,14 +63,18 @@ class Client:
                 self.notifications.put(message)
 
     def request(self, method: str, params: dict | None = None, timeout: float = 60):
-        self.next_id += 1
-        ident = self.next_id
-        waiting = self.responses.setdefault(ident, queue.Queue())
-        self._send({"id": ident, "method": method, "params": params or {}})
-        message = waiting.get(timeout=timeout)
+        message = self.request_message(method, params, timeout)
         if "error" in message:
             raise RuntimeError(message["error"])
         return message["result"]
+
+    def request_message(self, method: str, params=None, timeout: float = 60) -> dict:
+        """The whole response, result or error."""
+        self.next_id += 1
+        ident = self.next_id
+        waiting = self.responses.setdefault(ident, queue.Queue())
+        self._send({"id": ident, "method": method, "params": {} if params is None else params})
+        return waiting.get(timeout=timeout)
 
     def notify(self, method: str, params: dict) -> None:
         self._send({"method": method, "params": params})
@@ -109,7 +121,20 @@ class Client:
             self.notify("exit", {})
             return self.process.wait(timeout=30)
         finally:
-            if self.process.poll() is None:
-                self.process.kill()
-            for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            self.end()
+
+    def end(self) -> str:
+        """Stop the process if it still runs; what it wrote to standard error."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
                 pipe.close()
+            except OSError:  # a write that never reached a server that had gone
+                pass
+        if self.process.stderr.closed:
+            return self.stderr
+        self.stderr = self.process.stderr.read().decode(errors="replace")
+        self.process.stderr.close()
+        return self.stderr

@@ -82,3 +82,30 @@ def test_a_golden_module_runs_as_a_script(tmp_path):
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip().splitlines()[-1] == "(1, 10)"
     load((GOLDEN / "lenet.keras.py").read_text(), "golden_lenet")  # importing does not build or print
+
+
+def _run_keras_lenet(tmp_path, absent: tuple[str, ...]) -> subprocess.CompletedProcess:
+    """Run the golden Keras script with KERAS_BACKEND unset and the named modules not importable."""
+    script = (
+        "import runpy, sys\n"
+        f"for name in {absent!r}:\n"
+        "    sys.modules[name] = None  # find_spec() then answers None, as for a module not installed\n"
+        f"runpy.run_path({str(GOLDEN / 'lenet.keras.py')!r}, run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    return subprocess.run([os.sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+
+
+@pytest.mark.oracle
+def test_the_keras_script_picks_an_installed_backend_without_tensorflow(tmp_path):
+    """A fresh `pip install keras torch`: Keras's default, TensorFlow, is absent; the script still runs."""
+    run = _run_keras_lenet(tmp_path, ("tensorflow",))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "(1, 10)"
+
+
+def test_the_keras_script_says_what_to_install_when_no_backend_is(tmp_path):
+    run = _run_keras_lenet(tmp_path, ("tensorflow", "torch", "jax"))
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert run.stderr == "Keras needs a backend: pip install torch (or jax, or tensorflow)\n"

@@ -230,3 +230,22 @@ def test_formatting_goes_through_cnndsl_fmt(client):
         )
         is None
     )
+
+
+def test_a_code_action_is_offered_anywhere_on_the_diagnostics_line(client):
+    # the cursor after the word, as Neovim asks with the cursor's position: (2, 7) on `maxpol 2`
+    uri, [found] = opened(client, "fix-line", "input 8x8x1\nconv 4 3\nmaxpol 2\n")
+    assert found["range"]["start"] == {"line": 2, "character": 0}
+    here = {"start": {"line": 2, "character": 7}, "end": {"line": 2, "character": 7}}
+    actions = client.request(
+        "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": here, "context": {"diagnostics": []}}
+    )
+    assert "Change to `maxpool`" in [a["title"] for a in actions]
+    # and not on another line
+    other = {"start": {"line": 1, "character": 3}, "end": {"line": 1, "character": 3}}
+    assert (
+        client.request(
+            "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": other, "context": {"diagnostics": []}}
+        )
+        is None
+    )

@@ -62,6 +62,7 @@ def test_all_columns_and_memory_footer(capsys):
         "25,088",
         "5x5",
         "1x1",
+        "0x0",  # a valid conv on the input pads nothing
         "input_layer[0][0]",
     ]
     assert " Memory (float32, batch 1, adam):" in out

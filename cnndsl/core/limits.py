@@ -120,3 +120,10 @@ def _short(value: int) -> str:
     if value.bit_length() < 100:
         return f"{value:,}"
     return f"about {float(value):.1e}" if value.bit_length() < 1000 else "astronomically large"
+
+MAX_LSP_HEADER_BYTES = 8 * 1024
+"""The headers of one language server message (a `Content-Length` line is about 25 bytes)."""
+
+MAX_LSP_MESSAGE_BYTES = 64 * 1024 * 1024
+"""One language server message: a MAX_FILE_BYTES document with JSON's escapes fits several times over.
+A longer one is answered with an error and the connection is closed, before any of it is held."""
