@@ -1,4 +1,4 @@
-"""CI's share of the hostile-input fuzzers (tests/hostile_inputs.py): a few hundred seeds per strategy.
+"""CI's share of the hostile-input fuzzers (tests/helpers/hostile_inputs.py): a few hundred seeds per strategy.
 
 The long campaign (tests/fuzz/campaign.py, 200,000 inputs) runs outside CI;
 its last result is in docs/hostile.md.
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.errors import CnnError
+from cnndsl.core.errors import CnnError
 
 # Seeds per strategy: a bomb costs up to a second, the others milliseconds.
 SEEDS = {name: 150 for name in STRATEGIES} | {"bomb": 12, "nesting": 40}

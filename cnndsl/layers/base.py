@@ -12,12 +12,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from .._dataclass import dataclass, field
-from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
-from ..errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
-from ..frozen import frozen
-from ..limits import check_size
-from ..source import Span
+from ..core.errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..core.frozen import frozen
+from ..core.limits import check_size
+from ..core.records import dataclass, field
+from ..core.source import Span
+from ..core.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 
 TYPE_CHECKING = False  # typing's constant without importing typing: ~2.5 ms of every start, for annotations only
 if TYPE_CHECKING:
@@ -317,9 +317,19 @@ class Window:
 def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
     """A sliding window per axis; `before` is None where the padding depends on an unknown size."""
     return tuple(
-        Window((k - 1) * d + 1, s, None if pad is None else pad[0])
+        Window((k - 1) * d + 1, s, same_before((k - 1) * d + 1, s) if pad is None else pad[0])
         for k, s, d, pad in zip(kernel, stride, dilation, pads)
     )
+
+
+def same_before(kernel: int, stride: int) -> int | None:
+    """`same` padding's zeros before an axis of unknown size, where every size gives the same count.
+
+    With n = out·s − r (0 ≤ r < s) TF pads max(k − s + r, 0) in all, half of it (rounded down)
+    before: a 1x1 or 2x2 window with stride 2 pads 0 before at every size; a 3x3 one pads 0 or 1.
+    """
+    befores = {max(kernel - stride + r, 0) // 2 for r in range(stride)}
+    return befores.pop() if len(befores) == 1 else None
 
 
 @functools.cache  # one name per Keras class; inference asks for every layer
@@ -611,7 +621,7 @@ class LayerKind:
     def counts(self, node) -> dict[str, int]:
         """What each FLOP counter reports for this layer's emitted PyTorch code, one example.
 
-        Keys are cnndsl.flops.COUNTERS; a counter left out counts 0. Each rule is
+        Keys are cnndsl.views.flops.COUNTERS; a counter left out counts 0. Each rule is
         that tool's own for the modules and calls `torch()` writes (see cnndsl/flops.py).
         """
         return {"cnndsl": node.info.macs}
@@ -626,7 +636,7 @@ class LayerKind:
         )
 
     # Explanation: the arithmetic behind the node's figures, with its own numbers.
-    # Each returns lines of text; `cnndsl.explain` adds the shapes, activations and totals.
+    # Each returns lines of text; `cnndsl.views.explain` adds the shapes, activations and totals.
 
     def explain_shape(self, node) -> list[str]:
         """How the output shape follows from the input's, one line per rule or axis."""
