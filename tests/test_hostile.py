@@ -636,7 +636,7 @@ def test_a_merge_of_unknown_inputs_with_other_channels_is_located_at_the_branch(
 
 
 def test_explain_of_a_flatten_of_an_unknown_axis_in_the_other_layout():
-    from cnndsl.explain import explain_text
+    from cnndsl.views.explain import explain_text
 
     model = cnndsl.analyze("defaults pytorch\ninput ?x4x3\nflatten\n")
     assert "values in torch.flatten's order, channels first" in explain_text(model)

@@ -216,8 +216,3 @@ def diff_dict(diff: ModelDiff, name_a: str, name_b: str) -> dict:
             for key, _, get in TOTALS
         },
     }
-
-
-def _change(before: int | None, after: int | None) -> int | None:
-    """The change of a total, null when either side depends on an axis of unknown size."""
-    return None if before is None or after is None else after - before

@@ -393,10 +393,10 @@ def check(
 
 def views(model, text: str, filename: str) -> None:
     """explain, the diagram, the diff of the model with itself (JSON too) and fmt, through the API."""
-    from cnndsl.diagram import to_dot
-    from cnndsl.diff import diff_dict, diff_models, format_diff
-    from cnndsl.explain import explain_text
-    from cnndsl.fmt import format_source
+    from cnndsl.tools.fmt import format_source
+    from cnndsl.views.diagram import to_dot
+    from cnndsl.views.diff import diff_dict, diff_models, format_diff
+    from cnndsl.views.explain import explain_text
 
     explain_text(model)
     explain_text(model, layout="channels_first")
