@@ -24,8 +24,11 @@ __version__ = "0.1.0"
 __all__ = ["CnnError", "Model", "Source", "analyze", "analyze_file", "render"]
 
 
-def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Model:
-    """Parse, expand and infer a .cnn text; raises CnnError on any mistake."""
+def analyze(text: str, filename: str = "<input>", name: str | None = None, params: dict | None = None) -> Model:
+    """Parse, expand and infer a .cnn text; raises CnnError on any mistake.
+
+    `params` replace the defaults of the file's `param` lines: `{"alpha": 0.5}`.
+    """
     from .expand import expand
     from .infer import infer
     from .parse import parse
@@ -37,7 +40,7 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
     collecting = gc.isenabled()
     gc.disable()
     try:
-        model = infer(expand(parse(source)), name or _model_name(filename))
+        model = infer(expand(parse(source), params), name or _model_name(filename))
         return replace(model, source=source)
     except CnnError as error:
         error.source = source

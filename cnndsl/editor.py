@@ -22,7 +22,8 @@ from .memory import count_text
 from .source import Source, Span
 
 # Statement start: a line at column 0 that is code, not inside brackets or after a `\`.
-_CODE_START = re.compile(r"[^\s#]")
+# `elif` and `else` continue the `if` above them.
+_CODE_START = re.compile(r"(?!(?:elif|else)\b)[^\s#]")
 
 
 def statements(text: str) -> list[tuple[int, str]]:
@@ -34,7 +35,7 @@ def statements(text: str) -> list[tuple[int, str]]:
         if i and depth == 0 and not continued and _CODE_START.match(line):
             starts.append(i)
         code = line.split("#", 1)[0]
-        depth = max(0, depth + code.count("(") - code.count(")"))
+        depth = max(0, depth + code.count("(") + code.count("[") - code.count(")") - code.count("]"))
         continued = code.rstrip().endswith("\\")
     starts.append(len(lines))
     return [(a, "\n".join(lines[a:b]) + "\n") for a, b in zip(starts, starts[1:]) if a < b]
@@ -65,6 +66,7 @@ class ParseCache:
 
         definitions: list[ast.Definition] = []
         pipelines: list[ast.Pipeline] = []
+        others: list = []
         fresh: dict[tuple[int, str], ast.Program] = {}
         moved = {text: (first, program) for (first, text), program in self.by_place.items()}
         for first, text in statements(source.text):
@@ -78,8 +80,9 @@ class ParseCache:
             fresh[(first, text)] = program
             definitions += program.definitions
             pipelines += program.pipelines
+            others += program.statements
         self.by_place = fresh if len(fresh) < self.limit else {}
-        return ast.Program(tuple(definitions), tuple(pipelines))
+        return ast.Program(tuple(definitions), tuple(pipelines), tuple(others))
 
 
 @dataclass(frozen=True)

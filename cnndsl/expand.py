@@ -25,9 +25,10 @@ from .errors import (
     UnknownReference,
     did_you_mean,
 )
+from .expressions import Block, Context, evaluate, mentions, truth
 from .layers import REGISTRY, LayerKind, Value
 from .layers.base import keras_layer_hint, keras_layer_word
-from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE, check_number
+from .limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE
 from .source import Span
 
 
@@ -86,49 +87,6 @@ IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 Env = Mapping[str, Value]
 
 
-def _not_a_number_hint(word: str, op: str) -> str:
-    if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
-        return "to repeat layers, put them in parentheses: `(conv 8 3 same) * 2`"
-    return "is it a block parameter that was not passed?"
-
-
-def evaluate(expr: ast.Expr, env: Env) -> Value:
-    """An argument's value; names bound by a block call are substituted."""
-    if isinstance(expr, ast.Num):
-        return Value(expr.value, expr.span)
-    if isinstance(expr, ast.Dims):
-        return Value(expr.values, expr.span)
-    if isinstance(expr, ast.Name):
-        bound = env.get(expr.id)
-        return Value(bound.value, expr.span) if bound is not None else Value(expr.id, expr.span)
-    if isinstance(expr, ast.Neg):
-        operand = evaluate(expr.operand, env)
-        if not _is_number(operand.value):
-            raise BadArgument(f"cannot negate `{operand.describe()}`", expr.span)
-        return Value(check_number(-operand.value, expr.span, "the result"), expr.span)
-    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
-    for side in (left, right):
-        if not _is_number(side.value):
-            hint = _not_a_number_hint(side.value, expr.op) if isinstance(side.value, str) else None
-            raise BadArgument(f"`{side.describe()}` is not a number, so `{expr.op}` cannot apply", side.span, hint)
-    a, b = left.value, right.value
-    if expr.op in ("/", "//") and b == 0:
-        raise BadArgument("division by zero", expr.span)
-    if expr.op == "+":
-        result = a + b
-    elif expr.op == "-":
-        result = a - b
-    elif expr.op == "*":
-        result = a * b
-    elif expr.op == "//":
-        result = a // b
-    else:
-        result = a / b
-        if isinstance(a, int) and isinstance(b, int) and a % b == 0:
-            result = a // b
-    return Value(check_number(result, expr.span, "the result"), expr.span)
-
-
 def _reject_literal_product(arg) -> None:
     """`conv 8 3 * 2` reads like a repeat but would multiply the kernel."""
     if (
@@ -144,13 +102,19 @@ def _reject_literal_product(arg) -> None:
         )
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+class ParameterProblem(CnnError):
+    """`--set NAME=VALUE` (or `analyze(params=...)`) names no `param` of the file, or gives no number."""
+
+    code = "E205"
 
 
-class Expander:
-    def __init__(self, program: ast.Program):
+class Expander(Context):
+    def __init__(self, program: ast.Program, params: Mapping[str, object] | None = None):
         self.graph = Graph()
+        self.overrides = dict(params or {})
+        self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
+        self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
+        self.shapes: list = []  # the shapes of the graph's first nodes, worked out when `in.c` asks
         self.definitions: dict[str, ast.Definition] = {}
         for definition in program.definitions:
             if definition.name in self.definitions:
@@ -186,14 +150,12 @@ class Expander:
         self.called: set[str] = set()  # blocks expanded at least once
 
     def run(self) -> Graph:
-        current: int | None = None
-        pipelines = list(self.program.pipelines)
-        if pipelines and _is_defaults(pipelines[0]):
-            self.conventions = _conventions(pipelines.pop(0).stages[0])
-        for pipeline in pipelines:
-            if _starts_with_input(pipeline):
-                current = None  # each `input` line starts a network input of its own
-            current = self.pipeline(pipeline, current, {})
+        statements = list(self.program.statements or self.program.pipelines)
+        first = next((i for i, s in enumerate(statements) if isinstance(s, ast.Pipeline)), None)
+        if first is not None and _is_defaults(statements[first]):
+            self.conventions = _conventions(statements.pop(first).stages[0])
+        self.check_overrides(statements)
+        current = self.statements(statements, None, self.globals, top=True)
         if current is None:
             raise StructureProblem(
                 "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
@@ -203,6 +165,117 @@ class Expander:
         self.check_all_used()
         self.check_uncalled()
         return self.graph
+
+    def check_overrides(self, statements) -> None:
+        """Every `--set` name is a `param` of the file, and its value a number."""
+        declared = [s.name for s in statements if isinstance(s, ast.FileParam)]
+        for name, value in self.overrides.items():
+            if name not in declared:
+                hint = did_you_mean(name, declared) or (
+                    "its params: " + ", ".join(f"`{d}`" for d in declared) if declared else "the file declares no `param`"
+                )
+                raise ParameterProblem(f"the file has no `param {name}`", None, hint)
+            if isinstance(value, str):
+                self.overrides[name] = parse_value(name, value)
+            elif not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ParameterProblem(f"`{name}` must be a number, not {value!r}", None)
+
+    def statements(self, statements, current: int | None, env: dict, top: bool = False) -> int | None:
+        """Run statements in order: pipelines, `let`, `param`, `if`, `for`; the tensor they end with."""
+        for statement in statements:
+            if isinstance(statement, ast.Pipeline):
+                if top and _starts_with_input(statement):
+                    current = None  # each `input` line starts a network input of its own
+                current = self.pipeline(statement, current, env)
+                continue
+            self.spend(1, statement.span)
+            self.flowing = current
+            if isinstance(statement, ast.Let):
+                env[statement.name] = Value(evaluate(statement.value, env, self).value, statement.name_span)
+            elif isinstance(statement, ast.FileParam):
+                if statement.name in env:
+                    raise DuplicateName(
+                        f"`{statement.name}` is already defined", statement.name_span, "give each param its own name"
+                    )
+                if statement.name in self.overrides:
+                    env[statement.name] = Value(self.overrides[statement.name], statement.name_span)
+                else:
+                    env[statement.name] = Value(evaluate(statement.default, env, self).value, statement.name_span)
+            elif isinstance(statement, ast.If):
+                for condition, body in statement.branches:
+                    if condition is None or truth(evaluate(condition, env, self)):
+                        current = self.nested(statement, lambda body=body: self.statements(body, current, env, top))
+                        break
+            elif isinstance(statement, ast.For):
+                current = self.loop(statement, current, env, top)
+            elif isinstance(statement, ast.Use):
+                raise StructureProblem("`use` is not supported yet", statement.span)
+            else:  # pragma: no cover - the grammar has no other statements
+                raise TypeError(statement)
+        return current
+
+    def nested(self, statement, expand):
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets, merges, `if` and `for` nest more than {MAX_NESTING} deep here",
+                statement.span,
+                "flatten some of the nesting",
+            )
+        self.nesting += 1
+        try:
+            return expand()
+        finally:
+            self.nesting -= 1
+
+    def loop(self, statement: ast.For, current: int | None, env: dict, top: bool) -> int | None:
+        values = evaluate(statement.values, env, self)
+        if not isinstance(values.value, list):
+            raise BadArgument(
+                f"`for` takes `range(...)` or a list such as `[(16, 1), (24, 2)]`, not `{values.describe()}`",
+                values.span,
+            )
+        from .limits import MAX_LOOP_VALUES
+
+        items = values.value
+        if len(items) > MAX_LOOP_VALUES:
+            raise LimitExceeded(f"this list has more than {MAX_LOOP_VALUES:,} values", values.span)
+        names = statement.names
+        self.unrolling.append(statement.span)
+        try:
+            self.spend(len(items), statement.span)  # each round counts, even one that adds nothing
+            for item in items:
+                if len(names) > 1:
+                    if not isinstance(item, tuple) or len(item) != len(names):
+                        raise BadArgument(
+                            f"`for {', '.join(names)}` takes {len(names)} values each round; this round has "
+                            f"`{Value(item, values.span).describe()}`",
+                            values.span,
+                            f"write each round as a tuple of {len(names)}: `({', '.join(['…'] * len(names))})`",
+                        )
+                    for name, value in zip(names, item):
+                        env[name] = Value(value, statement.names_span)
+                else:
+                    env[names[0]] = Value(item, statement.names_span)
+                current = self.nested(statement, lambda: self.statements(statement.body, current, env, top))
+        finally:
+            self.unrolling.pop()
+        return current
+
+    def input_shape(self, span: Span):
+        """`in.c`'s tensor: its shape, inferring the nodes made so far that no earlier `in.` asked about."""
+        if self.flowing is None:
+            return None
+        nodes, shapes = self.graph.nodes, self.shapes
+        # The layers' own shape rules, as `infer` applies them; a layer that fails here fails there the same way.
+        for node in nodes[len(shapes) : self.flowing + 1]:
+            in_shapes = tuple(shapes[i] for i in node.inputs)
+            if node.shares is not None and not node.inputs:
+                in_shapes = ()
+            extra = node.layer.implicit_before(in_shapes)
+            if extra is not None:
+                in_shapes = (extra.infer(in_shapes).shape,)
+            shapes.append(node.layer.infer(in_shapes).shape)
+        return shapes[self.flowing]
 
     def check_all_used(self) -> None:
         """Every tensor must lead to an output: Keras would silently drop the layers that do not."""
@@ -225,8 +298,20 @@ class Expander:
         for definition in self.definitions.values():
             if definition.name not in self.called:
                 params = {param.name for param in definition.params}
-                for pipeline in definition.body:
-                    self.check_unexpanded(pipeline, params)
+                self.check_unexpanded_statements(definition.body, params)
+
+    def check_unexpanded_statements(self, statements, params: set[str]) -> None:
+        for statement in statements:
+            if isinstance(statement, ast.Pipeline):
+                self.check_unexpanded(statement, params)
+            elif isinstance(statement, ast.Let):
+                params.add(statement.name)
+            elif isinstance(statement, ast.For):
+                params.update(statement.names)
+                self.check_unexpanded_statements(statement.body, params)
+            elif isinstance(statement, ast.If):
+                for _, body in statement.branches:
+                    self.check_unexpanded_statements(body, params)
 
     def check_unexpanded(self, node, params: set[str]) -> None:
         if isinstance(node, ast.Pipeline):
@@ -249,8 +334,8 @@ class Expander:
                 raise BadArgument(f"`{node.kind}` takes no arguments", node.args[0].span)
         else:
             kind = self.kind_of(node)
-            if not any(_mentions(arg, params) for arg in node.args):
-                positional, keywords = self.arguments(node.args, {})
+            if not any(mentions(arg, params) for arg in node.args):
+                positional, keywords = self.arguments(node.args, self.globals)
                 kind.bind(node.kind, positional, keywords, node.span, self.conventions)
 
     def spend(self, steps: int, span: Span) -> None:
@@ -291,7 +376,10 @@ class Expander:
                         stage.span,
                         "a reference replaces the tensor before it; start a line or a branch with it",
                     )
-                current = self.lookup(stage.name, stage.name_span, env).result
+                name = stage.name
+                if "{" in name:
+                    name = fill_template(name, stage.name_span, env, self)
+                current = self.lookup(name, stage.name_span, env).result
             else:
                 current = self.stage(stage, current, env)
         return current
@@ -316,6 +404,7 @@ class Expander:
                 "flatten some of the nesting: call blocks one after another instead of inside each other",
             )
         self.nesting += 1
+        self.flowing = current
         try:
             return self.nested_stage(stage, current, env)
         finally:
@@ -324,6 +413,11 @@ class Expander:
     def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
         if isinstance(stage, ast.Layer):
             bound = env.get(stage.kind)
+            if bound is not None and isinstance(bound.value, Block) and not stage.args:
+                # `def ir(c, tail): ... | tail` called `ir(16, se(72, 24))`: the block, with its arguments
+                block = bound.value
+                call = ast.Call(block.name, (), stage.span, stage.kind_span)
+                return self.call(call, current, env, (block.positional, block.keywords))
             if bound is not None and isinstance(bound.value, str) and not stage.args:
                 # `def g(act): conv 8 3 | act` called `g(relu)`: the parameter stands for a whole layer
                 stage = ast.Layer(bound.value, (), stage.span, stage.kind_span)
@@ -337,7 +431,7 @@ class Expander:
         if isinstance(stage, ast.Group):
             return self.pipeline(stage.body, current, env)
         if isinstance(stage, ast.Repeat):
-            count = evaluate(stage.count, env)
+            count = evaluate(stage.count, env, self)
             if not isinstance(count.value, int) or count.value < 0:
                 raise BadArgument(f"a repeat count must be a whole number, not `{count.describe()}`", count.span)
             # `* 0` is an empty pipeline: `first | middle * (n - 2) | last` holds for n = 2
@@ -353,7 +447,7 @@ class Expander:
             return current
         if isinstance(stage, ast.Labelled):
             if "{" in stage.label:
-                stage = ast.Labelled(_filled_label(stage, env), stage.body, stage.span, stage.label_span)
+                stage = ast.Labelled(_filled_label(stage, env, self), stage.body, stage.span, stage.label_span)
             before = len(self.graph.nodes)
             result = self.stage(stage.body, current, env)
             if result is None or len(self.graph.nodes) == before:
@@ -491,7 +585,7 @@ class Expander:
         # No arguments: the whole call becomes the bare layer word.
         return Hint(text, Edit(f"Change to `{ours}`", ours, span=stage.span))
 
-    def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
+    def call(self, stage: ast.Call, current: int | None, env: Env, given=None) -> int | None:
         definition = self.definition_of(stage)
         self.called.add(stage.name)
         active = [name for name, _ in self.calls]
@@ -506,14 +600,13 @@ class Expander:
                 stage.name_span,
                 "cnndsl expands at most this many nested calls; flatten some of the chain",
             )
-        bindings = self.bind_call(definition, stage, env)
+        bindings = self.bind_call(definition, stage, env, given)
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
         self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
         self.call_count += 1
         try:
-            for pipeline in definition.body:
-                current = self.pipeline(pipeline, current, bindings)
+            current = self.statements(definition.body, current, bindings)
         except LimitExceeded as error:
             if error.span is not self.unrolling[0]:  # work bounds point at the outermost repeat or call
                 _note_call(error, stage)
@@ -532,10 +625,10 @@ class Expander:
             self.block_path.pop()
         return current
 
-    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:
+    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env, given=None) -> dict[str, Value]:
         params = definition.params
         names = [p.name for p in params]
-        positional, keywords = self.arguments(stage.args, env)
+        positional, keywords = given if given is not None else self.arguments(stage.args, env)
         usage = f"{definition.name}({', '.join(p.name if p.default is None else p.name + '=…' for p in params)})"
         if len(positional) > len(params):
             raise BlockProblem(
@@ -561,8 +654,8 @@ class Expander:
                     raise BlockProblem(
                         f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}"
                     )
-                bindings[param.name] = evaluate(param.default, bindings)
-        return bindings
+                bindings[param.name] = evaluate(param.default, {**self.globals, **bindings}, self)
+        return {**self.globals, **bindings}
 
     def arguments(self, args, env: Env) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
         positional: list[Value] = []
@@ -570,35 +663,62 @@ class Expander:
         for arg in args:
             _reject_literal_product(arg)
             if isinstance(arg, ast.KeywordArg):
-                keywords.append((arg.name, evaluate(arg.value, env), arg.span))
+                keywords.append((arg.name, evaluate(arg.value, env, self), arg.span))
             else:
-                positional.append(evaluate(arg, env))
+                positional.append(evaluate(arg, env, self))
         return positional, keywords
 
 
-def _filled_label(stage: ast.Labelled, env: Env) -> str:
+def _filled_label(stage: ast.Labelled, env: Env, context=None) -> str:
     """`block{b}a_expand_conv` with b = 1: `block1a_expand_conv`, from the block's parameters."""
+    return fill_template(stage.label, stage.label_span, env, context)
+
+
+def fill_template(template: str, span: Span, env: Env, context=None) -> str:
+    """A label or reference with `{EXPR}` parts (`h{b}`, `cell{i - 1}`), each part's value written in."""
 
     def part(match: re.Match) -> str:
-        name = match[1]
-        bound = env.get(name)
-        if bound is None:
+        text = match[1].strip()
+        if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", text) and text not in env:
             raise BadArgument(
-                f"`{{{name}}}` names no block parameter here",
-                stage.label_span,
-                did_you_mean(name, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
+                f"`{{{text}}}` names no block parameter, `let` or loop variable here",
+                span,
+                did_you_mean(text, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
             )
-        if isinstance(bound.value, float) or isinstance(bound.value, tuple):
-            raise BadArgument(
-                f"`{{{name}}}` is `{bound.describe()}`; a label takes whole numbers and words",
-                stage.label_span,
-            )
-        return str(bound.value)
+        try:
+            value = evaluate(_template_expression(text), env, context)
+        except CnnError as error:  # the part's own text is not in the file at its own place: point at the label
+            raise BadArgument(f"in `{{{text}}}`: {error.message}", span, error.hint) from None
+        if isinstance(value.value, (float, tuple, list, Block)):
+            if isinstance(value.value, float) and value.value.is_integer():
+                return str(int(value.value))
+            raise BadArgument(f"`{{{text}}}` is `{value.describe()}`; a label takes whole numbers and words", span)
+        return str(value.value)
 
-    label = re.sub(r"\{([A-Za-z_][A-Za-z_0-9]*)\}", part, stage.label)
+    label = re.sub(r"\{([^{}]*)\}", part, template)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", label):
-        raise BadArgument(f"the label becomes `{label}`, which is not a name", stage.label_span)
+        raise BadArgument(f"the label becomes `{label}`, which is not a name", span)
     return label
+
+
+_TEMPLATE_PARTS: dict[str, ast.Expr] = {}
+
+
+def _template_expression(text: str) -> ast.Expr:
+    """The expression inside a label's `{...}`, parsed by the grammar as a `let` value."""
+    found = _TEMPLATE_PARTS.get(text)
+    if found is None:
+        from .parse import parse
+        from .source import Source
+
+        if "\n" in text or len(text) > 200:
+            raise BadArgument("a `{...}` part of a label holds one short expression")
+        program = parse(Source.of(f"let _ = {text}\n", "<label>"))
+        statements = program.statements
+        if len(statements) != 1 or not isinstance(statements[0], ast.Let):
+            raise BadArgument(f"`{{{text}}}` is not an expression")
+        found = _TEMPLATE_PARTS[text] = statements[0].value
+    return found
 
 
 def _starts_with_input(pipeline: ast.Pipeline) -> bool:
@@ -633,19 +753,6 @@ def _conventions(stage: ast.Layer) -> str:
     return args[0].id
 
 
-def _mentions(expr, names: set[str]) -> bool:
-    """Whether an argument uses one of the names (a block's parameters)."""
-    if isinstance(expr, ast.KeywordArg):
-        return _mentions(expr.value, names)
-    if isinstance(expr, ast.Name):
-        return expr.id in names
-    if isinstance(expr, ast.BinOp):
-        return _mentions(expr.left, names) or _mentions(expr.right, names)
-    if isinstance(expr, ast.Neg):
-        return _mentions(expr.operand, names)
-    return False
-
-
 def _note_call(error: CnnError, call: ast.Call) -> None:
     """Note that the error happened inside this call (an error at the call itself needs no note)."""
     if not _within(error.span, call.span):
@@ -664,6 +771,24 @@ def _within(inner: Span | None, outer: Span) -> bool:
     )
 
 
-def expand(program: ast.Program) -> Graph:
-    """Expand a parsed program into a layer graph."""
-    return Expander(program).run()
+def parse_value(name: str, text: str):
+    """A `--set` value: an int or a float as the file would write it; else a ParameterProblem."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterProblem(f"`{name}={text}`: the value is not a number", None, "for example `--set alpha=0.5`") from None
+    import math
+
+    if not math.isfinite(value):
+        raise ParameterProblem(f"`{name}={text}`: the value is not a finite number", None)
+    return value
+
+
+def expand(program: ast.Program, params: Mapping[str, object] | None = None) -> Graph:
+    """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s."""
+    return Expander(program, params).run()
