@@ -159,6 +159,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     for command in (summary, check, emit, diagram, explain, diff, flops, fmt):
         _add_error_format(command)
+    for command in (summary, check, emit, diagram, explain, diff, flops):
+        command.add_argument(
+            "--set",
+            dest="params",
+            action="append",
+            type=_assignment,
+            metavar="NAME=VALUE",
+            help="give a `param` of the file this value (e.g. --set alpha=0.5); may be repeated",
+        )
     for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt):
         command.set_defaults(command_parser=command)
     if only is not None and only not in subparsers.choices:
@@ -188,6 +197,21 @@ def _add_view_options(command) -> None:
         choices=("sgd", "momentum", "adam"),
         help="the optimizer whose state training memory counts (default adam)",
     )
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    """`--set alpha=0.5`: (name, value text); the file's own `param` list checks the name."""
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, as in alpha=0.5, not {text!r}")
+    return name, value
+
+
+def _params(args) -> dict | None:
+    """The `--set` values by name (the last one given wins)."""
+    pairs = getattr(args, "params", None)
+    return dict(pairs) if pairs else None
 
 
 def _natural(text: str) -> int:
@@ -345,9 +369,10 @@ def _run(path: str, args, found: list) -> int:
         return USAGE
 
     from . import CnnError, Source, analyze
+    from .expand import ParameterProblem
 
     try:
-        model = analyze(text, filename)
+        model = analyze(text, filename, params=_params(args))
         # The model lives until the command ends: keep the collector from walking it again.
         gc.freeze()
         if args.command == "check":
@@ -364,6 +389,10 @@ def _run(path: str, args, found: list) -> int:
         if args.command == "flops":
             return _flops(model, args)
         return _emit(model, args)
+    except ParameterProblem as error:  # `--set` names no param of the file: a usage error
+        hint = f" ({error.hint})" if error.hint else ""
+        print(f"cnndsl: {filename}: --set: {error.message}{hint}", file=sys.stderr)
+        return USAGE
     except CnnError as error:  # errors of code generation carry no source: it is this file
         return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:

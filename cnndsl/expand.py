@@ -233,12 +233,15 @@ class Expander(Context):
             raise BadArgument(
                 f"`for` takes `range(...)` or a list such as `[(16, 1), (24, 2)]`, not `{values.describe()}`",
                 values.span,
+                "to loop N times: `for i in range(N):`",
             )
         from .limits import MAX_LOOP_VALUES
 
         items = values.value
         if len(items) > MAX_LOOP_VALUES:
-            raise LimitExceeded(f"this list has more than {MAX_LOOP_VALUES:,} values", values.span)
+            raise LimitExceeded(
+                f"this list has more than {MAX_LOOP_VALUES:,} values", values.span, "no real network loops this many times"
+            )
         names = statement.names
         self.unrolling.append(statement.span)
         try:
@@ -692,7 +695,9 @@ def fill_template(template: str, span: Span, env: Env, context=None) -> str:
         if isinstance(value.value, (float, tuple, list, Block)):
             if isinstance(value.value, float) and value.value.is_integer():
                 return str(int(value.value))
-            raise BadArgument(f"`{{{text}}}` is `{value.describe()}`; a label takes whole numbers and words", span)
+            raise BadArgument(
+                f"`{{{text}}}` is `{value.describe()}`; a label takes whole numbers and words", span, "round it: `{round(x)}`"
+            )
         return str(value.value)
 
     label = re.sub(r"\{([^{}]*)\}", part, template)
@@ -712,11 +717,11 @@ def _template_expression(text: str) -> ast.Expr:
         from .source import Source
 
         if "\n" in text or len(text) > 200:
-            raise BadArgument("a `{...}` part of a label holds one short expression")
+            raise BadArgument("a `{...}` part of a label holds one short expression", None, "name the value with `let`")
         program = parse(Source.of(f"let _ = {text}\n", "<label>"))
         statements = program.statements
         if len(statements) != 1 or not isinstance(statements[0], ast.Let):
-            raise BadArgument(f"`{{{text}}}` is not an expression")
+            raise BadArgument(f"`{{{text}}}` is not an expression", None, "write a name or arithmetic: `{i - 1}`")
         found = _TEMPLATE_PARTS[text] = statements[0].value
     return found
 

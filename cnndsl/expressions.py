@@ -198,14 +198,14 @@ def _binary(expr: ast.BinOp, env, context) -> Value:
 
 def _power(a, b, span: Span):
     if a == 0 and b < 0:
-        raise BadArgument("division by zero: `0 ** " + describe(b) + "`", span)
+        raise BadArgument("division by zero: `0 ** " + describe(b) + "`", span, "0 has no negative powers")
     if isinstance(a, int) and isinstance(b, int) and b >= 0:
         # an exponent whose result would pass every bound is refused before Python computes it
         if a not in (-1, 0, 1) and b * math.log2(abs(a)) > 64:
             check_number(float("inf") if b > 10_000 else a**b, span, "the result")
         return a**b
     if a < 0 and not float(b).is_integer():
-        raise BadArgument(f"`{describe(a)} ** {describe(b)}` is not a real number", span)
+        raise BadArgument(f"`{describe(a)} ** {describe(b)}` is not a real number", span, "a negative base takes whole exponents")
     try:
         return float(a) ** float(b)
     except OverflowError:
@@ -243,7 +243,7 @@ def _round(expr, values):
     args = _numbers(expr, values, 1, 2)
     if len(args) == 2:
         if not isinstance(args[1], int):
-            raise BadArgument("`round`'s second argument counts digits: a whole number", values[1].span)
+            raise BadArgument("`round`'s second argument counts digits", values[1].span, "write a whole number: `round(x, 2)`")
         return round(args[0], args[1])
     return round(args[0])
 
@@ -256,7 +256,7 @@ def _int(expr, values):
 def _sqrt(expr, values):
     (x,) = _numbers(expr, values, 1, 1)
     if x < 0:
-        raise BadArgument(f"`sqrt` of a negative number ({describe(x)})", values[0].span)
+        raise BadArgument(f"`sqrt` of a negative number ({describe(x)})", values[0].span, "sqrt takes 0 or more")
     return math.sqrt(x)
 
 
@@ -274,7 +274,9 @@ def _log(expr, values):
 def _divisible(expr, values):
     args = _numbers(expr, values, 2, 3)
     if args[1] <= 0:
-        raise BadArgument(f"`divisible`'s divisor must be positive, not `{describe(args[1])}`", values[1].span)
+        raise BadArgument(
+            f"`divisible`'s divisor must be positive, not `{describe(args[1])}`", values[1].span, "for example `divisible(c, 8)`"
+        )
     return divisible(*args)
 
 
@@ -286,7 +288,7 @@ def _range(expr, values):
                 f"`range` counts in whole numbers, not `{describe(arg)}`", value.span, "round it: `range(round(n))`"
             )
     if len(args) == 3 and args[2] == 0:
-        raise BadArgument("`range`'s step cannot be 0", values[2].span)
+        raise BadArgument("`range`'s step cannot be 0", values[2].span, "count up with 1, down with -1")
     numbers = range(*args)
     if len(numbers) > MAX_LOOP_VALUES:
         raise LimitExceeded(
@@ -339,7 +341,7 @@ def _function(expr: ast.Function, env, context) -> Value:
     try:
         result = entry[0](expr, values)
     except (OverflowError, ValueError):  # e.g. floor(1e308 * 10) is inf: no whole number
-        raise BadArgument(f"`{expr.name}` has no finite result here", expr.span) from None
+        raise BadArgument(f"`{expr.name}` has no finite result here", expr.span, "check its argument") from None
     if isinstance(result, list):
         return Value(result, expr.span)
     return Value(check_number(result, expr.span, "the result"), expr.span)
