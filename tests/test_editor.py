@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnndsl.editor import Document, ParseCache, statements
-from cnndsl.parse import parse
-from cnndsl.source import Source
+from cnndsl.core.source import Source
+from cnndsl.language.parse import parse
+from cnndsl.tools.editor import Document, ParseCache, statements
 
 EXAMPLES = {path.stem: path.read_text() for path in sorted((Path(__file__).parent.parent / "examples").glob("*.cnn"))}
 

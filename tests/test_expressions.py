@@ -16,7 +16,7 @@ import time
 import pytest
 
 import cnndsl
-from cnndsl.errors import CnnError
+from cnndsl.core.errors import CnnError
 
 
 def filters(expression: str, before: str = "", params=None) -> int:

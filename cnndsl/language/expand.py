@@ -1,0 +1,799 @@
+"""Syntax tree to layer graph: blocks called, repeats unrolled, arguments bound.
+
+The result is a list of nodes in topological order, each a bound layer
+kind with the ids of its inputs. Shapes are not known yet; `infer` comes next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ..core.errors import (
+    BadArgument,
+    BlockProblem,
+    CnnError,
+    DuplicateName,
+    Edit,
+    Hint,
+    LimitExceeded,
+    MissingInput,
+    StructureProblem,
+    UnknownLayer,
+    UnknownReference,
+    did_you_mean,
+)
+from ..core.limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE
+from ..core.records import dataclass, field
+from ..core.source import Span
+from ..layers import REGISTRY, LayerKind, Value
+from ..layers.base import keras_layer_hint, keras_layer_word
+from . import ast
+from .expressions import Block, Context, evaluate, mentions, truth
+
+
+@dataclass(frozen=True)
+class BlockCall:
+    """One call of a `def` block while expanding; `id` tells apart two calls of one block.
+
+    Ids count calls in the order expansion reaches them (0, 1, ...), so they
+    are the same on every run of the same file. `span` is the call's text.
+    """
+
+    id: int
+    name: str
+    span: Span
+
+
+@dataclass
+class GraphNode:
+    id: int
+    layer: LayerKind
+    inputs: tuple[int, ...]
+    label: str | None = None
+    label_span: Span | None = None
+    called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
+    shares: int | None = None  # the node whose layer (and weights) this one applies again
+    span: Span | None = None  # where this use was written, when it is not the layer's own span
+    blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
+
+
+@dataclass
+class Graph:
+    nodes: list[GraphNode] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+
+    @property
+    def output(self) -> int:
+        return self.outputs[0]
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a label names: the nodes its stage made, the tensor it read, the tensor it gave."""
+
+    first: int
+    stop: int
+    entry: int | None
+    result: int
+    span: Span
+
+
+# Words the expander handles itself; none of them is a layer kind.
+IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
+
+
+Env = Mapping[str, Value]
+
+
+def _reject_literal_product(arg) -> None:
+    """`conv 8 3 * 2` reads like a repeat but would multiply the kernel."""
+    if (
+        isinstance(arg, ast.BinOp)
+        and arg.op == "*"
+        and isinstance(arg.left, ast.Num)
+        and isinstance(arg.right, ast.Num)
+    ):
+        raise BadArgument(
+            f"`{arg.left.value} * {arg.right.value}` multiplies two numbers",
+            arg.span,
+            "to repeat a layer, group it: `(conv 8 3) * 2`; for a product, write the result",
+        )
+
+
+class ParameterProblem(CnnError):
+    """`--set NAME=VALUE` (or `analyze(params=...)`) names no `param` of the file, or gives no number."""
+
+    code = "E205"
+
+
+class Expander(Context):
+    def __init__(self, program: ast.Program, params: Mapping[str, object] | None = None):
+        self.graph = Graph()
+        self.overrides = dict(params or {})
+        self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
+        self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
+        self.shapes: list = []  # the shapes of the graph's first nodes, worked out when `in.c` asks
+        self.definitions: dict[str, ast.Definition] = {}
+        for definition in program.definitions:
+            if definition.name in self.definitions:
+                raise BlockProblem(
+                    f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
+                )
+            if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
+                raise BlockProblem(
+                    f"`{definition.name}` is a layer; a block cannot take its name",
+                    definition.name_span,
+                    "choose another name",
+                )
+            seen: set[str] = set()
+            for param in definition.params:
+                if param.name in seen:
+                    raise BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                seen.add(param.name)
+            self.definitions[definition.name] = definition
+        self.program = program
+        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
+        self.conventions = "keras"
+        self.work = 0  # steps taken so far, bounded by max_work
+        # Stages written out at the top level cost their own bytes, so they raise the bounds:
+        # a long file is never refused for its length, only for what repeats and calls multiply.
+        written = sum(len(pipeline.stages) for pipeline in program.pipelines)
+        self.max_layers = MAX_LAYERS + written
+        self.max_work = MAX_WORK + WORK_PER_WRITTEN_STAGE * written
+        self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
+        self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
+        self.block_path: list[BlockCall] = []  # the same calls, each with its id
+        self.call_count = 0
+        self.called: set[str] = set()  # blocks expanded at least once
+
+    def run(self) -> Graph:
+        statements = list(self.program.statements or self.program.pipelines)
+        first = next((i for i, s in enumerate(statements) if isinstance(s, ast.Pipeline)), None)
+        if first is not None and _is_defaults(statements[first]):
+            self.conventions = _conventions(statements.pop(first).stages[0])
+        self.check_overrides(statements)
+        current = self.statements(statements, None, self.globals, top=True)
+        if current is None:
+            raise StructureProblem(
+                "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
+            )
+        if not self.graph.outputs:
+            self.graph.outputs.append(current)
+        self.check_all_used()
+        self.check_uncalled()
+        return self.graph
+
+    def check_overrides(self, statements) -> None:
+        """Every `--set` name is a `param` of the file, and its value a number."""
+        declared = [s.name for s in statements if isinstance(s, ast.FileParam)]
+        for name, value in self.overrides.items():
+            if name not in declared:
+                hint = did_you_mean(name, declared) or (
+                    "its params: " + ", ".join(f"`{d}`" for d in declared) if declared else "the file declares no `param`"
+                )
+                raise ParameterProblem(f"the file has no `param {name}`", None, hint)
+            if isinstance(value, str):
+                self.overrides[name] = parse_value(name, value)
+            elif not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ParameterProblem(f"`{name}` must be a number, not {value!r}", None)
+
+    def statements(self, statements, current: int | None, env: dict, top: bool = False) -> int | None:
+        """Run statements in order: pipelines, `let`, `param`, `if`, `for`; the tensor they end with."""
+        for statement in statements:
+            if isinstance(statement, ast.Pipeline):
+                if top and _starts_with_input(statement):
+                    current = None  # each `input` line starts a network input of its own
+                current = self.pipeline(statement, current, env)
+                continue
+            self.spend(1, statement.span)
+            self.flowing = current
+            if isinstance(statement, ast.Let):
+                env[statement.name] = Value(evaluate(statement.value, env, self).value, statement.name_span)
+            elif isinstance(statement, ast.FileParam):
+                if statement.name in env:
+                    raise DuplicateName(
+                        f"`{statement.name}` is already defined", statement.name_span, "give each param its own name"
+                    )
+                if statement.name in self.overrides:
+                    env[statement.name] = Value(self.overrides[statement.name], statement.name_span)
+                else:
+                    env[statement.name] = Value(evaluate(statement.default, env, self).value, statement.name_span)
+            elif isinstance(statement, ast.If):
+                for condition, body in statement.branches:
+                    if condition is None or truth(evaluate(condition, env, self)):
+                        current = self.nested(statement, self.statements, body, current, env, top)
+                        break
+            elif isinstance(statement, ast.For):
+                current = self.loop(statement, current, env, top)
+            elif isinstance(statement, ast.Use):
+                raise StructureProblem("`use` is not supported yet", statement.span)
+            else:  # pragma: no cover - the grammar has no other statements
+                raise TypeError(statement)
+        return current
+
+    def nested(self, statement, expand, *args):
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets, merges, `if` and `for` nest more than {MAX_NESTING} deep here",
+                statement.span,
+                "flatten some of the nesting",
+            )
+        self.nesting += 1
+        try:
+            return expand(*args)
+        finally:
+            self.nesting -= 1
+
+    def loop(self, statement: ast.For, current: int | None, env: dict, top: bool) -> int | None:
+        values = evaluate(statement.values, env, self)
+        if not isinstance(values.value, list):
+            raise BadArgument(
+                f"`for` takes `range(...)` or a list such as `[(16, 1), (24, 2)]`, not `{values.describe()}`",
+                values.span,
+                "to loop N times: `for i in range(N):`",
+            )
+        from ..core.limits import MAX_LOOP_VALUES
+
+        items = values.value
+        if len(items) > MAX_LOOP_VALUES:
+            raise LimitExceeded(
+                f"this list has more than {MAX_LOOP_VALUES:,} values", values.span, "no real network loops this many times"
+            )
+        names = statement.names
+        self.unrolling.append(statement.span)
+        try:
+            self.spend(len(items), statement.span)  # each round counts, even one that adds nothing
+            for item in items:
+                if len(names) > 1:
+                    if not isinstance(item, tuple) or len(item) != len(names):
+                        raise BadArgument(
+                            f"`for {', '.join(names)}` takes {len(names)} values each round; this round has "
+                            f"`{Value(item, values.span).describe()}`",
+                            values.span,
+                            f"write each round as a tuple of {len(names)}: `({', '.join(['…'] * len(names))})`",
+                        )
+                    for name, value in zip(names, item):
+                        env[name] = Value(value, statement.names_span)
+                else:
+                    env[names[0]] = Value(item, statement.names_span)
+                current = self.nested(statement, self.statements, statement.body, current, env, top)
+        finally:
+            self.unrolling.pop()
+        return current
+
+    def input_shape(self, span: Span):
+        """`in.c`'s tensor: its shape, inferring the nodes made so far that no earlier `in.` asked about."""
+        if self.flowing is None:
+            return None
+        nodes, shapes = self.graph.nodes, self.shapes
+        # The layers' own shape rules, as `infer` applies them; a layer that fails here fails there the same way.
+        for node in nodes[len(shapes) : self.flowing + 1]:
+            in_shapes = tuple(shapes[i] for i in node.inputs)
+            if node.shares is not None and not node.inputs:
+                in_shapes = ()
+            extra = node.layer.implicit_before(in_shapes)
+            if extra is not None:
+                in_shapes = (extra.infer(in_shapes).shape,)
+            shapes.append(node.layer.infer(in_shapes).shape)
+        return shapes[self.flowing]
+
+    def check_all_used(self) -> None:
+        """Every tensor must lead to an output: Keras would silently drop the layers that do not."""
+        used = set(self.graph.outputs)
+        for node in reversed(self.graph.nodes):
+            if node.id in used:
+                used.update(node.inputs)
+        for node in self.graph.nodes:
+            if node.id not in used:
+                what = "input" if not node.inputs and node.shares is None else "layer's output"
+                raise StructureProblem(
+                    f"this {what} is never used",
+                    node.label_span or node.span or node.layer.span,
+                    "mark a network output with `| output`, or use the tensor later with `@name`",
+                )
+
+    def check_uncalled(self) -> None:
+        """A block never called is still checked as far as it can be without arguments:
+        its layer and block names, and every layer whose arguments use no parameter."""
+        for definition in self.definitions.values():
+            if definition.name not in self.called:
+                params = {param.name for param in definition.params}
+                self.check_unexpanded_statements(definition.body, params)
+
+    def check_unexpanded_statements(self, statements, params: set[str]) -> None:
+        for statement in statements:
+            if isinstance(statement, ast.Pipeline):
+                self.check_unexpanded(statement, params)
+            elif isinstance(statement, ast.Let):
+                params.add(statement.name)
+            elif isinstance(statement, ast.For):
+                params.update(statement.names)
+                self.check_unexpanded_statements(statement.body, params)
+            elif isinstance(statement, ast.If):
+                for _, body in statement.branches:
+                    self.check_unexpanded_statements(body, params)
+
+    def check_unexpanded(self, node, params: set[str]) -> None:
+        if isinstance(node, ast.Pipeline):
+            for stage in node.stages:
+                self.check_unexpanded(stage, params)
+        elif isinstance(node, ast.Repeat) and node.index is not None:
+            self.check_unexpanded(node.body, params | {node.index})
+        elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
+            self.check_unexpanded(node.body, params)
+        elif isinstance(node, ast.Merge):
+            for branch in node.branches:
+                self.check_unexpanded(branch, params)
+        elif isinstance(node, ast.Call) or (isinstance(node, ast.Layer) and node.kind in self.definitions):
+            if isinstance(node, ast.Call):
+                self.definition_of(node)
+        elif isinstance(node, ast.Reference) or node.kind == REUSE:
+            pass  # what `@name` and `reuse name` refer to is known only when the block is called
+        elif node.kind in (IDENTITY, OUTPUT):
+            if node.args:
+                raise BadArgument(f"`{node.kind}` takes no arguments", node.args[0].span)
+        else:
+            kind = self.kind_of(node)
+            if not any(mentions(arg, params) for arg in node.args):
+                positional, keywords = self.arguments(node.args, self.globals)
+                kind.bind(node.kind, positional, keywords, node.span, self.conventions)
+
+    def spend(self, steps: int, span: Span) -> None:
+        """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
+        self.work += steps
+        if self.work > self.max_work:
+            raise LimitExceeded(
+                f"expanding this takes more than {self.max_work:,} steps",
+                self.unrolling[0] if self.unrolling else span,
+                "every layer, `identity`, block call, repeat round and merge branch is a step, and "
+                "no real network needs this many: lower the repeat count, or the calls nested in calls",
+            )
+
+    def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
+        if len(self.graph.nodes) >= self.max_layers:
+            raise LimitExceeded(
+                f"the network has more than {self.max_layers:,} layers",
+                self.unrolling[0] if self.unrolling else layer.span,
+                "no real network has this many (the largest in keras.applications has about 1,100); "
+                "check the repeat counts",
+            )
+        node = GraphNode(
+            len(self.graph.nodes),
+            layer,
+            inputs,
+            called_from=tuple(reversed(self.calls)),
+            blocks=tuple(self.block_path),
+        )
+        self.graph.nodes.append(node)
+        return node.id
+
+    def pipeline(self, pipeline: ast.Pipeline, current: int | None, env: Env) -> int | None:
+        for i, stage in enumerate(pipeline.stages):
+            if isinstance(stage, ast.Reference):
+                if i:
+                    raise BadArgument(
+                        f"`@{stage.name}` can only start a pipeline",
+                        stage.span,
+                        "a reference replaces the tensor before it; start a line or a branch with it",
+                    )
+                name = stage.name
+                if "{" in name:
+                    name = fill_template(name, stage.name_span, env, self)
+                current = self.lookup(name, stage.name_span, env).result
+            else:
+                current = self.stage(stage, current, env)
+        return current
+
+    def lookup(self, word: str, span: Span, env: Env) -> _Named:
+        """What a label names; a block parameter may stand for the label."""
+        bound = env.get(word)
+        if bound is not None and isinstance(bound.value, str):
+            word = bound.value
+        found = self.named.get(word)
+        if found is None:
+            hint = did_you_mean(word, list(self.named)) or "name a layer first, as in `stem: conv 32 3`"
+            raise UnknownReference(f"no earlier layer or block call is named `{word}`", span, hint)
+        return found
+
+    def stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        self.spend(1, stage.span)
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets and merges nest more than {MAX_NESTING} deep here, counting every call",
+                stage.span,
+                "flatten some of the nesting: call blocks one after another instead of inside each other",
+            )
+        self.nesting += 1
+        self.flowing = current
+        try:
+            return self.nested_stage(stage, current, env)
+        finally:
+            self.nesting -= 1
+
+    def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        if isinstance(stage, ast.Layer):
+            bound = env.get(stage.kind)
+            if bound is not None and isinstance(bound.value, Block) and not stage.args:
+                # `def ir(c, tail): ... | tail` called `ir(16, se(72, 24))`: the block, with its arguments
+                block = bound.value
+                call = ast.Call(block.name, (), stage.span, stage.kind_span)
+                return self.call(call, current, env, (block.positional, block.keywords))
+            if bound is not None and isinstance(bound.value, str) and not stage.args:
+                # `def g(act): conv 8 3 | act` called `g(relu)`: the parameter stands for a whole layer
+                stage = ast.Layer(bound.value, (), stage.span, stage.kind_span)
+            if stage.kind in self.definitions:
+                return self.call(ast.Call(stage.kind, stage.args, stage.span, stage.kind_span), current, env)
+            return self.layer(stage, current, env)
+        if isinstance(stage, ast.Call):
+            return self.call(stage, current, env)
+        if isinstance(stage, ast.Merge):
+            return self.merge(stage, current, env)
+        if isinstance(stage, ast.Group):
+            return self.pipeline(stage.body, current, env)
+        if isinstance(stage, ast.Repeat):
+            count = evaluate(stage.count, env, self)
+            if not isinstance(count.value, int) or count.value < 0:
+                raise BadArgument(f"a repeat count must be a whole number, not `{count.describe()}`", count.span)
+            # `* 0` is an empty pipeline: `first | middle * (n - 2) | last` holds for n = 2
+            self.unrolling.append(stage.span)
+            try:
+                self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
+                for round_ in range(count.value):
+                    if stage.index is not None:  # `* n as i`: the body sees i = 0 .. n-1
+                        env = {**env, stage.index: Value(round_, stage.index_span)}
+                    current = self.stage(stage.body, current, env)
+            finally:
+                self.unrolling.pop()
+            return current
+        if isinstance(stage, ast.Labelled):
+            if "{" in stage.label:
+                stage = ast.Labelled(_filled_label(stage, env, self), stage.body, stage.span, stage.label_span)
+            before = len(self.graph.nodes)
+            result = self.stage(stage.body, current, env)
+            if result is None or len(self.graph.nodes) == before:
+                raise BadArgument("only a layer can be named", stage.label_span)
+            node = self.graph.nodes[result]
+            if node.shares is None:
+                node.label, node.label_span = stage.label, stage.label_span
+            elif stage.label in self.named:  # a shared layer keeps its name; the label only names the tensor
+                raise DuplicateName(f"`{stage.label}` already names a layer", stage.label_span, "choose another name")
+            self.named.setdefault(stage.label, _Named(before, len(self.graph.nodes), current, result, stage.label_span))
+            return result
+        raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
+
+    def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        if stage.kind == DEFAULTS:
+            raise StructureProblem(
+                "`defaults` must be the first line of the file, alone",
+                stage.kind_span,
+                "write `defaults pytorch` above `input`; it applies to the whole file",
+            )
+        if stage.kind in (IDENTITY, OUTPUT):
+            if stage.args:
+                raise BadArgument(f"`{stage.kind}` takes no arguments", stage.args[0].span)
+            if current is None:
+                raise MissingInput(stage.span)
+            if stage.kind == OUTPUT:
+                self.graph.outputs.append(current)
+            return current
+        if stage.kind == REUSE:
+            return self.reuse(stage, current, env)
+        kind = self.kind_of(stage)
+        positional, keywords = self.arguments(stage.args, env)
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
+        if stage.kind == "input":
+            if current is not None:
+                raise StructureProblem(
+                    "`input` must come first on a line of its own",
+                    stage.kind_span,
+                    "each network input starts a line (`left: input 28x28x1`); `@left` uses it later",
+                )
+        elif current is None:
+            raise MissingInput(stage.span)
+        for layer in bound.lower():
+            layer.conventions = self.conventions
+            current = self.add(layer, () if current is None else (current,))
+        if stage.kind == "input":
+            self.graph.inputs.append(current)
+        return current
+
+    def kind_of(self, stage: ast.Layer) -> type[LayerKind]:
+        """The layer kind a layer line names; an unknown name or a merge written as a layer is an error."""
+        kind = REGISTRY.get(stage.kind)
+        if kind is None:
+            choices = [*REGISTRY, *self.definitions, IDENTITY, OUTPUT, REUSE]
+            hint = (
+                keras_layer_hint(stage.kind)
+                or did_you_mean(stage.kind, choices)
+                or "`cnndsl layers` lists every layer; the README's language reference explains each"
+            )
+            if stage.kind in self.named and not stage.args:
+                hint = f"`@{stage.kind}` is its output; `reuse {stage.kind}` applies the same layer again"
+            raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
+        if kind.MERGE:
+            raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
+        return kind
+
+    def reuse(self, stage: ast.Layer, current: int | None, env: Env) -> int:
+        """`reuse name`: the named layer, or every layer of the named block call, applied to `current`."""
+        if len(stage.args) != 1 or not isinstance(stage.args[0], ast.Name):
+            raise BadArgument(
+                "`reuse` takes the name of one earlier layer or block call",
+                stage.args[1].span if len(stage.args) > 1 else stage.span,
+                "for example `reuse tower`",
+            )
+        if current is None:
+            raise MissingInput(stage.span)
+        named = self.lookup(stage.args[0].id, stage.args[0].span, env)
+        copies: dict[int, int] = {} if named.entry is None else {named.entry: current}
+        for original in self.graph.nodes[named.first : named.stop]:
+            self.spend(1 + len(original.inputs), stage.span)  # a copy costs what the original did
+            if not original.inputs:
+                raise BadArgument(f"`{stage.args[0].id}` contains an input; only layers can be reused", stage.span)
+            node_id = self.add(original.layer, tuple(copies.get(i, i) for i in original.inputs))
+            node = self.graph.nodes[node_id]
+            node.shares = original.id if original.shares is None else original.shares
+            node.span = stage.span
+            copies[original.id] = node_id
+        return copies.get(named.result, named.result)
+
+    def merge(self, stage: ast.Merge, current: int | None, env: Env) -> int:
+        if current is None:
+            raise MissingInput(stage.span)
+        branches = stage.branches
+        op = stage.op
+        if op == "residual":
+            if len(branches) != 1:
+                raise BadArgument("`residual(body)` takes one branch", stage.op_span, "for more, use add(...; ...)")
+            outputs = [current, self.pipeline(branches[0], current, env)]
+            spans = (stage.op_span, branches[0].span)
+            op = "add"
+        else:
+            outputs = [self.pipeline(branch, current, env) for branch in branches]
+            spans = tuple(branch.span for branch in branches)
+        self.spend(len(outputs), stage.span)  # each edge into the merge
+        layer = REGISTRY[op].bind(op, (), (), stage.span, self.conventions)
+        layer.branch_spans = spans
+        return self.add(layer, tuple(outputs))
+
+    def definition_of(self, stage: ast.Call) -> ast.Definition:
+        """The block a call names; a layer called like a block, or an unknown name, is an error."""
+        definition = self.definitions.get(stage.name)
+        if definition is None and stage.name in REGISTRY:
+            usage = REGISTRY[stage.name].USAGE
+            raise BlockProblem(
+                f"`{stage.name}` is a layer, not a block",
+                stage.name_span,
+                f"a layer's arguments follow it without parentheses or commas: `{usage or stage.name}`",
+            )
+        if definition is None and stage.name not in self.definitions:
+            ours = keras_layer_word(stage.name)
+            if ours is not None:
+                raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, self.keras_call_hint(stage, ours))
+        if definition is None:
+            hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
+            raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
+        return definition
+
+    @staticmethod
+    def keras_call_hint(stage: ast.Call, ours: str) -> Hint:
+        """`BatchNormalization()`, `Conv2D(32, 3)`: a Keras class called as in Python."""
+        usage = REGISTRY[ours].USAGE or ours
+        text = f"`{stage.name}` is Keras's name; cnndsl writes this layer `{ours}`, its arguments after it without parentheses or commas: `{usage}`"
+        if stage.args:
+            return Hint(text)
+        # No arguments: the whole call becomes the bare layer word.
+        return Hint(text, Edit(f"Change to `{ours}`", ours, span=stage.span))
+
+    def call(self, stage: ast.Call, current: int | None, env: Env, given=None) -> int | None:
+        definition = self.definition_of(stage)
+        self.called.add(stage.name)
+        active = [name for name, _ in self.calls]
+        if stage.name in active:
+            chain = " -> ".join([*active[active.index(stage.name) :], stage.name])
+            raise BlockProblem(
+                f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive"
+            )
+        if len(self.calls) >= MAX_CALL_DEPTH:
+            raise BlockProblem(
+                f"blocks call each other more than {MAX_CALL_DEPTH} deep",
+                stage.name_span,
+                "cnndsl expands at most this many nested calls; flatten some of the chain",
+            )
+        bindings = self.bind_call(definition, stage, env, given)
+        self.calls.append((stage.name, stage.span))
+        self.unrolling.append(stage.span)
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        self.call_count += 1
+        try:
+            current = self.statements(definition.body, current, bindings)
+        except LimitExceeded as error:
+            if error.span is not self.unrolling[0]:  # work bounds point at the outermost repeat or call
+                _note_call(error, stage)
+            raise
+        except MissingInput as error:
+            if current is None:  # the block was called first: the call is what lacks an input
+                raise MissingInput(stage.span) from error
+            _note_call(error, stage)
+            raise
+        except CnnError as error:
+            _note_call(error, stage)
+            raise
+        finally:
+            self.calls.pop()
+            self.unrolling.pop()
+            self.block_path.pop()
+        return current
+
+    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env, given=None) -> dict[str, Value]:
+        params = definition.params
+        names = [p.name for p in params]
+        positional, keywords = given if given is not None else self.arguments(stage.args, env)
+        usage = f"{definition.name}({', '.join(p.name if p.default is None else p.name + '=…' for p in params)})"
+        if len(positional) > len(params):
+            raise BlockProblem(
+                f"`{definition.name}` takes {len(params)} argument{'s' if len(params) != 1 else ''}, "
+                f"but {len(positional)} were given",
+                positional[len(params)].span,
+                f"usage: {usage}",
+            )
+        bindings: dict[str, Value] = dict(zip(names, positional))
+        for name, value, span in keywords:
+            if name not in names:
+                raise BlockProblem(
+                    f"`{definition.name}` has no parameter `{name}`",
+                    span,
+                    did_you_mean(name, names) or f"usage: {usage}",
+                )
+            if name in bindings:
+                raise BlockProblem(f"`{name}` is given twice", span)
+            bindings[name] = value
+        for param in params:
+            if param.name not in bindings:
+                if param.default is None:
+                    raise BlockProblem(
+                        f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}"
+                    )
+                bindings[param.name] = evaluate(param.default, {**self.globals, **bindings}, self)
+        return {**self.globals, **bindings}
+
+    def arguments(self, args, env: Env) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
+        positional: list[Value] = []
+        keywords: list[tuple[str, Value, Span]] = []
+        for arg in args:
+            _reject_literal_product(arg)
+            if isinstance(arg, ast.KeywordArg):
+                keywords.append((arg.name, evaluate(arg.value, env, self), arg.span))
+            else:
+                positional.append(evaluate(arg, env, self))
+        return positional, keywords
+
+
+def _filled_label(stage: ast.Labelled, env: Env, context=None) -> str:
+    """`block{b}a_expand_conv` with b = 1: `block1a_expand_conv`, from the block's parameters."""
+    return fill_template(stage.label, stage.label_span, env, context)
+
+
+def fill_template(template: str, span: Span, env: Env, context=None) -> str:
+    """A label or reference with `{EXPR}` parts (`h{b}`, `cell{i - 1}`), each part's value written in."""
+
+    def part(match: re.Match) -> str:
+        text = match[1].strip()
+        if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", text) and text not in env:
+            raise BadArgument(
+                f"`{{{text}}}` names no block parameter, `let` or loop variable here",
+                span,
+                did_you_mean(text, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
+            )
+        try:
+            value = evaluate(_template_expression(text), env, context)
+        except CnnError as error:  # the part's own text is not in the file at its own place: point at the label
+            raise BadArgument(f"in `{{{text}}}`: {error.message}", span, error.hint) from None
+        if isinstance(value.value, (float, tuple, list, Block)):
+            if isinstance(value.value, float) and value.value.is_integer():
+                return str(int(value.value))
+            raise BadArgument(
+                f"`{{{text}}}` is `{value.describe()}`; a label takes whole numbers and words", span, "round it: `{round(x)}`"
+            )
+        return str(value.value)
+
+    label = re.sub(r"\{([^{}]*)\}", part, template)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", label):
+        raise BadArgument(f"the label becomes `{label}`, which is not a name", span)
+    return label
+
+
+_TEMPLATE_PARTS: dict[str, ast.Expr] = {}
+
+
+def _template_expression(text: str) -> ast.Expr:
+    """The expression inside a label's `{...}`, parsed by the grammar as a `let` value."""
+    found = _TEMPLATE_PARTS.get(text)
+    if found is None:
+        from ..core.source import Source
+        from .parse import parse
+
+        if "\n" in text or len(text) > 200:
+            raise BadArgument("a `{...}` part of a label holds one short expression", None, "name the value with `let`")
+        program = parse(Source.of(f"let _ = {text}\n", "<label>"))
+        statements = program.statements
+        if len(statements) != 1 or not isinstance(statements[0], ast.Let):
+            raise BadArgument(f"`{{{text}}}` is not an expression", None, "write a name or arithmetic: `{i - 1}`")
+        found = _TEMPLATE_PARTS[text] = statements[0].value
+    return found
+
+
+def _starts_with_input(pipeline: ast.Pipeline) -> bool:
+    first = pipeline.stages[0]
+    if isinstance(first, ast.Labelled):
+        first = first.body
+    return isinstance(first, ast.Layer) and first.kind == "input"
+
+
+DEFAULTS = "defaults"
+
+
+def _is_defaults(pipeline: ast.Pipeline) -> bool:
+    return (
+        len(pipeline.stages) == 1 and isinstance(pipeline.stages[0], ast.Layer) and pipeline.stages[0].kind == DEFAULTS
+    )
+
+
+def _conventions(stage: ast.Layer) -> str:
+    """`defaults pytorch`: whose defaults the file's layers take (BN epsilon, flatten order...)."""
+    from ..layers.base import CONVENTIONS
+
+    args = stage.args
+    if len(args) != 1 or not isinstance(args[0], ast.Name) or args[0].id not in CONVENTIONS:
+        where = args[0].span if args else stage.span
+        word = args[0].id if args and isinstance(args[0], ast.Name) else ""
+        raise BadArgument(
+            "`defaults` takes one word: " + " or ".join(f"`{c}`" for c in CONVENTIONS),
+            where,
+            did_you_mean(word, CONVENTIONS) if word else "for example `defaults pytorch`",
+        )
+    return args[0].id
+
+
+def _note_call(error: CnnError, call: ast.Call) -> None:
+    """Note that the error happened inside this call (an error at the call itself needs no note)."""
+    if not _within(error.span, call.span):
+        error.called_from = (*error.called_from, (call.name, call.span))
+
+
+def _within(inner: Span | None, outer: Span) -> bool:
+    return (
+        inner is not None
+        and (outer.line, outer.column) <= (inner.line, inner.column)
+        and (
+            inner.end_line,
+            inner.end_column,
+        )
+        <= (outer.end_line, outer.end_column)
+    )
+
+
+def parse_value(name: str, text: str):
+    """A `--set` value: an int or a float as the file would write it; else a ParameterProblem."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterProblem(f"`{name}={text}`: the value is not a number", None, "for example `--set alpha=0.5`") from None
+    import math
+
+    if not math.isfinite(value):
+        raise ParameterProblem(f"`{name}={text}`: the value is not a finite number", None)
+    return value
+
+
+def expand(program: ast.Program, params: Mapping[str, object] | None = None) -> Graph:
+    """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s."""
+    return Expander(program, params).run()
