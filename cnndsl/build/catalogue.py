@@ -1,7 +1,7 @@
 """docs/errors.md: every error code with an example input and what `cnndsl check` prints for it.
 
 Generated from the error classes (their `code`, docstring and `example`), so the
-page cannot drift; tests/test_diagnostics.py checks that it is current.
+page cannot drift; tests/views/test_diagnostics.py checks that it is current.
 Update it with:  python -m cnndsl.build
 """
 
@@ -13,8 +13,8 @@ import os
 import sys
 import tempfile
 
-from ..views.diagnostics import error_classes
 from ..core.errors import CnnError
+from ..views.diagnostics import error_classes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "errors.md")
 EXAMPLE_FILE = "net.cnn"

@@ -63,6 +63,17 @@ class BadArgument(CnnError):
     hint_examples = ("input 28x28x1\nconv 8 3 x 3\n",)
 
 
+class ParameterProblem(ValueError):
+    """`--set NAME=VALUE` (or `analyze(params=...)`) names no `param` of the file, or gives no number.
+
+    A mistake in the command or the call, not in the file: a ValueError, and exit 2 on the command line.
+    """
+
+    def __init__(self, message: str, span=None, hint: str | None = None):
+        super().__init__(f"{message} ({hint})" if hint else message)
+        self.message, self.hint = message, hint
+
+
 class ShapeProblem(CnnError):
     """A layer cannot accept the shape that reaches it."""
 

@@ -18,6 +18,7 @@ from ..core.errors import (
     Hint,
     LimitExceeded,
     MissingInput,
+    ParameterProblem,
     StructureProblem,
     UnknownLayer,
     UnknownReference,
@@ -100,12 +101,6 @@ def _reject_literal_product(arg) -> None:
             arg.span,
             "to repeat a layer, group it: `(conv 8 3) * 2`; for a product, write the result",
         )
-
-
-class ParameterProblem(CnnError):
-    """`--set NAME=VALUE` (or `analyze(params=...)`) names no `param` of the file, or gives no number."""
-
-    code = "E205"
 
 
 class Expander(Context):
