@@ -21,7 +21,7 @@ finally:
     del _collecting
 
 __version__ = "0.1.0"
-__all__ = ["CnnError", "Model", "Source", "analyze", "analyze_file", "render"]
+__all__ = ["CnnError", "Model", "Source", "analyze", "analyze_file", "diagnose", "render"]
 
 
 def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Model:
@@ -58,6 +58,14 @@ def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Mo
     finally:
         if collecting:
             gc.enable()
+
+
+def diagnose(text: str, filename: str = "<input>", name: str | None = None, ignore=()):
+    """Every independent error of a .cnn text (in file order), or its model and warnings: a
+    `cnndsl.diagnosis.Diagnosis` with `.model`, `.errors`, `.warnings`. Nothing is raised."""
+    from .diagnosis import diagnose as find
+
+    return find(text, filename, name, ignore)
 
 
 def analyze_file(path: str | os.PathLike[str]) -> Model:

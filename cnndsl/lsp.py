@@ -60,7 +60,9 @@ def build_server():
                 types.Diagnostic(
                     range=to_range(uri, found.span),
                     message=found.message,
-                    severity=types.DiagnosticSeverity.Error,
+                    severity=types.DiagnosticSeverity.Warning
+                    if found.severity == "warning"
+                    else types.DiagnosticSeverity.Error,
                     source="cnndsl",
                     code=found.code,
                     related_information=[

@@ -13,25 +13,27 @@ from __future__ import annotations
 
 from html import escape
 
-from . import CnnError, Source, analyze, render
+from . import Source, diagnose, render
 from .infer import Model
 
 
 class Summary:
-    """What a `%%cnn` cell shows: the model's summary, as HTML or text."""
+    """What a `%%cnn` cell shows: the model's summary, as HTML or text, after its warnings (if any)."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, warnings: str = ""):
         self.model = model
+        self.warnings = warnings  # rendered as the command line renders them
 
     def _repr_html_(self) -> str:
         from .summary import format_html
 
-        return format_html(self.model)
+        shown = f'<pre style="color:#8a5a00">{escape(self.warnings)}</pre>' if self.warnings else ""
+        return shown + format_html(self.model)
 
     def __repr__(self) -> str:
         from .summary import format_summary
 
-        return format_summary(self.model)
+        return (self.warnings + "\n" if self.warnings else "") + format_summary(self.model)
 
 
 class ErrorReport:
@@ -56,14 +58,15 @@ def cnn(line: str, cell: str, namespace: dict) -> Summary | ErrorReport:
             f"usage: %%cnn [NAME]  (NAME is the variable for the model, `model` by default; got {line!r})"
         )
     try:
-        model = analyze(cell, "<cell>", name=name)
-    except CnnError as error:
-        report = ErrorReport(render(error, getattr(error, "source", None) or Source.of(cell, "<cell>")))
+        diagnosis = diagnose(cell, "<cell>", name=name)
     except RecursionError:
         report = ErrorReport("<cell>: the cell nests too deeply to read")
     else:
-        namespace[name] = model
-        return Summary(model)
+        source = diagnosis.source or Source.of(cell, "<cell>")
+        if diagnosis.model is not None:
+            namespace[name] = diagnosis.model
+            return Summary(diagnosis.model, "\n".join(render(warning, source) for warning in diagnosis.warnings))
+        report = ErrorReport("\n".join(render(error, source) for error in diagnosis.errors))
     # the name must not keep an earlier run's model: later cells would go on with a model that is not this cell's
     namespace.pop(name, None)
     return report
