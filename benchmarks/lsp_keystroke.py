@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from lsp_client import Client  # noqa: E402
 
-from cnndsl import analyze  # noqa: E402
-from cnndsl.editor import Document, ParseCache  # noqa: E402
+from cnndsl import analyze
+from cnndsl.tools.editor import Document, ParseCache
 
 
 def model_text(layers: int = 700, flat: bool = False) -> str:

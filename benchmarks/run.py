@@ -189,11 +189,11 @@ MICRO = r"""
 import gc, statistics, sys, time
 import cnndsl
 from cnndsl.emit import generate
-from cnndsl.expand import expand
-from cnndsl.infer import infer
-from cnndsl.parse import parse
-from cnndsl.source import Source
-from cnndsl.summary import format_summary
+from cnndsl.language.expand import expand
+from cnndsl.model.infer import infer
+from cnndsl.language.parse import parse
+from cnndsl.core.source import Source
+from cnndsl.views.summary import format_summary
 
 def median_ms(step, runs):
     # CPU time of this process: on a shared machine, wall-clock time also counts the others' work.

@@ -1,4 +1,19 @@
-"""cnndsl: write a CNN once; get its shapes, parameters, Keras and PyTorch code."""
+"""cnndsl: write a CNN once; get its shapes, parameters, Keras and PyTorch code.
+
+The package is built in layers; a module imports only from its own layer and
+the layers before it (tests/test_layout.py walks every import to hold this):
+
+    core      source text and spans, errors, limits, records, the code-writing vocabulary
+    layers    one class per layer kind: its syntax, shape, parameter and code rules
+    language  the grammar's parser, the syntax tree, block and repeat expansion
+    model     shape inference, memory, receptive fields; the one pipeline (model.pipeline)
+    emit      Keras and PyTorch code
+    views     summary tables, explain, diagrams, diff, FLOP counters, error formats
+    tools     fmt, the editor and language server, the notebook, highlighting, budgets
+    api       this module and port.py: the public API
+    cli       the command line
+    build     `python -m cnndsl.build`: rewrites every generated file
+"""
 
 from __future__ import annotations
 
@@ -11,61 +26,97 @@ import os
 _collecting = gc.isenabled()
 gc.disable()
 try:
-    from ._dataclass import replace
-    from .errors import CnnError, render
-    from .infer import Model
-    from .source import Source
+    from .core.errors import CnnError, render
+    from .core.moved import install as _install_moved_modules
+    from .core.records import same_fields
+    from .core.source import Source
+    from .core.version import __version__
+    from .model import infer as _infer
+    from .model.pipeline import model_name as _model_name  # noqa: F401 - kept for older callers
 finally:
     if _collecting:
         gc.enable()
     del _collecting
 
-__version__ = "0.1.0"
-__all__ = ["CnnError", "Model", "Source", "analyze", "analyze_file", "diagnose", "render"]
+_install_moved_modules()
+__all__ = ["CnnError", "Model", "Source", "__version__", "analyze", "analyze_file", "diagnose", "render"]
+
+
+@same_fields
+class Model(_infer.Model):
+    """An analysed network: its layers with their shapes and figures, and every view of them."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, model: _infer.Model) -> Model:
+        """The API's Model of one the pipeline made."""
+        return cls(nodes=model.nodes, outputs=model.outputs, name=model.name, source=model.source, inputs=model.inputs)
+
+    def summary(
+        self,
+        columns=None,
+        depth: int | None = None,
+        layout: str = "channels_last",
+        batch: int | None = None,
+        macs: bool = False,
+        dtype: str = "float32",
+        optimizer: str = "adam",
+        format: str = "table",
+        memory: bool = False,
+    ) -> str:
+        """The summary as `cnndsl summary` prints it: `format` is table, markdown, html or json.
+
+        `columns` is a list from `cnndsl.views.columns.COLUMNS` (or "all"), `depth` groups rows by
+        block call, `memory` adds the memory figures under the totals.
+        """
+        from .views import summary as views
+        from .views.columns import COLUMNS, View
+
+        if format == "json":
+            import json
+
+            return json.dumps(views.summary_dict(self, batch, dtype, optimizer, layout), indent=2)
+        if columns == "all":
+            columns, memory = COLUMNS, True
+        view = View(tuple(columns) if columns else None, layout, depth, dtype, optimizer, memory)
+        if format == "markdown":
+            return views.format_markdown(self, batch, macs, view)
+        if format == "html":
+            return views.format_html(self, batch, macs, view)
+        if format != "table":
+            raise ValueError(f"unknown format {format!r}; one of table, markdown, html, json")
+        return views.format_summary(self, batch, macs, view=view)
+
+    def _repr_html_(self) -> str:
+        """A notebook cell that ends with a model shows its summary table."""
+        from .views.summary import format_html
+
+        return format_html(self)
+
+    def explain(self, layers=None, layout: str = "channels_last", dtype: str = "float32") -> str:
+        """The arithmetic behind every figure, as `cnndsl explain` prints it."""
+        from .views.explain import explain_text
+
+        return explain_text(self, layers, layout=layout, dtype=dtype)
 
 
 def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Model:
     """Parse, expand and infer a .cnn text; raises CnnError on any mistake."""
-    from .expand import expand
-    from .infer import infer
-    from .parse import parse
+    from .model.pipeline import analyze as run
 
-    source = Source.of(text, filename)
-    # The syntax tree and the graph hold no reference cycles, but the cyclic
-    # collector would walk all of them again and again as they grow: most of
-    # the time of a long file, and superlinear. Pause it while they are built.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        model = infer(expand(parse(source)), name or _model_name(filename))
-        return replace(model, source=source)
-    except CnnError as error:
-        error.source = source
-        raise
-    except RecursionError:
-        # limits.py keeps every file within Python's default recursion limit; a caller
-        # already deep in its own stack may still run out, and gets a CnnError all the same.
-        from .errors import LimitExceeded
-        from .source import Span
-
-        error = LimitExceeded(
-            "the file nests too deeply for the stack left to cnndsl here",
-            Span(1, 1, 1, 2),
-            "call cnndsl from a shallower place, or nest fewer brackets and blocks inside each other",
-        )
-        error.source = source
-        raise error from None
-    finally:
-        if collecting:
-            gc.enable()
+    return Model.of(run(Source.of(text, filename), name))
 
 
 def diagnose(text: str, filename: str = "<input>", name: str | None = None, ignore=()):
     """Every independent error of a .cnn text (in file order), or its model and warnings: a
-    `cnndsl.diagnosis.Diagnosis` with `.model`, `.errors`, `.warnings`. Nothing is raised."""
-    from .diagnosis import diagnose as find
+    `cnndsl.model.diagnosis.Diagnosis` with `.model`, `.errors`, `.warnings`. Nothing is raised."""
+    from .model.diagnosis import diagnose as find
 
-    return find(text, filename, name, ignore)
+    diagnosis = find(Source.of(text, filename), name, ignore)
+    if diagnosis.model is not None:
+        diagnosis.model = Model.of(diagnosis.model)
+    return diagnosis
 
 
 def analyze_file(path: str | os.PathLike[str]) -> Model:
@@ -73,16 +124,8 @@ def analyze_file(path: str | os.PathLike[str]) -> Model:
         return analyze(file.read(), os.fspath(path))
 
 
-def _model_name(filename: str) -> str:
-    stem = os.path.splitext(os.path.basename(filename))[0]
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
-    if not cleaned or cleaned[0].isdigit() or filename.startswith("<"):
-        return "model"
-    return cleaned
-
-
 def load_ipython_extension(ipython) -> None:
     """`%load_ext cnndsl` in IPython or Jupyter: registers the `%%cnn` cell magic."""
-    from .notebook import load_ipython_extension as load
+    from .tools.notebook import load_ipython_extension as load
 
-    load(ipython)
+    load(ipython, analyze)

@@ -230,7 +230,7 @@ def _whole(text: str) -> int:
 
 
 def _columns(text: str) -> tuple[str, ...]:
-    from .columns import parse_columns
+    from .views.columns import parse_columns
 
     try:
         return parse_columns(text)
@@ -244,12 +244,12 @@ def _view(args):
     """The summary's View, or None for Keras's own table."""
     columns = args.columns
     if args.all:
-        from .columns import COLUMNS
+        from .views.columns import COLUMNS
 
         columns = COLUMNS
     if columns is None and args.depth is None and args.layout == "channels_last" and not (args.dtype or args.optimizer):
         return None
-    from .columns import View
+    from .views.columns import View
 
     memory = bool(args.all or args.dtype or args.optimizer or (columns and "memory" in columns))
     return View(columns, args.layout, args.depth, args.dtype or "float32", args.optimizer or "adam", memory)
@@ -271,7 +271,7 @@ class _TooLarge(OSError):
 
 def _read(path: str) -> tuple[str, str]:
     """The UTF-8 text of a file or of standard input, read up to a bound."""
-    from .limits import MAX_FILE_BYTES
+    from .core.limits import MAX_FILE_BYTES
 
     if path == "-":
         if sys.stdin is None:  # started with standard input closed
@@ -302,11 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     if extra:  # reported by the command's own parser, so its usage line is the one shown
         getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "layers":
-        from .reference import layer_table
+        from .views.reference import layer_table
 
         return _write(layer_table() + "\n")
     if args.command == "lsp":
-        from .lsp import serve
+        from .tools.lsp import serve
 
         return serve()
     if args.command == "summary":
@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             return USAGE
     found: list = []  # (error, source) for the machine-readable formats, written at the end
     if args.command == "check":
-        from .budgets import BadBudget, from_flags
+        from .tools.budgets import BadBudget, from_flags
 
         try:  # a bad budget is a usage error even when no file gets as far as its budgets
             from_flags(args)
@@ -337,7 +337,7 @@ def _report(found: list, args) -> int:
     style = getattr(args, "error_format", "text")
     if style == "text" or (not found and (style == "github" or args.command != "check")):
         return OK
-    from .diagnostics import format_errors
+    from .views.diagnostics import format_errors
 
     return _write(format_errors(found, style))
 
@@ -356,8 +356,7 @@ def _run(path: str, args, found: list) -> int:
         )
         return USAGE
 
-    from . import CnnError, Source
-    from .diagnosis import diagnose
+    from . import CnnError, Source, diagnose
 
     try:
         diagnosis = diagnose(text, filename)
@@ -397,22 +396,26 @@ def _run(path: str, args, found: list) -> int:
     except CnnError as error:  # errors of code generation carry no source: it is this file
         return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:
-        from .errors import SyntaxProblem
+        from .core.errors import SyntaxProblem
 
         return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
     except Exception as error:  # a bug of ours must still not show a traceback
-        print(
-            f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
-            "This is a bug in cnndsl; please report it with the file that caused it.",
-            file=sys.stderr,
-        )
-        return INTERNAL
+        return _internal_error(error, filename)
+
+
+def _internal_error(error: Exception, filename: str) -> int:
+    print(
+        f"cnndsl: internal error while processing {filename}: {type(error).__name__}: {error}\n"
+        "This is a bug in cnndsl; please report it with the file that caused it.",
+        file=sys.stderr,
+    )
+    return INTERNAL
 
 
 def _warning_settings(path: str, args):
     """(codes ignored, the warnings mode: show, error or off) from the flags and the project's
     [tool.cnndsl] (`ignore = ["W101"]`, `warnings = "error"`); an exit code when those cannot be read."""
-    from .budgets import BadBudget, warning_settings
+    from .tools.budgets import BadBudget, warning_settings
 
     try:
         ignore, mode = warning_settings(path)
@@ -426,7 +429,7 @@ def _warn(warnings: list, source, args) -> None:
     """Warnings of `summary`, on standard error in the error format: standard output is the table's."""
     shown, more = _capped(warnings, args)
     style = getattr(args, "error_format", "text")
-    from .diagnostics import format_errors
+    from .views.diagnostics import format_errors
 
     sys.stderr.write(format_errors([(warning, source) for warning in shown], style))
     if more:
@@ -454,7 +457,7 @@ def _model_errors(errors: list, source, args, found: list) -> int:
 
 def _check(model, source, path: str, args, found: list) -> int:
     """Budgets, when any are set; the model itself has already passed."""
-    from .budgets import BadBudget, budgets_for, over_budget
+    from .tools.budgets import BadBudget, budgets_for, over_budget
 
     try:
         budgets = budgets_for(path, args)
@@ -473,17 +476,20 @@ def _diff(args, found: list) -> int:
     status = max(_run(args.file_a, args, found), _run(args.file_b, args, found))
     if status != OK:
         return status
-    from .diff import diff_dict, diff_models, format_diff
+    from .views.diff import diff_dict, diff_models, format_diff
 
     (a, name_a), (b, name_b) = args.models
-    diff = diff_models(a, b)
-    if args.json:
-        import json
+    try:  # the comparison and its text, guarded as each file's own commands are
+        diff = diff_models(a, b)
+        if args.json:
+            import json
 
-        written = _write(json.dumps(diff_dict(diff, name_a, name_b), indent=2) + "\n")
-    else:
-        written = _write(format_diff(diff, name_a, name_b) + "\n")
-    return written or (OK if diff.same else MODEL_ERROR)
+            text = json.dumps(diff_dict(diff, name_a, name_b), indent=2)
+        else:
+            text = format_diff(diff, name_a, name_b)
+    except Exception as error:
+        return _internal_error(error, f"{name_a} and {name_b}")
+    return _write(text + "\n") or (OK if diff.same else MODEL_ERROR)
 
 
 def _fmt(path: str, args, found: list) -> int:
@@ -493,14 +499,14 @@ def _fmt(path: str, args, found: list) -> int:
     except (OSError, UnicodeDecodeError):
         return _run(path, args, found)  # the same message as every other command
     from . import CnnError, Source
-    from .fmt import format_source
+    from .tools.fmt import format_source
 
     try:
         formatted = format_source(text, filename)
     except CnnError as error:
         return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:
-        from .errors import SyntaxProblem
+        from .core.errors import SyntaxProblem
 
         return _model_error(SyntaxProblem("the file nests too deeply to read"), Source.of(text, filename), args, found)
     except Exception as error:  # FormatChangedMeaning, or any bug: never write a file we are not sure of
@@ -607,11 +613,11 @@ def _summary(model, args) -> int:
     if args.style == "torchinfo":
         if args.format != "table":
             args.command_parser.error("--style torchinfo prints torchinfo's table; it has no --format or --json")
-        from .torchinfo_style import format_torchinfo
+        from .views.torchinfo_style import format_torchinfo
 
         return _write(format_torchinfo(model, args.batch or 1) + "\n")
     if args.format in ("markdown", "csv", "html"):
-        from . import summary
+        from .views import summary
 
         if args.format == "csv":
             return _write(summary.format_csv(model, args.batch, args.layout))
@@ -620,18 +626,18 @@ def _summary(model, args) -> int:
     if args.format == "json":
         import json
 
-        from .summary import summary_dict
+        from .views.summary import summary_dict
 
         report = summary_dict(model, args.batch, args.dtype or "float32", args.optimizer or "adam", args.layout)
         return _write(json.dumps(report, indent=2) + "\n")
-    from .summary import format_summary
+    from .views.summary import format_summary
 
     view = _view(args)
     return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view) + "\n")
 
 
 def _flops(model, args) -> int:
-    from .flops import flops_dict, format_flops
+    from .views.flops import flops_dict, format_flops
 
     if args.json:
         import json
@@ -641,22 +647,22 @@ def _flops(model, args) -> int:
 
 
 def _explain(model, args) -> int:
-    from .explain import explain_text
+    from .views.explain import explain_text
 
     try:
         text = explain_text(
             model, args.layer, args.layout, args.dtype or "float32", args.batch, args.optimizer or "adam"
         )
     except KeyError as missing:
-        from .errors import did_you_mean
+        from .core.errors import did_you_mean
 
         name = missing.args[0]
         hint = did_you_mean(name, [node.name for node in model.nodes])
         print(f"cnndsl: no layer named `{name}`" + (f"; {hint}" if hint else ""), file=sys.stderr)
         return USAGE
     if args.flops:
-        from .explain import select
-        from .flops import counter_lines
+        from .views.explain import select
+        from .views.flops import counter_lines
 
         text += "\n\n" + "\n".join(counter_lines(model, select(model, args.layer) if args.layer else None))
     return _write(text + "\n")
@@ -751,7 +757,7 @@ DIAGRAM_EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".svg": "s
 def _diagram(model, source, args) -> int:
     import os
 
-    from .diagram import DiagramError, diagram
+    from .views.diagram import DiagramError, diagram
 
     fmt = args.format
     if args.output:

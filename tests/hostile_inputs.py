@@ -31,11 +31,11 @@ import re
 from pathlib import Path
 
 import cnndsl
+from cnndsl.core.errors import CnnError, render
+from cnndsl.core.source import Source
 from cnndsl.emit import generate
-from cnndsl.errors import CnnError, render
 from cnndsl.layers import REGISTRY
 from cnndsl.layers.base import Choice, Flag, FloatType, IntType, ShapeType, SizeType
-from cnndsl.source import Source
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.cnn"))
 EXAMPLE_TEXTS = [path.read_text(encoding="utf-8") for path in EXAMPLES]
@@ -356,7 +356,7 @@ def check(
         return "error"
     except Exception as error:  # noqa: BLE001 - the property: analyze raises only CnnError
         raise AssertionError(f"analyze escaped with {type(error).__name__}: {error}") from error
-    from cnndsl.summary import format_summary, summary_dict
+    from cnndsl.views.summary import format_summary, summary_dict
 
     flags = [(m, a) for m in (False, True) for a in (False, True)]
     for macs, ascii_only in flags if every_flag else [flags[len(text) % 4]]:

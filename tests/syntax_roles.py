@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cnndsl import ast
-from cnndsl.parse import parse
-from cnndsl.source import Source
+from cnndsl.core.source import Source
+from cnndsl.language import ast
+from cnndsl.language.parse import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 

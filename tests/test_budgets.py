@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cnndsl.budgets import FIGURES, BadBudget, parse_amount
 from cnndsl.cli import main
+from cnndsl.tools.budgets import FIGURES, BadBudget, parse_amount
 
 ROOT = Path(__file__).resolve().parent.parent
 LENET = ROOT / "examples" / "lenet.cnn"
@@ -155,13 +155,13 @@ def test_budgets_from_the_nearest_pyproject_with_a_cnndsl_table(tmp_path, capsys
 
 def test_a_pyproject_that_cannot_name_cnndsl_is_not_parsed(tmp_path, monkeypatch):
     # Parsing TOML costs ~3 ms of every `check`: a file without the word (or an escape) is skipped.
-    import cnndsl.budgets
+    import cnndsl.tools.budgets
 
     def refuse(path):
         raise AssertionError(f"parsed {path}")
 
     model = project(tmp_path, "[tool.ruff]\nline-length = 99\n")
-    monkeypatch.setattr(cnndsl.budgets, "_read_toml", refuse)
+    monkeypatch.setattr(cnndsl.tools.budgets, "_read_toml", refuse)
     assert main(["check", str(model)]) == 0
 
 

@@ -211,9 +211,9 @@ def test_layers_lists_every_keyword():
 NOT_FOR_SUMMARY = {
     "torch", "keras", "numpy", "tensorflow", "jax", "lark", "pygments",
     "difflib", "pickle", "logging", "json", "csv", "html", "unicodedata", "subprocess", "shutil",
-    "cnndsl.emit.keras", "cnndsl.emit.pytorch", "cnndsl.explain", "cnndsl.diagram", "cnndsl.memory",
-    "cnndsl.reference", "cnndsl.diagnostics", "cnndsl.port", "cnndsl.build_parser", "cnndsl.highlight",
-    "cnndsl.catalogue", "cnndsl._generated_parser", "dataclasses", "inspect", "fractions", "typing",
+    "cnndsl.emit.keras", "cnndsl.emit.pytorch", "cnndsl.views.explain", "cnndsl.views.diagram", "cnndsl.model.memory",
+    "cnndsl.views.reference", "cnndsl.views.diagnostics", "cnndsl.port", "cnndsl.language.parser_build", "cnndsl.tools.highlight",
+    "cnndsl.build.catalogue", "cnndsl.language._generated_parser", "dataclasses", "inspect", "fractions", "typing",
 }  # fmt: skip
 
 
@@ -254,7 +254,7 @@ def test_summary_does_not_import_heavy_frameworks():
     )
     result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     imported = set(eval(result.stderr))  # noqa: S307 - our own repr of a list of names
-    assert "cnndsl.summary" in imported
+    assert "cnndsl.views.summary" in imported
     assert sorted(imported & NOT_FOR_SUMMARY) == []
 
 
@@ -271,5 +271,5 @@ def test_check_imports_only_what_it_uses(tmp_path):
     )
     result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     status, imported = eval(result.stderr)  # noqa: S307 - our own repr
-    assert status == 0 and "cnndsl.budgets" in imported
+    assert status == 0 and "cnndsl.tools.budgets" in imported
     assert sorted(set(imported) & (NOT_FOR_SUMMARY | {"decimal", "tomllib", "tomli"})) == []

@@ -1,6 +1,6 @@
-"""cnndsl._dataclass behaves as the standard dataclass decorator, class by class.
+"""cnndsl.core.records behaves as the standard dataclass decorator, class by class.
 
-The oracle: each module that uses cnndsl._dataclass (or cnndsl.frozen, which
+The oracle: each module that uses cnndsl.core.records (or cnndsl.core.frozen, which
 is `dataclass(frozen=True, slots=True)`), run again with the standard
 `dataclasses` in its place, so every class body is decorated both ways;
 then the two classes' instances are compared on everything the standard
@@ -23,23 +23,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnndsl import _dataclass
-from cnndsl._dataclass import dataclass, field
+from cnndsl.core import records as _dataclass
+from cnndsl.core.records import dataclass, field
 
 MODULES = [
-    "cnndsl.source",
-    "cnndsl.errors",
-    "cnndsl.ast",
-    "cnndsl.infer",
-    "cnndsl.expand",
+    "cnndsl.core.source",
+    "cnndsl.core.errors",
+    "cnndsl.language.ast",
+    "cnndsl.model.infer",
+    "cnndsl.model.pipeline",
+    "cnndsl.language.expand",
     "cnndsl.layers.base",
-    "cnndsl.emit.writer",
-    "cnndsl.budgets",
-    "cnndsl.receptive",
-    "cnndsl.memory",
-    "cnndsl.diagram",
-    "cnndsl.columns",
-    "cnndsl.diff",
+    "cnndsl.core.writer",
+    "cnndsl.tools.budgets",
+    "cnndsl.model.receptive",
+    "cnndsl.model.memory",
+    "cnndsl.views.diagram",
+    "cnndsl.views.columns",
+    "cnndsl.views.diff",
 ]
 
 
@@ -48,9 +49,9 @@ def _standard_module(name: str) -> types.ModuleType:
     """The module's source run again, importing `dataclass` and `field` from the standard library."""
     module = importlib.import_module(name)
     text = Path(module.__file__).read_text(encoding="utf-8")
-    standard, count = re.subn(r"^from \.+_dataclass import ", "from dataclasses import ", text, flags=re.M)
+    standard, count = re.subn(r"^from \.+(core\.)?records import ", "from dataclasses import ", text, flags=re.M)
     standard, frozen_count = re.subn(
-        r"^from \.+frozen import frozen$",
+        r"^from \.+(core\.)?frozen import frozen$",
         "from dataclasses import dataclass as _standard\nfrozen = _standard(frozen=True, slots=True)",
         standard,
         flags=re.M,
@@ -79,11 +80,11 @@ PAIRS = _pairs()
 
 def test_every_module_using_it_is_compared():
     users = {
-        ".".join(path.relative_to(Path(_dataclass.__file__).parent.parent).with_suffix("").parts)
-        for path in Path(_dataclass.__file__).parent.rglob("*.py")
-        if re.search(r"^from \.+(_dataclass|frozen) import ", path.read_text(encoding="utf-8"), flags=re.M)
+        ".".join(path.relative_to(Path(_dataclass.__file__).parent.parent.parent).with_suffix("").parts)
+        for path in Path(_dataclass.__file__).parent.parent.rglob("*.py")
+        if re.search(r"^from \.+(core\.)?(records|frozen) import ", path.read_text(encoding="utf-8"), flags=re.M)
     }
-    assert users - {"cnndsl.frozen"} == set(MODULES)
+    assert users - {"cnndsl.core.frozen"} == set(MODULES)
     assert len(PAIRS) >= 35
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.catalogue import PAGE, page, run_example
+from cnndsl.build.catalogue import PAGE, page, run_example
 from cnndsl.cli import main
-from cnndsl.diagnostics import error_classes
-from cnndsl.errors import CnnError, CnnWarning
+from cnndsl.core.errors import CnnError, CnnWarning
+from cnndsl.views.diagnostics import error_classes
 
 ROOT = Path(__file__).resolve().parent.parent
 LENET = str(ROOT / "examples" / "lenet.cnn")
@@ -23,7 +23,7 @@ BLOCK_ERROR = "def down(c):\n    conv c 5x5 | pool 2\ndef stage(c):\n    down(c)
 def test_every_error_class_has_its_own_stable_code():
     for cls in KINDS:
         assert "code" in vars(cls), (
-            f"give {cls.__name__} its own `code` and `example`, then run: python -m cnndsl.catalogue --update"
+            f"give {cls.__name__} its own `code` and `example`, then run: python -m cnndsl.build"
         )
         assert re.fullmatch(r"W\d{3}" if cls.severity == "warning" else r"E\d{3}", cls.code)
     codes = [cls.code for cls in error_classes()]
@@ -34,7 +34,7 @@ def test_every_error_class_has_its_own_stable_code():
 
 
 def test_the_catalogue_is_current():
-    assert Path(PAGE).read_text(encoding="utf-8") == page(), "run: python -m cnndsl.catalogue --update"
+    assert Path(PAGE).read_text(encoding="utf-8") == page(), "run: python -m cnndsl.build"
 
 
 @pytest.mark.parametrize("cls", [cls for cls in KINDS if cls.example is not None], ids=lambda cls: cls.code)

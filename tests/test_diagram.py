@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cnndsl import Source, analyze_file
-from cnndsl.diagram import to_dot, to_mermaid
+from cnndsl.views.diagram import to_dot, to_mermaid
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))

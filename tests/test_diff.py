@@ -9,7 +9,7 @@ import pytest
 
 import cnndsl
 from cnndsl.cli import main
-from cnndsl.diff import diff_models
+from cnndsl.views.diff import diff_models
 
 ROOT = Path(__file__).resolve().parent.parent
 LENET_TEXT = (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8")

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnndsl.editor import Document, ParseCache, statements
-from cnndsl.parse import parse
-from cnndsl.source import Source
+from cnndsl.core.source import Source
+from cnndsl.language.parse import parse
+from cnndsl.tools.editor import Document, ParseCache, statements
 
 EXAMPLES = {path.stem: path.read_text() for path in sorted((Path(__file__).parent.parent / "examples").glob("*.cnn"))}
 
@@ -59,7 +59,7 @@ def test_a_syntax_error_is_reported_as_the_command_line_reports_it():
 
 def test_the_editor_reports_what_check_reports():
     """Every independent error (the language server publishes these), or the warnings with their severity."""
-    from cnndsl.editor import Document
+    from cnndsl.tools.editor import Document
 
     errors = Document("input 8x8x1\ncovn 4 3\nconv 4 3 strid 2\n").diagnostics()
     assert [(d.span.line, d.code, d.severity) for d in errors] == [(2, "E200", "error"), (3, "E201", "error")]

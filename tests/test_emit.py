@@ -9,8 +9,8 @@ from emit_helpers import check_keras, check_torch, load, ruff_problems
 
 import cnndsl
 from cnndsl.cli import main
+from cnndsl.core.errors import UnsupportedByTarget
 from cnndsl.emit import TARGETS, generate
-from cnndsl.errors import UnsupportedByTarget
 from cnndsl.layers.core import Dropout
 
 LENET = "input 32x32x3 | conv 8 5x5 relu | pool 2 | conv 16 5x5 relu | pool 2\ndense 120 relu | dense 84 relu | dense 10 softmax\n"
@@ -81,7 +81,7 @@ def test_awkward_labels_stay_valid_python(keras, torch):
 
 
 def test_strings_are_escaped():
-    from cnndsl.emit.writer import Names, literal
+    from cnndsl.core.writer import Names, literal
 
     assert literal('a"b\\c\n') == '"a\\"b\\\\c\\n"'
     assert ast.literal_eval(literal("a\"b\\c\n'")) == "a\"b\\c\n'"

@@ -2,7 +2,7 @@
 
 After an intended change to the generated code, rewrite the expected files with
 
-    CNNDSL_UPDATE_GOLDEN=1 python -m pytest tests/test_emit_golden.py
+    python -m cnndsl.build
 
 and review the diff. The expected files must also be stable under `ruff
 format` (a second pass changes nothing) and clean under `ruff check`, both
@@ -24,7 +24,6 @@ from cnndsl.emit import generate
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.cnn"))
 SUFFIX = {"keras": "keras.py", "pytorch": "torch.py"}
-UPDATE = os.environ.get("CNNDSL_UPDATE_GOLDEN") == "1"
 
 
 @pytest.mark.parametrize("target", sorted(SUFFIX))
@@ -33,9 +32,7 @@ def test_golden(case, target):
     model = cnndsl.analyze_file(GOLDEN / f"{case}.cnn")
     code = generate(model, target)
     expected = GOLDEN / f"{case}.{SUFFIX[target]}"
-    if UPDATE:
-        expected.write_text(code, encoding="utf-8")
-    assert expected.exists(), f"missing {expected.name}; run CNNDSL_UPDATE_GOLDEN=1 python -m pytest {__file__}"
+    assert expected.exists(), f"missing {expected.name}; run python -m cnndsl.build"
     assert code == expected.read_text(encoding="utf-8")
 
 

@@ -17,8 +17,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
+from cnndsl.core.errors import ShapeProblem, UnsupportedByTarget
 from cnndsl.emit import generate
-from cnndsl.errors import ShapeProblem, UnsupportedByTarget
 
 pytestmark = pytest.mark.oracle
 

@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.emit import generate
-from cnndsl.errors import (
+from cnndsl.core.errors import (
     BadArgument,
     BlockProblem,
     BranchMismatch,
@@ -23,7 +22,8 @@ from cnndsl.errors import (
     UnknownLayer,
     render,
 )
-from cnndsl.source import Source
+from cnndsl.core.source import Source
+from cnndsl.emit import generate
 
 
 def error_of(text: str) -> CnnError:

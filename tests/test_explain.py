@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from netgen import networks
 
 from cnndsl import analyze, analyze_file
-from cnndsl.explain import explain_node, explain_parts, explain_text
+from cnndsl.views.explain import explain_node, explain_parts, explain_text
 
 
 def node(model, name):

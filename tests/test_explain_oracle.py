@@ -14,7 +14,7 @@ import pytest
 
 from cnndsl import analyze
 from cnndsl.emit import generate
-from cnndsl.explain import explain_parts
+from cnndsl.views.explain import explain_parts
 
 SNIPPETS = [
     "input 32x32x3\nconv 8 5x5 relu",

@@ -3,7 +3,7 @@
 import pytest
 
 from cnndsl import CnnError, Source, analyze
-from cnndsl.errors import Fix
+from cnndsl.core.errors import Fix
 
 
 def apply(text: str, fix: Fix) -> str:

@@ -20,7 +20,7 @@ import cnndsl
 from cnndsl.cli import main
 from cnndsl.emit import generate
 from cnndsl.emit.pytorch import TorchTarget
-from cnndsl.flops import COUNTERS, calls, totals
+from cnndsl.views.flops import COUNTERS, calls, totals
 
 pytestmark = pytest.mark.oracle
 
@@ -188,7 +188,7 @@ def test_explain_shows_one_layers_count_under_each_counter(torch, capsys):
     import torchinfo
 
     from cnndsl.emit.pytorch import TorchTarget
-    from cnndsl.flops import layer_counts
+    from cnndsl.views.flops import layer_counts
 
     model = cnndsl.analyze(PYTORCH_PIECES)
     built = load(generate(model, "pytorch"), "generated_torch").build_model().eval()

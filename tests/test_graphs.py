@@ -15,8 +15,15 @@ from pathlib import Path
 import pytest
 
 import cnndsl
-from cnndsl.errors import BadArgument, DuplicateName, ShapeProblem, StructureProblem, UnknownLayer, UnknownReference
-from cnndsl.summary import _rows, format_summary, summary_dict
+from cnndsl.core.errors import (
+    BadArgument,
+    DuplicateName,
+    ShapeProblem,
+    StructureProblem,
+    UnknownLayer,
+    UnknownReference,
+)
+from cnndsl.views.summary import format_summary, summary_dict, table_rows
 
 
 def siamese(k):
@@ -162,7 +169,7 @@ def keras_rows(model) -> list[tuple]:
 
 
 def cnndsl_rows(model) -> list[tuple]:
-    _, rows, _ = _rows(model, None, False)
+    _, rows, _ = table_rows(model, None, False)
     out = []
     for (name_type,), (shape,), (params,), connected in rows:
         name, kind = name_type[:-1].split(" (")

@@ -6,7 +6,7 @@ import pytest
 from pygments.token import Error, Keyword, Name, Number
 from syntax_roles import roles, sample_texts
 
-from cnndsl.highlight import CnnLexer
+from cnndsl.tools.highlight import CnnLexer
 
 TEXTS = sample_texts()
 ROLE_OF_TOKEN = {Name.Builtin: "layer", Name.Function: "block", Keyword: "merge", Name.Label: "label"}
@@ -60,8 +60,8 @@ def test_options_numbers_and_parameters():
 
 
 def test_a_new_layer_keyword_is_highlighted_without_editing_the_lexer():
+    from cnndsl.language.syntax import layer_words
     from cnndsl.layers import REGISTRY
-    from cnndsl.syntax import layer_words
 
     expected = {word for word, kind in REGISTRY.items() if not kind.MERGE} | {"identity", "defaults", "output", "reuse"}
     assert set(layer_words()) == expected

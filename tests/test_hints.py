@@ -4,7 +4,7 @@ import pytest
 from test_fixes import apply
 
 from cnndsl import CnnError, Source, analyze
-from cnndsl.errors import render
+from cnndsl.core.errors import render
 
 
 def rendered(text: str) -> list[str]:

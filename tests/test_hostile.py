@@ -24,14 +24,14 @@ from emit_helpers import check_keras, check_torch, load
 from test_emit_numeric import max_error
 
 import cnndsl
+from cnndsl.core.errors import BadArgument, CnnError, LimitExceeded, render
+from cnndsl.core.limits import MAX_AXIS, MAX_LAYERS, MAX_NESTING, MAX_TOTAL, MAX_WORK, WORK_PER_WRITTEN_STAGE
+from cnndsl.core.source import Source
+from cnndsl.core.writer import BUILTINS, literal
 from cnndsl.emit import generate
 from cnndsl.emit.keras import KerasTarget
 from cnndsl.emit.pytorch import TorchTarget
-from cnndsl.emit.writer import BUILTINS, literal
-from cnndsl.errors import BadArgument, CnnError, LimitExceeded, render
-from cnndsl.limits import MAX_AXIS, MAX_LAYERS, MAX_NESTING, MAX_TOTAL, MAX_WORK, WORK_PER_WRITTEN_STAGE
-from cnndsl.parse import parse
-from cnndsl.source import Source
+from cnndsl.language.parse import parse
 
 
 def error_of(text: str) -> CnnError:
@@ -106,7 +106,7 @@ def test_a_summary_of_the_largest_sizes_prints(capsys):
     assert model.total == 2**31 * 2**31 + 2**31 + 2**31 + 1
     assert model.total < MAX_TOTAL
     # `summary --macs` and `--json` print these in full
-    from cnndsl.summary import format_summary, summary_dict
+    from cnndsl.views.summary import format_summary, summary_dict
 
     assert "4,611,686,022,722,355,201" in format_summary(model, macs=True)
     assert summary_dict(model)["total_macs"] == 2**62 + 2**31

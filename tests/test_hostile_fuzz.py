@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.errors import CnnError
+from cnndsl.core.errors import CnnError
 
 # Seeds per strategy: a bomb costs up to a second, the others milliseconds.
 SEEDS = {name: 150 for name in STRATEGIES} | {"bomb": 12, "nesting": 40}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import cnndsl
-from cnndsl.errors import DuplicateName
+from cnndsl.core.errors import DuplicateName
 
 
 def error_of(text: str) -> DuplicateName:

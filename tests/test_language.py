@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import cnndsl
-from cnndsl.errors import CnnError
+from cnndsl.core.errors import CnnError
 
 
 def summary(text: str) -> list[tuple[str, tuple, int]]:

@@ -213,7 +213,7 @@ def apply_edits(text: str, edits: list[dict]) -> str:
 
 
 def test_formatting_goes_through_cnndsl_fmt(client):
-    from cnndsl.fmt import format_source
+    from cnndsl.tools.fmt import format_source
 
     messy = "input   28x28x1\nconv 8 3x3   same|relu   # first\ndef b( c ):\n  conv c 3\nb( 4 )\n\n\n"
     uri, _ = opened(client, "messy", messy)

@@ -1,7 +1,7 @@
 """The parser shipped in the package is current, and nothing is read from a temp-dir cache.
 
-cnndsl/_generated_parser.py and cnndsl/_parse_tables.py are built from
-grammar/cnndsl.lark by `python -m cnndsl.build_parser`; these tests fail
+cnndsl/language/_generated_parser.py and cnndsl/language/_parse_tables.py are built from
+grammar/cnndsl.lark by `python -m cnndsl.build`; these tests fail
 whenever they drift apart.
 """
 
@@ -22,14 +22,15 @@ from hypothesis import strategies as st
 from netgen import networks
 from syntax_roles import sample_texts
 
-from cnndsl import _generated_parser, _parse_tables, build_parser
-from cnndsl.parse import _fast_tables, _Indenter, _parser, _tree_transformer, grammar_path
-from cnndsl.source import Source
+from cnndsl.core.source import Source
+from cnndsl.language import _generated_parser, _parse_tables
+from cnndsl.language import parser_build as build_parser
+from cnndsl.language.parse import _fast_tables, _Indenter, _parser, _tree_transformer, grammar_path
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = (
-    "grammar/cnndsl.lark changed: run `python -m cnndsl.build_parser` and commit"
-    " cnndsl/_generated_parser.py and cnndsl/_parse_tables.py"
+    "grammar/cnndsl.lark changed: run `python -m cnndsl.build` and commit"
+    " cnndsl/language/_generated_parser.py and cnndsl/language/_parse_tables.py"
 )
 GRAMMAR = Path(grammar_path()).read_text(encoding="utf-8")
 EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
@@ -67,7 +68,7 @@ def _without_compiled(text: str) -> str:
 def test_the_scanner_is_what_re_compiles(monkeypatch):
     import re
 
-    from cnndsl.parse import _scanner
+    from cnndsl.language.parse import _scanner
 
     compiled = [re.compile(pattern, flags) for pattern, flags in _parse_tables.SCANNER]
     assert _scanner(_parse_tables) == compiled  # a Pattern equals another with the same text, flags and program
@@ -205,7 +206,7 @@ def _reference_ast(text):
     ids=[f"construct{i}" for i in range(len(CONSTRUCTS))] + [p.name for p in EXAMPLES],
 )
 def test_ast_built_during_the_parse_equals_the_transformer_pass(text):
-    from cnndsl.parse import parse
+    from cnndsl.language.parse import parse
 
     text = text if text.endswith("\n") else text + "\n"
     assert parse(Source.of(text, "t.cnn")) == _reference_ast(text)
@@ -273,7 +274,7 @@ SAMPLES = sample_texts()
 def test_the_fast_loop_parses_every_example_itself(name):
     # parse() falls back to Lark's loop only to report an error; valid files never need it.
     # Every example and README snippet: the same AST, with the same spans, as Lark's tree made.
-    from cnndsl.parse import _parse_fast
+    from cnndsl.language.parse import _parse_fast
 
     text = SAMPLES[name]
     text = text if text.endswith("\n") else text + "\n"
@@ -283,7 +284,7 @@ def test_the_fast_loop_parses_every_example_itself(name):
 
 @pytest.mark.parametrize("text", BROKEN)
 def test_the_fast_loop_hands_errors_to_lark(text):
-    from cnndsl.parse import _parse_fast, _Unparsed
+    from cnndsl.language.parse import _parse_fast, _Unparsed
 
     with pytest.raises(_Unparsed):
         _parse_fast(_fast_tables(), text, plain=True)
@@ -292,7 +293,7 @@ def test_the_fast_loop_hands_errors_to_lark(text):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(net=networks(max_layers=8, max_depth=2))
 def test_fast_loop_equals_lark_and_transformer_on_random_networks(net):
-    from cnndsl.parse import _parse_fast
+    from cnndsl.language.parse import _parse_fast
 
     assert _parse_fast(_fast_tables(), net.text, plain=True).value == _reference_ast(net.text)
 
@@ -300,7 +301,7 @@ def test_fast_loop_equals_lark_and_transformer_on_random_networks(net):
 def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses():
     # After `c` in a call, Lark's per-state lexer reads `-1` as minus and 1; the
     # fast loop's single scanner reads a negative number the state does not take.
-    from cnndsl.parse import _parse_fast, _Unparsed, parse
+    from cnndsl.language.parse import _parse_fast, _Unparsed, parse
 
     text = "def f(c): dense c\ninput 8 | f(c -1)\n"
     with pytest.raises(_Unparsed):
@@ -311,7 +312,7 @@ def test_where_one_scanner_differs_from_the_contextual_lexer_larks_loop_parses()
 def test_the_fast_loop_parses_the_blocks_guide_as_lark_does():
     import re
 
-    from cnndsl.parse import _parse_fast
+    from cnndsl.language.parse import _parse_fast
 
     guide = (ROOT / "docs" / "blocks.md").read_text(encoding="utf-8")
     snippets = re.findall(r"```cnn\n(.*?)```", guide, flags=re.S)
@@ -322,7 +323,7 @@ def test_the_fast_loop_parses_the_blocks_guide_as_lark_does():
 
 def test_only_start_can_be_empty():
     # The fast reductions take every child but `start`'s to cover some text (parse._CAN_BE_EMPTY).
-    from cnndsl.parse import _CAN_BE_EMPTY
+    from cnndsl.language.parse import _CAN_BE_EMPTY
 
     rules = _fresh_parser().rules
     empty: set[str] = set()
@@ -348,7 +349,7 @@ SOUP = [
 @given(st.lists(st.sampled_from(SOUP), max_size=40).map(" ".join))
 def test_the_fast_loop_builds_what_lark_builds_or_hands_over(text):
     # Valid or not: whatever the fast loop returns is Lark's tree exactly; all else goes to Lark's loop.
-    from cnndsl.parse import _parse_fast, _Unparsed
+    from cnndsl.language.parse import _parse_fast, _Unparsed
 
     text = text if text.endswith("\n") else text + "\n"
     try:
@@ -369,7 +370,7 @@ def test_the_fast_loop_builds_what_lark_builds_or_hands_over(text):
 )
 def test_the_fast_loop_builds_what_lark_builds_on_long_pipelines(lines, joint):
     # These texts need nothing of Lark's contextual lexer: the fast loop parses each one Lark parses.
-    from cnndsl.parse import _parse_fast, _Unparsed
+    from cnndsl.language.parse import _parse_fast, _Unparsed
 
     text = "input 8x8x3\n" + joint.join(lines) + "\n"
     try:
@@ -404,8 +405,8 @@ LINE_BREAKS = ["\n", "\n", "\n\n", " \n", "\n# note\n", " # note\n", "\n    ", "
     st.booleans(),
 )
 def test_the_fast_loop_reads_plain_lines_as_the_tables_do(lines, with_block):
-    from cnndsl.errors import CnnError
-    from cnndsl.parse import _parse_fast, _Unparsed
+    from cnndsl.core.errors import CnnError
+    from cnndsl.language.parse import _parse_fast, _Unparsed
 
     text = "def b(c):\n    conv c 3\n    bn\n" if with_block else ""
     for words, line_break in lines:
@@ -447,7 +448,7 @@ def test_plain_lines_are_read_whole():
     # `_plain_line_pattern` checks the terminals it relies on against the shipped scanner, and
     # turns the plain-line path off when they change: review it against the new grammar, then
     # update the terminals it expects (a long file's parse takes ~4x longer without it).
-    from cnndsl.parse import _plain_line_pattern
+    from cnndsl.language.parse import _plain_line_pattern
 
     match, excluded = _plain_line_pattern(_fast_tables())
     assert match is not None, "the grammar's NAME, DIMS, FLOAT, MERGE_OP or _NL changed: review _plain_line_pattern"

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnndsl
+from cnndsl.core.errors import CnnError, UnsupportedByTarget
 from cnndsl.emit import generate
-from cnndsl.errors import CnnError, UnsupportedByTarget
 
 pytestmark = pytest.mark.oracle
 

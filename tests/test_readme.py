@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cnndsl
 from cnndsl.layers import REGISTRY
-from cnndsl.reference import BEGIN, END, markdown
+from cnndsl.views.reference import BEGIN, END, markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -15,7 +15,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_layer_table_is_current():
     text = README.read_text(encoding="utf-8")
     table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert table == markdown(), "run: python -m cnndsl.reference --update-readme"
+    assert table == markdown(), "run: python -m cnndsl.build"
 
 
 def test_every_layer_keyword_is_in_the_reference():

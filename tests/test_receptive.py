@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnndsl import analyze, analyze_file
-from cnndsl.receptive import plain
+from cnndsl.model.receptive import plain
 
 
 def fields(model, name):

@@ -9,7 +9,8 @@ import pytest
 
 from cnndsl import analyze_file
 from cnndsl.cli import main
-from cnndsl.columns import View, view_rows
+from cnndsl.views.columns import View
+from cnndsl.views.summary import table_rows
 
 
 def run(capsys, *argv) -> str:
@@ -84,7 +85,7 @@ def test_channels_first_layout(capsys):
 
 
 def _top_level_sums(model, depth):
-    header, rows, _ = view_rows(model, None, False, View(("params", "macs"), depth=depth))
+    header, rows, _ = table_rows(model, None, False, View(("params", "macs"), depth=depth))
     top = [cells for cells in rows if not cells[0][0].startswith(" ")]
     # `?`: a figure that depends on an axis of unknown size, which makes the sum unknown too
     cells = [[cells[k][0] for cells in top] for k in (1, 2)]

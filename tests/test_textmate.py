@@ -1,7 +1,7 @@
 """The VS Code extension's TextMate grammar, run by vscode-textmate and vscode-oniguruma as VS Code runs it.
 
 CI installs them with `npm ci` in editors/vscode (.ci/run). The grammar is
-generated from the layer registry: `python -m cnndsl.syntax --write`.
+generated from the layer registry: `python -m cnndsl.build`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from syntax_roles import roles, sample_texts
 
-from cnndsl.syntax import TEXTMATE_PATH, textmate_json
+from cnndsl.language.syntax import TEXTMATE_PATH, textmate_json
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / "editors" / "vscode"
@@ -29,7 +29,7 @@ TEXTS = sample_texts()
 
 
 def test_the_grammar_is_generated_from_the_registry():
-    assert (ROOT / TEXTMATE_PATH).read_text(encoding="utf-8") == textmate_json(), "run: python -m cnndsl.syntax --write"
+    assert (ROOT / TEXTMATE_PATH).read_text(encoding="utf-8") == textmate_json(), "run: python -m cnndsl.build"
 
 
 def test_the_extension_declares_the_language_grammar_and_server():

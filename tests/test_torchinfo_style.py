@@ -16,7 +16,7 @@ from test_graphs import CASES as GRAPH_CASES
 import cnndsl
 from cnndsl.cli import main
 from cnndsl.emit import generate
-from cnndsl.torchinfo_style import format_torchinfo
+from cnndsl.views.torchinfo_style import format_torchinfo
 
 pytestmark = pytest.mark.oracle
 

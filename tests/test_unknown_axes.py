@@ -23,8 +23,8 @@ from netgen import unknown_size_networks
 
 import cnndsl
 from cnndsl.cli import main
+from cnndsl.core.errors import BadArgument, ShapeProblem, SizeNeeded, UnknownSize
 from cnndsl.emit import generate
-from cnndsl.errors import BadArgument, ShapeProblem, SizeNeeded, UnknownSize
 from cnndsl.layers import to_snake_case
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

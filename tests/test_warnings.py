@@ -10,8 +10,8 @@ from test_fixes import apply
 
 import cnndsl
 from cnndsl.cli import main
-from cnndsl.errors import CnnWarning
-from cnndsl.source import Source
+from cnndsl.core.errors import CnnWarning
+from cnndsl.core.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ channels first, and Keras gets a weightless `Permute` row before it.
 
 from __future__ import annotations
 
+from ..core.writer import Call, List, Names, kw, literal
 from .target import EXAMPLE_SIZE, Target, example_shape
-from .writer import Call, List, Names, kw, literal
 
 
 class KerasTarget(Target):

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 
+from ..core.writer import Call, CodeWriter, List, Names, is_free, literal
 from .target import EXAMPLE_SIZE, Target, example_shape
-from .writer import Call, CodeWriter, List, Names, is_free, literal
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
 MODULE_ATTRIBUTES = frozenset(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..errors import UnsupportedByTarget
-from .writer import BUILTINS, CodeWriter, Names
+from ..core.errors import UnsupportedByTarget
+from ..core.writer import BUILTINS, CodeWriter, Names
 
 TYPE_CHECKING = False  # typing's constant without importing typing: ~2.5 ms of every start, for annotations only
 if TYPE_CHECKING:
     from typing import ClassVar
 
-    from ..infer import Model, TypedNode
+    from ..model.infer import Model, TypedNode
 
 TARGETS: dict[str, type[Target]] = {}
 

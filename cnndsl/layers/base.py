@@ -12,12 +12,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from .._dataclass import dataclass, field
-from ..emit.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
-from ..errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
-from ..frozen import frozen
-from ..limits import check_size
-from ..source import Span
+from ..core.errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTarget, did_you_mean
+from ..core.frozen import frozen
+from ..core.limits import check_size
+from ..core.records import dataclass, field
+from ..core.source import Span
+from ..core.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 
 TYPE_CHECKING = False  # typing's constant without importing typing: ~2.5 ms of every start, for annotations only
 if TYPE_CHECKING:
@@ -611,7 +611,7 @@ class LayerKind:
     def counts(self, node) -> dict[str, int]:
         """What each FLOP counter reports for this layer's emitted PyTorch code, one example.
 
-        Keys are cnndsl.flops.COUNTERS; a counter left out counts 0. Each rule is
+        Keys are cnndsl.views.flops.COUNTERS; a counter left out counts 0. Each rule is
         that tool's own for the modules and calls `torch()` writes (see cnndsl/flops.py).
         """
         return {"cnndsl": node.info.macs}
@@ -626,7 +626,7 @@ class LayerKind:
         )
 
     # Explanation: the arithmetic behind the node's figures, with its own numbers.
-    # Each returns lines of text; `cnndsl.explain` adds the shapes, activations and totals.
+    # Each returns lines of text; `cnndsl.views.explain` adds the shapes, activations and totals.
 
     def explain_shape(self, node) -> list[str]:
         """How the output shape follows from the input's, one line per rule or axis."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import Edit, Hint
-from ..source import Span
+from ..core.errors import Edit, Hint
+from ..core.source import Span
 from .activation import ACTIVATIONS, activation_arg, activation_counts, activation_steps, with_counts
 from .base import (
     Arg,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import BadArgument
+from ..core.errors import BadArgument
 from .activation import ACTIVATIONS, activation_arg, activation_counts, activation_steps, with_counts
 from .base import (
     Arg,

@@ -6,7 +6,7 @@ Their keywords are also listed in the grammar (MERGE_OP), because
 
 from __future__ import annotations
 
-from ..errors import BranchMismatch
+from ..core.errors import BranchMismatch
 from .base import BinOp, Call, Inferred, LayerKind, List, Window, describe_shape, kw
 
 
@@ -33,7 +33,7 @@ class _Merge(LayerKind):
             raise BranchMismatch(f"`{self.keyword}` takes exactly {self.EXACT_COUNT} branches", self.span)
 
     def window(self, node):
-        """Every branch is read at the same position (`cnndsl.receptive` joins their fields)."""
+        """Every branch is read at the same position (`cnndsl.model.receptive` joins their fields)."""
         rank = len(node.shape) - 1
         return (Window(),) * rank if rank > 0 else None
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..emit.writer import Keyword
-from ..errors import BadArgument
+from ..core.errors import BadArgument
+from ..core.writer import Keyword
 from .base import (
     Arg,
     BinOp,

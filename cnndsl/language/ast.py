@@ -1,0 +1,167 @@
+"""The syntax tree: small frozen dataclasses, each carrying its source span."""
+
+from __future__ import annotations
+
+from ..core.frozen import frozen
+from ..core.source import Span
+
+
+@frozen
+class Num:
+    value: int | float
+    span: Span
+
+
+@frozen
+class Dims:
+    """An `AxBxC` literal; a `?` axis (unknown size) is None."""
+
+    values: tuple[int | None, ...]
+    span: Span
+
+
+@frozen
+class Name:
+    """A bare word: an option keyword, or a block parameter inside a def."""
+
+    id: str
+    span: Span
+
+
+@frozen
+class BinOp:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@frozen
+class Neg:
+    operand: Expr
+    span: Span
+
+
+Expr = Num | Dims | Name | BinOp | Neg
+
+
+@frozen
+class KeywordArg:
+    name: str
+    value: Expr
+    span: Span
+
+
+Arg = Expr | KeywordArg
+
+
+@frozen
+class Layer:
+    """`conv 64 3x3 stride 2`: a layer keyword and its raw arguments."""
+
+    kind: str
+    args: tuple[Arg, ...]
+    span: Span
+    kind_span: Span
+
+
+@frozen
+class Call:
+    """`block(64, s=2)`: a use of a `def` block."""
+
+    name: str
+    args: tuple[Arg, ...]
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Merge:
+    """`add(a; b)`: branches from one input, joined by a merge layer."""
+
+    op: str
+    branches: tuple[Pipeline, ...]
+    span: Span
+    op_span: Span
+
+
+@frozen
+class Group:
+    """`( a | b )`: a parenthesised pipeline, usually for repetition."""
+
+    body: Pipeline
+    span: Span
+
+
+@frozen
+class Repeat:
+    """`unit * n`, or `unit * n as i` with `i` taking 0 .. n-1 in the body."""
+
+    body: Stage
+    count: Expr
+    span: Span
+    index: str | None = None
+    index_span: Span | None = None
+
+
+@frozen
+class Labelled:
+    """`name: unit`: a user-chosen layer name."""
+
+    label: str
+    body: Stage
+    span: Span
+    label_span: Span
+
+
+@frozen
+class Reference:
+    """`@name`: the output of an earlier named layer or block call."""
+
+    name: str
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Unparsed:
+    """A top-level statement that did not parse, kept in its place when every error of a file is wanted.
+
+    `labels` are the names it seems to give (`x:`), so later `@x` says nothing more;
+    `starts_input` whether it begins with `input`.
+    """
+
+    span: Span
+    labels: tuple[str, ...] = ()
+    starts_input: bool = False
+
+
+Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference | Unparsed
+
+
+@frozen
+class Pipeline:
+    stages: tuple[Stage, ...]
+    span: Span
+
+
+@frozen
+class Param:
+    name: str
+    default: Expr | None
+    span: Span
+
+
+@frozen
+class Definition:
+    name: str
+    params: tuple[Param, ...]
+    body: tuple[Pipeline, ...]
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Program:
+    definitions: tuple[Definition, ...]
+    pipelines: tuple[Pipeline, ...]

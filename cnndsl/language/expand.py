@@ -1,0 +1,843 @@
+"""Syntax tree to layer graph: blocks called, repeats unrolled, arguments bound.
+
+The result is a list of nodes in topological order, each a bound layer
+kind with the ids of its inputs. Shapes are not known yet; `infer` comes next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ..core.errors import (
+    BadArgument,
+    BlockProblem,
+    CnnError,
+    DuplicateName,
+    Edit,
+    Hint,
+    LimitExceeded,
+    MissingInput,
+    StructureProblem,
+    UnknownLayer,
+    UnknownReference,
+    did_you_mean,
+)
+from ..core.limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE, check_number
+from ..core.records import dataclass, field
+from ..core.source import Span
+from ..layers import REGISTRY, LayerKind, Value
+from ..layers.base import keras_layer_hint, keras_layer_word
+from . import ast
+
+
+@dataclass(frozen=True)
+class BlockCall:
+    """One call of a `def` block while expanding; `id` tells apart two calls of one block.
+
+    Ids count calls in the order expansion reaches them (0, 1, ...), so they
+    are the same on every run of the same file. `span` is the call's text.
+    """
+
+    id: int
+    name: str
+    span: Span
+
+
+@dataclass
+class GraphNode:
+    id: int
+    layer: LayerKind
+    inputs: tuple[int, ...]
+    label: str | None = None
+    label_span: Span | None = None
+    called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
+    shares: int | None = None  # the node whose layer (and weights) this one applies again
+    span: Span | None = None  # where this use was written, when it is not the layer's own span
+    blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
+    guessed: bool = False  # made from a layer written wrongly, without the wrong argument (see Expander.layer)
+
+
+@dataclass
+class Graph:
+    nodes: list[GraphNode] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+
+    @property
+    def output(self) -> int:
+        return self.outputs[0]
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a label names: the nodes its stage made, the tensor it read, the tensor it gave."""
+
+    first: int
+    stop: int
+    entry: int | None
+    result: int
+    span: Span
+
+
+class Failed(LayerKind):
+    """Stands for a stage that could not be expanded, when every error of a file is wanted.
+
+    Its output is unknown: inference gives it no shape, and nothing that only
+    reads it is checked (its errors would follow from this one).
+    """
+
+    NEEDS_LAST_AXIS = False
+
+    def __init__(self, span: Span):
+        super().__init__("?", {}, {}, span)
+
+
+# Words the expander handles itself; none of them is a layer kind.
+IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
+
+
+Env = Mapping[str, Value]
+
+
+def _not_a_number_hint(word: str, op: str) -> str:
+    if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
+        return "to repeat layers, put them in parentheses: `(conv 8 3 same) * 2`"
+    return "is it a block parameter that was not passed?"
+
+
+def evaluate(expr: ast.Expr, env: Env) -> Value:
+    """An argument's value; names bound by a block call are substituted."""
+    if isinstance(expr, ast.Num):
+        return Value(expr.value, expr.span)
+    if isinstance(expr, ast.Dims):
+        return Value(expr.values, expr.span)
+    if isinstance(expr, ast.Name):
+        bound = env.get(expr.id)
+        return Value(bound.value, expr.span) if bound is not None else Value(expr.id, expr.span)
+    if isinstance(expr, ast.Neg):
+        operand = evaluate(expr.operand, env)
+        if not _is_number(operand.value):
+            raise BadArgument(f"cannot negate `{operand.describe()}`", expr.span)
+        return Value(check_number(-operand.value, expr.span, "the result"), expr.span)
+    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
+    for side in (left, right):
+        if not _is_number(side.value):
+            hint = _not_a_number_hint(side.value, expr.op) if isinstance(side.value, str) else None
+            raise BadArgument(f"`{side.describe()}` is not a number, so `{expr.op}` cannot apply", side.span, hint)
+    a, b = left.value, right.value
+    if expr.op in ("/", "//") and b == 0:
+        raise BadArgument("division by zero", expr.span)
+    if expr.op == "+":
+        result = a + b
+    elif expr.op == "-":
+        result = a - b
+    elif expr.op == "*":
+        result = a * b
+    elif expr.op == "//":
+        result = a // b
+    else:
+        result = a / b
+        if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+            result = a // b
+    return Value(check_number(result, expr.span, "the result"), expr.span)
+
+
+def _reject_literal_product(arg) -> None:
+    """`conv 8 3 * 2` reads like a repeat but would multiply the kernel."""
+    if (
+        isinstance(arg, ast.BinOp)
+        and arg.op == "*"
+        and isinstance(arg.left, ast.Num)
+        and isinstance(arg.right, ast.Num)
+    ):
+        raise BadArgument(
+            f"`{arg.left.value} * {arg.right.value}` multiplies two numbers",
+            arg.span,
+            "to repeat a layer, group it: `(conv 8 3) * 2`; for a product, write the result",
+        )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Expander:
+    """Expands a program. Given `errors`, a list, it records each independent error there and goes
+    on (a failing stage becomes a `Failed` node); without, the first error is raised.
+    `broken_blocks` are blocks whose `def` did not parse: their calls are not errors again."""
+
+    def __init__(self, program: ast.Program, errors: list | None = None, broken_blocks=()):
+        self.graph = Graph()
+        self.errors = errors
+        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.broken_blocks = frozenset(broken_blocks)
+        self.definitions: dict[str, ast.Definition] = {}
+        for definition in program.definitions:
+            try:
+                if definition.name in self.definitions:
+                    raise BlockProblem(
+                        f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
+                    )
+                if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
+                    raise BlockProblem(
+                        f"`{definition.name}` is a layer; a block cannot take its name",
+                        definition.name_span,
+                        "choose another name",
+                    )
+            except CnnError as error:
+                self.record(error)
+                continue
+            seen: set[str] = set()
+            for param in definition.params:
+                if param.name in seen:
+                    self.record(
+                        BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                    )
+                seen.add(param.name)
+            self.definitions[definition.name] = definition
+        self.program = program
+        self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
+        self.conventions = "keras"
+        self.work = 0  # steps taken so far, bounded by max_work
+        # Stages written out at the top level cost their own bytes, so they raise the bounds:
+        # a long file is never refused for its length, only for what repeats and calls multiply.
+        written = sum(len(pipeline.stages) for pipeline in program.pipelines)
+        self.max_layers = MAX_LAYERS + written
+        self.max_work = MAX_WORK + WORK_PER_WRITTEN_STAGE * written
+        self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
+        self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
+        self.block_path: list[BlockCall] = []  # the same calls, each with its id
+        self.call_count = 0
+        self.called: set[str] = set()  # blocks expanded at least once
+
+    def record(self, error: CnnError) -> None:
+        """Keep going after `error` when every error is wanted; otherwise raise it.
+
+        A bound on the work (LimitExceeded) always stops: what comes after would cross it too.
+        """
+        if self.errors is None or isinstance(error, LimitExceeded):
+            raise error
+        if not error.called_from:
+            for name, span in reversed(self.calls):  # innermost first, as `_note_call` adds them
+                if not _within(error.span, span):
+                    error.called_from = (*error.called_from, (name, span))
+        self.errors.append(error)
+
+    def failed(self, span: Span, current: int | None) -> int:
+        """A node of unknown output in place of a stage that failed."""
+        return self.add(Failed(span), () if current is None else (current,))
+
+    def run(self) -> Graph:
+        current: int | None = None
+        pipelines = list(self.program.pipelines)
+        if pipelines and _is_defaults(pipelines[0]):
+            try:
+                self.conventions = _conventions(pipelines.pop(0).stages[0])
+            except CnnError as error:
+                self.record(error)
+        for pipeline in pipelines:
+            if _starts_with_input(pipeline):
+                current = None  # each `input` line starts a network input of its own
+            try:
+                current = self.pipeline(pipeline, current, {})
+            except CnnError as error:
+                self.record(error)
+                current = self.failed(pipeline.span, current)
+        if current is None:
+            raise StructureProblem(
+                "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
+            )
+        if not self.graph.outputs:
+            self.graph.outputs.append(current)
+        if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
+            self.check_all_used()
+        self.check_uncalled()
+        return self.graph
+
+    def check_all_used(self) -> None:
+        """Every tensor must lead to an output: Keras would silently drop the layers that do not."""
+        used = set(self.graph.outputs)
+        for node in reversed(self.graph.nodes):
+            if node.id in used:
+                used.update(node.inputs)
+        for node in self.graph.nodes:
+            if node.id not in used:
+                what = "input" if not node.inputs and node.shares is None else "layer's output"
+                raise StructureProblem(
+                    f"this {what} is never used",
+                    node.label_span or node.span or node.layer.span,
+                    "mark a network output with `| output`, or use the tensor later with `@name`",
+                )
+
+    def check_uncalled(self) -> None:
+        """A block never called is still checked as far as it can be without arguments:
+        its layer and block names, and every layer whose arguments use no parameter."""
+        for definition in self.definitions.values():
+            if definition.name not in self.called:
+                params = {param.name for param in definition.params}
+                for pipeline in definition.body:
+                    self.check_unexpanded(pipeline, params)
+
+    def check_unexpanded(self, node, params: set[str]) -> None:
+        if isinstance(node, ast.Pipeline):
+            for stage in node.stages:
+                try:
+                    self.check_unexpanded(stage, params)
+                except CnnError as error:
+                    self.record(error)
+        elif isinstance(node, ast.Repeat) and node.index is not None:
+            self.check_unexpanded(node.body, params | {node.index})
+        elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
+            self.check_unexpanded(node.body, params)
+        elif isinstance(node, ast.Merge):
+            for branch in node.branches:
+                self.check_unexpanded(branch, params)
+        elif isinstance(node, ast.Call) or (isinstance(node, ast.Layer) and node.kind in self.definitions):
+            if isinstance(node, ast.Call):
+                self.definition_of(node)
+        elif isinstance(node, ast.Reference) or node.kind == REUSE:
+            pass  # what `@name` and `reuse name` refer to is known only when the block is called
+        elif node.kind in (IDENTITY, OUTPUT):
+            if node.args:
+                raise BadArgument(f"`{node.kind}` takes no arguments", node.args[0].span)
+        else:
+            kind = self.kind_of(node)
+            if not any(_mentions(arg, params) for arg in node.args):
+                positional, keywords = self.arguments(node.args, {})
+                kind.bind(node.kind, positional, keywords, node.span, self.conventions)
+
+    def spend(self, steps: int, span: Span) -> None:
+        """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
+        self.work += steps
+        if self.work > self.max_work:
+            raise LimitExceeded(
+                f"expanding this takes more than {self.max_work:,} steps",
+                self.unrolling[0] if self.unrolling else span,
+                "every layer, `identity`, block call, repeat round and merge branch is a step, and "
+                "no real network needs this many: lower the repeat count, or the calls nested in calls",
+            )
+
+    def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
+        if len(self.graph.nodes) >= self.max_layers:
+            raise LimitExceeded(
+                f"the network has more than {self.max_layers:,} layers",
+                self.unrolling[0] if self.unrolling else layer.span,
+                "no real network has this many (the largest in keras.applications has about 1,100); "
+                "check the repeat counts",
+            )
+        node = GraphNode(
+            len(self.graph.nodes),
+            layer,
+            inputs,
+            called_from=tuple(reversed(self.calls)),
+            blocks=tuple(self.block_path),
+        )
+        self.graph.nodes.append(node)
+        return node.id
+
+    def pipeline(self, pipeline: ast.Pipeline, current: int | None, env: Env) -> int | None:
+        for i, stage in enumerate(pipeline.stages):
+            if isinstance(stage, ast.Reference):
+                try:
+                    if i:
+                        raise BadArgument(
+                            f"`@{stage.name}` can only start a pipeline",
+                            stage.span,
+                            "a reference replaces the tensor before it; start a line or a branch with it",
+                        )
+                    current = self.lookup(stage.name, stage.name_span, env).result
+                except CnnError as error:
+                    self.record(error)
+                    current = self.failed(stage.span, None)
+            else:
+                current = self.stage(stage, current, env)
+        return current
+
+    def lookup(self, word: str, span: Span, env: Env) -> _Named:
+        """What a label names; a block parameter may stand for the label."""
+        bound = env.get(word)
+        if bound is not None and isinstance(bound.value, str):
+            word = bound.value
+        found = self.named.get(word)
+        if found is None:
+            hint = did_you_mean(word, list(self.named)) or "name a layer first, as in `stem: conv 32 3`"
+            raise UnknownReference(f"no earlier layer or block call is named `{word}`", span, hint)
+        return found
+
+    def stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        self.spend(1, stage.span)
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets and merges nest more than {MAX_NESTING} deep here, counting every call",
+                stage.span,
+                "flatten some of the nesting: call blocks one after another instead of inside each other",
+            )
+        self.nesting += 1
+        try:
+            return self.nested_stage(stage, current, env)
+        except CnnError as error:
+            if self.errors is None or (isinstance(error, MissingInput) and self.calls):
+                raise  # a block's first layer without an input: `call` says the call lacks it
+            self.record(error)
+            return self.failed(stage.span, current)
+        finally:
+            self.nesting -= 1
+
+    def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        if isinstance(stage, ast.Unparsed):
+            result = self.failed(stage.span, None if stage.starts_input else current)
+            for label in stage.labels:
+                self.named.setdefault(label, _Named(result, result + 1, current, result, stage.span))
+            return result
+        if self.broken_blocks and (
+            (isinstance(stage, ast.Call) and stage.name in self.broken_blocks)
+            or (isinstance(stage, ast.Layer) and stage.kind in self.broken_blocks and stage.kind not in REGISTRY)
+        ):
+            return self.failed(stage.span, current)
+        if isinstance(stage, ast.Layer):
+            bound = env.get(stage.kind)
+            if bound is not None and isinstance(bound.value, str) and not stage.args:
+                # `def g(act): conv 8 3 | act` called `g(relu)`: the parameter stands for a whole layer
+                stage = ast.Layer(bound.value, (), stage.span, stage.kind_span)
+            if stage.kind in self.definitions:
+                return self.call(ast.Call(stage.kind, stage.args, stage.span, stage.kind_span), current, env)
+            return self.layer(stage, current, env)
+        if isinstance(stage, ast.Call):
+            return self.call(stage, current, env)
+        if isinstance(stage, ast.Merge):
+            return self.merge(stage, current, env)
+        if isinstance(stage, ast.Group):
+            return self.pipeline(stage.body, current, env)
+        if isinstance(stage, ast.Repeat):
+            count = evaluate(stage.count, env)
+            if not isinstance(count.value, int) or count.value < 0:
+                raise BadArgument(f"a repeat count must be a whole number, not `{count.describe()}`", count.span)
+            # `* 0` is an empty pipeline: `first | middle * (n - 2) | last` holds for n = 2
+            self.unrolling.append(stage.span)
+            try:
+                self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
+                for round_ in range(count.value):
+                    if stage.index is not None:  # `* n as i`: the body sees i = 0 .. n-1
+                        env = {**env, stage.index: Value(round_, stage.index_span)}
+                    current = self.stage(stage.body, current, env)
+            finally:
+                self.unrolling.pop()
+            return current
+        if isinstance(stage, ast.Labelled):
+            if "{" in stage.label:
+                stage = ast.Labelled(_filled_label(stage, env), stage.body, stage.span, stage.label_span)
+            before = len(self.graph.nodes)
+            result = self.stage(stage.body, current, env)
+            if result is None or len(self.graph.nodes) == before:
+                raise BadArgument("only a layer can be named", stage.label_span)
+            node = self.graph.nodes[result]
+            if node.shares is None:
+                node.label, node.label_span = stage.label, stage.label_span
+            elif stage.label in self.named:  # a shared layer keeps its name; the label only names the tensor
+                raise DuplicateName(f"`{stage.label}` already names a layer", stage.label_span, "choose another name")
+            self.named.setdefault(stage.label, _Named(before, len(self.graph.nodes), current, result, stage.label_span))
+            return result
+        raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
+
+    def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        """A layer stage. When every error is wanted, a layer whose name or argument is wrong is
+        repaired as its hint proposes (`maxpol` as `maxpool`), or without the argument, and used so:
+        what comes after is still checked. A layer without its argument is a guess (`guessed`)."""
+        if self.errors is None:
+            return self.plain_layer(stage, current, env)
+        found: list[CnnError] = []
+        guessed = dropped = False
+        while True:
+            before = len(self.graph.nodes)
+            try:
+                result = self.plain_layer(stage, current, env)
+            except CnnError as error:
+                if dropped:  # without the wrong argument it fails again: that follows from the first error
+                    for earlier in found:
+                        self.record(earlier)
+                    return self.failed(stage.span, current)
+                repair = None
+                if found and error.span and found[-1].span and _starts(error.span, found[-1].span):
+                    # the repaired word is wrong where it stands (`stride 2 strides 2`): leave it out instead
+                    repair = _repaired(stage, error, drop=True)
+                    if repair is not None:
+                        stage, dropped = repair
+                        guessed = True
+                        continue
+                if isinstance(error, (UnknownLayer, BadArgument)) and len(found) < MAX_REPAIRS:
+                    repair = _repaired(stage, error)
+                if repair is None:
+                    for earlier in found:
+                        self.record(earlier)
+                    raise
+                found.append(error)
+                stage, dropped = repair
+                guessed = guessed or dropped
+                continue
+            for error in found:
+                self.record(error)
+            for node in self.graph.nodes[before:]:
+                node.guessed = guessed
+            return result
+
+    def plain_layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        if stage.kind == DEFAULTS:
+            raise StructureProblem(
+                "`defaults` must be the first line of the file, alone",
+                stage.kind_span,
+                "write `defaults pytorch` above `input`; it applies to the whole file",
+            )
+        if stage.kind in (IDENTITY, OUTPUT):
+            if stage.args:
+                raise BadArgument(f"`{stage.kind}` takes no arguments", stage.args[0].span)
+            if current is None:
+                raise MissingInput(stage.span)
+            if stage.kind == OUTPUT:
+                self.graph.outputs.append(current)
+            return current
+        if stage.kind == REUSE:
+            return self.reuse(stage, current, env)
+        kind = self.kind_of(stage)
+        positional, keywords = self.arguments(stage.args, env)
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
+        if stage.kind == "input":
+            if current is not None:
+                raise StructureProblem(
+                    "`input` must come first on a line of its own",
+                    stage.kind_span,
+                    "each network input starts a line (`left: input 28x28x1`); `@left` uses it later",
+                )
+        elif current is None:
+            raise MissingInput(stage.span)
+        for layer in bound.lower():
+            layer.conventions = self.conventions
+            current = self.add(layer, () if current is None else (current,))
+        if stage.kind == "input":
+            self.graph.inputs.append(current)
+        return current
+
+    def kind_of(self, stage: ast.Layer) -> type[LayerKind]:
+        """The layer kind a layer line names; an unknown name or a merge written as a layer is an error."""
+        kind = REGISTRY.get(stage.kind)
+        if kind is None:
+            choices = [*REGISTRY, *self.definitions, IDENTITY, OUTPUT, REUSE]
+            hint = (
+                keras_layer_hint(stage.kind)
+                or did_you_mean(stage.kind, choices)
+                or "`cnndsl layers` lists every layer; the README's language reference explains each"
+            )
+            if stage.kind in self.named and not stage.args:
+                hint = f"`@{stage.kind}` is its output; `reuse {stage.kind}` applies the same layer again"
+            raise UnknownLayer(f"unknown layer `{stage.kind}`", stage.kind_span, hint)
+        if kind.MERGE:
+            raise BadArgument(f"`{stage.kind}` joins branches: write `{stage.kind}(branch; branch)`", stage.kind_span)
+        return kind
+
+    def reuse(self, stage: ast.Layer, current: int | None, env: Env) -> int:
+        """`reuse name`: the named layer, or every layer of the named block call, applied to `current`."""
+        if len(stage.args) != 1 or not isinstance(stage.args[0], ast.Name):
+            raise BadArgument(
+                "`reuse` takes the name of one earlier layer or block call",
+                stage.args[1].span if len(stage.args) > 1 else stage.span,
+                "for example `reuse tower`",
+            )
+        if current is None:
+            raise MissingInput(stage.span)
+        named = self.lookup(stage.args[0].id, stage.args[0].span, env)
+        copies: dict[int, int] = {} if named.entry is None else {named.entry: current}
+        for original in self.graph.nodes[named.first : named.stop]:
+            self.spend(1 + len(original.inputs), stage.span)  # a copy costs what the original did
+            if not original.inputs:
+                raise BadArgument(f"`{stage.args[0].id}` contains an input; only layers can be reused", stage.span)
+            node_id = self.add(original.layer, tuple(copies.get(i, i) for i in original.inputs))
+            node = self.graph.nodes[node_id]
+            node.shares = original.id if original.shares is None else original.shares
+            node.span = stage.span
+            copies[original.id] = node_id
+        return copies.get(named.result, named.result)
+
+    def merge(self, stage: ast.Merge, current: int | None, env: Env) -> int:
+        if current is None:
+            raise MissingInput(stage.span)
+        branches = stage.branches
+        op = stage.op
+        if op == "residual":
+            if len(branches) != 1:
+                raise BadArgument("`residual(body)` takes one branch", stage.op_span, "for more, use add(...; ...)")
+            outputs = [current, self.pipeline(branches[0], current, env)]
+            spans = (stage.op_span, branches[0].span)
+            op = "add"
+        else:
+            outputs = [self.pipeline(branch, current, env) for branch in branches]
+            spans = tuple(branch.span for branch in branches)
+        self.spend(len(outputs), stage.span)  # each edge into the merge
+        layer = REGISTRY[op].bind(op, (), (), stage.span, self.conventions)
+        layer.branch_spans = spans
+        return self.add(layer, tuple(outputs))
+
+    def definition_of(self, stage: ast.Call) -> ast.Definition:
+        """The block a call names; a layer called like a block, or an unknown name, is an error."""
+        definition = self.definitions.get(stage.name)
+        if definition is None and stage.name in REGISTRY:
+            usage = REGISTRY[stage.name].USAGE
+            raise BlockProblem(
+                f"`{stage.name}` is a layer, not a block",
+                stage.name_span,
+                f"a layer's arguments follow it without parentheses or commas: `{usage or stage.name}`",
+            )
+        if definition is None and stage.name not in self.definitions:
+            ours = keras_layer_word(stage.name)
+            if ours is not None:
+                raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, self.keras_call_hint(stage, ours))
+        if definition is None:
+            hint = did_you_mean(stage.name, [*self.definitions, *REGISTRY]) or "define it with `def NAME(...):` first"
+            raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
+        return definition
+
+    @staticmethod
+    def keras_call_hint(stage: ast.Call, ours: str) -> Hint:
+        """`BatchNormalization()`, `Conv2D(32, 3)`: a Keras class called as in Python."""
+        usage = REGISTRY[ours].USAGE or ours
+        text = f"`{stage.name}` is Keras's name; cnndsl writes this layer `{ours}`, its arguments after it without parentheses or commas: `{usage}`"
+        if stage.args:
+            return Hint(text)
+        # No arguments: the whole call becomes the bare layer word.
+        return Hint(text, Edit(f"Change to `{ours}`", ours, span=stage.span))
+
+    def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
+        definition = self.definition_of(stage)
+        self.called.add(stage.name)
+        active = [name for name, _ in self.calls]
+        if stage.name in active:
+            chain = " -> ".join([*active[active.index(stage.name) :], stage.name])
+            raise BlockProblem(
+                f"block `{stage.name}` calls itself ({chain})", stage.name_span, "blocks cannot be recursive"
+            )
+        if len(self.calls) >= MAX_CALL_DEPTH:
+            raise BlockProblem(
+                f"blocks call each other more than {MAX_CALL_DEPTH} deep",
+                stage.name_span,
+                "cnndsl expands at most this many nested calls; flatten some of the chain",
+            )
+        guessed, before = False, len(self.graph.nodes)
+        try:
+            bindings = self.bind_call(definition, stage, env)
+        except BlockProblem as error:
+            plain = [arg for arg in stage.args if not isinstance(arg, ast.KeywordArg)]
+            if self.errors is None or len(plain) <= len(definition.params):
+                raise
+            # Too many arguments: the call without the extra ones is a guess at what was meant.
+            extra = {id(arg) for arg in plain[len(definition.params) :]}
+            trimmed = ast.Call(
+                stage.name, tuple(a for a in stage.args if id(a) not in extra), stage.span, stage.name_span
+            )
+            bindings = self.bind_call(definition, trimmed, env)
+            self.record(error)
+            guessed = True
+        self.calls.append((stage.name, stage.span))
+        self.unrolling.append(stage.span)
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        self.call_count += 1
+        try:
+            for pipeline in definition.body:
+                current = self.pipeline(pipeline, current, bindings)
+        except LimitExceeded as error:
+            if error.span is not self.unrolling[0]:  # work bounds point at the outermost repeat or call
+                _note_call(error, stage)
+            raise
+        except MissingInput as error:
+            if current is None:  # the block was called first: the call is what lacks an input
+                raise MissingInput(stage.span) from error
+            _note_call(error, stage)
+            raise
+        except CnnError as error:
+            _note_call(error, stage)
+            raise
+        finally:
+            self.calls.pop()
+            self.unrolling.pop()
+            self.block_path.pop()
+        if guessed:
+            for node in self.graph.nodes[before:]:
+                node.guessed = True
+        return current
+
+    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:
+        params = definition.params
+        names = [p.name for p in params]
+        positional, keywords = self.arguments(stage.args, env)
+        usage = f"{definition.name}({', '.join(p.name if p.default is None else p.name + '=…' for p in params)})"
+        if len(positional) > len(params):
+            raise BlockProblem(
+                f"`{definition.name}` takes {len(params)} argument{'s' if len(params) != 1 else ''}, "
+                f"but {len(positional)} were given",
+                positional[len(params)].span,
+                f"usage: {usage}",
+            )
+        bindings: dict[str, Value] = dict(zip(names, positional))
+        for name, value, span in keywords:
+            if name not in names:
+                raise BlockProblem(
+                    f"`{definition.name}` has no parameter `{name}`",
+                    span,
+                    did_you_mean(name, names) or f"usage: {usage}",
+                )
+            if name in bindings:
+                raise BlockProblem(f"`{name}` is given twice", span)
+            bindings[name] = value
+        for param in params:
+            if param.name not in bindings:
+                if param.default is None:
+                    raise BlockProblem(
+                        f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}"
+                    )
+                bindings[param.name] = evaluate(param.default, bindings)
+        return bindings
+
+    def arguments(self, args, env: Env) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
+        positional: list[Value] = []
+        keywords: list[tuple[str, Value, Span]] = []
+        for arg in args:
+            _reject_literal_product(arg)
+            if isinstance(arg, ast.KeywordArg):
+                keywords.append((arg.name, evaluate(arg.value, env), arg.span))
+            else:
+                positional.append(evaluate(arg, env))
+        return positional, keywords
+
+
+MAX_REPAIRS = 4  # wrong words repaired in one layer before it counts as failed
+
+
+def _repaired(stage: ast.Layer, error: CnnError, drop: bool = False) -> tuple[ast.Layer, bool] | None:
+    """The layer as `error`'s one proposed edit writes it (False), or without the argument the error
+    is about (True: a guess); None when the error is about no word of the layer."""
+    span = error.span
+    if span is None:
+        return None
+    edits = [edit for edit in getattr(error.hint, "edits", ()) if edit.original is not None and edit.span is None]
+    if len(edits) == 1 and not drop:
+        edit = edits[0]
+        if stage.kind == edit.original and _starts(stage.kind_span, span):
+            return ast.Layer(edit.text, stage.args, stage.span, stage.kind_span), False
+        for i, arg in enumerate(stage.args):
+            if not _starts(arg.span, span):
+                continue
+            if isinstance(arg, ast.Name) and arg.id == edit.original:
+                fixed = ast.Name(edit.text, arg.span)
+            elif isinstance(arg, ast.KeywordArg) and arg.name == edit.original:
+                fixed = ast.KeywordArg(edit.text, arg.value, arg.span)
+            else:
+                break
+            return ast.Layer(
+                stage.kind, (*stage.args[:i], fixed, *stage.args[i + 1 :]), stage.span, stage.kind_span
+            ), False
+    if isinstance(error, UnknownLayer):
+        return None
+    for i, arg in enumerate(stage.args):
+        if _within(span, arg.span):
+            return ast.Layer(stage.kind, stage.args[:i] + stage.args[i + 1 :], stage.span, stage.kind_span), True
+    kept = tuple(arg for arg in stage.args if not _within(arg.span, span))  # `stride 2` given twice: both words
+    if len(kept) < len(stage.args):
+        return ast.Layer(stage.kind, kept, stage.span, stage.kind_span), True
+    return None
+
+
+def _starts(span: Span, error_span: Span) -> bool:
+    return (span.line, span.column) == (error_span.line, error_span.column)
+
+
+def _filled_label(stage: ast.Labelled, env: Env) -> str:
+    """`block{b}a_expand_conv` with b = 1: `block1a_expand_conv`, from the block's parameters."""
+
+    def part(match: re.Match) -> str:
+        name = match[1]
+        bound = env.get(name)
+        if bound is None:
+            raise BadArgument(
+                f"`{{{name}}}` names no block parameter here",
+                stage.label_span,
+                did_you_mean(name, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
+            )
+        if isinstance(bound.value, float) or isinstance(bound.value, tuple):
+            raise BadArgument(
+                f"`{{{name}}}` is `{bound.describe()}`; a label takes whole numbers and words",
+                stage.label_span,
+            )
+        return str(bound.value)
+
+    label = re.sub(r"\{([A-Za-z_][A-Za-z_0-9]*)\}", part, stage.label)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", label):
+        raise BadArgument(f"the label becomes `{label}`, which is not a name", stage.label_span)
+    return label
+
+
+def _starts_with_input(pipeline: ast.Pipeline) -> bool:
+    first = pipeline.stages[0]
+    if isinstance(first, ast.Labelled):
+        first = first.body
+    if isinstance(first, ast.Unparsed):
+        return first.starts_input
+    return isinstance(first, ast.Layer) and first.kind == "input"
+
+
+DEFAULTS = "defaults"
+
+
+def _is_defaults(pipeline: ast.Pipeline) -> bool:
+    return (
+        len(pipeline.stages) == 1 and isinstance(pipeline.stages[0], ast.Layer) and pipeline.stages[0].kind == DEFAULTS
+    )
+
+
+def _conventions(stage: ast.Layer) -> str:
+    """`defaults pytorch`: whose defaults the file's layers take (BN epsilon, flatten order...)."""
+    from ..layers.base import CONVENTIONS
+
+    args = stage.args
+    if len(args) != 1 or not isinstance(args[0], ast.Name) or args[0].id not in CONVENTIONS:
+        where = args[0].span if args else stage.span
+        word = args[0].id if args and isinstance(args[0], ast.Name) else ""
+        raise BadArgument(
+            "`defaults` takes one word: " + " or ".join(f"`{c}`" for c in CONVENTIONS),
+            where,
+            did_you_mean(word, CONVENTIONS) if word else "for example `defaults pytorch`",
+        )
+    return args[0].id
+
+
+def _mentions(expr, names: set[str]) -> bool:
+    """Whether an argument uses one of the names (a block's parameters)."""
+    if isinstance(expr, ast.KeywordArg):
+        return _mentions(expr.value, names)
+    if isinstance(expr, ast.Name):
+        return expr.id in names
+    if isinstance(expr, ast.BinOp):
+        return _mentions(expr.left, names) or _mentions(expr.right, names)
+    if isinstance(expr, ast.Neg):
+        return _mentions(expr.operand, names)
+    return False
+
+
+def _note_call(error: CnnError, call: ast.Call) -> None:
+    """Note that the error happened inside this call (an error at the call itself needs no note)."""
+    if not _within(error.span, call.span):
+        error.called_from = (*error.called_from, (call.name, call.span))
+
+
+def _within(inner: Span | None, outer: Span) -> bool:
+    return (
+        inner is not None
+        and (outer.line, outer.column) <= (inner.line, inner.column)
+        and (
+            inner.end_line,
+            inner.end_column,
+        )
+        <= (outer.end_line, outer.end_column)
+    )
+
+
+def expand(program: ast.Program, errors: list | None = None, broken_blocks=()) -> Graph:
+    """Expand a parsed program into a layer graph; see `Expander` for `errors` and `broken_blocks`."""
+    return Expander(program, errors, broken_blocks).run()

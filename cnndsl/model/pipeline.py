@@ -1,0 +1,60 @@
+"""The one pipeline, text to model: parse, expand, infer. Every caller goes through `analyze`.
+
+The CLI, the Python API, the editor and language server, the notebook and fmt
+all call it, so a text gets the same model or the same error everywhere.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+from ..core.errors import CnnError, LimitExceeded
+from ..core.records import replace
+from ..core.source import Source, Span
+from .infer import Model
+
+
+def analyze(source: Source, name: str | None = None, parse=None) -> Model:
+    """The model of a source; raises CnnError (its `source` set) on any mistake.
+
+    `parse` replaces the parser (source -> syntax tree): the editor's reuses the
+    statements that did not change since the last keystroke.
+    """
+    from ..language.expand import expand
+    from ..language.parse import parse as parse_all
+    from .infer import infer
+
+    # The syntax tree and the graph hold no reference cycles, but the cyclic
+    # collector would walk all of them again and again as they grow: most of
+    # the time of a long file, and superlinear. Pause it while they are built.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        model = infer(expand((parse or parse_all)(source)), name or model_name(source.filename))
+        return replace(model, source=source)
+    except CnnError as error:
+        error.source = source
+        raise
+    except RecursionError:
+        # limits.py keeps every file within Python's default recursion limit; a caller
+        # already deep in its own stack may still run out, and gets a CnnError all the same.
+        error = LimitExceeded(
+            "the file nests too deeply for the stack left to cnndsl here",
+            Span(1, 1, 1, 2),
+            "call cnndsl from a shallower place, or nest fewer brackets and blocks inside each other",
+        )
+        error.source = source
+        raise error from None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def model_name(filename: str) -> str:
+    """The Keras model name a file gives: its stem as an identifier, or `model`."""
+    stem = os.path.splitext(os.path.basename(filename))[0]
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in stem)
+    if not cleaned or cleaned[0].isdigit() or filename.startswith("<"):
+        return "model"
+    return cleaned

@@ -1,0 +1,151 @@
+"""Receptive field and effective stride of every node, with respect to the input.
+
+Per spatial axis, output position `o` of a node reads the input positions
+`o·stride + lo .. o·stride + hi`; the field is `hi − lo + 1`. Each layer kind
+says what one of its outputs reads (`LayerKind.window`); this module chains
+those windows from the input (Distill, "Computing Receptive Fields of
+Convolutional Neural Networks", 2019, eq. 1-2, with the start offset kept).
+
+Where branches meet: with equal strides the field is the union of the
+branches' fields (the largest field, when their centres agree); with
+different strides it is the largest branch's field. Either way a branch
+whose centre or stride differs is noted, as google-research's
+receptive_field tool warns. A branch pooled to one value (squeeze-excite)
+makes the field the whole input. After up-sampling layers (upsample,
+deconv) strides are fractions and the field is an approximation: positions
+are treated as continuous, where those layers round them (the gradient test
+leaves them out for that reason).
+
+With an axis of unknown size (`input ?x?x3`) a field's size and stride stay
+exact where they do not depend on it. `same` padding with a stride shifts the
+field by an amount that does: the shift is kept as the set of layers that
+made it, so branches shifted alike still join exactly; where branches
+shifted differently meet, or a field covers the whole unknown input, its
+size is unknown (None).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..core.records import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    lo: tuple  # per axis: the first input position output 0 reads (negative: in the padding)
+    hi: tuple
+    stride: tuple | None  # input steps between neighbouring outputs; None when the field is the whole input
+    whole: bool = False  # reads the whole input (a global pool upstream, a reshape)
+    note: str = ""  # why the branches that meet at this node are not aligned
+    mixed_strides: bool = False  # somewhere upstream, branches with different strides met
+    # per axis, the (layer id, step) pairs whose padding shifts lo and hi by an amount that
+    # depends on an axis of unknown size; empty when the position is exact
+    shifts: tuple = ()
+
+    @property
+    def size(self) -> tuple:
+        return tuple(None if lo is None or h is None else h - lo + 1 for lo, h in zip(self.lo, self.hi))
+
+    @property
+    def centre(self) -> tuple:
+        return tuple(None if lo is None or h is None else Fraction(lo + h, 2) for lo, h in zip(self.lo, self.hi))
+
+    def shift(self, axis: int) -> frozenset:
+        return self.shifts[axis] if self.shifts else frozenset()
+
+
+def plain(value):
+    """A Fraction as an int when whole, else a float, for JSON and text."""
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else round(float(value), 4)
+    return value
+
+
+def receptive_fields(model) -> dict[int, Field | None]:
+    """Every node's field, by id; None where the node has no spatial axes."""
+    spatial = model.input.shape[:-1] if len(model.input.shape) > 1 else ()
+    fields: dict[int, Field | None] = {}
+
+    def whole(node) -> Field | None:
+        if not spatial or len(node.shape) < 2:
+            return None
+        return Field(tuple(0 for _ in spatial), tuple(None if n is None else n - 1 for n in spatial), None, whole=True)
+
+    for node in model.nodes:
+        if not node.inputs:
+            fields[node.id] = Field((0,) * len(spatial), (0,) * len(spatial), (1,) * len(spatial)) if spatial else None
+            continue
+        windows = node.layer.window(node)
+        ins = [fields[i] for i in node.inputs]
+        if windows is None or len(windows) != len(spatial):
+            fields[node.id] = whole(node) if windows is not None or len(node.shape) > 1 else None
+            continue
+        if any(f is None or f.whole for f in ins):
+            fields[node.id] = whole(node)
+            continue
+        joined = ins[0] if len(ins) == 1 else join(model, node, ins)
+        lo, hi, stride, shifts = [], [], [], []
+        for axis, (w, a, b, j) in enumerate(zip(windows, joined.lo, joined.hi, joined.stride)):
+            shift = joined.shift(axis)
+            before = w.before
+            if before is None:  # `same` padding with a stride on an axis of unknown size
+                before, shift = 0, shift | {(node.id, j)}
+            known = None not in (a, b, j, w.size)
+            lo.append(a - before * j if known else None)
+            hi.append(b + (w.size - 1 - before) * j if known else None)
+            stride.append(None if j is None or w.stride is None else j * w.stride)
+            shifts.append(shift)
+        note = joined.note if len(ins) > 1 else ""
+        fields[node.id] = Field(
+            tuple(lo),
+            tuple(hi),
+            tuple(stride),
+            note=note,
+            mixed_strides=joined.mixed_strides,
+            shifts=tuple(shifts) if any(shifts) else (),
+        )
+    return fields
+
+
+def join(model, node, fields: list[Field]) -> Field:
+    names = [model.nodes[i].name for i in node.inputs]
+    strides = {f.stride for f in fields}
+    centres = {f.centre for f in fields}
+    axes = range(len(fields[0].lo))
+    shifted = [len({f.shift(a) for f in fields}) > 1 for a in axes]
+    if any(shifted):
+        # branches shifted by different unknown amounts: their union has no known size
+        lo = tuple(None if shifted[a] else fields[0].lo[a] for a in axes)
+        hi = tuple(None if shifted[a] else fields[0].hi[a] for a in axes)
+        note = "branches are shifted by padding that depends on the input's unknown size; the field's size is unknown"
+        return Field(lo, hi, fields[0].stride, note=note, mixed_strides=True, shifts=fields[0].shifts)
+    if any(None in f.lo or None in f.hi for f in fields):
+        lo = tuple(None if any(f.lo[a] is None for f in fields) else min(f.lo[a] for f in fields) for a in axes)
+        hi = tuple(None if any(f.hi[a] is None for f in fields) else max(f.hi[a] for f in fields) for a in axes)
+        return Field(lo, hi, fields[0].stride, shifts=fields[0].shifts)
+    if len(strides) == 1:
+        lo = tuple(min(f.lo[a] for f in fields) for a in range(len(fields[0].lo)))
+        hi = tuple(max(f.hi[a] for f in fields) for a in range(len(fields[0].hi)))
+        note = ""
+        if len(centres) > 1:
+            note = (
+                "branches are not aligned: their fields have different centres ("
+                + ", ".join(f"{name} at {'x'.join(str(plain(c)) for c in f.centre)}" for name, f in zip(names, fields))
+                + "); the field is their union"
+            )
+        return Field(
+            lo,
+            hi,
+            fields[0].stride,
+            note=note,
+            mixed_strides=any(f.mixed_strides for f in fields),
+            shifts=fields[0].shifts,
+        )
+    largest = max(fields, key=lambda f: tuple(f.size))
+    note = (
+        "branches are not aligned: different effective strides ("
+        + ", ".join(f"{name} {'x'.join(str(plain(s)) for s in f.stride)}" for name, f in zip(names, fields))
+        + "); the field is the largest branch's"
+    )
+    return Field(largest.lo, largest.hi, largest.stride, note=note, mixed_strides=True)

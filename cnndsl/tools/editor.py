@@ -1,0 +1,463 @@
+"""What an editor asks about a .cnn text: diagnostics, hovers, completions, symbols, fixes.
+
+Positions are the spans' own: 1-based lines and columns counted in characters.
+The language server (lsp.py) converts them to the protocol's; nothing here
+imports pygls. Every figure is read from the inferred model or the explain API.
+
+Re-analysis after a keystroke is cheap because the text is parsed one
+top-level statement at a time and unchanged statements come from a cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..core.errors import CnnError, Fix
+from ..core.source import Source, Span
+from ..language import ast
+from ..language.parse import CODE_START as _CODE_START
+from ..language.parse import statements
+from ..model.infer import Model, TypedNode
+from ..views.text import count_text
+
+
+def _shift(value, lines: int):
+    """`value` with every span moved down by `lines`."""
+    if isinstance(value, Span):
+        return Span(value.line + lines, value.column, value.end_line + lines, value.end_column)
+    if isinstance(value, tuple):
+        return tuple(_shift(item, lines) for item in value)
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(
+            value, **{f.name: _shift(getattr(value, f.name), lines) for f in dataclasses.fields(value)}
+        )
+    return value
+
+
+class ParseCache:
+    """Parsed statements by place and text; a statement that moved is shifted, not parsed again."""
+
+    def __init__(self, limit: int = 20_000):
+        self.limit = limit
+        self.by_place: dict[tuple[int, str], ast.Program] = {}
+
+    def parse(self, source: Source) -> ast.Program:
+        from ..language.parse import parse
+
+        definitions: list[ast.Definition] = []
+        pipelines: list[ast.Pipeline] = []
+        fresh: dict[tuple[int, str], ast.Program] = {}
+        moved = {text: (first, program) for (first, text), program in self.by_place.items()}
+        for first, text in statements(source.text):
+            program = self.by_place.get((first, text))
+            if program is None and text in moved:
+                was, program = moved[text]
+                program = _shift(program, first - was)
+            if program is None:
+                # leading newlines put the statement on its own lines: spans come out right
+                program = parse(Source.of("\n" * first + text, source.filename))
+            fresh[(first, text)] = program
+            definitions += program.definitions
+            pipelines += program.pipelines
+        self.by_place = fresh if len(fresh) < self.limit else {}
+        return ast.Program(tuple(definitions), tuple(pipelines))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    span: Span
+    message: str
+    code: str | None
+    related: tuple[tuple[Span, str], ...]
+    fixes: tuple[Fix, ...]
+    severity: str = "error"  # or "warning"
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    kind: str  # "block" or "layer"
+    span: Span  # the whole definition or layer
+    name_span: Span
+    detail: str
+    children: tuple[Symbol, ...] = ()
+
+
+class Document:
+    """One version of a .cnn text, analysed: its syntax tree, and its model or its error."""
+
+    def __init__(self, text: str, filename: str = "<input>", cache: ParseCache | None = None):
+        from ..model.pipeline import analyze
+
+        self.source = Source.of(text, filename)
+        self.program: ast.Program | None = None
+        self.model: Model | None = None
+        self.error: CnnError | None = None
+        try:
+            self.model = analyze(self.source, parse=lambda source: self._parse(source, cache))
+        except CnnError as error:
+            self.error = error
+        # With an error, hovers read the model of the statements before the failing one (the lines above an
+        # error are usually fine, and the user is looking at them while fixing it).
+        self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
+        # What the command line's `check` reports: every independent error, or the warnings.
+        from ..model.diagnosis import every_error, suppressed
+
+        if self.error is not None:
+            try:
+                self.found = every_error(self.source, self.error)
+            except RecursionError:
+                self.found = [self.error]
+        else:
+            from ..model.lint import warnings
+
+            self.found = suppressed(warnings(self.model), self.source)
+
+    def _parse(self, source: Source, cache: ParseCache | None) -> ast.Program:
+        try:
+            self.program = (cache or ParseCache()).parse(source)
+        except CnnError:
+            # the whole file again, so the message and hint are exactly the command line's
+            from ..language.parse import parse
+
+            self.program = parse(source)
+        return self.program
+
+    def _prefix_model(self, cache: ParseCache | None) -> Model | None:
+        """The model of the top-level statements before the failing one, if they make a model."""
+        from ..model.pipeline import analyze
+
+        starts = [first + 1 for first, _ in statements(self.source.text)]
+        lines = self.source.text.split("\n")
+        error = self.error
+        for _ in range(MAX_PREFIX_TRIES):
+            # an error inside a block fails at its outermost call, the last of called_from
+            failing = error.called_from[-1][1] if error.called_from else error.span
+            cut = max((start for start in starts if start <= (failing.line if failing else 1)), default=1)
+            if cut <= 1:
+                return None
+            prefix = Source.of("\n".join(lines[: cut - 1]) + "\n", self.source.filename)
+            reuse = ParseCache()  # a copy: the prefix must not evict the whole text's statements
+            reuse.by_place = dict(cache.by_place) if cache else {}
+            try:
+                model = analyze(prefix, parse=reuse.parse)
+            except CnnError as found:
+                error = found
+                continue
+            return dataclasses.replace(model, source=self.source)
+        return None
+
+    # Diagnostics and fixes
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every independent error, in file order; or, when there is none, the warnings."""
+        found = []
+        for error in self.found:
+            span = error.span or Span(1, 1, 1, 1)
+            message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+            related = tuple((call, f"in block `{block}`, called here") for block, call in error.called_from)
+            fixes = error.fixes(self.source)
+            found.append(Diagnostic(span, message, getattr(error, "code", None), related, fixes, error.severity))
+        return found
+
+    def formatting(self) -> list[tuple[Span, str]] | None:
+        """Edits that give `cnndsl fmt`'s layout, one per changed line; None when the file does not parse."""
+        from .fmt import FormatChangedMeaning, format_source
+
+        try:
+            formatted = format_source(self.source.text, self.source.filename)
+        except (CnnError, FormatChangedMeaning, RecursionError):
+            return None
+        old, new = self.source.text.split("\n"), formatted.split("\n")
+        if len(new) > len(old):  # fmt never adds lines; if it did, replace the whole text
+            return [(Span(1, 1, len(old), len(old[-1]) + 1), formatted)]
+        edits = [
+            (Span(i + 1, 1, i + 1, len(before) + 1), after)
+            for i, (before, after) in enumerate(zip(old, new))
+            if before != after
+        ]
+        if len(old) > len(new):  # trailing blank lines it dropped
+            edits.append((Span(len(new), len(new[-1]) + 1, len(old), len(old[-1]) + 1), ""))
+        return edits
+
+    # Where things are
+
+    def word_at(self, line: int, column: int) -> tuple[str, Span] | None:
+        text = self.source.line(line)
+        for match in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", text):
+            if match.start() + 1 <= column <= match.end() + 1:
+                return match.group(), Span(line, match.start() + 1, line, match.end() + 1)
+        return None
+
+    def walk(self) -> Iterator[tuple[ast.Definition | None, object]]:
+        """Every stage of the program with the definition it is in (None at top level)."""
+        if self.program is None:
+            return
+
+        def stages(pipeline: ast.Pipeline):
+            for stage in pipeline.stages:
+                yield from within(stage)
+
+        def within(stage):
+            yield stage
+            if isinstance(stage, ast.Merge):
+                for branch in stage.branches:
+                    yield from stages(branch)
+            elif isinstance(stage, ast.Group):
+                yield from stages(stage.body)
+            elif isinstance(stage, (ast.Repeat, ast.Labelled)):
+                yield from within(stage.body)
+
+        for definition in self.program.definitions:
+            for body in definition.body:
+                for stage in stages(body):
+                    yield definition, stage
+        for body in self.program.pipelines:
+            for stage in stages(body):
+                yield None, stage
+
+    def definitions(self) -> dict[str, ast.Definition]:
+        return {d.name: d for d in self.program.definitions} if self.program else {}
+
+    def block_uses(self, name: str) -> list[Span]:
+        """The name span of every call of block `name`."""
+        uses = []
+        for _, stage in self.walk():
+            if isinstance(stage, ast.Call) and stage.name == name:
+                uses.append(stage.name_span)
+            elif isinstance(stage, ast.Layer) and stage.kind == name:
+                uses.append(stage.kind_span)
+        return uses
+
+    def labels(self) -> dict[str, list[ast.Labelled]]:
+        found: dict[str, list[ast.Labelled]] = {}
+        for _, stage in self.walk():
+            if isinstance(stage, ast.Labelled):
+                found.setdefault(stage.label, []).append(stage)
+        return found
+
+    def definition_of(self, line: int, column: int) -> list[Span]:
+        word = self.word_at(line, column)
+        if word is None:
+            return []
+        name, _ = word
+        definition = self.definitions().get(name)
+        if definition is not None:
+            return [definition.name_span]
+        return [labelled.label_span for labelled in self.labels().get(name, [])]
+
+    def references(self, line: int, column: int, include_declaration: bool = True) -> list[Span]:
+        word = self.word_at(line, column)
+        if word is None:
+            return []
+        name, _ = word
+        definition = self.definitions().get(name)
+        if definition is not None:
+            return ([definition.name_span] if include_declaration else []) + self.block_uses(name)
+        return [labelled.label_span for labelled in self.labels().get(name, [])] if include_declaration else []
+
+    def symbols(self) -> list[Symbol]:
+        """Blocks (with the labels inside them) and named layers, in the file's order."""
+        symbols: list[Symbol] = []
+        inside: dict[str, list[Symbol]] = {}
+        for definition, stage in self.walk():
+            if isinstance(stage, ast.Labelled):
+                symbol = Symbol(stage.label, "layer", stage.span, stage.label_span, _stage_word(stage.body))
+                if definition is None:
+                    symbols.append(symbol)
+                else:
+                    inside.setdefault(definition.name, []).append(symbol)
+        for definition in self.definitions().values():
+            params = ", ".join(p.name for p in definition.params)
+            symbols.append(
+                Symbol(
+                    definition.name,
+                    "block",
+                    definition.span,
+                    definition.name_span,
+                    f"({params})",
+                    tuple(inside.get(definition.name, ())),
+                )
+            )
+        return sorted(symbols, key=lambda s: (s.span.line, s.span.column))
+
+    # Hover
+
+    @property
+    def hover_model(self) -> Model | None:
+        return self.model or self.prefix_model
+
+    def hover(self, line: int, column: int) -> tuple[str, Span] | None:
+        """Markdown about what is under the cursor: a layer, a block call, a block, or a label."""
+        model = self.hover_model
+        if model is None:
+            return None
+        from ..views.explain import block_nodes, subtotal
+
+        word = self.word_at(line, column)
+        calls = [call for call in model.block_calls if _contains(call.span, line, column) and call.span.line == line]
+        if calls:
+            innermost = min(_size(call.span) for call in calls)
+            here = [call for call in calls if _size(call.span) == innermost]
+            shown = here[:MAX_INSTANCES]
+            lines = [f"**{here[0].name}** block call" + (f", made {len(here)} times here" if len(here) > 1 else "")]
+            lines += ["- " + subtotal(model, call) for call in shown]
+            if len(here) > len(shown):
+                lines.append(f"- … {len(here) - len(shown)} more")
+            return "\n".join(lines), here[0].span
+        if word is not None and word[0] in self.definitions():
+            definition = self.definitions()[word[0]]
+            made = [call for call in model.block_calls if call.name == word[0]]
+            params = sum(n.info.params for call in made for n in block_nodes(model, call.id))
+            text = f"**{word[0]}**({', '.join(p.name for p in definition.params)}): block, called {len(made)} time{'s' if len(made) != 1 else ''}"
+            if made:
+                text += f", {params:,} params in all"
+                text += "\n\n" + "\n".join(f"- {self._call_path(c)}" for c in made[:MAX_INSTANCES])
+            return text, word[1]
+        nodes = self.nodes_at(line, column)
+        if not nodes:
+            return None
+        return self._node_hover(nodes), nodes[0].span
+
+    def _call_path(self, call) -> str:
+        """`stack(128, 4) › projection(c, s)`: the calls that led to this one, outermost first."""
+        from ..views.text import call_label
+
+        model = self.hover_model
+        for node in model.nodes:
+            ids = [c.id for c in node.blocks]
+            if call.id in ids:
+                return " › ".join(call_label(c, model.source) for c in node.blocks[: ids.index(call.id) + 1])
+        return call_label(call, model.source)
+
+    def nodes_at(self, line: int, column: int) -> list[TypedNode]:
+        """The nodes made by the innermost layer whose text is under the cursor (several in a block)."""
+        model = self.hover_model
+        if model is None:
+            return []
+        under = [node for node in model.nodes if _contains(node.span, line, column)]
+        if not under:
+            return []
+        smallest = min(under, key=lambda n: _size(n.span))
+        return [node for node in under if node.span == smallest.span]
+
+    def _node_hover(self, nodes: list[TypedNode]) -> str:
+        from ..views.explain import explain_parts
+        from ..views.text import call_label, shape_text
+
+        model = self.hover_model
+        first = nodes[0]
+        out: list[str] = []
+        if len(nodes) > 1 and len({tuple(c.id for c in n.blocks) for n in nodes}) > 1:
+            out.append(f"made {len(nodes)} times (once per block call):")
+            for node in nodes[:MAX_INSTANCES]:
+                path = " › ".join(call_label(c, model.source) for c in node.blocks) or "top level"
+                out.append(
+                    f"- `{node.name}` ({node.keras_type}) in {path}: {shape_text(node.shape)}, "
+                    f"{node.info.params:,} params"
+                )
+            if len(nodes) > MAX_INSTANCES:
+                out.append(f"- … {len(nodes) - MAX_INSTANCES} more")
+            out.append("")
+            out.append("first of them:")
+        for node in nodes if len({tuple(c.id for c in n.blocks) for n in nodes}) == 1 else [first]:
+            info = node.info
+            out.append(f"**{node.name}** ({node.keras_type}{', implicit' if node.implicit else ''})")
+            out.append(f"- output: `{shape_text(node.shape)}`")
+            out.append(
+                f"- params: {info.params:,} (trainable {info.trainable:,}, non-trainable {info.non_trainable:,})"
+            )
+            out.append(f"- MACs: {count_text(info.macs)}")
+            parts = explain_parts(model, node)
+            arithmetic = [*parts["shape"][1:], *parts["params"], *parts["macs"]]
+            if any(arithmetic):
+                out.append("```")
+                out += [f"shape:  {t}" for t in parts["shape"][1:]]
+                if info.params:
+                    out += [f"params: {t}" for t in parts["params"]]
+                if info.macs:
+                    out += [f"MACs:   {t}" for t in parts["macs"]]
+                out.append("```")
+        return "\n".join(out)
+
+    # Completion
+
+    def completions(self, line: int, column: int) -> list[tuple[str, str, str]]:
+        """(label, kind, detail) for the cursor: kinds `layer`, `block`, `merge`, `option`, `parameter`."""
+        from ..language.syntax import merge_words
+        from ..layers import REGISTRY
+
+        before = self.source.line(line)[: column - 1]
+        if "#" in before:
+            return []
+        blocks = _defined_blocks(self.source.text)
+        call = re.search(r"([A-Za-z_]\w*)\(([^()]*)$", before)
+        if call and call.group(1) in blocks:
+            return [(f"{p}=", "parameter", f"parameter of {call.group(1)}") for p in blocks[call.group(1)]]
+        stage = re.split(r"[|;(]|^\s*[A-Za-z_]\w*\s*:(?!=)|\b[A-Za-z_]\w*\s*:\s", before)[-1]
+        words = stage.split()
+        starting = not words or (len(words) == 1 and not stage.endswith((" ", "\t")))
+        if before.lstrip().startswith("def "):
+            return []
+        if starting:
+            items = [(kw, "layer", REGISTRY[kw].SUMMARY or REGISTRY[kw].USAGE) for kw in sorted(REGISTRY)]
+            items = [item for item in items if item[0] not in merge_words()]
+            items.append(("identity", "layer", "passes its input on unchanged"))
+            items += [(op, "merge", f"{op}(branch; branch)") for op in merge_words()]
+            items += [(name, "block", f"{name}({', '.join(params)})") for name, params in blocks.items()]
+            return items
+        kind = REGISTRY.get(words[0])
+        if kind is None:
+            return []
+        items = [(word, "option", kind.USAGE) for word in dict.fromkeys(kind.option_words())]
+        inside = _enclosing_block(self.source.text, line, blocks)
+        if inside is not None:
+            items += [(p, "parameter", f"parameter of {inside}") for p in blocks[inside]]
+        return items
+
+
+MAX_INSTANCES = 8
+MAX_PREFIX_TRIES = 4  # shorter prefixes tried when a prefix fails too; each is one more parse per keystroke
+
+
+def _defined_blocks(text: str) -> dict[str, list[str]]:
+    """Block names and parameters, read from `def` lines even when the file does not parse."""
+    found = {}
+    for match in re.finditer(r"^[ \t]*def[ \t]+([A-Za-z_]\w*)[ \t]*\(([^)]*)\)", text, flags=re.M):
+        params = [p.split("=")[0].strip() for p in match.group(2).split(",")]
+        found[match.group(1)] = [p for p in params if p]
+    return found
+
+
+def _enclosing_block(text: str, line: int, blocks: dict[str, list[str]]) -> str | None:
+    """The block whose `def` the line belongs to, judged by indentation."""
+    lines = text.split("\n")
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        current = lines[i]
+        match = re.match(r"def[ \t]+([A-Za-z_]\w*)", current)
+        if match:
+            return match.group(1) if match.group(1) in blocks else None
+        if i != line - 1 and _CODE_START.match(current):
+            return None
+    return None
+
+
+def _stage_word(stage) -> str:
+    if isinstance(stage, ast.Layer):
+        return stage.kind
+    if isinstance(stage, ast.Call):
+        return f"{stage.name}(…)"
+    if isinstance(stage, ast.Merge):
+        return f"{stage.op}(…)"
+    return ""
+
+
+def _contains(span: Span, line: int, column: int) -> bool:
+    return (span.line, span.column) <= (line, column) <= (span.end_line, span.end_column)
+
+
+def _size(span: Span) -> tuple[int, int]:
+    return (span.end_line - span.line, span.end_column - span.column)

@@ -1,0 +1,218 @@
+"""What changed between two models, layer by layer, and in every total.
+
+Layers are matched by their place in the graph, not by index: the two
+layer sequences (in the files' order) are aligned like lines in a text diff,
+first on everything about a layer (type, label, shape and numbers), then,
+between the unchanged layers, on the Keras type alone. So one inserted layer
+is one insertion, and Keras's automatic names shifting after it (`conv2d_1`
+becoming `conv2d_2`) is not a change; a label the file chose is matched by
+name, and renaming it is a change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from ..core.records import dataclass
+from ..layers import to_snake_case
+from ..model.infer import Model, TypedNode
+from .text import count_text, shape_text
+
+TOTALS = (
+    ("total_params", "Total params", lambda m: m.total),
+    ("trainable_params", "Trainable params", lambda m: m.trainable),
+    ("non_trainable_params", "Non-trainable params", lambda m: m.non_trainable),
+    ("total_macs", "Total MACs", lambda m: m.macs),
+)
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    change: str  # "added", "removed" or "changed"
+    before: TypedNode | None
+    after: TypedNode | None
+    fields: tuple[str, ...] = ()  # for "changed": what differs
+
+
+@dataclass(frozen=True)
+class ModelDiff:
+    a: Model
+    b: Model
+    layers: tuple[LayerChange, ...]
+
+    @property
+    def same(self) -> bool:
+        return not self.layers and all(get(self.a) == get(self.b) for _, _, get in TOTALS)
+
+
+def auto_named(node: TypedNode) -> bool:
+    """True for a name Keras would have given (`conv2d_3`); a label the file chose is part of the model."""
+    base = "input_layer" if node.keras_type == "InputLayer" else to_snake_case(node.keras_type)
+    return re.fullmatch(rf"{re.escape(base)}(_\d+)?", node.name) is not None
+
+
+def _facts(node: TypedNode) -> tuple:
+    """A layer's type, its label if the file chose one, and its numbers: equal facts mean an unchanged layer."""
+    label = None if auto_named(node) else node.name
+    return (node.keras_type, label, node.shape, node.info.trainable, node.info.non_trainable, node.info.macs)
+
+
+def _align(a: list, b: list) -> list[tuple[int | None, int | None]]:
+    """Index pairs, like lines in a text diff; None on the side where a layer is missing."""
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    pairs: list[tuple[int | None, int | None]] = []
+    for op, i1, i2, j1, j2 in opcodes:
+        if op == "equal":
+            pairs += zip(range(i1, i2), range(j1, j2))
+        else:
+            pairs += [(i, None) for i in range(i1, i2)] + [(None, j) for j in range(j1, j2)]
+    return pairs
+
+
+def _differences(a: TypedNode, b: TypedNode, match: dict[int, int], unmatched_b: set[int]) -> tuple[str, ...]:
+    fields = []
+    if a.keras_type != b.keras_type:
+        fields.append("type")
+    if not (auto_named(a) and auto_named(b)) and a.name != b.name:
+        fields.append("name")
+    if a.shape != b.shape:
+        fields.append("output_shape")
+    if (a.info.trainable, a.info.non_trainable) != (b.info.trainable, b.info.non_trainable):
+        fields.append("params")
+    if a.info.macs != b.info.macs:
+        fields.append("macs")
+    # Rewiring between matched layers is a change; an input that was inserted or removed is its own entry.
+    if all(i in match for i in a.inputs) and not unmatched_b.intersection(b.inputs):
+        if [match[i] for i in a.inputs] != list(b.inputs):
+            fields.append("inputs")
+    return tuple(fields)
+
+
+def diff_models(a: Model, b: Model) -> ModelDiff:
+    # Unchanged layers anchor the alignment; between anchors, layers of the same kind pair up as changes.
+    pairs: list[tuple[int | None, int | None]] = []
+    anchored = _align([_facts(n) for n in a.nodes], [_facts(n) for n in b.nodes])
+    k = 0
+    while k < len(anchored):
+        if None not in anchored[k]:
+            pairs.append(anchored[k])
+            k += 1
+            continue
+        end = k
+        while end < len(anchored) and None in anchored[end]:
+            end += 1
+        left = [i for i, _ in anchored[k:end] if i is not None]
+        right = [j for _, j in anchored[k:end] if j is not None]
+        kinds_a, kinds_b = [a.nodes[i].keras_type for i in left], [b.nodes[j].keras_type for j in right]
+        for i, j in _align(kinds_a, kinds_b):
+            pairs.append((None if i is None else left[i], None if j is None else right[j]))
+        k = end
+    match = {i: j for i, j in pairs if i is not None and j is not None}
+    unmatched_b = {j for i, j in pairs if i is None}
+    changes = []
+    for i, j in pairs:
+        if j is None:
+            changes.append(LayerChange("removed", a.nodes[i], None))
+        elif i is None:
+            changes.append(LayerChange("added", None, b.nodes[j]))
+        elif fields := _differences(a.nodes[i], b.nodes[j], match, unmatched_b):
+            changes.append(LayerChange("changed", a.nodes[i], b.nodes[j], fields))
+    return ModelDiff(a, b, tuple(changes))
+
+
+def _signed(n: int) -> str:
+    return f"{n:+,}" if n else "±0"
+
+
+def _delta(before: int | None, after: int | None) -> str:
+    if before is None or after is None:  # a figure that depends on an axis of unknown size
+        return f"{count_text(before)} → {count_text(after)}" if before != after else "? (unknown)"
+    return f"{before:,} → {after:,} ({_signed(after - before)})" if before != after else f"{after:,} (unchanged)"
+
+
+def format_diff(diff: ModelDiff, name_a: str, name_b: str) -> str:
+    """A readable report: each added, removed or changed layer, then every total before and after."""
+    out = [f"--- {name_a}", f"+++ {name_b}"]
+    for change in diff.layers:
+        node = change.after or change.before
+        sign = {"added": "+", "removed": "-", "changed": "~"}[change.change]
+        lines = [c.span.line for c in (change.before, change.after) if c is not None]
+        where = f"line {lines[0]}" if len(set(lines)) == 1 else f"line {lines[0]} → line {lines[1]}"
+        if node.blocks:  # the calls that made it, outermost first, in the file it is in now
+            where += " in " + " > ".join(f"{call.name} (line {call.span.line})" for call in node.blocks)
+        if change.change != "changed":
+            out.append(
+                f"{sign} {node.name} ({node.keras_type}) at {where}: {shape_text(node.shape)}, "
+                f"{node.info.params:,} params, {count_text(node.info.macs)} MACs"
+            )
+            continue
+        a, b = change.before, change.after
+        title = b.name if a.name == b.name or auto_named(a) and auto_named(b) else f"{a.name} → {b.name}"
+        out.append(f"{sign} {title} ({b.keras_type}) at {where}")
+        if "type" in change.fields:
+            out.append(f"    type          {a.keras_type} → {b.keras_type}")
+        if "output_shape" in change.fields:
+            out.append(f"    output shape  {shape_text(a.shape)} → {shape_text(b.shape)}")
+        if "params" in change.fields:
+            out.append(f"    params        {_delta(a.info.params, b.info.params)}")
+        if "macs" in change.fields:
+            out.append(f"    MACs          {_delta(a.info.macs, b.info.macs)}")
+        if "inputs" in change.fields:
+            out.append(
+                f"    inputs        {', '.join(diff.a.nodes[i].name for i in a.inputs)}"
+                f" → {', '.join(diff.b.nodes[i].name for i in b.inputs)}"
+            )
+    if diff.same:
+        out.append(
+            f"no differences: {len(diff.b.layers)} layers, {diff.b.total:,} params, {count_text(diff.b.macs)} MACs"
+        )
+        return "\n".join(out)
+    counts = {kind: sum(c.change == kind for c in diff.layers) for kind in ("added", "removed", "changed")}
+    out.append(", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    out += [f" {label}: {_delta(get(diff.a), get(diff.b))}" for _, label, get in TOTALS]
+    return "\n".join(out)
+
+
+def _layer(node: TypedNode | None, model: Model) -> dict | None:
+    if node is None:
+        return None
+    return {
+        "name": node.name,
+        "type": node.keras_type,
+        "output_shape": [None, *node.shape],
+        "params": node.info.params,
+        "trainable_params": node.info.trainable,
+        "non_trainable_params": node.info.non_trainable,
+        "macs": node.info.macs,
+        "inputs": [model.nodes[i].name for i in node.inputs],
+        "line": node.span.line,
+        "blocks": [{"name": call.name, "line": call.span.line} for call in node.blocks],
+    }
+
+
+def _change(before: int | None, after: int | None) -> int | None:
+    """After minus before; None (JSON null) when either depends on an axis of unknown size."""
+    return None if before is None or after is None else after - before
+
+
+def diff_dict(diff: ModelDiff, name_a: str, name_b: str) -> dict:
+    """The JSON form: every layer change with both sides, and every total before, after and the change."""
+    return {
+        "a": name_a,
+        "b": name_b,
+        "same": diff.same,
+        "layers": [
+            {
+                "change": c.change,
+                "fields": list(c.fields),
+                "before": _layer(c.before, diff.a),
+                "after": _layer(c.after, diff.b),
+            }
+            for c in diff.layers
+        ],
+        "totals": {
+            key: {"before": get(diff.a), "after": get(diff.b), "change": _change(get(diff.a), get(diff.b))}
+            for key, _, get in TOTALS
+        },
+    }

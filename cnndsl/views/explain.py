@@ -1,0 +1,217 @@
+"""`cnndsl explain`: the arithmetic behind every figure, with the file's own numbers.
+
+Each layer kind writes its own rules (`explain_shape`, `explain_params`,
+`explain_macs` in cnndsl/layers); this module adds what every node shares
+(input and output shapes, activation size, merges), block subtotals and totals.
+Nothing here computes a shape: every figure is read from the inferred model.
+"""
+
+from __future__ import annotations
+
+from ..layers.base import dot, figure
+from ..model.infer import Model, TypedNode
+from ..model.memory import DTYPE_BYTES, known_sum, times
+from .text import call_label, shape_text
+
+INDENT = "  "
+
+
+def explain_parts(
+    model: Model, node: TypedNode, layout: str = "channels_last", dtype: str = "float32", batch: int | None = None
+) -> dict[str, list[str]]:
+    """One node's arithmetic by topic: `inputs`, `shape`, `params`, `macs`, `activations`, `field`.
+
+    Each value is a list of lines without indentation; a topic with nothing to
+    say is an empty list. An editor hover can show any of them alone.
+    """
+    layer = node.layer
+    inputs = [f"{model.nodes[i].name} {shape_text(model.nodes[i].shape, batch, layout)}" for i in node.inputs]
+    if len(inputs) > 1:
+        inputs = [f"joins {len(inputs)} branches: " + ", ".join(inputs)]
+    elif inputs:
+        inputs = [f"from {inputs[0]}"]
+    size = DTYPE_BYTES[dtype]
+    values = node.activations
+    if node.shares is not None and node.info.params:
+        first = model.nodes[node.shares]
+        params = [f"the weights of {first.name}'s first use (line {first.span.line}), counted there: 0 more"]
+    elif node.info.params:
+        params = layer.explain_params(node) or [f"{figure(node.info.params)}"]
+        if node.info.non_trainable and node.info.trainable:
+            params.append(f"trainable {figure(node.info.trainable)}, non-trainable {figure(node.info.non_trainable)}")
+    else:
+        params = ["none"]
+    if node.info.macs is None:
+        macs = [f"unknown: {model.unknown_reason()}"]
+    else:
+        macs = layer.explain_macs(node) if node.info.macs else ["none counted (only convolutions and dense layers)"]
+    if values is None:
+        activations = [f"unknown: {dot(*node.shape)} values, and {model.unknown_reason()}"]
+    else:
+        batch_note = f"; ·{batch} for the batch = {figure(values * batch * size)} bytes" if batch and batch > 1 else ""
+        activations = [
+            f"{dot(*node.shape)} = {figure(values)} values" if len(node.shape) > 1 else f"{figure(values)} values",
+            f"{figure(values)}·{size} = {figure(values * size)} bytes as {dtype}, per example{batch_note}",
+        ]
+    return {
+        "inputs": inputs,
+        "shape": [shape_text(node.shape, batch, layout)] + layer.explain_shape_in(node, layout),
+        "params": params,
+        "macs": macs,
+        "activations": activations,
+        "field": field_lines(model, node),
+    }
+
+
+def field_lines(model: Model, node: TypedNode) -> list[str]:
+    """The receptive field and effective stride, with the recurrence r = r_in + (k − 1)·j_in, j = j_in·s."""
+    from ..model.receptive import plain
+
+    fields = model.receptive_fields
+    field = fields[node.id]
+    if field is None:
+        return ["none: no spatial axes here"]
+    if field.whole:
+        return ["the whole input: a branch or layer upstream reduced the positions to one (or reshaped them)"]
+    size, stride = "x".join(str(plain(v)) for v in field.size), "x".join(str(plain(v)) for v in field.stride)
+    lines = [f"{size}, effective stride {stride}"]
+    windows = node.layer.window(node) if node.inputs else None
+    before = fields[node.inputs[0]] if len(node.inputs) == 1 else None
+    if windows and before is not None and not before.whole and any(w.size != 1 or w.stride != 1 for w in windows):
+        from ..layers.base import axis_names
+
+        for name, w, r_in, j_in, r, j in zip(
+            axis_names(len(windows)), windows, before.size, before.stride, field.size, field.stride
+        ):
+            lines.append(
+                f"{name}: {plain(r_in)} + ({plain(w.size)} − 1)·{plain(j_in)} = {plain(r)}; "
+                f"stride {plain(j_in)}·{plain(w.stride)} = {plain(j)}"
+            )
+    if field.note:
+        lines.append("note: " + field.note)
+    return lines
+
+
+LABELS = {
+    "inputs": "input",
+    "shape": "output",
+    "params": "params",
+    "macs": "MACs",
+    "activations": "activations",
+    "field": "field",
+}
+
+
+def explain_node(
+    model: Model, node: TypedNode, layout: str = "channels_last", dtype: str = "float32", batch: int | None = None
+) -> list[str]:
+    """The lines `cnndsl explain` prints for one node, its heading first."""
+    lines = [heading(model, node)]
+    width = max(len(label) for label in LABELS.values()) + 1
+    for topic, body in explain_parts(model, node, layout, dtype, batch).items():
+        for k, text in enumerate(body):
+            label = f"{LABELS[topic]}:" if k == 0 else ""
+            lines.append(f"{INDENT}{label:<{width}} {text}")
+    return lines
+
+
+def heading(model: Model, node: TypedNode) -> str:
+    where = f"line {node.span.line}"
+    if model.source is not None:
+        written = model.source.line(node.span.line).strip()
+        where += f": {written}"
+    implicit = ", implicit" if node.implicit else ""
+    return f"{node.name} ({node.keras_type}{implicit}), {where}"
+
+
+def block_nodes(model: Model, call_id: int) -> list[TypedNode]:
+    return [node for node in model.nodes if any(call.id == call_id for call in node.blocks)]
+
+
+def own_params(node: TypedNode) -> int:
+    """Parameters this node adds: a shared layer's count at its first use only."""
+    return node.info.params if node.shares is None else 0
+
+
+def subtotal(model: Model, call, dtype: str = "float32") -> str:
+    nodes = block_nodes(model, call.id)
+    params = sum(own_params(n) for n in nodes)
+    terms = [figure(own_params(n)) for n in nodes if own_params(n)]
+    sum_text = f" = {' + '.join(terms)}" if 1 < len(terms) <= 12 else ""
+    macs = known_sum(n.info.macs for n in nodes)
+    values = known_sum(n.activations for n in nodes)
+    return (
+        f"subtotal of {call_label(call, model.source)} (call #{call.id}, line {call.span.line}): "
+        f"{len(nodes)} layers, params {figure(params)}{sum_text}, MACs {figure(macs)}, "
+        f"activations {figure(values)} values ({figure(times(values, DTYPE_BYTES[dtype]))} bytes), "
+        f"output {shape_text(nodes[-1].shape)}"
+    )
+
+
+def select(model: Model, names) -> list[TypedNode]:
+    """The nodes named, in the model's order; a name that is not a layer raises KeyError."""
+    by_name = {node.name: node for node in model.nodes}
+    missing = [name for name in names if name not in by_name]
+    if missing:
+        raise KeyError(missing[0])
+    wanted = set(names)
+    return [node for node in model.nodes if node.name in wanted]
+
+
+def explain_text(
+    model: Model,
+    layers=None,
+    layout: str = "channels_last",
+    dtype: str = "float32",
+    batch: int | None = None,
+    optimizer: str = "adam",
+) -> str:
+    """The whole explanation: every node (or those named), block subtotals, then the totals."""
+    if layers:
+        return "\n\n".join("\n".join(explain_node(model, n, layout, dtype, batch)) for n in select(model, layers))
+    out: list[str] = [f'Model "{model.name}": every figure worked out (shapes {layout.replace("_", " ")})', ""]
+    open_calls: list = []
+    for node in model.nodes:
+        while open_calls and open_calls[-1] not in node.blocks:
+            call = open_calls.pop()
+            out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype), ""]
+        for call in node.blocks[len(open_calls) :]:
+            out += [
+                INDENT * len(open_calls)
+                + f"┌ {call_label(call, model.source)} (block `{call.name}`, call #{call.id}, line {call.span.line})"
+            ]
+            open_calls.append(call)
+        pad = INDENT * len(open_calls)
+        out += [pad + line for line in explain_node(model, node, layout, dtype, batch)] + [""]
+    while open_calls:
+        call = open_calls.pop()
+        out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype), ""]
+    out += totals(model, dtype, batch or 1, optimizer)
+    return "\n".join(out)
+
+
+def totals(model: Model, dtype: str = "float32", batch: int = 1, optimizer: str = "adam") -> list[str]:
+    terms = [figure(own_params(n)) for n in model.nodes if own_params(n)]
+    params_sum = f" = {' + '.join(terms)}" if 1 < len(terms) <= 12 else ""
+    values = [figure(n.activations) for n in model.layers]
+    values_sum = f" = {' + '.join(values)}" if 1 < len(values) <= 12 else ""
+    memory = model.memory(batch, dtype, optimizer)
+    size = DTYPE_BYTES[dtype]
+    unknown = [f"{INDENT}? is unknown: {model.unknown_reason()}"] if model.unknown_inputs else []
+    return [
+        "Totals",
+        *unknown,
+        f"{INDENT}params: {figure(model.total)}{params_sum}",
+        f"{INDENT}        trainable {figure(model.trainable)}, non-trainable {figure(model.non_trainable)}",
+        f"{INDENT}MACs: {figure(model.macs)} per example",
+        f"{INDENT}activations: {figure(model.activations)} values per example{values_sum}",
+        f"{INDENT}memory ({dtype}, {size} bytes a value; batch {batch}; {optimizer}):",
+        f"{INDENT}  parameters {figure(model.total)}·{size} = {figure(memory.params_bytes)} bytes",
+        f"{INDENT}  input {figure(known_sum(model.nodes[i].activations for i in model.inputs))}·{size}·{batch} = "
+        f"{figure(memory.input_bytes)} bytes",
+        f"{INDENT}  activations {figure(model.activations)}·{size}·{batch} = {figure(memory.activations_bytes)} bytes",
+        f"{INDENT}  inference peak {figure(memory.inference_peak_bytes)} bytes "
+        "(parameters + the most tensors alive at once)",
+        f"{INDENT}  training {figure(memory.training_bytes)} bytes "
+        "(parameters, gradients, optimizer state, input and activations)",
+    ]

@@ -1,0 +1,81 @@
+"""How every view writes a shape, a count, a byte size, a block call and a tensor's name.
+
+One place, so the summary, explain, diagrams, diff and the editor's hovers
+cannot drift apart. Nothing here computes a figure: it only writes one.
+"""
+
+from __future__ import annotations
+
+from ..layers.base import to_layout
+
+
+def shape_text(shape, batch: int | None = None, layout: str = "channels_last") -> str:
+    """Keras's `(None, 28, 28, 8)`; `layout` reorders the axes, `batch` replaces None."""
+    if layout != "channels_last":
+        shape = to_layout(shape, layout)
+    return "(" + ", ".join(["None" if batch is None else str(batch), *map(str, shape)]) + ")"
+
+
+def count_text(value: int | None) -> str:
+    """`1,234`, or `?` for a figure that depends on an axis of unknown size."""
+    return "?" if value is None else f"{value:,}"
+
+
+def params_text(count: int) -> str:
+    return f"{count:,} param" + ("" if count == 1 else "s")
+
+
+def readable_memory_size(size: float) -> str:
+    """Keras's own formatting of a byte count (`245.93 KB`: 1 KB is 1024 bytes, as Keras's footer has it)."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+def readable_count(count: int) -> str:
+    """3,857,973,248 as `3.86 G`: decimal prefixes, as MACs and FLOPs are quoted."""
+    for prefix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if count >= size:
+            return f"{count / size:.2f} {prefix}"
+    return str(count)
+
+
+def axes_text(values) -> str:
+    """A receptive field's or stride's axes, `7x7`; `-` where there is none."""
+    from ..model.receptive import plain
+
+    return "-" if values is None else "x".join(str(plain(v)) for v in values)
+
+
+def call_text(call, source) -> str | None:
+    """The call as written (`stack(128, 4)`), white space folded; None when the source is unknown."""
+    if source is None:
+        return None
+    span = call.span
+    line = source.line(span.line)
+    end = span.end_column - 1 if span.end_line == span.line else len(line)
+    return " ".join(line[span.column - 1 : end].split()) or call.name
+
+
+def call_label(call, source) -> str:
+    """The call as written, or `name(…)` when the source is unknown."""
+    return call_text(call, source) or f"{call.name}(…)"
+
+
+def layer_title(node) -> str:
+    """A summary row's first cell: `conv2d (Conv2D)`."""
+    return f"{node.name} ({node.keras_type})"
+
+
+def tensor_name(node) -> str:
+    """Keras's name of a layer's output in "Connected to": `conv2d[0][0]`."""
+    return f"{node.name}[{node.call_index}][0]"
+
+
+def listed(names: list[str]) -> list[str]:
+    """A cell of several names, one a line, each but the last followed by a comma; `-` for none."""
+    if not names:
+        return ["-"]
+    return [name + ("," if i < len(names) - 1 else "") for i, name in enumerate(names)]

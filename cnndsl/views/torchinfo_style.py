@@ -1,0 +1,103 @@
+"""`cnndsl summary --style torchinfo`: torchinfo's table for the emitted PyTorch model.
+
+Rows are the nn.Module calls of the module `cnndsl emit --pytorch` writes (each
+layer kind's `torch_modules()`), with torchinfo's `Layer (type:depth-idx)`
+names, channels-first output shapes with the batch, and its footer: parameters
+only (buffers are not counted), torchinfo's mult-adds (cnndsl.views.flops), and its
+memory estimate (float32: the input, every output of a layer with parameters
+twice for the backward pass, the parameters).
+"""
+
+from __future__ import annotations
+
+from ..emit.pytorch import class_name
+from ..layers.base import TorchModule, channels_first, prod
+from .flops import totals
+
+COLUMN = 25  # torchinfo's col_width
+FLOAT = 4  # bytes
+STORAGE_OVERHEAD = 64  # what sys.getsizeof adds to a tensor's storage: torchinfo counts it in the input size
+
+
+def _rows(model, batch: int):
+    """(depth, title, output shape, module, recursive) in torchinfo's order, and the leaves (recursive or not).
+
+    A shared layer's later uses call the same nn.Module again: torchinfo marks
+    those rows `(recursive)` and counts their weights once, but their outputs
+    and mult-adds once per call."""
+    rows, counters = [], {}
+    leaves = []
+
+    def visit(module: TorchModule, depth: int, recursive: bool) -> None:
+        counters[depth] = counters.get(depth, 0) + 1
+        rows.append((depth, f"{module.cls}: {depth}-{counters[depth]}", [batch, *module.shape], module, recursive))
+        if not module.children:
+            leaves.append((module, recursive))
+        for child in module.children:
+            visit(child, depth + 1, recursive)
+
+    called = set()
+    for node in model.layers:
+        for module in node.layer.torch_modules(node):
+            visit(module, 1, node.name in called)
+        called.add(node.name)
+    return rows, leaves
+
+
+def format_torchinfo(model, batch: int = 1) -> str:
+    """torchinfo.summary(model, input_size)'s text for the emitted PyTorch model."""
+    model.require_sizes("torchinfo's table (it runs the model on an input of one size)")
+    rows, leaves = _rows(model, batch)
+    root = [batch, *channels_first(model.output_shape)]
+    titles = [(0, class_name(model.name)), *((depth, title) for depth, title, *_ in rows)]
+    longest = max(len(title) + depth * 5 + 1 for depth, title in titles)
+    name_width = 40 if longest < 40 else -(-longest // 5) * 5
+    width = name_width + 2 * COLUMN  # two columns: Output Shape, Param #
+    divider = "=" * width
+
+    def line(name: str, shape: str, params: str) -> str:
+        return f"{name:<{name_width}} {shape:<{COLUMN}} {params:<{COLUMN}}".rstrip()
+
+    def start(depth: int) -> str:
+        return "" if depth == 0 else "├─" if depth == 1 else "│    " * (depth - 1) + "└─"
+
+    total = sum(m.params for m, recursive in leaves if not recursive)
+    lines = [divider, line("Layer (type:depth-idx)", "Output Shape", "Param #"), divider]
+    lines.append(line(class_name(model.name), str(root), "--"))
+    for depth, title, shape, module, recursive in rows:
+        if not _weights(module):
+            shown = "--"
+        elif recursive:
+            shown = "(recursive)"
+        else:  # a container shows only its own parameters: none
+            shown = "--" if module.children else f"{module.params:,}"
+        lines.append(line(start(depth) + title, str(shape), shown))
+    # every input is its own tensor, each with its storage's overhead
+    input_bytes = sum(prod(model.nodes[i].shape) * batch * FLOAT + STORAGE_OVERHEAD for i in model.inputs)
+    output_bytes = sum(2 * FLOAT * batch * prod(m.shape) for m, _ in leaves if m.params)
+    param_bytes = FLOAT * total
+    lines += [
+        divider,
+        f"Total params: {total:,}",
+        f"Trainable params: {total:,}",
+        "Non-trainable params: 0",
+        f"Total mult-adds {_readable(totals(model)['torchinfo'] * batch)}",
+        divider,
+        f"Input size (MB): {input_bytes / 1e6:0.2f}",
+        f"Forward/backward pass size (MB): {output_bytes / 1e6:0.2f}",
+        f"Params size (MB): {param_bytes / 1e6:0.2f}",
+        f"Estimated Total Size (MB): {(input_bytes + output_bytes + param_bytes) / 1e6:0.2f}",
+        divider,
+    ]
+    return "\n".join(lines)
+
+
+def _weights(module: TorchModule) -> int:
+    """All the parameters a module holds, its children's included (torchinfo's num_params)."""
+    return module.params + sum(_weights(child) for child in module.children)
+
+
+def _readable(n: int) -> str:
+    """torchinfo's units: T, G or M, with two decimals unless the number is whole."""
+    unit, value = ("T", n / 1e12) if n >= 1e12 else ("G", n / 1e9) if n >= 1e9 else ("M", n / 1e6)
+    return f"({unit}): {int(value):,d}" if value.is_integer() else f"({unit}): {value:,.2f}"
