@@ -2,7 +2,7 @@
 
     python benchmarks/lsp_keystroke.py [EDITS]
 
-A real client (tests/lsp_client.py) opens the model, then types: for each
+A real client (tests/helpers/lsp_client.py) opens the model, then types: for each
 edit it sends one didChange and times until the server publishes that
 version's diagnostics. Also prints the in-process cost of one analysis with
 and without the statement cache.
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))
 sys.path.insert(0, str(ROOT))
 
 from lsp_client import Client  # noqa: E402

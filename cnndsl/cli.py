@@ -130,6 +130,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
 
+    importer = commands.add_parser(
+        "import", help="a Keras (.keras) or ONNX (.onnx) model file as .cnn text; reads the file, never runs it"
+    )
+    importer.add_argument("file", help="a .keras or .onnx file")
+    importer.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    importer.add_argument(
+        "--no-blocks", dest="blocks", action="store_false", help="write every layer out, without def blocks"
+    )
+
     diagram = commands.add_parser("diagram", help="draw the network: DOT, Mermaid, or SVG/PNG through Graphviz")
     diagram.add_argument("file", help="a .cnn file, or - for standard input")
     diagram.add_argument(
@@ -164,7 +173,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     for command in (summary, check, emit, diagram, explain, diff, flops, fmt):
         _add_error_format(command)
-    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt, importer):
         command.set_defaults(command_parser=command)
     if only is not None and only not in subparsers.choices:
         return build_parser()  # not a command: the full parser says so, listing them
@@ -309,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         from .tools.lsp import serve
 
         return serve()
+    if args.command == "import":
+        return _import(args)
     if args.command == "summary":
         conflict = _summary_format(args)
         if conflict:
@@ -342,8 +353,41 @@ def _report(found: list, args) -> int:
     return _write(format_errors(found, style))
 
 
+def _import(args) -> int:
+    """`cnndsl import FILE`: the model file as .cnn text."""
+    imported = _imported(args.file, blocks=args.blocks)
+    if isinstance(imported, int):
+        return imported
+    if not args.output:
+        return _write(imported.text)
+    return _write_file(args.output, imported.text.encode("utf-8"), args.file)
+
+
+def _imported(path: str, blocks: bool = True):
+    """A model file's import, or the exit code after saying why there is none."""
+    from .importers import ModelFileError, import_file
+
+    try:
+        return import_file(path, blocks=blocks)
+    except ModelFileError as error:
+        print(f"cnndsl: {error.render(path)}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # a bug of ours must still not show a traceback
+        print(
+            f"cnndsl: internal error while importing {path}: {type(error).__name__}: {str(error)[:300]}\n"
+            "This is a bug in cnndsl; please report it with the file that caused it.",
+            file=sys.stderr,
+        )
+        return INTERNAL
+
+
 def _run(path: str, args, found: list) -> int:
     """One file through one command; the exit code."""
+    if path != "-" and path.lower().endswith((".keras", ".onnx")):  # a model file: imported, read only
+        imported = _imported(path)
+        if isinstance(imported, int):
+            return imported
+        return _run_text(imported.text, path, args, found)
     try:
         text, filename = _read(path)
     except OSError as err:
@@ -355,7 +399,11 @@ def _run(path: str, args, found: list) -> int:
             file=sys.stderr,
         )
         return USAGE
+    return _run_text(text, filename, args, found)
 
+
+def _run_text(text: str, filename: str, args, found: list) -> int:
+    path = filename if filename != "<stdin>" else "-"
     from . import CnnError, Source, diagnose
 
     try:

@@ -8,8 +8,18 @@ instead of skipping, so a green CI always means the oracles ran.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+# Tests live beside the subpackage they test (tests/views/test_diff.py tests cnndsl/views/diff.py);
+# the shared helpers (netgen, emit_helpers, hostile_inputs, lsp_client, syntax_roles) are in
+# tests/helpers, and a test may import another folder's test module for its cases.
+_TESTS = Path(__file__).resolve().parent
+for _folder in [_TESTS / "helpers", *sorted(p for p in _TESTS.iterdir() if p.is_dir() and p.name not in ("golden", "fuzz"))]:
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 

@@ -1,4 +1,4 @@
-"""CI's share of the hostile-input fuzzers (tests/hostile_inputs.py): a few hundred seeds per strategy.
+"""CI's share of the hostile-input fuzzers (tests/helpers/hostile_inputs.py): a few hundred seeds per strategy.
 
 The long campaign (tests/fuzz/campaign.py, 200,000 inputs) runs outside CI;
 its last result is in docs/hostile.md.

@@ -3,7 +3,7 @@
 (a) One case per layer kind and option: a .cnn text next to the same model
     written with keras.layers by hand here; output shape, count_params() and
     the trainable / non-trainable split must be equal.
-(b) A hypothesis property over random valid networks (tests/netgen.py):
+(b) A hypothesis property over random valid networks (tests/helpers/netgen.py):
     every summary row's Keras type, output shape and parameters, the totals
     and the split equal those of the independently built Keras twin.
 (c) The generator itself reaches every layer kind, keyword (aliases too) and
@@ -570,7 +570,7 @@ def test_random_networks_against_keras(net, keras):
 COVERAGE_EXAMPLES = 700  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
 
 
-# PyTorch's own options, which Keras cannot express: tests/test_pytorch.py checks them against PyTorch.
+# PyTorch's own options, which Keras cannot express: tests/layers/test_pytorch.py checks them against PyTorch.
 PYTORCH_ONLY = {"shuffle", "channel_shuffle", "chunk", ("maxpool", "pad"), ("maxpool", "ceil")}
 
 

@@ -1,7 +1,7 @@
 """docs/errors.md: every error code with an example input and what `cnndsl check` prints for it.
 
 Generated from the error classes (their `code`, docstring and `example`), so the
-page cannot drift; tests/test_diagnostics.py checks that it is current.
+page cannot drift; tests/views/test_diagnostics.py checks that it is current.
 Update it with:  python -m cnndsl.build
 """
 

@@ -120,3 +120,25 @@ def _short(value: int) -> str:
     if value.bit_length() < 100:
         return f"{value:,}"
     return f"about {float(value):.1e}" if value.bit_length() < 1000 else "astronomically large"
+
+
+# Imported model files (cnndsl/importers): a model file is read only within these.
+
+MAX_IMPORT_FILE_BYTES = 16 * 1024**3
+"""A model file's size on disk: a `.keras` zip holds its weights too (VGG16's is ~530 MB)."""
+
+MAX_IMPORT_MEMBERS = 10_000
+"""Members of a `.keras` zip (Keras writes three)."""
+
+MAX_IMPORT_CONFIG_BYTES = 64 * 1024 * 1024
+"""config.json of a `.keras` file, decompressed (ResNet152's is ~1.5 MB); read no further."""
+
+MAX_IMPORT_LAYERS = 20_000
+"""Layers (or ONNX nodes) of an imported model (the largest keras.applications model has ~1,100)."""
+
+MAX_LSP_HEADER_BYTES = 8 * 1024
+"""The headers of one language server message (a `Content-Length` line is about 25 bytes)."""
+
+MAX_LSP_MESSAGE_BYTES = 64 * 1024 * 1024
+"""One language server message: a MAX_FILE_BYTES document with JSON's escapes fits several times over.
+A longer one is answered with an error and the connection is closed, before any of it is held."""

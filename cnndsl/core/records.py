@@ -15,7 +15,7 @@ none, where the standard decorator writes its signature there.
 `replace` and `asdict` are the standard ones without loading the standard module.
 Only what cnndsl uses exists (`frozen`, `slots`, `field(default_factory=)`);
 anything else is a TypeError: use the standard module for it.
-tests/test_dataclass.py holds every behaviour against the standard one's.
+tests/core/test_records.py holds every behaviour against the standard one's.
 """
 
 from __future__ import annotations

@@ -12,11 +12,28 @@ from __future__ import annotations
 from ..core.writer import Call, List, Names, kw, literal
 from .target import EXAMPLE_SIZE, Target, example_shape
 
+# Keras 3 defaults to TensorFlow (and writes that into ~/.keras/keras.json on first
+# import), but a fresh `pip install keras torch` has no TensorFlow: without
+# KERAS_BACKEND set, pick the backend that is installed, or say what to install.
+BACKEND_CHOICE = """
+import importlib.util
+import os
+import sys
+
+if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None:
+    for backend in ("torch", "jax"):
+        if importlib.util.find_spec(backend) is not None:
+            os.environ["KERAS_BACKEND"] = backend
+            break
+    else:
+        sys.exit("Keras needs a backend: pip install torch (or jax, or tensorflow)")
+"""
+
 
 class KerasTarget(Target):
     NAMES = ("keras",)
     TITLE = "Keras"
-    RESERVED = ("keras", "layers", "inputs", "outputs", "x", "model", "build_model", "LayerScale")
+    RESERVED = ("keras", "layers", "importlib", "os", "sys", "backend", "inputs", "outputs", "x", "model", "build_model", "LayerScale")
 
     def before_calls(self, node) -> list[Call]:
         """The layers a node's own needs first (see LayerKind.keras_before), each under a name of its own."""
@@ -41,9 +58,11 @@ class KerasTarget(Target):
         w.writeline("are cnndsl's, so `model.summary()` matches `cnndsl summary` row for row.")
         w.writeline('"""')
         w.blank()
-        w.writeline("import keras")
+        w.lines.extend(BACKEND_CHOICE.strip("\n").split("\n"))
+        w.blank()
+        w.writeline("import keras  # noqa: E402 (after the backend is chosen)")
         if model.layers:
-            w.writeline("from keras import layers")
+            w.writeline("from keras import layers  # noqa: E402")
         helpers = {name: text for node in model.layers for name, text in node.layer.KERAS_HELPERS.items()}
         for name in sorted(helpers):
             w.blank(2)

@@ -268,7 +268,7 @@ def _first(children):
 
 
 # The rules that can match no text, whose nodes have no position: `start` of an
-# empty file only (tests/test_parser_build.py checks it against the grammar).
+# empty file only (tests/language/test_parser_build.py checks it against the grammar).
 # No rule has it as a child, so every other reduction's children all have positions.
 _CAN_BE_EMPTY = frozenset({"start"})
 

@@ -2,7 +2,7 @@
 
     python -m cnndsl.build
 
-Run it after every change to the grammar; tests/test_parser_build.py fails
+Run it after every change to the grammar; tests/language/test_parser_build.py fails
 until you do. It writes two modules, from one build of the grammar:
 
 - cnndsl/_generated_parser.py, Lark's standalone LALR(1) parser: its tables

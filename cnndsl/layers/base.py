@@ -317,9 +317,19 @@ class Window:
 def conv_windows(kernel, stride, dilation, pads) -> tuple[Window, ...]:
     """A sliding window per axis; `before` is None where the padding depends on an unknown size."""
     return tuple(
-        Window((k - 1) * d + 1, s, None if pad is None else pad[0])
+        Window((k - 1) * d + 1, s, same_before((k - 1) * d + 1, s) if pad is None else pad[0])
         for k, s, d, pad in zip(kernel, stride, dilation, pads)
     )
+
+
+def same_before(kernel: int, stride: int) -> int | None:
+    """`same` padding's zeros before an axis of unknown size, where every size gives the same count.
+
+    With n = out·s − r (0 ≤ r < s) TF pads max(k − s + r, 0) in all, half of it (rounded down)
+    before: a 1x1 or 2x2 window with stride 2 pads 0 before at every size; a 3x3 one pads 0 or 1.
+    """
+    befores = {max(kernel - stride + r, 0) // 2 for r in range(stride)}
+    return befores.pop() if len(befores) == 1 else None
 
 
 @functools.cache  # one name per Keras class; inference asks for every layer

@@ -17,11 +17,15 @@ are treated as continuous, where those layers round them (the gradient test
 leaves them out for that reason).
 
 With an axis of unknown size (`input ?x?x3`) a field's size and stride stay
-exact where they do not depend on it. `same` padding with a stride shifts the
-field by an amount that does: the shift is kept as the set of layers that
-made it, so branches shifted alike still join exactly; where branches
-shifted differently meet, or a field covers the whole unknown input, its
-size is unknown (None).
+exact where they do not depend on it. `same` padding with a stride pads an
+amount that can depend on it (a 3x3 window with stride 2 pads 0 or 1 before;
+a 1x1 or 2x2 one pads 0 at every size, so its field stays exact). Such a shift
+is kept by what decides it: (window, stride, which unknown size it pads,
+the stride upstream), so two branches that pad the same tensor alike (a
+strided conv and a strided pool side by side) still join exactly; where
+branches shifted differently meet, or a field covers the whole unknown input,
+its size is unknown (None). A size is "the same unknown size" as its input's
+after a layer that keeps it (stride 1, and a window of 1 or `same` padding).
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ class Field:
     whole: bool = False  # reads the whole input (a global pool upstream, a reshape)
     note: str = ""  # why the branches that meet at this node are not aligned
     mixed_strides: bool = False  # somewhere upstream, branches with different strides met
-    # per axis, the (layer id, step) pairs whose padding shifts lo and hi by an amount that
-    # depends on an axis of unknown size; empty when the position is exact
+    # per axis, the (window, stride, unknown size, step) of each padding that shifts lo and hi by an
+    # amount that depends on an axis of unknown size; empty when the position is exact
     shifts: tuple = ()
 
     @property
@@ -54,6 +58,14 @@ class Field:
     def shift(self, axis: int) -> frozenset:
         return self.shifts[axis] if self.shifts else frozenset()
 
+    @property
+    def padding(self) -> tuple | None:
+        """Effective padding per axis (google-research/receptive_field's): output 0 reads from input
+        position −padding; None on an axis where it depends on an unknown size, or for the whole input."""
+        if self.whole:
+            return None
+        return tuple(None if lo is None or self.shift(a) else -lo for a, lo in enumerate(self.lo))
+
 
 def plain(value):
     """A Fraction as an int when whole, else a float, for JSON and text."""
@@ -66,6 +78,7 @@ def receptive_fields(model) -> dict[int, Field | None]:
     """Every node's field, by id; None where the node has no spatial axes."""
     spatial = model.input.shape[:-1] if len(model.input.shape) > 1 else ()
     fields: dict[int, Field | None] = {}
+    sizes: dict[int, tuple] = {}  # per node and axis: which unknown size it has (a token)
 
     def whole(node) -> Field | None:
         if not spatial or len(node.shape) < 2:
@@ -73,10 +86,16 @@ def receptive_fields(model) -> dict[int, Field | None]:
         return Field(tuple(0 for _ in spatial), tuple(None if n is None else n - 1 for n in spatial), None, whole=True)
 
     for node in model.nodes:
+        sizes[node.id] = tuple((node.id, axis) for axis in range(len(spatial)))
         if not node.inputs:
             fields[node.id] = Field((0,) * len(spatial), (0,) * len(spatial), (1,) * len(spatial)) if spatial else None
             continue
         windows = node.layer.window(node)
+        if windows is not None and len(windows) == len(spatial):
+            sizes[node.id] = tuple(
+                sizes[node.inputs[0]][axis] if _keeps_size(node, axis, w) else (node.id, axis)
+                for axis, w in enumerate(windows)
+            )
         ins = [fields[i] for i in node.inputs]
         if windows is None or len(windows) != len(spatial):
             fields[node.id] = whole(node) if windows is not None or len(node.shape) > 1 else None
@@ -90,7 +109,7 @@ def receptive_fields(model) -> dict[int, Field | None]:
             shift = joined.shift(axis)
             before = w.before
             if before is None:  # `same` padding with a stride on an axis of unknown size
-                before, shift = 0, shift | {(node.id, j)}
+                before, shift = 0, shift | {(w.size, w.stride, sizes[node.inputs[0]][axis], j)}
             known = None not in (a, b, j, w.size)
             lo.append(a - before * j if known else None)
             hi.append(b + (w.size - 1 - before) * j if known else None)
@@ -106,6 +125,18 @@ def receptive_fields(model) -> dict[int, Field | None]:
             shifts=tuple(shifts) if any(shifts) else (),
         )
     return fields
+
+
+def _keeps_size(node, axis: int, window) -> bool:
+    """Whether the node's output has its input's size on this axis whatever that size is."""
+    if window.stride != 1:
+        return False
+    if window.size == 1 and window.before == 0:
+        return True
+    pads = node.resolved.get("pads")
+    if not pads or axis >= len(pads) or pads[axis] is None:
+        return False
+    return sum(pads[axis]) == window.size - 1
 
 
 def join(model, node, fields: list[Field]) -> Field:

@@ -2,7 +2,13 @@
 
 The answers come from editor.Document; this module only speaks the protocol
 (pygls) and converts between span columns (characters) and the client's
-position encoding (UTF-16 by default).
+position encoding (UTF-16 by default). lsp_transport reads the frames.
+
+Only documents the client opened are analysed, from the text the client sent:
+the server never reads a path it is given (a request on any other URI gets an
+empty answer). Edits only mark a document changed; it is analysed when the
+input falls quiet (or when a request needs it), so a burst of edits is
+analysed once, and diagnostics always belong to the latest text.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from ..core.version import __version__
 from .editor import Document, ParseCache
 
 INSTALL_HINT = 'cnndsl lsp needs pygls: pip install "cnndsl[lsp]"'
+LANGUAGE_IDS = ("cnndsl", "cnn")
+"""The languageId an editor gives a .cnn buffer (VS Code: the extension's `cnndsl`; Neovim: the filetype)."""
 
 
 def serve() -> int:
@@ -23,89 +31,185 @@ def serve() -> int:
     except ImportError:
         print(f"cnndsl: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    server.start_io()
-    return 0
+    import asyncio
+    import logging
+
+    from .lsp_transport import serve_frames
+
+    # pygls logs every failure with its traceback; the client gets an error reply instead, and stderr stays quiet
+    logging.basicConfig(handlers=[logging.NullHandler()], force=True)
+    try:
+        return asyncio.run(serve_frames(server.protocol, server.cnndsl_idle, sys.stdin.fileno(), sys.stdout.fileno()))
+    except KeyboardInterrupt:
+        return 0
+    except Exception as error:  # a bug in cnndsl: one line, never a traceback
+        print(f"cnndsl lsp: internal error ({type(error).__name__}); please report it", file=sys.stderr)
+        return 3
+
+
+def is_cnndsl(uri: str, language_id: str | None) -> bool:
+    """A document this server analyses: the editor says it is cnndsl, or its name ends in .cnn."""
+    from urllib.parse import urlsplit
+
+    return language_id in LANGUAGE_IDS or urlsplit(uri).path.endswith(".cnn")
 
 
 def build_server():
     from lsprotocol import types
+    from pygls.exceptions import FeatureRequestError, JsonRpcMethodNotFound
     from pygls.lsp.server import LanguageServer
+    from pygls.protocol import LanguageServerProtocol, lsp_method
+    from pygls.uris import to_fs_path
 
-    server = LanguageServer("cnndsl", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
-    documents: dict[str, Document] = {}
+    class Protocol(LanguageServerProtocol):
+        """pygls's, with error replies that carry a message only, and edits of unopened documents ignored."""
+
+        def _send_response(self, msg_id, result=None, error=None):
+            if error is not None:
+                error = types.ResponseError(code=error.code, message=_public_message(error.code, error.message))
+            super()._send_response(msg_id, result, error)
+
+        @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+        def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+            if params.text_document.uri not in server.cnndsl_opened:
+                return  # never opened: pygls would read it from disk
+            yield from super().lsp_text_document__did_change(params)
+
+    class Server(LanguageServer):
+        def report_server_error(self, error, source):
+            """A failure outside a request (in a notification): nothing to answer, so one quiet line."""
+            if source is FeatureRequestError or isinstance(error, JsonRpcMethodNotFound):
+                return  # the error reply said it
+            print(f"cnndsl lsp: internal error ({type(error).__name__}); please report it", file=sys.stderr)
+
+    server = Server(
+        "cnndsl",
+        __version__,
+        text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        protocol_cls=Protocol,
+    )
+    opened: dict[str, None] = {}  # the URIs of the cnndsl documents the client has open
+    server.cnndsl_opened = opened
+    documents: dict[str, Document] = {}  # each open document's latest analysis
     caches: dict[str, ParseCache] = {}
+    changed: dict[str, None] = {}  # opened or edited since their last analysis, in order
 
-    def to_range(uri: str, span: Span) -> types.Range:
-        """A span (1-based, characters, end exclusive) as a protocol range in the client's units."""
-        server_range = types.Range(
-            start=types.Position(line=span.line - 1, character=span.column - 1),
-            end=types.Position(line=span.end_line - 1, character=span.end_column - 1),
-        )
-        document = server.workspace.get_text_document(uri)
-        return document.position_codec.range_to_client_units(document.lines, server_range)
+    def text_of(uri: str):
+        """The client's text of an open document (pygls's copy; never read from disk)."""
+        from urllib.parse import unquote
 
-    def from_position(uri: str, position: types.Position) -> tuple[int, int]:
-        document = server.workspace.get_text_document(uri)
-        server_position = document.position_codec.position_from_client_units(document.lines, position)
-        return server_position.line + 1, server_position.character + 1
+        return server.workspace.text_documents.get(unquote(uri))
 
-    def analyse(uri: str) -> Document:
-        text_document = server.workspace.get_text_document(uri)
-        cache = caches.setdefault(uri, ParseCache())
-        document = Document(text_document.source, text_document.filename or uri, cache)
-        documents[uri] = document
-        diagnostics = []
-        for found in document.diagnostics():
-            diagnostics.append(
-                types.Diagnostic(
-                    range=to_range(uri, found.span),
-                    message=found.message,
-                    severity=types.DiagnosticSeverity.Warning
-                    if found.severity == "warning"
-                    else types.DiagnosticSeverity.Error,
-                    source="cnndsl",
-                    code=found.code,
-                    related_information=[
-                        types.DiagnosticRelatedInformation(
-                            location=types.Location(uri=uri, range=to_range(uri, span)), message=message
-                        )
-                        for span, message in found.related
-                    ]
-                    or None,
-                )
+    class Converter:
+        """Between spans (1-based, characters, end exclusive) and protocol ranges in the client's units."""
+
+        def __init__(self, text: str):
+            self.lines = text.split("\n")
+            self.codec = server.workspace.position_codec
+
+        def range(self, span: Span) -> types.Range:
+            server_range = types.Range(
+                start=types.Position(line=span.line - 1, character=span.column - 1),
+                end=types.Position(line=span.end_line - 1, character=span.end_column - 1),
             )
-        server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=text_document.version)
-        )
+            return self.codec.range_to_client_units(self.lines, server_range)
+
+        def position(self, position: types.Position) -> tuple[int, int]:
+            found = self.codec.position_from_client_units(self.lines, types.Position(position.line, position.character))
+            return found.line + 1, found.character + 1
+
+    def analyse(uri: str) -> Document | None:
+        changed.pop(uri, None)
+        text_document = text_of(uri)
+        if text_document is None:
+            return None
+        text = text_document.source
+        path = to_fs_path(uri) or uri
+        name = path.replace("\\", "/").rsplit("/", 1)[-1] or "<input>"
+        document = Document(text, name, caches.setdefault(uri, ParseCache()))
+        document.converter = Converter(text)  # the positions of this text, as the client counts them
+        documents[uri] = document
+        publish(uri, document, text_document.version)
         return document
 
-    def current(uri: str) -> Document:
-        return documents.get(uri) or analyse(uri)
+    severities = {
+        "error": types.DiagnosticSeverity.Error,
+        "warning": types.DiagnosticSeverity.Warning,
+        "information": types.DiagnosticSeverity.Information,
+        "hint": types.DiagnosticSeverity.Hint,
+    }
+
+    def publish(uri: str, document: Document, version) -> None:
+        convert = document.converter
+        diagnostics = [
+            types.Diagnostic(
+                range=convert.range(found.span),
+                message=found.message,
+                severity=severities.get(getattr(found, "severity", "error"), types.DiagnosticSeverity.Error),
+                source="cnndsl",
+                code=found.code,
+                related_information=[
+                    types.DiagnosticRelatedInformation(
+                        location=types.Location(uri=uri, range=convert.range(span)), message=message
+                    )
+                    for span, message in found.related
+                ]
+                or None,
+            )
+            for found in document.diagnostics()
+        ]
+        server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+        )
+
+    def idle() -> None:
+        """The input is quiet: analyse what changed."""
+        for uri in list(changed):
+            analyse(uri)
+
+    server.cnndsl_idle = idle
+
+    def current(uri: str) -> Document | None:
+        """The latest analysis of an open document; None for any other URI."""
+        if uri not in opened:
+            return None
+        if uri in changed or uri not in documents:
+            return analyse(uri)
+        return documents[uri]
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams):
-        analyse(params.text_document.uri)
+        uri = params.text_document.uri
+        if is_cnndsl(uri, params.text_document.language_id):
+            opened[uri] = None
+            caches.pop(uri, None)
+            documents.pop(uri, None)
+            changed[uri] = None
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams):
-        analyse(params.text_document.uri)
+        changed[params.text_document.uri] = None
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams):
         uri = params.text_document.uri
-        documents.pop(uri, None)
-        caches.pop(uri, None)
-        server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        if opened.pop(uri, "closed") is None:
+            for held in (documents, caches, changed):
+                held.pop(uri, None)
+            server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     def hover(params: types.HoverParams):
-        uri = params.text_document.uri
-        found = current(uri).hover(*from_position(uri, params.position))
+        document = current(params.text_document.uri)
+        if document is None:
+            return None
+        found = document.hover(*document.converter.position(params.position))
         if found is None:
             return None
         text, span = found
         return types.Hover(
-            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text), range=to_range(uri, span)
+            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+            range=document.converter.range(span),
         )
 
     kinds = {
@@ -114,15 +218,18 @@ def build_server():
         "block": types.CompletionItemKind.Function,
         "option": types.CompletionItemKind.Keyword,
         "parameter": types.CompletionItemKind.Variable,
+        "label": types.CompletionItemKind.Reference,
     }
 
     @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" ", "|", "(", ",", ";"])
+        types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" ", "|", "(", ",", ";", "@"])
     )
     def completion(params: types.CompletionParams):
-        uri = params.text_document.uri
+        document = current(params.text_document.uri)
+        if document is None:
+            return None
         # the text as it is now, even when it does not parse: completion reads the words around the cursor
-        items = current(uri).completions(*from_position(uri, params.position))
+        items = document.completions(*document.converter.position(params.position))
         return types.CompletionList(
             is_incomplete=False,
             items=[types.CompletionItem(label=label, kind=kinds[kind], detail=detail) for label, kind, detail in items],
@@ -131,31 +238,40 @@ def build_server():
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     def definition(params: types.DefinitionParams):
         uri = params.text_document.uri
-        spans = current(uri).definition_of(*from_position(uri, params.position))
-        return [types.Location(uri=uri, range=to_range(uri, span)) for span in spans] or None
+        document = current(uri)
+        if document is None:
+            return None
+        spans = document.definition_of(*document.converter.position(params.position))
+        return [types.Location(uri=uri, range=document.converter.range(span)) for span in spans] or None
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
     def references(params: types.ReferenceParams):
         uri = params.text_document.uri
-        spans = current(uri).references(*from_position(uri, params.position), params.context.include_declaration)
-        return [types.Location(uri=uri, range=to_range(uri, span)) for span in spans] or None
+        document = current(uri)
+        if document is None:
+            return None
+        where = document.converter.position(params.position)
+        spans = document.references(*where, params.context.include_declaration)
+        return [types.Location(uri=uri, range=document.converter.range(span)) for span in spans] or None
 
     symbol_kinds = {"block": types.SymbolKind.Function, "layer": types.SymbolKind.Variable}
 
-    def document_symbol(uri: str, symbol) -> types.DocumentSymbol:
+    def document_symbol(convert: Converter, symbol) -> types.DocumentSymbol:
         return types.DocumentSymbol(
             name=symbol.name,
             kind=symbol_kinds[symbol.kind],
-            range=to_range(uri, symbol.span),
-            selection_range=to_range(uri, symbol.name_span),
+            range=convert.range(symbol.span),
+            selection_range=convert.range(symbol.name_span),
             detail=symbol.detail or None,
-            children=[document_symbol(uri, child) for child in symbol.children] or None,
+            children=[document_symbol(convert, child) for child in symbol.children] or None,
         )
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(params: types.DocumentSymbolParams):
-        uri = params.text_document.uri
-        return [document_symbol(uri, symbol) for symbol in current(uri).symbols()]
+        document = current(params.text_document.uri)
+        if document is None:
+            return None
+        return [document_symbol(document.converter, symbol) for symbol in document.symbols()]
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
@@ -163,13 +279,18 @@ def build_server():
     def code_actions(params: types.CodeActionParams):
         uri = params.text_document.uri
         document = current(uri)
+        if document is None:
+            return None
+        convert = document.converter
+        first, last = params.range.start.line, params.range.end.line
         actions = []
         for found in document.diagnostics():
-            wanted = to_range(uri, found.span)
-            if not _overlaps(wanted, params.range):
+            # a fix is offered anywhere on the diagnostic's lines, as editors ask for the cursor's line
+            wanted = convert.range(found.span)
+            if wanted.end.line < first or wanted.start.line > last:
                 continue
             for i, fix in enumerate(found.fixes):
-                edit = types.TextEdit(range=to_range(uri, fix.span), new_text=fix.text)
+                edit = types.TextEdit(range=convert.range(fix.span), new_text=fix.text)
                 actions.append(
                     types.CodeAction(
                         title=fix.title,
@@ -182,17 +303,30 @@ def build_server():
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     def formatting(params: types.DocumentFormattingParams):
-        uri = params.text_document.uri
-        edits = current(uri).formatting()
+        document = current(params.text_document.uri)
+        if document is None:
+            return None
+        edits = document.formatting()
         if edits is None:
             return None  # a file that does not parse is left as it is; its diagnostic says why
-        return [types.TextEdit(range=to_range(uri, span), new_text=text) for span, text in edits]
+        return [types.TextEdit(range=document.converter.range(span), new_text=text) for span, text in edits]
 
     return server
 
 
-def _overlaps(a, b) -> bool:
-    def key(position):
-        return (position.line, position.character)
+_STANDARD_MESSAGES = {
+    -32700: "parse error",
+    -32600: "invalid request",
+    -32601: "method not found",
+    -32602: "invalid params",
+    -32603: "internal error; please report it",
+    -32002: "the server is not initialized yet",
+    -32800: "request cancelled",
+}
 
-    return key(a.start) <= key(b.end) and key(b.start) <= key(a.end)
+
+def _public_message(code: int, message: str) -> str:
+    """An error reply's message without internals: pygls's own for the protocol's errors, never exception text."""
+    if code == -32601 and message.startswith("Method Not Found: ") and len(message) < 200:
+        return message  # names only the method the client sent
+    return f"cnndsl lsp: {_STANDARD_MESSAGES.get(code, 'request failed')}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..core.records import dataclass
 from ..model.infer import Model
 
-COLUMNS = ("shape", "params", "trainable", "macs", "activations", "memory", "rf", "stride", "connected")
+COLUMNS = ("shape", "params", "trainable", "macs", "activations", "memory", "rf", "stride", "padding", "connected")
 HEADERS = {
     "shape": ("Output Shape", "<"),
     "params": ("Param #", ">"),
@@ -19,6 +19,7 @@ HEADERS = {
     "memory": ("Output Bytes", ">"),
     "rf": ("Receptive Field", "<"),
     "stride": ("Stride", "<"),
+    "padding": ("Eff. Padding", "<"),
     "connected": ("Connected to", "<"),
 }
 

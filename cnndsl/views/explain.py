@@ -73,8 +73,10 @@ def field_lines(model: Model, node: TypedNode) -> list[str]:
         return ["none: no spatial axes here"]
     if field.whole:
         return ["the whole input: a branch or layer upstream reduced the positions to one (or reshaped them)"]
-    size, stride = "x".join(str(plain(v)) for v in field.size), "x".join(str(plain(v)) for v in field.stride)
-    lines = [f"{size}, effective stride {stride}"]
+    from .text import axes_text
+
+    padding = axes_text(field.padding)
+    lines = [f"{axes_text(field.size)}, effective stride {axes_text(field.stride)}, effective padding {padding}"]
     windows = node.layer.window(node) if node.inputs else None
     before = fields[node.inputs[0]] if len(node.inputs) == 1 else None
     if windows and before is not None and not before.whole and any(w.size != 1 or w.stride != 1 for w in windows):

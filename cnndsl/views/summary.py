@@ -103,7 +103,7 @@ class _Cells:
             from ..model.memory import DTYPE_BYTES, times
 
             return [count_text(times(node.activations, self.batch or 1, DTYPE_BYTES[self.view.dtype]))]
-        if column in ("rf", "stride"):
+        if column in ("rf", "stride", "padding"):
             return [self._field(node, column)]
         uses = model.calls[node.id] if keras_uses else (node,)
         return self._sources([i for use in uses for i in use.inputs], keep_repeats=keras_uses)
@@ -111,7 +111,7 @@ class _Cells:
     def call(self, nodes: list[TypedNode], column: str) -> list[str]:
         if column == "shape":
             return self.shape(nodes[-1].shape)
-        if column in ("rf", "stride"):
+        if column in ("rf", "stride", "padding"):
             return [self._field(nodes[-1], column)]
         if column == "connected":
             inside = {n.id for n in nodes}
@@ -130,7 +130,9 @@ class _Cells:
 
     def _field(self, node: TypedNode, column: str) -> str:
         field = self.model.receptive_fields.get(node.id)
-        return axes_text((field.size if column == "rf" else field.stride) if field else None)
+        if field is None:
+            return axes_text(None)
+        return axes_text({"rf": field.size, "stride": field.stride}.get(column, field.padding) or ("?",))
 
     def _sources(self, ids, keep_repeats: bool = False) -> list[str]:
         """The "Connected to" cell: each input's name, or the folded block call that holds it."""
@@ -248,6 +250,7 @@ def summary_dict(
                 else node.activations * (batch or 1) * DTYPE_BYTES[dtype],
                 "receptive_field": axes(field.size if field else None),
                 "effective_stride": axes(field.stride if field else None),
+                "effective_padding": axes(field.padding) if field and field.padding else None,
                 "receptive_field_note": field.note if field and field.note else None,
                 "blocks": [{"id": c.id, "name": c.name, "line": c.span.line} for c in node.blocks],
             }

@@ -43,10 +43,11 @@ def readable_count(count: int) -> str:
 
 
 def axes_text(values) -> str:
-    """A receptive field's or stride's axes, `7x7`; `-` where there is none."""
+    """A receptive field's or stride's axes, `7x7`; `-` where there is none, `?` on an axis where
+    it depends on an unknown input size."""
     from ..model.receptive import plain
 
-    return "-" if values is None else "x".join(str(plain(v)) for v in values)
+    return "-" if values is None else "x".join("?" if v is None else str(plain(v)) for v in values)
 
 
 def call_text(call, source) -> str | None:

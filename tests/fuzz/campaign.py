@@ -2,7 +2,7 @@
 
     nice -n 19 python tests/fuzz/campaign.py [N] [FIRST_SEED]   (N defaults to 200,000)
 
-Each seed is one input from tests/hostile_inputs.py (the strategies by their
+Each seed is one input from tests/helpers/hostile_inputs.py (the strategies by their
 SHARES); every input goes through analyze, the summary (all four flag
 combinations every 20th input, one otherwise), JSON and both emitters, with
 the generated code compiled, every 200th PyTorch module built and run, and
@@ -22,7 +22,7 @@ import sys
 import time
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [TESTS, os.path.dirname(TESTS)]  # hostile_inputs, and this checkout's cnndsl
+sys.path[:0] = [os.path.join(TESTS, "helpers"), os.path.dirname(TESTS)]  # hostile_inputs, and this checkout's cnndsl
 
 from hostile_inputs import check, hostile  # noqa: E402
 

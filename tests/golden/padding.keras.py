@@ -4,8 +4,20 @@ Runs on any Keras 3 backend (TensorFlow, JAX or PyTorch). The layer names
 are cnndsl's, so `model.summary()` matches `cnndsl summary` row for row.
 """
 
-import keras
-from keras import layers
+import importlib.util
+import os
+import sys
+
+if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None:
+    for backend in ("torch", "jax"):
+        if importlib.util.find_spec(backend) is not None:
+            os.environ["KERAS_BACKEND"] = backend
+            break
+    else:
+        sys.exit("Keras needs a backend: pip install torch (or jax, or tensorflow)")
+
+import keras  # noqa: E402 (after the backend is chosen)
+from keras import layers  # noqa: E402
 
 
 def build_model():

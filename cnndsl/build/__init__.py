@@ -1,0 +1,170 @@
+"""Every generated file of the project, and the one command that rewrites them: `python -m cnndsl.build`.
+
+    python -m cnndsl.build           # rewrite every stale generated file
+    python -m cnndsl.build --check   # list the stale ones; exit 1 if any
+
+Each `Generated` knows its file and how to make its text; tests/build/test_build.py
+fails naming every stale file and this command. Files of the source tree only
+(docs, the README, the editors, the golden files) are skipped in an installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+COMMAND = "python -m cnndsl.build"
+
+
+class Generated:
+    def __init__(self, name: str, paths, make, current=None):
+        self.name, self._paths, self._make, self._current = name, paths, make, current
+
+    def paths(self) -> list[str]:
+        return [os.path.join(ROOT, p) for p in (self._paths() if callable(self._paths) else self._paths)]
+
+    def texts(self) -> dict[str, str]:
+        return dict(zip(self.paths(), self._make()))
+
+    def stale(self) -> list[str]:
+        if not all(os.path.isdir(os.path.dirname(p)) for p in self.paths()):
+            return []  # not a source tree
+        if self._current is not None:
+            return [] if self._current() else [os.path.relpath(p, ROOT) for p in self.paths()]
+        stale = []
+        for path, text in self.texts().items():
+            try:
+                with open(path, encoding="utf-8") as file:
+                    if file.read() == text:
+                        continue
+            except FileNotFoundError:
+                pass
+            stale.append(os.path.relpath(path, ROOT))
+        return stale
+
+    def write(self) -> list[str]:
+        written = []
+        for path, text in self.texts().items():
+            temporary = path + ".tmp"
+            with open(temporary, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.replace(temporary, path)
+            written.append(os.path.relpath(path, ROOT))
+        return written
+
+
+def _parser_texts() -> list[str]:
+    from ..language import parser_build
+    from ..language.parse import grammar_path
+
+    with open(grammar_path(), encoding="utf-8") as file:
+        return list(parser_build._generate_both(file.read()))
+
+
+def _parser_current() -> bool:
+    # State numbers differ from build to build, so the parser is current when built from this grammar.
+    from ..language import _generated_parser, _parse_tables, parser_build
+    from ..language.parse import grammar_path
+
+    with open(grammar_path(), encoding="utf-8") as file:
+        digest = parser_build.grammar_digest(file.read())
+    return _generated_parser.GRAMMAR_SHA256 == digest == _parse_tables.GRAMMAR_SHA256
+
+
+def _errors_page() -> list[str]:
+    from .catalogue import page
+
+    return [page()]
+
+
+def _readme() -> list[str]:
+    from ..views.reference import BEGIN, END, markdown
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+        text = file.read()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return [f"{head}{BEGIN}\n{markdown()}\n{END}{tail}"]
+
+
+def _textmate() -> list[str]:
+    from ..language.syntax import textmate_json
+
+    return [textmate_json()]
+
+
+def _golden_cases(folder: str, suffix: str) -> list[str]:
+    path = os.path.join(ROOT, folder)
+    if not os.path.isdir(path):
+        return []
+    return sorted(name for name in os.listdir(path) if name.endswith(".cnn") and not name.endswith(suffix))
+
+
+_TARGETS = {"keras": "keras.py", "pytorch": "torch.py"}
+
+
+def _emit_golden_paths() -> list[str]:
+    return [
+        f"tests/golden/{case[:-4]}.{suffix}" for case in _golden_cases("tests/golden", "@") for suffix in _TARGETS.values()
+    ]
+
+
+def _emit_goldens() -> list[str]:
+    from .. import analyze_file
+    from ..emit import generate
+
+    out = []
+    for case in _golden_cases("tests/golden", "@"):
+        model = analyze_file(os.path.join(ROOT, "tests", "golden", case))
+        out += [generate(model, target) for target in _TARGETS]
+    return out
+
+
+def _fmt_golden_paths() -> list[str]:
+    cases = _golden_cases("tests/golden/fmt", ".formatted.cnn")
+    return [f"tests/golden/fmt/{case[:-4]}.formatted.cnn" for case in cases]
+
+
+def _fmt_goldens() -> list[str]:
+    from ..tools.fmt import format_source
+
+    out = []
+    for case in _golden_cases("tests/golden/fmt", ".formatted.cnn"):
+        with open(os.path.join(ROOT, "tests", "golden", "fmt", case), encoding="utf-8") as file:
+            out.append(format_source(file.read(), case))
+    return out
+
+
+GENERATED = [
+    Generated(
+        "parser", ["cnndsl/language/_generated_parser.py", "cnndsl/language/_parse_tables.py"], _parser_texts, _parser_current
+    ),
+    Generated("error catalogue", ["docs/errors.md"], _errors_page),
+    Generated("README layer table", ["README.md"], _readme),
+    Generated("TextMate grammar", ["editors/vscode/syntaxes/cnndsl.tmLanguage.json"], _textmate),
+    Generated("emitted-code golden files", _emit_golden_paths, _emit_goldens),
+    Generated("fmt golden files", _fmt_golden_paths, _fmt_goldens),
+]
+
+
+def stale() -> list[str]:
+    return [path for generated in GENERATED for path in generated.stale()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv not in ([], ["--check"]):
+        print(f"usage: {COMMAND} [--check]", file=sys.stderr)
+        return 2
+    if argv == ["--check"]:
+        found = stale()
+        for path in found:
+            print(f"stale: {path}")
+        print(f"{len(found)} stale; run: {COMMAND}" if found else "every generated file is current")
+        return 1 if found else 0
+    for generated in GENERATED:
+        if generated.stale():
+            for path in generated.write():
+                print(f"wrote {path} ({generated.name})")
+    return 0

@@ -1,0 +1,664 @@
+"""Keras 3 `.keras` files: the model's config.json, read as JSON, as a cnndsl graph.
+
+Only config.json is read (never the weights, never `keras.saving.load_model`):
+no Lambda runs, no custom class is imported. Each Keras layer class maps to
+a cnndsl layer through KERAS_RULES; a class without a rule, a Lambda, or an
+option cnndsl cannot write is refused at that layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+
+from ..core.limits import MAX_IMPORT_CONFIG_BYTES, MAX_IMPORT_FILE_BYTES, MAX_IMPORT_LAYERS, MAX_IMPORT_MEMBERS
+from ..layers.activation import ACTIVATIONS, ALIASES
+from ..layers.base import to_snake_case
+from .errors import ModelFileError
+from .graph import Graph, Layer, Value
+
+# Keras activation names (strings in the config) -> cnndsl keywords.
+KERAS_ACTIVATIONS = {keras: ours for ours, keras in ACTIVATIONS.items()}
+KERAS_ACTIVATIONS.update({name: ours for name, ours in ALIASES.items() if name not in KERAS_ACTIVATIONS})
+
+
+class Refused(Exception):
+    """A layer this importer cannot write; the reader adds which layer it is."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+# Reading the file
+
+
+def read_keras_file(path: str | os.PathLike[str]) -> Graph:
+    """config.json of a `.keras` zip, bounded and checked, as a Graph."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as error:
+        raise ModelFileError(f"cannot read the file: {error.strerror}", exit_code=2) from None
+    if size > MAX_IMPORT_FILE_BYTES:
+        raise ModelFileError(
+            f"the file is {size:,} bytes, more than cnndsl reads ({MAX_IMPORT_FILE_BYTES:,})", exit_code=2
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_IMPORT_MEMBERS:
+                raise ModelFileError(
+                    f"the archive has {len(members):,} members; a .keras file has a handful", exit_code=2
+                )
+            info = next((m for m in members if m.filename == "config.json"), None)
+            if info is None:
+                raise ModelFileError(
+                    "this zip has no config.json, so it is not a Keras 3 `.keras` file",
+                    hint="save the model with `model.save('model.keras')` (Keras 3)",
+                    exit_code=2,
+                )
+            if info.file_size > MAX_IMPORT_CONFIG_BYTES:
+                raise ModelFileError(
+                    f"config.json is {info.file_size:,} bytes, more than cnndsl reads ({MAX_IMPORT_CONFIG_BYTES:,})",
+                    exit_code=2,
+                )
+            with archive.open(info) as member:
+                data = member.read(MAX_IMPORT_CONFIG_BYTES + 1)  # the header's size is not trusted
+            if len(data) > MAX_IMPORT_CONFIG_BYTES:
+                raise ModelFileError(
+                    f"config.json is larger than cnndsl reads ({MAX_IMPORT_CONFIG_BYTES:,} bytes)", exit_code=2
+                )
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as error:
+        raise ModelFileError(
+            f"the file is not a readable .keras archive ({error.__class__.__name__}: {str(error)[:200]})",
+            hint="the file may be truncated or corrupted; save the model again",
+            exit_code=2,
+        ) from None
+    try:
+        config = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ModelFileError("config.json is not valid JSON", hint="save the model again", exit_code=2) from None
+    return read_config(config)
+
+
+def read_config(config) -> Graph:
+    """A Keras model's serialised config (what `.keras` files hold in config.json) as a Graph."""
+    if not isinstance(config, dict):
+        raise ModelFileError("config.json does not describe a Keras model", exit_code=2)
+    kind = config.get("class_name")
+    body = config.get("config")
+    if not isinstance(body, dict) or not isinstance(body.get("layers"), list):
+        raise ModelFileError(
+            f"the model is a `{kind}`, whose layers are not in its config",
+            hint="cnndsl imports Sequential and functional models; a subclassed Model's layers live in its Python code",
+        )
+    if len(body["layers"]) > MAX_IMPORT_LAYERS:
+        raise ModelFileError(
+            f"the model has {len(body['layers']):,} layers, more than cnndsl imports ({MAX_IMPORT_LAYERS:,})"
+        )
+    graph = Graph(name=str(body.get("name", "model"))[:100], format="Keras")
+    if kind == "Sequential":
+        read_sequential(body, graph)
+    elif kind in ("Functional", "Model"):
+        read_functional(body, graph)
+    else:
+        raise ModelFileError(
+            f"the model is a `{printable(kind)}`, not a Sequential or functional Keras model",
+            hint="cnndsl imports Sequential and functional models; a subclassed Model's layers live in its Python code",
+        )
+    return graph
+
+
+def printable(value, limit: int = 80) -> str:
+    """A name from the file, safe to print: no control characters, bounded."""
+    text = str(value)
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def layer_entries(body: dict) -> list[dict]:
+    entries = []
+    for n, entry in enumerate(body["layers"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
+            raise ModelFileError(f"layer {n} of config.json is not a layer", exit_code=2)
+        entries.append(entry)
+    return entries
+
+
+def where(n: int, entry: dict) -> str:
+    name = entry.get("name") or entry.get("config", {}).get("name", "?")
+    return f"layer {n} `{printable(name)}` ({printable(entry.get('class_name'))})"
+
+
+def input_shape_words(batch_shape, where_text: str) -> tuple:
+    if not isinstance(batch_shape, (list, tuple)) or len(batch_shape) < 2:
+        raise ModelFileError("the input has no shape cnndsl can read", where_text)
+    axes = []
+    for axis in batch_shape[1:]:
+        if axis is None:
+            axes.append("?")
+        elif isinstance(axis, int) and not isinstance(axis, bool) and axis > 0:
+            axes.append(str(axis))
+        else:
+            raise ModelFileError(f"the input axis `{printable(axis)}` is not a size", where_text)
+    return (Value("shape", "x".join(axes)),)
+
+
+def read_sequential(body: dict, graph: Graph) -> None:
+    entries = layer_entries(body)
+    shape = body.get("build_input_shape")
+    previous = None
+    for n, entry in enumerate(entries):
+        config = entry.get("config", {})
+        if entry.get("class_name") == "InputLayer":
+            shape = config.get("batch_shape") or config.get("batch_input_shape")
+            continue
+        if previous is None:
+            shape = shape or config.get("batch_input_shape") or (entry.get("build_config") or {}).get("input_shape")
+            if shape is None:
+                raise ModelFileError(
+                    "the Sequential model has no input shape",
+                    where(n, entry),
+                    "build the model (give it an `keras.Input`) before saving it",
+                )
+            previous = graph.add(Layer("input", input_shape_words(shape, where(n, entry)), source_kind="InputLayer"))
+        in_shape = (entry.get("build_config") or {}).get("input_shape")
+        layer = convert(n, entry, [previous], [in_shape], graph)
+        previous = graph.add(layer)
+    if previous is None:
+        raise ModelFileError("the model has no layers")
+    graph.outputs = [previous]
+
+
+def tensor_ref(value):
+    """`(layer name, node index, tensor index)` of a serialised Keras tensor, else None."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        config = value.get("config") or {}
+        history = config.get("keras_history")
+        if isinstance(history, list) and len(history) == 3:
+            return tuple(history), config.get("shape")
+    return None
+
+
+def read_functional(body: dict, graph: Graph) -> None:
+    entries = layer_entries(body)
+    index: dict[str, int] = {}  # layer name -> graph index of its (only) output
+    pending = []
+    for n, entry in enumerate(entries):
+        name = entry.get("name") or entry.get("config", {}).get("name")
+        if not isinstance(name, str):
+            raise ModelFileError("a layer has no name", where(n, entry), exit_code=2)
+        nodes = entry.get("inbound_nodes") or []
+        if entry.get("class_name") == "InputLayer":
+            config = entry.get("config", {})
+            shape = config.get("batch_shape") or config.get("batch_input_shape")
+            label = None if is_default_name(name, "InputLayer") else name
+            index[name] = graph.add(
+                Layer(
+                    "input",
+                    input_shape_words(shape, where(n, entry)),
+                    label=label,
+                    source_name=name,
+                    source_kind="InputLayer",
+                )
+            )
+            continue
+        if len(nodes) > 1:
+            raise ModelFileError(
+                f"the layer is called {len(nodes)} times (a shared layer), which cnndsl does not import yet",
+                where(n, entry),
+            )
+        if not nodes:
+            continue  # a layer no tensor goes through: not part of the model
+        pending.append((n, entry, name, nodes[0]))
+    for n, entry, name, node in pending:
+        args = node.get("args") if isinstance(node, dict) else None
+        if not isinstance(args, list) or not args:
+            raise ModelFileError("the layer's inputs cannot be read", where(n, entry), exit_code=2)
+        tensors = args[0] if isinstance(args[0], list) else [args[0]]
+        inputs, shapes = [], []
+        for tensor in tensors:
+            found = tensor_ref(tensor)
+            if found is None:
+                raise ModelFileError("an input of the layer is not a tensor cnndsl can follow", where(n, entry))
+            (source, node_index, tensor_index), shape = found
+            if source not in index:
+                raise ModelFileError(
+                    f"the layer reads `{printable(source)}`, which comes later or not at all in config.json",
+                    where(n, entry),
+                    exit_code=2,
+                )
+            if node_index != 0 or tensor_index != 0:
+                raise ModelFileError(
+                    "the layer reads a second output of a layer, which cnndsl does not import", where(n, entry)
+                )
+            inputs.append(index[source])
+            shapes.append(shape)
+        built = (entry.get("build_config") or {}).get("input_shape")
+        if len(shapes) == 1 and shapes[0] is None and isinstance(built, list):
+            shapes = [built]
+        index[name] = graph.add(convert(n, entry, inputs, shapes, graph))
+    outputs = body.get("output_layers")
+    if isinstance(outputs, list) and outputs and not isinstance(outputs[0], list):
+        outputs = [outputs]  # one output may be written flat
+    if not isinstance(outputs, list) or not outputs:
+        raise ModelFileError("the model names no outputs", exit_code=2)
+    for out in outputs:
+        if not (isinstance(out, list) and out and out[0] in index):
+            raise ModelFileError(f"the model's output `{printable(out)}` is not one of its layers", exit_code=2)
+        graph.outputs.append(index[out[0]])
+    keep_reachable(graph)
+
+
+def keep_reachable(graph: Graph) -> None:
+    """Drop layers no output reads (Keras lists them but the model never runs them)."""
+    needed = set(graph.outputs)
+    for i in range(len(graph.layers) - 1, -1, -1):
+        if i in needed:
+            needed.update(graph.layers[i].inputs)
+    for i, layer in enumerate(graph.layers):
+        if not layer.inputs:
+            needed.add(i)  # an input stays an input
+    if len(needed) == len(graph.layers):
+        return
+    keep = sorted(needed)
+    new = {old: new for new, old in enumerate(keep)}
+    layers = []
+    for old in keep:
+        layer = graph.layers[old]
+        layer.inputs = tuple(new[i] for i in layer.inputs)
+        layers.append(layer)
+    graph.layers = layers
+    graph.outputs = [new[i] for i in graph.outputs]
+
+
+# Layers
+
+
+def is_default_name(name: str, class_name: str) -> bool:
+    """`conv2d`, `conv2d_3`: the name Keras gives a layer of that class when the code gives none."""
+    return re.fullmatch(re.escape(to_snake_case(class_name)) + r"(_\d+)?", name) is not None
+
+
+def convert(n: int, entry: dict, inputs: list[int], shapes: list, graph: Graph) -> Layer:
+    class_name = entry.get("class_name")
+    config = entry.get("config") or {}
+    name = entry.get("name") or config.get("name") or ""
+    module = str(entry.get("module") or "")
+    place = where(n, entry)
+    if class_name == "Lambda":
+        raise ModelFileError(
+            "a Lambda layer is Python code, which cnndsl never runs",
+            place,
+            "replace the Lambda with Keras layers, or write that part of the model in cnndsl",
+        )
+    rule = KERAS_RULES.get(class_name) if isinstance(class_name, str) else None
+    if (
+        rule is None
+        or (module and not module.startswith("keras"))
+        or entry.get("registered_name") not in (None, class_name)
+    ):
+        custom = not module.startswith("keras") or entry.get("registered_name") not in (None, class_name)
+        raise ModelFileError(
+            f"`{printable(class_name)}` is {'a custom layer class' if custom else 'a Keras layer cnndsl has no rule for'}",
+            place,
+            "see `cnndsl layers` for what cnndsl writes; docs/importing.md lists the Keras layers it imports",
+        )
+    if config.get("data_format", "channels_last") != "channels_last":
+        raise ModelFileError("the layer is channels_first; cnndsl writes channels-last models", place)
+    try:
+        keyword, words = rule(config, shapes)
+    except Refused as refused:
+        raise ModelFileError(refused.message, place, refused.hint) from None
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise ModelFileError("the layer's config cannot be read", place, exit_code=2) from None
+    label = None if is_default_name(name, class_name) or not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", name) else name
+    if label is None and not is_default_name(name, class_name):
+        graph.notes.append(f"`{printable(name)}` is not a name cnndsl can write; it keeps cnndsl's default name")
+    return Layer(keyword, tuple(words), tuple(inputs), label, name, class_name)
+
+
+def size(value, role: str) -> Value:
+    """`3` or `3x5` from a Keras tuple."""
+    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValueError(value)
+    text = str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+    return Value(role, text)
+
+
+def activation_word(value) -> str | None:
+    if isinstance(value, dict):  # a serialised function: {"class_name": "function", "config": "relu"}
+        value = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
+    if value in (None, "linear"):
+        return None
+    word = KERAS_ACTIVATIONS.get(value)
+    if word is None:
+        raise Refused(f"the activation `{printable(value)}` is not one cnndsl writes", "see `cnndsl layers`")
+    return word
+
+
+def rank_of(shapes) -> int | None:
+    shape = shapes[0] if shapes else None
+    return len(shape) - 1 if isinstance(shape, list) else None
+
+
+def conv_words(config, *, filters: bool = True, mult: bool = False, transpose: bool = False) -> list:
+    words: list = []
+    if filters:
+        words.append(Value("c", int(config["filters"])))
+    words.append(size(config["kernel_size"], "k"))
+    if mult and config.get("depth_multiplier", 1) != 1:
+        words += ["mult", Value("m", int(config["depth_multiplier"]))]
+    strides = tuple(config.get("strides") or (1,))
+    if max(strides) > 1:
+        words += ["stride", size(strides, "s")]
+    padding = config.get("padding", "valid")
+    if padding not in ("valid", "same", "causal"):
+        raise Refused(f"padding `{printable(padding)}` is not Keras's valid, same or causal")
+    if padding != "valid":
+        words.append(Value("p", padding))
+    if transpose and config.get("output_padding") is not None:
+        words += ["outpad", size(config["output_padding"], "o")]
+    dilation = tuple(config.get("dilation_rate") or (1,))
+    if max(dilation) > 1:
+        words += ["dilation", size(dilation, "d")]
+    if config.get("groups", 1) != 1:
+        words += ["groups", Value("g", int(config["groups"]))]
+    if not config.get("use_bias", True):
+        words.append("nobias")
+    act = activation_word(config.get("activation"))
+    if act:
+        words.append(Value("a", act))
+    return words
+
+
+def conv(config, shapes):
+    return "conv", conv_words(config)
+
+
+def dwconv(config, shapes):
+    return "dwconv", conv_words(config, filters=False, mult=True)
+
+
+def sepconv(config, shapes):
+    return "sepconv", conv_words(config, mult=True)
+
+
+def deconv(config, shapes):
+    return "deconv", conv_words(config, transpose=True)
+
+
+def dense(config, shapes):
+    words: list = [Value("c", int(config["units"]))]
+    rank = rank_of(shapes)
+    if rank is None:
+        raise Refused("the Dense layer's input shape is not in the file", "save the model after building it")
+    if rank > 1:
+        words.append("noflatten")  # Keras's Dense works on the last axis; cnndsl's would flatten first
+    if not config.get("use_bias", True):
+        words.append("nobias")
+    act = activation_word(config.get("activation"))
+    if act:
+        words.append(Value("a", act))
+    return "dense", words
+
+
+def activation(config, shapes):
+    word = activation_word(config.get("activation"))
+    return word or "linear", []
+
+
+def relu_layer(config, shapes):
+    if config.get("negative_slope", 0.0) or config.get("threshold", 0.0):
+        raise Refused("a ReLU with a slope or threshold is not one cnndsl writes", "use `leakyrelu`")
+    maximum = config.get("max_value")
+    if maximum is None:
+        return "relu", []
+    if float(maximum) == 6.0:
+        return "relu6", []
+    raise Refused(f"a ReLU capped at {printable(maximum)} is not one cnndsl writes (only 6: `relu6`)")
+
+
+def leaky_relu(config, shapes):
+    slope = config.get("negative_slope", config.get("alpha", 0.3))
+    return "leakyrelu", [Value("alpha", float(slope))]
+
+
+def softmax_layer(config, shapes):
+    if config.get("axis", -1) not in (-1, (rank_of(shapes) or 0)):
+        raise Refused("a softmax over another axis than the last is not one cnndsl writes")
+    return "softmax", []
+
+
+def batchnorm(config, shapes):
+    axis = config.get("axis", -1)
+    if isinstance(axis, list):
+        axis = axis[0] if len(axis) == 1 else None
+    rank = rank_of(shapes)
+    if axis != -1 and (rank is None or axis != rank):
+        raise Refused("batch normalisation over another axis than the channels is not one cnndsl writes")
+    words: list = []
+    if not config.get("scale", True):
+        words.append("noscale")
+    if not config.get("center", True):
+        words.append("nocenter")
+    if float(config.get("epsilon", 1e-3)) != 1e-3:
+        words += ["eps", Value("e", float(config["epsilon"]))]
+    if float(config.get("momentum", 0.99)) != 0.99:
+        words += ["momentum", Value("mo", float(config["momentum"]))]
+    return "bn", words
+
+
+def layernorm(config, shapes):
+    axis = config.get("axis", -1)
+    if isinstance(axis, list):
+        axis = axis[0] if len(axis) == 1 else None
+    rank = rank_of(shapes)
+    if axis != -1 and (rank is None or axis != rank):
+        raise Refused("layer normalisation over another axis than the last is not one cnndsl writes")
+    if config.get("rms_scaling"):
+        raise Refused("RMS layer normalisation is not one cnndsl writes")
+    words: list = []
+    if not config.get("scale", True):
+        words.append("noscale")
+    if not config.get("center", True):
+        words.append("nocenter")
+    if float(config.get("epsilon", 1e-3)) != 1e-3:
+        words += ["eps", Value("e", float(config["epsilon"]))]
+    return "layernorm", words
+
+
+def pool(keyword):
+    def rule(config, shapes):
+        pool_size = tuple(config.get("pool_size") or (2,))
+        words: list = [size(pool_size, "k")]
+        strides = tuple(config.get("strides") or pool_size)
+        if strides != pool_size:
+            words += ["stride", size(strides, "s")]
+        if config.get("padding", "valid") == "same":
+            words.append("same")
+        elif config.get("padding", "valid") != "valid":
+            raise Refused(f"padding `{printable(config.get('padding'))}` is not valid or same")
+        return keyword, words
+
+    return rule
+
+
+def global_pool(keyword):
+    def rule(config, shapes):
+        return keyword, ["keepdims"] if config.get("keepdims") else []
+
+    return rule
+
+
+def sides(value) -> list:
+    """ZeroPadding/Cropping's padding: an int, one per axis, or (before, after) per axis."""
+    if isinstance(value, int):
+        return [Value("pad", value)]
+    pairs = [tuple(v) if isinstance(v, (list, tuple)) else (v, v) for v in value]
+    if all(a == b for a, b in pairs):
+        firsts = [a for a, _ in pairs]
+        return [Value("pad", firsts[0] if len(set(firsts)) == 1 else "x".join(map(str, firsts)))]
+    return [Value("pad", x) for pair in pairs for x in pair]
+
+
+def zeropad(config, shapes):
+    return "zeropad", sides(config["padding"])
+
+
+def crop(config, shapes):
+    return "crop", sides(config["cropping"])
+
+
+def upsample(config, shapes):
+    words: list = [size(config.get("size", 2), "k")]
+    interpolation = config.get("interpolation", "nearest")
+    if interpolation == "bilinear":
+        words.append("bilinear")
+    elif interpolation != "nearest":
+        raise Refused(f"`{printable(interpolation)}` upsampling is not one cnndsl writes (nearest or bilinear)")
+    return "upsample", words
+
+
+def dropout(config, shapes):
+    noise = config.get("noise_shape")
+    rate = Value("r", float(config["rate"]))
+    if noise is not None:
+        rank = rank_of(shapes)
+        if rank is not None and list(noise)[1:] == [1] * rank:
+            return "droppath", [rate]  # one draw per example: stochastic depth, as EfficientNet writes it
+        raise Refused("a Dropout with this noise shape is not one cnndsl writes")
+    return "dropout", [rate]
+
+
+def flatten(config, shapes):
+    return "flatten", []
+
+
+def reshape(config, shapes):
+    target = config["target_shape"]
+    return "reshape", [Value("t", int(v)) for v in target]
+
+
+def rescale(config, shapes):
+    scale, offset = config.get("scale", 1.0), config.get("offset", 0.0)
+    if not isinstance(scale, (int, float)) or not isinstance(offset, (int, float)):
+        raise Refused("a Rescaling by a tensor (one factor per channel) is not one cnndsl writes")
+    words: list = [Value("scale", float(scale))]
+    if offset:
+        words += ["offset", Value("offset", float(offset))]
+    return "rescale", words
+
+
+def normalize(config, shapes):
+    if config.get("invert"):
+        raise Refused("an inverted Normalization is not one cnndsl writes")
+    axis = config.get("axis", -1)
+    if axis not in (-1, [-1], (-1,)) and axis != rank_of(shapes):
+        raise Refused("a Normalization over another axis than the channels is not one cnndsl writes")
+    mean, variance = config.get("mean"), config.get("variance")
+    if mean is None:
+        return "normalize", []
+    values = []
+    for word, given in (("mean", mean), ("variance", variance)):
+        given = list(given) if isinstance(given, (list, tuple)) else [given]
+        values += [word, *[Value(word, float(v)) for v in given]]
+    return "normalize", values
+
+
+def merge(keyword):
+    def rule(config, shapes):
+        if keyword == "concat":
+            rank = rank_of(shapes)
+            if config.get("axis", -1) not in (-1, rank):
+                raise Refused("a Concatenate along another axis than the channels is not one cnndsl writes")
+        return keyword, []
+
+    return rule
+
+
+def writes(rule, words: str):
+    """A rule, marked with the cnndsl words it writes (for docs/importing.md)."""
+    if getattr(rule, "writes", None) is None:
+        rule.writes = words
+    return rule
+
+
+for _rule, _words in (
+    (conv, "`conv`"),
+    (dwconv, "`dwconv`"),
+    (sepconv, "`sepconv`"),
+    (deconv, "`deconv`"),
+    (dense, "`dense` (`noflatten` on a tensor with more than one axis)"),
+    (activation, "the activation's own layer (`relu`, `swish`, ...)"),
+    (relu_layer, "`relu`, or `relu6` for `max_value=6`"),
+    (leaky_relu, "`leakyrelu`"),
+    (softmax_layer, "`softmax`"),
+    (batchnorm, "`bn`"),
+    (layernorm, "`layernorm`"),
+    (zeropad, "`zeropad`"),
+    (crop, "`crop`"),
+    (upsample, "`upsample`"),
+    (dropout, "`dropout`, or `droppath` for a noise shape of (None, 1, 1, 1)"),
+    (flatten, "`flatten`"),
+    (reshape, "`reshape`"),
+    (rescale, "`rescale`"),
+    (normalize, "`normalize`"),
+):
+    writes(_rule, _words)
+
+
+def _marked(factory):
+    def make(keyword):
+        return writes(factory(keyword), f"`{keyword}`")
+
+    return make
+
+
+pool, global_pool, merge = _marked(pool), _marked(global_pool), _marked(merge)
+
+# Keras layer class -> (config, input shapes) -> (cnndsl keyword, words).
+KERAS_RULES = {
+    **{f"Conv{r}D": conv for r in (1, 2, 3)},
+    **{f"DepthwiseConv{r}D": dwconv for r in (1, 2)},
+    **{f"SeparableConv{r}D": sepconv for r in (1, 2)},
+    **{f"Conv{r}DTranspose": deconv for r in (1, 2, 3)},
+    "Dense": dense,
+    "Activation": activation,
+    "ReLU": relu_layer,
+    "LeakyReLU": leaky_relu,
+    "Softmax": softmax_layer,
+    "BatchNormalization": batchnorm,
+    "LayerNormalization": layernorm,
+    **{f"MaxPooling{r}D": pool("maxpool") for r in (1, 2, 3)},
+    **{f"AveragePooling{r}D": pool("avgpool") for r in (1, 2, 3)},
+    **{f"GlobalAveragePooling{r}D": global_pool("gap") for r in (1, 2, 3)},
+    **{f"GlobalMaxPooling{r}D": global_pool("gmp") for r in (1, 2, 3)},
+    **{f"ZeroPadding{r}D": zeropad for r in (1, 2, 3)},
+    **{f"Cropping{r}D": crop for r in (1, 2, 3)},
+    **{f"UpSampling{r}D": upsample for r in (1, 2, 3)},
+    "Dropout": dropout,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Rescaling": rescale,
+    "Normalization": normalize,
+    "Add": merge("add"),
+    "Subtract": merge("subtract"),
+    "Multiply": merge("multiply"),
+    "Average": merge("average"),
+    "Maximum": merge("maximum"),
+    "Minimum": merge("minimum"),
+    "Concatenate": merge("concat"),
+}
+
+
+def keras_layers_markdown() -> str:
+    """The table of Keras layer classes `cnndsl import` reads, from KERAS_RULES."""
+    rows = ["| Keras layer | cnndsl |", "|---|---|"]
+    rows += [f"| `{name}` | {rule.writes} |" for name, rule in KERAS_RULES.items()]
+    return "\n".join(rows)

@@ -1,0 +1,210 @@
+"""What the browser playground asks of cnndsl, answered as JSON-ready dicts.
+
+The page runs cnndsl under Pyodide in a Web Worker; the worker holds one
+`Playground` and calls its methods with plain values. Every figure comes
+from the same code the command line uses: the editor's Document (diagnostics,
+hovers, completions; its parse cache makes a keystroke cheap), the summary's
+HTML table, torchinfo's table, explain, the emitters and the diagram's DOT.
+No method raises for anything a user can type: a model error is a diagnostic,
+and a bug in cnndsl comes back as `{"bug": ...}` without a traceback.
+"""
+
+from __future__ import annotations
+
+from .editor import Document, ParseCache
+
+STYLES = ("keras", "torchinfo")
+LAYOUTS = ("channels_last", "channels_first")
+
+
+class Playground:
+    def __init__(self) -> None:
+        self.cache = ParseCache()
+        self.document: Document | None = None
+        self.filename = "model.cnn"
+
+    def _document(self, text: str) -> Document:
+        if self.document is None or self.document.source.text != text or self.document.source.filename != self.filename:
+            self.document = Document(text, self.filename, self.cache)
+        return self.document
+
+    def analyse(self, text: str, options: dict | None = None) -> dict:
+        """The summary, totals, figures and diagnostics for `text`; `options` as the summary's toggles."""
+        return _guarded(lambda: self._analyse(text, options or {}))
+
+    def _analyse(self, text: str, options: dict) -> dict:
+        filename = options.get("filename")
+        # the model's name comes from the file name, as on the command line
+        self.filename = filename if isinstance(filename, str) and filename.endswith(".cnn") else "model.cnn"
+        document = self._document(text)
+        result: dict = {"diagnostics": [_diagnostic(d) for d in document.diagnostics()], "model": None}
+        model = document.model
+        if model is not None:
+            result["model"] = _model_view(model, options)
+        return result
+
+    def hover(self, text: str, line: int, column: int) -> dict | None:
+        """Markdown for what is under (line, column), both 1-based, columns in characters."""
+
+        def answer():
+            found = self._document(text).hover(line, column)
+            if found is None:
+                return None
+            markdown, span = found
+            return {"markdown": markdown, "span": _span(span)}
+
+        return _guarded(answer)
+
+    def explain(self, text: str, layer: str | None, layout: str = "channels_last") -> dict:
+        """`cnndsl explain` (Model.explain) for one layer, or every layer when `layer` is None."""
+
+        def answer():
+            document = self._document(text)
+            model = document.hover_model
+            if model is None:
+                return {"text": None}
+            names = {node.name for node in model.nodes}
+            if layer is not None and layer not in names:
+                return {"text": None}
+            from ..views.explain import explain_text
+
+            return {"text": explain_text(model, [layer] if layer else None, layout=_choice(layout, LAYOUTS))}
+
+        return _guarded(answer)
+
+    def layer_at(self, text: str, line: int, column: int) -> dict:
+        """The name of the layer written under (line, column), for the explain panel."""
+
+        def answer():
+            nodes = self._document(text).nodes_at(line, column)
+            return {"layer": nodes[0].name if nodes else None}
+
+        return _guarded(answer)
+
+    def emit(self, text: str, target: str) -> dict:
+        """The Keras or PyTorch module for the model, as `cnndsl emit` writes it."""
+
+        def answer():
+            model = self._document(text).model
+            if model is None:
+                return {"code": None}
+            from ..emit import generate
+
+            return {"code": generate(model, "keras" if target == "keras" else "pytorch")}
+
+        return _guarded(answer)
+
+    def diagram(self, text: str, depth: int | None = None) -> dict:
+        """The diagram as Graphviz DOT (the page lays it out), `--depth` levels of blocks open."""
+
+        def answer():
+            document = self._document(text)
+            if document.model is None:
+                return {"dot": None}
+            from ..views.diagram import to_dot
+
+            return {"dot": to_dot(document.model, _depth(depth), document.source)}
+
+        return _guarded(answer)
+
+    def completions(self, text: str, line: int, column: int) -> dict:
+        def answer():
+            items = self._document(text).completions(line, column)
+            return {"items": [{"label": label, "kind": kind, "detail": detail} for label, kind, detail in items]}
+
+        return _guarded(answer)
+
+
+def vocabulary() -> dict:
+    """The words the page's highlighter colours: layer keywords, merges, and every layer's option words."""
+    from ..language.syntax import merge_words
+    from ..layers import REGISTRY
+
+    merges = sorted(merge_words())
+    layers = sorted(word for word in REGISTRY if word not in merges)
+    options = sorted({word for kind in REGISTRY.values() for word in kind.option_words()} - set(layers))
+    return {"layers": layers + ["identity"], "merges": merges, "options": options}
+
+
+def _model_view(model, options: dict) -> dict:
+    from ..views.explain import totals
+    from ..views.summary import format_html
+
+    batch = _batch(options.get("batch"))
+    layout = _choice(options.get("layout"), LAYOUTS)
+    view = _view(options, layout)
+    view_model = {
+        "name": model.name,
+        "total_params": f"{model.total:,}",
+        "trainable_params": f"{model.trainable:,}",
+        "non_trainable_params": f"{model.non_trainable:,}",
+        "layers": [node.name for node in model.nodes],
+        "figures": totals(model)[1:] + _field(model),
+    }
+    if _choice(options.get("style"), STYLES) == "torchinfo":
+        from ..views.torchinfo_style import format_torchinfo
+
+        try:
+            view_model["torchinfo"] = format_torchinfo(model, batch or 1)
+        except ValueError as error:  # e.g. an input with unknown sizes: torchinfo needs them
+            view_model["torchinfo"] = f"torchinfo's table needs every size: {error}"
+    else:
+        view_model["table"] = format_html(model, batch, macs=bool(options.get("macs")), view=view)
+    return view_model
+
+
+def _field(model) -> list[str]:
+    """The receptive field of the last layer that still has spatial axes."""
+    from ..views.explain import field_lines
+
+    spatial = [node for node in model.keras_order if model.receptive_fields.get(node.id) is not None]
+    if not spatial:
+        return []
+    last = spatial[-1]
+    return [f"  receptive field of {last.name}: {field_lines(model, last)[0]}"]
+
+
+def _view(options: dict, layout: str):
+    from ..views.columns import COLUMNS, View
+
+    asked = options.get("columns")
+    columns = tuple(c for c in COLUMNS if c in asked) or None if isinstance(asked, list) else None
+    depth = _depth(options.get("depth"))
+    if columns is None and depth is None and layout == "channels_last":
+        return None
+    return View(columns, layout, depth)
+
+
+def _choice(value, choices: tuple[str, ...]) -> str:
+    return value if value in choices else choices[0]
+
+
+def _depth(value) -> int | None:
+    return value if isinstance(value, int) and 0 <= value <= 50 else None
+
+
+def _batch(value) -> int | None:
+    return value if isinstance(value, int) and 1 <= value <= 2**31 else None
+
+
+def _span(span) -> dict:
+    return {"line": span.line, "col": span.column, "end_line": span.end_line, "end_col": span.end_column}
+
+
+def _diagnostic(diagnostic) -> dict:
+    message, _, hint = diagnostic.message.partition("\nhint: ")
+    return {
+        **_span(diagnostic.span),
+        "code": diagnostic.code,
+        "message": message,
+        "hint": hint or None,
+        "related": [{**_span(span), "message": text} for span, text in diagnostic.related],
+        "fixes": [{"title": fix.title, "text": fix.text, **_span(fix.span)} for fix in diagnostic.fixes],
+    }
+
+
+def _guarded(answer):
+    try:
+        return answer()
+    except Exception as error:  # a bug in cnndsl: the page says so, as the CLI's exit 3 does
+        return {"bug": f"{type(error).__name__}: {error}"}

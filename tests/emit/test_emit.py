@@ -1,0 +1,138 @@
+"""`cnndsl emit`: the command, the contract of the generated module, names and refusals."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from emit_helpers import check_keras, check_torch, load, ruff_problems
+
+import cnndsl
+from cnndsl.cli import main
+from cnndsl.core.errors import UnsupportedByTarget
+from cnndsl.emit import TARGETS, generate
+from cnndsl.layers.core import Dropout
+
+LENET = "input 32x32x3 | conv 8 5x5 relu | pool 2 | conv 16 5x5 relu | pool 2\ndense 120 relu | dense 84 relu | dense 10 softmax\n"
+
+
+def test_targets_are_registered():
+    assert {"keras", "pytorch", "torch"} <= set(TARGETS)
+    with pytest.raises(ValueError, match="unknown target"):
+        generate(cnndsl.analyze(LENET), "jax")
+
+
+@pytest.mark.parametrize("flag, marker", [("--keras", "keras.Sequential("), ("--pytorch", "nn.Module")])
+def test_cli_writes_stdout_or_file(tmp_path, capsys, flag, marker):
+    source = tmp_path / "lenet.cnn"
+    source.write_text(LENET)
+    assert main(["emit", flag, str(source)]) == 0
+    printed = capsys.readouterr().out
+    assert marker in printed and "def build_model():" in printed
+    out = tmp_path / "model.py"
+    assert main(["emit", flag, str(source), "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert out.read_text() == printed
+
+
+@pytest.mark.parametrize("target", ["keras", "pytorch"])
+def test_module_contract(target):
+    code = generate(cnndsl.analyze(LENET, "lenet.cnn"), target)
+    tree = ast.parse(code)
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert "build_model" in functions
+    guards = [node for node in tree.body if isinstance(node, ast.If)]
+    main_guard = [node for node in guards if "__main__" in ast.unparse(node.test)]
+    if target == "keras":  # the other one picks a backend before `import keras`
+        assert len(guards) == 2 and "KERAS_BACKEND" in ast.unparse(guards[0].test)
+    assert len(main_guard) == 1 and "__main__" in ast.unparse(main_guard[0].test)
+    assert "print(tuple(output.shape))" in ast.unparse(main_guard[0])
+    assert ruff_problems(code) == []
+
+
+def test_pytorch_shape_comments_and_flatten_note():
+    code = generate(cnndsl.analyze(LENET), "pytorch")
+    assert "x = F.relu(self.conv2d(x))  # (N, 8, 28, 28)" in code
+    assert "# (N, 16, 5, 5)" in code and "# (N, 400)" in code
+    assert "Keras flattens NHWC, PyTorch NCHW" in code
+    assert "nn.Linear(400, 120)" in code
+
+
+def test_batchnorm_momentum_and_eps_follow_keras():
+    code = generate(cnndsl.analyze("input 4x4x3 | bn | bn eps 1.001e-5 momentum 0.9"), "pytorch")
+    assert "nn.BatchNorm2d(3, eps=0.001, momentum=0.01)" in code
+    assert "nn.BatchNorm2d(3, eps=1.001e-05, momentum=0.1)" in code
+    keras_code = generate(cnndsl.analyze("input 4x4x3 | bn | bn eps 1.001e-5 momentum 0.9"), "keras")
+    assert "layers.BatchNormalization(name=" in keras_code
+    assert "momentum=0.9," in keras_code and "epsilon=1.001e-05," in keras_code
+
+
+@pytest.mark.oracle
+def test_awkward_labels_stay_valid_python(keras, torch):
+    """Labels that are Python keywords or nn.Module attributes still give valid, portable code."""
+    text = "input 8x8x2\ntrain: conv 4 3\nforward: relu\nx: bn\ninputs: flatten\nparameters: dense 3\n"
+    model = cnndsl.analyze(text)
+    torch_code = generate(model, "pytorch")
+    assert "self.train_ = nn.Conv2d" in torch_code and "self.parameters_ = nn.Linear" in torch_code
+    assert 'name="train"' in generate(model, "keras")
+    built = check_keras(model, keras)
+    torch_model = check_torch(model, torch)
+    from cnndsl.port import keras_to_torch
+
+    keras_to_torch(built, torch_model)
+    assert torch.equal(torch_model.train_.bias, torch.from_numpy(keras.ops.convert_to_numpy(built.layers[0].bias)))
+
+
+def test_strings_are_escaped():
+    from cnndsl.core.writer import Names, literal
+
+    assert literal('a"b\\c\n') == '"a\\"b\\\\c\\n"'
+    assert ast.literal_eval(literal("a\"b\\c\n'")) == "a\"b\\c\n'"
+    names = Names(["x"])
+    assert names.claim("x") == "x_" and names.claim("class") == "class_" and names.claim("a-b") == "a_b"
+    assert names.claim("9lives").isidentifier()
+
+
+def test_a_target_that_cannot_express_a_layer_says_so(monkeypatch, tmp_path, capsys):
+    from cnndsl.layers.base import LayerKind
+
+    monkeypatch.setattr(Dropout, "torch", LayerKind.torch)
+    text = "input 8\ndense 4\n  dropout 0.5\n"
+    with pytest.raises(UnsupportedByTarget) as caught:
+        generate(cnndsl.analyze(text), "pytorch")
+    assert "PyTorch" in caught.value.message and "dropout" in caught.value.message
+    assert (caught.value.span.line, caught.value.span.column) == (3, 3)
+    generate(cnndsl.analyze(text), "keras")  # the other target is unaffected
+    source = tmp_path / "net.cnn"
+    source.write_text(text)
+    assert main(["emit", "--pytorch", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert "net.cnn:3:3:" in err and "PyTorch" in err and "Traceback" not in err
+
+
+def test_deterministic():
+    model = cnndsl.analyze(LENET)
+    assert generate(model, "pytorch") == generate(cnndsl.analyze(LENET), "pytorch")
+    module = load(generate(model, "keras"), "det")
+    assert callable(module.build_model)
+
+
+@pytest.mark.oracle
+def test_a_bare_input_is_a_model_too(keras, torch):
+    model = cnndsl.analyze("input 10\n")
+    assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []
+    check_keras(model, keras)
+    check_torch(model, torch)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a method chain whose opening line alone passes 88 columns (found by hypothesis)
+        "input 3x3x3x1\nadd(identity; maxpool 1x1x1 | add(layernorm nocenter eps 1e-6; relu | normalize))\n",
+        "input 4x4x2\nvery_long_layer_name_for_a_reshape_that_goes_on: reshape 2 2 2 1 -1\n",
+    ],
+)
+def test_long_statements_are_already_ruff_formatted(text):
+    model = cnndsl.analyze(text)
+    assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []

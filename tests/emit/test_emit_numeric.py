@@ -1,0 +1,250 @@
+"""Numeric equivalence: the emitted PyTorch model computes what the emitted Keras model does.
+
+Each network is built from both emitted modules; the Keras weights are set
+to random values (batch-norm variances positive), copied across with
+cnndsl.port.keras_to_torch, and both models run in inference mode on the
+same random input. Outputs must agree within 1e-4.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from emit_helpers import outputs_of_both, ported_models
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import cnndsl
+from cnndsl.core.errors import ShapeProblem, UnsupportedByTarget
+from cnndsl.emit import generate
+
+pytestmark = pytest.mark.oracle
+
+NETWORKS = {
+    # Keras pads `same` asymmetrically here (stride 2, even kernels, odd sizes).
+    "same_stride2_even_kernels": """
+        input 15x15x3
+        conv 8 4x4 stride 2 same
+        conv 6 2x2 stride 2 same relu
+        conv 5 3x3 stride 2 same nobias
+        conv 4 2 same dilation 2
+        conv 4 3 pad 1 groups 2
+    """,
+    # -inf padding for max pooling; padding left out of `same` averages, both symmetric and not.
+    "pooling_same": """
+        input 13x13x4
+        maxpool 2 stride 2 same
+        avgpool 3 stride 2 same
+        avgpool 2 stride 1 same
+        maxpool 3 stride 1 same
+        avgpool 3 stride 1 same
+        avgpool 2
+        gmp keepdims
+    """,
+    "depthwise_and_separable": """
+        input 12x12x3
+        dwconv 3x3 mult 2 stride 2 same
+        sepconv 8 4x4 mult 2 same relu
+        dwconv 2 stride 1 same nobias
+        sepconv 5 3 stride 2 same nobias
+        dwconv 3 dilation 2 same
+    """,
+    "batch_norm_inference": """
+        input 8x8x3
+        conv 6 3 same
+        bn
+        bn noscale
+        bn nocenter eps 1.001e-5 momentum 0.9
+        relu
+        dense 4
+        bn
+        layernorm
+    """,
+    # Keras flattens NHWC: the PyTorch flatten must give the dense layer the same order.
+    "flatten_before_dense": """
+        input 6x5x4
+        conv 3 3 relu
+        flatten
+        dense 7 tanh
+        dense 3
+    """,
+    "graph_transposed_and_resizing": """
+        input 7x7x2
+        rescale 1/255 offset=0.5
+        normalize
+        deconv 4 3x3 stride 2 same
+        add(identity; conv 4 3 same | bn | relu | conv 4 3 same)
+        concat(conv 2 1; avgpool 3 stride 1 same; maxpool 2 stride 1 same)
+        multiply(identity; gap | dense 10 sigmoid)
+        multiply(identity; gap keepdims | conv 10 1 hardsigmoid)
+        deconv 3 4x4 stride 2 outpad 1
+        deconv 3 2 stride 3 same
+        upsample 2 bilinear | zeropad 0 1 2 0 | crop 1 0 0 2 | upsample 2
+        subtract(identity; swish) | average(identity; gelu; mish) | maximum(identity; elu) | minimum(identity; selu)
+        leakyrelu 0.1 | softplus | reshape 4x-1 | layernorm noscale | gap
+    """,
+    "sequences_and_volumes": """
+        input 20x3
+        conv 4 3 causal
+        conv 4 2 stride 2 same dilation 1
+        deconv 2 3 stride 2 same
+        maxpool 3 stride 2 same | avgpool 2 stride 2 same
+        sepconv 3 2 same | dwconv 2 same
+        upsample 3 | zeropad 1 2 | crop 2 1
+        flatten | dense 6 | reshape 2x3 | gap
+    """,
+    # Two inputs, a shared conv and a shared dense (one set of weights each), two outputs.
+    "shared_layers_two_inputs_two_outputs": """
+        left: input 9x9x3
+        right: input 9x9x3
+        @left | tower: conv 6 3 same relu
+        @right | reuse tower
+        joined: concat(@tower; identity) | gap
+        head: dense 5 | output
+        @left | gap | dense 12 | reuse head | output
+    """,
+    # PyTorch flattens channels first: the Keras code permutes before its Flatten, for each rank.
+    "channels_first_flatten": """
+        defaults pytorch
+        input 7x6x3
+        conv 4 3 relu
+        flatten
+        dense 5 tanh
+        dense 3
+    """,
+    "channels_first_flatten_sequence_and_volume": """
+        defaults pytorch
+        a: input 9x3
+        b: input 4x3x5x2
+        @a | conv 4 3 | dense 6 | out_a: dense 2 | output
+        @b | conv 3 2 | dense 6 | output
+    """,
+    "channels_first_flatten_shared": """
+        defaults pytorch
+        left: input 6x6x2
+        right: input 6x6x2
+        @left | conv 3 3 | head: dense 4
+        @right | conv 3 3 | reuse head
+        add(@head; identity)
+    """,
+    # PyTorch's pad and ceil where Keras's `same` or `valid` takes the same windows.
+    "maxpool_pad_and_ceil_as_keras_padding": """
+        defaults pytorch
+        input 9x9x3
+        conv 4 1
+        maxpool 3 stride 2 pad 1
+        maxpool 2 ceil
+        maxpool 3 stride 2 ceil
+        dense 3
+    """,
+    "maxpool_ceil_sequence": """
+        input 20x3
+        conv 4 1
+        maxpool 3 stride 2 ceil
+        gap
+    """,
+    "volume": """
+        input 5x6x7x2
+        conv 3 2 stride 2 same
+        deconv 2 3 stride 2 same
+        maxpool 2 same | avgpool 2 stride 1 same
+        upsample 2 | zeropad 1 | crop 1 0 0 1 1 0
+        bn | flatten | dense 3
+    """,
+}
+
+
+def max_error(text: str, keras, torch) -> float:
+    model = cnndsl.analyze(text)
+    rng = np.random.default_rng(7)
+    keras_model, torch_model = ported_models(model, rng)
+    xs = [rng.normal(0.0, 1.0, (3, *model.nodes[i].shape)).astype("float32") for i in model.inputs]
+    expected, got = outputs_of_both(keras_model, torch_model, xs, keras, torch)
+    assert [g.shape for g in got] == [e.shape for e in expected]
+    assert min(np.abs(e).max() for e in expected) > 1e-3  # a network that outputs ~0 would prove nothing
+    return max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_outputs_agree(name, keras, torch):
+    assert max_error(NETWORKS[name], keras, torch) < 1e-4
+
+
+def test_a_wrong_port_is_caught(keras, torch):
+    """The comparison can fail: NCHW-order dense weights (no permutation) disagree."""
+    model = cnndsl.analyze(NETWORKS["flatten_before_dense"])
+    rng = np.random.default_rng(7)
+    keras_model, torch_model = ported_models(model, rng)
+    with torch.no_grad():  # undo the NHWC order of the first dense layer's inputs
+        weight = torch_model.dense.weight
+        weight.copy_(weight.reshape(7, 4, 3, 3).permute(0, 3, 1, 2).reshape(7, 36).clone())
+    x = rng.normal(0.0, 1.0, (3, 6, 5, 4)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras_model(x, training=False))
+    with torch.no_grad():
+        got = torch_model(torch.from_numpy(x).movedim(-1, 1)).numpy()
+    assert np.abs(got - expected).max() > 1e-3
+
+
+def test_a_flatten_without_its_permute_is_caught(keras, torch, monkeypatch):
+    """The comparison can fail: Keras's own channels-last Flatten disagrees with PyTorch's."""
+    from cnndsl.layers.core import Flatten
+
+    monkeypatch.setattr(Flatten, "keras_before", lambda self, node: [])
+    assert max_error(NETWORKS["channels_first_flatten"], keras, torch) > 1e-3
+
+
+@settings(max_examples=80, derandomize=True, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 5),
+    s=st.integers(1, 4),
+    p=st.integers(0, 2),
+    ceil=st.booleans(),
+)
+def test_maxpool_pad_and_ceil_in_keras_exactly_when_a_keras_padding_is_the_same(n, k, s, p, ceil, keras, torch):
+    """PyTorch's MaxPool1d with padding and ceil_mode against Keras's MaxPooling1D with each padding:
+    cnndsl writes the one that gives the same values, and refuses when neither does. 32 random channels
+    keep a different window from giving the same maxima by chance."""
+    assume(2 * p <= k and (p or ceil))
+    text = f"input {n}x32\nmaxpool {k} stride {s} pad {p}{' ceil' if ceil else ''}\n"
+    try:
+        model = cnndsl.analyze(text)
+    except ShapeProblem:
+        assume(False)
+    x = np.random.default_rng(n * 100 + k * 10 + s).normal(size=(1, n, 32)).astype("float32")
+    with torch.no_grad():
+        pool = torch.nn.MaxPool1d(k, s, p, ceil_mode=ceil)
+        expected = pool(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).numpy()
+
+    def agrees(padding: str) -> bool:
+        if padding == "valid" and n < k:
+            return False
+        got = keras.ops.convert_to_numpy(keras.layers.MaxPooling1D(k, strides=s, padding=padding)(x))
+        return got.shape == expected.shape and np.array_equal(got, expected)
+
+    agreeing = {padding for padding in ("valid", "same") if agrees(padding)}
+    try:
+        code = generate(model, "keras")
+    except UnsupportedByTarget:
+        assert not agreeing, text
+        return
+    assert agreeing, text
+    written = "same" if 'padding="same"' in code else "valid"
+    assert written in agreeing, text
+
+
+def test_nasnet_mobile_example_agrees(keras, torch):
+    """NASNet's cells read two cells back; the emitted models must wire them alike. Logits, not softmax,
+    so a difference is not squashed; random weights through 771 layers grow them, so relative error."""
+    text = (Path(__file__).resolve().parent.parent.parent / "examples" / "nasnet_mobile.cnn").read_text(encoding="utf-8")
+    assert "dense 1000 softmax" in text
+    model = cnndsl.analyze(text.replace("dense 1000 softmax", "dense 1000"))
+    rng = np.random.default_rng(7)
+    keras_model, torch_model = ported_models(model, rng)
+    x = rng.normal(0.0, 1.0, (2, *model.nodes[model.inputs[0]].shape)).astype("float32")
+    [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
+    scale = float(np.abs(expected).max())
+    assert np.isfinite(scale) and scale > 1e-3
+    assert float(np.abs(got - expected).max()) / scale < 1e-4

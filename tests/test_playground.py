@@ -1,0 +1,129 @@
+"""cnndsl.tools.playground: what the browser page's worker asks, answered without a browser.
+
+The figures are the seeds' and the frameworks': LeNet's 62,958 and 608 (the Keras tutorial),
+torchinfo's own footer words, the receptive field worked by hand (5, then 5 + 1 = 6 by the pool,
+6 + 4·2 = 14, 14 + 1·2 = 16; stride 2·2 = 4), ResNet50's 483 (Araujo et al., "Computing Receptive
+Fields of Convolutional Neural Networks", Distill 2019).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnndsl.tools import playground as module
+from cnndsl.tools.playground import Playground, vocabulary
+
+ROOT = Path(__file__).resolve().parent.parent
+LENET = (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8")
+
+
+def test_lenet_summary_totals_and_figures():
+    result = Playground().analyse(LENET, {"filename": "lenet.cnn"})
+    assert result["diagnostics"] == []
+    model = result["model"]
+    assert model["name"] == "lenet"
+    assert model["total_params"] == "62,958"
+    assert "<td" in model["table"] and ">608</td>" in model["table"]
+    assert model["figures"][-1].startswith("  receptive field of max_pooling2d_1: 16x16, effective stride 4x4")
+    assert any("62,958" in line for line in model["figures"])
+    json.dumps(result)  # the worker sends it as JSON
+
+
+def test_resnet50_receptive_field_is_the_published_one():
+    text = (ROOT / "examples" / "resnet50.cnn").read_text(encoding="utf-8")
+    model = Playground().analyse(text)["model"]
+    assert model["total_params"] == "25,636,712"  # keras.applications.ResNet50
+    assert ": 483x483, effective stride 32x32" in model["figures"][-1]
+
+
+def test_torchinfo_style_and_columns():
+    playground = Playground()
+    torchinfo = playground.analyse(LENET, {"style": "torchinfo"})["model"]["torchinfo"]
+    assert "Layer (type:depth-idx)" in torchinfo and "Total params: 62,958" in torchinfo
+    table = playground.analyse(LENET, {"columns": ["shape", "rf"], "layout": "channels_first"})["model"]["table"]
+    assert "Receptive Field" in table and "Param #" not in table
+    assert "(None, 8, 28, 28)" in table  # PyTorch's NCHW for the first conv's output
+
+
+def test_a_diagnostic_is_the_command_lines_error():
+    text = LENET + "dense 10 sofmax\n"
+    [shown] = Playground().analyse(text)["diagnostics"]
+    done = subprocess.run(
+        [sys.executable, "-m", "cnndsl", "check", "--error-format", "json", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    [expected] = json.loads(done.stdout)
+    assert (shown["line"], shown["col"], shown["end_line"], shown["end_col"]) == (
+        expected["line"],
+        expected["column"],
+        expected["end_line"],
+        expected["end_column"],
+    )
+    assert (shown["code"], shown["message"], shown["hint"]) == (expected["code"], expected["message"], expected["hint"])
+    assert [fix["text"] for fix in shown["fixes"]] == ["softmax"]
+
+
+def test_hover_explain_emit_and_diagram():
+    playground = Playground()
+    playground.analyse(LENET)
+    line = LENET.split("\n").index("conv 8 5x5 relu") + 1
+    hover = playground.hover(LENET, line, 3)
+    assert "(5·5·3 + 1)·8 = 608" in hover["markdown"]
+    assert hover["span"]["line"] == line
+    assert playground.layer_at(LENET, line, 3) == {"layer": "conv2d"}
+    assert "(5·5·3 + 1)·8 = 608" in playground.explain(LENET, "conv2d")["text"]
+    assert playground.explain(LENET, "no_such_layer") == {"text": None}
+    assert "nn.Conv2d(3, 8, kernel_size=5)" in playground.emit(LENET, "pytorch")["code"]
+    assert "layers.Conv2D(8, 5" in playground.emit(LENET, "keras")["code"]
+    assert playground.diagram(LENET)["dot"].startswith("digraph")
+    labels = [item["label"] for item in playground.completions("input 8x8x1\nco", 2, 3)["items"]]
+    assert "conv" in labels
+
+
+def test_a_text_with_an_error_has_no_code_but_hovers_above_it():
+    text = LENET + "conv 8 99x99\n"
+    playground = Playground()
+    result = playground.analyse(text)
+    assert result["model"] is None and result["diagnostics"][0]["code"]
+    assert playground.emit(text, "pytorch") == {"code": None}
+    assert playground.diagram(text, 1) == {"dot": None}
+    line = LENET.split("\n").index("dense 120 relu") + 1
+    assert "48,120" in playground.hover(text, line, 2)["markdown"]
+
+
+def test_the_vocabulary_is_the_registry():
+    words = vocabulary()
+    assert {"conv", "dense", "maxpool", "input", "identity"} <= set(words["layers"])
+    assert {"add", "concat"} <= set(words["merges"])
+    assert {"stride", "same", "valid"} <= set(words["options"])
+
+
+def test_a_bug_in_cnndsl_is_an_answer_not_an_exception(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(module, "_model_view", broken)
+    assert Playground().analyse(LENET) == {"bug": "RuntimeError: boom"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(max_size=80),
+    st.dictionaries(
+        st.sampled_from(["style", "layout", "columns", "depth", "batch"]),
+        st.none() | st.integers() | st.text(max_size=5) | st.lists(st.text(max_size=8), max_size=3),
+    ),
+)
+def test_any_text_and_options_give_an_answer(text, options):
+    result = Playground().analyse("input 8x8x3\n" + text, options)
+    assert "bug" not in result
+    assert result["model"] is not None or result["diagnostics"]

@@ -1,0 +1,139 @@
+"""summary --columns/--all/--depth/--layout/--dtype, and the JSON keys they add."""
+
+from __future__ import annotations
+
+import glob
+import json
+
+import pytest
+
+from cnndsl import analyze_file
+from cnndsl.cli import main
+from cnndsl.views.columns import View
+from cnndsl.views.summary import table_rows
+
+
+def run(capsys, *argv) -> str:
+    assert main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_json_carries_activations_fields_and_memory(capsys):
+    report = json.loads(run(capsys, "summary", "--json", "examples/coursera_cnn.cnn"))
+    layers = {layer["name"]: layer for layer in report["layers"]}
+    # the Coursera table's Activation Size column (seed 002), layer by layer
+    assert [layer["activations"] for layer in report["layers"]] == [6272, 1568, 1600, 400, 400, 120, 84, 10]
+    assert layers["max_pooling2d_1"]["receptive_field"] == [16, 16]
+    assert layers["max_pooling2d_1"]["effective_stride"] == [4, 4]
+    assert layers["flatten"]["receptive_field"] is None and layers["dense"]["effective_stride"] is None
+    assert report["memory"] == {
+        "dtype": "float32",
+        "batch": 1,
+        "optimizer": "adam",
+        "params_bytes": 251_832,
+        "input_bytes": 12_288,
+        "activations_bytes": 41_816,
+        "inference_peak_bytes": 289_208,
+        "training_bytes": 1_061_432,
+    }
+
+
+def test_json_dtype_halves_and_batch_scales(capsys):
+    full = json.loads(run(capsys, "summary", "--json", "--batch", "4", "examples/lenet.cnn"))["memory"]
+    half = json.loads(run(capsys, "summary", "--json", "--batch", "4", "--dtype", "float16", "examples/lenet.cnn"))
+    assert full["activations_bytes"] == 4 * 41_816
+    for key in ("params_bytes", "input_bytes", "activations_bytes", "inference_peak_bytes", "training_bytes"):
+        assert half["memory"][key] * 2 == full[key]
+    sgd = json.loads(run(capsys, "summary", "--json", "--optimizer", "sgd", "examples/lenet.cnn"))["memory"]
+    assert sgd["training_bytes"] == 2 * 251_832 + 12_288 + 41_816
+
+
+def test_all_columns_and_memory_footer(capsys):
+    out = run(capsys, "summary", "--all", "examples/lenet.cnn")
+    for header in ("Activations", "Output Bytes", "Receptive Field", "Stride", "MACs", "Trainable #"):
+        assert header in out
+    conv = next(line for line in out.splitlines() if line.startswith("│ conv2d (Conv2D)"))
+    assert [cell.strip() for cell in conv.split("│")[2:-1]] == [
+        "(None, 28, 28, 8)",
+        "608",
+        "608",
+        "470,400",
+        "6,272",
+        "25,088",
+        "5x5",
+        "1x1",
+        "0x0",  # a valid conv on the input pads nothing
+        "input_layer[0][0]",
+    ]
+    assert " Memory (float32, batch 1, adam):" in out
+    assert "   training: 1,061,432 B (1.01 MB)" in out
+
+
+def test_columns_pick_and_order(capsys):
+    out = run(capsys, "summary", "--columns", "rf,params", "examples/lenet.cnn")
+    head = out.splitlines()[2]
+    assert head.index("Param #") < head.index("Receptive Field") and "Output Shape" not in head
+    assert "16x16" in out
+
+
+def test_channels_first_layout(capsys):
+    out = run(capsys, "summary", "--layout", "channels_first", "examples/lenet.cnn")
+    assert "(None, 8, 28, 28)" in out and "(None, 28, 28, 8)" not in out
+    report = json.loads(run(capsys, "summary", "--json", "--layout", "channels_first", "examples/lenet.cnn"))
+    assert report["layers"][0]["output_shape"] == [None, 8, 28, 28]
+    assert report["input_shape"] == [None, 3, 32, 32]
+    assert "(None, 16, 10, 10)" in run(capsys, "explain", "--layout", "channels_first", "examples/lenet.cnn")
+
+
+def _top_level_sums(model, depth):
+    header, rows, _ = table_rows(model, None, False, View(("params", "macs"), depth=depth))
+    top = [cells for cells in rows if not cells[0][0].startswith(" ")]
+    # `?`: a figure that depends on an axis of unknown size, which makes the sum unknown too
+    cells = [[cells[k][0] for cells in top] for k in (1, 2)]
+    sums = tuple(None if "?" in column else sum(int(c.replace(",", "")) for c in column) for column in cells)
+    return sums, len(rows)
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob("examples/**/*.cnn", recursive=True)))
+def test_depth_keeps_every_total(path):
+    model = analyze_file(path)
+    for depth in (1, 2, 3):
+        (params, macs), _ = _top_level_sums(model, depth)
+        assert (params, macs) == (model.total, model.macs), depth
+
+
+def test_resnet50_at_depth_1_fits_on_a_screen(capsys):
+    out = run(capsys, "summary", "--depth", "1", "examples/resnet50.cnn")
+    assert sum(line.startswith("│") for line in out.splitlines()) == 12  # as the README says
+    assert "stack(128, 4) (stack, 42 layers)" in out
+    row = next(line for line in out.splitlines() if "stack(256, 6) (stack" in line)
+    assert row.split("│")[-2].strip() == "stack(128, 4)"  # connected to the folded call, not a layer inside it
+    assert " Total params: 25,636,712 (97.80 MB)" in out  # Keras's total for ResNet50
+
+
+def test_notebook_and_api_views():
+    model = analyze_file("examples/lenet.cnn")
+    html = model._repr_html_()
+    assert html.startswith("<table") and "<td" in html and "48,120" in html
+    assert "conv2d_1 (Conv2D)" in model.summary()
+    assert "(None, 8, 28, 28)" in model.summary(layout="channels_first")
+    everything = model.summary(columns="all")
+    assert "Receptive Field" in everything and "inference peak: 289,208 B" in everything
+    assert json.loads(model.summary(format="json"))["memory"]["params_bytes"] == 251_832
+    assert "| conv2d (Conv2D) |" in model.summary(format="markdown", columns=["shape", "params"])
+    assert "(5·5·8 + 1)·16 = 3,216" in model.explain(["conv2d_1"])
+    resnet = analyze_file("examples/resnet50.cnn")
+    assert "stack(512, 3) (stack, 32 layers)" in resnet.summary(depth=1)
+    with pytest.raises(ValueError):
+        model.summary(format="yaml")
+
+
+def test_summary_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from cnndsl.cli import main; main(['summary', '--all', '--depth', '1', 'examples/resnet50.cnn']);"
+        "heavy = [m for m in ('torch', 'keras', 'numpy') if m in sys.modules]; sys.exit(len(heavy))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
