@@ -208,7 +208,7 @@ if __name__ == "__main__":
     import os
     import sys
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: python -m cnndsl.language.syntax --write   (regenerates " + TEXTMATE_PATH + "; python -m cnndsl.build regenerates every generated file)")
     with open(os.path.join(root, TEXTMATE_PATH), "w", encoding="utf-8") as handle:

@@ -180,7 +180,7 @@ def _choice(value, choices: tuple[str, ...]) -> str:
 
 
 def _depth(value) -> int | None:
-    return value if isinstance(value, int) and 0 <= value <= 50 else None
+    return value if isinstance(value, int) and 1 <= value <= 50 else None  # `--depth` takes 1 or more
 
 
 def _batch(value) -> int | None:

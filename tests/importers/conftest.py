@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import zipfile
-
 import pytest
+from keras_files import write_config_only  # noqa: F401  (the fixtures' files, also imported by the tests)
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +21,3 @@ def applications(keras, tmp_path_factory):
         return cache[name]
 
     return build
-
-
-def write_config_only(keras, model, path) -> None:
-    """A .keras file without its weights: the config.json `model.save` writes
-    (`serialize_keras_object(model)`, as keras.saving's saving_lib does) and its metadata."""
-    config = keras.saving.serialize_keras_object(model)
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("metadata.json", json.dumps({"keras_version": keras.__version__}))
-        archive.writestr("config.json", json.dumps(config))

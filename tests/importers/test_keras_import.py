@@ -94,7 +94,7 @@ def run_cli(*argv):
 
 
 def saved(keras, model, path):
-    from conftest import write_config_only  # tests/importers/conftest.py
+    from keras_files import write_config_only
 
     write_config_only(keras, model, path)
     return path

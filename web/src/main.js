@@ -192,7 +192,7 @@ function render(result) {
   const model = result.model;
   $("#results").classList.toggle("stale", !model);
   if (!model) {
-    $("#total-params").textContent = "—";
+    for (const id of ["#total-params", "#trainable-params", "#non-trainable-params"]) $(id).textContent = "—";
     return;
   }
   $("#model-name").textContent = model.name;

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cnndsl.tools import playground as module
 from cnndsl.tools.playground import Playground, vocabulary
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 LENET = (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8")
 
 
