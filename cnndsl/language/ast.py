@@ -166,7 +166,20 @@ class Reference:
     name_span: Span
 
 
-Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference
+@frozen
+class Unparsed:
+    """A top-level statement that did not parse, kept in its place when every error of a file is wanted.
+
+    `labels` are the names it seems to give (`x:`), so later `@x` says nothing more;
+    `starts_input` whether it begins with `input`.
+    """
+
+    span: Span
+    labels: tuple[str, ...] = ()
+    starts_input: bool = False
+
+
+Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference | Unparsed
 
 
 @frozen

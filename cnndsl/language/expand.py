@@ -57,6 +57,7 @@ class GraphNode:
     shares: int | None = None  # the node whose layer (and weights) this one applies again
     span: Span | None = None  # where this use was written, when it is not the layer's own span
     blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
+    guessed: bool = False  # made from a layer written wrongly, without the wrong argument (see Expander.layer)
 
 
 @dataclass
@@ -81,6 +82,19 @@ class _Named:
     span: Span
 
 
+class Failed(LayerKind):
+    """Stands for a stage that could not be expanded, when every error of a file is wanted.
+
+    Its output is unknown: inference gives it no shape, and nothing that only
+    reads it is checked (its errors would follow from this one).
+    """
+
+    NEEDS_LAST_AXIS = False
+
+    def __init__(self, span: Span):
+        super().__init__("?", {}, {}, span)
+
+
 # Words the expander handles itself; none of them is a layer kind.
 IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 
@@ -103,33 +117,55 @@ def _reject_literal_product(arg) -> None:
         )
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class Expander(Context):
-    def __init__(self, program: ast.Program, params: Mapping[str, object] | None = None):
+    """Expands a program. Given `errors`, a list, it records each independent error there and goes
+    on (a failing stage becomes a `Failed` node); without, the first error is raised.
+    `broken_blocks` are blocks whose `def` did not parse: their calls are not errors again."""
+
+    def __init__(
+        self,
+        program: ast.Program,
+        params: Mapping[str, object] | None = None,
+        errors: list | None = None,
+        broken_blocks=(),
+    ):
         self.graph = Graph()
         self.overrides = dict(params or {})
         self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
         self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
         self.shapes: list = []  # the shapes of the graph's first nodes, worked out when `in.c` asks
+        self.errors = errors
+        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.broken_blocks = frozenset(broken_blocks)
         self.definitions: dict[str, ast.Definition] = {}
         for definition in program.definitions:
-            if definition.name in self.definitions:
-                raise BlockProblem(
-                    f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
-                )
-            if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
-                raise BlockProblem(
-                    f"`{definition.name}` is a layer; a block cannot take its name",
-                    definition.name_span,
-                    "choose another name",
-                )
+            try:
+                if definition.name in self.definitions:
+                    raise BlockProblem(
+                        f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
+                    )
+                if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
+                    raise BlockProblem(
+                        f"`{definition.name}` is a layer; a block cannot take its name",
+                        definition.name_span,
+                        "choose another name",
+                    )
+            except CnnError as error:
+                self.record(error)
+                continue
             seen: set[str] = set()
             for param in definition.params:
                 if param.name in seen:
-                    raise BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                    self.record(
+                        BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                    )
                 seen.add(param.name)
             self.definitions[definition.name] = definition
         self.program = program
-        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
         self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by max_work
@@ -144,11 +180,32 @@ class Expander(Context):
         self.call_count = 0
         self.called: set[str] = set()  # blocks expanded at least once
 
+    def record(self, error: CnnError) -> None:
+        """Keep going after `error` when every error is wanted; otherwise raise it.
+
+        A bound on the work (LimitExceeded) always stops: what comes after would cross it too.
+        """
+        if self.errors is None or isinstance(error, LimitExceeded):
+            raise error
+        if not error.called_from:
+            for name, span in reversed(self.calls):  # innermost first, as `_note_call` adds them
+                if not _within(error.span, span):
+                    error.called_from = (*error.called_from, (name, span))
+        self.errors.append(error)
+
+    def failed(self, span: Span, current: int | None) -> int:
+        """A node of unknown output in place of a stage that failed."""
+        return self.add(Failed(span), () if current is None else (current,))
+
     def run(self) -> Graph:
         statements = list(self.program.statements or self.program.pipelines)
         first = next((i for i, s in enumerate(statements) if isinstance(s, ast.Pipeline)), None)
         if first is not None and _is_defaults(statements[first]):
-            self.conventions = _conventions(statements.pop(first).stages[0])
+            defaults = statements.pop(first)
+            try:
+                self.conventions = _conventions(defaults.stages[0])
+            except CnnError as error:
+                self.record(error)
         self.check_overrides(statements)
         current = self.statements(statements, None, self.globals, top=True)
         if current is None:
@@ -157,7 +214,8 @@ class Expander(Context):
             )
         if not self.graph.outputs:
             self.graph.outputs.append(current)
-        self.check_all_used()
+        if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
+            self.check_all_used()
         self.check_uncalled()
         return self.graph
 
@@ -181,7 +239,11 @@ class Expander(Context):
             if isinstance(statement, ast.Pipeline):
                 if top and _starts_with_input(statement):
                     current = None  # each `input` line starts a network input of its own
-                current = self.pipeline(statement, current, env)
+                try:
+                    current = self.pipeline(statement, current, env)
+                except CnnError as error:
+                    self.record(error)
+                    current = self.failed(statement.span, current)
                 continue
             self.spend(1, statement.span)
             self.flowing = current
@@ -314,7 +376,10 @@ class Expander(Context):
     def check_unexpanded(self, node, params: set[str]) -> None:
         if isinstance(node, ast.Pipeline):
             for stage in node.stages:
-                self.check_unexpanded(stage, params)
+                try:
+                    self.check_unexpanded(stage, params)
+                except CnnError as error:
+                    self.record(error)
         elif isinstance(node, ast.Repeat) and node.index is not None:
             self.check_unexpanded(node.body, params | {node.index})
         elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
@@ -368,16 +433,20 @@ class Expander(Context):
     def pipeline(self, pipeline: ast.Pipeline, current: int | None, env: Env) -> int | None:
         for i, stage in enumerate(pipeline.stages):
             if isinstance(stage, ast.Reference):
-                if i:
-                    raise BadArgument(
-                        f"`@{stage.name}` can only start a pipeline",
-                        stage.span,
-                        "a reference replaces the tensor before it; start a line or a branch with it",
-                    )
-                name = stage.name
-                if "{" in name:
-                    name = fill_template(name, stage.name_span, env, self)
-                current = self.lookup(name, stage.name_span, env).result
+                try:
+                    if i:
+                        raise BadArgument(
+                            f"`@{stage.name}` can only start a pipeline",
+                            stage.span,
+                            "a reference replaces the tensor before it; start a line or a branch with it",
+                        )
+                    name = stage.name
+                    if "{" in name:
+                        name = fill_template(name, stage.name_span, env, self)
+                    current = self.lookup(name, stage.name_span, env).result
+                except CnnError as error:
+                    self.record(error)
+                    current = self.failed(stage.span, None)
             else:
                 current = self.stage(stage, current, env)
         return current
@@ -405,10 +474,25 @@ class Expander(Context):
         self.flowing = current
         try:
             return self.nested_stage(stage, current, env)
+        except CnnError as error:
+            if self.errors is None or (isinstance(error, MissingInput) and self.calls):
+                raise  # a block's first layer without an input: `call` says the call lacks it
+            self.record(error)
+            return self.failed(stage.span, current)
         finally:
             self.nesting -= 1
 
     def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        if isinstance(stage, ast.Unparsed):
+            result = self.failed(stage.span, None if stage.starts_input else current)
+            for label in stage.labels:
+                self.named.setdefault(label, _Named(result, result + 1, current, result, stage.span))
+            return result
+        if self.broken_blocks and (
+            (isinstance(stage, ast.Call) and stage.name in self.broken_blocks)
+            or (isinstance(stage, ast.Layer) and stage.kind in self.broken_blocks and stage.kind not in REGISTRY)
+        ):
+            return self.failed(stage.span, current)
         if isinstance(stage, ast.Layer):
             bound = env.get(stage.kind)
             if bound is not None and isinstance(bound.value, Block) and not stage.args:
@@ -460,6 +544,47 @@ class Expander(Context):
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
     def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        """A layer stage. When every error is wanted, a layer whose name or argument is wrong is
+        repaired as its hint proposes (`maxpol` as `maxpool`), or without the argument, and used so:
+        what comes after is still checked. A layer without its argument is a guess (`guessed`)."""
+        if self.errors is None:
+            return self.plain_layer(stage, current, env)
+        found: list[CnnError] = []
+        guessed = dropped = False
+        while True:
+            before = len(self.graph.nodes)
+            try:
+                result = self.plain_layer(stage, current, env)
+            except CnnError as error:
+                if dropped:  # without the wrong argument it fails again: that follows from the first error
+                    for earlier in found:
+                        self.record(earlier)
+                    return self.failed(stage.span, current)
+                repair = None
+                if found and error.span and found[-1].span and _starts(error.span, found[-1].span):
+                    # the repaired word is wrong where it stands (`stride 2 strides 2`): leave it out instead
+                    repair = _repaired(stage, error, drop=True)
+                    if repair is not None:
+                        stage, dropped = repair
+                        guessed = True
+                        continue
+                if isinstance(error, (UnknownLayer, BadArgument)) and len(found) < MAX_REPAIRS:
+                    repair = _repaired(stage, error)
+                if repair is None:
+                    for earlier in found:
+                        self.record(earlier)
+                    raise
+                found.append(error)
+                stage, dropped = repair
+                guessed = guessed or dropped
+                continue
+            for error in found:
+                self.record(error)
+            for node in self.graph.nodes[before:]:
+                node.guessed = guessed
+            return result
+
+    def plain_layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
         if stage.kind == DEFAULTS:
             raise StructureProblem(
                 "`defaults` must be the first line of the file, alone",
@@ -598,7 +723,21 @@ class Expander(Context):
                 stage.name_span,
                 "cnndsl expands at most this many nested calls; flatten some of the chain",
             )
-        bindings = self.bind_call(definition, stage, env, given)
+        guessed, before = False, len(self.graph.nodes)
+        try:
+            bindings = self.bind_call(definition, stage, env, given)
+        except BlockProblem as error:
+            plain = [arg for arg in stage.args if not isinstance(arg, ast.KeywordArg)]
+            if self.errors is None or given is not None or len(plain) <= len(definition.params):
+                raise
+            # Too many arguments: the call without the extra ones is a guess at what was meant.
+            extra = {id(arg) for arg in plain[len(definition.params) :]}
+            trimmed = ast.Call(
+                stage.name, tuple(a for a in stage.args if id(a) not in extra), stage.span, stage.name_span
+            )
+            bindings = self.bind_call(definition, trimmed, env)
+            self.record(error)
+            guessed = True
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
         self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
@@ -621,6 +760,9 @@ class Expander(Context):
             self.calls.pop()
             self.unrolling.pop()
             self.block_path.pop()
+        if guessed:
+            for node in self.graph.nodes[before:]:
+                node.guessed = True
         return current
 
     def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env, given=None) -> dict[str, Value]:
@@ -665,6 +807,47 @@ class Expander(Context):
             else:
                 positional.append(evaluate(arg, env, self))
         return positional, keywords
+
+
+MAX_REPAIRS = 4  # wrong words repaired in one layer before it counts as failed
+
+
+def _repaired(stage: ast.Layer, error: CnnError, drop: bool = False) -> tuple[ast.Layer, bool] | None:
+    """The layer as `error`'s one proposed edit writes it (False), or without the argument the error
+    is about (True: a guess); None when the error is about no word of the layer."""
+    span = error.span
+    if span is None:
+        return None
+    edits = [edit for edit in getattr(error.hint, "edits", ()) if edit.original is not None and edit.span is None]
+    if len(edits) == 1 and not drop:
+        edit = edits[0]
+        if stage.kind == edit.original and _starts(stage.kind_span, span):
+            return ast.Layer(edit.text, stage.args, stage.span, stage.kind_span), False
+        for i, arg in enumerate(stage.args):
+            if not _starts(arg.span, span):
+                continue
+            if isinstance(arg, ast.Name) and arg.id == edit.original:
+                fixed = ast.Name(edit.text, arg.span)
+            elif isinstance(arg, ast.KeywordArg) and arg.name == edit.original:
+                fixed = ast.KeywordArg(edit.text, arg.value, arg.span)
+            else:
+                break
+            return ast.Layer(
+                stage.kind, (*stage.args[:i], fixed, *stage.args[i + 1 :]), stage.span, stage.kind_span
+            ), False
+    if isinstance(error, UnknownLayer):
+        return None
+    for i, arg in enumerate(stage.args):
+        if _within(span, arg.span):
+            return ast.Layer(stage.kind, stage.args[:i] + stage.args[i + 1 :], stage.span, stage.kind_span), True
+    kept = tuple(arg for arg in stage.args if not _within(arg.span, span))  # `stride 2` given twice: both words
+    if len(kept) < len(stage.args):
+        return ast.Layer(stage.kind, kept, stage.span, stage.kind_span), True
+    return None
+
+
+def _starts(span: Span, error_span: Span) -> bool:
+    return (span.line, span.column) == (error_span.line, error_span.column)
 
 
 def _filled_label(stage: ast.Labelled, env: Env, context=None) -> str:
@@ -725,6 +908,8 @@ def _starts_with_input(pipeline: ast.Pipeline) -> bool:
     first = pipeline.stages[0]
     if isinstance(first, ast.Labelled):
         first = first.body
+    if isinstance(first, ast.Unparsed):
+        return first.starts_input
     return isinstance(first, ast.Layer) and first.kind == "input"
 
 
@@ -789,6 +974,9 @@ def parse_value(name: str, text: str):
     return value
 
 
-def expand(program: ast.Program, params: Mapping[str, object] | None = None) -> Graph:
-    """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s."""
-    return Expander(program, params).run()
+def expand(
+    program: ast.Program, params: Mapping[str, object] | None = None, errors: list | None = None, broken_blocks=()
+) -> Graph:
+    """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s.
+    See `Expander` for `errors` and `broken_blocks`."""
+    return Expander(program, params, errors, broken_blocks).run()

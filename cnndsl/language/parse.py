@@ -1258,6 +1258,26 @@ def _retype(words: dict):
     return retype
 
 
+# Statement start: a line at column 0 that is code, not inside brackets or after a `\`.
+# `elif` and `else` continue the `if` above them.
+CODE_START = re.compile(r"(?!(?:elif|else)\b)[^\s#]")
+
+
+def statements(text: str) -> list[tuple[int, str]]:
+    """(first line, 0-based; text) of each top-level statement, comments and blank lines with the one before."""
+    lines = text.split("\n")
+    starts = [0]
+    depth, continued = 0, False
+    for i, line in enumerate(lines):
+        if i and depth == 0 and not continued and CODE_START.match(line):
+            starts.append(i)
+        code = line.split("#", 1)[0]
+        depth = max(0, depth + code.count("(") + code.count("[") - code.count(")") - code.count("]"))
+        continued = code.rstrip().endswith("\\")
+    starts.append(len(lines))
+    return [(a, "\n".join(lines[a:b]) + "\n") for a, b in zip(starts, starts[1:]) if a < b]
+
+
 def parse(source: Source) -> ast.Program:
     """Parse a whole .cnn program; raises SyntaxProblem with a span."""
     text = source.text if source.text.endswith("\n") else source.text + "\n"
