@@ -39,7 +39,7 @@ finally:
     del _collecting
 
 _install_moved_modules()
-__all__ = ["CnnError", "Model", "Source", "__version__", "analyze", "analyze_file", "render"]
+__all__ = ["CnnError", "Model", "Source", "__version__", "analyze", "analyze_file", "diagnose", "render"]
 
 
 @same_fields
@@ -101,11 +101,25 @@ class Model(_infer.Model):
         return explain_text(self, layers, layout=layout, dtype=dtype)
 
 
-def analyze(text: str, filename: str = "<input>", name: str | None = None) -> Model:
-    """Parse, expand and infer a .cnn text; raises CnnError on any mistake."""
+def analyze(text: str, filename: str = "<input>", name: str | None = None, params: dict | None = None) -> Model:
+    """Parse, expand and infer a .cnn text; raises CnnError on any mistake.
+
+    `params` replace the defaults of the file's `param` lines: `{"alpha": 0.5}`.
+    """
     from .model.pipeline import analyze as run
 
-    return Model.of(run(Source.of(text, filename), name))
+    return Model.of(run(Source.of(text, filename), name, params=params))
+
+
+def diagnose(text: str, filename: str = "<input>", name: str | None = None, ignore=(), params: dict | None = None):
+    """Every independent error of a .cnn text (in file order), or its model and warnings: a
+    `cnndsl.model.diagnosis.Diagnosis` with `.model`, `.errors`, `.warnings`. Nothing is raised."""
+    from .model.diagnosis import diagnose as find
+
+    diagnosis = find(Source.of(text, filename), name, ignore, params=params)
+    if diagnosis.model is not None:
+        diagnosis.model = Model.of(diagnosis.model)
+    return diagnosis
 
 
 def analyze_file(path: str | os.PathLike[str]) -> Model:

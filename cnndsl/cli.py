@@ -103,6 +103,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ("--max-memory", "2GB", "bytes at the inference peak of one float32 example"),
     ):
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
+    check.add_argument(
+        "--warnings",
+        choices=("show", "error", "off"),
+        help="show warnings (default), count them as errors (exit 1), or leave them out",
+    )
 
     emit = commands.add_parser("emit", help="write Keras or PyTorch code")
     target = emit.add_mutually_exclusive_group(required=True)
@@ -168,6 +173,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     for command in (summary, check, emit, diagram, explain, diff, flops, fmt):
         _add_error_format(command)
+    for command in (summary, check, emit, diagram, explain, diff, flops):
+        command.add_argument(
+            "--set",
+            dest="params",
+            action="append",
+            type=_assignment,
+            metavar="NAME=VALUE",
+            help="give a `param` of the file this value (e.g. --set alpha=0.5); may be repeated",
+        )
     for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt, importer):
         command.set_defaults(command_parser=command)
     if only is not None and only not in subparsers.choices:
@@ -199,6 +213,21 @@ def _add_view_options(command) -> None:
     )
 
 
+def _assignment(text: str) -> tuple[str, str]:
+    """`--set alpha=0.5`: (name, value text); the file's own `param` list checks the name."""
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, as in alpha=0.5, not {text!r}")
+    return name, value
+
+
+def _params(args) -> dict | None:
+    """The `--set` values by name (the last one given wins)."""
+    pairs = getattr(args, "params", None)
+    return dict(pairs) if pairs else None
+
+
 def _natural(text: str) -> int:
     try:
         value = _whole(text)
@@ -215,6 +244,13 @@ def _add_error_format(command: argparse.ArgumentParser) -> None:
         choices=("text", "json", "sarif", "github"),
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
+    )
+    command.add_argument(
+        "--max-errors",
+        type=_positive,
+        default=20,
+        metavar="N",
+        help="report at most N errors and warnings per file (default 20), then how many more there are",
     )
 
 
@@ -392,15 +428,33 @@ def _run(path: str, args, found: list) -> int:
 
 def _run_text(text: str, filename: str, args, found: list) -> int:
     path = filename if filename != "<stdin>" else "-"
-    from . import CnnError, Source, analyze
+    from . import CnnError, Source, diagnose
+    from .core.errors import ParameterProblem
 
     try:
-        model = analyze(text, filename)
+        diagnosis = diagnose(text, filename, params=_params(args))
+        if diagnosis.errors:
+            return _model_errors(diagnosis.errors, diagnosis.source, args, found)
+        model = diagnosis.model
         # The model lives until the command ends: keep the collector from walking it again.
         gc.freeze()
+        warnings, mode = diagnosis.warnings, None
+        if warnings and args.command in ("check", "summary"):
+            # The project's settings only matter when there is a warning (reading TOML costs ~5 ms).
+            settings = _warning_settings(path, args)
+            if not isinstance(settings, tuple):
+                return settings  # a project setting that cannot be read: the exit code
+            ignore, mode = settings
+            warnings = [warning for warning in warnings if warning.code not in ignore and mode != "off"]
         if args.command == "check":
-            return _check(model, Source.of(text, filename), path, args, found)
+            status = OK
+            if warnings:
+                _model_errors(warnings, diagnosis.source, args, found)
+                status = MODEL_ERROR if mode == "error" else OK
+            return max(status, _check(model, diagnosis.source, path, args, found))
         if args.command == "summary":
+            if warnings:
+                _warn(warnings, diagnosis.source, args)
             return _summary(model, args)
         if args.command == "diff":
             args.models.append((model, filename))
@@ -412,6 +466,10 @@ def _run_text(text: str, filename: str, args, found: list) -> int:
         if args.command == "flops":
             return _flops(model, args)
         return _emit(model, args)
+    except ParameterProblem as error:  # `--set` names no param of the file: a usage error
+        hint = f" ({error.hint})" if error.hint else ""
+        print(f"cnndsl: {filename}: --set: {error.message}{hint}", file=sys.stderr)
+        return USAGE
     except CnnError as error:  # errors of code generation carry no source: it is this file
         return _model_error(error, getattr(error, "source", None) or Source.of(text, filename), args, found)
     except RecursionError:
@@ -429,6 +487,49 @@ def _internal_error(error: Exception, filename: str) -> int:
         file=sys.stderr,
     )
     return INTERNAL
+
+
+def _warning_settings(path: str, args):
+    """(codes ignored, the warnings mode: show, error or off) from the flags and the project's
+    [tool.cnndsl] (`ignore = ["W101"]`, `warnings = "error"`); an exit code when those cannot be read."""
+    from .tools.budgets import BadBudget, warning_settings
+
+    try:
+        ignore, mode = warning_settings(path)
+    except BadBudget as err:
+        print(f"cnndsl: {err}", file=sys.stderr)
+        return USAGE
+    return ignore, getattr(args, "warnings", None) or mode
+
+
+def _warn(warnings: list, source, args) -> None:
+    """Warnings of `summary`, on standard error in the error format: standard output is the table's."""
+    shown, more = _capped(warnings, args)
+    style = getattr(args, "error_format", "text")
+    from .views.diagnostics import format_errors
+
+    sys.stderr.write(format_errors([(warning, source) for warning in shown], style))
+    if more:
+        print(_more(source, more), file=sys.stderr)
+
+
+def _capped(errors: list, args) -> tuple[list, int]:
+    limit = getattr(args, "max_errors", None) or len(errors)
+    return errors[:limit], max(len(errors) - limit, 0)
+
+
+def _more(source, more: int) -> str:
+    return f"{source.filename}: ... and {more} more (--max-errors N shows more)"
+
+
+def _model_errors(errors: list, source, args, found: list) -> int:
+    """Each error (or warning) of one file, at most --max-errors of them, then how many more."""
+    shown, more = _capped(errors, args)
+    for error in shown:
+        _model_error(error, source, args, found)
+    if more:
+        print(_more(source, more), file=sys.stderr)
+    return MODEL_ERROR if any(error.severity == "error" for error in errors) else OK
 
 
 def _check(model, source, path: str, args, found: list) -> int:

@@ -55,3 +55,18 @@ def test_the_error_sessions_are_what_the_command_prints(tmp_path, monkeypatch, c
         (tmp_path / name).write_text(body, encoding="utf-8")
         assert main(["check", name]) == 1
         assert capsys.readouterr().err == shown, name
+
+
+def test_the_warning_sessions_are_what_the_command_prints(tmp_path, monkeypatch, capsys):
+    from cnndsl.cli import main
+
+    text = README.read_text(encoding="utf-8")
+    sessions = re.findall(r"```\n\$ cat (\S+)\n(.*?)\$ cnndsl check --warnings error \1\n(.*?)```", text, flags=re.S)
+    assert len(sessions) >= 1
+    monkeypatch.chdir(tmp_path)
+    for name, body, shown in sessions:
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        assert main(["check", "--warnings", "error", name]) == 1
+        assert capsys.readouterr().err == shown, name
+        assert main(["check", name]) == 0
+        capsys.readouterr()

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from ..core.errors import CnnError
+from ..core.errors import CnnError, CnnWarning
 from ..views.diagnostics import error_classes
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "errors.md")
@@ -28,6 +28,28 @@ Every error cnndsl reports has a stable code. It ends the first line of the
 text format (`net.cnn:2:8: ... [E300]`) and is the `code` of the JSON format,
 the `ruleId` of SARIF and the title of a GitHub annotation. Codes are never
 reused: a new kind of error gets a new code.
+"""
+
+
+WARNINGS_INTRO = """\
+# Warning codes
+
+A warning is a model that works but is probably not what was meant. `check`
+prints warnings and still exits 0 (`--warnings error`, or `warnings = "error"`
+under `[tool.cnndsl]` in pyproject.toml, makes them fail it; `--warnings off`
+leaves them out); `summary` prints them on standard error, the language server
+and the notebook show them too. They are in every error format, with the
+severity `warning`. To silence one on a line, end the line with
+`# cnndsl: ignore[W102]` (several: `ignore[W102, W103]`; on a block call's
+line it covers the layers the call makes); for a whole project, list the codes
+in pyproject.toml:
+
+```toml
+[tool.cnndsl]
+ignore = ["W102"]
+```
+
+Each entry says why the design is suspect and where that reasoning comes from.
 """
 
 
@@ -54,8 +76,13 @@ def page() -> str:
     for cls in error_classes():
         if cls is CnnError:
             continue
+        if cls is CnnWarning:
+            out.append(WARNINGS_INTRO)
+            continue
         doc = " ".join((cls.__doc__ or "").split())
         out.append(f"## {cls.code}: {cls.__name__}\n\n{doc}\n")
+        if issubclass(cls, CnnWarning):
+            out.append(f"Source: {cls.reference}\n")
         if cls.example is None:
             out.append("No input reaches this error today; the code is kept for when one does.\n")
             continue

@@ -16,6 +16,7 @@ class CnnError(Exception):
     """A mistake in a .cnn file, with where it is and, if we can, a fix."""
 
     code = "E000"  # each kind has its own stable code, listed in docs/errors.md
+    severity = "error"  # "warning" for a CnnWarning: reported, but the model is made
     example: str | None = None  # a .cnn text that raises this kind, for the catalogue
     example_args: tuple[str, ...] = ()  # `check` options the example needs
     # More inputs of this kind, each with a hint a new user needs; the catalogue shows them too.
@@ -61,6 +62,17 @@ class BadArgument(CnnError):
     code = "E201"
     example = "input 28x28x1\nconv 8 3 strid 2\n"
     hint_examples = ("input 28x28x1\nconv 8 3 x 3\n",)
+
+
+class ParameterProblem(ValueError):
+    """`--set NAME=VALUE` (or `analyze(params=...)`) names no `param` of the file, or gives no number.
+
+    A mistake in the command or the call, not in the file: a ValueError, and exit 2 on the command line.
+    """
+
+    def __init__(self, message: str, span=None, hint: str | None = None):
+        super().__init__(f"{message} ({hint})" if hint else message)
+        self.message, self.hint = message, hint
 
 
 class ShapeProblem(CnnError):
@@ -156,6 +168,105 @@ class UnsupportedByTarget(CnnError):
     example = None
 
 
+class CnnWarning(CnnError):
+    """A design that works but is probably not what was meant: reported, never raised.
+
+    Each kind says why (its docstring) and where that is taught (`reference`).
+    `check --warnings error` makes them fail like errors.
+    """
+
+    code = "W100"
+    severity = "warning"
+    reference = ""  # a framework's guide, a paper or a textbook that gives the reason
+
+
+class ChannelsFirstInput(CnnWarning):
+    """The input's first axis looks like channels (1, 3 or 4, much smaller than the others): cnndsl
+    writes shapes channels last, as Keras does, so `input 3x224x224` is a 3x224 image of 224 channels.
+    PyTorch writes NCHW; a shape copied from it must be turned round."""
+
+    code = "W101"
+    example = "input 3x224x224\nconv 64 3 same relu\ngap\ndense 10\n"
+    reference = (
+        'Keras, `Conv2D` (data_format: "channels_last", the default, is `(batch, height, width, channels)`); '
+        "PyTorch, `torch.nn.Conv2d` (input `(N, C, H, W)`)"
+    )
+
+
+class BiasBeforeBatchNorm(CnnWarning):
+    """A bias right before a batch norm does nothing: the norm subtracts each channel's mean, and the
+    bias with it. torchvision's ResNets (`bias=False`) and keras.applications' EfficientNet (`use_bias=False`) leave it out."""
+
+    code = "W102"
+    example = "input 32x32x3\nconv 16 3 same\nbn\nrelu\n"
+    reference = (
+        'Ioffe & Szegedy, Batch Normalization (ICML 2015), section 3.2: "the bias b can be ignored since '
+        'its effects will be canceled by the subsequent mean subtraction"; torchvision `resnet.py` (`conv3x3`: bias=False)'
+    )
+
+
+class DroppedBorder(CnnWarning):
+    """A window and stride that do not tile the input: the last rows or columns are never read.
+    The output size is floor((n + padding − k)/s) + 1, so (n + padding − k) mod s positions are dropped."""
+
+    code = "W103"
+    example = "input 7x7x8\nmaxpool 2\nflatten\ndense 10\n"
+    reference = (
+        "Dumoulin & Visin, A guide to convolution arithmetic for deep learning (arXiv:1603.07285), "
+        'section 2.4, relationship 5: "the last possible step does not coincide with the kernel reaching the end '
+        'of the input, i.e., some input units are left out"'
+    )
+
+
+class StackedActivation(CnnWarning):
+    """An activation applied to the output of another: `relu | relu` is relu, and anything after a
+    `softmax` squashes probabilities that already sum to 1 (a loss on them is then wrong)."""
+
+    code = "W104"
+    example = "input 8\ndense 10 softmax\nrelu\n"
+    reference = (
+        "Goodfellow, Bengio & Courville, Deep Learning (MIT Press, 2016), 6.2.2.3 (softmax units for the "
+        "output) and 6.3 (one activation after each affine transformation)"
+    )
+
+
+class DominantLayer(CnnWarning):
+    """One layer holds most of the network's parameters: usually a dense layer reading a flattened
+    feature map, which global average pooling (`gap`) replaces with far fewer weights."""
+
+    code = "W105"
+    example = "input 64x64x3\nconv 32 3 relu\nflatten\ndense 512 relu\ndense 10 softmax\n"
+    reference = (
+        "Lin, Chen & Yan, Network In Network (ICLR 2014), section 3.2: global average pooling instead of "
+        "fully connected layers, which hold most parameters and overfit"
+    )
+
+
+class DropoutAtOutput(CnnWarning):
+    """The network's output comes straight from a dropout: while training it zeroes predictions
+    themselves, not hidden units. Dropout goes before the last dense layer."""
+
+    code = "W106"
+    example = "input 16\ndense 64 relu\ndense 10 softmax\ndropout 0.5\n"
+    reference = (
+        "Srivastava et al., Dropout: A Simple Way to Prevent Neural Networks from Overfitting (JMLR 15, 2014), "
+        "section 4: dropout is applied to input and hidden units"
+    )
+
+
+class ZeroEpsilon(CnnWarning):
+    """A normalisation with `eps 0` divides by the standard deviation alone: a constant input (a blank
+    image, a dead channel) has none, and gives NaN (Keras); PyTorch refuses a batch norm's eps 0 while training."""
+
+    code = "W107"
+    example = "input 8x8x4\nbn eps 0\n"
+    reference = (
+        'Ioffe & Szegedy, Batch Normalization (ICML 2015), algorithm 1: ε is "a constant added to the '
+        'mini-batch variance for numerical stability"; Keras `BatchNormalization` (epsilon: "small float '
+        'added to variance to avoid dividing by zero")'
+    )
+
+
 @dataclass(frozen=True)
 class Fix:
     """A concrete text edit: replace `span` (end exclusive) with `text`."""
@@ -235,7 +346,8 @@ def render(error: CnnError, source: Source) -> str:
     An error inside a block is followed by the calls that reached it, each
     with its own line and caret, innermost first.
     """
-    lines = _located(source, error.span, f"{error.message} [{error.code}]")
+    said = f"warning: {error.message}" if error.severity == "warning" else error.message
+    lines = _located(source, error.span, f"{said} [{error.code}]")
     if error.hint:
         lines.append(f"hint: {error.hint}")
     calls = error.called_from

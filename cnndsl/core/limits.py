@@ -44,6 +44,9 @@ WORK_PER_WRITTEN_STAGE = 4
 """Expansion steps a stage written at the top level may take on its own (a layer, its
 stage, and the edges into it)."""
 
+MAX_LOOP_VALUES = 10_000
+"""Values one `for` loop may take (`range(N)` or a list); every round also costs expansion work."""
+
 MAX_BRACKETS = 50
 """Brackets nested in one statement."""
 

@@ -42,7 +42,50 @@ class Neg:
     span: Span
 
 
-Expr = Num | Dims | Name | BinOp | Neg
+@frozen
+class Not:
+    operand: Expr
+    span: Span
+
+
+@frozen
+class Conditional:
+    """`A if COND else B`."""
+
+    then: Expr
+    condition: Expr
+    otherwise: Expr
+    span: Span
+
+
+@frozen
+class Function:
+    """`round(x)`, `divisible(c * alpha, 8)`, or a block call with arguments passed as a value: `se(72, 24)`."""
+
+    name: str
+    args: tuple[Arg, ...]
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Shape:
+    """`in.c`, `in.h`...: an axis of the tensor flowing into the statement."""
+
+    axis: str
+    span: Span
+
+
+@frozen
+class ListOf:
+    """`[a, b]` or `(a, b)`: the values a `for` loop takes."""
+
+    items: tuple[Expr, ...]
+    span: Span
+    tuple: bool = False
+
+
+Expr = Num | Dims | Name | BinOp | Neg | Not | Conditional | Function | Shape | ListOf
 
 
 @frozen
@@ -123,7 +166,20 @@ class Reference:
     name_span: Span
 
 
-Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference
+@frozen
+class Unparsed:
+    """A top-level statement that did not parse, kept in its place when every error of a file is wanted.
+
+    `labels` are the names it seems to give (`x:`), so later `@x` says nothing more;
+    `starts_input` whether it begins with `input`.
+    """
+
+    span: Span
+    labels: tuple[str, ...] = ()
+    starts_input: bool = False
+
+
+Stage = Layer | Call | Merge | Group | Repeat | Labelled | Reference | Unparsed
 
 
 @frozen
@@ -143,12 +199,63 @@ class Param:
 class Definition:
     name: str
     params: tuple[Param, ...]
-    body: tuple[Pipeline, ...]
+    body: tuple[Statement, ...]
     span: Span
     name_span: Span
+
+
+@frozen
+class Let:
+    """`let name = EXPR`: a constant for the rest of the file or of the block call."""
+
+    name: str
+    value: Expr
+    span: Span
+    name_span: Span
+
+
+@frozen
+class FileParam:
+    """`param alpha = 1.0`: a constant that `--set alpha=0.5` (or `analyze(params=...)`) replaces."""
+
+    name: str
+    default: Expr
+    span: Span
+    name_span: Span
+
+
+@frozen
+class Use:
+    """`use "blocks.cnn"`: the defs, params and lets of another file."""
+
+    path: str
+    span: Span
+
+
+@frozen
+class If:
+    """`if C: ... elif C: ... else: ...`: each branch a condition and its statements; None for `else`."""
+
+    branches: tuple[tuple[Expr | None, tuple[Statement, ...]], ...]
+    span: Span
+
+
+@frozen
+class For:
+    """`for i in range(N):` or `for a, b in [(1, 2), (3, 4)]:`."""
+
+    names: tuple[str, ...]
+    values: Expr
+    body: tuple[Statement, ...]
+    span: Span
+    names_span: Span
+
+
+Statement = Pipeline | Let | FileParam | Use | If | For | Definition
 
 
 @frozen
 class Program:
     definitions: tuple[Definition, ...]
     pipelines: tuple[Pipeline, ...]
+    statements: tuple[Statement, ...] = ()  # every top-level statement but the defs, in order

@@ -18,17 +18,19 @@ from ..core.errors import (
     Hint,
     LimitExceeded,
     MissingInput,
+    ParameterProblem,
     StructureProblem,
     UnknownLayer,
     UnknownReference,
     did_you_mean,
 )
-from ..core.limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE, check_number
+from ..core.limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE
 from ..core.records import dataclass, field
 from ..core.source import Span
 from ..layers import REGISTRY, LayerKind, Value
 from ..layers.base import keras_layer_hint, keras_layer_word
 from . import ast
+from .expressions import Block, Context, evaluate, mentions, truth
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class GraphNode:
     shares: int | None = None  # the node whose layer (and weights) this one applies again
     span: Span | None = None  # where this use was written, when it is not the layer's own span
     blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
+    guessed: bool = False  # made from a layer written wrongly, without the wrong argument (see Expander.layer)
 
 
 @dataclass
@@ -79,54 +82,24 @@ class _Named:
     span: Span
 
 
+class Failed(LayerKind):
+    """Stands for a stage that could not be expanded, when every error of a file is wanted.
+
+    Its output is unknown: inference gives it no shape, and nothing that only
+    reads it is checked (its errors would follow from this one).
+    """
+
+    NEEDS_LAST_AXIS = False
+
+    def __init__(self, span: Span):
+        super().__init__("?", {}, {}, span)
+
+
 # Words the expander handles itself; none of them is a layer kind.
 IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 
 
 Env = Mapping[str, Value]
-
-
-def _not_a_number_hint(word: str, op: str) -> str:
-    if op == "*" and any(word in kind.option_words() for kind in REGISTRY.values()):
-        return "to repeat layers, put them in parentheses: `(conv 8 3 same) * 2`"
-    return "is it a block parameter that was not passed?"
-
-
-def evaluate(expr: ast.Expr, env: Env) -> Value:
-    """An argument's value; names bound by a block call are substituted."""
-    if isinstance(expr, ast.Num):
-        return Value(expr.value, expr.span)
-    if isinstance(expr, ast.Dims):
-        return Value(expr.values, expr.span)
-    if isinstance(expr, ast.Name):
-        bound = env.get(expr.id)
-        return Value(bound.value, expr.span) if bound is not None else Value(expr.id, expr.span)
-    if isinstance(expr, ast.Neg):
-        operand = evaluate(expr.operand, env)
-        if not _is_number(operand.value):
-            raise BadArgument(f"cannot negate `{operand.describe()}`", expr.span)
-        return Value(check_number(-operand.value, expr.span, "the result"), expr.span)
-    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
-    for side in (left, right):
-        if not _is_number(side.value):
-            hint = _not_a_number_hint(side.value, expr.op) if isinstance(side.value, str) else None
-            raise BadArgument(f"`{side.describe()}` is not a number, so `{expr.op}` cannot apply", side.span, hint)
-    a, b = left.value, right.value
-    if expr.op in ("/", "//") and b == 0:
-        raise BadArgument("division by zero", expr.span)
-    if expr.op == "+":
-        result = a + b
-    elif expr.op == "-":
-        result = a - b
-    elif expr.op == "*":
-        result = a * b
-    elif expr.op == "//":
-        result = a // b
-    else:
-        result = a / b
-        if isinstance(a, int) and isinstance(b, int) and a % b == 0:
-            result = a // b
-    return Value(check_number(result, expr.span, "the result"), expr.span)
 
 
 def _reject_literal_product(arg) -> None:
@@ -148,29 +121,51 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-class Expander:
-    def __init__(self, program: ast.Program):
+class Expander(Context):
+    """Expands a program. Given `errors`, a list, it records each independent error there and goes
+    on (a failing stage becomes a `Failed` node); without, the first error is raised.
+    `broken_blocks` are blocks whose `def` did not parse: their calls are not errors again."""
+
+    def __init__(
+        self,
+        program: ast.Program,
+        params: Mapping[str, object] | None = None,
+        errors: list | None = None,
+        broken_blocks=(),
+    ):
         self.graph = Graph()
+        self.overrides = dict(params or {})
+        self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
+        self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
+        self.shapes: list = []  # the shapes of the graph's first nodes, worked out when `in.c` asks
+        self.errors = errors
+        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
+        self.broken_blocks = frozenset(broken_blocks)
         self.definitions: dict[str, ast.Definition] = {}
         for definition in program.definitions:
-            if definition.name in self.definitions:
-                raise BlockProblem(
-                    f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
-                )
-            if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
-                raise BlockProblem(
-                    f"`{definition.name}` is a layer; a block cannot take its name",
-                    definition.name_span,
-                    "choose another name",
-                )
+            try:
+                if definition.name in self.definitions:
+                    raise BlockProblem(
+                        f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
+                    )
+                if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
+                    raise BlockProblem(
+                        f"`{definition.name}` is a layer; a block cannot take its name",
+                        definition.name_span,
+                        "choose another name",
+                    )
+            except CnnError as error:
+                self.record(error)
+                continue
             seen: set[str] = set()
             for param in definition.params:
                 if param.name in seen:
-                    raise BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                    self.record(
+                        BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
+                    )
                 seen.add(param.name)
             self.definitions[definition.name] = definition
         self.program = program
-        self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
         self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by max_work
@@ -185,24 +180,162 @@ class Expander:
         self.call_count = 0
         self.called: set[str] = set()  # blocks expanded at least once
 
+    def record(self, error: CnnError) -> None:
+        """Keep going after `error` when every error is wanted; otherwise raise it.
+
+        A bound on the work (LimitExceeded) always stops: what comes after would cross it too.
+        """
+        if self.errors is None or isinstance(error, LimitExceeded):
+            raise error
+        if not error.called_from:
+            for name, span in reversed(self.calls):  # innermost first, as `_note_call` adds them
+                if not _within(error.span, span):
+                    error.called_from = (*error.called_from, (name, span))
+        self.errors.append(error)
+
+    def failed(self, span: Span, current: int | None) -> int:
+        """A node of unknown output in place of a stage that failed."""
+        return self.add(Failed(span), () if current is None else (current,))
+
     def run(self) -> Graph:
-        current: int | None = None
-        pipelines = list(self.program.pipelines)
-        if pipelines and _is_defaults(pipelines[0]):
-            self.conventions = _conventions(pipelines.pop(0).stages[0])
-        for pipeline in pipelines:
-            if _starts_with_input(pipeline):
-                current = None  # each `input` line starts a network input of its own
-            current = self.pipeline(pipeline, current, {})
+        statements = list(self.program.statements or self.program.pipelines)
+        first = next((i for i, s in enumerate(statements) if isinstance(s, ast.Pipeline)), None)
+        if first is not None and _is_defaults(statements[first]):
+            defaults = statements.pop(first)
+            try:
+                self.conventions = _conventions(defaults.stages[0])
+            except CnnError as error:
+                self.record(error)
+        self.check_overrides(statements)
+        current = self.statements(statements, None, self.globals, top=True)
         if current is None:
             raise StructureProblem(
                 "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
             )
         if not self.graph.outputs:
             self.graph.outputs.append(current)
-        self.check_all_used()
+        if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
+            self.check_all_used()
         self.check_uncalled()
         return self.graph
+
+    def check_overrides(self, statements) -> None:
+        """Every `--set` name is a `param` of the file, and its value a number."""
+        declared = [s.name for s in statements if isinstance(s, ast.FileParam)]
+        for name, value in self.overrides.items():
+            if name not in declared:
+                hint = did_you_mean(name, declared) or (
+                    "its params: " + ", ".join(f"`{d}`" for d in declared) if declared else "the file declares no `param`"
+                )
+                raise ParameterProblem(f"the file has no `param {name}`", None, hint)
+            if isinstance(value, str):
+                self.overrides[name] = parse_value(name, value)
+            elif not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ParameterProblem(f"`{name}` must be a number, not {value!r}", None)
+
+    def statements(self, statements, current: int | None, env: dict, top: bool = False) -> int | None:
+        """Run statements in order: pipelines, `let`, `param`, `if`, `for`; the tensor they end with."""
+        for statement in statements:
+            if isinstance(statement, ast.Pipeline):
+                if top and _starts_with_input(statement):
+                    current = None  # each `input` line starts a network input of its own
+                try:
+                    current = self.pipeline(statement, current, env)
+                except CnnError as error:
+                    self.record(error)
+                    current = self.failed(statement.span, current)
+                continue
+            self.spend(1, statement.span)
+            self.flowing = current
+            if isinstance(statement, ast.Let):
+                env[statement.name] = Value(evaluate(statement.value, env, self).value, statement.name_span)
+            elif isinstance(statement, ast.FileParam):
+                if statement.name in env:
+                    raise DuplicateName(
+                        f"`{statement.name}` is already defined", statement.name_span, "give each param its own name"
+                    )
+                if statement.name in self.overrides:
+                    env[statement.name] = Value(self.overrides[statement.name], statement.name_span)
+                else:
+                    env[statement.name] = Value(evaluate(statement.default, env, self).value, statement.name_span)
+            elif isinstance(statement, ast.If):
+                for condition, body in statement.branches:
+                    if condition is None or truth(evaluate(condition, env, self)):
+                        current = self.nested(statement, self.statements, body, current, env, top)
+                        break
+            elif isinstance(statement, ast.For):
+                current = self.loop(statement, current, env, top)
+            elif isinstance(statement, ast.Use):
+                raise StructureProblem("`use` is not supported yet", statement.span)
+            else:  # pragma: no cover - the grammar has no other statements
+                raise TypeError(statement)
+        return current
+
+    def nested(self, statement, expand, *args):
+        if self.nesting >= MAX_NESTING:
+            raise LimitExceeded(
+                f"blocks, brackets, merges, `if` and `for` nest more than {MAX_NESTING} deep here",
+                statement.span,
+                "flatten some of the nesting",
+            )
+        self.nesting += 1
+        try:
+            return expand(*args)
+        finally:
+            self.nesting -= 1
+
+    def loop(self, statement: ast.For, current: int | None, env: dict, top: bool) -> int | None:
+        values = evaluate(statement.values, env, self)
+        if not isinstance(values.value, list):
+            raise BadArgument(
+                f"`for` takes `range(...)` or a list such as `[(16, 1), (24, 2)]`, not `{values.describe()}`",
+                values.span,
+                "to loop N times: `for i in range(N):`",
+            )
+        from ..core.limits import MAX_LOOP_VALUES
+
+        items = values.value
+        if len(items) > MAX_LOOP_VALUES:
+            raise LimitExceeded(
+                f"this list has more than {MAX_LOOP_VALUES:,} values", values.span, "no real network loops this many times"
+            )
+        names = statement.names
+        self.unrolling.append(statement.span)
+        try:
+            self.spend(len(items), statement.span)  # each round counts, even one that adds nothing
+            for item in items:
+                if len(names) > 1:
+                    if not isinstance(item, tuple) or len(item) != len(names):
+                        raise BadArgument(
+                            f"`for {', '.join(names)}` takes {len(names)} values each round; this round has "
+                            f"`{Value(item, values.span).describe()}`",
+                            values.span,
+                            f"write each round as a tuple of {len(names)}: `({', '.join(['…'] * len(names))})`",
+                        )
+                    for name, value in zip(names, item):
+                        env[name] = Value(value, statement.names_span)
+                else:
+                    env[names[0]] = Value(item, statement.names_span)
+                current = self.nested(statement, self.statements, statement.body, current, env, top)
+        finally:
+            self.unrolling.pop()
+        return current
+
+    def input_shape(self, span: Span):
+        """`in.c`'s tensor: its shape, inferring the nodes made so far that no earlier `in.` asked about."""
+        if self.flowing is None:
+            return None
+        nodes, shapes = self.graph.nodes, self.shapes
+        # The layers' own shape rules, as `infer` applies them; a layer that fails here fails there the same way.
+        for node in nodes[len(shapes) : self.flowing + 1]:
+            in_shapes = tuple(shapes[i] for i in node.inputs)
+            if node.shares is not None and not node.inputs:
+                in_shapes = ()
+            extra = node.layer.implicit_before(in_shapes)
+            if extra is not None:
+                in_shapes = (extra.infer(in_shapes).shape,)
+            shapes.append(node.layer.infer(in_shapes).shape)
+        return shapes[self.flowing]
 
     def check_all_used(self) -> None:
         """Every tensor must lead to an output: Keras would silently drop the layers that do not."""
@@ -225,13 +358,28 @@ class Expander:
         for definition in self.definitions.values():
             if definition.name not in self.called:
                 params = {param.name for param in definition.params}
-                for pipeline in definition.body:
-                    self.check_unexpanded(pipeline, params)
+                self.check_unexpanded_statements(definition.body, params)
+
+    def check_unexpanded_statements(self, statements, params: set[str]) -> None:
+        for statement in statements:
+            if isinstance(statement, ast.Pipeline):
+                self.check_unexpanded(statement, params)
+            elif isinstance(statement, ast.Let):
+                params.add(statement.name)
+            elif isinstance(statement, ast.For):
+                params.update(statement.names)
+                self.check_unexpanded_statements(statement.body, params)
+            elif isinstance(statement, ast.If):
+                for _, body in statement.branches:
+                    self.check_unexpanded_statements(body, params)
 
     def check_unexpanded(self, node, params: set[str]) -> None:
         if isinstance(node, ast.Pipeline):
             for stage in node.stages:
-                self.check_unexpanded(stage, params)
+                try:
+                    self.check_unexpanded(stage, params)
+                except CnnError as error:
+                    self.record(error)
         elif isinstance(node, ast.Repeat) and node.index is not None:
             self.check_unexpanded(node.body, params | {node.index})
         elif isinstance(node, (ast.Group, ast.Repeat, ast.Labelled)):
@@ -249,8 +397,8 @@ class Expander:
                 raise BadArgument(f"`{node.kind}` takes no arguments", node.args[0].span)
         else:
             kind = self.kind_of(node)
-            if not any(_mentions(arg, params) for arg in node.args):
-                positional, keywords = self.arguments(node.args, {})
+            if not any(mentions(arg, params) for arg in node.args):
+                positional, keywords = self.arguments(node.args, self.globals)
                 kind.bind(node.kind, positional, keywords, node.span, self.conventions)
 
     def spend(self, steps: int, span: Span) -> None:
@@ -285,13 +433,20 @@ class Expander:
     def pipeline(self, pipeline: ast.Pipeline, current: int | None, env: Env) -> int | None:
         for i, stage in enumerate(pipeline.stages):
             if isinstance(stage, ast.Reference):
-                if i:
-                    raise BadArgument(
-                        f"`@{stage.name}` can only start a pipeline",
-                        stage.span,
-                        "a reference replaces the tensor before it; start a line or a branch with it",
-                    )
-                current = self.lookup(stage.name, stage.name_span, env).result
+                try:
+                    if i:
+                        raise BadArgument(
+                            f"`@{stage.name}` can only start a pipeline",
+                            stage.span,
+                            "a reference replaces the tensor before it; start a line or a branch with it",
+                        )
+                    name = stage.name
+                    if "{" in name:
+                        name = fill_template(name, stage.name_span, env, self)
+                    current = self.lookup(name, stage.name_span, env).result
+                except CnnError as error:
+                    self.record(error)
+                    current = self.failed(stage.span, None)
             else:
                 current = self.stage(stage, current, env)
         return current
@@ -316,14 +471,35 @@ class Expander:
                 "flatten some of the nesting: call blocks one after another instead of inside each other",
             )
         self.nesting += 1
+        self.flowing = current
         try:
             return self.nested_stage(stage, current, env)
+        except CnnError as error:
+            if self.errors is None or (isinstance(error, MissingInput) and self.calls):
+                raise  # a block's first layer without an input: `call` says the call lacks it
+            self.record(error)
+            return self.failed(stage.span, current)
         finally:
             self.nesting -= 1
 
     def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
+        if isinstance(stage, ast.Unparsed):
+            result = self.failed(stage.span, None if stage.starts_input else current)
+            for label in stage.labels:
+                self.named.setdefault(label, _Named(result, result + 1, current, result, stage.span))
+            return result
+        if self.broken_blocks and (
+            (isinstance(stage, ast.Call) and stage.name in self.broken_blocks)
+            or (isinstance(stage, ast.Layer) and stage.kind in self.broken_blocks and stage.kind not in REGISTRY)
+        ):
+            return self.failed(stage.span, current)
         if isinstance(stage, ast.Layer):
             bound = env.get(stage.kind)
+            if bound is not None and isinstance(bound.value, Block) and not stage.args:
+                # `def ir(c, tail): ... | tail` called `ir(16, se(72, 24))`: the block, with its arguments
+                block = bound.value
+                call = ast.Call(block.name, (), stage.span, stage.kind_span)
+                return self.call(call, current, env, (block.positional, block.keywords))
             if bound is not None and isinstance(bound.value, str) and not stage.args:
                 # `def g(act): conv 8 3 | act` called `g(relu)`: the parameter stands for a whole layer
                 stage = ast.Layer(bound.value, (), stage.span, stage.kind_span)
@@ -337,7 +513,7 @@ class Expander:
         if isinstance(stage, ast.Group):
             return self.pipeline(stage.body, current, env)
         if isinstance(stage, ast.Repeat):
-            count = evaluate(stage.count, env)
+            count = evaluate(stage.count, env, self)
             if not isinstance(count.value, int) or count.value < 0:
                 raise BadArgument(f"a repeat count must be a whole number, not `{count.describe()}`", count.span)
             # `* 0` is an empty pipeline: `first | middle * (n - 2) | last` holds for n = 2
@@ -353,7 +529,7 @@ class Expander:
             return current
         if isinstance(stage, ast.Labelled):
             if "{" in stage.label:
-                stage = ast.Labelled(_filled_label(stage, env), stage.body, stage.span, stage.label_span)
+                stage = ast.Labelled(_filled_label(stage, env, self), stage.body, stage.span, stage.label_span)
             before = len(self.graph.nodes)
             result = self.stage(stage.body, current, env)
             if result is None or len(self.graph.nodes) == before:
@@ -368,6 +544,47 @@ class Expander:
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
     def layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
+        """A layer stage. When every error is wanted, a layer whose name or argument is wrong is
+        repaired as its hint proposes (`maxpol` as `maxpool`), or without the argument, and used so:
+        what comes after is still checked. A layer without its argument is a guess (`guessed`)."""
+        if self.errors is None:
+            return self.plain_layer(stage, current, env)
+        found: list[CnnError] = []
+        guessed = dropped = False
+        while True:
+            before = len(self.graph.nodes)
+            try:
+                result = self.plain_layer(stage, current, env)
+            except CnnError as error:
+                if dropped:  # without the wrong argument it fails again: that follows from the first error
+                    for earlier in found:
+                        self.record(earlier)
+                    return self.failed(stage.span, current)
+                repair = None
+                if found and error.span and found[-1].span and _starts(error.span, found[-1].span):
+                    # the repaired word is wrong where it stands (`stride 2 strides 2`): leave it out instead
+                    repair = _repaired(stage, error, drop=True)
+                    if repair is not None:
+                        stage, dropped = repair
+                        guessed = True
+                        continue
+                if isinstance(error, (UnknownLayer, BadArgument)) and len(found) < MAX_REPAIRS:
+                    repair = _repaired(stage, error)
+                if repair is None:
+                    for earlier in found:
+                        self.record(earlier)
+                    raise
+                found.append(error)
+                stage, dropped = repair
+                guessed = guessed or dropped
+                continue
+            for error in found:
+                self.record(error)
+            for node in self.graph.nodes[before:]:
+                node.guessed = guessed
+            return result
+
+    def plain_layer(self, stage: ast.Layer, current: int | None, env: Env) -> int | None:
         if stage.kind == DEFAULTS:
             raise StructureProblem(
                 "`defaults` must be the first line of the file, alone",
@@ -491,7 +708,7 @@ class Expander:
         # No arguments: the whole call becomes the bare layer word.
         return Hint(text, Edit(f"Change to `{ours}`", ours, span=stage.span))
 
-    def call(self, stage: ast.Call, current: int | None, env: Env) -> int | None:
+    def call(self, stage: ast.Call, current: int | None, env: Env, given=None) -> int | None:
         definition = self.definition_of(stage)
         self.called.add(stage.name)
         active = [name for name, _ in self.calls]
@@ -506,14 +723,27 @@ class Expander:
                 stage.name_span,
                 "cnndsl expands at most this many nested calls; flatten some of the chain",
             )
-        bindings = self.bind_call(definition, stage, env)
+        guessed, before = False, len(self.graph.nodes)
+        try:
+            bindings = self.bind_call(definition, stage, env, given)
+        except BlockProblem as error:
+            plain = [arg for arg in stage.args if not isinstance(arg, ast.KeywordArg)]
+            if self.errors is None or given is not None or len(plain) <= len(definition.params):
+                raise
+            # Too many arguments: the call without the extra ones is a guess at what was meant.
+            extra = {id(arg) for arg in plain[len(definition.params) :]}
+            trimmed = ast.Call(
+                stage.name, tuple(a for a in stage.args if id(a) not in extra), stage.span, stage.name_span
+            )
+            bindings = self.bind_call(definition, trimmed, env)
+            self.record(error)
+            guessed = True
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
         self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
         self.call_count += 1
         try:
-            for pipeline in definition.body:
-                current = self.pipeline(pipeline, current, bindings)
+            current = self.statements(definition.body, current, bindings)
         except LimitExceeded as error:
             if error.span is not self.unrolling[0]:  # work bounds point at the outermost repeat or call
                 _note_call(error, stage)
@@ -530,12 +760,15 @@ class Expander:
             self.calls.pop()
             self.unrolling.pop()
             self.block_path.pop()
+        if guessed:
+            for node in self.graph.nodes[before:]:
+                node.guessed = True
         return current
 
-    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env) -> dict[str, Value]:
+    def bind_call(self, definition: ast.Definition, stage: ast.Call, env: Env, given=None) -> dict[str, Value]:
         params = definition.params
         names = [p.name for p in params]
-        positional, keywords = self.arguments(stage.args, env)
+        positional, keywords = given if given is not None else self.arguments(stage.args, env)
         usage = f"{definition.name}({', '.join(p.name if p.default is None else p.name + '=…' for p in params)})"
         if len(positional) > len(params):
             raise BlockProblem(
@@ -561,8 +794,8 @@ class Expander:
                     raise BlockProblem(
                         f"`{definition.name}` needs a value for `{param.name}`", stage.span, f"usage: {usage}"
                     )
-                bindings[param.name] = evaluate(param.default, bindings)
-        return bindings
+                bindings[param.name] = evaluate(param.default, {**self.globals, **bindings}, self)
+        return {**self.globals, **bindings}
 
     def arguments(self, args, env: Env) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
         positional: list[Value] = []
@@ -570,41 +803,113 @@ class Expander:
         for arg in args:
             _reject_literal_product(arg)
             if isinstance(arg, ast.KeywordArg):
-                keywords.append((arg.name, evaluate(arg.value, env), arg.span))
+                keywords.append((arg.name, evaluate(arg.value, env, self), arg.span))
             else:
-                positional.append(evaluate(arg, env))
+                positional.append(evaluate(arg, env, self))
         return positional, keywords
 
 
-def _filled_label(stage: ast.Labelled, env: Env) -> str:
+MAX_REPAIRS = 4  # wrong words repaired in one layer before it counts as failed
+
+
+def _repaired(stage: ast.Layer, error: CnnError, drop: bool = False) -> tuple[ast.Layer, bool] | None:
+    """The layer as `error`'s one proposed edit writes it (False), or without the argument the error
+    is about (True: a guess); None when the error is about no word of the layer."""
+    span = error.span
+    if span is None:
+        return None
+    edits = [edit for edit in getattr(error.hint, "edits", ()) if edit.original is not None and edit.span is None]
+    if len(edits) == 1 and not drop:
+        edit = edits[0]
+        if stage.kind == edit.original and _starts(stage.kind_span, span):
+            return ast.Layer(edit.text, stage.args, stage.span, stage.kind_span), False
+        for i, arg in enumerate(stage.args):
+            if not _starts(arg.span, span):
+                continue
+            if isinstance(arg, ast.Name) and arg.id == edit.original:
+                fixed = ast.Name(edit.text, arg.span)
+            elif isinstance(arg, ast.KeywordArg) and arg.name == edit.original:
+                fixed = ast.KeywordArg(edit.text, arg.value, arg.span)
+            else:
+                break
+            return ast.Layer(
+                stage.kind, (*stage.args[:i], fixed, *stage.args[i + 1 :]), stage.span, stage.kind_span
+            ), False
+    if isinstance(error, UnknownLayer):
+        return None
+    for i, arg in enumerate(stage.args):
+        if _within(span, arg.span):
+            return ast.Layer(stage.kind, stage.args[:i] + stage.args[i + 1 :], stage.span, stage.kind_span), True
+    kept = tuple(arg for arg in stage.args if not _within(arg.span, span))  # `stride 2` given twice: both words
+    if len(kept) < len(stage.args):
+        return ast.Layer(stage.kind, kept, stage.span, stage.kind_span), True
+    return None
+
+
+def _starts(span: Span, error_span: Span) -> bool:
+    return (span.line, span.column) == (error_span.line, error_span.column)
+
+
+def _filled_label(stage: ast.Labelled, env: Env, context=None) -> str:
     """`block{b}a_expand_conv` with b = 1: `block1a_expand_conv`, from the block's parameters."""
+    return fill_template(stage.label, stage.label_span, env, context)
+
+
+def fill_template(template: str, span: Span, env: Env, context=None) -> str:
+    """A label or reference with `{EXPR}` parts (`h{b}`, `cell{i - 1}`), each part's value written in."""
 
     def part(match: re.Match) -> str:
-        name = match[1]
-        bound = env.get(name)
-        if bound is None:
+        text = match[1].strip()
+        if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", text) and text not in env:
             raise BadArgument(
-                f"`{{{name}}}` names no block parameter here",
-                stage.label_span,
-                did_you_mean(name, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
+                f"`{{{text}}}` names no block parameter, `let` or loop variable here",
+                span,
+                did_you_mean(text, list(env)) or "a `{name}` part of a label is filled from a parameter of the block",
             )
-        if isinstance(bound.value, float) or isinstance(bound.value, tuple):
+        try:
+            value = evaluate(_template_expression(text), env, context)
+        except CnnError as error:  # the part's own text is not in the file at its own place: point at the label
+            raise BadArgument(f"in `{{{text}}}`: {error.message}", span, error.hint) from None
+        if isinstance(value.value, (float, tuple, list, Block)):
+            if isinstance(value.value, float) and value.value.is_integer():
+                return str(int(value.value))
             raise BadArgument(
-                f"`{{{name}}}` is `{bound.describe()}`; a label takes whole numbers and words",
-                stage.label_span,
+                f"`{{{text}}}` is `{value.describe()}`; a label takes whole numbers and words", span, "round it: `{round(x)}`"
             )
-        return str(bound.value)
+        return str(value.value)
 
-    label = re.sub(r"\{([A-Za-z_][A-Za-z_0-9]*)\}", part, stage.label)
+    label = re.sub(r"\{([^{}]*)\}", part, template)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", label):
-        raise BadArgument(f"the label becomes `{label}`, which is not a name", stage.label_span)
+        raise BadArgument(f"the label becomes `{label}`, which is not a name", span)
     return label
+
+
+_TEMPLATE_PARTS: dict[str, ast.Expr] = {}
+
+
+def _template_expression(text: str) -> ast.Expr:
+    """The expression inside a label's `{...}`, parsed by the grammar as a `let` value."""
+    found = _TEMPLATE_PARTS.get(text)
+    if found is None:
+        from ..core.source import Source
+        from .parse import parse
+
+        if "\n" in text or len(text) > 200:
+            raise BadArgument("a `{...}` part of a label holds one short expression", None, "name the value with `let`")
+        program = parse(Source.of(f"let _ = {text}\n", "<label>"))
+        statements = program.statements
+        if len(statements) != 1 or not isinstance(statements[0], ast.Let):
+            raise BadArgument(f"`{{{text}}}` is not an expression", None, "write a name or arithmetic: `{i - 1}`")
+        found = _TEMPLATE_PARTS[text] = statements[0].value
+    return found
 
 
 def _starts_with_input(pipeline: ast.Pipeline) -> bool:
     first = pipeline.stages[0]
     if isinstance(first, ast.Labelled):
         first = first.body
+    if isinstance(first, ast.Unparsed):
+        return first.starts_input
     return isinstance(first, ast.Layer) and first.kind == "input"
 
 
@@ -633,19 +938,6 @@ def _conventions(stage: ast.Layer) -> str:
     return args[0].id
 
 
-def _mentions(expr, names: set[str]) -> bool:
-    """Whether an argument uses one of the names (a block's parameters)."""
-    if isinstance(expr, ast.KeywordArg):
-        return _mentions(expr.value, names)
-    if isinstance(expr, ast.Name):
-        return expr.id in names
-    if isinstance(expr, ast.BinOp):
-        return _mentions(expr.left, names) or _mentions(expr.right, names)
-    if isinstance(expr, ast.Neg):
-        return _mentions(expr.operand, names)
-    return False
-
-
 def _note_call(error: CnnError, call: ast.Call) -> None:
     """Note that the error happened inside this call (an error at the call itself needs no note)."""
     if not _within(error.span, call.span):
@@ -664,6 +956,27 @@ def _within(inner: Span | None, outer: Span) -> bool:
     )
 
 
-def expand(program: ast.Program) -> Graph:
-    """Expand a parsed program into a layer graph."""
-    return Expander(program).run()
+def parse_value(name: str, text: str):
+    """A `--set` value: an int or a float as the file would write it; else a ParameterProblem."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterProblem(f"`{name}={text}`: the value is not a number", None, "for example `--set alpha=0.5`") from None
+    import math
+
+    if not math.isfinite(value):
+        raise ParameterProblem(f"`{name}={text}`: the value is not a finite number", None)
+    return value
+
+
+def expand(
+    program: ast.Program, params: Mapping[str, object] | None = None, errors: list | None = None, broken_blocks=()
+) -> Graph:
+    """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s.
+    See `Expander` for `errors` and `broken_blocks`."""
+    return Expander(program, params, errors, broken_blocks).run()

@@ -85,8 +85,8 @@ class _Indenter:
     """
 
     NL_type = "_NL"
-    OPEN_PAREN_types = ["LPAR", "ARG_LPAR"]
-    CLOSE_PAREN_types = ["RPAR"]
+    OPEN_PAREN_types = ["LPAR", "ARG_LPAR", "LSQB"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
@@ -385,7 +385,7 @@ def _bounded(stream):
                     _token_span(token),
                     "name an inner part with `def` and call it",
                 )
-        elif token.type == "RPAR":
+        elif token.type in _CLOSERS:
             depth = max(depth - 1, 0)
         elif token.type in ("_NL", "VBAR", "SEMICOLON", "COMMA"):
             operators = 0
@@ -419,7 +419,74 @@ class _ToAst:
     def start(self, meta, children):
         definitions = tuple(c for c in children if isinstance(c, ast.Definition))
         pipelines = tuple(c for c in children if isinstance(c, ast.Pipeline))
-        return ast.Program(definitions, pipelines)
+        if len(definitions) + len(pipelines) == len(children):  # no other statements: most files
+            return ast.Program(definitions, pipelines, pipelines)
+        statements = tuple(c for c in children if isinstance(c, _STATEMENTS))
+        return ast.Program(definitions, pipelines, statements)
+
+    def param_stmt(self, meta, children):
+        name, default = children
+        return ast.FileParam(str(name), default, _span(meta), _token_span(name))
+
+    def let_stmt(self, meta, children):
+        name, value = children
+        return ast.Let(str(name), value, _span(meta), _token_span(name))
+
+    def use_stmt(self, meta, children):
+        return ast.Use(str(children[0])[1:-1], _span(meta))
+
+    def if_stmt(self, meta, children):
+        condition, *rest = children
+        body = tuple(c for c in rest if isinstance(c, _STATEMENTS))
+        clauses = [c for c in rest if isinstance(c, _Clause)]
+        branches = ((condition, body), *((c.condition, c.body) for c in clauses))
+        return ast.If(branches, _span(meta))
+
+    def elif_clause(self, meta, children):
+        condition, *body = children
+        return _Clause(condition, tuple(body))
+
+    def else_clause(self, meta, children):
+        return _Clause(None, tuple(children))
+
+    def for_stmt(self, meta, children):
+        names = [c for c in children if isinstance(c, str)]
+        rest = [c for c in children if not isinstance(c, str)]
+        values, body = rest[0], tuple(rest[1:])
+        names_span = Span(names[0].line, names[0].column, names[-1].end_line, names[-1].end_column)
+        return ast.For(tuple(str(n) for n in names), values, body, _span(meta), names_span)
+
+    def conditional(self, meta, children):
+        then, condition, otherwise = children
+        return ast.Conditional(then, condition, otherwise, _span(meta))
+
+    def or_(self, meta, children):
+        return ast.BinOp("or", children[0], children[1], _span(meta))
+
+    def and_(self, meta, children):
+        return ast.BinOp("and", children[0], children[1], _span(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(children[0], _span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.BinOp(str(op), left, right, _span(meta))
+
+    def shape(self, meta, children):
+        return ast.Shape(str(children[0])[3:], _span(meta))
+
+    def function(self, meta, children):
+        name, _lpar, args, _rpar = children
+        return ast.Function(str(name), tuple(args or ()), _span(meta), _token_span(name))
+
+    def list(self, meta, children):
+        items = tuple(c for c in children if c is not None and not isinstance(c, str))
+        return ast.ListOf(items, _span(meta))
+
+    def tuple(self, meta, children):
+        items = tuple(c for c in children if c is not None and not isinstance(c, str))
+        return ast.ListOf(items, _span(meta), True)
 
     def definition(self, meta, children):
         name, _lpar, params, _rpar, *body = children
@@ -485,6 +552,8 @@ class _ToAst:
     mul = _binop("*")
     div = _binop("/")
     floordiv = _binop("//")
+    mod = _binop("%")
+    pow = _binop("**")
     del _binop
 
     def neg(self, meta, children):
@@ -513,6 +582,18 @@ class _ToAst:
     def atom(self, meta, children):
         # `( expr )` in call arguments: the parentheses only group.
         return children[1]
+
+
+class _Clause:
+    """An `elif` or `else` of an `if`, until `if_stmt` takes it in."""
+
+    __slots__ = ("condition", "body")
+
+    def __init__(self, condition, body):
+        self.condition, self.body = condition, body
+
+
+_STATEMENTS = (ast.Pipeline, ast.Let, ast.FileParam, ast.Use, ast.If, ast.For)
 
 
 def _tree_transformer():
@@ -552,6 +633,11 @@ _TOKEN_WORDS = {
     "EQUAL": "`=`",
     "STAR": "`*`",
     "AT": "`@`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COMPARE": "a comparison",
+    "SHAPE": "an axis of the input such as in.c",
+    "STRING": 'a file name in quotes, as in "blocks.cnn"',
     "$END": "the end of the file",
 }
 
@@ -568,8 +654,9 @@ def _describe(token: Token) -> str:
     return f"`{token}`"
 
 
-_OPERATORS = {"+", "-", "*", "/", "//"}
-_OPENERS = ("LPAR", "ARG_LPAR")  # `(` glued to a call's name, and every other `(`
+_OPERATORS = {"+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or", "not", "if"}
+_OPENERS = ("LPAR", "ARG_LPAR", "LSQB")  # `(` glued to a call's name, every other `(`, and `[`
+_CLOSERS = ("RPAR", "RSQB")
 
 
 def _terminal_text(name: str) -> str:
@@ -981,7 +1068,7 @@ def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
             if depth > MAX_BRACKETS:
                 raise _Unparsed
             paren_level += 1
-        elif kind == "RPAR":
+        elif kind in _CLOSERS:
             depth = max(depth - 1, 0)
             paren_level -= 1
             if paren_level < 0:
@@ -1169,6 +1256,26 @@ def _retype(words: dict):
         return token
 
     return retype
+
+
+# Statement start: a line at column 0 that is code, not inside brackets or after a `\`.
+# `elif` and `else` continue the `if` above them.
+CODE_START = re.compile(r"(?!(?:elif|else)\b)[^\s#]")
+
+
+def statements(text: str) -> list[tuple[int, str]]:
+    """(first line, 0-based; text) of each top-level statement, comments and blank lines with the one before."""
+    lines = text.split("\n")
+    starts = [0]
+    depth, continued = 0, False
+    for i, line in enumerate(lines):
+        if i and depth == 0 and not continued and CODE_START.match(line):
+            starts.append(i)
+        code = line.split("#", 1)[0]
+        depth = max(0, depth + code.count("(") + code.count("[") - code.count(")") - code.count("]"))
+        continued = code.rstrip().endswith("\\")
+    starts.append(len(lines))
+    return [(a, "\n".join(lines[a:b]) + "\n") for a, b in zip(starts, starts[1:]) if a < b]
 
 
 def parse(source: Source) -> ast.Program:

@@ -15,6 +15,13 @@ IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 DIMS = r"(?:-?\d+|\?)(?:x(?:-?\d+|\?))+(?![A-Za-z_0-9])"
 FLOAT = r"(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)"
 INT = r"\d+"
+# The statement keywords and expression words of the grammar, and the expressions' functions.
+STATEMENT_WORDS = ("if", "elif", "else", "for", "let", "param", "use")
+EXPRESSION_WORDS = ("if", "else", "and", "or", "not", "in")
+SHAPE = r"in\.[A-Za-z_][A-Za-z0-9_]*"
+# A label or reference whose `{...}` parts are filled in: `block{b}a_expand_conv`, `cell{i - 1}`
+TEMPLATE = r"(?:" + IDENT + r")?(?:\{[^{}\n]*\}[A-Za-z_0-9]*)+"
+OPERATORS = r"\*\*|//|==|!=|<=|>=|[*+\-/%<>]"
 
 
 @cache
@@ -64,15 +71,18 @@ def textmate_grammar() -> dict:
     arguments = [
         {"include": "#comment"},
         {
-            "match": "(" + IDENT + r")[ \t]*(=)",
+            "match": "(" + IDENT + r")[ \t]*(=)(?!=)",
             "captures": {
                 "1": {"name": "variable.parameter.cnndsl"},
                 "2": {"name": "keyword.operator.assignment.cnndsl"},
             },
         },
         {"include": "#numbers"},
-        {"match": r"//|[*+\-/]", "name": "keyword.operator.arithmetic.cnndsl"},
+        {"match": SHAPE, "name": "variable.language.shape.cnndsl"},
+        {"match": alternation(EXPRESSION_WORDS), "name": "keyword.operator.word.cnndsl"},
+        {"match": OPERATORS, "name": "keyword.operator.arithmetic.cnndsl"},
         {"match": ",", "name": "punctuation.separator.comma.cnndsl"},
+        {"match": r"[\[\]]", "name": "punctuation.section.brackets.cnndsl"},
     ]
     layer_end = r"(?=[|;)#])|$"
     return {
@@ -87,6 +97,7 @@ def textmate_grammar() -> dict:
             "statement": {
                 "patterns": [
                     {"include": "#comment"},
+                    {"include": "#keyword-statement"},
                     {"include": "#definition"},
                     {"include": "#merge"},
                     {"include": "#call"},
@@ -101,6 +112,46 @@ def textmate_grammar() -> dict:
                     *arguments[1:],
                     {"match": IDENT, "name": "variable.other.cnndsl"},
                 ]
+            },
+            "keyword-statement": {
+                "patterns": [
+                    {
+                        "begin": r"^[ \t]*(?:(let|param)[ \t]+(" + IDENT + r")|(if|elif|for)(?![A-Za-z0-9_]))",
+                        "beginCaptures": {
+                            "1": {"name": "storage.type.cnndsl"},
+                            "2": {"name": "variable.other.constant.cnndsl"},
+                            "3": {"name": "keyword.control.cnndsl"},
+                        },
+                        # a `for` list may go on over lines: the end is a `:` or a line end outside brackets
+                        "end": r"(:)|$",
+                        "endCaptures": {"1": {"name": "punctuation.section.block.begin.cnndsl"}},
+                        "patterns": [
+                            *arguments,
+                            {"match": "=", "name": "keyword.operator.assignment.cnndsl"},
+                            {"include": "#brackets"},
+                            {"include": "#parens"},
+                            {"match": IDENT, "name": "variable.other.cnndsl"},
+                        ],
+                    },
+                    {
+                        "match": r"^[ \t]*(else)[ \t]*(:)",
+                        "captures": {
+                            "1": {"name": "keyword.control.cnndsl"},
+                            "2": {"name": "punctuation.section.block.begin.cnndsl"},
+                        },
+                    },
+                    {
+                        "match": r'^[ \t]*(use)[ \t]+("[^"]*")',
+                        "captures": {"1": {"name": "keyword.control.import.cnndsl"}, "2": {"name": "string.quoted.double.cnndsl"}},
+                    },
+                ]
+            },
+            "brackets": {
+                "begin": r"\[",
+                "beginCaptures": {"0": {"name": "punctuation.section.brackets.begin.cnndsl"}},
+                "end": r"\]",
+                "endCaptures": {"0": {"name": "punctuation.section.brackets.end.cnndsl"}},
+                "patterns": [*arguments, {"include": "#parens"}, {"match": IDENT, "name": "variable.other.cnndsl"}],
             },
             "definition": {
                 "begin": r"^[ \t]*(def)[ \t]+(" + IDENT + r")[ \t]*(\()",
@@ -157,21 +208,14 @@ def textmate_grammar() -> dict:
             },
             "label": {
                 # `block{b}a_expand_conv:`: a label with parts filled from block parameters
-                "match": STAGE_START
-                + "((?:"
-                + IDENT
-                + r")?(?:\{"
-                + IDENT
-                + r"\}[A-Za-z0-9_]*)+|"
-                + IDENT
-                + r")[ \t]*(:)",
+                "match": STAGE_START + "(" + TEMPLATE + "|" + IDENT + r")[ \t]*(:)",
                 "captures": {
                     "1": {"name": "entity.name.label.cnndsl"},
                     "2": {"name": "punctuation.separator.label.cnndsl"},
                 },
             },
             "reference": {
-                "match": STAGE_START + r"(@)(" + IDENT + ")",
+                "match": STAGE_START + r"(@)(" + TEMPLATE + "|" + IDENT + ")",
                 "captures": {
                     "1": {"name": "keyword.operator.reference.cnndsl"},
                     "2": {"name": "entity.name.label.cnndsl"},

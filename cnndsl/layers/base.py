@@ -104,7 +104,10 @@ class Value:
 
 def _whole_number_hint(value: Value, arg: Arg) -> str | None:
     if isinstance(value.value, float) and not value.value.is_integer():
-        return "`/` gives a fraction when it does not divide exactly; `//` rounds down"
+        return (
+            "`//` rounds down where `/` gives a fraction; or make it whole in the file: "
+            "`round(...)`, `int(...)`, or `divisible(..., 8)` for a multiple of 8"
+        )
     return arg.example_hint()
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ..core.errors import CnnError, DuplicateName, Hint, ShapeProblem, SizeNeeded, UnknownSize
+from ..core.errors import CnnError, DuplicateName, Hint, LimitExceeded, ShapeProblem, SizeNeeded, UnknownSize
 from ..core.frozen import frozen
 from ..core.limits import MAX_AXIS, MAX_TOTAL, check_size, check_total
 from ..core.records import dataclass
 from ..core.source import Source, Span
-from ..language.expand import BlockCall, Graph
+from ..language.expand import BlockCall, Failed, Graph
 from ..layers import Inferred, LayerKind, Shape, to_snake_case
 from ..layers.base import describe_shape, prod
 
@@ -273,9 +273,19 @@ def _label_in_block_called_again(name: str, label_span: Span, blocks: tuple, oth
     )
 
 
-def infer(graph: Graph, name: str = "model") -> Model:
-    """Infer shapes, parameters and names for every node of the graph."""
+def infer(graph: Graph, name: str = "model", errors: list | None = None) -> Model:
+    """Infer shapes, parameters and names for every node of the graph.
+
+    Without `errors` the first mistake is raised. Given a list, each independent
+    mistake is recorded there and inference goes on: a layer that fails gives
+    the shape it would give an input of unknown height and width (its rank and
+    channels known), or, when even that fails, an unknown output that nothing
+    after it is checked against; an unknown size that only an earlier error
+    made unknown is not reported again. The model is then only for the errors.
+    """
     nodes: list[TypedNode] = []
+    unknown: set[int] = set()  # nodes whose output is unknown: nothing reading them is checked
+    tainted: set[int] = set()  # nodes with axes of unknown size because of an earlier error
     new_id: dict[int, int] = {}
     uses: dict[int, int] = {}
     namer = _Namer()
@@ -324,6 +334,22 @@ def infer(graph: Graph, name: str = "model") -> Model:
     for node in graph.nodes:
         inputs = tuple(new_id[i] for i in node.inputs)
         shares = None if node.shares is None else new_id[node.shares]
+        if errors is not None and (
+            isinstance(node.layer, Failed) or shares in unknown or any(i in unknown for i in inputs)
+        ):
+            new_id[node.id] = _add_unknown(nodes, node, inputs)
+            unknown.add(new_id[node.id])
+            continue
+        if errors is not None and node.guessed:  # a layer with a wrong argument left out: a guess
+            in_shapes = tuple(nodes[i].info.shape for i in inputs)
+            new_id[node.id], _ = _add_guess(nodes, node, inputs, in_shapes, exact_first=False)
+            if new_id[node.id] is None:
+                new_id[node.id] = _add_unknown(nodes, node, inputs)
+                unknown.add(new_id[node.id])
+            else:
+                tainted.add(new_id[node.id])
+            continue
+        in_shapes, read = (), inputs
         try:
             in_shapes = tuple([nodes[i].info.shape for i in inputs])
             extra = node.layer.implicit_before(in_shapes)
@@ -341,13 +367,50 @@ def infer(graph: Graph, name: str = "model") -> Model:
             error.called_from = error.called_from or node.called_from
             if isinstance(error, ShapeProblem):
                 _blame_channels_first(error, [nodes[new_id[i]].shape for i in graph.inputs if i in new_id])
-            raise
+            if errors is None or isinstance(error, LimitExceeded):
+                raise
+            after_error = any(i in tainted for i in read) or shares in tainted
+            if not (after_error and isinstance(error, UnknownSize)):
+                errors.append(error)
+            # `inputs` and `in_shapes` are its implicit flatten's, when that was placed
+            new_id[node.id], guessed = _add_guess(nodes, node, inputs, in_shapes)
+            if new_id[node.id] is None:
+                new_id[node.id] = _add_unknown(nodes, node, inputs)
+                unknown.add(new_id[node.id])
+            elif guessed or after_error:
+                tainted.add(new_id[node.id])
+            continue
+        if errors is not None and (any(i in tainted for i in read) or shares in tainted):
+            tainted.add(new_id[node.id])
     return Model(
         tuple(nodes),
         tuple(new_id[i] for i in graph.outputs),
         name,
         inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
     )
+
+
+def _add_unknown(nodes: list[TypedNode], node, inputs: tuple[int, ...]) -> int:
+    """A node of unknown output (shape None), for a layer that failed or reads one that did."""
+    nodes.append(
+        TypedNode(len(nodes), node.label or "?", node.layer, inputs, (), Inferred(None, "?"), False, node.blocks)
+    )
+    return len(nodes) - 1
+
+
+def _add_guess(nodes: list[TypedNode], node, inputs, in_shapes, exact_first=True) -> tuple[int | None, bool]:
+    """The node a failed layer would be: its output for these inputs when only its name or its
+    weights' reuse failed, else for inputs of unknown height and width (guessed: True); None when neither works."""
+    unsized = tuple(shape if len(shape) < 2 else (None,) * (len(shape) - 1) + shape[-1:] for shape in in_shapes)
+    for guessed, shapes in ((False, in_shapes), (True, unsized))[0 if exact_first else 1 :]:
+        try:
+            info = node.layer.infer(shapes)
+        except Exception:  # noqa: BLE001 - any failure: try the next guess, or give up on this node
+            continue
+        if info.shape is not None and all(n is None or n > 0 for n in info.shape):
+            nodes.append(TypedNode(len(nodes), node.label or "?", node.layer, inputs, shapes, info, False, node.blocks))
+            return len(nodes) - 1, guessed
+    return None, False
 
 
 def _unknown_last_axis(layer: LayerKind, in_shapes, inputs, nodes) -> UnknownSize:
@@ -372,7 +435,7 @@ def _blame_channels_first(error: ShapeProblem, input_shapes: list[Shape]) -> Non
     """`input 3x224x224` (PyTorch's CHW habit) is a valid 3x224 map of 224 channels here,
     so the file only fails later: say so in the hint of the error it meets."""
     for shape in input_shapes:
-        if None in shape:
+        if shape is None or None in shape:
             continue
         if len(shape) >= 3 and shape[0] in (1, 3, 4) and min(shape[1:]) >= 8 * shape[0]:
             fix = describe_shape((*shape[1:], shape[0]))

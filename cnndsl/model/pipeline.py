@@ -15,9 +15,10 @@ from ..core.source import Source, Span
 from .infer import Model
 
 
-def analyze(source: Source, name: str | None = None, parse=None) -> Model:
+def analyze(source: Source, name: str | None = None, parse=None, params: dict | None = None) -> Model:
     """The model of a source; raises CnnError (its `source` set) on any mistake.
 
+    `params` replace the defaults of the file's `param` lines (`--set alpha=0.5`).
     `parse` replaces the parser (source -> syntax tree): the editor's reuses the
     statements that did not change since the last keystroke.
     """
@@ -31,7 +32,7 @@ def analyze(source: Source, name: str | None = None, parse=None) -> Model:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        model = infer(expand((parse or parse_all)(source)), name or model_name(source.filename))
+        model = infer(expand((parse or parse_all)(source), params), name or model_name(source.filename))
         return replace(model, source=source)
     except CnnError as error:
         error.source = source

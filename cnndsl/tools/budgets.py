@@ -127,8 +127,29 @@ def _read_toml(path: str) -> dict:
         raise BadBudget(f"cannot read {path}: {err}") from None
 
 
+WARNING_MODES = ("show", "error", "off")
+WARNING_KEYS = ("ignore", "warnings")  # [tool.cnndsl] keys for warnings; the others are budgets
+
+
+def warning_settings(path: str) -> tuple[tuple[str, ...], str | None]:
+    """The warning codes a file's project ignores (`ignore = ["W101"]`) and its `warnings` mode
+    (`"error"` fails `check` on a warning; `"off"` leaves them out), from [tool.cnndsl]."""
+    start = os.getcwd() if path == "-" else os.path.dirname(os.path.abspath(path))
+    found = find_settings(start)
+    if not found:
+        return (), None
+    where, settings = found
+    ignore = settings.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(code, str) for code in ignore):
+        raise BadBudget(f'{where}: [tool.cnndsl] ignore must be a list of codes, such as ["W101"]')
+    mode = settings.get("warnings")
+    if mode is not None and mode not in WARNING_MODES:
+        raise BadBudget(f"{where}: [tool.cnndsl] warnings must be one of {', '.join(map(repr, WARNING_MODES))}")
+    return tuple(ignore), mode
+
+
 def from_settings(path: str, settings: dict) -> dict[str, Budget]:
-    known = [figure.key for figure in FIGURES]
+    known = [figure.key for figure in FIGURES] + list(WARNING_KEYS)
     for key in settings:
         if key not in known:  # a misspelt budget must not pass as no budget at all
             from ..core.errors import did_you_mean

@@ -18,26 +18,10 @@ from dataclasses import dataclass
 from ..core.errors import CnnError, Fix
 from ..core.source import Source, Span
 from ..language import ast
+from ..language.parse import CODE_START as _CODE_START
+from ..language.parse import statements
 from ..model.infer import Model, TypedNode
 from ..views.text import count_text
-
-# Statement start: a line at column 0 that is code, not inside brackets or after a `\`.
-_CODE_START = re.compile(r"[^\s#]")
-
-
-def statements(text: str) -> list[tuple[int, str]]:
-    """(first line, 0-based; text) of each top-level statement, comments and blank lines with the one before."""
-    lines = text.split("\n")
-    starts = [0]
-    depth, continued = 0, False
-    for i, line in enumerate(lines):
-        if i and depth == 0 and not continued and _CODE_START.match(line):
-            starts.append(i)
-        code = line.split("#", 1)[0]
-        depth = max(0, depth + code.count("(") - code.count(")"))
-        continued = code.rstrip().endswith("\\")
-    starts.append(len(lines))
-    return [(a, "\n".join(lines[a:b]) + "\n") for a, b in zip(starts, starts[1:]) if a < b]
 
 
 def _shift(value, lines: int):
@@ -65,6 +49,7 @@ class ParseCache:
 
         definitions: list[ast.Definition] = []
         pipelines: list[ast.Pipeline] = []
+        others: list = []
         fresh: dict[tuple[int, str], ast.Program] = {}
         moved = {text: (first, program) for (first, text), program in self.by_place.items()}
         for first, text in statements(source.text):
@@ -78,8 +63,9 @@ class ParseCache:
             fresh[(first, text)] = program
             definitions += program.definitions
             pipelines += program.pipelines
+            others += program.statements
         self.by_place = fresh if len(fresh) < self.limit else {}
-        return ast.Program(tuple(definitions), tuple(pipelines))
+        return ast.Program(tuple(definitions), tuple(pipelines), tuple(others))
 
 
 @dataclass(frozen=True)
@@ -89,6 +75,7 @@ class Diagnostic:
     code: str | None
     related: tuple[tuple[Span, str], ...]
     fixes: tuple[Fix, ...]
+    severity: str = "error"  # or "warning"
 
 
 @dataclass(frozen=True)
@@ -118,6 +105,18 @@ class Document:
         # With an error, hovers read the model of the statements before the failing one (the lines above an
         # error are usually fine, and the user is looking at them while fixing it).
         self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
+        # What the command line's `check` reports: every independent error, or the warnings.
+        from ..model.diagnosis import every_error, suppressed
+
+        if self.error is not None:
+            try:
+                self.found = every_error(self.source, self.error)
+            except RecursionError:
+                self.found = [self.error]
+        else:
+            from ..model.lint import warnings
+
+            self.found = suppressed(warnings(self.model), self.source)
 
     def _parse(self, source: Source, cache: ParseCache | None) -> ast.Program:
         try:
@@ -156,13 +155,15 @@ class Document:
     # Diagnostics and fixes
 
     def diagnostics(self) -> list[Diagnostic]:
-        error = self.error
-        if error is None:
-            return []
-        span = error.span or Span(1, 1, 1, 1)
-        message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
-        related = tuple((call, f"in block `{block}`, called here") for block, call in error.called_from)
-        return [Diagnostic(span, message, getattr(error, "code", None), related, error.fixes(self.source))]
+        """Every independent error, in file order; or, when there is none, the warnings."""
+        found = []
+        for error in self.found:
+            span = error.span or Span(1, 1, 1, 1)
+            message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+            related = tuple((call, f"in block `{block}`, called here") for block, call in error.called_from)
+            fixes = error.fixes(self.source)
+            found.append(Diagnostic(span, message, getattr(error, "code", None), related, fixes, error.severity))
+        return found
 
     def formatting(self) -> list[tuple[Span, str]] | None:
         """Edits that give `cnndsl fmt`'s layout, one per changed line; None when the file does not parse."""

@@ -37,9 +37,11 @@ def _wordy(char: str) -> bool:
     return char.isalnum() or char in "_."
 
 
-def _space(prev, token, had_space: bool) -> str:
-    """The whitespace between two tokens on one line."""
+def _space(prev, token, had_space: bool, statement: str | None = None) -> str:
+    """The whitespace between two tokens on one line; `statement` is the line's first word."""
     p, t = str(prev), str(token)
+    if statement in ("let", "param") and "=" in (p, t) and str(token) != "-":
+        return " "  # `let c = 8`, as Python writes an assignment
     if t in (",", ";", ")", ":"):
         return ""
     if p == "(":
@@ -89,7 +91,7 @@ def _layout(text: str, tokens: list) -> str:
     current: str | None = None  # the code line being built
     line_open = False  # whether the physical line has produced anything yet
     depth = parens = 0
-    prev = None
+    prev = statement = None
     pos = 0
 
     def flush(indent: str) -> None:
@@ -133,17 +135,18 @@ def _layout(text: str, tokens: list) -> str:
                 queue.append(trailing)
             queue.extend(_comment(piece) or "" for piece in pieces[1:-1])
             # inside brackets, one level per bracket still open (a closing one sits with its line); after `\`, one
-            opened = parens - (str(token) == ")") if parens else 1
+            opened = parens - (str(token) in (")", "]")) if parens else 1
             indent = INDENT * (depth + opened)
             flush(indent)
             current = indent + str(token)
         elif current is None:
             flush(INDENT * depth)
             current = INDENT * depth + str(token)
+            statement = str(token)
         else:
-            current += _space(prev, token, pieces[0] != "") + str(token)
+            current += _space(prev, token, pieces[0] != "", statement if parens == 0 else None) + str(token)
         line_open = True
-        parens += {"(": 1, ")": -1}.get(str(token), 0)
+        parens += {"(": 1, ")": -1, "[": 1, "]": -1}.get(str(token), 0)
         prev = token
     tail = text[pos:].split("\n")
     if current is not None:

@@ -20,20 +20,22 @@ from ..model.pipeline import analyze as _pipeline
 
 
 class Summary:
-    """What a `%%cnn` cell shows: the model's summary, as HTML or text."""
+    """What a `%%cnn` cell shows: the model's summary, as HTML or text, after its warnings (if any)."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, warnings: str = ""):
         self.model = model
+        self.warnings = warnings  # rendered as the command line renders them
 
     def _repr_html_(self) -> str:
         from ..views.summary import format_html
 
-        return format_html(self.model)
+        shown = f'<pre style="color:#8a5a00">{escape(self.warnings)}</pre>' if self.warnings else ""
+        return shown + format_html(self.model)
 
     def __repr__(self) -> str:
         from ..views.summary import format_summary
 
-        return format_summary(self.model)
+        return (self.warnings + "\n" if self.warnings else "") + format_summary(self.model)
 
 
 class ErrorReport:
@@ -65,15 +67,20 @@ def cnn(line: str, cell: str, namespace: dict, analyze=_analyze) -> Summary | Er
         return ErrorReport(
             f"usage: %%cnn [NAME]  (NAME is the variable for the model, `model` by default; got {line!r})"
         )
+    from ..model.diagnosis import every_error, suppressed
+    from ..model.lint import warnings
+
+    source = Source.of(cell, "<cell>")
     try:
         model = analyze(cell, "<cell>", name=name)
     except CnnError as error:
-        report = ErrorReport(render(error, getattr(error, "source", None) or Source.of(cell, "<cell>")))
+        # every independent mistake of the cell, as `cnndsl check` reports them
+        report = ErrorReport("\n".join(render(found, source) for found in every_error(source, error, name)))
     except RecursionError:
         report = ErrorReport("<cell>: the cell nests too deeply to read")
     else:
         namespace[name] = model
-        return Summary(model)
+        return Summary(model, "\n".join(render(warning, source) for warning in suppressed(warnings(model), source)))
     # the name must not keep an earlier run's model: later cells would go on with a model that is not this cell's
     namespace.pop(name, None)
     return report

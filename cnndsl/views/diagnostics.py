@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 
-from ..core.errors import CnnError, render
+from ..core.errors import CnnError, CnnWarning, render
 from ..core.source import Source, Span
 
 FORMATS = ("text", "json", "sarif", "github")
 
 
 def error_classes() -> list[type[CnnError]]:
-    """Every kind of error, base first, in the order of their codes."""
+    """Every kind of error, base first, in the order of their codes; then the warnings (W…), CnnWarning first."""
     found, todo = [], [CnnError]
     while todo:
         cls = todo.pop()
@@ -44,7 +44,7 @@ def as_record(error: CnnError, source: Source) -> dict:
         "file": source.filename,
         **_where(error.span),
         "code": error.code,
-        "severity": "error",
+        "severity": error.severity,
         "message": error.message,
         "hint": error.hint and str(error.hint),
         "notes": [
@@ -78,7 +78,7 @@ def _escape_property(text: str) -> str:
 
 
 def _github(error: CnnError, source: Source) -> str:
-    """`::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message`, for Actions."""
+    """`::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message`, for Actions (`::warning` for a warning)."""
     fields = [f"file={_escape_property(source.filename)}"]
     if error.span is not None:
         span = error.span
@@ -87,7 +87,7 @@ def _github(error: CnnError, source: Source) -> str:
             fields.append(f"endColumn={span.end_column}")
     fields.append(f"title={_escape_property(f'cnndsl {error.code}')}")
     text = error.message + (f"\nhint: {error.hint}" if error.hint else "")
-    return f"::error {','.join(fields)}::{_escape_data(text)}"
+    return f"::{error.severity} {','.join(fields)}::{_escape_data(text)}"
 
 
 def _sarif_region(span: Span) -> dict:
@@ -115,15 +115,15 @@ def sarif(found: list[tuple[CnnError, Source]]) -> dict:
     """A SARIF 2.1.0 log with one run: the rules are our error codes."""
     from ..core.version import __version__
 
-    kinds = [cls for cls in error_classes() if cls is not CnnError]
+    kinds = [cls for cls in error_classes() if cls not in (CnnError, CnnWarning)]
     rules = [
         {
             "id": cls.code,
             "name": cls.__name__,
             "shortDescription": {"text": (cls.__doc__ or cls.__name__).strip().splitlines()[0]},
             "fullDescription": {"text": " ".join((cls.__doc__ or cls.__name__).split())},
-            "help": {"text": f"cnndsl error {cls.code}: see docs/errors.md for an example"},
-            "defaultConfiguration": {"level": "error"},
+            "help": {"text": f"cnndsl {cls.severity} {cls.code}: see docs/errors.md for an example"},
+            "defaultConfiguration": {"level": cls.severity},
         }
         for cls in kinds
     ]
@@ -132,7 +132,7 @@ def sarif(found: list[tuple[CnnError, Source]]) -> dict:
     for error, source in found:
         result = {
             "ruleId": error.code,
-            "level": "error",
+            "level": error.severity,
             "message": {"text": error.message + (f" (hint: {error.hint})" if error.hint else "")},
             "locations": [_sarif_location(source.filename, error.span)],
         }

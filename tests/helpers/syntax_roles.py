@@ -12,13 +12,18 @@ from pathlib import Path
 from cnndsl.core.source import Source
 from cnndsl.language import ast
 from cnndsl.language.parse import parse
+from cnndsl.language.syntax import layer_words
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def sample_texts() -> dict[str, str]:
     """Every example, and every ```cnn snippet of the README."""
-    texts = {path.name: path.read_text(encoding="utf-8") for path in sorted((ROOT / "examples").glob("*.cnn"))}
+    examples = ROOT / "examples"
+    texts = {
+        path.relative_to(examples).as_posix().replace("/", "-"): path.read_text(encoding="utf-8")
+        for path in sorted(examples.rglob("*.cnn"))
+    }
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for i, snippet in enumerate(re.findall(r"```cnn\n(.*?)```", readme, flags=re.S)):
         texts[f"README-{i}"] = snippet
@@ -36,7 +41,9 @@ def roles(text: str) -> dict[tuple[int, int], tuple[str, str]]:
 
     def stage(node) -> None:
         if isinstance(node, ast.Layer):
-            mark(node.kind_span, "block" if node.kind in blocks else "layer", node.kind)
+            # a word no layer has is a block, or a block parameter standing for one (`tail` in a body)
+            block = node.kind in blocks or node.kind not in layer_words()
+            mark(node.kind_span, "block" if block else "layer", node.kind)
         elif isinstance(node, ast.Call):
             mark(node.name_span, "block", node.name)
         elif isinstance(node, ast.Merge):
@@ -57,10 +64,18 @@ def roles(text: str) -> dict[tuple[int, int], tuple[str, str]]:
         for item in node.stages:
             stage(item)
 
+    def statements(items) -> None:
+        for item in items:
+            if isinstance(item, ast.Pipeline):
+                pipeline(item)
+            elif isinstance(item, ast.If):
+                for _, body in item.branches:
+                    statements(body)
+            elif isinstance(item, ast.For):
+                statements(item.body)
+
     for definition in program.definitions:
         mark(definition.name_span, "block", definition.name)
-        for body in definition.body:
-            pipeline(body)
-    for body in program.pipelines:
-        pipeline(body)
+        statements(definition.body)
+    statements(program.statements or program.pipelines)
     return found

@@ -191,7 +191,7 @@ def test_a_bad_pyproject_is_a_usage_error(tmp_path, capsys, settings):
     [
         ("max-parms", "did you mean `max-params`?"),
         ("max_macs", "did you mean `max-macs`?"),
-        ("colour", "the keys are max-params, max-macs, max-memory"),
+        ("colour", "the keys are max-params, max-macs, max-memory, ignore, warnings"),
     ],
 )
 def test_an_unknown_pyproject_key_is_a_usage_error_naming_it(tmp_path, capsys, key, advice):

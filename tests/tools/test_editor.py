@@ -55,3 +55,13 @@ def test_a_syntax_error_is_reported_as_the_command_line_reports_it():
         analyze(text)
     [found] = Document(text, cache=ParseCache()).diagnostics()
     assert (found.span, found.message) == (caught.value.span, caught.value.message + f"\nhint: {caught.value.hint}")
+
+
+def test_the_editor_reports_what_check_reports():
+    """Every independent error (the language server publishes these), or the warnings with their severity."""
+    from cnndsl.tools.editor import Document
+
+    errors = Document("input 8x8x1\ncovn 4 3\nconv 4 3 strid 2\n").diagnostics()
+    assert [(d.span.line, d.code, d.severity) for d in errors] == [(2, "E200", "error"), (3, "E201", "error")]
+    (warning,) = Document("input 7x7x8\nmaxpool 2\nflatten\ndense 10\n").diagnostics()
+    assert (warning.span.line, warning.code, warning.severity) == (2, "W103", "warning")

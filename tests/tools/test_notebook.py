@@ -78,3 +78,18 @@ def test_a_bad_name_is_a_usage_message(shell):
     result, captured = run(shell, "%%cnn 2fast\ninput 8x8x1\n")
     assert not result.success
     assert "usage: %%cnn [NAME]" in captured.stdout and "Traceback" not in captured.stdout
+
+
+def test_every_error_of_a_cell_is_shown(shell):
+    result, captured = run(shell, "%%cnn broken\ninput 8x8x1\ncovn 4 3\nconv 4 3 strid 2\n")
+    assert not result.success
+    firsts = [line for line in captured.stdout.splitlines() if line.startswith("<cell>:")]
+    assert firsts == ["<cell>:2:1: unknown layer `covn` [E200]", "<cell>:3:10: `conv` has no option `strid` [E201]"]
+
+
+def test_a_warning_is_shown_above_the_summary(shell):
+    result, _ = run(shell, "%%cnn warned\ninput 7x7x8\nmaxpool 2\nflatten\ndense 10\n")
+    assert result.success and shell.user_ns["warned"].total == 9 * 8 * 10 + 10
+    text = repr(result.result)
+    assert text.startswith("<cell>:2:1: warning: this `maxpool` never reads the last 1 row and 1 column")
+    assert "[W103]" in result.result._repr_html_()
