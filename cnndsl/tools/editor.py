@@ -20,8 +20,9 @@ from ..core.source import Source, Span
 from ..language import ast
 from ..language.parse import CODE_START as _CODE_START
 from ..language.parse import statements
+from ..language.syntax import IDENT, STAGE_START, STATEMENT_WORDS, TEMPLATE
 from ..model.infer import Model, TypedNode
-from ..views.text import count_text
+from ..views.text import count_text, shape_text
 
 
 def _shift(value, lines: int):
@@ -297,16 +298,19 @@ class Document:
         model = self.hover_model
         if model is None:
             return None
-        from ..views.explain import block_nodes, subtotal
+        from ..views.explain import block_nodes, call_figures
 
         word = self.word_at(line, column)
+        named = self._label_hover(line, column)
+        if named is not None:
+            return named
         calls = [call for call in model.block_calls if _contains(call.span, line, column) and call.span.line == line]
         if calls:
             innermost = min(_size(call.span) for call in calls)
             here = [call for call in calls if _size(call.span) == innermost]
             shown = here[:MAX_INSTANCES]
             lines = [f"**{here[0].name}** block call" + (f", made {len(here)} times here" if len(here) > 1 else "")]
-            lines += ["- " + subtotal(model, call) for call in shown]
+            lines += [f"- {self._call_path(call)}: {call_figures(model, call)}" for call in shown]
             if len(here) > len(shown):
                 lines.append(f"- … {len(here) - len(shown)} more")
             return "\n".join(lines), here[0].span
@@ -323,6 +327,40 @@ class Document:
         if not nodes:
             return None
         return self._node_hover(nodes), nodes[0].span
+
+    def _label_hover(self, line: int, column: int) -> tuple[str, Span] | None:
+        """A label (`conv1:`) or a reference (`@conv1`) under the cursor: the tensor it names."""
+        for _, stage in self.walk():
+            if isinstance(stage, ast.Labelled) and _contains(stage.label_span, line, column):
+                name, span, title = stage.label, stage.label_span, "label"
+            elif isinstance(stage, ast.Reference) and _contains(stage.span, line, column):
+                name, span, title = stage.name, stage.span, "reference to"
+            else:
+                continue
+            nodes = self.labelled_nodes(name)
+            if not nodes:
+                return None
+            head = f"{title} `{name}`: output `{shape_text(nodes[-1].shape)}`"
+            if len(nodes) > 1:
+                head = (
+                    f"{title} `{name}`, {len(nodes)} layers: "
+                    + ", ".join(f"`{n.name}` {shape_text(n.shape)}" for n in nodes[:MAX_INSTANCES])
+                    + (" …" if len(nodes) > MAX_INSTANCES else "")
+                )
+            return head + "\n\n" + self._node_hover(nodes[-1:]), span
+        return None
+
+    def labelled_nodes(self, label: str) -> list[TypedNode]:
+        """The layers a label names: one, or one per filling of a template label (`cell{i}`)."""
+        model = self.hover_model
+        if model is None:
+            return []
+        if "{" not in label:
+            return [node for node in model.nodes if node.name == label and not node.implicit][:1]
+        pattern = re.compile(
+            "".join(".+?" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^{}]*\})", label))
+        )
+        return [node for node in model.nodes if pattern.fullmatch(node.name) and not node.implicit]
 
     def _call_path(self, call) -> str:
         """`stack(128, 4) › projection(c, s)`: the calls that led to this one, outermost first."""
@@ -348,7 +386,7 @@ class Document:
 
     def _node_hover(self, nodes: list[TypedNode]) -> str:
         from ..views.explain import explain_parts
-        from ..views.text import call_label, shape_text
+        from ..views.text import call_label
 
         model = self.hover_model
         first = nodes[0]
@@ -395,7 +433,14 @@ class Document:
         before = self.source.line(line)[: column - 1]
         if "#" in before:
             return []
+        reference = re.search(r"@([\w{}]*)$", before)
         blocks = _defined_blocks(self.source.text)
+        if reference:
+            items = [(label, "label", detail) for label, detail in self._labels_above(line, column)]
+            inside = _enclosing_block(self.source.text, line, blocks)
+            if inside is not None:  # a parameter may stand for a label: `def normal(c, h, p)` and `@p`
+                items += [(p, "parameter", f"parameter of {inside}") for p in blocks[inside]]
+            return items
         call = re.search(r"([A-Za-z_]\w*)\(([^()]*)$", before)
         if call and call.group(1) in blocks:
             return [(f"{p}=", "parameter", f"parameter of {call.group(1)}") for p in blocks[call.group(1)]]
@@ -420,9 +465,28 @@ class Document:
             items += [(p, "parameter", f"parameter of {inside}") for p in blocks[inside]]
         return items
 
+    def _labels_above(self, line: int, column: int) -> list[tuple[str, str]]:
+        """The labels written before the cursor, each once (the nearest first), read from the text: the
+        line being typed does not parse yet. The detail is the shape when the model knows it."""
+        lines = self.source.text.split("\n")[:line]
+        lines[-1] = lines[-1][: column - 1]
+        found: dict[str, int] = {}
+        for number, text in enumerate(lines, 1):
+            for match in _LABEL.finditer(text.split("#", 1)[0]):
+                if match.group(1) not in STATEMENT_WORDS:
+                    found[match.group(1)] = number
+        items = []
+        for label, number in sorted(found.items(), key=lambda item: -item[1]):
+            nodes = self.labelled_nodes(label)
+            items.append((label, f"line {number}" + (f": {shape_text(nodes[-1].shape)}" if nodes else "")))
+        return items
+
 
 MAX_INSTANCES = 8
 MAX_PREFIX_TRIES = 4  # shorter prefixes tried when a prefix fails too; each is one more parse per keystroke
+
+
+_LABEL = re.compile(STAGE_START + "(" + TEMPLATE + "|" + IDENT + r")[ \t]*:(?!=)")
 
 
 def _defined_blocks(text: str) -> dict[str, list[str]]:

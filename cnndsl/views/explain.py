@@ -136,6 +136,13 @@ def own_params(node: TypedNode) -> int:
 
 
 def subtotal(model: Model, call, dtype: str = "float32") -> str:
+    return f"subtotal of {call_label(call, model.source)} (call #{call.id}, line {call.span.line}): " + call_figures(
+        model, call, dtype
+    )
+
+
+def call_figures(model: Model, call, dtype: str = "float32") -> str:
+    """A block call's layers, parameters, MACs, activations and output shape, in one line."""
     nodes = block_nodes(model, call.id)
     params = sum(own_params(n) for n in nodes)
     terms = [figure(own_params(n)) for n in nodes if own_params(n)]
@@ -143,7 +150,6 @@ def subtotal(model: Model, call, dtype: str = "float32") -> str:
     macs = known_sum(n.info.macs for n in nodes)
     values = known_sum(n.activations for n in nodes)
     return (
-        f"subtotal of {call_label(call, model.source)} (call #{call.id}, line {call.span.line}): "
         f"{len(nodes)} layers, params {figure(params)}{sum_text}, MACs {figure(macs)}, "
         f"activations {figure(values)} values ({figure(times(values, DTYPE_BYTES[dtype]))} bytes), "
         f"output {shape_text(nodes[-1].shape)}"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnndsl.core.source import Source
+from cnndsl.core.source import Source, Span
 from cnndsl.language.parse import parse
 from cnndsl.tools.editor import Document, ParseCache, statements
 
@@ -65,3 +65,13 @@ def test_the_editor_reports_what_check_reports():
     assert [(d.span.line, d.code, d.severity) for d in errors] == [(2, "E200", "error"), (3, "E201", "error")]
     (warning,) = Document("input 7x7x8\nmaxpool 2\nflatten\ndense 10\n").diagnostics()
     assert (warning.span.line, warning.code, warning.severity) == (2, "W103", "warning")
+
+
+def test_a_template_label_hovers_with_every_layer_it_names():
+    text = "def b(i):\n    cell{i}: conv 4 3 same\ninput 8x8x1\nb(1) | b(2)\n@cell2 | relu\n"
+    document = Document(text)
+    hovered, span = document.hover(2, 6)
+    # two calls, two layers; the second is Keras's Conv2D(4, 3, padding="same") on 4 channels: (3·3·4 + 1)·4 = 148
+    assert hovered.startswith("label `cell{i}`, 2 layers: `cell1` (None, 8, 8, 4), `cell2` (None, 8, 8, 4)")
+    assert "params: 148" in hovered and span == Span(2, 5, 2, 12)
+    assert document.hover(5, 2)[0].startswith("reference to `cell2`: output `(None, 8, 8, 4)`")

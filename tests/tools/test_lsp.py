@@ -249,3 +249,38 @@ def test_a_code_action_is_offered_anywhere_on_the_diagnostics_line(client):
         )
         is None
     )
+
+
+TWO_HEADS = (ROOT / "examples" / "two_heads.cnn").read_text()
+
+
+def test_hover_on_a_label_and_a_reference_shows_the_tensor_it_names(client):
+    uri, _ = opened(client, "resnet50-labels", RESNET)
+    # `conv1:` on line 25: Keras's ResNet50 conv1_conv, (None, 112, 112, 64) with 7·7·3·64 + 64 = 9,472 params
+    text = hover_text(client, uri, 24, 14)
+    assert text.startswith("label `conv1`: output `(None, 112, 112, 64)`")
+    assert "params: 9,472" in text
+    uri, _ = opened(client, "two_heads-labels", TWO_HEADS)
+    # `@features | dense 64 relu`: the global average pool of 128 channels is (None, 128)
+    reference = client.request("textDocument/hover", at(uri, 7, 3))
+    assert reference["contents"]["value"].startswith("reference to `features`: output `(None, 128)`")
+    assert reference["range"] == {"start": {"line": 7, "character": 0}, "end": {"line": 7, "character": 9}}
+
+
+def test_completion_after_at_offers_the_labels_above(client):
+    lines = TWO_HEADS.splitlines()
+    text = "\n".join([*lines[:6], "@", *lines[6:]]) + "\n"  # `@` typed between the two heads
+    uri, _ = opened(client, "two_heads-complete", text)
+    items = client.request("textDocument/completion", at(uri, 6, 1))["items"]
+    # only `features:` is above; `classes:` and `box:` come later and are not in scope
+    assert [(item["label"], item["kind"]) for item in items] == [("features", 18)]  # 18: Reference
+    assert "(None, 128)" in items[0]["detail"]
+
+
+def test_hover_on_a_block_call_shows_its_arguments_not_an_internal_counter(client):
+    uri, _ = opened(client, "resnet50-calls", RESNET)
+    # `stack(128, 4)`: Keras's conv3 stage has 42 layers (12 in conv3_block1, 10 in each of the other three)
+    # and ends in conv3_block4_out, (None, 28, 28, 512)
+    text = hover_text(client, uri, 27, 2)
+    assert "- stack(128, 4): 42 layers" in text and "output (None, 28, 28, 512)" in text
+    assert "call #" not in text
