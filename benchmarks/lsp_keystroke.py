@@ -1,11 +1,15 @@
-"""Re-analysis after a keystroke in `cnndsl lsp`, on a 700-layer model (figures, not assertions).
+"""Re-analysis after a keystroke in `cnndsl lsp`, on the zoo's ResNet50 and NASNetMobile (figures, not assertions).
 
-    python benchmarks/lsp_keystroke.py [EDITS]
+    python benchmarks/lsp_keystroke.py [EDITS] [example ...]
 
 A real client (tests/helpers/lsp_client.py) opens the model, then types: for each
 edit it sends one didChange and times until the server publishes that
-version's diagnostics. Also prints the in-process cost of one analysis with
-and without the statement cache.
+version's diagnostics. Three kinds of edit: a digit of the head's width
+changed (`dense 1000` -> `dense 1001` and back: the model changes), a space at
+the end of the last line (the model does not change), and a new line at the
+top (every statement moves). Then a burst: 13 edits 30 ms apart, timed from
+the last edit to its diagnostics. Also prints the in-process cost of one
+analysis with and without the statement cache.
 """
 
 from __future__ import annotations
@@ -21,89 +25,89 @@ sys.path.insert(0, str(ROOT))
 
 from lsp_client import Client  # noqa: E402
 
-from cnndsl import analyze
-from cnndsl.tools.editor import Document, ParseCache
+from cnndsl import analyze  # noqa: E402
+from cnndsl.tools.editor import Document, ParseCache  # noqa: E402
 
-
-def model_text(layers: int = 700, flat: bool = False) -> str:
-    """Residual units of conv-bn-relu-conv-bn-add-relu (7 layers each) and a head; `flat`: written out, no blocks."""
-    if flat:
-        unit = "add(identity; conv 16 3x3 same | bn | relu | conv 16 3x3 same | bn) | relu"
-        return "\n".join(["input 64x64x16", *[unit] * ((layers - 3) // 7), "gap", "dense 10 softmax"]) + "\n"
-    lines = [
-        "input 64x64x16",
-        "def unit(c):",
-        "    add(identity; conv c 3x3 same | bn | relu | conv c 3x3 same | bn) | relu",
-    ]
-    count = 1
-    while count + 7 <= layers - 2:
-        lines.append("unit(16)")
-        count += 7
-    lines += ["gap", "dense 10 softmax"]
-    return "\n".join(lines) + "\n"
+EXAMPLES = ("resnet50", "nasnet_mobile")
 
 
 def best_and_median(samples):
-    return f"median {statistics.median(samples):.1f} ms, best {min(samples):.1f} ms"
+    return f"median {statistics.median(samples):5.1f} ms, best {min(samples):5.1f} ms"
 
 
 def main() -> None:
-    edits = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    for flat in (False, True):
-        print("== blocks called 99 times" if not flat else "== the same model written out, no blocks")
-        measure(model_text(flat=flat), edits)
+    args = sys.argv[1:]
+    edits = int(args.pop(0)) if args and args[0].isdigit() else 40
+    for name in args or EXAMPLES:
+        print(f"== examples/{name}.cnn")
+        measure((ROOT / "examples" / f"{name}.cnn").read_text(), edits)
 
 
 def measure(text: str, edits: int) -> None:
     model = analyze(text)
     print(f"model: {len(model.nodes)} layers, {text.count(chr(10))} lines")
+    lines = text.split("\n")
+    head = max(i for i, line in enumerate(lines) if "dense 1000" in line)
+    width = lines[head].index("1000") + 3  # the last digit of 1000
 
     uncached, cached = [], []
     cache = ParseCache()
     Document(text, cache=cache)
     for i in range(10):
-        edited = text.replace("gap", "gap" + " " * (i % 2), 1)
+        edited = text.replace("dense 1000", "dense 1001" if i % 2 == 0 else "dense 1000")
         start = time.perf_counter()
         Document(edited)
         uncached.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         Document(edited, cache=cache)
         cached.append((time.perf_counter() - start) * 1000)
-    print(f"in process, whole file parsed: {best_and_median(uncached)}")
-    print(f"in process, statement cache:   {best_and_median(cached)}")
+    print(f"in process, whole file parsed:          {best_and_median(uncached)}")
+    print(f"in process, statement cache:            {best_and_median(cached)}")
 
     client = Client()
     client.initialize()
     uri = "file:///bench/model.cnn"
     client.open(uri, text)
     client.notification("textDocument/publishDiagnostics")
-    last = text.count("\n") - 1  # the `dense 10 softmax` line
-    typed, newline = [], []
-    for version in range(2, edits + 2):
-        # type one character at the end of the last line, or delete it again
-        if version % 2 == 0:
-            change = {"range": _range(last, 16, last, 16), "text": " "}
-        else:
-            change = {"range": _range(last, 16, last, 17), "text": ""}
+    state = {"version": 1}
+
+    def timed(change) -> float:
+        state["version"] += 1
         start = time.perf_counter()
-        client.change(uri, version, [change])
-        while client.notification("textDocument/publishDiagnostics")["version"] != version:
+        client.change(uri, state["version"], [change])
+        while client.notification("textDocument/publishDiagnostics")["version"] != state["version"]:
             pass
-        typed.append((time.perf_counter() - start) * 1000)
-    version = edits + 2
-    for i in range(10):  # a new line near the top moves every statement below it
-        change = (
-            {"range": _range(1, 0, 1, 0), "text": "\n"} if i % 2 == 0 else {"range": _range(1, 0, 2, 0), "text": ""}
-        )
-        start = time.perf_counter()
-        client.change(uri, version, [change])
-        while client.notification("textDocument/publishDiagnostics")["version"] != version:
+        return (time.perf_counter() - start) * 1000
+
+    digit = [
+        timed({"range": _range(head, width, head, width + 1), "text": "1" if i % 2 == 0 else "0"}) for i in range(edits)
+    ]
+    end = len(lines[head])
+    space = [
+        timed({"range": _range(head, end, head, end + (i % 2)), "text": " " if i % 2 == 0 else ""})
+        for i in range(edits)
+    ]
+    newline = [
+        timed({"range": _range(1, 0, 1, 0), "text": "\n"} if i % 2 == 0 else {"range": _range(1, 0, 2, 0), "text": ""})
+        for i in range(10)
+    ]
+    bursts = []
+    for _ in range(5):
+        for i in range(13):
+            if i:
+                time.sleep(0.030)
+            state["version"] += 1
+            change = {"range": _range(head, width, head, width + 1), "text": "1" if i % 2 == 0 else "0"}
+            client.change(uri, state["version"], [change])
+            last = time.perf_counter()
+        while client.notification("textDocument/publishDiagnostics")["version"] != state["version"]:
             pass
-        newline.append((time.perf_counter() - start) * 1000)
-        version += 1
+        bursts.append((time.perf_counter() - last) * 1000)
     client.close()
-    print(f"server, keystroke to diagnostics:       {best_and_median(typed)} ({len(typed)} edits)")
-    print(f"server, new line above the whole model: {best_and_median(newline)} ({len(newline)} edits)")
+    print(f"server, a digit of the head's width:    {best_and_median(digit)} ({len(digit)} edits)")
+    print(f"server, a space at the end of a line:   {best_and_median(space)} ({len(space)} edits)")
+    print(f"server, a new line above the model:     {best_and_median(newline)} ({len(newline)} edits)")
+    print(f"server, 13 edits 30 ms apart, last one: {best_and_median(bursts)} ({len(bursts)} bursts)")
 
 
 def _range(a, b, c, d) -> dict:

@@ -6,6 +6,8 @@ each warning is told once per place, however many block calls reach it.
 
 from __future__ import annotations
 
+from functools import cache
+
 from ..core.errors import (
     BiasBeforeBatchNorm,
     ChannelsFirstInput,
@@ -131,7 +133,6 @@ def _dropped_border(model: Model, node: TypedNode) -> CnnWarning | None:
     if before.layer.keyword == "zeropad" and before.resolved.get("pads"):
         padded_after = [after for _, after in before.resolved["pads"]]
     rank = len(windows)
-    words = _WORDS.get(rank, tuple(f"position on {name}" for name in axis_names(rank)))
     dropped, worked = [], []
     for i, window in enumerate(windows):
         n, out = in_shape[i], shape[i]
@@ -141,6 +142,7 @@ def _dropped_border(model: Model, node: TypedNode) -> CnnWarning | None:
         last = (out - 1) * s - b + k - 1  # the last input position the last window reads
         unread = n - 1 - last - padded_after[i]  # zeros that a zeropad added after are no loss
         if unread > 0:
+            words = _WORDS.get(rank) or tuple(f"position on {name}" for name in axis_names(rank))
             word = words[i] if i < len(words) else "position"
             dropped.append(f"{unread} {word}{'s' if unread > 1 else ''}")
             worked.append(f"({n} − {k}) mod {s} = {(n - k) % s}")
@@ -157,12 +159,17 @@ def _dropped_border(model: Model, node: TypedNode) -> CnnWarning | None:
     )
 
 
-def _activation_of(node: TypedNode) -> str | None:
-    """The activation a node applies last: its own kind, or a fused `relu`; None for none."""
+@cache
+def _activation_kinds() -> tuple[type, ...]:
     from ..layers.activation import Activation, LeakyReLU, ReLU6
 
+    return (Activation, ReLU6, LeakyReLU)
+
+
+def _activation_of(node: TypedNode) -> str | None:
+    """The activation a node applies last: its own kind, or a fused `relu`; None for none."""
     layer = node.layer
-    if isinstance(layer, (Activation, ReLU6, LeakyReLU)):
+    if isinstance(layer, _activation_kinds()):
         word = getattr(layer, "function", layer.keyword)
         return None if word == "linear" else layer.keyword
     fused = layer.options.get("activation") if isinstance(layer.options, dict) else None
@@ -170,9 +177,7 @@ def _activation_of(node: TypedNode) -> str | None:
 
 
 def _stacked_activation(model: Model, node: TypedNode) -> CnnWarning | None:
-    from ..layers.activation import Activation, LeakyReLU, ReLU6
-
-    if not isinstance(node.layer, (Activation, ReLU6, LeakyReLU)) or len(node.inputs) != 1:
+    if not isinstance(node.layer, _activation_kinds()) or len(node.inputs) != 1:
         return None
     this = _activation_of(node)
     before = _activation_of(model.nodes[node.inputs[0]])

@@ -39,11 +39,13 @@ def _shift(value, lines: int):
 
 
 class ParseCache:
-    """Parsed statements by place and text; a statement that moved is shifted, not parsed again."""
+    """Parsed statements by place and text; a statement that moved is shifted, not parsed again.
+    `last` is the last Document analysed with it: a text whose syntax tree is the same is not analysed again."""
 
     def __init__(self, limit: int = 20_000):
         self.limit = limit
         self.by_place: dict[tuple[int, str], ast.Program] = {}
+        self.last: Document | None = None
 
     def parse(self, source: Source) -> ast.Program:
         from ..language.parse import parse
@@ -67,6 +69,13 @@ class ParseCache:
             others += program.statements
         self.by_place = fresh if len(fresh) < self.limit else {}
         return ast.Program(tuple(definitions), tuple(pipelines), tuple(others))
+
+
+class _Unchanged(Exception):
+    """Raised from the parse: the syntax tree is the last Document's, so its analysis stands."""
+
+    def __init__(self, last: Document):
+        self.last = last
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class Document:
     """One version of a .cnn text, analysed: its syntax tree, and its model or its error."""
 
     def __init__(self, text: str, filename: str = "<input>", cache: ParseCache | None = None):
+        from ..model.diagnosis import suppressed
         from ..model.pipeline import analyze
 
         self.source = Source.of(text, filename)
@@ -103,21 +113,37 @@ class Document:
             self.model = analyze(self.source, parse=lambda source: self._parse(source, cache))
         except CnnError as error:
             self.error = error
+            self.analyse_further(cache)
+        except _Unchanged as unchanged:
+            # the same syntax tree as the last analysis (an edit in a comment or in spacing): its results,
+            # on this text; only the `# cnndsl: ignore[...]` comments are read again
+            last = unchanged.last
+            self.model = dataclasses.replace(last.model, source=self.source) if last.model else None
+            self.error, self.prefix_model, self.unsuppressed = last.error, last.prefix_model, last.unsuppressed
+            if last.prefix_model is not None:
+                self.prefix_model = dataclasses.replace(last.prefix_model, source=self.source)
+        else:
+            self.analyse_further(cache)
+        self.found = self.unsuppressed if self.error is not None else suppressed(self.unsuppressed, self.source)
+        if cache is not None:
+            cache.last = self
+
+    def analyse_further(self, cache: ParseCache | None) -> None:
+        """What the command line's `check` reports: every independent error, or the warnings."""
+        from ..model.diagnosis import every_error
+
         # With an error, hovers read the model of the statements before the failing one (the lines above an
         # error are usually fine, and the user is looking at them while fixing it).
         self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
-        # What the command line's `check` reports: every independent error, or the warnings.
-        from ..model.diagnosis import every_error, suppressed
-
         if self.error is not None:
             try:
-                self.found = every_error(self.source, self.error)
+                self.unsuppressed = every_error(self.source, self.error)
             except RecursionError:
-                self.found = [self.error]
+                self.unsuppressed = [self.error]
         else:
             from ..model.lint import warnings
 
-            self.found = suppressed(warnings(self.model), self.source)
+            self.unsuppressed = warnings(self.model)
 
     def _parse(self, source: Source, cache: ParseCache | None) -> ast.Program:
         try:
@@ -127,6 +153,9 @@ class Document:
             from ..language.parse import parse
 
             self.program = parse(source)
+        last = cache.last if cache is not None else None
+        if last is not None and last.program == self.program and source is self.source:
+            raise _Unchanged(last)
         return self.program
 
     def _prefix_model(self, cache: ParseCache | None) -> Model | None:

@@ -75,3 +75,22 @@ def test_a_template_label_hovers_with_every_layer_it_names():
     assert hovered.startswith("label `cell{i}`, 2 layers: `cell1` (None, 8, 8, 4), `cell2` (None, 8, 8, 4)")
     assert "params: 148" in hovered and span == Span(2, 5, 2, 12)
     assert document.hover(5, 2)[0].startswith("reference to `cell2`: output `(None, 8, 8, 4)`")
+
+
+def test_an_edit_that_leaves_the_syntax_tree_as_it_was_is_not_analysed_again():
+    cache = ParseCache()
+    text = "input 8x8x1\nconv 4 3 relu | relu\n"
+    first = Document(text, cache=cache)
+    assert [found.code for found in first.diagnostics()] == ["W104"]  # relu(relu(x)) is relu(x)
+    # a comment that silences the warning: the model is the last one, its warnings are read again
+    silenced = Document(text.replace("relu\n", "relu  # cnndsl: ignore[W104]\n"), cache=cache)
+    assert silenced.model.nodes is first.model.nodes and silenced.diagnostics() == []
+    assert silenced.model.source.text.endswith("ignore[W104]\n")
+    # a real change is analysed: 8x8 -> 6x6 -> a 7x7 kernel does not fit
+    broken = Document(text.replace("relu | relu", "relu | conv 4 7"), cache=cache)
+    assert broken.error is not None and broken.error.message.startswith("kernel 7x7 is larger than its 6x6 input")
+    # and an error stands while only spacing changes
+    again = Document(text.replace("relu | relu", "relu | conv 4 7 "), cache=cache)
+    assert again.error is broken.error and [found.message for found in again.diagnostics()] == [
+        found.message for found in broken.diagnostics()
+    ]
