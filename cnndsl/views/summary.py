@@ -10,6 +10,7 @@ from .text import (
     count_text,
     layer_title,
     listed,
+    markdown_text,
     readable_count,
     readable_memory_size,
     shape_text,
@@ -308,8 +309,9 @@ def format_markdown(model: Model, batch: int | None = None, macs: bool = False, 
     """The table as GitHub-flavoured Markdown, totals below it, for a README or a paper."""
     header, rows, align = _flat_rows(model, batch, macs, view)
     rule = {"<": ":--", ">": "--:"}
-    out = [f"**{model.name}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
-    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in rows]
+    out = [f"**{markdown_text(model.name)}**", "", "| " + " | ".join(map(markdown_text, header)) + " |"]
+    out.append("|" + "|".join(rule[a] for a in align) + "|")
+    out += ["| " + " | ".join(map(markdown_text, cells)) + " |" for cells in rows]
     out.append("")
     out += [line.strip() + "  " for line in footer(model, macs, view, batch)]
     out[-1] = out[-1].rstrip()
