@@ -97,7 +97,8 @@ def measure(text: str, edits: int) -> None:
             if i:
                 time.sleep(0.030)
             state["version"] += 1
-            change = {"range": _range(head, width, head, width + 1), "text": "1" if i % 2 == 0 else "0"}
+            # a different digit each time, so no text is the one analysed before
+            change = {"range": _range(head, width, head, width + 1), "text": str(1 + (state["version"] % 9))}
             client.change(uri, state["version"], [change])
             last = time.perf_counter()
         while client.notification("textDocument/publishDiagnostics")["version"] != state["version"]:

@@ -89,7 +89,11 @@ class CnnLexer(RegexLexer):
         "root": [
             include("common"),
             (r"\n", Whitespace),
-            (r"(let|param)([ \t]+)(" + IDENT + ")", bygroups(Keyword.Declaration, Whitespace, Name.Variable), "statement"),
+            (
+                r"(let|param)([ \t]+)(" + IDENT + ")",
+                bygroups(Keyword.Declaration, Whitespace, Name.Variable),
+                "statement",
+            ),
             (r"(?:if|elif|for)(?![A-Za-z0-9_])", Keyword.Reserved, "statement"),
             (r"else(?=[ \t]*:)", Keyword.Reserved),
             (r'(use)([ \t]+)("[^"\n]*")', bygroups(Keyword.Namespace, Whitespace, String)),
@@ -158,3 +162,55 @@ class CnnLexer(RegexLexer):
             default("#pop"),
         ],
     }
+
+
+# The language server's semantic tokens (textDocument/semanticTokens/full) are this lexer's tokens, so an
+# editor without TextMate (Neovim) colours a file as Pygments and the VS Code grammar do. Each class a
+# highlighter tells apart gets its own (type, modifiers) of the protocol's standard ones.
+SEMANTIC_TYPES = (
+    "class",
+    "function",
+    "keyword",
+    "label",
+    "enumMember",
+    "parameter",
+    "variable",
+    "number",
+    "comment",
+    "string",
+    "operator",
+    "macro",
+)
+SEMANTIC_MODIFIERS = ("defaultLibrary",)
+_SEMANTIC = (  # most specific first: a Pygments token type -> (semantic type, modifiers bit set)
+    (Name.Builtin.Pseudo, ("macro", 0)),  # `in.c`, `round(`: the expressions' own words
+    (Name.Builtin, ("class", 1)),  # a layer keyword: a class of the library
+    (Name.Function, ("function", 0)),  # a block
+    (Name.Label, ("label", 0)),
+    (Name.Attribute, ("parameter", 0)),  # `s=` in a call
+    (Name.Variable, ("variable", 0)),
+    (Keyword.Pseudo, ("enumMember", 0)),  # a layer's option: `same`, `stride`, `relu`
+    (Keyword.Declaration, ("keyword", 0)),
+    (Keyword.Reserved, ("keyword", 0)),
+    (Keyword.Namespace, ("keyword", 0)),
+    (Keyword, ("keyword", 1)),  # a merge: `add(`, `concat(`
+    (Number, ("number", 0)),
+    (Comment, ("comment", 0)),
+    (String, ("string", 0)),
+    (Operator, ("operator", 0)),
+)
+
+
+def semantic_tokens(text: str) -> list[tuple[int, int, int, str, int]]:
+    """(line, column, length, type, modifier bits) of each highlighted word, 1-based, in characters."""
+    found = []
+    line, column = 1, 1
+    for _, token, value in CnnLexer(stripnl=False, ensurenl=False).get_tokens_unprocessed(text):
+        kind = next((wanted for general, wanted in _SEMANTIC if token in general), None) if value.strip() else None
+        for i, part in enumerate(value.split("\n")):
+            if i:
+                line, column = line + 1, 1
+            if kind is not None and part:
+                found.append((line, column, len(part), *kind))
+            column += len(part)
+    return found

@@ -92,3 +92,98 @@ def test_the_extension_scripts_are_valid_javascript(tokenized):
     for script in ("extension.js", "test/tokenize.js"):
         done = subprocess.run([shutil.which("node"), "--check", script], cwd=VSCODE, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+
+
+# What each highlighter calls a word, in the classes all three tell apart.
+SEMANTIC_CLASSES = {
+    ("class", 1): "layer",
+    ("function", 0): "block",
+    ("keyword", 1): "merge",
+    ("label", 0): "label",
+    ("enumMember", 0): "option",
+    ("number", 0): "number",
+    ("comment", 0): "comment",
+}
+
+
+def textmate_class(scope: str) -> str | None:
+    if scope.startswith("constant.numeric."):
+        return "number"
+    if scope.startswith("comment."):
+        return "comment"
+    if scope == "keyword.other.option.cnndsl":
+        return "option"
+    return SCOPE_ROLES.get(scope)
+
+
+def pygments_class(token) -> str | None:
+    from pygments.token import Comment, Keyword, Name, Number
+
+    for general, name in (
+        (Name.Builtin.Pseudo, None),
+        (Name.Builtin, "layer"),
+        (Name.Function, "block"),
+        (Name.Label, "label"),
+        (Keyword.Pseudo, "option"),
+        (Keyword.Declaration, None),
+        (Keyword.Reserved, None),
+        (Keyword.Namespace, None),
+        (Keyword, "merge"),
+        (Number, "number"),
+        (Comment, "comment"),
+    ):
+        if token in general:
+            return name
+    return None
+
+
+@pytest.fixture(scope="module")
+def semantic(tmp_path_factory) -> dict[str, dict]:
+    """Every sample's semantic tokens from `cnndsl lsp`, decoded: (line, column) -> (class, word), 1-based."""
+    pytest.importorskip("pygls")
+    from lsp_client import Client
+
+    client = Client()
+    legend = client.initialize()["capabilities"]["semanticTokensProvider"]["legend"]
+    found = {}
+    for name, text in TEXTS.items():
+        uri = f"file:///samples/{name}.cnn"
+        client.open(uri, text)
+        data = client.request("textDocument/semanticTokens/full", {"textDocument": {"uri": uri}})["data"]
+        lines, line, start, tokens = text.split("\n"), 0, 0, {}
+        for i in range(0, len(data), 5):
+            delta, offset, length, kind, modifiers = data[i : i + 5]
+            line, start = line + delta, (start if delta == 0 else 0) + offset
+            word = lines[line][start : start + length]  # the samples are ASCII: UTF-16 units are characters
+            role = SEMANTIC_CLASSES.get((legend["tokenTypes"][kind], modifiers))
+            if role is not None:
+                tokens[(line + 1, start + 1)] = (role, word)
+        found[name] = tokens
+    assert client.close() == 0
+    return found
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_semantic_tokens_agree_with_the_lexer_and_the_grammar(name, semantic, tokenized):
+    from cnndsl.tools.highlight import CnnLexer
+
+    text = TEXTS[name]
+    lines = text.split("\n")
+    grammar = {}
+    for line, start, end, scopes in tokenized[name]:
+        role = textmate_class(scopes[-1])
+        if role is not None and lines[line][start:end].strip():
+            grammar[(line + 1, start + 1)] = (role, lines[line][start:end])
+    lexer, line, column = {}, 1, 1
+    for _, token, value in CnnLexer(stripnl=False, ensurenl=False).get_tokens_unprocessed(text):
+        role = pygments_class(token)
+        for i, part in enumerate(value.split("\n")):
+            if i:
+                line, column = line + 1, 1
+            if role is not None and part.strip():
+                lexer[(line, column)] = (role, part)
+            column += len(part)
+    assert semantic[name] == lexer
+    assert semantic[name] == grammar
+    # and the four the parser knows are the parser's
+    assert {at: found for at, found in semantic[name].items() if found[0] in SCOPE_ROLES.values()} == roles(text)
