@@ -84,14 +84,12 @@ def test_every_summary_format_and_style_is_one_the_cli_handles(tmp_path, capsys)
     assert capsys.readouterr().out.count("54,170") >= len(choices.SUMMARY_FORMATS)
 
 
-def test_bytes_per_value_are_torchs():
-    import torch
+def test_bytes_per_value_are_torchs(torch):
     for name, size in choices.DTYPE_BYTES.items():
         assert getattr(torch, name).itemsize == size, name
 
 
-def test_optimizer_states_are_torchs():
-    import torch
+def test_optimizer_states_are_torchs(torch):
     weight = torch.nn.Parameter(torch.ones(3))
     made = {
         "sgd": torch.optim.SGD([weight], lr=0.1),
