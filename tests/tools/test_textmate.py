@@ -187,3 +187,13 @@ def test_semantic_tokens_agree_with_the_lexer_and_the_grammar(name, semantic, to
     assert semantic[name] == grammar
     # and the four the parser knows are the parser's
     assert {at: found for at, found in semantic[name].items() if found[0] in SCOPE_ROLES.values()} == roles(text)
+
+
+def test_the_extension_has_what_vsce_package_reads():
+    manifest = json.loads((VSCODE / "package.json").read_text())
+    assert manifest["license"] == "MIT" and (VSCODE / "LICENSE").read_text().startswith("MIT License")
+    assert "pip install" in (VSCODE / "README.md").read_text()
+    ignored = (VSCODE / ".vscodeignore").read_text().split("\n")
+    # the tests and their tokenizer stay out of the .vsix; the language client the extension runs stays in
+    assert {"test/**", "node_modules/vscode-textmate/**", "node_modules/vscode-oniguruma/**"} <= set(ignored)
+    assert not any("languageclient" in line or "umd" in line for line in ignored)
