@@ -95,6 +95,10 @@ class Failed(LayerKind):
         super().__init__("?", {}, {}, span)
 
 
+class _FollowsFromEarlier(CnnError):
+    """`in.c` read after a stage that failed: its size is unknown because of an error already reported."""
+
+
 # Words the expander handles itself; none of them is a layer kind.
 IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 
@@ -187,6 +191,8 @@ class Expander(Context):
         """
         if self.errors is None or isinstance(error, LimitExceeded):
             raise error
+        if isinstance(error, _FollowsFromEarlier):
+            return
         if not error.called_from:
             for name, span in reversed(self.calls):  # innermost first, as `_note_call` adds them
                 if not _within(error.span, span):
@@ -329,12 +335,17 @@ class Expander(Context):
         # The layers' own shape rules, as `infer` applies them; a layer that fails here fails there the same way.
         for node in nodes[len(shapes) : self.flowing + 1]:
             in_shapes = tuple(shapes[i] for i in node.inputs)
+            if isinstance(node.layer, Failed) or any(shape is None for shape in in_shapes):
+                shapes.append(None)  # unknown after an error (only while every error is wanted)
+                continue
             if node.shares is not None and not node.inputs:
                 in_shapes = ()
             extra = node.layer.implicit_before(in_shapes)
             if extra is not None:
                 in_shapes = (extra.infer(in_shapes).shape,)
             shapes.append(node.layer.infer(in_shapes).shape)
+        if shapes[self.flowing] is None:
+            raise _FollowsFromEarlier("the size follows from an earlier error", span)
         return shapes[self.flowing]
 
     def check_all_used(self) -> None:
