@@ -95,10 +95,6 @@ class Failed(LayerKind):
         super().__init__("?", {}, {}, span)
 
 
-class _FollowsFromEarlier(CnnError):
-    """`in.c` read after a stage that failed: its size is unknown because of an error already reported."""
-
-
 # Words the expander handles itself; none of them is a layer kind.
 IDENTITY, OUTPUT, REUSE = "identity", "output", "reuse"
 
@@ -191,7 +187,7 @@ class Expander(Context):
         """
         if self.errors is None or isinstance(error, LimitExceeded):
             raise error
-        if isinstance(error, _FollowsFromEarlier):
+        if getattr(error, "follows_from_earlier", False):
             return
         if not error.called_from:
             for name, span in reversed(self.calls):  # innermost first, as `_note_call` adds them
@@ -345,7 +341,10 @@ class Expander(Context):
                 in_shapes = (extra.infer(in_shapes).shape,)
             shapes.append(node.layer.infer(in_shapes).shape)
         if shapes[self.flowing] is None:
-            raise _FollowsFromEarlier("the size follows from an earlier error", span)
+            # `in.c` after a stage that failed: unknown because of an error already reported
+            error = BadArgument("the size follows from an earlier error", span)
+            error.follows_from_earlier = True
+            raise error
         return shapes[self.flowing]
 
     def check_all_used(self) -> None:
