@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_zoo import counts, keras_rows
+from test_zoo import counts, describe_keras, keras_rows
 
 import cnndsl
 
@@ -85,3 +85,36 @@ def test_efficientnet_family_totals(member):
 
 def test_efficientnet_defaults_are_b0():
     assert efficientnet("B0").total == ours("efficientnet.cnn").total == 5_330_571  # Keras's documented B0
+
+
+def hard_sigmoid_as_written(keras, model):
+    """`keras_rows`, but the hard sigmoid's tensor operations `x + 3.0` and `* (1.0 / 6.0)` (no layers:
+    Keras lists them as the operations Add and Multiply) as cnndsl writes them, `rescale 1 offset 3`
+    and `rescale 1/6`."""
+    for op in model.operations:
+        row = describe_keras(keras)(op)
+        if not isinstance(op, keras.layers.Layer):
+            assert row[0] in ("Add", "Multiply") and row[1] == 0
+            row = ("Rescaling", 0, row[2])
+        yield row
+
+
+@pytest.mark.parametrize("alpha", [0.75, 1.0])
+@pytest.mark.parametrize("minimalistic", [0, 1])
+@pytest.mark.parametrize("large", [0, 1])
+def test_mobilenet_v3_family(large, minimalistic, alpha, keras):
+    size = 224 if alpha == 1.0 else 0  # 0: Keras's default input, images of any size
+    constructor = keras.applications.MobileNetV3Large if large else keras.applications.MobileNetV3Small
+    theirs = constructor(
+        input_shape=(size or None, size or None, 3), alpha=alpha, minimalistic=bool(minimalistic), weights=None
+    )
+    model = ours("mobilenet_v3.cnn", alpha=alpha, large=large, minimalistic=minimalistic, size=size)
+    assert (model.total, model.trainable, model.non_trainable) == counts(keras, theirs)
+    rows = [(node.keras_type, node.info.params, tuple(node.shape)) for node in model.nodes]
+    assert rows == list(hard_sigmoid_as_written(keras, theirs))
+
+
+def test_mobilenet_v3_defaults_are_keras_defaults():
+    # keras.applications.MobileNetV3Small() and MobileNetV3Large() build these (tests/model/test_unknown_axes.py)
+    assert ours("mobilenet_v3.cnn").total == 2_554_968
+    assert ours("mobilenet_v3.cnn", large=1).total == 5_507_432

@@ -147,6 +147,27 @@ class ReLU6(LayerKind):
         return activation_counts("relu6", prod(node.shape))
 
 
+class ReLULayer(ReLU6):
+    """Keras's `layers.ReLU()` layer, as MobileNetV3 writes it; `relu` is `Activation("relu")`, the same function."""
+
+    KEYWORDS = ("ReLU",)
+    SUMMARY = "ReLU as its own Keras class (`layers.ReLU()`, as MobileNetV3 uses); `relu` is `Activation(\"relu\")`"
+    USAGE = "ReLU"
+
+    @property
+    def function(self) -> str:
+        return "relu"
+
+    def keras(self, node):
+        return Call("layers.ReLU", [])
+
+    def torch(self, node, step):
+        return activation_steps("relu")
+
+    def counts(self, node):
+        return activation_counts("relu", prod(node.shape))
+
+
 class LeakyReLU(LayerKind):
     NEEDS_LAST_AXIS = False
     KEYWORDS = ("leakyrelu", "leaky_relu")

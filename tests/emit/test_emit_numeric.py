@@ -83,7 +83,7 @@ NETWORKS = {
         deconv 3 2 stride 3 same
         upsample 2 bilinear | zeropad 0 1 2 0 | crop 1 0 0 2 | upsample 2
         subtract(identity; swish) | average(identity; gelu; mish) | maximum(identity; elu) | minimum(identity; selu)
-        leakyrelu 0.1 | softplus | reshape 4x-1 | layernorm noscale | gap
+        leakyrelu 0.1 | softplus | ReLU | reshape 4x-1 | layernorm noscale | gap
     """,
     "sequences_and_volumes": """
         input 20x3
