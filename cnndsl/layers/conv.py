@@ -271,6 +271,27 @@ class _Convolution(LayerKind):
         return rank, kernel, stride, dilation
 
 
+def _pad_arg() -> Arg:
+    return Arg("pad", SizeType(minimum=0), default=None, doc="explicit zero padding before a valid conv", example="pad 1")
+
+
+def _validate_pad(layer) -> None:
+    if layer["pad"] is not None and "padding" in layer.spans and layer["padding"] != "valid":
+        raise layer.fail("`pad` and `same` cannot be combined", "pad", "use one of them")
+
+
+def _lower_pad(layer) -> list:
+    """`pad P`: a zeropad of P, then the same layer with valid padding (as PyTorch's `padding=P`)."""
+    if layer["pad"] is None:
+        return [layer]
+    from .resize import ZeroPad
+
+    pad = ZeroPad("zeropad", {"padding": (layer["pad"],)}, {"padding": layer.span_of("pad")}, layer.span)
+    options = dict(layer.options, pad=None, padding="valid")
+    spans = {k: v for k, v in layer.spans.items() if k != "pad"}
+    return [pad, type(layer)(layer.keyword, options, spans, layer.span)]
+
+
 class Conv(_Convolution):
     KEYWORDS = ("conv", "conv1d", "conv2d", "conv3d")
     ARGS = (
@@ -285,7 +306,7 @@ class Conv(_Convolution):
         ),
         *_common(causal=True),
         Arg("groups", IntType(), default=1, doc="grouped convolution", example="groups 4"),
-        Arg("pad", SizeType(minimum=0), default=None, doc="explicit zero padding before a valid conv", example="pad 1"),
+        _pad_arg(),
     )
     SUMMARY = "convolution; the input's rank picks Conv1D, Conv2D or Conv3D"
     USAGE = "conv FILTERS KERNEL [stride S] [same|valid] [pad P] [dilation D] [groups G] [nobias] [ACTIVATION]"
@@ -297,18 +318,10 @@ class Conv(_Convolution):
                 "groups",
                 "the number of filters must be a multiple of `groups`",
             )
-        if self["pad"] is not None and "padding" in self.spans and self["padding"] != "valid":
-            raise self.fail("`pad` and `same` cannot be combined", "pad", "use one of them")
+        _validate_pad(self)
 
     def lower(self):
-        if self["pad"] is None:
-            return [self]
-        from .resize import ZeroPad
-
-        pad = ZeroPad("zeropad", {"padding": (self["pad"],)}, {"padding": self.span_of("pad")}, self.span)
-        options = dict(self.options, pad=None, padding="valid")
-        spans = {k: v for k, v in self.spans.items() if k != "pad"}
-        return [pad, Conv(self.keyword, options, spans, self.span)]
+        return _lower_pad(self)
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -373,9 +386,16 @@ class DepthwiseConv(_Convolution):
         Arg("kernel", SizeType(), positional=True, required=True, doc="kernel size", example="dwconv 3x3"),
         Arg("mult", IntType(), default=1, doc="depth multiplier", example="mult 2"),
         *_common(),
+        _pad_arg(),
     )
     SUMMARY = "depthwise convolution: one filter (or `mult` filters) per input channel"
-    USAGE = "dwconv KERNEL [mult M] [stride S] [same|valid] [dilation D] [nobias] [ACTIVATION]"
+    USAGE = "dwconv KERNEL [mult M] [stride S] [same|valid] [pad P] [dilation D] [nobias] [ACTIVATION]"
+
+    def validate(self):
+        _validate_pad(self)
+
+    def lower(self):
+        return _lower_pad(self)
 
     def infer(self, shapes):
         (shape,) = shapes

@@ -50,6 +50,7 @@ NETWORKS = {
         dwconv 2 stride 1 same nobias
         sepconv 5 3 stride 2 same nobias
         dwconv 3 dilation 2 same
+        dwconv 3 stride 2 pad 1 mult 2
     """,
     "batch_norm_inference": """
         input 8x8x3

@@ -51,6 +51,24 @@ def test_defaults_pytorch_are_pytorchs_own(torch):
         assert torch.allclose(out, built.dense(torch.flatten(h, 1)))
 
 
+def test_dwconv_pad_is_pytorchs_padding(torch):
+    # torchvision's depthwise convs: nn.Conv2d(c, c * m, k, stride, padding=p, groups=c)
+    model, built = build("input 9x9x4\ndwconv 3 stride 2 pad 1 nobias\ndwconv 5 pad 2 mult 2\n")
+    first = torch.nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False)
+    second = torch.nn.Conv2d(4, 8, 5, padding=2, groups=4)
+    x = torch.randn(1, 4, 9, 9)
+    with torch.no_grad():
+        first.weight.copy_(built.depthwise_conv2d.weight)
+        second.weight.copy_(built.depthwise_conv2d_1.weight)
+        second.bias.copy_(built.depthwise_conv2d_1.bias)
+        expected = second(first(x))
+        assert torch.allclose(built(x), expected, atol=1e-6)
+    assert model.total == sum(p.numel() for p in (*first.parameters(), *second.parameters()))
+    assert (None, *model.output_shape) == (None, 5, 5, 8) and tuple(expected.shape) == (1, 8, 5, 5)
+    with pytest.raises(CnnError, match="`pad` and `same` cannot be combined"):
+        cnndsl.analyze("input 9x9x4\ndwconv 3 pad 1 same\n")
+
+
 def test_bn_momentum_means_pytorchs_under_pytorch_defaults(torch, keras):
     text = "defaults pytorch\ninput 4x4x3\nbn momentum 0.02 eps 0.001\n"
     model, built = build(text)
