@@ -15,6 +15,7 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 COMMAND = "python -m cnndsl.build"
+LANGUAGE_PAGE = "docs/manual/language.md"  # holds the layer table between its markers
 
 
 class Generated:
@@ -78,10 +79,10 @@ def _errors_page() -> list[str]:
     return [page()]
 
 
-def _readme() -> list[str]:
+def _layer_table() -> list[str]:
     from ..views.reference import BEGIN, END, markdown
 
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+    with open(os.path.join(ROOT, *LANGUAGE_PAGE.split("/")), encoding="utf-8") as file:
         text = file.read()
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
@@ -141,7 +142,7 @@ GENERATED = [
         "parser", ["cnndsl/language/_generated_parser.py", "cnndsl/language/_parse_tables.py"], _parser_texts, _parser_current
     ),
     Generated("error catalogue", ["docs/errors.md"], _errors_page),
-    Generated("README layer table", ["README.md"], _readme),
+    Generated("manual layer table", [LANGUAGE_PAGE], _layer_table),
     Generated("TextMate grammar", ["editors/vscode/syntaxes/cnndsl.tmLanguage.json"], _textmate),
     Generated("emitted-code golden files", _emit_golden_paths, _emit_goldens),
     Generated("fmt golden files", _fmt_golden_paths, _fmt_goldens),

@@ -64,7 +64,7 @@ def _arg_words(kind: type[LayerKind]) -> tuple[str, str]:
 
 
 def markdown() -> str:
-    """The README's layer table."""
+    """The layer table of the manual's language reference (docs/manual/language.md)."""
     lines = ["| layer | arguments | options | what it is |", "|---|---|---|---|"]
     for kind in kinds():
         first, *aliases = kind.KEYWORDS
@@ -98,9 +98,9 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--update-readme"]:
         print(
-            "README.md updated"
-            if update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
-            else "README.md is current"
+            "docs/manual/language.md updated"
+            if update_readme(sys.argv[2] if len(sys.argv) > 2 else "docs/manual/language.md")
+            else "docs/manual/language.md is current"
         )
     else:
         print(markdown())

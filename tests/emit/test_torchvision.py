@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 from emit_helpers import check_torch, load
 
 import cnndsl
@@ -56,8 +57,7 @@ def test_every_example_has_its_published_figures():
 
 
 def test_the_readme_lists_every_example_with_its_published_figures():
-    readme = (FOLDER.parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### torchvision's models", 1)[1].split("\n## ", 1)[0]
+    section = page("examples.md").split("## torchvision's models", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)\.cnn`[^|]*\| ([\d,]+) \| ([\d.]+) \|$", section, flags=re.M)
     assert {name: (int(params.replace(",", "")), float(gflops)) for name, params, gflops in rows} == PUBLISHED
     assert len(rows) == len(PUBLISHED)

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from docs_pages import cnn_snippets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import networks
@@ -51,12 +52,13 @@ def test_every_example(path):
     assert assert_formats_well(text, path.name) == text
 
 
-README_SNIPPETS = re.findall(r"```cnn\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+DOC_SNIPPETS = dict(cnn_snippets())
 
 
-@pytest.mark.parametrize("snippet", README_SNIPPETS)
-def test_every_language_snippet_in_the_readme(snippet):
-    # New syntax reaches the README's language reference first; as test_readme does, give it an input.
+@pytest.mark.parametrize("name", sorted(DOC_SNIPPETS))
+def test_every_language_snippet_in_the_docs(name):
+    # New syntax reaches the manual's language reference first; as test_readme does, give it an input.
+    snippet = DOC_SNIPPETS[name]
     has_input = re.search(r"^(\w+: *)?input ", snippet, flags=re.M)
     assert_formats_well(snippet if has_input else "input 56x56x64\n" + snippet)
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 
 from cnndsl import Source, analyze_file
 from cnndsl.views.diagram import to_dot, to_mermaid
@@ -187,7 +188,6 @@ def test_a_model_error_is_reported_as_usual(tmp_path):
     assert b"did you mean `conv`?" in result.stderr
 
 
-def test_the_readme_shows_a_rendering_that_exists():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert 'src="docs/resnet50-diagram.png"' in readme
+def test_the_manual_shows_a_rendering_that_exists():
+    assert 'src="../resnet50-diagram.png"' in page("commands.md")
     assert (ROOT / "docs" / "resnet50-diagram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 
 import cnndsl
 from cnndsl.cli import main
@@ -128,7 +129,7 @@ def test_usage_errors_exit_2(tmp_path, capsys):
 
 def test_the_readme_diff_is_what_the_command_prints(tmp_path, capsys, monkeypatch):
     command = "$ cnndsl diff examples/lenet.cnn wide.cnn\n"
-    shown = (ROOT / "README.md").read_text(encoding="utf-8").split(command, 1)[1].split("```", 1)[0]
+    shown = page("commands.md").split(command, 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").mkdir()
     write(tmp_path, "examples/lenet.cnn", LENET_TEXT)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 from emit_helpers import load
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
@@ -110,7 +111,7 @@ def test_the_command(capsys):
 
 def test_readme_sample_is_the_real_output(capsys):
     main(["summary", "--style", "torchinfo", str(ROOT / "examples" / "lenet.cnn")])
-    assert capsys.readouterr().out in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert capsys.readouterr().out in page("commands.md")
 
 
 def test_style_torchinfo_has_no_other_format(capsys):
