@@ -365,7 +365,7 @@ def render(error: CnnError, source: Source) -> str:
 def _located(source: Source, span: Span | None, message: str) -> list[str]:
     if span is None:
         return [f"{source.filename}: {message}"]
-    text = source.line(span.line).expandtabs(1)
+    text = source.line(span.line).replace("\t", "→")  # a tab shown as one visible column, as columns count it
     gutter = " " * len(str(span.line))
     width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
     return [

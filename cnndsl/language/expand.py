@@ -683,13 +683,16 @@ class Expander(Context):
         """The block a call names; a layer called like a block, or an unknown name, is an error."""
         definition = self.definitions.get(stage.name)
         if definition is None and stage.name in REGISTRY:
-            usage = REGISTRY[stage.name].USAGE
+            usage = REGISTRY[stage.name].usage(stage.name)
             raise BlockProblem(
                 f"`{stage.name}` is a layer, not a block",
                 stage.name_span,
                 f"a layer's arguments follow it without parentheses or commas: `{usage or stage.name}`",
             )
         if definition is None and stage.name not in self.definitions:
+            foreign = self.foreign_call_hint(stage)
+            if foreign is not None:
+                raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, foreign)
             ours = keras_layer_word(stage.name)
             if ours is not None:
                 raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, self.keras_call_hint(stage, ours))
@@ -698,10 +701,23 @@ class Expander(Context):
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
         return definition
 
+    def foreign_call_hint(self, stage: ast.Call) -> Hint | str | None:
+        """`Conv2d(3, 8, 3)`, `Dense(10)`: a PyTorch or Keras class called as in Python, and its cnndsl line."""
+        from .foreign import translate
+
+        try:
+            positional, keywords = self.arguments(stage.args, self.globals)
+            call = translate([stage.name], [v.value for v in positional], {name: v.value for name, v, _ in keywords})
+        except CnnError:
+            call = translate([stage.name], None, None)
+        if call is None or call.line is None:
+            return call and call.hint()
+        return Hint(call.hint(), Edit(f"Change to `{call.line}`", call.line, span=stage.span))
+
     @staticmethod
     def keras_call_hint(stage: ast.Call, ours: str) -> Hint:
         """`BatchNormalization()`, `Conv2D(32, 3)`: a Keras class called as in Python."""
-        usage = REGISTRY[ours].USAGE or ours
+        usage = REGISTRY[ours].usage(ours) or ours
         text = f"`{stage.name}` is Keras's name; cnndsl writes this layer `{ours}`, its arguments after it without parentheses or commas: `{usage}`"
         if stage.args:
             return Hint(text)

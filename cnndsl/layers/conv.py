@@ -289,6 +289,10 @@ class Conv(_Convolution):
     )
     SUMMARY = "convolution; the input's rank picks Conv1D, Conv2D or Conv3D"
     USAGE = "conv FILTERS KERNEL [stride S] [same|valid] [pad P] [dilation D] [groups G] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("PyTorch", "Conv1d Conv2d Conv3d", "in_channels=- out_channels=filters kernel_size=kernel stride padding=pad dilation groups bias padding_mode=!"),
+        ("Keras", "Conv1D Conv2D Conv3D Convolution2D", "filters kernel_size=kernel strides=stride padding data_format dilation_rate=dilation groups activation use_bias=bias"),
+    )
 
     def validate(self):
         if self["filters"] % self["groups"]:
@@ -376,6 +380,9 @@ class DepthwiseConv(_Convolution):
     )
     SUMMARY = "depthwise convolution: one filter (or `mult` filters) per input channel"
     USAGE = "dwconv KERNEL [mult M] [stride S] [same|valid] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("Keras", "DepthwiseConv1D DepthwiseConv2D", "kernel_size=kernel strides=stride padding depth_multiplier=mult data_format dilation_rate=dilation activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -445,6 +452,9 @@ class SeparableConv(_Convolution):
     )
     SUMMARY = "depthwise then pointwise (1x1) convolution, with one bias"
     USAGE = "sepconv FILTERS KERNEL [mult M] [stride S] [same|valid] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("Keras", "SeparableConv1D SeparableConv2D", "filters kernel_size=kernel strides=stride padding data_format dilation_rate=dilation depth_multiplier=mult activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -522,6 +532,10 @@ class Deconv(_Convolution):
     )
     SUMMARY = "transposed convolution (Keras `Conv2DTranspose`)"
     USAGE = "deconv FILTERS KERNEL [stride S] [same|valid] [outpad P] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("PyTorch", "ConvTranspose1d ConvTranspose2d ConvTranspose3d", "in_channels=- out_channels=filters kernel_size=kernel stride"),
+        ("Keras", "Conv1DTranspose Conv2DTranspose Conv3DTranspose", "filters kernel_size=kernel strides=stride padding output_padding=outpad data_format dilation_rate=dilation activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes

@@ -141,6 +141,10 @@ class MaxPool(_Pool):
     KERAS_NAME = "MaxPooling"
     SUMMARY = "max pooling; stride defaults to the pool size; `pad` and `ceil` as PyTorch's padding and ceil_mode"
     USAGE = "maxpool [SIZE] [stride S] [same|valid] [pad P] [ceil]"
+    FOREIGN = (
+        ("PyTorch", "MaxPool1d MaxPool2d MaxPool3d", "kernel_size=size stride padding=pad dilation=! return_indices=! ceil_mode=ceil"),
+        ("Keras", "MaxPooling1D MaxPooling2D MaxPooling3D MaxPool2D", "pool_size=size strides=stride padding data_format"),
+    )
 
     def validate(self):
         if (self["pad"] is not None or self["ceil"]) and self["padding"] == "same":
@@ -251,6 +255,10 @@ class AvgPool(_Pool):
     KERAS_NAME = "AveragePooling"
     SUMMARY = "average pooling; with `same`, the padding is left out of each average"
     USAGE = "avgpool [SIZE] [stride S] [same|valid]"
+    FOREIGN = (
+        ("PyTorch", "AvgPool1d AvgPool2d AvgPool3d", "kernel_size=size stride"),
+        ("Keras", "AveragePooling1D AveragePooling2D AveragePooling3D AvgPool2D", "pool_size=size strides=stride padding data_format"),
+    )
 
     def torch(self, node, step):
         """Keras leaves `same` padding out of each average: `count_include_pad=False` does so
@@ -339,6 +347,9 @@ class GlobalAvgPool(_GlobalPool):
     TORCH_METHOD = "mean"
     SUMMARY = "global average pooling to one value per channel"
     USAGE = "gap [keepdims]"
+    FOREIGN = (
+        ("Keras", "GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D GlobalAvgPool2D", "data_format keepdims"),
+    )
 
 
 class GlobalMaxPool(_GlobalPool):
@@ -347,6 +358,9 @@ class GlobalMaxPool(_GlobalPool):
     TORCH_METHOD = "amax"
     SUMMARY = "global max pooling to one value per channel"
     USAGE = "gmp [keepdims]"
+    FOREIGN = (
+        ("Keras", "GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GlobalMaxPool2D", "data_format keepdims"),
+    )
 
 
 def adaptive_widest(n: int, o: int) -> int:
@@ -368,6 +382,9 @@ class AdaptiveAvgPool(LayerKind):
     ARGS = (Arg("size", SizeType(), positional=True, required=True, doc="output size", example="adaptivepool 7x7"),)
     SUMMARY = "average pooling to a fixed output size, PyTorch's windows (`AdaptiveAvgPool2d`)"
     USAGE = "adaptivepool SIZE"
+    FOREIGN = (
+        ("PyTorch", "AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d", "output_size=size"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
