@@ -82,6 +82,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
     summary.add_argument(
+        "--width",
+        type=_positive,
+        metavar="N",
+        help="fit the table in N columns (default: the terminal's width; a pipe or file gets the whole table)",
+    )
+    summary.add_argument(
         "--style",
         choices=("keras", "torchinfo"),
         default="keras",
@@ -754,7 +760,23 @@ def _summary(model, args) -> int:
     from .views.summary import format_summary
 
     view = _view(args)
-    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view) + "\n")
+    table = format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view, width=_width(args))
+    return _write(table + "\n")
+
+
+def _width(args) -> int | None:
+    """--width, or on a terminal $COLUMNS or the terminal's size (as shutil has it); None for a pipe or file."""
+    import os
+
+    if args.width is not None:
+        return args.width
+    try:
+        if sys.stdout is None or not sys.stdout.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return None
 
 
 def _flops(model, args) -> int:
