@@ -11,9 +11,9 @@ import gc
 import sys
 
 from . import __version__
+from .core import choices
 
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
-SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     summary.add_argument("file", help="a .cnn file, or - for standard input")
     summary.add_argument(
         "--format",
-        choices=SUMMARY_FORMATS,
+        choices=choices.SUMMARY_FORMATS,
         help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
     )
     summary.add_argument("--json", dest="json_alias", action="store_true", help="same as --format json")
@@ -78,7 +78,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--columns",
         type=_columns,
         metavar="LIST",
-        help="columns to show, comma-separated: shape, params, trainable, macs, activations, memory, rf, stride, connected",
+        help=f"columns to show, comma-separated: {', '.join(choices.SUMMARY_COLUMNS)}",
     )
     summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
     summary.add_argument(
@@ -89,7 +89,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     summary.add_argument(
         "--style",
-        choices=("keras", "torchinfo"),
+        choices=choices.SUMMARY_STYLES,
         default="keras",
         help="keras (default), or torchinfo's table for the emitted PyTorch model",
     )
@@ -111,15 +111,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
     check.add_argument(
         "--warnings",
-        choices=("show", "error", "off"),
+        choices=choices.WARNING_MODES,
         help="show warnings (default), count them as errors (exit 1), or leave them out",
     )
 
-    emit = commands.add_parser("emit", help="write Keras or PyTorch code")
+    emit = commands.add_parser("emit", help="write Keras or PyTorch code, or an ONNX model")
     target = emit.add_mutually_exclusive_group(required=True)
     target.add_argument("--keras", dest="target", action="store_const", const="keras", help="Keras 3 code")
     target.add_argument(
         "--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code"
+    )
+    target.add_argument(
+        "--onnx",
+        dest="target",
+        action="store_const",
+        const="onnx",
+        help='an ONNX model (opset 18), needs -o (pip install "cnndsl[onnx]")',
     )
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -149,7 +156,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     diagram.add_argument("file", help="a .cnn file, or - for standard input")
     diagram.add_argument(
         "--format",
-        choices=("dot", "mermaid", "svg", "png"),
+        choices=choices.DIAGRAM_FORMATS,
         help="dot (default, or from OUT's extension), mermaid; svg and png need Graphviz's `dot`",
     )
     diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -203,18 +210,18 @@ def _add_view_options(command) -> None:
         command.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     command.add_argument(
         "--layout",
-        choices=("channels_last", "channels_first"),
+        choices=choices.LAYOUTS,
         default="channels_last",
         help="channels_first shows PyTorch's NCHW shapes",
     )
     command.add_argument(
         "--dtype",
-        choices=("float32", "float16", "bfloat16", "int8"),
+        choices=tuple(choices.DTYPE_BYTES),
         help="the number type memory figures assume (default float32)",
     )
     command.add_argument(
         "--optimizer",
-        choices=("sgd", "momentum", "adam"),
+        choices=tuple(choices.OPTIMIZER_STATES),
         help="the optimizer whose state training memory counts (default adam)",
     )
 
@@ -247,7 +254,7 @@ def _natural(text: str) -> int:
 def _add_error_format(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--error-format",
-        choices=("text", "json", "sarif", "github"),
+        choices=choices.ERROR_FORMATS,
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
     )
@@ -275,7 +282,7 @@ def _columns(text: str) -> tuple[str, ...]:
         return parse_columns(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(
-            f"{err}; choose from shape, params, trainable, macs, activations, memory, rf, stride, connected"
+            f"{err}; choose from {', '.join(choices.SUMMARY_COLUMNS)}"
         ) from None
 
 
@@ -814,10 +821,27 @@ def _explain(model, args) -> int:
 def _emit(model, args) -> int:
     from .emit import generate
 
+    if args.target == "onnx":
+        return _emit_onnx(model, args)
     code = generate(model, args.target)
     if not args.output:
         return _write(code, "data")
     return _write_file(args.output, code.encode("utf-8"), args.file)
+
+
+def _emit_onnx(model, args) -> int:
+    """`emit --onnx`: a binary file, so only to `-o` (never raw bytes to a terminal)."""
+    if not args.output:
+        print("cnndsl emit --onnx: an ONNX model is binary; give -o model.onnx", file=sys.stderr)
+        return USAGE
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print('cnndsl emit --onnx: needs the `onnx` package: pip install "cnndsl[onnx]"', file=sys.stderr)
+        return USAGE
+    from .emit.onnx import to_bytes
+
+    return _write_file(args.output, to_bytes(model), args.file)
 
 
 def _write_file(path: str, data: bytes, source: str) -> int:
