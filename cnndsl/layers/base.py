@@ -497,7 +497,7 @@ class LayerKind:
                 raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(name, keyword))
             if isinstance(arg.type, Flag):  # `bias=False`, `keepdims=1`: the setting itself
                 assign(arg, _switch_setting(value, name), where)
-            elif name == "padding" and not isinstance(value.value, str):
+            elif name == "padding" and isinstance(arg.type, Choice) and not isinstance(value.value, str):
                 raise cls._numeric_padding(value, where)
             elif arg.variadic:  # `reshape target=7x7x64`: one value of the several it takes
                 if arg.name in spans:
