@@ -238,7 +238,9 @@ def test_maxpool_pad_and_ceil_in_keras_exactly_when_a_keras_padding_is_the_same(
 def test_nasnet_mobile_example_agrees(keras, torch):
     """NASNet's cells read two cells back; the emitted models must wire them alike. Logits, not softmax,
     so a difference is not squashed; random weights through 771 layers grow them, so relative error."""
-    text = (Path(__file__).resolve().parent.parent.parent / "examples" / "nasnet_mobile.cnn").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent.parent.parent / "examples" / "nasnet_mobile.cnn").read_text(
+        encoding="utf-8"
+    )
     assert "dense 1000 softmax" in text
     model = cnndsl.analyze(text.replace("dense 1000 softmax", "dense 1000"))
     rng = np.random.default_rng(7)
