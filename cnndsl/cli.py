@@ -146,7 +146,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import", help="a Keras (.keras) or ONNX (.onnx) model file as .cnn text; reads the file, never runs it"
     )
-    importer.add_argument("file", help="a .keras or .onnx file")
+    importer.add_argument("file", nargs="?", help="a .keras or .onnx file")
+    importer.add_argument(
+        "--pytorch",
+        metavar="MODULE:FUNCTION",
+        help="the nn.Module FUNCTION() in MODULE returns, traced with torch.onnx.export (runs that code)",
+    )
+    importer.add_argument("--input", metavar="CxHxW", help="with --pytorch: the input's shape, channels first")
     importer.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     importer.add_argument(
         "--no-blocks", dest="blocks", action="store_false", help="write every layer out, without def blocks"
@@ -391,13 +397,35 @@ def _report(found: list, args) -> int:
 
 
 def _import(args) -> int:
-    """`cnndsl import FILE`: the model file as .cnn text."""
-    imported = _imported(args.file, blocks=args.blocks)
+    """`cnndsl import FILE`: the model file as .cnn text; `--pytorch/--keras module:function`: the model that code builds."""
+    given = [x for x in (args.file, args.pytorch) if x]
+    if len(given) != 1:
+        print("cnndsl import: give one of FILE or --pytorch MODULE:FUNCTION", file=sys.stderr)
+        return USAGE
+    if args.file:
+        imported = _imported(args.file, blocks=args.blocks)
+    else:
+        imported = _imported_callable(args)
     if isinstance(imported, int):
         return imported
     if not args.output:
         return _write(imported.text)
-    return _write_file(args.output, imported.text.encode("utf-8"), args.file)
+    return _write_file(args.output, imported.text.encode("utf-8"), args.file or "-")
+
+
+def _imported_callable(args):
+    """The model the named module:function builds, or the exit code after saying why there is none."""
+    from .importers import ModelFileError, import_callable
+
+    kind, spec = "pytorch", args.pytorch
+    try:
+        return import_callable(kind, spec, args.input, blocks=args.blocks)
+    except ModelFileError as error:
+        print(f"cnndsl: {error.render(spec)}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # the user's own code failed: say so, without a traceback
+        print(f"cnndsl: {spec}: building the model raised {type(error).__name__}: {str(error)[:300]}", file=sys.stderr)
+        return USAGE
 
 
 def _imported(path: str, blocks: bool = True):

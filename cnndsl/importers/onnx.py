@@ -36,7 +36,7 @@ class Refused(Exception):
 def read_onnx_file(path) -> Graph:
     """The file's graph, parsed and bounded, as a Graph; raises ModelFileError."""
     try:
-        import onnx
+        import onnx  # noqa: F401  (the extra's check, before reading anything)
     except ImportError:
         raise missing_extra("onnx", "onnx") from None
     try:
@@ -49,6 +49,16 @@ def read_onnx_file(path) -> Graph:
             data = handle.read(MAX_IMPORT_FILE_BYTES + 1)
     except OSError as error:
         raise ModelFileError(f"cannot read the file: {error.strerror or error}", exit_code=2) from None
+    return read_onnx_bytes(data)
+
+
+def read_onnx_bytes(data: bytes) -> Graph:
+    """A serialised ONNX model, parsed (never run), as a Graph."""
+    try:
+        import onnx
+    except ImportError:
+        raise missing_extra("onnx", "onnx") from None
+
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
