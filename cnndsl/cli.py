@@ -115,11 +115,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="show warnings (default), count them as errors (exit 1), or leave them out",
     )
 
-    emit = commands.add_parser("emit", help="write Keras or PyTorch code")
+    emit = commands.add_parser("emit", help="write Keras or PyTorch code, or an ONNX model")
     target = emit.add_mutually_exclusive_group(required=True)
     target.add_argument("--keras", dest="target", action="store_const", const="keras", help="Keras 3 code")
     target.add_argument(
         "--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code"
+    )
+    target.add_argument(
+        "--onnx",
+        dest="target",
+        action="store_const",
+        const="onnx",
+        help='an ONNX model (opset 18), needs -o (pip install "cnndsl[onnx]")',
     )
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -331,7 +338,33 @@ def _read(path: str) -> tuple[str, str]:
     return data.decode("utf-8"), name
 
 
+class _VisibleStream:
+    """Standard error as the commands see it: every control character is written escaped (`\\x1b`),
+    so a file name, an argument or a quoted line cannot drive the user's terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .core.source import visible
+
+        return self._stream.write(visible(text, "\n\t"))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    stderr = sys.stderr
+    if stderr is not None:
+        sys.stderr = _VisibleStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: list[str] | None) -> int:
     # Lark imports the third-party `regex` module when it is installed, but
     # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
     sys.modules.setdefault("regex", None)
@@ -380,7 +413,7 @@ def _report(found: list, args) -> int:
         return OK
     from .views.diagnostics import format_errors
 
-    return _write(format_errors(found, style))
+    return _write(format_errors(found, style), "json" if style in ("json", "sarif") else "text")
 
 
 def _import(args) -> int:
@@ -389,7 +422,7 @@ def _import(args) -> int:
     if isinstance(imported, int):
         return imported
     if not args.output:
-        return _write(imported.text)
+        return _write(imported.text, "data")
     return _write_file(args.output, imported.text.encode("utf-8"), args.file)
 
 
@@ -572,7 +605,7 @@ def _diff(args, found: list) -> int:
             text = format_diff(diff, name_a, name_b)
     except Exception as error:
         return _internal_error(error, f"{name_a} and {name_b}")
-    return _write(text + "\n") or (OK if diff.same else MODEL_ERROR)
+    return _write(text + "\n", "json" if args.json else "text") or (OK if diff.same else MODEL_ERROR)
 
 
 def _fmt(path: str, args, found: list) -> int:
@@ -604,7 +637,7 @@ def _fmt(path: str, args, found: list) -> int:
             return OK
         return _write(f"would reformat {filename}\n") or MODEL_ERROR
     if not args.write or path == "-":
-        return _write(formatted)
+        return _write(formatted, "data")
     if formatted == text:
         return OK
     return _replace(path, formatted)
@@ -645,11 +678,22 @@ def _model_error(error, source, args, found: list) -> int:
     return MODEL_ERROR
 
 
-def _write(text: str) -> int:
-    """Print to standard output; a reader that stops early (`| head`) is not an error."""
+def _write(text: str, kind: str = "text") -> int:
+    """Print to standard output; a reader that stops early (`| head`) is not an error.
+
+    A "text" report shows every control character escaped (`\\x1b`); "json" escapes DEL too, the one
+    control character json.dumps leaves; "data" (a formatted file, code, a diagram) goes out as it is,
+    unless standard output is a terminal.
+    """
     if sys.stdout is None:  # started with standard output closed
         print("cnndsl: cannot write to standard output: it is closed", file=sys.stderr)
         return USAGE
+    if kind == "json":
+        text = text.replace("\x7f", "\\u007f")
+    elif kind == "text" or _is_terminal(sys.stdout):
+        from .core.source import visible
+
+        text = visible(text, "\n\t")
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -671,6 +715,13 @@ def _write(text: str) -> int:
         print(f"cnndsl: cannot write to standard output: {err.strerror or err}", file=sys.stderr)
         return USAGE
     return OK
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 # Flags a data format would silently ignore: CSV and JSON list every layer (no block rows) with every
@@ -712,7 +763,7 @@ def _summary(model, args) -> int:
         from .views.summary import summary_dict
 
         report = summary_dict(model, args.batch, args.dtype or "float32", args.optimizer or "adam", args.layout)
-        return _write(json.dumps(report, indent=2) + "\n")
+        return _write(json.dumps(report, indent=2) + "\n", "json")
     from .views.summary import format_summary
 
     view = _view(args)
@@ -741,7 +792,7 @@ def _flops(model, args) -> int:
     if args.json:
         import json
 
-        return _write(json.dumps(flops_dict(model), indent=2) + "\n")
+        return _write(json.dumps(flops_dict(model), indent=2) + "\n", "json")
     return _write(format_flops(model) + "\n")
 
 
@@ -770,10 +821,27 @@ def _explain(model, args) -> int:
 def _emit(model, args) -> int:
     from .emit import generate
 
+    if args.target == "onnx":
+        return _emit_onnx(model, args)
     code = generate(model, args.target)
     if not args.output:
-        return _write(code)
+        return _write(code, "data")
     return _write_file(args.output, code.encode("utf-8"), args.file)
+
+
+def _emit_onnx(model, args) -> int:
+    """`emit --onnx`: a binary file, so only to `-o` (never raw bytes to a terminal)."""
+    if not args.output:
+        print("cnndsl emit --onnx: an ONNX model is binary; give -o model.onnx", file=sys.stderr)
+        return USAGE
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print('cnndsl emit --onnx: needs the `onnx` package: pip install "cnndsl[onnx]"', file=sys.stderr)
+        return USAGE
+    from .emit.onnx import to_bytes
+
+    return _write_file(args.output, to_bytes(model), args.file)
 
 
 def _write_file(path: str, data: bytes, source: str) -> int:
@@ -887,7 +955,7 @@ def _diagram(model, source, args) -> int:
         return USAGE
     if not args.output:
         if fmt in ("dot", "mermaid", "svg"):
-            return _write(data.decode())
+            return _write(data.decode(), "data")
         try:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
