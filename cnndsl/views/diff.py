@@ -56,7 +56,10 @@ def auto_named(node: TypedNode) -> bool:
 def options(node: TypedNode) -> dict:
     """Every option of a layer, given or default, as the layer uses it: `conv 8 3`'s kernel is 3x3."""
     resolved = node.resolved
-    return {key: resolved.get(key, value) for key, value in node.layer.options.items()}
+    found = {key: resolved.get(key, value) for key, value in node.layer.options.items()}
+    if isinstance(getattr(type(node.layer), "function", None), property):  # `relu` or `sigmoid`: the word is the option
+        found = {"function": node.layer.function, **found}
+    return found
 
 
 def _canonical(value):
@@ -86,8 +89,39 @@ def _facts(node: TypedNode) -> tuple:
     return (node.keras_type, label, shape, node.info.trainable, node.info.non_trainable, node.info.macs, settings)
 
 
+# difflib's matcher is quadratic in the layers between the common start and end (18 s for
+# `(relu) * 9999` against itself); past this many cell pairs, the middles pair up by place.
+MAX_ALIGN_CELLS = 4_000_000
+
+
 def _align(a: list, b: list) -> list[tuple[int | None, int | None]]:
-    """Index pairs, like lines in a text diff; None on the side where a layer is missing."""
+    """Index pairs, like lines in a text diff; None on the side where a layer is missing.
+
+    Linear in the layers but for a middle part (after the common start and end) small enough
+    to align exactly."""
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < len(a) - start and end < len(b) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    pairs: list[tuple[int | None, int | None]] = [(i, i) for i in range(start)]
+    middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
+    if len(middle_a) * len(middle_b) > MAX_ALIGN_CELLS:
+        common = min(len(middle_a), len(middle_b))
+        pairs += [(start + k, start + k) for k in range(common)]
+        pairs += [(start + k, None) for k in range(common, len(middle_a))]
+        pairs += [(None, start + k) for k in range(common, len(middle_b))]
+    else:
+        pairs += [
+            (None if i is None else start + i, None if j is None else start + j)
+            for i, j in _matched(middle_a, middle_b)
+        ]
+    pairs += [(len(a) - end + k, len(b) - end + k) for k in range(end)]
+    return pairs
+
+
+def _matched(a: list, b: list) -> list[tuple[int | None, int | None]]:
     opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     pairs: list[tuple[int | None, int | None]] = []
     for op, i1, i2, j1, j2 in opcodes:

@@ -163,6 +163,7 @@ OPTION_PAIRS = [
     ("input 8x8x3", "rescale 1/255", "rescale 1/255 offset -1", "offset        0.0 → -1.0"),
     ("input 8x8x3", "dropout 0.25", "dropout 0.5", "rate          0.25 → 0.5"),
     ("input 8x8x3", "droppath 0.1", "droppath 0.2", "rate          0.1 → 0.2"),
+    ("input 8x8x3", "relu", "sigmoid", "function      relu → sigmoid"),
     ("input 8x8x3", "leakyrelu 0.3", "leakyrelu 0.2", "alpha         0.3 → 0.2"),
     ("input 8x8x3", "layerscale 1e-6", "layerscale 0.1", "init          1e-06 → 0.1"),
     ("input 8x8x3", "maxpool 2", "maxpool 2 stride 1", "stride        2x2 → 1x1"),
@@ -216,3 +217,14 @@ def test_the_cli_lists_the_changed_activation_and_exits_1(tmp_path, capsys):
         {"name": "mean", "before": [1.0], "after": [5.0]},
         {"name": "variance", "before": [1.0], "after": [9.0]},
     ]
+
+
+def test_a_long_repeat_against_itself_and_against_one_change():
+    # `(relu) * 9999` against itself took 18 s (difflib's matcher is quadratic in repeated layers); now 0.7 s
+    same = cnndsl.analyze("input 8\n(relu) * 9999\n")
+    changed = cnndsl.analyze("input 8\n(relu) * 9998\nsigmoid\n")
+    moved = cnndsl.analyze("input 8\nsigmoid\n(relu) * 9998\n")
+    assert diff_models(same, same).same
+    one = diff_models(same, changed)
+    assert [(c.change, c.options) for c in one.layers] == [("changed", (("function", "relu", "sigmoid"),))]
+    assert not diff_models(changed, moved).same
