@@ -681,10 +681,21 @@ _IGNORED_BY_FORMAT = {
 }
 
 
+# What torchinfo's table cannot show: it has its own two columns, channels-first shapes, float32
+# figures and no width limit (--batch, --depth and --ascii are torchinfo's input_size, depth, ascii_only).
+_IGNORED_BY_TORCHINFO = ("columns", "all", "macs", "width", "dtype", "optimizer")
+
+
 def _summary_format(args) -> str | None:
     """Settle args.format from --format and --json; a combination that would be ignored, as a message."""
     if args.json_alias and args.format not in (None, "json"):
         return f"--json and --format {args.format} ask for two formats; give one"
+    if args.style == "torchinfo":
+        for name in _IGNORED_BY_TORCHINFO:
+            if getattr(args, name) not in (None, False):
+                return f"--style torchinfo prints torchinfo's own table; it takes no --{name}"
+        if args.layout != "channels_last":
+            return "--style torchinfo prints torchinfo's own table, channels first; it takes no --layout"
     args.format = args.format or ("json" if args.json_alias else "table")
     for name in _IGNORED_BY_FORMAT.get(args.format, ()):
         if getattr(args, name) not in (None, False):
@@ -696,9 +707,10 @@ def _summary(model, args) -> int:
     if args.style == "torchinfo":
         if args.format != "table":
             args.command_parser.error("--style torchinfo prints torchinfo's table; it has no --format or --json")
-        from .views.torchinfo_style import format_torchinfo
+        from .views.torchinfo_style import DEPTH, format_torchinfo
 
-        return _write(format_torchinfo(model, args.batch or 1) + "\n")
+        table = format_torchinfo(model, args.batch or 1, args.depth or DEPTH, args.ascii)
+        return _write(table + "\n")
     if args.format in ("markdown", "csv", "html"):
         from .views import summary
 
