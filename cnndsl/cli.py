@@ -135,6 +135,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     _add_view_options(explain)
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
+    layers.add_argument("names", nargs="*", metavar="NAME", help="only these layers (a keyword or an alias each)")
 
     importer = commands.add_parser(
         "import", help="a Keras (.keras) or ONNX (.onnx) model file as .cnn text; reads the file, never runs it"
@@ -343,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "layers":
         from .views.reference import layer_table
 
-        return _write(layer_table() + "\n")
+        try:
+            table = layer_table(args.names)
+        except ValueError as err:
+            args.command_parser.error(str(err))
+        return _write(table + "\n")
     if args.command == "lsp":
         from .tools.lsp import serve
 
