@@ -6,6 +6,7 @@ from ..model.infer import Model, TypedNode
 from .columns import HEADERS, KERAS_VIEW, View
 from .text import (
     axes_text,
+    binary_size,
     call_label,
     count_text,
     layer_title,
@@ -322,7 +323,7 @@ def memory_footer(model: Model, batch: int | None, view: View) -> list[str]:
     def size(value):
         if value is None:
             return "? (unknown: " + model.unknown_reason() + ")"
-        return f"{value:,} B ({readable_memory_size(value)})"
+        return f"{value:,} B ({binary_size(value)})"
 
     return [
         f" Memory ({view.dtype}, batch {m.batch}, {view.optimizer}):",

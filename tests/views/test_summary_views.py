@@ -66,7 +66,8 @@ def test_all_columns_and_memory_footer(capsys):
         "input_layer[0][0]",
     ]
     assert " Memory (float32, batch 1, adam):" in out
-    assert "   training: 1,061,432 B (1.01 MB)" in out
+    assert "   training: 1,061,432 B (1.01 MiB)" in out  # the README's LeNet figure; 1,061,432 / 1024² = 1.012
+    assert " Total params: 62,958 (245.93 KB)" in out  # Keras's footer keeps Keras's unit
 
 
 def test_columns_pick_and_order(capsys):
