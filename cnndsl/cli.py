@@ -97,7 +97,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--depth",
         type=_positive,
         metavar="N",
-        help="group rows by block call: N levels of calls, deeper calls one row each",
+        help="group rows by block call: calls down to N levels, a call at level N one row (1: each top-level call)",
     )
     _add_view_options(summary)
 
@@ -155,7 +155,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     diagram.add_argument(
-        "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="as in summary: block calls down to N levels, a call at level N one node (1: each top-level call)",
     )
     flops = commands.add_parser(
         "flops", help="each FLOP counter's number for the emitted PyTorch model, and what it counts"

@@ -72,8 +72,9 @@ def call_text(call, source) -> str | None:
 
 
 def call_label(call, source) -> str:
-    """The call as written, or `name(…)` when the source is unknown."""
-    return call_text(call, source) or f"{call.name}(…)"
+    """The call with its evaluated arguments and its label, `stem: cbr(192, 1x7)`; else as written,
+    or `name(…)` when the source is unknown too."""
+    return call.written or call_text(call, source) or f"{call.name}(…)"
 
 
 def layer_title(node) -> str:
