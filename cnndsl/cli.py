@@ -11,9 +11,9 @@ import gc
 import sys
 
 from . import __version__
+from .core import choices
 
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
-SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     summary.add_argument("file", help="a .cnn file, or - for standard input")
     summary.add_argument(
         "--format",
-        choices=SUMMARY_FORMATS,
+        choices=choices.SUMMARY_FORMATS,
         help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
     )
     summary.add_argument("--json", dest="json_alias", action="store_true", help="same as --format json")
@@ -78,7 +78,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--columns",
         type=_columns,
         metavar="LIST",
-        help="columns to show, comma-separated: shape, params, trainable, macs, activations, memory, rf, stride, connected",
+        help=f"columns to show, comma-separated: {', '.join(choices.SUMMARY_COLUMNS)}",
     )
     summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
     summary.add_argument(
@@ -89,7 +89,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     summary.add_argument(
         "--style",
-        choices=("keras", "torchinfo"),
+        choices=choices.SUMMARY_STYLES,
         default="keras",
         help="keras (default), or torchinfo's table for the emitted PyTorch model",
     )
@@ -111,15 +111,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
     check.add_argument(
         "--warnings",
-        choices=("show", "error", "off"),
+        choices=choices.WARNING_MODES,
         help="show warnings (default), count them as errors (exit 1), or leave them out",
     )
 
-    emit = commands.add_parser("emit", help="write Keras or PyTorch code")
+    emit = commands.add_parser("emit", help="write Keras or PyTorch code, or an ONNX model")
     target = emit.add_mutually_exclusive_group(required=True)
     target.add_argument("--keras", dest="target", action="store_const", const="keras", help="Keras 3 code")
     target.add_argument(
         "--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code"
+    )
+    target.add_argument(
+        "--onnx",
+        dest="target",
+        action="store_const",
+        const="onnx",
+        help='an ONNX model (opset 18), needs -o (pip install "cnndsl[onnx]")',
     )
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -150,7 +157,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     diagram.add_argument("file", help="a .cnn file, or - for standard input")
     diagram.add_argument(
         "--format",
-        choices=("dot", "mermaid", "svg", "png"),
+        choices=choices.DIAGRAM_FORMATS,
         help="dot (default, or from OUT's extension), mermaid; svg and png need Graphviz's `dot`",
     )
     diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -207,18 +214,18 @@ def _add_view_options(command) -> None:
         command.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     command.add_argument(
         "--layout",
-        choices=("channels_last", "channels_first"),
+        choices=choices.LAYOUTS,
         default="channels_last",
         help="channels_first shows PyTorch's NCHW shapes",
     )
     command.add_argument(
         "--dtype",
-        choices=("float32", "float16", "bfloat16", "int8"),
+        choices=tuple(choices.DTYPE_BYTES),
         help="the number type memory figures assume (default float32)",
     )
     command.add_argument(
         "--optimizer",
-        choices=("sgd", "momentum", "adam"),
+        choices=tuple(choices.OPTIMIZER_STATES),
         help="the optimizer whose state training memory counts (default adam)",
     )
 
@@ -251,7 +258,7 @@ def _natural(text: str) -> int:
 def _add_error_format(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--error-format",
-        choices=("text", "json", "sarif", "github"),
+        choices=choices.ERROR_FORMATS,
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
     )
@@ -279,7 +286,7 @@ def _columns(text: str) -> tuple[str, ...]:
         return parse_columns(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(
-            f"{err}; choose from shape, params, trainable, macs, activations, memory, rf, stride, connected"
+            f"{err}; choose from {', '.join(choices.SUMMARY_COLUMNS)}"
         ) from None
 
 
@@ -335,7 +342,33 @@ def _read(path: str) -> tuple[str, str]:
     return data.decode("utf-8"), name
 
 
+class _VisibleStream:
+    """Standard error as the commands see it: every control character is written escaped (`\\x1b`),
+    so a file name, an argument or a quoted line cannot drive the user's terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .core.source import visible
+
+        return self._stream.write(visible(text, "\n\t"))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    stderr = sys.stderr
+    if stderr is not None:
+        sys.stderr = _VisibleStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: list[str] | None) -> int:
     # Lark imports the third-party `regex` module when it is installed, but
     # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
     sys.modules.setdefault("regex", None)
@@ -388,7 +421,7 @@ def _report(found: list, args) -> int:
         return OK
     from .views.diagnostics import format_errors
 
-    return _write(format_errors(found, style))
+    return _write(format_errors(found, style), "json" if style in ("json", "sarif") else "text")
 
 
 def _import(args) -> int:
@@ -397,7 +430,7 @@ def _import(args) -> int:
     if isinstance(imported, int):
         return imported
     if not args.output:
-        return _write(imported.text)
+        return _write(imported.text, "data")
     return _write_file(args.output, imported.text.encode("utf-8"), args.file)
 
 
@@ -580,7 +613,7 @@ def _diff(args, found: list) -> int:
             text = format_diff(diff, name_a, name_b)
     except Exception as error:
         return _internal_error(error, f"{name_a} and {name_b}")
-    return _write(text + "\n") or (OK if diff.same else MODEL_ERROR)
+    return _write(text + "\n", "json" if args.json else "text") or (OK if diff.same else MODEL_ERROR)
 
 
 def _fmt(path: str, args, found: list) -> int:
@@ -612,7 +645,7 @@ def _fmt(path: str, args, found: list) -> int:
             return OK
         return _write(f"would reformat {filename}\n") or MODEL_ERROR
     if not args.write or path == "-":
-        return _write(formatted)
+        return _write(formatted, "data")
     if formatted == text:
         return OK
     return _replace(path, formatted)
@@ -653,11 +686,22 @@ def _model_error(error, source, args, found: list) -> int:
     return MODEL_ERROR
 
 
-def _write(text: str) -> int:
-    """Print to standard output; a reader that stops early (`| head`) is not an error."""
+def _write(text: str, kind: str = "text") -> int:
+    """Print to standard output; a reader that stops early (`| head`) is not an error.
+
+    A "text" report shows every control character escaped (`\\x1b`); "json" escapes DEL too, the one
+    control character json.dumps leaves; "data" (a formatted file, code, a diagram) goes out as it is,
+    unless standard output is a terminal.
+    """
     if sys.stdout is None:  # started with standard output closed
         print("cnndsl: cannot write to standard output: it is closed", file=sys.stderr)
         return USAGE
+    if kind == "json":
+        text = text.replace("\x7f", "\\u007f")
+    elif kind == "text" or _is_terminal(sys.stdout):
+        from .core.source import visible
+
+        text = visible(text, "\n\t")
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -679,6 +723,13 @@ def _write(text: str) -> int:
         print(f"cnndsl: cannot write to standard output: {err.strerror or err}", file=sys.stderr)
         return USAGE
     return OK
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 # Flags a data format would silently ignore: CSV and JSON list every layer (no block rows) with every
@@ -732,7 +783,7 @@ def _summary(model, args) -> int:
         from .views.summary import summary_dict
 
         report = summary_dict(model, args.batch, args.dtype or "float32", args.optimizer or "adam", args.layout)
-        return _write(json.dumps(report, indent=2) + "\n")
+        return _write(json.dumps(report, indent=2) + "\n", "json")
     from .views.summary import format_summary
 
     view = _view(args)
@@ -761,7 +812,7 @@ def _flops(model, args) -> int:
     if args.json:
         import json
 
-        return _write(json.dumps(flops_dict(model), indent=2) + "\n")
+        return _write(json.dumps(flops_dict(model), indent=2) + "\n", "json")
     return _write(format_flops(model) + "\n")
 
 
@@ -790,10 +841,27 @@ def _explain(model, args) -> int:
 def _emit(model, args) -> int:
     from .emit import generate
 
+    if args.target == "onnx":
+        return _emit_onnx(model, args)
     code = generate(model, args.target)
     if not args.output:
-        return _write(code)
+        return _write(code, "data")
     return _write_file(args.output, code.encode("utf-8"), args.file)
+
+
+def _emit_onnx(model, args) -> int:
+    """`emit --onnx`: a binary file, so only to `-o` (never raw bytes to a terminal)."""
+    if not args.output:
+        print("cnndsl emit --onnx: an ONNX model is binary; give -o model.onnx", file=sys.stderr)
+        return USAGE
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print('cnndsl emit --onnx: needs the `onnx` package: pip install "cnndsl[onnx]"', file=sys.stderr)
+        return USAGE
+    from .emit.onnx import to_bytes
+
+    return _write_file(args.output, to_bytes(model), args.file)
 
 
 def _write_file(path: str, data: bytes, source: str) -> int:
@@ -907,7 +975,7 @@ def _diagram(model, source, args) -> int:
         return USAGE
     if not args.output:
         if fmt in ("dot", "mermaid", "svg"):
-            return _write(data.decode())
+            return _write(data.decode(), "data")
         try:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 
+from ..core.choices import ERROR_FORMATS as FORMATS
 from ..core.errors import CnnError, CnnWarning, render
-from ..core.source import Source, Span
-
-FORMATS = ("text", "json", "sarif", "github")
+from ..core.source import Source, Span, visible
 
 
 def error_classes() -> list[type[CnnError]]:
@@ -65,12 +64,13 @@ def format_errors(found: list[tuple[CnnError, Source]], style: str) -> str:
         return json.dumps([as_record(error, source) for error, source in found], indent=2) + "\n"
     if style == "sarif":
         return json.dumps(sarif(found), indent=2) + "\n"
-    raise ValueError(f"unknown error format {style!r}")
+    raise ValueError(f"unknown error format {style!r}; one of {', '.join(FORMATS)}")
 
 
 def _escape_data(text: str) -> str:
     # GitHub's workflow-command escaping: % first, then line breaks.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Then every other control character shown escaped: the log is read in a terminal too.
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:

@@ -6,6 +6,7 @@ cannot drift apart. Nothing here computes a figure: it only writes one.
 
 from __future__ import annotations
 
+from ..core.source import visible
 from ..layers.base import to_layout
 
 
@@ -68,7 +69,8 @@ def call_text(call, source) -> str | None:
     span = call.span
     line = source.line(span.line)
     end = span.end_column - 1 if span.end_line == span.line else len(line)
-    return " ".join(line[span.column - 1 : end].split()) or call.name
+    # a call over several lines shows its first, whose comment may hold control characters
+    return visible(" ".join(line[span.column - 1 : end].split())) or call.name
 
 
 def call_label(call, source) -> str:
