@@ -97,7 +97,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--depth",
         type=_positive,
         metavar="N",
-        help="group rows by block call: N levels of calls, deeper calls one row each",
+        help="group rows by block call: calls down to N levels, a call at level N one row (1: each top-level call)",
     )
     _add_view_options(summary)
 
@@ -142,6 +142,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     _add_view_options(explain)
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
+    layers.add_argument("names", nargs="*", metavar="NAME", help="only these layers (a keyword or an alias each)")
 
     importer = commands.add_parser(
         "import", help="a Keras (.keras) or ONNX (.onnx) model file as .cnn text; reads the file, never runs it"
@@ -161,7 +162,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     diagram.add_argument(
-        "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="as in summary: block calls down to N levels, a call at level N one node (1: each top-level call)",
     )
     flops = commands.add_parser(
         "flops", help="each FLOP counter's number for the emitted PyTorch model, and what it counts"
@@ -376,7 +380,11 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "layers":
         from .views.reference import layer_table
 
-        return _write(layer_table() + "\n")
+        try:
+            table = layer_table(args.names)
+        except ValueError as err:
+            args.command_parser.error(str(err))
+        return _write(table + "\n")
     if args.command == "lsp":
         from .tools.lsp import serve
 
@@ -732,10 +740,21 @@ _IGNORED_BY_FORMAT = {
 }
 
 
+# What torchinfo's table cannot show: it has its own two columns, channels-first shapes, float32
+# figures and no width limit (--batch, --depth and --ascii are torchinfo's input_size, depth, ascii_only).
+_IGNORED_BY_TORCHINFO = ("columns", "all", "macs", "width", "dtype", "optimizer")
+
+
 def _summary_format(args) -> str | None:
     """Settle args.format from --format and --json; a combination that would be ignored, as a message."""
     if args.json_alias and args.format not in (None, "json"):
         return f"--json and --format {args.format} ask for two formats; give one"
+    if args.style == "torchinfo":
+        for name in _IGNORED_BY_TORCHINFO:
+            if getattr(args, name) not in (None, False):
+                return f"--style torchinfo prints torchinfo's own table; it takes no --{name}"
+        if args.layout != "channels_last":
+            return "--style torchinfo prints torchinfo's own table, channels first; it takes no --layout"
     args.format = args.format or ("json" if args.json_alias else "table")
     for name in _IGNORED_BY_FORMAT.get(args.format, ()):
         if getattr(args, name) not in (None, False):
@@ -747,9 +766,10 @@ def _summary(model, args) -> int:
     if args.style == "torchinfo":
         if args.format != "table":
             args.command_parser.error("--style torchinfo prints torchinfo's table; it has no --format or --json")
-        from .views.torchinfo_style import format_torchinfo
+        from .views.torchinfo_style import DEPTH, format_torchinfo
 
-        return _write(format_torchinfo(model, args.batch or 1) + "\n")
+        table = format_torchinfo(model, args.batch or 1, args.depth or DEPTH, args.ascii)
+        return _write(table + "\n")
     if args.format in ("markdown", "csv", "html"):
         from .views import summary
 
