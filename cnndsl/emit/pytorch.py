@@ -228,6 +228,7 @@ class TorchTarget(Target):
         self.init: list[tuple[str, object, str | None]] = []
         self.init_owners: list[int] = []  # the node that wrote each statement of `init`
         self.helpers: set[str] = set()
+        self.skipped: set[int] = set()  # nodes written as part of the next one (a pad as a conv's `padding=`)
         names = Names()
         self.attributes = {}
         for node in model.layers:
@@ -236,6 +237,36 @@ class TorchTarget(Target):
                 continue
             attr = attribute_name(node.name)
             self.attributes[node.id] = names.claim(attr, unsafe=MODULE_ATTRIBUTES)
+        self.absorbed_pads = self.padding_into_convs()
+
+    def padding_into_convs(self) -> dict[int, tuple]:
+        """conv id -> the pads of a symmetric zero padding written just before it (`conv ... pad 1`),
+        which PyTorch writes as the conv's own `padding=1`, as torchvision does."""
+        from ..layers.conv import _Convolution
+        from ..layers.resize import ZeroPad
+
+        model, readers = self.model, self.readers()
+        shared = {n.shares for n in model.nodes if n.shares is not None}
+        absorbed = {}
+        for node in model.layers:
+            pads = node.resolved.get("pads") if isinstance(node.layer, ZeroPad) else None
+            if not pads or None in (x for pair in pads for x in pair) or any(a != b for a, b in pads):
+                continue
+            if len(readers[node.id]) != 1 or node.id in model.outputs or node.shares is not None:
+                continue
+            conv = model.nodes[readers[node.id][0]]
+            if (
+                isinstance(conv.layer, _Convolution)
+                and hasattr(conv.layer, "torch_conv")
+                and conv.inputs == (node.id,)
+                and conv.shares is None
+                and conv.id not in shared
+                and conv.blocks == node.blocks
+                and all(p == (0, 0) for p in conv.resolved["pads"])
+            ):
+                absorbed[conv.id] = pads
+                self.skipped.add(node.id)
+        return absorbed
 
     def generate(self) -> str:
         model = self.model
@@ -307,7 +338,10 @@ class TorchTarget(Target):
 
     def _names(self) -> dict[int, str]:
         first = "x" if self.readers()[0] == [1] else "inputs"
-        return self.variables(first, "x")
+        names = self.variables(first, "x")
+        for i in sorted(self.skipped):
+            names[i] = names[self.model.nodes[i].inputs[0]]
+        return names
 
     def arguments(self) -> list[str]:
         """The names of forward()'s arguments: one per input, in order."""
@@ -322,6 +356,8 @@ class TorchTarget(Target):
         w.writeline(f"def forward(self, {', '.join(names[i] for i in model.inputs)}):")
         w.indent()
         for node in model.layers:
+            if node.id in self.skipped:
+                continue
             inputs = [names[i] for i in node.inputs]
             step = TorchStep(self, node, inputs)
             steps = node.layer.torch(node, step)

@@ -211,7 +211,14 @@ class _Convolution(LayerKind):
     def torch_conv(self, node, step, cin, cout, groups=1, bias=None):
         """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
         r = node.resolved
-        steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
+        absorbed = step.target.absorbed_pads.get(node.id)
+        if absorbed is not None:  # `pad P` (a symmetric zeropad just before): the conv's own `padding=`
+            steps, padding = [], axes([a for a, _ in absorbed])
+        elif self["padding"] == "same" and max(r["stride"]) == 1 and any(p is None or p[0] != p[1] for p in r["pads"]):
+            # uneven or unknown: PyTorch's own `same` pads as Keras's at stride 1, the odd pixel after
+            steps, padding = [], literal("same")
+        else:
+            steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
         if max(r["stride"]) > 1:
             args.append(kw("stride", axes(r["stride"])))
