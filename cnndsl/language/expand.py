@@ -44,6 +44,7 @@ class BlockCall:
     id: int
     name: str
     span: Span
+    args: tuple = ()  # (parameter, value) as bound in this call
 
 
 @dataclass
@@ -740,7 +741,8 @@ class Expander(Context):
             guessed = True
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
-        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        args = tuple((p.name, bindings[p.name].value) for p in definition.params if p.name in bindings)
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span, args))
         self.call_count += 1
         try:
             current = self.statements(definition.body, current, bindings)

@@ -214,9 +214,8 @@ class _Convolution(LayerKind):
         absorbed = step.target.absorbed_pads.get(node.id)
         if absorbed is not None:  # `pad P` (a symmetric zeropad just before): the conv's own `padding=`
             steps, padding = [], axes([a for a, _ in absorbed])
-        elif self["padding"] == "same" and max(r["stride"]) == 1 and any(p is None or p[0] != p[1] for p in r["pads"]):
-            # uneven or unknown: PyTorch's own `same` pads as Keras's at stride 1, the odd pixel after
-            steps, padding = [], literal("same")
+        # Uneven `same` stays an explicit F.pad: PyTorch's padding="same" would do at stride 1, but
+        # fvcore counts no operations for a conv so written (its aten op has another name).
         else:
             steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]

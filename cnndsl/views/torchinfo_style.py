@@ -15,6 +15,7 @@ from ..layers.base import TorchModule, channels_first, prod
 from .flops import totals
 
 COLUMN = 25  # torchinfo's col_width
+DEPTH = 3  # torchinfo's depth: deeper modules get no row
 FLOAT = 4  # bytes
 STORAGE_OVERHEAD = 64  # what sys.getsizeof adds to a tensor's storage: torchinfo counts it in the input size
 
@@ -36,10 +37,26 @@ def _rows(model, batch: int):
         for child in module.children:
             visit(child, depth + 1, recursive)
 
-    called = set()
+    from ..emit.pytorch import TorchTarget
+
+    containers = TorchTarget(model).containers  # the block modules each layer runs in
+    held: dict[str, int] = {}  # a block module's parameters, its layers'
     for node in model.layers:
+        if node.shares is None:
+            for path, _, _ in containers.get(node.id, ()):
+                held[path] = held.get(path, 0) + sum(_weights(m) for m in node.layer.torch_modules(node))
+    called, opened = set(), set()
+    for node in model.layers:
+        chain = containers.get(node.id, ())
+        for depth, (path, cls, end) in enumerate(chain, start=1):
+            if path not in opened:
+                opened.add(path)
+                counters[depth] = counters.get(depth, 0) + 1
+                shape = [batch, *channels_first(model.nodes[end].shape)]
+                block = TorchModule(cls, (), 0, (TorchModule("", (), held.get(path, 0)),))
+                rows.append((depth, f"{cls}: {depth}-{counters[depth]}", shape, block, False))
         for module in node.layer.torch_modules(node):
-            visit(module, 1, node.name in called)
+            visit(module, len(chain) + 1, node.name in called)
         called.add(node.name)
     return rows, leaves
 
@@ -65,10 +82,14 @@ def format_torchinfo(model, batch: int = 1) -> str:
     lines = [divider, line("Layer (type:depth-idx)", "Output Shape", "Param #"), divider]
     lines.append(line(class_name(model.name), str(root), "--"))
     for depth, title, shape, module, recursive in rows:
+        if depth > DEPTH:
+            continue
         if not _weights(module):
             shown = "--"
         elif recursive:
             shown = "(recursive)"
+        elif depth == DEPTH:  # the last row shown holds its parts' parameters
+            shown = f"{_weights(module):,}"
         else:  # a container shows only its own parameters: none
             shown = "--" if module.children else f"{module.params:,}"
         lines.append(line(start(depth) + title, str(shape), shown))

@@ -273,14 +273,15 @@ def test_convnext_tiny_computes_the_same_in_keras_and_pytorch(keras, torch):
 @pytest.mark.parametrize(
     ("defaults", "expected"),
     [
-        (  # torchvision's CNBlock: its own layer_scale (C, 1, 1) before its submodules' weights
+        (  # torchvision's CNBlock: its layer_scale (C, 1, 1) before its submodules' weights
             "defaults pytorch",
-            [("layer_scale", (4, 1, 1)), ("conv2d.weight", (4, 4, 3, 3)), ("conv2d.bias", (4,))]
+            [("cnblock.layer_scale", (4, 1, 1)), ("cnblock.conv.weight", (4, 4, 3, 3)), ("cnblock.conv.bias", (4,))]
             + [("layer_scale_1", (4, 1, 1))],  # at top level, in its place
         ),
         (  # Keras's LayerScale: a (C,) weight, in the file's order
             "defaults keras",
-            [("conv2d.weight", (4, 4, 3, 3)), ("conv2d.bias", (4,)), ("layer_scale", (4,))] + [("layer_scale_1", (4,))],
+            [("cnblock.conv.weight", (4, 4, 3, 3)), ("cnblock.conv.bias", (4,)), ("cnblock.layer_scale", (4,))]
+            + [("layer_scale_1", (4,))],
         ),
     ],
 )
@@ -289,8 +290,9 @@ def test_layer_scale_is_torchvisions_under_pytorch_defaults(defaults, expected, 
     built = load(generate(cnndsl.analyze(text), "pytorch"), "scaled").build_model()
     state = [(key.removesuffix(".gamma"), tuple(value.shape)) for key, value in built.state_dict().items()]
     assert state == expected
-    assert built.layer_scale.gamma.flatten().tolist() == [0.5] * 4
+    assert built.cnblock.layer_scale.gamma.flatten().tolist() == [0.5] * 4
+    assert built.cnblock.conv.padding == (1, 1)  # `pad 1`: the conv's own padding, as torchvision writes it
     x = torch.randn(1, 4, 8, 8)
     with torch.no_grad():
-        inner = x + 0.5 * built.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1)))  # `pad 1`: F.pad, then the conv
+        inner = x + 0.5 * torch.nn.functional.conv2d(x, built.cnblock.conv.weight, built.cnblock.conv.bias, padding=1)
         assert torch.allclose(built.eval()(x), 2 * inner)

@@ -38,13 +38,14 @@ def test_defaults_pytorch_are_pytorchs_own(torch):
     code = generate(cnndsl.analyze(PYTORCH_NET), "pytorch")
     assert f"F.leaky_relu(x, {nn.LeakyReLU().negative_slope})" in code
     # PyTorch flattens channels first: the dense layer reads torch.flatten's order, no movedim.
+    assert built.conv2d.padding == (1, 1)  # `pad 1`: the conv's own padding=1
     x = torch.randn(2, 4, 9, 9)
     with torch.no_grad():
         out = built(x)
         h = built.max_pooling2d(
             built.layer_normalization(
                 torch.nn.functional.leaky_relu(
-                    built.batch_normalization(built.conv2d(torch.nn.functional.pad(x, (1,) * 4))), 0.01
+                    built.batch_normalization(built.conv2d(x)), 0.01
                 ).movedim(1, -1)
             ).movedim(-1, 1)
         )
