@@ -11,9 +11,9 @@ import gc
 import sys
 
 from . import __version__
+from .core import choices
 
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
-SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +67,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     summary.add_argument("file", help="a .cnn file, or - for standard input")
     summary.add_argument(
         "--format",
-        choices=SUMMARY_FORMATS,
+        choices=choices.SUMMARY_FORMATS,
         help="table (default), markdown, csv (a row per layer), json, or html (one self-contained table)",
     )
     summary.add_argument("--json", dest="json_alias", action="store_true", help="same as --format json")
@@ -78,12 +78,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--columns",
         type=_columns,
         metavar="LIST",
-        help="columns to show, comma-separated: shape, params, trainable, macs, activations, memory, rf, stride, connected",
+        help=f"columns to show, comma-separated: {', '.join(choices.SUMMARY_COLUMNS)}",
     )
     summary.add_argument("--all", action="store_true", help="show every column and the memory figures")
     summary.add_argument(
+        "--width",
+        type=_positive,
+        metavar="N",
+        help="fit the table in N columns (default: the terminal's width; a pipe or file gets the whole table)",
+    )
+    summary.add_argument(
         "--style",
-        choices=("keras", "torchinfo"),
+        choices=choices.SUMMARY_STYLES,
         default="keras",
         help="keras (default), or torchinfo's table for the emitted PyTorch model",
     )
@@ -105,7 +111,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         check.add_argument(flag, metavar="N", help=f"fail when the model has more {what} than N (e.g. {example})")
     check.add_argument(
         "--warnings",
-        choices=("show", "error", "off"),
+        choices=choices.WARNING_MODES,
         help="show warnings (default), count them as errors (exit 1), or leave them out",
     )
 
@@ -143,7 +149,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     diagram.add_argument("file", help="a .cnn file, or - for standard input")
     diagram.add_argument(
         "--format",
-        choices=("dot", "mermaid", "svg", "png"),
+        choices=choices.DIAGRAM_FORMATS,
         help="dot (default, or from OUT's extension), mermaid; svg and png need Graphviz's `dot`",
     )
     diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -197,18 +203,18 @@ def _add_view_options(command) -> None:
         command.add_argument("--batch", type=_positive, metavar="N", help="show N instead of None as the batch size")
     command.add_argument(
         "--layout",
-        choices=("channels_last", "channels_first"),
+        choices=choices.LAYOUTS,
         default="channels_last",
         help="channels_first shows PyTorch's NCHW shapes",
     )
     command.add_argument(
         "--dtype",
-        choices=("float32", "float16", "bfloat16", "int8"),
+        choices=tuple(choices.DTYPE_BYTES),
         help="the number type memory figures assume (default float32)",
     )
     command.add_argument(
         "--optimizer",
-        choices=("sgd", "momentum", "adam"),
+        choices=tuple(choices.OPTIMIZER_STATES),
         help="the optimizer whose state training memory counts (default adam)",
     )
 
@@ -241,7 +247,7 @@ def _natural(text: str) -> int:
 def _add_error_format(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--error-format",
-        choices=("text", "json", "sarif", "github"),
+        choices=choices.ERROR_FORMATS,
         default="text",
         help="how to report errors in the model: text (standard error), or json, sarif, github (standard output)",
     )
@@ -269,7 +275,7 @@ def _columns(text: str) -> tuple[str, ...]:
         return parse_columns(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(
-            f"{err}; choose from shape, params, trainable, macs, activations, memory, rf, stride, connected"
+            f"{err}; choose from {', '.join(choices.SUMMARY_COLUMNS)}"
         ) from None
 
 
@@ -710,7 +716,23 @@ def _summary(model, args) -> int:
     from .views.summary import format_summary
 
     view = _view(args)
-    return _write(format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view) + "\n")
+    table = format_summary(model, args.batch, macs=args.macs, ascii_only=args.ascii, view=view, width=_width(args))
+    return _write(table + "\n")
+
+
+def _width(args) -> int | None:
+    """--width, or on a terminal $COLUMNS or the terminal's size (as shutil has it); None for a pipe or file."""
+    import os
+
+    if args.width is not None:
+        return args.width
+    try:
+        if sys.stdout is None or not sys.stdout.isatty():
+            return None
+        columns = os.environ.get("COLUMNS", "")
+        return int(columns) if columns.isdigit() and int(columns) > 0 else os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return None
 
 
 def _flops(model, args) -> int:

@@ -27,31 +27,38 @@ class Generated:
     def texts(self) -> dict[str, str]:
         return dict(zip(self.paths(), self._make()))
 
-    def stale(self) -> list[str]:
-        if not all(os.path.isdir(os.path.dirname(p)) for p in self.paths()):
-            return []  # not a source tree
+    def _compare(self) -> tuple[list[str], dict[str, str]]:
+        """The stale files' paths, and the texts made to tell ({} when `current` could tell without them)."""
+        paths = self.paths()
+        if not all(os.path.isdir(os.path.dirname(p)) for p in paths):
+            return [], {}  # not a source tree
         if self._current is not None:
-            return [] if self._current() else [os.path.relpath(p, ROOT) for p in self.paths()]
-        stale = []
-        for path, text in self.texts().items():
-            try:
-                with open(path, encoding="utf-8") as file:
-                    if file.read() == text:
-                        continue
-            except FileNotFoundError:
-                pass
-            stale.append(os.path.relpath(path, ROOT))
-        return stale
+            return ([] if self._current() else paths), {}
+        texts = self.texts()
+        return [path for path, text in texts.items() if _read(path) != text], texts
 
-    def write(self) -> list[str]:
-        written = []
-        for path, text in self.texts().items():
+    def stale(self) -> list[str]:
+        return [os.path.relpath(path, ROOT) for path in self._compare()[0]]
+
+    def update(self) -> list[str]:
+        """Rewrite the stale files, with the texts made once: the ones compared are the ones written."""
+        stale, texts = self._compare()
+        if stale and not texts:
+            texts = self.texts()
+        for path in stale:
             temporary = path + ".tmp"
             with open(temporary, "w", encoding="utf-8") as file:
-                file.write(text)
+                file.write(texts[path])
             os.replace(temporary, path)
-            written.append(os.path.relpath(path, ROOT))
-        return written
+        return [os.path.relpath(path, ROOT) for path in stale]
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except FileNotFoundError:
+        return None
 
 
 def _parser_texts() -> list[str]:
@@ -164,7 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(found)} stale; run: {COMMAND}" if found else "every generated file is current")
         return 1 if found else 0
     for generated in GENERATED:
-        if generated.stale():
-            for path in generated.write():
-                print(f"wrote {path} ({generated.name})")
+        for path in generated.update():
+            print(f"wrote {path} ({generated.name})")
     return 0

@@ -731,7 +731,18 @@ def _syntax_error(err, source: Source) -> SyntaxProblem:
     return SyntaxProblem(str(err), Span(line, column, line, column + 1))
 
 
-_MERGE_WORDS = ("add", "concat", "concatenate", "multiply", "average", "maximum", "minimum", "subtract", "residual")
+_MERGE_TERMINAL = re.compile(r"\(\?P<MERGE_OP>\(([a-z|]+)\)\(\?!\[A-Za-z_0-9\]\)\)\|")
+
+
+@functools.cache
+def merge_words() -> tuple[str, ...]:
+    """The merge keywords, as the shipped scanner's MERGE_OP terminal lists them: the grammar is
+    their one place here (tests/language/test_merge_words.py holds it to the layer registry).
+    Empty when the terminal is not written as `(add|concat|...)(?![A-Za-z_0-9])`."""
+    from . import _parse_tables as shipped
+
+    found = _MERGE_TERMINAL.search(shipped.SCANNER[0][0])
+    return tuple(found[1].split("|")) if found else ()
 
 
 def _capitalised_merge_hint(token: Token, source: Source, span: Span) -> Hint | None:
@@ -744,7 +755,7 @@ def _capitalised_merge_hint(token: Token, source: Source, span: Span) -> Hint | 
         depth += {")": 1, "(": -1}.get(text[at], 0)
         if depth < 0:
             word = re.search(r"[A-Za-z_][A-Za-z_0-9]*$", text[:at].rstrip())
-            if word is None or word[0].lower() not in _MERGE_WORDS or word[0] == word[0].lower():
+            if word is None or word[0].lower() not in merge_words() or word[0] == word[0].lower():
                 return None
             name, lower = word[0], word[0].lower()
             where = Span(span.line, word.start() + 1, span.line, word.end() + 1)
@@ -1151,20 +1162,20 @@ def _plain_line_pattern(tables: _FastTables) -> tuple:
     from . import _parse_tables as shipped
 
     scanner = shipped.SCANNER[0][0]
-    merges = "add|concat|concatenate|multiply|average|maximum|minimum|subtract|residual"
+    merges = "|".join(merge_words())
     line_break = "(\r?\n[\t ]*(#[^\n]*)?)+"
     words = r"(?P<NAME>[A-Za-z_][A-Za-z_0-9]*)|"
     # A size of digits and `x` only: a DIMS, as the grammar's `?` (unknown) and `-1` axes also are.
     numbers = r"(?P<DIMS>(-?\d+|\?)(x(-?\d+|\?))+(?![A-Za-z_0-9]))|(?P<FLOAT>\d+\.\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+)|"
     if (
-        f"(?P<MERGE_OP>({merges})(?![A-Za-z_0-9]))|" not in scanner
+        not merges
         or f"(?P<_NL>{line_break})|" not in scanner
         or words not in scanner
         or numbers not in scanner
         or set(shipped.KEYWORDS) != {"NAME"}
     ):
         return None, ()  # the grammar changed: the token loop reads every line (a test fails until this is reviewed)
-    excluded = frozenset(merges.split("|")) | frozenset(shipped.KEYWORDS["NAME"])
+    excluded = frozenset(merge_words()) | frozenset(shipped.KEYWORDS["NAME"])
     word, number = r"[A-Za-z_][A-Za-z_0-9]*", r"[0-9]+(?:x[0-9]+)*"
     pattern = re.compile(rf"(?P<word>{word})(?P<rest>(?: (?:{number}|{word}))*)[ \t]*(?P<breaks>{line_break})")
     return pattern.match, excluded

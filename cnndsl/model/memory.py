@@ -20,9 +20,8 @@ parameters' depends on it, and is None (unknown).
 
 from __future__ import annotations
 
+from ..core.choices import DTYPE_BYTES, OPTIMIZER_STATES
 from ..core.records import asdict, dataclass
-
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
 def times(*factors) -> int | None:
@@ -40,8 +39,6 @@ def known_sum(values) -> int | None:
     values = tuple(values)
     return None if None in values else sum(values)
 
-
-OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
 
 @dataclass(frozen=True)

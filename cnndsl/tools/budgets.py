@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 
+from ..core.choices import WARNING_MODES
 from ..core.errors import CnnError, OverBudget, SizeNeeded
 from ..core.records import dataclass
 
@@ -127,7 +128,6 @@ def _read_toml(path: str) -> dict:
         raise BadBudget(f"cannot read {path}: {err}") from None
 
 
-WARNING_MODES = ("show", "error", "off")
 WARNING_KEYS = ("ignore", "warnings")  # [tool.cnndsl] keys for warnings; the others are budgets
 
 

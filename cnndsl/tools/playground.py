@@ -11,10 +11,9 @@ and a bug in cnndsl comes back as `{"bug": ...}` without a traceback.
 
 from __future__ import annotations
 
+from ..core.choices import LAYOUTS
+from ..core.choices import SUMMARY_STYLES as STYLES
 from .editor import Document, ParseCache
-
-STYLES = ("keras", "torchinfo")
-LAYOUTS = ("channels_last", "channels_first")
 
 
 class Playground:

@@ -6,10 +6,10 @@ header, rows and alignment of any of the summary's formats.
 
 from __future__ import annotations
 
+from ..core.choices import SUMMARY_COLUMNS as COLUMNS
 from ..core.records import dataclass
 from ..model.infer import Model
 
-COLUMNS = ("shape", "params", "trainable", "macs", "activations", "memory", "rf", "stride", "padding", "connected")
 HEADERS = {
     "shape": ("Output Shape", "<"),
     "params": ("Param #", ">"),

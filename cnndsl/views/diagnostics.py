@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 
+from ..core.choices import ERROR_FORMATS as FORMATS
 from ..core.errors import CnnError, CnnWarning, render
 from ..core.source import Source, Span
-
-FORMATS = ("text", "json", "sarif", "github")
 
 
 def error_classes() -> list[type[CnnError]]:
@@ -65,7 +64,7 @@ def format_errors(found: list[tuple[CnnError, Source]], style: str) -> str:
         return json.dumps([as_record(error, source) for error, source in found], indent=2) + "\n"
     if style == "sarif":
         return json.dumps(sarif(found), indent=2) + "\n"
-    raise ValueError(f"unknown error format {style!r}")
+    raise ValueError(f"unknown error format {style!r}; one of {', '.join(FORMATS)}")
 
 
 def _escape_data(text: str) -> str:

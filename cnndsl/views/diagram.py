@@ -10,13 +10,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from ..core.choices import DIAGRAM_FORMATS as FORMATS
 from ..core.records import dataclass, field
 from ..core.source import Source, Span
 from ..language.expand import BlockCall
 from ..model.infer import Model, TypedNode
 from .text import call_text, params_text, shape_text
 
-FORMATS = ("dot", "mermaid", "svg", "png")
 GRAPHVIZ_MISSING = (
     "rendering {fmt} needs Graphviz's `dot` program; install Graphviz "
     "(`apt-get install graphviz`, `brew install graphviz`, `conda install graphviz`) or use --format dot or mermaid"
@@ -200,6 +200,8 @@ def render(dot_text: str, fmt: str) -> bytes:
 
 def diagram(model: Model, fmt: str = "dot", depth: int | None = None, source: Source | None = None) -> bytes:
     """The diagram in `fmt` (one of FORMATS), as bytes ready to write."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown diagram format {fmt!r}; one of {', '.join(FORMATS)}")
     if fmt == "mermaid":
         return to_mermaid(model, depth, source).encode()
     dot_text = to_dot(model, depth, source)

@@ -10,6 +10,7 @@ from .text import (
     count_text,
     layer_title,
     listed,
+    markdown_text,
     readable_count,
     readable_memory_size,
     shape_text,
@@ -153,16 +154,51 @@ def _own(node: TypedNode, count: int) -> int:
     return count if node.shares is None else 0
 
 
+NARROWEST = 12  # a text column is never cut below this many characters (the length of "Output Shape")
+
+
+def fit(widths: list[int], align: list[str], width: int) -> list[int]:
+    """Column widths whose table is at most `width` characters wide: the widest text (left-aligned)
+    column loses a character at a time, none below NARROWEST; numbers are never cut."""
+    widths = list(widths)
+    excess = sum(widths) + 3 * len(widths) + 1 - width  # each cell is padded by a space on both sides
+    while excess > 0:
+        shrinkable = [i for i, a in enumerate(align) if a == "<" and widths[i] > NARROWEST]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def _cut(text: str, width: int, ellipsis: str) -> str:
+    return text if len(text) <= width else text[: width - len(ellipsis)] + ellipsis
+
+
 def format_summary(
-    model: Model, batch: int | None = None, macs: bool = False, ascii_only: bool = False, view=None
+    model: Model,
+    batch: int | None = None,
+    macs: bool = False,
+    ascii_only: bool = False,
+    view=None,
+    width: int | None = None,
 ) -> str:
-    """The table `model.summary()` prints in Keras 3, with its exact footer."""
+    """The table `model.summary()` prints in Keras 3, with its exact footer; given `width`, text
+    columns are cut with an ellipsis until the table fits (when it can)."""
     box = ASCII_BOX if ascii_only else UNICODE_BOX
     header, rows, align = table_rows(model, batch, macs, view)
     widths = [
         max(len(heading), max((len(line) for cells in rows for line in cells[i]), default=0))
         for i, heading in enumerate(header)
     ]
+    if width is not None:
+        fitted = fit(widths, align, width)
+        if fitted != widths:
+            ellipsis = "..." if ascii_only else "…"
+            widths = fitted
+            header = [_cut(h, w, ellipsis) for h, w in zip(header, widths)]
+            rows = [[[_cut(line, w, ellipsis) for line in cell] for cell, w in zip(cells, widths)] for cells in rows]
 
     def rule(kind: str) -> str:
         left, fill, cross, right = box[kind]
@@ -308,8 +344,9 @@ def format_markdown(model: Model, batch: int | None = None, macs: bool = False, 
     """The table as GitHub-flavoured Markdown, totals below it, for a README or a paper."""
     header, rows, align = _flat_rows(model, batch, macs, view)
     rule = {"<": ":--", ">": "--:"}
-    out = [f"**{model.name}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
-    out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in rows]
+    out = [f"**{markdown_text(model.name)}**", "", "| " + " | ".join(map(markdown_text, header)) + " |"]
+    out.append("|" + "|".join(rule[a] for a in align) + "|")
+    out += ["| " + " | ".join(map(markdown_text, cells)) + " |" for cells in rows]
     out.append("")
     out += [line.strip() + "  " for line in footer(model, macs, view, batch)]
     out[-1] = out[-1].rstrip()

@@ -75,6 +75,23 @@ def tensor_name(node) -> str:
     return f"{node.name}[{node.call_index}][0]"
 
 
+# What GFM reads as markup inside a table cell: emphasis, code, the cell rule, HTML, entities, strike.
+# A cell is inline text only (no heading, list or link definition can start there), so brackets,
+# `#` and the like stay as they are, and an underscore between two letters or digits is no emphasis.
+_MARKDOWN_SPECIAL = frozenset("\\`*|<>&~")
+
+
+def markdown_text(text: str) -> str:
+    """A table cell's text for Markdown: markup characters backslash-escaped, leading spaces (depth
+    indentation) kept as `&nbsp;`, which a renderer does not trim as it trims a cell's white space."""
+    body = text.lstrip(" ")
+    out = ["&nbsp;" * (len(text) - len(body))]
+    for i, c in enumerate(body):
+        intraword = c == "_" and 0 < i < len(body) - 1 and body[i - 1].isalnum() and body[i + 1].isalnum()
+        out.append("\\" + c if c in _MARKDOWN_SPECIAL or (c == "_" and not intraword) else c)
+    return "".join(out)
+
+
 def listed(names: list[str]) -> list[str]:
     """A cell of several names, one a line, each but the last followed by a comma; `-` for none."""
     if not names:

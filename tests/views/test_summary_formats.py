@@ -136,3 +136,38 @@ def test_flags_a_format_carries_anyway_are_accepted(capsys):
     assert json.loads(summary(capsys, "--json", "--format", "json", "--all", LENET))["total_params"] == 62_958
     # markdown honours --depth: ResNet50's stages as rows, Keras's total 25,636,712
     assert "Total params: 25,636,712" in summary(capsys, "--format", "markdown", "--depth", "1", RESNET)
+
+
+MARKUP = """input 16x16x3
+def down(a, b):
+    conv a 3x3 same | conv b 1x1
+let n = 4
+_x_: conv 8 3x3
+down(n*2, n*1)
+a__b: dense 10
+"""
+
+
+def _gfm_cells(markdown: str) -> list[list[str]]:
+    """The text of every table cell as a GFM renderer (markdown-it, tables on) shows it."""
+    from markdown_it import MarkdownIt
+
+    parser = _Cells()
+    parser.feed(MarkdownIt("commonmark").enable("table").render(markdown))
+    return [[cell.replace("\xa0", " ") for cell in row] for row in parser.rows["thead"] + parser.rows["tbody"]]
+
+
+def test_markdown_renders_back_to_the_cells_text_markup_and_indentation_kept(tmp_path, capsys):
+    from cnndsl import analyze
+    from cnndsl.views.columns import View
+    from cnndsl.views.summary import table_rows
+
+    path = tmp_path / "markup.cnn"
+    path.write_text(MARKUP)
+    rendered = _gfm_cells(summary(capsys, "--format", "markdown", "--depth", "2", str(path)))
+    header, rows, _ = table_rows(analyze(MARKUP, "markup"), None, False, View(depth=2))
+    assert rendered == [header, *([" ".join(cell) for cell in row] for row in rows)]
+    # what a renderer would have read as emphasis, code or a cell rule, and the depth indentation
+    titles = [row[0] for row in rendered]
+    assert "_x_ (Conv2D)" in titles and "down(n*2, n*1) (down, 2 layers)" in titles
+    assert "  conv2d (Conv2D)" in titles
