@@ -5,7 +5,10 @@
 
 Both models must come from the same .cnn file (`cnndsl emit --keras` and
 `cnndsl emit --pytorch`): layers are matched by name, since the PyTorch
-model keeps each Keras layer's weights in an attribute of the same name.
+model keeps each Keras layer's weights in an attribute of the same name;
+where its layers are in block modules (a class per `def`), each kind of
+layer in the order the file made them, which Keras's graph gives walked
+from the outputs (the emitter keeps blocks inline where it would not).
 Afterwards both compute the same function (in inference mode), the PyTorch
 one on NCHW tensors: `torch_model.eval()(x.permute(0, 3, 1, 2))` equals
 `keras_model(x, training=False)` moved channels first.

@@ -1,10 +1,14 @@
 """PyTorch code: an `nn.Module` that computes exactly what the Keras model computes.
 
-Layout: each layer with weights (or with train/eval behaviour) is an
-attribute named after its Keras layer (`self.conv2d`), so weights can be
-matched by name (see cnndsl.port); `forward()` spells out every step with
-its NCHW shape in a comment. Weightless steps (padding, activations,
-merges, flatten) are plain tensor operations in `forward()`.
+Layout: each `def` block is an nn.Module class and each call an instance
+(a straight run of calls on one line, an nn.Sequential), as torchvision
+writes ResNet; calls that differ only in numbers share a class whose
+constructor takes them. Outside blocks each layer with weights (or with
+train/eval behaviour) is an attribute named after its Keras layer
+(`self.conv2d`), so weights can be matched by name (see cnndsl.port); the
+model's `forward()` spells out every step with its NCHW shape in a comment.
+Weightless steps (padding, activations, merges, flatten) are plain tensor
+operations in `forward()`.
 
 Keras semantics kept exactly:
 - `same` padding is Keras's (extra pixel after); where it is asymmetric,

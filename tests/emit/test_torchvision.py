@@ -296,3 +296,21 @@ def test_layer_scale_is_torchvisions_under_pytorch_defaults(defaults, expected, 
     with torch.no_grad():
         inner = x + 0.5 * torch.nn.functional.conv2d(x, built.cnblock.conv.weight, built.cnblock.conv.bias, padding=1)
         assert torch.allclose(built.eval()(x), 2 * inner)
+
+
+@pytest.mark.oracle
+def test_resnet18_is_written_as_torchvision_writes_it(torch):
+    """torchvision/models/resnet.py: four stages `layer1`..`layer4` (nn.Sequential) of two blocks
+    each, the first of layers 2-4 downsampling; every 3x3 conv pads itself (`padding=1`)."""
+    model = cnndsl.analyze_file(FOLDER / "resnet18.cnn")
+    code = generate(model, "pytorch")
+    assert "F.pad" not in code and "class Basic(nn.Module):" in code and "class Down(nn.Module):" in code
+    built = load(code, "resnet18_classes").build_model()
+    stages = [getattr(built, f"layer{i}") for i in range(1, 5)]
+    assert all(isinstance(stage, torch.nn.Sequential) and len(stage) == 2 for stage in stages)
+    assert [type(stage[0]).__name__ for stage in stages] == ["Basic", "Down", "Down", "Down"]
+    convs = [m for m in built.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 20  # torchvision's resnet18: 1 + 8 blocks x 2 + 3 downsample
+    assert all(m.padding == (m.kernel_size[0] // 2,) * 2 for m in convs)
+    # one class per block, its numbers the block's parameter
+    assert code.count("class Basic(nn.Module):") == 1 and "def __init__(self, c):" in code
