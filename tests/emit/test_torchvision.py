@@ -314,3 +314,27 @@ def test_resnet18_is_written_as_torchvision_writes_it(torch):
     assert all(m.padding == (m.kernel_size[0] // 2,) * 2 for m in convs)
     # one class per block, its numbers the block's parameter
     assert code.count("class Basic(nn.Module):") == 1 and "def __init__(self, c):" in code
+
+
+TORCHVISION_KEYS = Path(__file__).resolve().parent.parent / "golden" / "torchvision_keys"
+
+
+def torchvision_keys(name: str) -> list[tuple[str, str]]:
+    """torchvision's state_dict (key, shape) in order, written by benchmarks/torchvision_loader.py
+    from torchvision 0.28.0's own model definitions."""
+    lines = (TORCHVISION_KEYS / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+    return [tuple(line.split(" ")) for line in lines]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenet_v2", "vgg16_bn", "densenet121"])
+def test_state_comes_in_torchvisions_order(name, torch):
+    """Every parameter and buffer of the emitted module has the shape of torchvision's in the same place."""
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    built = load(generate(model, "pytorch"), f"keys_{name}").build_model()
+    ours = [(key, "x".join(map(str, value.shape)) or "-") for key, value in built.state_dict().items()]
+    assert [shape for _, shape in ours] == [shape for _, shape in torchvision_keys(name)]
+    if name == "resnet18":  # torchvision's names too, but for the shortcut (torchvision's downsample.0/1)
+        theirs = torchvision_keys(name)
+        differ = [(a, b) for (a, _), (b, _) in zip(theirs, ours) if a != b]
+        assert all(a.split(".")[2] == "downsample" for a, _ in differ) and len(differ) == 18
