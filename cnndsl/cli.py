@@ -115,11 +115,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="show warnings (default), count them as errors (exit 1), or leave them out",
     )
 
-    emit = commands.add_parser("emit", help="write Keras or PyTorch code")
+    emit = commands.add_parser("emit", help="write Keras or PyTorch code, or an ONNX model")
     target = emit.add_mutually_exclusive_group(required=True)
     target.add_argument("--keras", dest="target", action="store_const", const="keras", help="Keras 3 code")
     target.add_argument(
         "--pytorch", "--torch", dest="target", action="store_const", const="pytorch", help="PyTorch code"
+    )
+    target.add_argument(
+        "--onnx",
+        dest="target",
+        action="store_const",
+        const="onnx",
+        help='an ONNX model (opset 18), needs -o (pip install "cnndsl[onnx]")',
     )
     emit.add_argument("file", help="a .cnn file, or - for standard input")
     emit.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
@@ -770,10 +777,27 @@ def _explain(model, args) -> int:
 def _emit(model, args) -> int:
     from .emit import generate
 
+    if args.target == "onnx":
+        return _emit_onnx(model, args)
     code = generate(model, args.target)
     if not args.output:
         return _write(code)
     return _write_file(args.output, code.encode("utf-8"), args.file)
+
+
+def _emit_onnx(model, args) -> int:
+    """`emit --onnx`: a binary file, so only to `-o` (never raw bytes to a terminal)."""
+    if not args.output:
+        print("cnndsl emit --onnx: an ONNX model is binary; give -o model.onnx", file=sys.stderr)
+        return USAGE
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        print('cnndsl emit --onnx: needs the `onnx` package: pip install "cnndsl[onnx]"', file=sys.stderr)
+        return USAGE
+    from .emit.onnx import to_bytes
+
+    return _write_file(args.output, to_bytes(model), args.file)
 
 
 def _write_file(path: str, data: bytes, source: str) -> int:

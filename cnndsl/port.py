@@ -239,3 +239,22 @@ def torch_to_torch(source, target) -> None:
     with torch.no_grad():
         for (_, value), (_, slot) in zip(theirs, ours):
             slot.copy_(value)
+
+
+def torch_to_onnx(torch_model, onnx_model) -> None:
+    """Copy the emitted PyTorch module's weights into the ONNX model `cnndsl emit --onnx` wrote
+    from the same file, in place: each initializer is named as the module's state_dict names
+    that tensor (`conv2d.weight`, `batch_normalization.running_var`). Then onnxruntime's output
+    on an NCHW input equals `torch_model.eval()`'s."""
+    from onnx import numpy_helper
+
+    initializers = {init.name: init for init in onnx_model.graph.initializer}
+    for name, tensor in torch_model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        init = initializers.get(name)
+        if init is None:
+            raise KeyError(f"the ONNX model has no initializer `{name}` for the PyTorch model's weight")
+        if tuple(init.dims) != tuple(tensor.shape):
+            raise ValueError(f"`{name}`: shape {tuple(tensor.shape)} does not fit the ONNX model's {tuple(init.dims)}")
+        init.CopyFrom(numpy_helper.from_array(tensor.detach().cpu().float().numpy(), name))

@@ -1,0 +1,223 @@
+"""`cnndsl emit --onnx`: a valid ONNX graph whose outputs are the emitted PyTorch module's.
+
+Each network is written as ONNX with the onnx package alone, checked by
+onnx.checker (full_check), its shapes inferred again by onnx.shape_inference,
+then filled with the PyTorch module's weights (cnndsl.port.torch_to_onnx)
+and run by onnxruntime: the outputs must equal PyTorch's within 1e-4.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx_helpers import nchw_inputs, run_onnx, torch_module
+
+import cnndsl
+from cnndsl.core.errors import UnsupportedByTarget
+from cnndsl.emit.onnx import OPSET, build
+from cnndsl.port import torch_to_onnx
+
+pytestmark = pytest.mark.oracle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+NETWORKS = {
+    # Keras's uneven `same` padding (stride 2, even kernels, odd sizes), groups, dilation, explicit pad.
+    "same_padding": """
+        input 15x15x3
+        conv 8 4x4 stride 2 same
+        conv 6 2x2 stride 2 same relu
+        conv 5 3x3 stride 2 same nobias
+        conv 4 2 same dilation 2
+        conv 4 3 pad 1 groups 2
+    """,
+    # max pooling never takes the padding; averages leave it out, even and uneven.
+    "pooling": """
+        input 13x13x4
+        maxpool 2 stride 2 same
+        avgpool 3 stride 2 same
+        avgpool 2 stride 1 same
+        maxpool 3 stride 1 same
+        avgpool 3 stride 1 same
+        avgpool 2
+        gmp keepdims
+    """,
+    "pytorch_pooling": """
+        defaults pytorch
+        input 3x17x17
+        conv 8 3 pad 1
+        maxpool 3 stride 2 pad 1
+        maxpool 3 stride 2 ceil
+        adaptivepool 1
+        flatten
+        dense 5
+    """,
+    "depthwise_separable_bn": """
+        input 12x12x3
+        dwconv 3x3 mult 2 stride 2 same
+        sepconv 8 4x4 mult 2 same relu
+        bn
+        bn noscale
+        bn nocenter eps 1.001e-5
+        dwconv 3 dilation 2 same nobias relu6
+        sepconv 5 3 stride 2 same nobias
+    """,
+    # Keras flattens NHWC; dense on a tensor with more axes acts on the channels; layer norm on channels.
+    "flatten_dense_layernorm": """
+        input 6x5x4
+        rescale 1/255 offset=-0.5
+        conv 3 3 relu
+        dense 6 noflatten gelu
+        layernorm
+        reshape 3 4 6
+        flatten
+        dense 7 tanh
+        dropout 0.5
+        droppath 0.2
+        dense 3 softmax
+    """,
+    "activations": """
+        input 5x5x3
+        sigmoid | tanh | swish | elu | selu | softplus | softsign
+        hardsigmoid | hardswish | mish | leakyrelu 0.1 | gelu | relu6 | linear
+        conv 4 1 leakyrelu
+    """,
+    "graph_merges": """
+        input 9x9x3
+        zeropad 1
+        crop 1
+        upsample 2
+        conv 4 3 stride 2 same
+        add(identity; conv 4 3 same | bn | relu | conv 4 3 same)
+        concat(conv 2 1; avgpool 3 stride 1 same; maxpool 2 stride 1 same)
+        average(conv 4 1; conv 4 1)
+        maximum(conv 4 1; conv 4 1)
+        minimum(conv 4 1; conv 4 1)
+        subtract(conv 4 1; conv 4 1)
+        multiply(conv 4 1; conv 4 1; conv 4 1)
+        add(conv 4 1; conv 4 1; conv 4 1)
+        gap
+        dense 3
+    """,
+}
+
+# Examples, Keras and torchvision style, that cover the zoo's block shapes.
+EXAMPLES = [
+    "examples/torchvision/resnet18.cnn",
+    "examples/torchvision/mobilenet_v2.cnn",
+    "examples/mobilenet.cnn",
+    "examples/lenet.cnn",
+    "examples/two_heads.cnn",
+]
+
+
+def check_against_torch(model, torch):
+    """Valid ONNX; onnx's own shape inference agrees with ours; outputs equal the PyTorch module's."""
+    import onnx
+
+    proto = build(model)
+    assert proto.opset_import[0].version == OPSET >= 17
+    bare = onnx.ModelProto()
+    bare.CopyFrom(proto)
+    del bare.graph.value_info[:]  # onnx infers every shape again from the inputs alone
+    inferred = onnx.shape_inference.infer_shapes(bare, check_type=True, strict_mode=True)
+    shapes = {v.name: v.type.tensor_type.shape.dim for v in (*inferred.graph.value_info, *inferred.graph.output)}
+    compared = 0
+    for node in model.layers:  # each layer's output under its own name, NCHW
+        if node.name in shapes:
+            assert [d.dim_value for d in shapes[node.name]][1:] == [node.shape[-1], *node.shape[:-1]], node.name
+            compared += 1
+    assert compared >= len(model.layers) // 2
+    module = torch_module(model, torch)
+    torch_to_onnx(module, proto)
+    initializers = {init.name for init in proto.graph.initializer}
+    assert {k for k in module.state_dict() if not k.endswith("num_batches_tracked")} <= initializers
+    inputs = nchw_inputs(model, torch)
+    with torch.no_grad():
+        expected = module(*inputs)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    got = run_onnx(proto, inputs)
+    assert len(got) == len(expected)
+    for ours, theirs in zip(got, expected):
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-4, rtol=1e-4)
+    return proto
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_network_runs_as_pytorch(name, torch):
+    check_against_torch(cnndsl.analyze(NETWORKS[name], name=name), torch)
+
+
+@pytest.mark.parametrize("path", EXAMPLES)
+def test_example_runs_as_pytorch(path, torch):
+    proto = check_against_torch(cnndsl.analyze_file(ROOT / path), torch)
+    assert proto.producer_name == "cnndsl"
+
+
+def test_shared_layer_is_one_initializer(torch):
+    source = """
+        def tower():
+            conv 4 3 relu | pool 2 | dense 5
+        left: input 10x10x1
+        right: input 10x10x1
+        @left | l: tower
+        @right | r: reuse l
+        subtract(@l; @r) | multiply(identity; identity)
+        dense 1 sigmoid
+    """
+    model = cnndsl.analyze(source, name="siamese_small")
+    proto = check_against_torch(model, torch)
+    names = [i.name for i in proto.graph.initializer]
+    assert len(names) == len(set(names)) == 6  # the tower's conv and dense, and the last dense: weight and bias each
+
+
+def test_unknown_sizes_pad_same_upper(torch):
+    """`input ?x?x3` with `same` and a stride: ONNX's SAME_UPPER is Keras's rule (the odd pixel after)."""
+    import onnxruntime  # noqa: F401
+
+    model = cnndsl.analyze("input ?x?x3\nconv 4 3 stride 2 same\nmaxpool 2 same\ngap\ndense 2", name="any_size")
+    proto = build(model)
+    sized = cnndsl.analyze("input 11x11x3\nconv 4 3 stride 2 same\nmaxpool 2 same\ngap\ndense 2", name="any_size")
+    module = torch_module(sized, torch)
+    torch_to_onnx(module, proto)
+    inputs = nchw_inputs(sized, torch)
+    with torch.no_grad():
+        expected = module(*inputs)
+    np.testing.assert_allclose(run_onnx(proto, inputs)[0], expected.numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_unsupported_layer_is_located():
+    model = cnndsl.analyze("input 8x8x3\nconv 4 3\ndeconv 2 3", name="m")
+    with pytest.raises(UnsupportedByTarget) as caught:
+        build(model)
+    assert "`deconv`" in caught.value.message
+    assert caught.value.span.line == 3
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "cnndsl", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_cli_writes_a_file(tmp_path):
+    import onnx
+
+    out = tmp_path / "lenet.onnx"
+    result = cli("emit", "--onnx", "examples/lenet.cnn", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    onnx.checker.check_model(onnx.load(str(out)), full_check=True)
+
+
+def test_cli_refuses_stdout_and_unsupported(tmp_path):
+    result = cli("emit", "--onnx", "examples/lenet.cnn")
+    assert result.returncode == 2 and "-o" in result.stderr
+    source = tmp_path / "m.cnn"
+    source.write_text("input 8x8x3\ndeconv 2 3\n")
+    out = tmp_path / "m.onnx"
+    result = cli("emit", "--onnx", str(source), "-o", str(out))
+    assert result.returncode == 1 and "m.cnn:2:1" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
