@@ -15,7 +15,6 @@ from ..layers.base import TorchModule, channels_first, prod
 from .flops import totals
 
 COLUMN = 25  # torchinfo's col_width
-DEPTH = 3  # torchinfo's depth: deeper modules get no row
 FLOAT = 4  # bytes
 STORAGE_OVERHEAD = 64  # what sys.getsizeof adds to a tensor's storage: torchinfo counts it in the input size
 
@@ -61,8 +60,13 @@ def _rows(model, batch: int):
     return rows, leaves
 
 
-def format_torchinfo(model, batch: int = 1) -> str:
-    """torchinfo.summary(model, input_size)'s text for the emitted PyTorch model."""
+DEPTH = 3  # torchinfo's default depth
+
+
+def format_torchinfo(model, batch: int = 1, depth: int = DEPTH, ascii_only: bool = False) -> str:
+    """torchinfo.summary(model, input_size, depth=depth)'s text for the emitted PyTorch model; `ascii_only`
+    is its row setting "ascii_only". Rows deeper than `depth` are not shown; a container at `depth`
+    shows the parameters of everything inside it (the totals count every row, shown or not)."""
     model.require_sizes("torchinfo's table (it runs the model on an input of one size)")
     rows, leaves = _rows(model, batch)
     root = [batch, *channels_first(model.output_shape)]
@@ -75,24 +79,26 @@ def format_torchinfo(model, batch: int = 1) -> str:
     def line(name: str, shape: str, params: str) -> str:
         return f"{name:<{name_width}} {shape:<{COLUMN}} {params:<{COLUMN}}".rstrip()
 
-    def start(depth: int) -> str:
-        return "" if depth == 0 else "├─" if depth == 1 else "│    " * (depth - 1) + "└─"
+    branch, rail = ("+ ", "|    ") if ascii_only else ("├─", "│    ")
+
+    def start(level: int) -> str:
+        return "" if level == 0 else branch if level == 1 else rail * (level - 1) + ("+ " if ascii_only else "└─")
 
     total = sum(m.params for m, recursive in leaves if not recursive)
     lines = [divider, line("Layer (type:depth-idx)", "Output Shape", "Param #"), divider]
-    lines.append(line(class_name(model.name), str(root), "--"))
-    for depth, title, shape, module, recursive in rows:
-        if depth > DEPTH:
+    lines.append(line(class_name(model.name), str(root), f"{total:,}" if depth == 0 and total else "--"))
+    for level, title, shape, module, recursive in rows:
+        if level > depth:
             continue
         if not _weights(module):
             shown = "--"
         elif recursive:
             shown = "(recursive)"
-        elif depth == DEPTH:  # the last row shown holds its parts' parameters
+        elif level == depth:  # its children are not shown: it shows all their parameters
             shown = f"{_weights(module):,}"
         else:  # a container shows only its own parameters: none
             shown = "--" if module.children else f"{module.params:,}"
-        lines.append(line(start(depth) + title, str(shape), shown))
+        lines.append(line(start(level) + title, str(shape), shown))
     # every input is its own tensor, each with its storage's overhead
     input_bytes = sum(prod(model.nodes[i].shape) * batch * FLOAT + STORAGE_OVERHEAD for i in model.inputs)
     output_bytes = sum(2 * FLOAT * batch * prod(m.shape) for m, _ in leaves if m.params)
