@@ -35,7 +35,7 @@ class OnnxGraph:
         self.value_info: list = []
         self.names: set[str] = set()
         self.rng = np.random.default_rng(0)
-        self.attributes = TorchTarget(model).attributes
+        self.attributes = TorchTarget(model).paths  # state_dict prefixes: `layer1.0.conv1` in a block module
 
     def fresh(self, name: str) -> str:
         base, i = name, 1

@@ -46,6 +46,7 @@ class BlockCall:
     span: Span
     arguments: str | None = None  # the arguments it was given, evaluated: `192, 1x7`, `64, 3, s=1`
     label: str | None = None  # `stem` of `stem: bn3(32)`
+    args: tuple = ()  # (parameter, value) as bound in this call
 
     @property
     def written(self) -> str | None:
@@ -751,9 +752,10 @@ class Expander(Context):
             guessed = True
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
+        args = tuple((p.name, bindings[p.name].value) for p in definition.params if p.name in bindings)
         arguments = _arguments_text(definition, stage, bindings, given)
         label, self.call_label = self.call_label, None
-        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span, arguments, label))
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span, arguments, label, args))
         self.call_count += 1
         try:
             current = self.statements(definition.body, current, bindings)

@@ -36,10 +36,26 @@ def _rows(model, batch: int):
         for child in module.children:
             visit(child, depth + 1, recursive)
 
-    called = set()
+    from ..emit.pytorch import TorchTarget
+
+    containers = TorchTarget(model).containers  # the block modules each layer runs in
+    held: dict[str, int] = {}  # a block module's parameters, its layers'
     for node in model.layers:
+        if node.shares is None:
+            for path, _, _ in containers.get(node.id, ()):
+                held[path] = held.get(path, 0) + sum(_weights(m) for m in node.layer.torch_modules(node))
+    called, opened = set(), set()
+    for node in model.layers:
+        chain = containers.get(node.id, ())
+        for depth, (path, cls, end) in enumerate(chain, start=1):
+            if path not in opened:
+                opened.add(path)
+                counters[depth] = counters.get(depth, 0) + 1
+                shape = [batch, *channels_first(model.nodes[end].shape)]
+                block = TorchModule(cls, (), 0, (TorchModule("", (), held.get(path, 0)),))
+                rows.append((depth, f"{cls}: {depth}-{counters[depth]}", shape, block, False))
         for module in node.layer.torch_modules(node):
-            visit(module, 1, node.name in called)
+            visit(module, len(chain) + 1, node.name in called)
         called.add(node.name)
     return rows, leaves
 
