@@ -144,6 +144,15 @@ def _fmt_goldens() -> list[str]:
     return out
 
 
+def _resnet50_examples() -> list[str]:
+    """examples/resnet50.cnn emitted to both targets: the generated code the docs show."""
+    from .. import analyze_file
+    from ..emit import generate
+
+    model = analyze_file(os.path.join(ROOT, "examples", "resnet50.cnn"))
+    return [generate(model, "pytorch"), generate(model, "keras")]
+
+
 GENERATED = [
     Generated(
         "parser", ["cnndsl/language/_generated_parser.py", "cnndsl/language/_parse_tables.py"], _parser_texts, _parser_current
@@ -153,6 +162,7 @@ GENERATED = [
     Generated("TextMate grammar", ["editors/vscode/syntaxes/cnndsl.tmLanguage.json"], _textmate),
     Generated("emitted-code golden files", _emit_golden_paths, _emit_goldens),
     Generated("fmt golden files", _fmt_golden_paths, _fmt_goldens),
+    Generated("emitted ResNet50 in docs", ["docs/resnet50_pytorch.py", "docs/resnet50_keras.py"], _resnet50_examples),
 ]
 
 

@@ -44,6 +44,16 @@ class BlockCall:
     id: int
     name: str
     span: Span
+    arguments: str | None = None  # the arguments it was given, evaluated: `192, 1x7`, `64, 3, s=1`
+    label: str | None = None  # `stem` of `stem: bn3(32)`
+    args: tuple = ()  # (parameter, value) as bound in this call
+
+    @property
+    def written(self) -> str | None:
+        """`stem: cbr(192, 1x7)`: the call with its evaluated arguments and its label; None when unknown."""
+        if self.arguments is None:
+            return None
+        return (f"{self.label}: " if self.label else "") + f"{self.name}({self.arguments})"
 
 
 @dataclass
@@ -166,6 +176,7 @@ class Expander(Context):
                 seen.add(param.name)
             self.definitions[definition.name] = definition
         self.program = program
+        self.call_label: str | None = None  # the label of the block call about to expand
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
         self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by max_work
@@ -531,6 +542,7 @@ class Expander(Context):
             if "{" in stage.label:
                 stage = ast.Labelled(_filled_label(stage, env, self), stage.body, stage.span, stage.label_span)
             before = len(self.graph.nodes)
+            self.call_label = stage.label if isinstance(stage.body, ast.Call) else None  # `stem: bn3(32)`
             result = self.stage(stage.body, current, env)
             if result is None or len(self.graph.nodes) == before:
                 raise BadArgument("only a layer can be named", stage.label_span)
@@ -756,7 +768,10 @@ class Expander(Context):
             guessed = True
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
-        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        args = tuple((p.name, bindings[p.name].value) for p in definition.params if p.name in bindings)
+        arguments = _arguments_text(definition, stage, bindings, given)
+        label, self.call_label = self.call_label, None
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span, arguments, label, args))
         self.call_count += 1
         try:
             current = self.statements(definition.body, current, bindings)
@@ -823,6 +838,20 @@ class Expander(Context):
             else:
                 positional.append(evaluate(arg, env, self))
         return positional, keywords
+
+
+def _arguments_text(definition: ast.Definition, stage: ast.Call, bindings: dict, given) -> str:
+    """The call's arguments with their values, as it passed them (positionally or by name); defaults
+    it left out stay out."""
+    if given is not None:
+        count, named = len(given[0]), [name for name, _, _ in given[1]]
+    else:
+        count = sum(not isinstance(arg, ast.KeywordArg) for arg in stage.args)
+        named = [arg.name for arg in stage.args if isinstance(arg, ast.KeywordArg)]
+    params = [p.name for p in definition.params]
+    shown = [bindings[name].describe() for name in params[:count]]
+    shown += [f"{name}={bindings[name].describe()}" for name in named if name in bindings and name in params]
+    return ", ".join(shown)
 
 
 MAX_REPAIRS = 4  # wrong words repaired in one layer before it counts as failed

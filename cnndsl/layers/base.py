@@ -640,6 +640,10 @@ class LayerKind:
         """The Keras layer for `node`, e.g. `layers.Conv2D(32, 3)`; the emitter adds its name."""
         raise self.unsupported("Keras")
 
+    def keras_helpers(self, node) -> dict[str, str]:
+        """Classes the Keras module needs for this node's layer (name -> source)."""
+        return self.KERAS_HELPERS
+
     def keras_before(self, node) -> list[Call]:
         """Keras layers without weights to call before this one's (a flatten's channels-first Permute)."""
         return []

@@ -211,7 +211,13 @@ class _Convolution(LayerKind):
     def torch_conv(self, node, step, cin, cout, groups=1, bias=None):
         """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
         r = node.resolved
-        steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
+        absorbed = step.target.absorbed_pads.get(node.id)
+        if absorbed is not None:  # `pad P` (a symmetric zeropad just before): the conv's own `padding=`
+            steps, padding = [], axes([a for a, _ in absorbed])
+        # Uneven `same` stays an explicit F.pad: PyTorch's padding="same" would do at stride 1, but
+        # fvcore counts no operations for a conv so written (its aten op has another name).
+        else:
+            steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
         if max(r["stride"]) > 1:
             args.append(kw("stride", axes(r["stride"])))

@@ -116,6 +116,37 @@ def _clipped(n: int, k: int, s: int, first: int, out: int) -> list[tuple[int, in
     return [(max(first + i * s, 0), min(first + i * s + k, n)) for i in range(out)]
 
 
+KERAS_MAX_POOL_PADDED = '''
+class MaxPoolPadded(layers.Layer):
+    """PyTorch's max pooling with `padding` and `ceil_mode`: pads each spatial axis with -inf
+    (before, after), the after side longer where ceil_mode keeps a last partial window, then
+    pools `valid`. Keras's own `same` and `valid` take other windows for these sizes."""
+
+    def __init__(self, pool_size, strides, pads, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = tuple(pool_size) if isinstance(pool_size, (list, tuple)) else pool_size
+        self.strides = tuple(strides) if isinstance(strides, (list, tuple)) else strides
+        self.pads = tuple(tuple(p) for p in pads)
+
+    def call(self, x):
+        x = keras.ops.pad(x, ((0, 0), *self.pads, (0, 0)), constant_values=float("-inf"))
+        return keras.ops.max_pool(x, self.pool_size, self.strides, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        rank = len(self.pads)
+        size = self.pool_size if isinstance(self.pool_size, tuple) else (self.pool_size,) * rank
+        stride = self.strides if isinstance(self.strides, tuple) else (self.strides,) * rank
+        spatial = [
+            None if n is None else (n + a + b - k) // s + 1
+            for n, (a, b), k, s in zip(input_shape[1:-1], self.pads, size, stride)
+        ]
+        return (input_shape[0], *spatial, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "pads": self.pads}
+'''
+
+
 def torch_window(n: int, k: int, s: int, p: int, ceil: bool) -> int:
     """PyTorch's pooled length: `(n + 2p - k) / s + 1` rounded down, or up with `ceil`, where a
     last window that would start in the right padding is dropped."""
@@ -205,17 +236,22 @@ class MaxPool(_Pool):
                 "size, which is unknown here; give the input a size, or use `same` or `valid`",
             )
         padding = self.keras_padding(node)
-        if padding is None:
-            raise self.unsupported(
-                "Keras",
-                "Keras's pooling has no `ceil` rounding and cannot pad with -inf, and for these sizes neither "
-                "`valid` nor `same` takes the same windows; use `same` or `valid`",
-            )
         r = node.resolved
+        if padding is None:  # pad with -inf as PyTorch does (and on the right for `ceil`), then pool `valid`
+            pads = []
+            for n, out, k, s, (p, _) in zip(node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]):
+                pads.append((p, p + max((out - 1) * s + k - (n + 2 * p), 0)))
+            return Call("MaxPoolPadded", [axes(r["size"]), axes(r["stride"]), literal(tuple(pads))])
         args = [axes(r["size"]), kw("strides", axes(r["stride"]))]
         return Call(
             f"layers.{self.KERAS_NAME}{r['rank']}D", args + [kw("padding", literal("same"))] * (padding == "same")
         )
+
+    def keras_helpers(self, node):
+        if not (self["ceil"] or self["pad"] is not None) or None in node.in_shapes[0]:
+            return {}  # Keras's own layer, or refused (an unknown size)
+        padded = self.keras_padding(node) is None
+        return {"MaxPoolPadded": KERAS_MAX_POOL_PADDED} if padded else {}
 
     def keras_padding(self, node) -> str | None:
         """`valid` or `same` when Keras's windows, clipped to the input, are PyTorch's on every axis (the

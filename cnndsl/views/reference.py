@@ -31,9 +31,23 @@ def options_of(kind: type[LayerKind]) -> list[str]:
     return words
 
 
-def layer_table() -> str:
+def layer_table(names: list[str] | None = None) -> str:
+    """Every layer kind's entry, or only those of `names` (a keyword or an alias each), in that order;
+    ValueError names one that is not a layer, with the nearest keyword."""
+    chosen = kinds()
+    if names:
+        chosen = []
+        for name in names:
+            kind = REGISTRY.get(name.lower())
+            if kind is None:
+                from difflib import get_close_matches
+
+                near = get_close_matches(name.lower(), list(REGISTRY), n=1)
+                raise ValueError(f"no layer {name!r}" + (f"; did you mean {near[0]!r}?" if near else ""))
+            if kind not in chosen:
+                chosen.append(kind)
     lines = []
-    for kind in kinds():
+    for kind in chosen:
         first, *aliases = kind.KEYWORDS
         also = f"  (also: {', '.join(aliases)})" if aliases else ""
         lines.append(f"{first}{also}")
