@@ -211,7 +211,13 @@ class _Convolution(LayerKind):
     def torch_conv(self, node, step, cin, cout, groups=1, bias=None):
         """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
         r = node.resolved
-        steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
+        absorbed = step.target.absorbed_pads.get(node.id)
+        if absorbed is not None:  # `pad P` (a symmetric zeropad just before): the conv's own `padding=`
+            steps, padding = [], axes([a for a, _ in absorbed])
+        # Uneven `same` stays an explicit F.pad: PyTorch's padding="same" would do at stride 1, but
+        # fvcore counts no operations for a conv so written (its aten op has another name).
+        else:
+            steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
         if max(r["stride"]) > 1:
             args.append(kw("stride", axes(r["stride"])))
@@ -310,6 +316,10 @@ class Conv(_Convolution):
     )
     SUMMARY = "convolution; the input's rank picks Conv1D, Conv2D or Conv3D"
     USAGE = "conv FILTERS KERNEL [stride S] [same|valid] [pad P] [dilation D] [groups G] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("PyTorch", "Conv1d Conv2d Conv3d", "in_channels=- out_channels=filters kernel_size=kernel stride padding=pad dilation groups bias padding_mode=!"),
+        ("Keras", "Conv1D Conv2D Conv3D Convolution2D", "filters kernel_size=kernel strides=stride padding data_format dilation_rate=dilation groups activation use_bias=bias"),
+    )
 
     def validate(self):
         if self["filters"] % self["groups"]:
@@ -390,6 +400,9 @@ class DepthwiseConv(_Convolution):
     )
     SUMMARY = "depthwise convolution: one filter (or `mult` filters) per input channel"
     USAGE = "dwconv KERNEL [mult M] [stride S] [same|valid] [pad P] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("Keras", "DepthwiseConv1D DepthwiseConv2D", "kernel_size=kernel strides=stride padding depth_multiplier=mult data_format dilation_rate=dilation activation use_bias=bias"),
+    )
 
     def validate(self):
         _validate_pad(self)
@@ -465,6 +478,9 @@ class SeparableConv(_Convolution):
     )
     SUMMARY = "depthwise then pointwise (1x1) convolution, with one bias"
     USAGE = "sepconv FILTERS KERNEL [mult M] [stride S] [same|valid] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("Keras", "SeparableConv1D SeparableConv2D", "filters kernel_size=kernel strides=stride padding data_format dilation_rate=dilation depth_multiplier=mult activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -542,6 +558,10 @@ class Deconv(_Convolution):
     )
     SUMMARY = "transposed convolution (Keras `Conv2DTranspose`)"
     USAGE = "deconv FILTERS KERNEL [stride S] [same|valid] [outpad P] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("PyTorch", "ConvTranspose1d ConvTranspose2d ConvTranspose3d", "in_channels=- out_channels=filters kernel_size=kernel stride"),
+        ("Keras", "Conv1DTranspose Conv2DTranspose Conv3DTranspose", "filters kernel_size=kernel strides=stride padding output_padding=outpad data_format dilation_rate=dilation activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes

@@ -38,13 +38,14 @@ def test_defaults_pytorch_are_pytorchs_own(torch):
     code = generate(cnndsl.analyze(PYTORCH_NET), "pytorch")
     assert f"F.leaky_relu(x, {nn.LeakyReLU().negative_slope})" in code
     # PyTorch flattens channels first: the dense layer reads torch.flatten's order, no movedim.
+    assert built.conv2d.padding == (1, 1)  # `pad 1`: the conv's own padding=1
     x = torch.randn(2, 4, 9, 9)
     with torch.no_grad():
         out = built(x)
         h = built.max_pooling2d(
             built.layer_normalization(
                 torch.nn.functional.leaky_relu(
-                    built.batch_normalization(built.conv2d(torch.nn.functional.pad(x, (1,) * 4))), 0.01
+                    built.batch_normalization(built.conv2d(x)), 0.01
                 ).movedim(1, -1)
             ).movedim(-1, 1)
         )
@@ -149,8 +150,7 @@ def test_shuffle_and_chunk_are_pytorchs(torch):
     [
         ("input 8x8x4\nshuffle 2\n", 2, "shuffle"),
         ("input 8x8x4\nchunk 2 1\n", 2, "chunk"),
-        ("input 8x8x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),
-        ("input 10x10x4\nmaxpool 5 stride 2 ceil\n", 2, "maxpool"),  # 4 windows; Keras's `same` takes 5
+        ("input ?x?x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),  # which windows depends on the size
     ],
 )
 def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):
@@ -187,3 +187,22 @@ def test_mistakes_are_located(text, words):
         cnndsl.analyze(text)
     assert words in info.value.message
     assert info.value.span.line == 2
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("text", ["input 8x8x4\nmaxpool 3 stride 2 pad 1\n", "input 10x10x4\nmaxpool 5 stride 2 ceil\n"])
+def test_keras_pools_as_pytorch_where_its_paddings_take_other_windows(text, keras, torch):
+    """Keras's `same` takes 5 windows of 10 where PyTorch's ceil_mode takes 4, and no Keras padding
+    gives `pad 1` on 8: the module's MaxPoolPadded pads with -inf and pools `valid`, as PyTorch does."""
+    import numpy as np
+
+    model = cnndsl.analyze(text)
+    code = generate(model, "keras")
+    assert "MaxPoolPadded(" in code
+    x = np.random.default_rng(3).normal(size=(2, *model.input.shape)).astype("float32")
+    got = keras.ops.convert_to_numpy(load(code, "padded_pool").build_model()(x))
+    size, stride, pad, ceil = (3, 2, 1, False) if "pad 1" in text else (5, 2, 0, True)
+    with torch.no_grad():
+        pool = torch.nn.MaxPool2d(size, stride, pad, ceil_mode=ceil)
+        expected = pool(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert got.shape == expected.shape and np.array_equal(got, expected)
