@@ -97,7 +97,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--depth",
         type=_positive,
         metavar="N",
-        help="group rows by block call: N levels of calls, deeper calls one row each",
+        help="group rows by block call: calls down to N levels, a call at level N one row (1: each top-level call)",
     )
     _add_view_options(summary)
 
@@ -142,11 +142,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     _add_view_options(explain)
 
     layers = commands.add_parser("layers", help="list every layer and its usage")
+    layers.add_argument("names", nargs="*", metavar="NAME", help="only these layers (a keyword or an alias each)")
 
     importer = commands.add_parser(
         "import", help="a Keras (.keras) or ONNX (.onnx) model file as .cnn text; reads the file, never runs it"
     )
-    importer.add_argument("file", help="a .keras or .onnx file")
+    importer.add_argument("file", nargs="?", help="a .keras or .onnx file")
+    importer.add_argument(
+        "--pytorch",
+        metavar="MODULE:FUNCTION",
+        help="the nn.Module FUNCTION() in MODULE returns, traced with torch.onnx.export (runs that code)",
+    )
+    importer.add_argument("--input", metavar="CxHxW", help="with --pytorch: the input's shape, channels first")
     importer.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     importer.add_argument(
         "--no-blocks", dest="blocks", action="store_false", help="write every layer out, without def blocks"
@@ -161,7 +168,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     diagram.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     diagram.add_argument(
-        "--depth", type=_natural, metavar="N", help="draw N levels of block calls open; deeper calls are one node each"
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="as in summary: block calls down to N levels, a call at level N one node (1: each top-level call)",
     )
     flops = commands.add_parser(
         "flops", help="each FLOP counter's number for the emitted PyTorch model, and what it counts"
@@ -338,7 +348,33 @@ def _read(path: str) -> tuple[str, str]:
     return data.decode("utf-8"), name
 
 
+class _VisibleStream:
+    """Standard error as the commands see it: every control character is written escaped (`\\x1b`),
+    so a file name, an argument or a quoted line cannot drive the user's terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from .core.source import visible
+
+        return self._stream.write(visible(text, "\n\t"))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    stderr = sys.stderr
+    if stderr is not None:
+        sys.stderr = _VisibleStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: list[str] | None) -> int:
     # Lark imports the third-party `regex` module when it is installed, but
     # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
     sys.modules.setdefault("regex", None)
@@ -350,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "layers":
         from .views.reference import layer_table
 
-        return _write(layer_table() + "\n")
+        try:
+            table = layer_table(args.names)
+        except ValueError as err:
+            args.command_parser.error(str(err))
+        return _write(table + "\n")
     if args.command == "lsp":
         from .tools.lsp import serve
 
@@ -387,17 +427,39 @@ def _report(found: list, args) -> int:
         return OK
     from .views.diagnostics import format_errors
 
-    return _write(format_errors(found, style))
+    return _write(format_errors(found, style), "json" if style in ("json", "sarif") else "text")
 
 
 def _import(args) -> int:
-    """`cnndsl import FILE`: the model file as .cnn text."""
-    imported = _imported(args.file, blocks=args.blocks)
+    """`cnndsl import FILE`: the model file as .cnn text; `--pytorch/--keras module:function`: the model that code builds."""
+    given = [x for x in (args.file, args.pytorch) if x]
+    if len(given) != 1:
+        print("cnndsl import: give one of FILE or --pytorch MODULE:FUNCTION", file=sys.stderr)
+        return USAGE
+    if args.file:
+        imported = _imported(args.file, blocks=args.blocks)
+    else:
+        imported = _imported_callable(args)
     if isinstance(imported, int):
         return imported
     if not args.output:
-        return _write(imported.text)
-    return _write_file(args.output, imported.text.encode("utf-8"), args.file)
+        return _write(imported.text, "data")
+    return _write_file(args.output, imported.text.encode("utf-8"), args.file or "-")
+
+
+def _imported_callable(args):
+    """The model the named module:function builds, or the exit code after saying why there is none."""
+    from .importers import ModelFileError, import_callable
+
+    kind, spec = "pytorch", args.pytorch
+    try:
+        return import_callable(kind, spec, args.input, blocks=args.blocks)
+    except ModelFileError as error:
+        print(f"cnndsl: {error.render(spec)}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # the user's own code failed: say so, without a traceback
+        print(f"cnndsl: {spec}: building the model raised {type(error).__name__}: {str(error)[:300]}", file=sys.stderr)
+        return USAGE
 
 
 def _imported(path: str, blocks: bool = True):
@@ -579,7 +641,7 @@ def _diff(args, found: list) -> int:
             text = format_diff(diff, name_a, name_b)
     except Exception as error:
         return _internal_error(error, f"{name_a} and {name_b}")
-    return _write(text + "\n") or (OK if diff.same else MODEL_ERROR)
+    return _write(text + "\n", "json" if args.json else "text") or (OK if diff.same else MODEL_ERROR)
 
 
 def _fmt(path: str, args, found: list) -> int:
@@ -611,7 +673,7 @@ def _fmt(path: str, args, found: list) -> int:
             return OK
         return _write(f"would reformat {filename}\n") or MODEL_ERROR
     if not args.write or path == "-":
-        return _write(formatted)
+        return _write(formatted, "data")
     if formatted == text:
         return OK
     return _replace(path, formatted)
@@ -652,11 +714,22 @@ def _model_error(error, source, args, found: list) -> int:
     return MODEL_ERROR
 
 
-def _write(text: str) -> int:
-    """Print to standard output; a reader that stops early (`| head`) is not an error."""
+def _write(text: str, kind: str = "text") -> int:
+    """Print to standard output; a reader that stops early (`| head`) is not an error.
+
+    A "text" report shows every control character escaped (`\\x1b`); "json" escapes DEL too, the one
+    control character json.dumps leaves; "data" (a formatted file, code, a diagram) goes out as it is,
+    unless standard output is a terminal.
+    """
     if sys.stdout is None:  # started with standard output closed
         print("cnndsl: cannot write to standard output: it is closed", file=sys.stderr)
         return USAGE
+    if kind == "json":
+        text = text.replace("\x7f", "\\u007f")
+    elif kind == "text" or _is_terminal(sys.stdout):
+        from .core.source import visible
+
+        text = visible(text, "\n\t")
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -680,6 +753,13 @@ def _write(text: str) -> int:
     return OK
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 # Flags a data format would silently ignore: CSV and JSON list every layer (no block rows) with every
 # figure they have; CSV has no memory figures, so the number type and optimizer would change nothing.
 _IGNORED_BY_FORMAT = {
@@ -688,10 +768,21 @@ _IGNORED_BY_FORMAT = {
 }
 
 
+# What torchinfo's table cannot show: it has its own two columns, channels-first shapes, float32
+# figures and no width limit (--batch, --depth and --ascii are torchinfo's input_size, depth, ascii_only).
+_IGNORED_BY_TORCHINFO = ("columns", "all", "macs", "width", "dtype", "optimizer")
+
+
 def _summary_format(args) -> str | None:
     """Settle args.format from --format and --json; a combination that would be ignored, as a message."""
     if args.json_alias and args.format not in (None, "json"):
         return f"--json and --format {args.format} ask for two formats; give one"
+    if args.style == "torchinfo":
+        for name in _IGNORED_BY_TORCHINFO:
+            if getattr(args, name) not in (None, False):
+                return f"--style torchinfo prints torchinfo's own table; it takes no --{name}"
+        if args.layout != "channels_last":
+            return "--style torchinfo prints torchinfo's own table, channels first; it takes no --layout"
     args.format = args.format or ("json" if args.json_alias else "table")
     for name in _IGNORED_BY_FORMAT.get(args.format, ()):
         if getattr(args, name) not in (None, False):
@@ -703,9 +794,10 @@ def _summary(model, args) -> int:
     if args.style == "torchinfo":
         if args.format != "table":
             args.command_parser.error("--style torchinfo prints torchinfo's table; it has no --format or --json")
-        from .views.torchinfo_style import format_torchinfo
+        from .views.torchinfo_style import DEPTH, format_torchinfo
 
-        return _write(format_torchinfo(model, args.batch or 1) + "\n")
+        table = format_torchinfo(model, args.batch or 1, args.depth or DEPTH, args.ascii)
+        return _write(table + "\n")
     if args.format in ("markdown", "csv", "html"):
         from .views import summary
 
@@ -719,7 +811,7 @@ def _summary(model, args) -> int:
         from .views.summary import summary_dict
 
         report = summary_dict(model, args.batch, args.dtype or "float32", args.optimizer or "adam", args.layout)
-        return _write(json.dumps(report, indent=2) + "\n")
+        return _write(json.dumps(report, indent=2) + "\n", "json")
     from .views.summary import format_summary
 
     view = _view(args)
@@ -748,7 +840,7 @@ def _flops(model, args) -> int:
     if args.json:
         import json
 
-        return _write(json.dumps(flops_dict(model), indent=2) + "\n")
+        return _write(json.dumps(flops_dict(model), indent=2) + "\n", "json")
     return _write(format_flops(model) + "\n")
 
 
@@ -781,7 +873,7 @@ def _emit(model, args) -> int:
         return _emit_onnx(model, args)
     code = generate(model, args.target)
     if not args.output:
-        return _write(code)
+        return _write(code, "data")
     return _write_file(args.output, code.encode("utf-8"), args.file)
 
 
@@ -911,7 +1003,7 @@ def _diagram(model, source, args) -> int:
         return USAGE
     if not args.output:
         if fmt in ("dot", "mermaid", "svg"):
-            return _write(data.decode())
+            return _write(data.decode(), "data")
         try:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()

@@ -5,7 +5,10 @@
 
 Both models must come from the same .cnn file (`cnndsl emit --keras` and
 `cnndsl emit --pytorch`): layers are matched by name, since the PyTorch
-model keeps each Keras layer's weights in an attribute of the same name.
+model keeps each Keras layer's weights in an attribute of the same name;
+where its layers are in block modules (a class per `def`), each kind of
+layer in the order the file made them, which Keras's graph gives walked
+from the outputs (the emitter keeps blocks inline where it would not).
 Afterwards both compute the same function (in inference mode), the PyTorch
 one on NCHW tensors: `torch_model.eval()(x.permute(0, 3, 1, 2))` equals
 `keras_model(x, training=False)` moved channels first.
@@ -32,11 +35,13 @@ def keras_to_torch(keras_model, torch_model) -> None:
     """Copy every weight of `keras_model` into `torch_model`, in place."""
     import torch
 
+    weighted = [layer for layer in keras_model.layers if layer.weights]
+    modules = [getattr(torch_model, attribute_name(layer.name), None) for layer in weighted]
+    if None in modules and any(True for _ in torch_model.children()) and _nested(torch_model):
+        weighted = [layer for layer in _in_cnndsl_order(keras_model) if layer.weights]
+        modules = _in_order(weighted, torch_model)
     with torch.no_grad():
-        for layer in keras_model.layers:
-            if not layer.weights:
-                continue
-            module = getattr(torch_model, attribute_name(layer.name), None)
+        for layer, module in zip(weighted, modules):
             if module is None:
                 raise KeyError(
                     f"the PyTorch model has no layer `{attribute_name(layer.name)}` for Keras's `{layer.name}`"
@@ -46,6 +51,81 @@ def keras_to_torch(keras_model, torch_model) -> None:
             if port is None:
                 raise TypeError(f"cannot port the weights of a Keras {kind} layer")
             port(layer, module)
+
+
+def _nested(torch_model) -> bool:
+    """Whether the model keeps layers in block modules (cnndsl writes a class per `def`)."""
+    return any(type(child).__module__ == type(torch_model).__module__ for _, child in torch_model.named_modules() if child is not torch_model)
+
+
+def _in_cnndsl_order(keras_model) -> list:
+    """Keras's layers in the order cnndsl made them: each layer after its inputs, a merge's inputs
+    in their order (Keras's own `layers` go by depth)."""
+    order, seen, done = [], set(), set()
+    stack = [(t._keras_history[0], t._keras_history[1], False) for t in reversed(keras_model.outputs)]
+    while stack:
+        layer, index, expanded = stack.pop()
+        if (id(layer), index) in done:
+            continue
+        if expanded:
+            done.add((id(layer), index))
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                order.append(layer)
+            continue
+        stack.append((layer, index, True))
+        node = layer._inbound_nodes[index]
+        for tensor in reversed(list(node.input_tensors)):
+            history = tensor._keras_history
+            if (id(history[0]), history[1]) not in done:
+                stack.append((history[0], history[1], False))
+    return order
+
+
+def _torch_kind(module) -> str | None:
+    name = type(module).__name__
+    if name.startswith(("Conv", "ConvTranspose")) and name[-2:] in ("1d", "2d", "3d"):
+        return "conv"
+    if name.startswith(("BatchNorm", "LayerNorm")):
+        return "norm"
+    return {"Linear": "dense", "LayerScale": "LayerScale", "Normalization": "Normalization"}.get(name)
+
+
+_KERAS_KINDS = {
+    "Conv": "conv",
+    "DepthwiseConv": "conv",
+    "ConvTranspose": "conv",
+    "SeparableConv": "separable",
+    "Dense": "dense",
+    "BatchNormalization": "norm",
+    "LayerNormalization": "norm",
+    "Normalization": "Normalization",
+    "LayerScale": "LayerScale",
+}
+
+
+def _in_order(layers, torch_model) -> list:
+    """The module for each Keras layer, by kind in the order each kind's modules were made."""
+    queues: dict[str, list] = {}
+    inside_separable = set()
+    for _, module in torch_model.named_modules():
+        if id(module) in inside_separable:
+            continue
+        children = list(module.children())
+        if type(module).__name__ == "Sequential" and len(children) == 2 and all(_torch_kind(c) == "conv" for c in children) and children[0].groups > 1:
+            queues.setdefault("separable", []).append(module)
+            inside_separable.update(id(c) for c in children)
+            continue
+        kind = _torch_kind(module)
+        if kind is not None:
+            queues.setdefault(kind, []).append(module)
+    for queue in queues.values():
+        queue.reverse()
+    found = []
+    for layer in layers:
+        queue = queues.get(_KERAS_KINDS.get(re.sub(r"[123]D", "", type(layer).__name__), ""), [])
+        found.append(queue.pop() if queue else None)
+    return found
 
 
 def _numpy(variable):

@@ -17,7 +17,10 @@ import pytest
 # the shared helpers (netgen, emit_helpers, hostile_inputs, lsp_client, syntax_roles) are in
 # tests/helpers, and a test may import another folder's test module for its cases.
 _TESTS = Path(__file__).resolve().parent
-for _folder in [_TESTS / "helpers", *sorted(p for p in _TESTS.iterdir() if p.is_dir() and p.name not in ("golden", "fuzz"))]:
+for _folder in [
+    _TESTS / "helpers",
+    *sorted(p for p in _TESTS.iterdir() if p.is_dir() and p.name not in ("golden", "fuzz")),
+]:
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 

@@ -13,7 +13,7 @@ def test_every_generated_file_is_current():
 
 def test_the_command_knows_every_kind_of_generated_file():
     names = {generated.name for generated in GENERATED}
-    assert {"parser", "error catalogue", "README layer table", "TextMate grammar"} <= names
+    assert {"parser", "error catalogue", "manual layer table", "TextMate grammar"} <= names
     assert all(generated.paths() for generated in GENERATED)
 
 

@@ -203,6 +203,17 @@ def test_layers_lists_every_keyword():
         assert any(line.startswith(keyword) for line in result.stdout.splitlines()), keyword
 
 
+
+def test_layers_shows_the_layers_named_by_keyword_or_alias():
+    result = run("layers", "conv2d", "pool")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == ["conv", "maxpool"]
+    assert "    usage: conv FILTERS KERNEL" in result.stdout
+    wrong = run("layers", "convv")
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.endswith("cnndsl layers: error: no layer 'convv'; did you mean 'conv'?\n")
+
 # What `summary` must not import: the frameworks, the other commands, and
 # modules only a failure or another output format needs. Lark itself is not
 # needed either: the parser ships in the package (cnndsl/_generated_parser.py),

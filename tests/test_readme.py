@@ -1,37 +1,51 @@
-"""The README stays true: its layer table is current and its examples run."""
+"""The README and the manual (docs/manual) stay true: the layer table is current and the examples run."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from docs_pages import README, cnn_snippets, docs_text, page, pages
 
 import cnndsl
 from cnndsl.layers import REGISTRY
 from cnndsl.views.reference import BEGIN, END, markdown
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
 
 def test_layer_table_is_current():
-    text = README.read_text(encoding="utf-8")
+    text = page("language.md")
     table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert table == markdown(), "run: python -m cnndsl.build"
 
 
 def test_every_layer_keyword_is_in_the_reference():
-    text = README.read_text(encoding="utf-8")
+    text = page("language.md")
     for keyword in REGISTRY:
         assert f"`{keyword}`" in text, keyword
 
 
-def test_language_snippets_in_the_readme_are_valid():
+def test_language_snippets_in_the_readme_and_the_manual_are_valid():
     """Each ```cnn block is a valid network (given an input when it has none)."""
-    text = README.read_text(encoding="utf-8")
-    snippets = re.findall(r"```cnn\n(.*?)```", text, flags=re.S)
-    assert len(snippets) >= 3
-    for snippet in snippets:
+    snippets = cnn_snippets()
+    assert sum(name.startswith("README-") for name, _ in snippets) >= 1
+    assert sum(name.startswith("language-") for name, _ in snippets) >= 8
+    for name, snippet in snippets:
         body = snippet if re.search(r"^(\w+: *)?input ", snippet, flags=re.M) else "input 56x56x64\n" + snippet
-        assert cnndsl.analyze(body).total >= 0
+        assert cnndsl.analyze(body).total >= 0, name
+
+
+def test_the_readme_is_a_front_page_that_links_every_manual_page():
+    text = README.read_text(encoding="utf-8")
+    assert len(text) < 16_000
+    for path in pages()[1:]:
+        assert f"](docs/manual/{path.name})" in text, path.name
+
+
+def test_every_relative_link_of_the_docs_reaches_a_file():
+    for path in pages():
+        text = path.read_text(encoding="utf-8")
+        targets = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text) + re.findall(r'src="([^"]+)"', text)
+        for target in targets:
+            assert (path.parent / target).exists(), (path.name, target)
 
 
 def test_the_sample_summary_is_what_the_command_prints(capsys):
@@ -47,7 +61,7 @@ def test_the_sample_summary_is_what_the_command_prints(capsys):
 def test_the_error_sessions_are_what_the_command_prints(tmp_path, monkeypatch, capsys):
     from cnndsl.cli import main
 
-    text = README.read_text(encoding="utf-8")
+    text = docs_text()
     sessions = re.findall(r"```\n\$ cat (\S+)\n(.*?)\$ cnndsl check \1\n(.*?)```", text, flags=re.S)
     assert len(sessions) >= 3
     monkeypatch.chdir(tmp_path)
@@ -60,7 +74,7 @@ def test_the_error_sessions_are_what_the_command_prints(tmp_path, monkeypatch, c
 def test_the_warning_sessions_are_what_the_command_prints(tmp_path, monkeypatch, capsys):
     from cnndsl.cli import main
 
-    text = README.read_text(encoding="utf-8")
+    text = docs_text()
     sessions = re.findall(r"```\n\$ cat (\S+)\n(.*?)\$ cnndsl check --warnings error \1\n(.*?)```", text, flags=re.S)
     assert len(sessions) >= 1
     monkeypatch.chdir(tmp_path)

@@ -65,4 +65,6 @@ def test_diff_of_unknown_sizes(files, json_flag):
         # the MACs depend on the unknown size: no figure, and so no change, rather than a number
         assert totals["total_macs"] == {"before": None, "after": None, "change": None}
         # parameters do not depend on it: conv 16 -> 32 on 8 channels, 3x3, and the dense after it
-        assert totals["total_params"]["change"] == (3 * 3 * 8 * 32 + 32 + 32 * 10 + 10) - (3 * 3 * 8 * 16 + 16 + 16 * 10 + 10)
+        assert totals["total_params"]["change"] == (3 * 3 * 8 * 32 + 32 + 32 * 10 + 10) - (
+            3 * 3 * 8 * 16 + 16 + 16 * 10 + 10
+        )

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from applications import application
 
 import cnndsl
 
@@ -36,42 +37,10 @@ ZOO = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def built(keras):
-    """Each Keras application, built at most once for the whole module."""
-    cache = {}
-
-    def build(constructor: str):
-        if constructor not in cache:
-            if constructor == "NASNetMobile":
-                cache[constructor] = nasnet_mobile()
-            else:
-                cache[constructor] = getattr(keras.applications, constructor)(weights=None)
-        return cache[constructor]
-
-    return build
-
-
-def nasnet_mobile():
-    """NASNetMobile: its wrapper refuses the torch backend, so call NASNet with the wrapper's arguments."""
-    from keras.src.applications.nasnet import NASNet
-
-    return NASNet(
-        None,
-        penultimate_filters=1056,
-        num_blocks=4,
-        stem_block_filters=32,
-        skip_reduction=False,
-        filter_multiplier=2,
-        include_top=True,
-        weights=None,
-        input_tensor=None,
-        pooling=None,
-        classes=1000,
-        default_size=224,
-        classifier_activation="softmax",
-        name="nasnet_mobile",
-    )
+    """Each Keras application, built at most once per run (tests/helpers/applications.py)."""
+    return application
 
 
 def counts(keras, model) -> tuple[int, int, int]:
@@ -86,9 +55,18 @@ def analyze(example: str):
 
 
 @pytest.mark.parametrize("example", ZOO)
-def test_totals_and_output_equal_keras(example, keras, built):
+def test_example_equals_keras(example, keras):
+    """One test per application, so it is built once per run (under xdist, four tests of it would
+    build it on each worker that ran one), then compared four ways."""
+    theirs = application(ZOO[example])
+    totals_and_output_equal_keras(example, keras, theirs)
+    same_layers_as_keras(example, keras, theirs)
+    same_wiring_as_keras(example, keras, theirs)
+    header_comment_states_keras_totals(example, keras, theirs)
+
+
+def totals_and_output_equal_keras(example, keras, theirs):
     ours = analyze(example)
-    theirs = built(ZOO[example])
     assert (ours.total, ours.trainable, ours.non_trainable) == counts(keras, theirs)
     assert (None, *ours.output_shape) == tuple(theirs.output_shape)
 
@@ -129,13 +107,12 @@ def keras_graph(keras, model):
     return leaves, reads
 
 
-@pytest.mark.parametrize("example", ZOO)
-def test_same_layers_as_keras(example, keras, built):
+def same_layers_as_keras(example, keras, theirs):
     """Layer for layer (as a multiset): class, parameter count and output shape."""
     ours = Counter((node.keras_type, node.info.params, tuple(node.shape)) for node in analyze(example).nodes)
-    theirs = Counter(keras_rows(keras, built(ZOO[example])))
-    assert ours - theirs == Counter(), "layers cnndsl has and Keras does not"
-    assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
+    rows = Counter(keras_rows(keras, theirs))
+    assert ours - rows == Counter(), "layers cnndsl has and Keras does not"
+    assert rows - ours == Counter(), "layers Keras has and cnndsl does not"
 
 
 def wiring(layers, describe, reads) -> Counter:
@@ -162,8 +139,7 @@ def wiring(layers, describe, reads) -> Counter:
 WIRING_IDS: dict = {}  # shared by both sides, so equal structures get equal numbers
 
 
-@pytest.mark.parametrize("example", ZOO)
-def test_same_wiring_as_keras(example, keras, built):
+def same_wiring_as_keras(example, keras, theirs):
     """Layer for layer, with everything each layer reads: NASNet's cells read the cell two back."""
     model = analyze(example)
     by_id = {node.id: node for node in model.nodes}
@@ -172,14 +148,13 @@ def test_same_wiring_as_keras(example, keras, built):
         lambda node: (node.keras_type, node.info.params, tuple(node.shape)),
         lambda node: [by_id[i] for i in node.inputs],
     )
-    leaves, reads = keras_graph(keras, built(ZOO[example]))
-    theirs = wiring(leaves, describe_keras(keras), lambda op: reads[id(op)])
-    assert ours - theirs == Counter(), "layers cnndsl has and Keras does not"
-    assert theirs - ours == Counter(), "layers Keras has and cnndsl does not"
+    leaves, reads = keras_graph(keras, theirs)
+    wired = wiring(leaves, describe_keras(keras), lambda op: reads[id(op)])
+    assert ours - wired == Counter(), "layers cnndsl has and Keras does not"
+    assert wired - ours == Counter(), "layers Keras has and cnndsl does not"
 
 
-@pytest.mark.parametrize("example", ZOO)
-def test_header_comment_states_keras_totals(example, keras, built):
+def header_comment_states_keras_totals(example, keras, theirs):
     """The totals quoted at the top of each example are Keras's own."""
     text = (EXAMPLES / example).read_text(encoding="utf-8")
     header = text.split("\ninput ", 1)[0]
@@ -188,7 +163,7 @@ def test_header_comment_states_keras_totals(example, keras, built):
         found = re.search(label + r" params: ([\d,]+)", header)
         return int(found.group(1).replace(",", "")) if found else None
 
-    total, trainable, non_trainable = counts(keras, built(ZOO[example]))
+    total, trainable, non_trainable = counts(keras, theirs)
     assert stated("Total") == total
     if non_trainable:
         assert (stated("Trainable"), stated("Non-trainable")) == (trainable, non_trainable)

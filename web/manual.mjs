@@ -1,14 +1,22 @@
 // The manual: the project's Markdown pages rendered to HTML beside the playground. Every ```cnn
 // snippet gets an "Open in playground" link (a #code= link, with an input line added when the
-// snippet has none, as the README tests analyse it); links between the pages point at their HTML.
+// snippet has none, as tests/test_readme.py analyses it); links between the pages point at their HTML.
 import { Marked } from "marked";
 import fs from "node:fs";
 import path from "node:path";
 
 // [source Markdown (from the repository root), output page, title]
 export const PAGES = [
-  ["README.md", "index.html", "Overview and manual"],
-  ["docs/blocks.md", "blocks.html", "Blocks and repetition"],
+  ["README.md", "index.html", "Overview"],
+  ["docs/manual/language.md", "language.html", "The language"],
+  ["docs/manual/commands.md", "commands.html", "Commands"],
+  ["docs/manual/errors-and-warnings.md", "errors-and-warnings.html", "Errors and warnings"],
+  ["docs/manual/codegen.md", "codegen.html", "Code generation and importing"],
+  ["docs/manual/tools.md", "tools.html", "Playground, editors, notebooks, API"],
+  ["docs/manual/examples.md", "examples.html", "Examples"],
+  ["docs/manual/internals.md", "internals.html", "Performance and internals"],
+  ["docs/blocks.md", "blocks.html", "Blocks of keras.applications"],
+  ["docs/importing.md", "importing.html", "Importing Keras models"],
   ["docs/errors.md", "errors.html", "Error catalogue"],
   ["docs/hostile.md", "hostile.html", "Hostile input and bounds"],
 ];

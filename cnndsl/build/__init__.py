@@ -15,6 +15,7 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 COMMAND = "python -m cnndsl.build"
+LANGUAGE_PAGE = "docs/manual/language.md"  # holds the layer table between its markers
 
 
 class Generated:
@@ -85,10 +86,10 @@ def _errors_page() -> list[str]:
     return [page()]
 
 
-def _readme() -> list[str]:
+def _layer_table() -> list[str]:
     from ..views.reference import BEGIN, END, markdown
 
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+    with open(os.path.join(ROOT, *LANGUAGE_PAGE.split("/")), encoding="utf-8") as file:
         text = file.read()
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
@@ -143,15 +144,25 @@ def _fmt_goldens() -> list[str]:
     return out
 
 
+def _resnet50_examples() -> list[str]:
+    """examples/resnet50.cnn emitted to both targets: the generated code the docs show."""
+    from .. import analyze_file
+    from ..emit import generate
+
+    model = analyze_file(os.path.join(ROOT, "examples", "resnet50.cnn"))
+    return [generate(model, "pytorch"), generate(model, "keras")]
+
+
 GENERATED = [
     Generated(
         "parser", ["cnndsl/language/_generated_parser.py", "cnndsl/language/_parse_tables.py"], _parser_texts, _parser_current
     ),
     Generated("error catalogue", ["docs/errors.md"], _errors_page),
-    Generated("README layer table", ["README.md"], _readme),
+    Generated("manual layer table", [LANGUAGE_PAGE], _layer_table),
     Generated("TextMate grammar", ["editors/vscode/syntaxes/cnndsl.tmLanguage.json"], _textmate),
     Generated("emitted-code golden files", _emit_golden_paths, _emit_goldens),
     Generated("fmt golden files", _fmt_golden_paths, _fmt_goldens),
+    Generated("emitted ResNet50 in docs", ["docs/resnet50_pytorch.py", "docs/resnet50_keras.py"], _resnet50_examples),
 ]
 
 

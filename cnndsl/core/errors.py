@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .records import dataclass
-from .source import Source, Span
+from .source import Source, Span, visible
 
 
 class CnnError(Exception):
@@ -349,28 +349,35 @@ def render(error: CnnError, source: Source) -> str:
     said = f"warning: {error.message}" if error.severity == "warning" else error.message
     lines = _located(source, error.span, f"{said} [{error.code}]")
     if error.hint:
-        lines.append(f"hint: {error.hint}")
+        lines.append(f"hint: {visible(str(error.hint), chr(10))}")
     calls = error.called_from
     # A long chain shows its innermost calls and the outermost one.
     shown = calls if len(calls) <= MAX_NOTES else calls[: MAX_NOTES - 2]
     for block, span in shown:
         lines += _located(source, span, f"note: in block `{block}`, called here")
     if len(shown) < len(calls):
-        lines.append(f"{source.filename}: note: ... {len(calls) - len(shown) - 1} more calls ...")
+        lines.append(f"{visible(source.filename)}: note: ... {len(calls) - len(shown) - 1} more calls ...")
         block, span = calls[-1]
         lines += _located(source, span, f"note: in block `{block}`, called here")
     return "\n".join(lines)
 
 
 def _located(source: Source, span: Span | None, message: str) -> list[str]:
+    # Everything from the file (its name, its line, a name quoted in the message) is shown with its
+    # control characters escaped, so a quoted comment cannot retitle or clear the user's terminal.
+    filename, message = visible(source.filename), visible(message, "\n")
     if span is None:
-        return [f"{source.filename}: {message}"]
-    text = source.line(span.line).expandtabs(1)
+        return [f"{filename}: {message}"]
+    raw = source.line(span.line).replace("\t", "→")  # a tab shown as one visible column, as columns count it
+    text = visible(raw)
     gutter = " " * len(str(span.line))
-    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+    width = (span.end_column - span.column) if span.end_line == span.line else len(raw) - span.column + 1
+    start = span.column - 1
+    # the caret sits under the escaped text: `\x1b` is four columns where ESC was one
+    column, width = len(visible(raw[:start])), len(visible(raw[start : start + max(0, width)]))
     return [
-        f"{source.filename}:{span.line}:{span.column}: {message}",
+        f"{filename}:{span.line}:{span.column}: {message}",
         f"{gutter} |",
         f"{span.line} | {text}",
-        f"{gutter} | {' ' * (span.column - 1)}{'^' * max(1, width)}",
+        f"{gutter} | {' ' * column}{'^' * max(1, width)}",
     ]

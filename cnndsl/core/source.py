@@ -38,3 +38,19 @@ class Source:
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` safe to write to a terminal: every control, format (bidi override, zero-width) and
+    separator character but a space is written as its escape, `\\x1b` or `\\u202e`, as rustc quotes source.
+
+    `keep` lists characters left as they are (a report's own line breaks, "\\n").
+    """
+    if text.isprintable():  # the common case, at C speed
+        return text
+    return "".join(c if c.isprintable() or c == " " or c in keep else _escape_char(c) for c in text)

@@ -33,7 +33,7 @@ if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") 
 class KerasTarget(Target):
     NAMES = ("keras",)
     TITLE = "Keras"
-    RESERVED = ("keras", "layers", "importlib", "os", "sys", "backend", "inputs", "outputs", "x", "model", "build_model", "LayerScale")
+    RESERVED = ("keras", "layers", "importlib", "os", "sys", "backend", "inputs", "outputs", "x", "model", "build_model", "LayerScale", "MaxPoolPadded")
 
     def before_calls(self, node) -> list[Call]:
         """The layers a node's own needs first (see LayerKind.keras_before), each under a name of its own."""
@@ -63,7 +63,7 @@ class KerasTarget(Target):
         w.writeline("import keras  # noqa: E402 (after the backend is chosen)")
         if model.layers:
             w.writeline("from keras import layers  # noqa: E402")
-        helpers = {name: text for node in model.layers for name, text in node.layer.KERAS_HELPERS.items()}
+        helpers = {name: text for node in model.layers for name, text in node.layer.keras_helpers(node).items()}
         for name in sorted(helpers):
             w.blank(2)
             w.lines.extend(helpers[name].strip("\n").split("\n"))

@@ -35,7 +35,7 @@ class OnnxGraph:
         self.value_info: list = []
         self.names: set[str] = set()
         self.rng = np.random.default_rng(0)
-        self.attributes = TorchTarget(model).attributes
+        self.attributes = TorchTarget(model).paths  # state_dict prefixes: `layer1.0.conv1` in a block module
 
     def fresh(self, name: str) -> str:
         base, i = name, 1
@@ -190,8 +190,8 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
         if len(in_shape) > 1 and layer.conventions != "pytorch":  # Keras flattens channels last
             x = _channels_last(g, x, len(in_shape), name + ".channels_last")
         return g.op("Flatten", [x], name, axis=1)
-    if isinstance(layer, (core.Dropout, StochasticDepth)):
-        return g.op("Identity", [x], name)  # inference: dropout does nothing
+    if isinstance(layer, (core.Dropout, StochasticDepth)):  # the identity at inference, as onnxruntime runs it
+        return g.op("Dropout", [x, g.constant(name + ".ratio", layer["rate"], "float32")], name)
     if isinstance(layer, norm.BatchNorm):
         c = node.shape[-1]
         if len(node.shape) > 4:
@@ -216,11 +216,10 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
         r = node.resolved
         attrs = _window_attrs(node, r["pads"], kernel_shape=list(r["size"]), strides=list(r["stride"]))
         return g.op("AveragePool", [x], name, count_include_pad=0, **attrs)  # Keras leaves the padding out
-    if isinstance(layer, (pool.GlobalAvgPool, pool.GlobalMaxPool)):
-        op = "GlobalAveragePool" if isinstance(layer, pool.GlobalAvgPool) else "GlobalMaxPool"
-        if layer["keepdims"]:
-            return g.op(op, [x], name)
-        return g.op("Flatten", [g.op(op, [x], name + ".pool")], name, axis=1)
+    if isinstance(layer, (pool.GlobalAvgPool, pool.GlobalMaxPool)):  # as PyTorch's x.mean(dim=(2, 3)) exports
+        op = "ReduceMean" if isinstance(layer, pool.GlobalAvgPool) else "ReduceMax"
+        spatial = g.constant(name + ".axes", list(range(2, 2 + node.resolved["rank"])))
+        return g.op(op, [x, spatial], name, keepdims=int(layer["keepdims"]))
     if isinstance(layer, pool.AdaptiveAvgPool):
         spatial, out = in_shape[:-1], node.shape[:-1]
         if out == (1,) * len(out):
@@ -350,6 +349,8 @@ def build(model):
     initializers = [numpy_helper.from_array(value, name) for name, value in g.initializers.items()]
     graph = helper.make_graph(g.nodes, model.name, inputs, graph_outputs, initializers, value_info=value_info)
     proto = helper.make_model(graph, producer_name=PRODUCER, opset_imports=[helper.make_opsetid("", OPSET)])
+    # whose defaults the layers follow, so that `cnndsl import` writes the file back under the same
+    helper.set_model_props(proto, {"cnndsl.defaults": model.input.layer.conventions})
     proto.ir_version = 8  # opset 18's; onnxruntime 1.16 and later read it
     onnx.checker.check_model(proto, full_check=True)
     return proto

@@ -1,10 +1,14 @@
 """PyTorch code: an `nn.Module` that computes exactly what the Keras model computes.
 
-Layout: each layer with weights (or with train/eval behaviour) is an
-attribute named after its Keras layer (`self.conv2d`), so weights can be
-matched by name (see cnndsl.port); `forward()` spells out every step with
-its NCHW shape in a comment. Weightless steps (padding, activations,
-merges, flatten) are plain tensor operations in `forward()`.
+Layout: each `def` block is an nn.Module class and each call an instance
+(a straight run of calls on one line, an nn.Sequential), as torchvision
+writes ResNet; calls that differ only in numbers share a class whose
+constructor takes them. Outside blocks each layer with weights (or with
+train/eval behaviour) is an attribute named after its Keras layer
+(`self.conv2d`), so weights can be matched by name (see cnndsl.port); the
+model's `forward()` spells out every step with its NCHW shape in a comment.
+Weightless steps (padding, activations, merges, flatten) are plain tensor
+operations in `forward()`.
 
 Keras semantics kept exactly:
 - `same` padding is Keras's (extra pixel after); where it is asymmetric,
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ..core.writer import Call, CodeWriter, List, Names, is_free, literal
+from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, literal
 from .target import EXAMPLE_SIZE, Target, example_shape
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
@@ -173,24 +177,156 @@ def class_name(model_name: str) -> str:
     return name if is_free(name, TorchTarget.RESERVED) else name + "Model"
 
 
+class Scope:
+    """One nn.Module being written: the model's own, or one call of a `def` block."""
+
+    def __init__(self, call, members: list[int]):
+        self.call = call  # the BlockCall, None for the model
+        self.members = members  # every node the call made, nested calls' included
+        self.items: list = []  # node ids and child scopes, in order
+        self.inputs: list[int] = []  # tensors from outside it reads, in order of first use
+        self.output: int | None = None  # the one tensor it gives
+        self.init: list[tuple[str, object, str | None]] = []
+        self.init_owners: list[int] = []  # the node that wrote each statement of `init`
+        self.attributes: dict[int, str] = {}  # node id -> attribute, for the nodes directly in it
+        self.locals: dict[int, str] = {}  # node id -> its short name in the block's class
+        self.expr = None  # how the parent makes it: `Bottleneck(64, 64)`, `nn.Sequential(...)`
+        self.forward: list[tuple[str, object, str | None]] = []  # (head, expr, comment); `# ...` alone
+        self.arguments: list[str] = []  # forward()'s
+        self.expr_is_sequence = False
+        self.class_name: str | None = None
+
+    def first_node(self) -> int:
+        item = self.items[0]
+        return item if isinstance(item, int) else item.first_node()
+
+    def value(self, item) -> int:
+        return item if isinstance(item, int) else item.output
+
+    def height(self) -> int:
+        return 1 + max((c.height() for c in self.items if isinstance(c, Scope)), default=0)
+
+
+def camel(name: str) -> str:
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", name) if w]
+    return "".join(w[:1].upper() + w[1:] for w in words) or "Block"
+
+
+def _leaves(expr, out: list) -> None:
+    """The source strings of an expression tree, in order (where numbers may be lifted)."""
+    if isinstance(expr, str):
+        out.append(expr)
+    elif isinstance(expr, Call):
+        _leaves(str(expr.func), out)
+        for arg in expr.args:
+            _leaves(arg, out)
+        _leaves(expr.trailer, out)
+    elif isinstance(expr, List):
+        for item in expr.items:
+            _leaves(item, out)
+    elif isinstance(expr, BinOp):
+        for item in expr.operands:
+            _leaves(item, out)
+    elif isinstance(expr, Keyword):
+        _leaves(expr.name, out)
+        _leaves(expr.value, out)
+    else:
+        out.append(str(expr))
+
+
+def _rebuild(expr, leaves):
+    """`expr` with its source strings taken in order from the iterator `leaves`."""
+    if isinstance(expr, str):
+        return next(leaves)
+    if isinstance(expr, Call):
+        func = next(leaves)
+        func = expr.func if func == str(expr.func) else func
+        return Call(func, [_rebuild(a, leaves) for a in expr.args], next(leaves))
+    if isinstance(expr, List):
+        return List([_rebuild(i, leaves) for i in expr.items], expr.explode)
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, [_rebuild(i, leaves) for i in expr.operands])
+    if isinstance(expr, Keyword):
+        return Keyword(next(leaves), _rebuild(expr.value, leaves))
+    return next(leaves)
+
+
+_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+|\.\d+|\d+)(?![\w.])")
+_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+# Conv arguments PyTorch defaults to: written in a block's class when one call needs them.
+_CONV_DEFAULTS = {"stride": "1", "padding": "0", "dilation": "1", "groups": "1"}
+
+
+def _split_numbers(text: str) -> tuple[str, list[str]]:
+    """`nn.Conv2d(64, 128, kernel_size=3)` -> (`nn.Conv2d(#, #, kernel_size=#)`, ['64', '128', '3']);
+    numbers inside strings and names stay."""
+    strings = []
+
+    def keep(m):
+        strings.append(m.group(0))
+        return f"\0S{len(strings) - 1}\0"
+
+    hidden = _STRING.sub(keep, text)
+    numbers = _NUMBER.findall(hidden)
+    skeleton = _NUMBER.sub(lambda m: "\1", hidden)
+    return re.sub("\0S(\\d+)\0", lambda m: strings[int(m.group(1))], skeleton), numbers
+
+
+def _number(text: str):
+    return float(text) if any(c in text for c in ".e") else int(text)
+
+
+def _conv_full(expr):
+    """A conv's call with stride, padding, dilation and groups written even at PyTorch's defaults,
+    so calls of one block that differ only there compare equal."""
+    if isinstance(expr, Call) and str(expr.func).startswith("nn.Conv"):
+        args = list(expr.args)
+        given = {a.split("=", 1)[0] for a in args if isinstance(a, str) and "=" in a}
+        place = next((i + 1 for i, a in enumerate(args) if isinstance(a, str) and a.startswith("kernel_size=")), None)
+        if place is None:
+            return expr
+        for name, default in _CONV_DEFAULTS.items():
+            if name in given:
+                place = next(i + 1 for i, a in enumerate(args) if isinstance(a, str) and a.startswith(name + "="))
+            else:
+                args.insert(place, f"{name}={default}")
+                place += 1
+        return Call(expr.func, args, expr.trailer)
+    if isinstance(expr, Call):
+        return Call(expr.func, [_conv_full(a) for a in expr.args], expr.trailer)
+    return expr
+
+
+def _conv_trim(expr):
+    """Leave out again the conv arguments still at PyTorch's defaults."""
+    if isinstance(expr, Call):
+        args = [_conv_trim(a) for a in expr.args]
+        if str(expr.func).startswith("nn.Conv"):
+            args = [a for a in args if not (isinstance(a, str) and a in {f"{k}={v}" for k, v in _CONV_DEFAULTS.items()})]
+        return Call(expr.func, args, expr.trailer)
+    return expr
+
+
 class TorchStep:
     """What a layer kind sees while writing its PyTorch code for one node."""
 
-    def __init__(self, target: TorchTarget, node, inputs: list[str]):
+    def __init__(self, target: TorchTarget, node, inputs: list[str], scope: Scope | None = None):
         self.target = target
         self.node = node
         self.inputs = inputs
+        self.scope = scope if scope is not None else target.root
         self.comments: list[str] = []
 
     def module(self, expr, ahead: bool = False) -> str:
-        """Make `expr` an attribute of the model, named after the layer; its `self.` name.
+        """Make `expr` an attribute of the module being written (the model's, or its block's), named
+        after the layer; its `self.` name.
 
         A layer used again is the same attribute: the module (and its weights) is shared.
         `ahead` sets it before every other module of the innermost block call that made
         the layer, where a PyTorch module written as that block registers its own
         parameters (before its submodules'), so its state comes in that order.
         """
-        attr = self.target.attributes[self.node.id]
+        attr = self.scope.attributes[self.node.id]
         if self.node.shares is None:
             self._add((f"self.{attr} = ", expr, None), ahead)
         return f"self.{attr}"
@@ -201,14 +337,15 @@ class TorchStep:
             self._add((head, expr, comment), False)
 
     def _add(self, statement, ahead: bool) -> None:
-        target, place = self.target, len(self.target.init)
+        scope = self.scope
+        place = len(scope.init)
         if ahead and self.node.blocks:
             # the call's layers come just before this one: walk back over them, not over the whole model
-            call, nodes = self.node.blocks[-1].id, target.model.nodes
-            while place and any(b.id == call for b in nodes[target.init_owners[place - 1]].blocks):
+            call, nodes = self.node.blocks[-1].id, self.target.model.nodes
+            while place and any(b.id == call for b in nodes[scope.init_owners[place - 1]].blocks):
                 place -= 1
-        target.init.insert(place, statement)
-        target.init_owners.insert(place, self.node.id)
+        scope.init.insert(place, statement)
+        scope.init_owners.insert(place, self.node.id)
 
     def helper(self, name: str) -> str:
         self.target.helpers.add(name)
@@ -221,31 +358,482 @@ class TorchStep:
 class TorchTarget(Target):
     NAMES = ("pytorch", "torch")
     TITLE = "PyTorch"
-    RESERVED = ("torch", "nn", "F", "self", "x", "inputs", "build_model", "super", *HELPERS)
+    RESERVED = ("torch", "nn", "F", "self", "x", "out", "inputs", "build_model", "super", *HELPERS)
 
     def __init__(self, model):
         super().__init__(model)
-        self.init: list[tuple[str, object, str | None]] = []
-        self.init_owners: list[int] = []  # the node that wrote each statement of `init`
         self.helpers: set[str] = set()
-        names = Names()
+        self.skipped: set[int] = set()  # nodes written as part of the next one (a pad as a conv's `padding=`)
+        self.names = Names()
         self.attributes = {}
         for node in model.layers:
             if node.shares is not None:
                 self.attributes[node.id] = self.attributes[node.shares]
                 continue
             attr = attribute_name(node.name)
-            self.attributes[node.id] = names.claim(attr, unsafe=MODULE_ATTRIBUTES)
+            self.attributes[node.id] = self.names.claim(attr, unsafe=MODULE_ATTRIBUTES)
+        self.absorbed_pads = self.padding_into_convs()
+        self.classes: list[tuple[str, list[str], Scope]] = []  # (class name, its parameters, a call it writes)
+        self.class_names = Names((*BUILTINS, *self.RESERVED, class_name(model.name)))
+        self.root = self.scopes()
+        self.root.attributes = self.attributes
+        self.paths: dict[int, str] = {}  # node id -> its module's dotted path in the model (state_dict keys)
+        self.containers: dict[int, tuple] = {}  # node id -> the block modules it runs in, outermost first
+        self.write_scopes()
+
+    @property
+    def init(self):
+        return self.root.init
+
+    def padding_into_convs(self) -> dict[int, tuple]:
+        """conv id -> the pads of a symmetric zero padding written just before it (`conv ... pad 1`),
+        which PyTorch writes as the conv's own `padding=1`, as torchvision does."""
+        from ..layers.conv import _Convolution
+        from ..layers.resize import ZeroPad
+
+        model, readers = self.model, self.readers()
+        shared = {n.shares for n in model.nodes if n.shares is not None}
+        absorbed = {}
+        for node in model.layers:
+            pads = node.resolved.get("pads") if isinstance(node.layer, ZeroPad) else None
+            if not pads or None in (x for pair in pads for x in pair) or any(a != b for a, b in pads):
+                continue
+            if len(readers[node.id]) != 1 or node.id in model.outputs or node.shares is not None:
+                continue
+            conv = model.nodes[readers[node.id][0]]
+            if (
+                isinstance(conv.layer, _Convolution)
+                and hasattr(conv.layer, "torch_conv")
+                and conv.inputs == (node.id,)
+                and conv.shares is None
+                and conv.id not in shared
+                and conv.blocks == node.blocks
+                and all(p == (0, 0) for p in conv.resolved["pads"])
+            ):
+                absorbed[conv.id] = pads
+                self.skipped.add(node.id)
+        return absorbed
+
+    # Blocks: a class per `def`, an instance per call.
+
+    def scopes(self) -> Scope:
+        """The tree of modules: the model's, holding its layers and one child per block call that can
+        be a module of its own (one tensor out, its layers not shared with any outside it)."""
+        model, readers = self.model, self.readers()
+        members: dict[int, list[int]] = {}
+        calls = {}
+        for node in model.layers:
+            for call in node.blocks:
+                members.setdefault(call.id, []).append(node.id)
+                calls[call.id] = call
+        shared = {n.shares for n in model.nodes if n.shares is not None} | {
+            n.id for n in model.nodes if n.shares is not None
+        }
+        refused = set()
+        for cid, ids in members.items():
+            inside = set(ids)
+            outs = [i for i in ids if i in model.outputs or any(r not in inside for r in readers[i])]
+            reads = [i for n in ids for i in model.nodes[n].inputs if i not in inside]
+            if (
+                outs != [ids[-1]]
+                or not reads
+                or ids != list(range(ids[0], ids[-1] + 1))
+                or inside & shared
+            ):
+                refused.add(calls[cid].name)
+        root = Scope(None, [n.id for n in model.layers])
+        if not self.keras_order_kept():
+            root.items = [n.id for n in model.layers]
+            return root
+        made: dict[int, Scope] = {}
+        for node in model.layers:
+            scope = root
+            for call in node.blocks:
+                if call.name in refused:
+                    continue
+                child = made.get(call.id)
+                if child is None:
+                    child = made[call.id] = Scope(call, members[call.id])
+                    scope.items.append(child)
+                scope = child
+            scope.items.append(node.id)
+        for scope in made.values():
+            inside = set(scope.members)
+            scope.inputs = list(
+                dict.fromkeys(i for n in scope.members for i in model.nodes[n].inputs if i not in inside)
+            )
+            scope.output = scope.members[-1]
+        return root
+
+    def keras_order_kept(self) -> bool:
+        """Whether Keras's graph, walked from the outputs (each layer after its inputs, in order), meets
+        the layers with weights in the order the model made them: how cnndsl.port finds the module
+        of each Keras layer when the layers are in block modules."""
+        model = self.model
+        order, done = [], set()
+        stack = [(i, False) for i in reversed(model.outputs)]
+        while stack:
+            i, expanded = stack.pop()
+            if i in done:
+                continue
+            if expanded:
+                done.add(i)
+                node = model.nodes[i]
+                first = node.id if node.shares is None else node.shares
+                if node.info.params and first not in order:
+                    order.append(first)
+                continue
+            stack.append((i, True))
+            stack.extend((j, False) for j in reversed(model.nodes[i].inputs) if j not in done)
+        made = [n.id for n in model.layers if n.info.params and n.shares is None]
+        return order == made
+
+    def write_scopes(self) -> None:
+        """Every block's class (the calls of one `def` that differ only in numbers share one, the
+        numbers its parameters), then the model's own module."""
+        scopes: list[Scope] = []
+
+        def walk(scope):
+            for item in scope.items:
+                if isinstance(item, Scope):
+                    walk(item)
+                    scopes.append(item)
+
+        walk(self.root)
+        by_def: dict[str, list[Scope]] = {}
+        for scope in scopes:
+            by_def.setdefault(scope.call.name, []).append(scope)
+        for name in sorted(by_def, key=lambda n: max(s.height() for s in by_def[n])):
+            calls = by_def[name]
+            for scope in calls:
+                self.write_scope(scope)
+            self.unify(name, calls)
+        self.write_scope(self.root)
+        self.fill_paths(self.root, "")
+
+    def fill_paths(self, scope: Scope, prefix: str, chain: tuple = ()) -> None:
+        """Each node's module path, and the containers it runs in: (path, class, the node they end at)."""
+        for node_id, attr in scope.attributes.items():
+            if node_id in scope.direct:
+                self.paths[node_id] = prefix + attr
+                self.containers[node_id] = chain
+        for child, path in scope.child_paths.items():
+            inner = chain
+            if "." in path:  # in a run of calls: an nn.Sequential
+                run = path.rpartition(".")[0]
+                inner = (*chain, (prefix + run, "Sequential", scope.run_outputs[run]))
+            self.place(child, prefix + path, inner)
+
+    def place(self, scope: Scope, path: str, chain: tuple) -> None:
+        """A block call's module at `path`."""
+        if scope.class_name is not None:
+            self.fill_paths(scope, path + ".", (*chain, (path, scope.class_name, scope.output)))
+        elif scope.expr_is_sequence:  # an nn.Sequential of the calls it makes
+            for child, inner in scope.child_paths.items():
+                self.place(child, path + "." + inner.partition(".")[2], (*chain, (path, "Sequential", scope.output)))
+        else:  # one call: that call's module
+            for child in scope.child_paths:
+                self.place(child, path, chain)
+
+    def local_names(self, scope: Scope) -> None:
+        """Short names in a block's class, the same in every call: `conv1`, `bn1`, `relu`, ..."""
+        model = self.model
+        direct = [i for i in scope.items if isinstance(i, int)]
+        bases = {}
+        for i in direct:
+            layer = model.nodes[i].layer
+            bases[i] = {"dense": "fc", "layerscale": "layer_scale"}.get(layer.KEYWORDS[0], layer.KEYWORDS[0])
+        counts: dict[str, int] = {}
+        for base in bases.values():
+            counts[base] = counts.get(base, 0) + 1
+        seen: dict[str, int] = {}
+        taken = Names((*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES))
+        for i in direct:
+            base = bases[i]
+            seen[base] = seen.get(base, 0) + 1
+            scope.locals[i] = taken.claim(base if counts[base] == 1 else f"{base}{seen[base]}")
+        scope.attributes = dict(scope.locals)
+        scope.taken = taken
+
+    def runs(self, scope: Scope, readers: dict[int, list]) -> list[list]:
+        """The scope's items, a straight run of block calls on one line grouped (an nn.Sequential)."""
+        groups: list[list] = []
+        for item in scope.items:
+            last = groups[-1][-1] if groups else None
+            if (
+                isinstance(item, Scope)
+                and isinstance(last, Scope)
+                and item.inputs == [last.output]
+                and readers[last.output] == [item]
+                and item.call.span.line == last.call.span.line
+            ):
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+        return groups
+
+    def write_scope(self, scope: Scope) -> None:
+        """`__init__` and `forward` of one module, as statements; numbers not yet lifted."""
+        model = self.model
+        is_root = scope.call is None
+        if not is_root:
+            self.local_names(scope)
+        else:
+            scope.taken = self.names
+        scope.direct = {i for i in scope.items if isinstance(i, int)}
+        scope.child_paths = {}
+        scope.run_outputs = {}
+        # who reads each tensor, by item
+        readers: dict[int, list] = {}
+        for item in scope.items:
+            reads = model.nodes[item].inputs if isinstance(item, int) else item.inputs
+            for t in reads:
+                readers.setdefault(t, []).append(item)
+        groups = self.runs(scope, readers)
+        outputs = list(model.outputs) if is_root else [scope.output]
+        ins = list(model.inputs) if is_root else scope.inputs
+        # variables
+        taken = Names((*BUILTINS, *self.RESERVED))
+        names: dict[int, str] = {}
+        chain = "x"
+        if is_root:
+            first = "x" if self.readers()[0] == [1] else "inputs"
+            for i in ins:
+                names[i] = first if len(ins) == 1 else taken.claim(model.nodes[i].name)
+        else:
+            for i in ins:
+                names[i] = "x" if len(ins) == 1 else taken.claim(f"x{len(names) + 1}")
+            if len(ins) == 1 and len(readers.get(ins[0], [])) > 1:
+                chain = "out"
+        scope.arguments = [names[i] for i in ins]
+        steps = []
+        for k, group in enumerate(groups):
+            out = scope.value(group[-1])
+            nxt = groups[k + 1][0] if k + 1 < len(groups) else None
+            own = scope.locals.get(out) if isinstance(group[-1], int) and not is_root else None
+            label = own or (group[-1].call.name if isinstance(group[-1], Scope) else model.nodes[out].name)
+            if out in self.skipped:
+                names[out] = names[model.nodes[out].inputs[0]]
+            elif is_root and out == model.output and len(outputs) == 1:
+                names[out] = "x"
+            elif not is_root and out == scope.output and not readers.get(out):
+                names[out] = chain
+            elif readers.get(out) == [nxt] and nxt is not None and out not in outputs:
+                names[out] = chain
+            else:
+                names[out] = taken.claim(label)
+            steps.append((group, out))
+        w = scope.forward
+        for group, out in steps:
+            item = group[0]
+            if isinstance(item, Scope):
+                attr = self.child_attribute(scope, group)
+                args = ", ".join(names[i] for i in item.inputs)
+                comment = nchw(model.nodes[out].shape) if is_root else None
+                w.append((f"{names[out]} = ", f"self.{attr}({args})", comment))
+                continue
+            node = model.nodes[item]
+            if item in self.skipped:
+                continue
+            inputs = [names[i] for i in node.inputs]
+            step = TorchStep(self, node, inputs, scope)
+            made = node.layer.torch(node, step)
+            for text in step.comments:
+                w.append((None, text, None))
+            var = names[item]
+            shape = nchw(node.shape) if is_root else None
+            expr = inputs[0]
+            for make in made:
+                expr = make(expr)
+            if not made:
+                if var == inputs[0]:
+                    w.append((None, f"{node.name if is_root else scope.locals[item]}: identity here"
+                              + (f" {shape}" if shape else ""), None))
+                else:
+                    w.append((f"{var} = ", inputs[0], shape))
+            elif len(made) == 1 or CodeWriter().fits(f"        {var} = ", expr, comment=shape):
+                w.append((f"{var} = ", expr, shape))
+            else:
+                current = inputs[0]
+                for i, make in enumerate(made):
+                    w.append((f"{var} = ", make(current), shape if i == len(made) - 1 else None))
+                    current = var
+        w.append(("return ", ", ".join(names[i] for i in outputs), None))
+
+    def child_attribute(self, scope: Scope, group: list) -> str:
+        """The attribute holding a block call (or a run of them): `layer1`, `bottleneck`."""
+        if len(group) > 1 or group[0].expr_is_sequence:
+            scope.sequences = getattr(scope, "sequences", 0) + 1
+            attr = scope.taken.claim(f"layer{scope.sequences}", unsafe=MODULE_ATTRIBUTES)
+        else:
+            attr = scope.taken.claim(group[0].call.name, unsafe=MODULE_ATTRIBUTES)
+        expr = group[0].expr if len(group) == 1 else Call("nn.Sequential", [g.expr for g in group])
+        scope.init.append((f"self.{attr} = ", expr, None))
+        scope.init_owners.append(group[0].first_node())
+        if len(group) == 1:
+            scope.child_paths[group[0]] = attr
+        else:
+            scope.run_outputs[attr] = group[-1].output
+            for i, g in enumerate(group):
+                scope.child_paths[g] = f"{attr}.{i}"
+        return attr
+
+    def unify(self, name: str, calls: list[Scope]) -> None:
+        """One class for the calls of `def name` whose code differs only in numbers; those numbers
+        become its constructor's parameters, named after the block's own where they match."""
+        # a block that only calls blocks, one after the other: an nn.Sequential of them
+        for scope in calls:
+            if all(isinstance(i, Scope) for i in scope.items) and len(scope.init) == 1 and len(scope.forward) == 2:
+                scope.expr = scope.init[0][1]
+                scope.expr_is_sequence = str(scope.expr).startswith("nn.Sequential(")
+                scope.class_name = None
+        pending = [s for s in calls if s.expr is None]
+        groups: list[tuple[str, list, list[Scope]]] = []  # (skeleton, statements, calls)
+        for scope in pending:
+            statements = [(h, _conv_full(e), c) for h, e, c in scope.init] + [None] + list(scope.forward)
+            leaves: list[str] = []
+            for s in statements:
+                if s is not None:
+                    _leaves(s[1], leaves)
+            split = [_split_numbers(t) for t in leaves]
+            skeleton = repr(([s and (s[0], s[2]) for s in statements], [a for a, _ in split]))
+            numbers = [n for _, ns in split for n in ns]
+            for group in groups:
+                if group[0] == skeleton:
+                    group[2].append((scope, numbers))
+                    break
+            else:
+                groups.append((skeleton, statements, [(scope, numbers)]))
+        base = camel(name)
+        for k, (_, statements, members) in enumerate(groups):
+            cls = self.class_names.claim(base if k == 0 else f"{base}{k + 1}")
+            first = members[0][0]
+            count = len(members[0][1])
+            varying = [j for j in range(count) if len({m[1][j] for m in members}) > 1]
+            params: list[str] = []
+            values: dict[str, list] = {}
+            replace: dict[int, str] = {}
+            by_values: dict[tuple, str] = {}
+            unsafe = {*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES, "in_channels", *first.locals.values()}
+            def_params = [
+                p
+                for p, v in first.call.args
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and p not in unsafe and not p.startswith("n")
+            ]
+            for j in varying:
+                seen = tuple(_number(m[1][j]) for m in members)
+                if seen in by_values:
+                    replace[j] = by_values[seen]
+                    continue
+                text = None
+                for p in def_params:
+                    mine = tuple(dict(m[0].call.args)[p] for m in members)
+                    if mine == seen:
+                        text = p
+                        break
+                if text is None:
+                    for p in def_params:
+                        mine = tuple(dict(m[0].call.args)[p] for m in members)
+                        for f in (2, 3, 4, 6, 8):
+                            if tuple(v * f for v in mine) == seen:
+                                text = f"{p} * {f}"
+                            elif all(v % f == 0 for v in mine) and tuple(v // f for v in mine) == seen:
+                                text = f"{p} // {f}"
+                            if text:
+                                break
+                        if text:
+                            break
+                if text is None:
+                    channels = tuple(self.model.nodes[m[0].inputs[0]].shape[-1] for m in members)
+                    if channels == seen:
+                        text = "in_channels"
+                if text is None:
+                    text = f"n{len(values) + 1}"
+                    values[text] = [m[1][j] for m in members]
+                by_values[seen] = text
+                replace[j] = text
+            where = {text: j for j, text in sorted(replace.items(), reverse=True)}
+            used = set()
+            for text in replace.values():
+                used.update(re.findall(r"[A-Za-z_]\w*", text))
+            order = (["in_channels"] if "in_channels" in used else []) + [p for p in def_params if p in used]
+            order += [p for p in values if p in used]
+            params = order
+            # the class's statements, from the first call's, its varying numbers named
+            counter = iter(range(count))
+            lifted = []
+            for s in statements:
+                if s is None:
+                    lifted.append(None)
+                    continue
+                leaves = []
+                _leaves(s[1], leaves)
+                new = []
+                for leaf in leaves:
+                    skeleton, nums = _split_numbers(leaf)
+                    parts = skeleton.split("\1")
+                    text = parts[0]
+                    for num, rest in zip(nums, parts[1:]):
+                        j = next(counter)
+                        text += replace.get(j, num) + rest
+                    new.append(text)
+                lifted.append((s[0], _conv_trim(_rebuild(s[1], iter(new))), s[2]))
+            split = lifted.index(None)
+            in_forward = set()
+            for k2 in range(split + 1, len(lifted)):
+                head, expr, comment = lifted[k2]
+                if head is None:
+                    continue
+                leaves = []
+                _leaves(expr, leaves)
+                for p in params:
+                    if any(re.search(rf"(?<![\w.]){p}\b", leaf) for leaf in leaves):
+                        in_forward.add(p)
+                leaves = [re.sub(rf"(?<![\w.])({'|'.join(params)})\b", r"self.\1", leaf) for leaf in leaves] if params else leaves
+                lifted[k2] = (head, _rebuild(expr, iter(leaves)), comment)
+            for p in sorted(in_forward, key=params.index):
+                lifted.insert(split, (f"self.{p} = ", p, None))
+                split += 1
+            self.classes.append((cls, params, lifted, list(first.arguments)))
+            for scope, numbers in members:
+                args = []
+                for p in params:
+                    if p == "in_channels":
+                        args.append(str(self.model.nodes[scope.inputs[0]].shape[-1]))
+                    elif p in values:
+                        args.append(values[p][members.index((scope, numbers))])
+                    elif p in where:
+                        args.append(numbers[where[p]])  # as the code writes it: 8, not 8.0
+                    else:
+                        value = dict(scope.call.args)[p]
+                        args.append(literal(int(value) if isinstance(value, float) and value.is_integer() else value))
+                scope.expr = Call(cls, args)
+                scope.class_name = cls
+                scope.expr_is_sequence = False
+
+    def arguments(self) -> list[str]:
+        """The names of forward()'s arguments: one per input, in order."""
+        return list(self.root.arguments)
+
+    def write_statements(self, w: CodeWriter, statements) -> None:
+        for head, expr, comment in statements:
+            if head is None:
+                w.comment(expr)
+            else:
+                w.statement(head, expr, comment=comment)
 
     def generate(self) -> str:
         model = self.model
-        forward = self.forward()
         cls = class_name(model.name)
         w = self.out
         w.writeline(f'"""PyTorch model `{model.name}`, written by cnndsl.')
         w.blank()
         w.writeline("Tensors are channels first, (N, C, H, W), as PyTorch expects; the comment")
-        w.writeline("after each step of forward() gives its shape, N being the batch size.")
+        if self.classes:
+            w.writeline("after each step of the model's forward() gives its shape, N being the batch size.")
+            w.writeline("Each block of the .cnn file is a module class; each call of it, an instance.")
+        else:
+            w.writeline("after each step of forward() gives its shape, N being the batch size.")
         if model.input.layer.conventions == "pytorch":
             w.writeline("Written with PyTorch's defaults (`defaults pytorch`): batch norm's eps and")
             w.writeline("momentum and the flatten order are PyTorch's, so the state of a PyTorch")
@@ -257,25 +845,20 @@ class TorchTarget(Target):
         w.blank()
         w.writeline("import torch")
         w.writeline("from torch import nn")
-        body = "\n".join(forward) + "".join(HELPERS[h] for h in self.helpers)
-        body += "\n".join(f"{head}{expr}" for head, expr, _ in self.init)
+        scratch = CodeWriter()
+        for _, _, statements, _ in self.classes:
+            self.write_statements(scratch, [s for s in statements if s is not None])
+        self.write_statements(scratch, self.root.init + self.root.forward)
+        body = "\n".join(scratch.lines) + "".join(HELPERS[h] for h in self.helpers)
         if re.search(r"\bF\.", body):
             w.writeline("from torch.nn import functional as F")
         for name in sorted(self.helpers):
             w.blank(2)
             w.lines.extend(HELPERS[name].strip("\n").split("\n"))
-        w.blank(2)
-        w.writeline(f"class {cls}(nn.Module):")
-        w.indent()
-        w.writeline("def __init__(self):")
-        w.indent()
-        w.writeline("super().__init__()")
-        for head, expr, comment in self.init:
-            w.statement(head, expr, comment=comment)
-        w.outdent()
-        w.blank()
-        w.lines.extend(forward)
-        w.outdent()
+        for name, params, statements, arguments in self.classes:
+            split = statements.index(None)
+            self.write_class(name, params, statements[:split], statements[split + 1 :], arguments)
+        self.write_class(cls, [], self.root.init, self.root.forward, self.root.arguments)
         w.blank(2)
         w.writeline("def build_model():")
         w.indent()
@@ -305,43 +888,19 @@ class TorchTarget(Target):
             w.writeline("print([tuple(each.shape) for each in output])")
         return w.getvalue()
 
-    def _names(self) -> dict[int, str]:
-        first = "x" if self.readers()[0] == [1] else "inputs"
-        return self.variables(first, "x")
-
-    def arguments(self) -> list[str]:
-        """The names of forward()'s arguments: one per input, in order."""
-        names = self._names()
-        return [names[i] for i in self.model.inputs]
-
-    def forward(self) -> list[str]:
-        model = self.model
-        names = self._names()
-        w = CodeWriter()
-        w.level = 1
-        w.writeline(f"def forward(self, {', '.join(names[i] for i in model.inputs)}):")
+    def write_class(self, name: str, params: list[str], init, forward, arguments: list[str]) -> None:
+        w = self.out
+        w.blank(2)
+        w.writeline(f"class {name}(nn.Module):")
         w.indent()
-        for node in model.layers:
-            inputs = [names[i] for i in node.inputs]
-            step = TorchStep(self, node, inputs)
-            steps = node.layer.torch(node, step)
-            for text in step.comments:
-                w.comment(text)
-            var, shape = names[node.id], nchw(node.shape)
-            expr = inputs[0]
-            for make in steps:
-                expr = make(expr)
-            if not steps:
-                if var == inputs[0]:
-                    w.comment(f"{node.name}: identity here {shape}")
-                else:
-                    w.writeline(f"{var} = {inputs[0]}  # {shape}")
-            elif w.fits(f"{var} = ", expr, comment=shape) or len(steps) == 1:
-                w.statement(f"{var} = ", expr, comment=shape)
-            else:
-                current = inputs[0]
-                for i, make in enumerate(steps):
-                    w.statement(f"{var} = ", make(current), comment=shape if i == len(steps) - 1 else None)
-                    current = var
-        w.writeline(f"return {', '.join(names[i] for i in model.outputs)}")
-        return w.lines
+        w.writeline(f"def __init__({', '.join(['self', *params])}):")
+        w.indent()
+        w.writeline("super().__init__()")
+        self.write_statements(w, init)
+        w.outdent()
+        w.blank()
+        w.writeline(f"def forward(self, {', '.join(arguments)}):")
+        w.indent()
+        self.write_statements(w, forward)
+        w.outdent()
+        w.outdent()

@@ -47,3 +47,14 @@ def import_file(path: str, *, blocks: bool = True) -> Imported:
     from .writer import write
 
     return Imported(write(graph, os.path.basename(str(path)), blocks=blocks), os.path.basename(str(path)), graph.format)
+
+
+def import_callable(kind: str, spec: str, input_shape: str | None = None, *, blocks: bool = True) -> Imported:
+    """The .cnn text for the model `module:function` builds (`kind` "pytorch" or "keras"); this runs
+    the user's code, so only `cnndsl import --pytorch/--keras` calls it."""
+    from .callable import import_keras, import_pytorch
+
+    graph = import_pytorch(spec, input_shape) if kind == "pytorch" else import_keras(spec)
+    from .writer import write
+
+    return Imported(write(graph, spec, blocks=blocks), spec, graph.format)

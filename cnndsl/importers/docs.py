@@ -10,6 +10,7 @@ from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent.parent / "docs" / "importing.md"
 BEGIN, END = "<!-- keras-layers:begin -->", "<!-- keras-layers:end -->"
+ONNX_BEGIN, ONNX_END = "<!-- onnx-operators:begin -->", "<!-- onnx-operators:end -->"
 
 
 def generated() -> str:
@@ -18,15 +19,28 @@ def generated() -> str:
     return keras_layers_markdown()
 
 
-def current(text: str) -> str:
-    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+def generated_onnx() -> str:
+    # the table only: no onnx package is needed to list the rules
+    from .onnx import onnx_operators_markdown
+
+    return onnx_operators_markdown()
+
+
+def current(text: str, begin: str = BEGIN, end: str = END) -> str:
+    return text.split(begin, 1)[1].split(end, 1)[0].strip()
+
+
+def _replace(text: str, begin: str, end: str, body: str) -> str:
+    before, rest = text.split(begin, 1)
+    after = rest.split(end, 1)[1]
+    return f"{before}{begin}\n{body}\n{end}{after}"
 
 
 def update() -> None:
     text = DOC.read_text(encoding="utf-8")
-    before, rest = text.split(BEGIN, 1)
-    after = rest.split(END, 1)[1]
-    DOC.write_text(f"{before}{BEGIN}\n{generated()}\n{END}{after}", encoding="utf-8")
+    text = _replace(text, BEGIN, END, generated())
+    text = _replace(text, ONNX_BEGIN, ONNX_END, generated_onnx())
+    DOC.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

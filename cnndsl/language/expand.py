@@ -44,6 +44,16 @@ class BlockCall:
     id: int
     name: str
     span: Span
+    arguments: str | None = None  # the arguments it was given, evaluated: `192, 1x7`, `64, 3, s=1`
+    label: str | None = None  # `stem` of `stem: bn3(32)`
+    args: tuple = ()  # (parameter, value) as bound in this call
+
+    @property
+    def written(self) -> str | None:
+        """`stem: cbr(192, 1x7)`: the call with its evaluated arguments and its label; None when unknown."""
+        if self.arguments is None:
+            return None
+        return (f"{self.label}: " if self.label else "") + f"{self.name}({self.arguments})"
 
 
 @dataclass
@@ -166,6 +176,7 @@ class Expander(Context):
                 seen.add(param.name)
             self.definitions[definition.name] = definition
         self.program = program
+        self.call_label: str | None = None  # the label of the block call about to expand
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
         self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by max_work
@@ -187,6 +198,8 @@ class Expander(Context):
         """
         if self.errors is None or isinstance(error, LimitExceeded):
             raise error
+        if getattr(error, "follows_from_earlier", False):
+            return
         if not error.called_from:
             for name, span in reversed(self.calls):  # innermost first, as `_note_call` adds them
                 if not _within(error.span, span):
@@ -329,12 +342,20 @@ class Expander(Context):
         # The layers' own shape rules, as `infer` applies them; a layer that fails here fails there the same way.
         for node in nodes[len(shapes) : self.flowing + 1]:
             in_shapes = tuple(shapes[i] for i in node.inputs)
+            if isinstance(node.layer, Failed) or any(shape is None for shape in in_shapes):
+                shapes.append(None)  # unknown after an error (only while every error is wanted)
+                continue
             if node.shares is not None and not node.inputs:
                 in_shapes = ()
             extra = node.layer.implicit_before(in_shapes)
             if extra is not None:
                 in_shapes = (extra.infer(in_shapes).shape,)
             shapes.append(node.layer.infer(in_shapes).shape)
+        if shapes[self.flowing] is None:
+            # `in.c` after a stage that failed: unknown because of an error already reported
+            error = BadArgument("the size follows from an earlier error", span)
+            error.follows_from_earlier = True
+            raise error
         return shapes[self.flowing]
 
     def check_all_used(self) -> None:
@@ -531,6 +552,7 @@ class Expander(Context):
             if "{" in stage.label:
                 stage = ast.Labelled(_filled_label(stage, env, self), stage.body, stage.span, stage.label_span)
             before = len(self.graph.nodes)
+            self.call_label = stage.label if isinstance(stage.body, ast.Call) else None  # `stem: bn3(32)`
             result = self.stage(stage.body, current, env)
             if result is None or len(self.graph.nodes) == before:
                 raise BadArgument("only a layer can be named", stage.label_span)
@@ -683,13 +705,16 @@ class Expander(Context):
         """The block a call names; a layer called like a block, or an unknown name, is an error."""
         definition = self.definitions.get(stage.name)
         if definition is None and stage.name in REGISTRY:
-            usage = REGISTRY[stage.name].USAGE
+            usage = REGISTRY[stage.name].usage(stage.name)
             raise BlockProblem(
                 f"`{stage.name}` is a layer, not a block",
                 stage.name_span,
                 f"a layer's arguments follow it without parentheses or commas: `{usage or stage.name}`",
             )
         if definition is None and stage.name not in self.definitions:
+            foreign = self.foreign_call_hint(stage)
+            if foreign is not None:
+                raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, foreign)
             ours = keras_layer_word(stage.name)
             if ours is not None:
                 raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, self.keras_call_hint(stage, ours))
@@ -698,10 +723,23 @@ class Expander(Context):
             raise BlockProblem(f"no block named `{stage.name}`", stage.name_span, hint)
         return definition
 
+    def foreign_call_hint(self, stage: ast.Call) -> Hint | str | None:
+        """`Conv2d(3, 8, 3)`, `Dense(10)`: a PyTorch or Keras class called as in Python, and its cnndsl line."""
+        from .foreign import translate
+
+        try:
+            positional, keywords = self.arguments(stage.args, self.globals)
+            call = translate([stage.name], [v.value for v in positional], {name: v.value for name, v, _ in keywords})
+        except CnnError:
+            call = translate([stage.name], None, None)
+        if call is None or call.line is None:
+            return call and call.hint()
+        return Hint(call.hint(), Edit(f"Change to `{call.line}`", call.line, span=stage.span))
+
     @staticmethod
     def keras_call_hint(stage: ast.Call, ours: str) -> Hint:
         """`BatchNormalization()`, `Conv2D(32, 3)`: a Keras class called as in Python."""
-        usage = REGISTRY[ours].USAGE or ours
+        usage = REGISTRY[ours].usage(ours) or ours
         text = f"`{stage.name}` is Keras's name; cnndsl writes this layer `{ours}`, its arguments after it without parentheses or commas: `{usage}`"
         if stage.args:
             return Hint(text)
@@ -740,7 +778,10 @@ class Expander(Context):
             guessed = True
         self.calls.append((stage.name, stage.span))
         self.unrolling.append(stage.span)
-        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span))
+        args = tuple((p.name, bindings[p.name].value) for p in definition.params if p.name in bindings)
+        arguments = _arguments_text(definition, stage, bindings, given)
+        label, self.call_label = self.call_label, None
+        self.block_path.append(BlockCall(self.call_count, stage.name, stage.span, arguments, label, args))
         self.call_count += 1
         try:
             current = self.statements(definition.body, current, bindings)
@@ -807,6 +848,20 @@ class Expander(Context):
             else:
                 positional.append(evaluate(arg, env, self))
         return positional, keywords
+
+
+def _arguments_text(definition: ast.Definition, stage: ast.Call, bindings: dict, given) -> str:
+    """The call's arguments with their values, as it passed them (positionally or by name); defaults
+    it left out stay out."""
+    if given is not None:
+        count, named = len(given[0]), [name for name, _, _ in given[1]]
+    else:
+        count = sum(not isinstance(arg, ast.KeywordArg) for arg in stage.args)
+        named = [arg.name for arg in stage.args if isinstance(arg, ast.KeywordArg)]
+    params = [p.name for p in definition.params]
+    shown = [bindings[name].describe() for name in params[:count]]
+    shown += [f"{name}={bindings[name].describe()}" for name in named if name in bindings and name in params]
+    return ", ".join(shown)
 
 
 MAX_REPAIRS = 4  # wrong words repaired in one layer before it counts as failed

@@ -688,10 +688,15 @@ def _syntax_error(err, source: Source) -> SyntaxProblem:
         lark.UnexpectedToken,
     )
     line, column = max(err.line, 1), max(err.column, 1)
+    foreign = _foreign_problem(source, line)
+    if foreign is not None:
+        return foreign
     if isinstance(err, UnexpectedCharacters):
         char = source.line(line)[column - 1 : column] or "?"
         span = Span(line, column, line, column + 1)
-        return SyntaxProblem(f"unexpected character {_show_char(char)}", span, _char_hint(char))
+        return SyntaxProblem(
+            f"unexpected character {_show_char(char)}", span, _quoted_word_hint(source, span) or _char_hint(char)
+        )
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
         ending = _unfinished_ending(source)
         if ending is not None:
@@ -700,6 +705,9 @@ def _syntax_error(err, source: Source) -> SyntaxProblem:
         token = err.token
         if token.type == "_INDENT":
             line = token.end_line
+            tabbed = tab_problem(source, line)
+            if tabbed is not None:
+                return tabbed
             span = Span(line, 1, line, len(str(token).expandtabs(1)) + 1)
         elif token.type in ("_NL", "$END", "_DEDENT"):
             # Point just past the last real token rather than at the next line.
@@ -719,6 +727,7 @@ def _syntax_error(err, source: Source) -> SyntaxProblem:
             f"unexpected {_describe(token)}",
             span,
             _capitalised_merge_hint(token, source, span)
+            or _quoted_word_hint(source, span)
             or _unindented_body_hint(source, span)
             or _token_hint(token, prev_text, err.expected),
         )
@@ -729,6 +738,76 @@ def _syntax_error(err, source: Source) -> SyntaxProblem:
             "unexpected end of file", Span(last_line, column, last_line, column + 1), "a `(` may be missing its `)`"
         )
     return SyntaxProblem(str(err), Span(line, column, line, column + 1))
+
+
+def tab_problem(source: Source, line: int) -> SyntaxProblem | None:
+    """A line whose indentation does not fit because tabs and spaces are mixed: where the tab is, and the fix."""
+    text = source.line(line)
+    indent = text[: len(text) - len(text.lstrip(" \t"))]
+    above = line - 1
+    while above > 1 and not source.line(above).split("#")[0].strip():
+        above -= 1
+    before = source.line(above) if above >= 1 and above != line else ""
+    before_indent = before[: len(before) - len(before.lstrip(" \t"))]
+    if "\t" not in indent and "\t" not in before_indent:
+        return None
+    wanted = before_indent.expandtabs(_Indenter.tab_len)
+    if "\t" in indent:
+        start = indent.index("\t") + 1
+        if " " in indent:
+            message = "this line's indentation mixes a tab and spaces"
+        elif "\t" in before_indent:
+            message = f"this line's tabs do not line up with the indentation of line {above}"
+        else:
+            message = f"this line is indented with a tab, line {above} with spaces"
+        span = Span(line, start, line, start + 1)
+    else:
+        message = f"this line is indented with spaces, line {above} with a tab"
+        span = Span(line, 1, line, len(indent) + 1)
+    return SyntaxProblem(
+        message,
+        span,
+        Hint(
+            f"a tab counts as {_Indenter.tab_len} spaces, so the two lines do not line up; indent with spaces only",
+            Edit(f"Indent with {len(wanted)} spaces", wanted, span=Span(line, 1, line, len(indent) + 1)),
+        ),
+    )
+
+
+def _foreign_problem(source: Source, line: int) -> SyntaxProblem | None:
+    """`nn.Conv2d(3, 64, 3, padding=1)`, `layers.Dense(10)`: a line of PyTorch or Keras code, and its cnndsl line."""
+    text = source.line(line)
+    if "(" not in text:
+        return None
+    from .foreign import read_call
+
+    call = read_call(text)
+    if call is None:
+        return None
+    code = text.split("#")[0].rstrip() if text.count("#") == 1 and "'" not in text and '"' not in text else text.rstrip()
+    span = Span(line, len(text) - len(text.lstrip()) + 1, line, len(code) + 1)
+    hint = Hint(call.hint(), Edit(f"Change to `{call.line}`", call.line, span=span)) if call.line else call.hint()
+    return SyntaxProblem(f"`{call.written}(...)` is {call.framework} code, not cnndsl", span, hint)
+
+
+# Options that take a bare word in cnndsl (`same`, `relu`): Keras's quoted `padding='same'` is that word.
+_WORD_OPTIONS = ("padding", "activation", "interpolation", "mode")
+
+
+def _quoted_word_hint(source: Source, span: Span) -> Hint | None:
+    """`padding='same'`, `activation="relu"`: an option's word in quotes, as Python writes it."""
+    text = source.line(span.line)
+    for found in re.finditer(r"""\b(\w+)\s*=\s*(['"])(\w+)\2""", text):
+        if found.start(2) + 1 != span.column:
+            continue
+        name, word = found[1], found[3]
+        bare = word if name in _WORD_OPTIONS else f"{name}={word}"
+        where = Span(span.line, found.start() + 1, span.line, found.end() + 1)
+        return Hint(
+            f"cnndsl has no quoted text: Keras's `{found[0]}` is `{bare}` here",
+            Edit(f"Change to `{bare}`", bare, span=where),
+        )
+    return None
 
 
 _MERGE_TERMINAL = re.compile(r"\(\?P<MERGE_OP>\(([a-z|]+)\)\(\?!\[A-Za-z_0-9\]\)\)\|")
@@ -788,7 +867,7 @@ def _spaced_call_problem(token: Token, source: Source, span: Span) -> SyntaxProb
             name = word[0]
             where = Span(span.line, word.start() + 1, span.line, word.end() + 1)
             if name in REGISTRY:
-                usage = REGISTRY[name].USAGE or name
+                usage = REGISTRY[name].usage(name) or name
                 return SyntaxProblem(
                     f"`{name}` is a layer, not a block",
                     where,
@@ -1300,6 +1379,11 @@ def parse(source: Source) -> ast.Program:
         return _parser().parse(text).value
     except _lark().UnexpectedInput as err:
         raise _syntax_error(err, source) from None
+    except SyntaxProblem as problem:  # the indenter's: a line that fits no enclosing block
+        tabbed = tab_problem(source, problem.span.line) if problem.span is not None else None
+        if tabbed is None:
+            raise
+        raise tabbed from None
 
 
 class _Recording(_Indenter):

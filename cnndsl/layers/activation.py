@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, Call, Choice, FloatType, Inferred, LayerKind, kw, literal, prod
+from .base import REGISTRY, Arg, Call, Choice, FloatType, Inferred, LayerKind, kw, literal, prod
 
 # keyword -> Keras activation name. Each has an exact PyTorch twin (see emit).
 ACTIVATIONS = {
@@ -106,6 +106,24 @@ class Activation(LayerKind):
     KEYWORDS = tuple(k for k in ACTIVATIONS if k not in ("relu6", "leakyrelu")) + ("hard_sigmoid", "hard_swish")
     SUMMARY = "an activation layer (Keras `Activation`)"
     USAGE = "relu"
+    FOREIGN = (
+        ("PyTorch", "ReLU:relu Sigmoid:sigmoid Tanh:tanh GELU:gelu SiLU:silu ELU:elu SELU:selu Softplus:softplus Softsign:softsign Hardswish:hardswish Hardsigmoid:hardsigmoid Mish:mish Softmax:softmax Identity:linear", "inplace dim"),
+        ("Keras", "Activation", "activation=@"),
+        ("Keras", "ReLU:relu Softmax:softmax ELU:elu", "axis"),
+    )
+
+    @classmethod
+    def _unexpected(cls, keyword, value, positional, next_positional):
+        """`linear 10` (PyTorch's `nn.Linear`), `softmax dense 10`: a layer's words after an activation."""
+        error = super()._unexpected(keyword, value, positional, next_positional)
+        if keyword == "linear" and isinstance(value.value, int):
+            error.hint = f"`linear` is the identity activation here; PyTorch's `nn.Linear` is `dense {value.value}`"
+        elif isinstance(value.value, str) and value.value in REGISTRY:
+            error.hint = (
+                f"`{value.value}` is a layer: fuse the activation by writing it after that layer's arguments "
+                f"(`{value.value} ... {keyword}`), or part the two with `|` (`{keyword} | {value.value} ...`)"
+            )
+        return error
 
     @property
     def function(self) -> str:
@@ -129,6 +147,9 @@ class ReLU6(LayerKind):
     KEYWORDS = ("relu6",)
     SUMMARY = "ReLU capped at 6, as MobileNet uses (Keras `ReLU(6.0)`)"
     USAGE = "relu6"
+    FOREIGN = (
+        ("PyTorch", "ReLU6", "inplace"),
+    )
 
     @property
     def function(self) -> str:
@@ -145,6 +166,27 @@ class ReLU6(LayerKind):
 
     def counts(self, node):
         return activation_counts("relu6", prod(node.shape))
+
+
+class ReLULayer(ReLU6):
+    """Keras's `layers.ReLU()` layer, as MobileNetV3 writes it; `relu` is `Activation("relu")`, the same function."""
+
+    KEYWORDS = ("ReLU",)
+    SUMMARY = "ReLU as its own Keras class (`layers.ReLU()`, as MobileNetV3 uses); `relu` is `Activation(\"relu\")`"
+    USAGE = "ReLU"
+
+    @property
+    def function(self) -> str:
+        return "relu"
+
+    def keras(self, node):
+        return Call("layers.ReLU", [])
+
+    def torch(self, node, step):
+        return activation_steps("relu")
+
+    def counts(self, node):
+        return activation_counts("relu", prod(node.shape))
 
 
 class LeakyReLU(LayerKind):

@@ -372,6 +372,9 @@ class LayerKind:
     NEEDS_LAST_AXIS: ClassVar[bool] = True
     # Classes the generated Keras module defines for this layer (name -> source), when Keras has none.
     KERAS_HELPERS: ClassVar[dict[str, str]] = {}
+    # The PyTorch and Keras classes this kind stands for, for the hints of a line written in them
+    # (cnndsl/language/foreign.py): (framework, "Class Class:keyword ...", "their_arg=our_arg ...").
+    FOREIGN: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
 
     def __init_subclass__(cls, **kwargs):
@@ -394,6 +397,14 @@ class LayerKind:
     def __repr__(self) -> str:
         given = " ".join(f"{k}={v!r}" for k, v in self.options.items() if k in self.spans)
         return f"<{self.keyword} {given}>"
+
+    @classmethod
+    def usage(cls, keyword: str | None = None) -> str:
+        """The usage line, spelt with the keyword the file wrote (`linear`, not the kind's `relu`)."""
+        if not cls.USAGE or keyword is None or keyword not in cls.KEYWORDS:
+            return cls.USAGE
+        first, _, rest = cls.USAGE.partition(" ")
+        return f"{keyword} {rest}".rstrip() if first in cls.KEYWORDS else cls.USAGE
 
     # Binding
 
@@ -483,9 +494,11 @@ class LayerKind:
                 assign(arg, arg.default != _switch_setting(value, name), where)
                 continue
             if arg is None:
-                raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(name))
+                raise BadArgument(f"`{keyword}` has no option `{name}`", where, cls._unknown_option_hint(name, keyword))
             if isinstance(arg.type, Flag):  # `bias=False`, `keepdims=1`: the setting itself
                 assign(arg, _switch_setting(value, name), where)
+            elif name == "padding" and isinstance(arg.type, Choice) and not isinstance(value.value, str):
+                raise cls._numeric_padding(value, where)
             elif arg.variadic:  # `reshape target=7x7x64`: one value of the several it takes
                 if arg.name in spans:
                     raise BadArgument(f"`{arg.name}` is given twice", where, "remove one of the two")
@@ -496,7 +509,7 @@ class LayerKind:
         missing = [arg for arg in positional if arg.required and arg.name not in spans]
         if missing:
             names = " and ".join(f"`{arg.name}`" for arg in missing)
-            raise BadArgument(f"`{keyword}` needs {names}", span, f"usage: {cls.USAGE}" if cls.USAGE else None)
+            raise BadArgument(f"`{keyword}` needs {names}", span, f"usage: {cls.usage(keyword)}" if cls.USAGE else None)
         layer = cls(keyword, options, spans, span)
         layer.conventions = conventions
         layer.validate()
@@ -536,7 +549,7 @@ class LayerKind:
         return words
 
     @classmethod
-    def _unknown_option_hint(cls, word: str) -> str | None:
+    def _unknown_option_hint(cls, word: str, keyword: str | None = None) -> str | None:
         ours = KERAS_ARGUMENTS.get(word)
         if ours is not None:
             # "`stride` here: ..." names the word to write instead: that is the edit
@@ -545,8 +558,27 @@ class LayerKind:
             return Hint(f"Keras's `{word}` is {ours}", *edits)
         named = next((a for a in cls.ARGS if a.name == word and a.positional), None)
         if named is not None:
-            return f"`{word}` is given by its place, without its name (or as `{word}=...`): {cls.USAGE}"
-        return did_you_mean(word, cls.option_words()) or cls._options_hint()
+            return f"`{word}` is given by its place, without its name (or as `{word}=...`): {cls.usage(keyword)}"
+        return did_you_mean(word, cls.option_words()) or cls._options_hint(keyword)
+
+    @classmethod
+    def _numeric_padding(cls, value: Value, where: Span) -> BadArgument:
+        """`padding=1`: PyTorch's number of zeros, which cnndsl writes `pad 1` (Keras's padding is a word)."""
+        choices = next(a.type for a in cls.ARGS if a.name == "padding")
+        message = f"`padding` must be {choices.words}, not `{value.describe()}`"
+        if not any(a.name == "pad" for a in cls.ARGS):
+            return BadArgument(
+                message, value.span, f"PyTorch's `padding={value.describe()}` adds zeros: put `zeropad {value.describe()}` before it"
+            )
+        ours = f"pad {value.describe()}"
+        return BadArgument(
+            message,
+            value.span,
+            Hint(
+                f"PyTorch's `padding={value.describe()}` (zeros on each side) is `{ours}` here",
+                Edit(f"Change to `{ours}`", ours, span=where),
+            ),
+        )
 
     @classmethod
     def _spaced_size(cls, keyword: str, values: list[Value], i: int) -> BadArgument | None:
@@ -574,17 +606,17 @@ class LayerKind:
             return BadArgument(
                 f"`{keyword}` has no option `{value.value}`",
                 value.span,
-                cls._unknown_option_hint(value.value),
+                cls._unknown_option_hint(value.value, keyword),
             )
         return BadArgument(
             f"`{keyword}` takes {len(positional)} plain value{'s' if len(positional) != 1 else ''}; `{value.describe()}` is one too many",
             value.span,
-            f"usage: {cls.USAGE}" if cls.USAGE else None,
+            f"usage: {cls.usage(keyword)}" if cls.USAGE else None,
         )
 
     @classmethod
-    def _options_hint(cls) -> str | None:
-        return f"usage: {cls.USAGE}" if cls.USAGE else None
+    def _options_hint(cls, keyword: str | None = None) -> str | None:
+        return f"usage: {cls.usage(keyword)}" if cls.USAGE else None
 
     def validate(self) -> None:
         """Checks that need several arguments at once; shapes are not known yet."""
@@ -607,6 +639,10 @@ class LayerKind:
     def keras(self, node) -> Call:
         """The Keras layer for `node`, e.g. `layers.Conv2D(32, 3)`; the emitter adds its name."""
         raise self.unsupported("Keras")
+
+    def keras_helpers(self, node) -> dict[str, str]:
+        """Classes the Keras module needs for this node's layer (name -> source)."""
+        return self.KERAS_HELPERS
 
     def keras_before(self, node) -> list[Call]:
         """Keras layers without weights to call before this one's (a flatten's channels-first Permute)."""

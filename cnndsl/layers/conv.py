@@ -211,7 +211,13 @@ class _Convolution(LayerKind):
     def torch_conv(self, node, step, cin, cout, groups=1, bias=None):
         """`nn.ConvNd(cin, cout, ...)` with Keras's geometry; padding steps before it."""
         r = node.resolved
-        steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
+        absorbed = step.target.absorbed_pads.get(node.id)
+        if absorbed is not None:  # `pad P` (a symmetric zeropad just before): the conv's own `padding=`
+            steps, padding = [], axes([a for a, _ in absorbed])
+        # Uneven `same` stays an explicit F.pad: PyTorch's padding="same" would do at stride 1, but
+        # fvcore counts no operations for a conv so written (its aten op has another name).
+        else:
+            steps, padding = torch_padding(r["pads"], any_size=(step, r["kernel"], r["stride"], r["dilation"]))
         args = [cin, cout, kw("kernel_size", axes(r["kernel"]))]
         if max(r["stride"]) > 1:
             args.append(kw("stride", axes(r["stride"])))
@@ -271,6 +277,27 @@ class _Convolution(LayerKind):
         return rank, kernel, stride, dilation
 
 
+def _pad_arg() -> Arg:
+    return Arg("pad", SizeType(minimum=0), default=None, doc="explicit zero padding before a valid conv", example="pad 1")
+
+
+def _validate_pad(layer) -> None:
+    if layer["pad"] is not None and "padding" in layer.spans and layer["padding"] != "valid":
+        raise layer.fail("`pad` and `same` cannot be combined", "pad", "use one of them")
+
+
+def _lower_pad(layer) -> list:
+    """`pad P`: a zeropad of P, then the same layer with valid padding (as PyTorch's `padding=P`)."""
+    if layer["pad"] is None:
+        return [layer]
+    from .resize import ZeroPad
+
+    pad = ZeroPad("zeropad", {"padding": (layer["pad"],)}, {"padding": layer.span_of("pad")}, layer.span)
+    options = dict(layer.options, pad=None, padding="valid")
+    spans = {k: v for k, v in layer.spans.items() if k != "pad"}
+    return [pad, type(layer)(layer.keyword, options, spans, layer.span)]
+
+
 class Conv(_Convolution):
     KEYWORDS = ("conv", "conv1d", "conv2d", "conv3d")
     ARGS = (
@@ -285,10 +312,14 @@ class Conv(_Convolution):
         ),
         *_common(causal=True),
         Arg("groups", IntType(), default=1, doc="grouped convolution", example="groups 4"),
-        Arg("pad", SizeType(minimum=0), default=None, doc="explicit zero padding before a valid conv", example="pad 1"),
+        _pad_arg(),
     )
     SUMMARY = "convolution; the input's rank picks Conv1D, Conv2D or Conv3D"
     USAGE = "conv FILTERS KERNEL [stride S] [same|valid] [pad P] [dilation D] [groups G] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("PyTorch", "Conv1d Conv2d Conv3d", "in_channels=- out_channels=filters kernel_size=kernel stride padding=pad dilation groups bias padding_mode=!"),
+        ("Keras", "Conv1D Conv2D Conv3D Convolution2D", "filters kernel_size=kernel strides=stride padding data_format dilation_rate=dilation groups activation use_bias=bias"),
+    )
 
     def validate(self):
         if self["filters"] % self["groups"]:
@@ -297,18 +328,10 @@ class Conv(_Convolution):
                 "groups",
                 "the number of filters must be a multiple of `groups`",
             )
-        if self["pad"] is not None and "padding" in self.spans and self["padding"] != "valid":
-            raise self.fail("`pad` and `same` cannot be combined", "pad", "use one of them")
+        _validate_pad(self)
 
     def lower(self):
-        if self["pad"] is None:
-            return [self]
-        from .resize import ZeroPad
-
-        pad = ZeroPad("zeropad", {"padding": (self["pad"],)}, {"padding": self.span_of("pad")}, self.span)
-        options = dict(self.options, pad=None, padding="valid")
-        spans = {k: v for k, v in self.spans.items() if k != "pad"}
-        return [pad, Conv(self.keyword, options, spans, self.span)]
+        return _lower_pad(self)
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -373,9 +396,19 @@ class DepthwiseConv(_Convolution):
         Arg("kernel", SizeType(), positional=True, required=True, doc="kernel size", example="dwconv 3x3"),
         Arg("mult", IntType(), default=1, doc="depth multiplier", example="mult 2"),
         *_common(),
+        _pad_arg(),
     )
     SUMMARY = "depthwise convolution: one filter (or `mult` filters) per input channel"
-    USAGE = "dwconv KERNEL [mult M] [stride S] [same|valid] [dilation D] [nobias] [ACTIVATION]"
+    USAGE = "dwconv KERNEL [mult M] [stride S] [same|valid] [pad P] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("Keras", "DepthwiseConv1D DepthwiseConv2D", "kernel_size=kernel strides=stride padding depth_multiplier=mult data_format dilation_rate=dilation activation use_bias=bias"),
+    )
+
+    def validate(self):
+        _validate_pad(self)
+
+    def lower(self):
+        return _lower_pad(self)
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -445,6 +478,9 @@ class SeparableConv(_Convolution):
     )
     SUMMARY = "depthwise then pointwise (1x1) convolution, with one bias"
     USAGE = "sepconv FILTERS KERNEL [mult M] [stride S] [same|valid] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("Keras", "SeparableConv1D SeparableConv2D", "filters kernel_size=kernel strides=stride padding data_format dilation_rate=dilation depth_multiplier=mult activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -522,6 +558,10 @@ class Deconv(_Convolution):
     )
     SUMMARY = "transposed convolution (Keras `Conv2DTranspose`)"
     USAGE = "deconv FILTERS KERNEL [stride S] [same|valid] [outpad P] [dilation D] [nobias] [ACTIVATION]"
+    FOREIGN = (
+        ("PyTorch", "ConvTranspose1d ConvTranspose2d ConvTranspose3d", "in_channels=- out_channels=filters kernel_size=kernel stride"),
+        ("Keras", "Conv1DTranspose Conv2DTranspose Conv3DTranspose", "filters kernel_size=kernel strides=stride padding output_padding=outpad data_format dilation_rate=dilation activation use_bias=bias"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes

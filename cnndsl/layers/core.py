@@ -30,6 +30,9 @@ class Input(LayerKind):
     ARGS = (Arg("shape", ShapeType(allow_unknown_size=True), positional=True, required=True, example="input 28x28x1"),)
     SUMMARY = "the input shape, channels last: N, LxC, HxWxC or DxHxWxC; `?` for an axis of any size (`?x?x3`)"
     USAGE = "input 32x32x3"
+    FOREIGN = (
+        ("Keras", "Input InputLayer", "shape"),
+    )
 
     def validate(self):
         if len(self["shape"]) > 4:
@@ -56,6 +59,10 @@ class Flatten(LayerKind):
     NEEDS_LAST_AXIS = False
     SUMMARY = "flattens everything but the batch axis"
     USAGE = "flatten"
+    FOREIGN = (
+        ("PyTorch", "Flatten", ""),
+        ("Keras", "Flatten", "data_format"),
+    )
 
     def infer(self, shapes):
         return Inferred((prod(shapes[0]),), "Flatten")
@@ -112,6 +119,10 @@ class Dense(LayerKind):
     )
     SUMMARY = "fully connected; after a spatial tensor it flattens first (`noflatten`: on the last axis only)"
     USAGE = "dense 128 [relu] [nobias] [noflatten]"
+    FOREIGN = (
+        ("PyTorch", "Linear", "in_features=- out_features=units bias"),
+        ("Keras", "Dense", "units activation use_bias=bias"),
+    )
 
     def implicit_before(self, shapes):
         if len(shapes[0]) > 1 and self["flatten"]:
@@ -195,6 +206,10 @@ class Dropout(LayerKind):
     ARGS = (drop_rate_arg("dropout 0.25"),)
     SUMMARY = "randomly zeroes a fraction of inputs while training"
     USAGE = "dropout 0.25"
+    FOREIGN = (
+        ("PyTorch", "Dropout Dropout1d Dropout2d", "p=rate inplace"),
+        ("Keras", "Dropout", "rate"),
+    )
 
     def infer(self, shapes):
         return Inferred(shapes[0], "Dropout")

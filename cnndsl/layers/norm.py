@@ -67,6 +67,10 @@ class BatchNorm(LayerKind):
     )
     SUMMARY = "batch normalisation over channels: 4C parameters, 2C of them non-trainable"
     USAGE = "bn [noscale] [nocenter] [eps E] [momentum M]"
+    FOREIGN = (
+        ("PyTorch", "BatchNorm1d BatchNorm2d BatchNorm3d", "num_features=- eps"),
+        ("Keras", "BatchNormalization", "axis epsilon=eps"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -144,6 +148,10 @@ class LayerNorm(LayerKind):
     )
     SUMMARY = "layer normalisation over the last axis: 2C parameters"
     USAGE = "layernorm [noscale] [nocenter] [eps E]"
+    FOREIGN = (
+        ("PyTorch", "LayerNorm", "normalized_shape=- eps"),
+        ("Keras", "LayerNormalization", "axis epsilon=eps"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -199,6 +207,9 @@ class Rescale(LayerKind):
     )
     SUMMARY = "multiplies by a constant and adds an offset (Keras `Rescaling`)"
     USAGE = "rescale 1/255 [offset O]"
+    FOREIGN = (
+        ("Keras", "Rescaling", "scale offset"),
+    )
 
     def infer(self, shapes):
         return Inferred(shapes[0], "Rescaling")

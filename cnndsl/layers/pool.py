@@ -116,6 +116,37 @@ def _clipped(n: int, k: int, s: int, first: int, out: int) -> list[tuple[int, in
     return [(max(first + i * s, 0), min(first + i * s + k, n)) for i in range(out)]
 
 
+KERAS_MAX_POOL_PADDED = '''
+class MaxPoolPadded(layers.Layer):
+    """PyTorch's max pooling with `padding` and `ceil_mode`: pads each spatial axis with -inf
+    (before, after), the after side longer where ceil_mode keeps a last partial window, then
+    pools `valid`. Keras's own `same` and `valid` take other windows for these sizes."""
+
+    def __init__(self, pool_size, strides, pads, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = tuple(pool_size) if isinstance(pool_size, (list, tuple)) else pool_size
+        self.strides = tuple(strides) if isinstance(strides, (list, tuple)) else strides
+        self.pads = tuple(tuple(p) for p in pads)
+
+    def call(self, x):
+        x = keras.ops.pad(x, ((0, 0), *self.pads, (0, 0)), constant_values=float("-inf"))
+        return keras.ops.max_pool(x, self.pool_size, self.strides, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        rank = len(self.pads)
+        size = self.pool_size if isinstance(self.pool_size, tuple) else (self.pool_size,) * rank
+        stride = self.strides if isinstance(self.strides, tuple) else (self.strides,) * rank
+        spatial = [
+            None if n is None else (n + a + b - k) // s + 1
+            for n, (a, b), k, s in zip(input_shape[1:-1], self.pads, size, stride)
+        ]
+        return (input_shape[0], *spatial, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "pads": self.pads}
+'''
+
+
 def torch_window(n: int, k: int, s: int, p: int, ceil: bool) -> int:
     """PyTorch's pooled length: `(n + 2p - k) / s + 1` rounded down, or up with `ceil`, where a
     last window that would start in the right padding is dropped."""
@@ -141,6 +172,10 @@ class MaxPool(_Pool):
     KERAS_NAME = "MaxPooling"
     SUMMARY = "max pooling; stride defaults to the pool size; `pad` and `ceil` as PyTorch's padding and ceil_mode"
     USAGE = "maxpool [SIZE] [stride S] [same|valid] [pad P] [ceil]"
+    FOREIGN = (
+        ("PyTorch", "MaxPool1d MaxPool2d MaxPool3d", "kernel_size=size stride padding=pad dilation=! return_indices=! ceil_mode=ceil"),
+        ("Keras", "MaxPooling1D MaxPooling2D MaxPooling3D MaxPool2D", "pool_size=size strides=stride padding data_format"),
+    )
 
     def validate(self):
         if (self["pad"] is not None or self["ceil"]) and self["padding"] == "same":
@@ -201,17 +236,22 @@ class MaxPool(_Pool):
                 "size, which is unknown here; give the input a size, or use `same` or `valid`",
             )
         padding = self.keras_padding(node)
-        if padding is None:
-            raise self.unsupported(
-                "Keras",
-                "Keras's pooling has no `ceil` rounding and cannot pad with -inf, and for these sizes neither "
-                "`valid` nor `same` takes the same windows; use `same` or `valid`",
-            )
         r = node.resolved
+        if padding is None:  # pad with -inf as PyTorch does (and on the right for `ceil`), then pool `valid`
+            pads = []
+            for n, out, k, s, (p, _) in zip(node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]):
+                pads.append((p, p + max((out - 1) * s + k - (n + 2 * p), 0)))
+            return Call("MaxPoolPadded", [axes(r["size"]), axes(r["stride"]), literal(tuple(pads))])
         args = [axes(r["size"]), kw("strides", axes(r["stride"]))]
         return Call(
             f"layers.{self.KERAS_NAME}{r['rank']}D", args + [kw("padding", literal("same"))] * (padding == "same")
         )
+
+    def keras_helpers(self, node):
+        if not (self["ceil"] or self["pad"] is not None) or None in node.in_shapes[0]:
+            return {}  # Keras's own layer, or refused (an unknown size)
+        padded = self.keras_padding(node) is None
+        return {"MaxPoolPadded": KERAS_MAX_POOL_PADDED} if padded else {}
 
     def keras_padding(self, node) -> str | None:
         """`valid` or `same` when Keras's windows, clipped to the input, are PyTorch's on every axis (the
@@ -251,6 +291,10 @@ class AvgPool(_Pool):
     KERAS_NAME = "AveragePooling"
     SUMMARY = "average pooling; with `same`, the padding is left out of each average"
     USAGE = "avgpool [SIZE] [stride S] [same|valid]"
+    FOREIGN = (
+        ("PyTorch", "AvgPool1d AvgPool2d AvgPool3d", "kernel_size=size stride"),
+        ("Keras", "AveragePooling1D AveragePooling2D AveragePooling3D AvgPool2D", "pool_size=size strides=stride padding data_format"),
+    )
 
     def torch(self, node, step):
         """Keras leaves `same` padding out of each average: `count_include_pad=False` does so
@@ -339,6 +383,9 @@ class GlobalAvgPool(_GlobalPool):
     TORCH_METHOD = "mean"
     SUMMARY = "global average pooling to one value per channel"
     USAGE = "gap [keepdims]"
+    FOREIGN = (
+        ("Keras", "GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D GlobalAvgPool2D", "data_format keepdims"),
+    )
 
 
 class GlobalMaxPool(_GlobalPool):
@@ -347,6 +394,9 @@ class GlobalMaxPool(_GlobalPool):
     TORCH_METHOD = "amax"
     SUMMARY = "global max pooling to one value per channel"
     USAGE = "gmp [keepdims]"
+    FOREIGN = (
+        ("Keras", "GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GlobalMaxPool2D", "data_format keepdims"),
+    )
 
 
 def adaptive_widest(n: int, o: int) -> int:
@@ -368,6 +418,9 @@ class AdaptiveAvgPool(LayerKind):
     ARGS = (Arg("size", SizeType(), positional=True, required=True, doc="output size", example="adaptivepool 7x7"),)
     SUMMARY = "average pooling to a fixed output size, PyTorch's windows (`AdaptiveAvgPool2d`)"
     USAGE = "adaptivepool SIZE"
+    FOREIGN = (
+        ("PyTorch", "AdaptiveAvgPool1d AdaptiveAvgPool2d AdaptiveAvgPool3d", "output_size=size"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes

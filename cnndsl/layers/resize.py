@@ -70,6 +70,9 @@ class ZeroPad(LayerKind):
     )
     SUMMARY = "pads with zeros: `zeropad 3`, `zeropad 1x2`, or per side `zeropad 0 1 0 1` (top bottom left right)"
     USAGE = "zeropad P | zeropad PxQ | zeropad TOP BOTTOM LEFT RIGHT"
+    FOREIGN = (
+        ("Keras", "ZeroPadding1D ZeroPadding2D ZeroPadding3D", "padding data_format"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes
@@ -156,6 +159,10 @@ class UpSample(LayerKind):
     )
     SUMMARY = "repeats rows and columns by a factor"
     USAGE = "upsample [SIZE] [nearest|bilinear]"
+    FOREIGN = (
+        ("PyTorch", "Upsample", "size=! scale_factor=size mode=interpolation"),
+        ("Keras", "UpSampling1D UpSampling2D UpSampling3D", "size data_format interpolation"),
+    )
 
     def infer(self, shapes):
         (shape,) = shapes

@@ -479,7 +479,7 @@ class Document:
         if before.lstrip().startswith("def "):
             return []
         if starting:
-            items = [(kw, "layer", REGISTRY[kw].SUMMARY or REGISTRY[kw].USAGE) for kw in sorted(REGISTRY)]
+            items = [(kw, "layer", REGISTRY[kw].SUMMARY or REGISTRY[kw].usage(kw)) for kw in sorted(REGISTRY)]
             items = [item for item in items if item[0] not in merge_words()]
             items.append(("identity", "layer", "passes its input on unchanged"))
             items += [(op, "merge", f"{op}(branch; branch)") for op in merge_words()]

@@ -55,13 +55,23 @@ def _space(prev, token, had_space: bool, statement: str | None = None) -> str:
     if t == "(" and _wordy(p[-1]):  # a block call or a merge: `stack(64, 3)`, `add(`
         return ""
     if _wordy(p[-1]) and _wordy(t[0]):
-        return " "
+        # one space between words, but none where the file had none: `-1_x` is `-`, `1`, `_x`, and `-1 _x` would be `-1`, `_x`
+        return " " if had_space else ""
     return " " if had_space else ""
 
 
 def _comment(piece: str) -> str | None:
     at = piece.find("#")
     return piece[at:].rstrip() if at >= 0 else None
+
+
+def _between(piece: str) -> str:
+    """A line with no token on it, as written out: its comment, `\\` for a line that only
+    continues (`\\` alone on a line joins the lines around it), or blank."""
+    comment = _comment(piece)
+    if comment:
+        return comment
+    return "\\" if piece.strip() == "\\" else ""
 
 
 def parsed_tokens(text: str) -> list:
@@ -109,6 +119,14 @@ def _layout(text: str, tokens: list) -> str:
         pos = token.end_pos
         trailing = _comment(pieces[0])
         if token.type == "_NL":
+            if len(pieces) > 1:  # `\` continued the line (or a line of `\` alone) into the one this ends
+                if current is not None:
+                    lines.append(current + " \\")
+                    current = None
+                elif not line_open:
+                    queue.append(_between(pieces[0]))
+                queue.extend(_between(piece) for piece in pieces[1:-1])
+                trailing, line_open = _comment(pieces[-1]), False
             if trailing:
                 if current is not None:
                     current += "  " + trailing
@@ -124,6 +142,7 @@ def _layout(text: str, tokens: list) -> str:
             queue.extend(_comment(piece) or "" for piece in str(token).split("\n")[1:-1])
             continue
         if len(pieces) > 1:  # a line break inside brackets, or after a backslash
+            current_before = current is not None
             if current is not None:
                 if trailing:
                     current += "  " + trailing
@@ -131,14 +150,16 @@ def _layout(text: str, tokens: list) -> str:
                     current += " \\"
                 lines.append(current)
                 current = None
-            elif trailing:
-                queue.append(trailing)
-            queue.extend(_comment(piece) or "" for piece in pieces[1:-1])
+            else:  # a statement after lines of `\` alone: they join nothing but the blank lines between
+                queue.append(_between(pieces[0]))
+            queue.extend(_between(piece) for piece in pieces[1:-1])
             # inside brackets, one level per bracket still open (a closing one sits with its line); after `\`, one
-            opened = parens - (str(token) in (")", "]")) if parens else 1
+            opened = (parens - (str(token) in (")", "]")) if parens else 1) if current_before else 0
             indent = INDENT * (depth + opened)
             flush(indent)
             current = indent + str(token)
+            if not current_before:
+                statement = str(token)
         elif current is None:
             flush(INDENT * depth)
             current = INDENT * depth + str(token)

@@ -10,7 +10,7 @@ import json
 
 from ..core.choices import ERROR_FORMATS as FORMATS
 from ..core.errors import CnnError, CnnWarning, render
-from ..core.source import Source, Span
+from ..core.source import Source, Span, visible
 
 
 def error_classes() -> list[type[CnnError]]:
@@ -69,7 +69,8 @@ def format_errors(found: list[tuple[CnnError, Source]], style: str) -> str:
 
 def _escape_data(text: str) -> str:
     # GitHub's workflow-command escaping: % first, then line breaks.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Then every other control character shown escaped: the log is read in a terminal too.
+    return visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(text: str) -> str:

@@ -1,8 +1,8 @@
 """The model as a picture: Graphviz DOT and Mermaid text, SVG and PNG through `dot`.
 
 Every figure comes from the inferred model; nothing here works out a shape.
-Block calls are drawn as clusters; past `depth` levels of nesting a call
-becomes one node with its output shape and its parameter subtotal.
+Block calls are drawn as clusters; a call at level `depth` (1 = top level, as
+in `summary --depth`) becomes one node with its output shape and its parameter subtotal.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class Layout:
 
 
 def layout(model: Model, depth: int | None = None, source: Source | None = None) -> Layout:
-    """Group the model's nodes into boxes and clusters; `depth` levels of calls stay open."""
+    """Group the model's nodes into boxes and clusters. `depth` means what it means in the summary:
+    calls down to that level are shown, a call at it is one box (its layers inside); None: all open."""
     root = Cluster(BlockCall(-1, "", Span(1, 1, 1, 1)), "")
     clusters: dict[int, Cluster] = {}
     unit_of: dict[int, str] = {}  # node id -> the id of the box that shows it
@@ -62,7 +63,7 @@ def layout(model: Model, depth: int | None = None, source: Source | None = None)
     for node in model.nodes:
         parent = root
         path = node.blocks
-        open_levels = len(path) if depth is None else min(depth, len(path))
+        open_levels = len(path) if depth is None else min(depth - 1, len(path))  # a call at `depth` is one box
         for call in path[:open_levels]:
             if call.id not in clusters:
                 clusters[call.id] = Cluster(call, _call_label(call, source))
@@ -92,7 +93,7 @@ def layout(model: Model, depth: int | None = None, source: Source | None = None)
 
 
 def _call_label(call: BlockCall, source: Source | None) -> str:
-    return call_text(call, source) or f"{call.name}(…) line {call.span.line}"
+    return call.written or call_text(call, source) or f"{call.name}(…) line {call.span.line}"
 
 
 def _new_params(node: TypedNode) -> int:

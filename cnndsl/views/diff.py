@@ -33,6 +33,7 @@ class LayerChange:
     before: TypedNode | None
     after: TypedNode | None
     fields: tuple[str, ...] = ()  # for "changed": what differs
+    options: tuple[tuple[str, object, object], ...] = ()  # (option, before, after) for each option that differs
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,75 @@ def auto_named(node: TypedNode) -> bool:
     return re.fullmatch(rf"{re.escape(base)}(_\d+)?", node.name) is not None
 
 
+def options(node: TypedNode) -> dict:
+    """Every option of a layer, given or default, as the layer uses it: `conv 8 3`'s kernel is 3x3."""
+    resolved = node.resolved
+    found = {key: resolved.get(key, value) for key, value in node.layer.options.items()}
+    if isinstance(getattr(type(node.layer), "function", None), property):  # `relu` or `sigmoid`: the word is the option
+        found = {"function": node.layer.function, **found}
+    return found
+
+
+def _canonical(value):
+    """One form for the ways of writing one value: `3` and `3x3`, `mean 1` and `mean 1 1 1` (broadcast)."""
+    if isinstance(value, (tuple, list)):
+        items = tuple(_canonical(v) for v in value)
+        return items[:1] if items and all(v == items[0] for v in items) else items
+    return value
+
+
+def _option_changes(a: TypedNode, b: TypedNode) -> tuple[tuple[str, object, object], ...]:
+    before, after = options(a), options(b)
+    names = [*before, *(k for k in after if k not in before)]
+    missing = object()
+    return tuple(
+        (name, before.get(name), after.get(name))
+        for name in names
+        if _canonical(before.get(name, missing)) != _canonical(after.get(name, missing))
+    )
+
+
 def _facts(node: TypedNode) -> tuple:
-    """A layer's type, its label if the file chose one, and its numbers: equal facts mean an unchanged layer."""
+    """A layer's type, its label if the file chose one, its options and its numbers: equal facts mean an unchanged layer."""
     label = None if auto_named(node) else node.name
-    return (node.keras_type, label, node.shape, node.info.trainable, node.info.non_trainable, node.info.macs)
+    settings = tuple(sorted((k, _canonical(v)) for k, v in options(node).items()))
+    shape = node.shape
+    return (node.keras_type, label, shape, node.info.trainable, node.info.non_trainable, node.info.macs, settings)
+
+
+# difflib's matcher is quadratic in the layers between the common start and end (18 s for
+# `(relu) * 9999` against itself); past this many cell pairs, the middles pair up by place.
+MAX_ALIGN_CELLS = 4_000_000
 
 
 def _align(a: list, b: list) -> list[tuple[int | None, int | None]]:
-    """Index pairs, like lines in a text diff; None on the side where a layer is missing."""
+    """Index pairs, like lines in a text diff; None on the side where a layer is missing.
+
+    Linear in the layers but for a middle part (after the common start and end) small enough
+    to align exactly."""
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < len(a) - start and end < len(b) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    pairs: list[tuple[int | None, int | None]] = [(i, i) for i in range(start)]
+    middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
+    if len(middle_a) * len(middle_b) > MAX_ALIGN_CELLS:
+        common = min(len(middle_a), len(middle_b))
+        pairs += [(start + k, start + k) for k in range(common)]
+        pairs += [(start + k, None) for k in range(common, len(middle_a))]
+        pairs += [(None, start + k) for k in range(common, len(middle_b))]
+    else:
+        pairs += [
+            (None if i is None else start + i, None if j is None else start + j)
+            for i, j in _matched(middle_a, middle_b)
+        ]
+    pairs += [(len(a) - end + k, len(b) - end + k) for k in range(end)]
+    return pairs
+
+
+def _matched(a: list, b: list) -> list[tuple[int | None, int | None]]:
     opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     pairs: list[tuple[int | None, int | None]] = []
     for op, i1, i2, j1, j2 in opcodes:
@@ -82,6 +144,8 @@ def _differences(a: TypedNode, b: TypedNode, match: dict[int, int], unmatched_b:
         fields.append("params")
     if a.info.macs != b.info.macs:
         fields.append("macs")
+    if _option_changes(a, b):
+        fields.append("options")
     # Rewiring between matched layers is a change; an input that was inserted or removed is its own entry.
     if all(i in match for i in a.inputs) and not unmatched_b.intersection(b.inputs):
         if [match[i] for i in a.inputs] != list(b.inputs):
@@ -117,8 +181,29 @@ def diff_models(a: Model, b: Model) -> ModelDiff:
         elif i is None:
             changes.append(LayerChange("added", None, b.nodes[j]))
         elif fields := _differences(a.nodes[i], b.nodes[j], match, unmatched_b):
-            changes.append(LayerChange("changed", a.nodes[i], b.nodes[j], fields))
+            before, after = a.nodes[i], b.nodes[j]
+            changes.append(LayerChange("changed", before, after, fields, _option_changes(before, after)))
     return ModelDiff(a, b, tuple(changes))
+
+
+def option_text(value) -> str:
+    """An option as a file writes it: `3x3`, `0.5 0.4`, `relu`; `-` for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (tuple, list)):
+        if all(isinstance(v, (tuple, list)) for v in value):  # pads: ((top, bottom), (left, right))
+            return " ".join("+".join(map(str, v)) for v in value) or "-"
+        joiner = "x" if all(isinstance(v, int) for v in value) else " "
+        return joiner.join(map(str, value)) or "-"
+    return str(value)
+
+
+def _json_value(value):
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def _signed(n: int) -> str:
@@ -152,6 +237,8 @@ def format_diff(diff: ModelDiff, name_a: str, name_b: str) -> str:
         out.append(f"{sign} {title} ({b.keras_type}) at {where}")
         if "type" in change.fields:
             out.append(f"    type          {a.keras_type} → {b.keras_type}")
+        for name, before, after in change.options:
+            out.append(f"    {name:<13} {option_text(before)} → {option_text(after)}")
         if "output_shape" in change.fields:
             out.append(f"    output shape  {shape_text(a.shape)} → {shape_text(b.shape)}")
         if "params" in change.fields:
@@ -206,6 +293,10 @@ def diff_dict(diff: ModelDiff, name_a: str, name_b: str) -> dict:
             {
                 "change": c.change,
                 "fields": list(c.fields),
+                "options": [
+                    {"name": name, "before": _json_value(before), "after": _json_value(after)}
+                    for name, before, after in c.options
+                ],
                 "before": _layer(c.before, diff.a),
                 "after": _layer(c.after, diff.b),
             }

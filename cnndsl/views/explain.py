@@ -8,6 +8,7 @@ Nothing here computes a shape: every figure is read from the inferred model.
 
 from __future__ import annotations
 
+from ..core.source import visible
 from ..layers.base import dot, figure
 from ..model.infer import Model, TypedNode
 from ..model.memory import DTYPE_BYTES, known_sum, times
@@ -120,7 +121,7 @@ def explain_node(
 def heading(model: Model, node: TypedNode) -> str:
     where = f"line {node.span.line}"
     if model.source is not None:
-        written = model.source.line(node.span.line).strip()
+        written = visible(model.source.line(node.span.line).strip())  # its comment may hold an escape sequence
         where += f": {written}"
     implicit = ", implicit" if node.implicit else ""
     return f"{node.name} ({node.keras_type}{implicit}), {where}"

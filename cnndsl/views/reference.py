@@ -31,9 +31,23 @@ def options_of(kind: type[LayerKind]) -> list[str]:
     return words
 
 
-def layer_table() -> str:
+def layer_table(names: list[str] | None = None) -> str:
+    """Every layer kind's entry, or only those of `names` (a keyword or an alias each), in that order;
+    ValueError names one that is not a layer, with the nearest keyword."""
+    chosen = kinds()
+    if names:
+        chosen = []
+        for name in names:
+            kind = REGISTRY.get(name.lower())
+            if kind is None:
+                from difflib import get_close_matches
+
+                near = get_close_matches(name.lower(), list(REGISTRY), n=1)
+                raise ValueError(f"no layer {name!r}" + (f"; did you mean {near[0]!r}?" if near else ""))
+            if kind not in chosen:
+                chosen.append(kind)
     lines = []
-    for kind in kinds():
+    for kind in chosen:
         first, *aliases = kind.KEYWORDS
         also = f"  (also: {', '.join(aliases)})" if aliases else ""
         lines.append(f"{first}{also}")
@@ -64,7 +78,7 @@ def _arg_words(kind: type[LayerKind]) -> tuple[str, str]:
 
 
 def markdown() -> str:
-    """The README's layer table."""
+    """The layer table of the manual's language reference (docs/manual/language.md)."""
     lines = ["| layer | arguments | options | what it is |", "|---|---|---|---|"]
     for kind in kinds():
         first, *aliases = kind.KEYWORDS
@@ -98,9 +112,9 @@ if __name__ == "__main__":
 
     if sys.argv[1:2] == ["--update-readme"]:
         print(
-            "README.md updated"
-            if update_readme(sys.argv[2] if len(sys.argv) > 2 else "README.md")
-            else "README.md is current"
+            "docs/manual/language.md updated"
+            if update_readme(sys.argv[2] if len(sys.argv) > 2 else "docs/manual/language.md")
+            else "docs/manual/language.md is current"
         )
     else:
         print(markdown())

@@ -6,6 +6,7 @@ from ..model.infer import Model, TypedNode
 from .columns import HEADERS, KERAS_VIEW, View
 from .text import (
     axes_text,
+    binary_size,
     call_label,
     count_text,
     layer_title,
@@ -57,6 +58,11 @@ def table_rows(model: Model, batch: int | None, macs: bool, view: View | None = 
     # a layer inside a folded call is connected to through the call's row
     cell.labels = {n.id: call_label(n.blocks[view.depth - 1], model.source) for n in model.nodes if len(n.blocks) >= view.depth}
     shown: set[int] = set()
+    layer_ids = {n.id for n in model.layers}
+    if not model.sequential:  # the input rows the first rows are connected to, as at every depth
+        for i in model.inputs:
+            if i not in layer_ids:
+                rows.append([[layer_title(model.nodes[i])], *(cell.layer(model.nodes[i], c, False) for c in columns)])
     for node in model.layers:
         path = node.blocks
         for level, call in enumerate(path[: view.depth]):
@@ -322,7 +328,7 @@ def memory_footer(model: Model, batch: int | None, view: View) -> list[str]:
     def size(value):
         if value is None:
             return "? (unknown: " + model.unknown_reason() + ")"
-        return f"{value:,} B ({readable_memory_size(value)})"
+        return f"{value:,} B ({binary_size(value)})"
 
     return [
         f" Memory ({view.dtype}, batch {m.batch}, {view.optimizer}):",

@@ -6,6 +6,7 @@ cannot drift apart. Nothing here computes a figure: it only writes one.
 
 from __future__ import annotations
 
+from ..core.source import visible
 from ..layers.base import to_layout
 
 
@@ -34,6 +35,17 @@ def readable_memory_size(size: float) -> str:
     return f"{size:.2f} PB"
 
 
+def binary_size(size: float) -> str:
+    """A byte count in IEC units, `1.01 MiB` (1 MiB is 1024² bytes): cnndsl's own memory figures. Keras's
+    footer keeps Keras's `KB` (also 1024), torchinfo's table torchinfo's `MB` (10⁶), and budgets
+    read `2MB` as 2·10⁶ bytes and `2MiB` as 2·1024² bytes."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PiB"
+
+
 def readable_count(count: int) -> str:
     """3,857,973,248 as `3.86 G`: decimal prefixes, as MACs and FLOPs are quoted."""
     for prefix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
@@ -57,12 +69,14 @@ def call_text(call, source) -> str | None:
     span = call.span
     line = source.line(span.line)
     end = span.end_column - 1 if span.end_line == span.line else len(line)
-    return " ".join(line[span.column - 1 : end].split()) or call.name
+    # a call over several lines shows its first, whose comment may hold control characters
+    return visible(" ".join(line[span.column - 1 : end].split())) or call.name
 
 
 def call_label(call, source) -> str:
-    """The call as written, or `name(…)` when the source is unknown."""
-    return call_text(call, source) or f"{call.name}(…)"
+    """The call with its evaluated arguments and its label, `stem: cbr(192, 1x7)`; else as written,
+    or `name(…)` when the source is unknown too."""
+    return call.written or call_text(call, source) or f"{call.name}(…)"
 
 
 def layer_title(node) -> str:

@@ -36,16 +36,37 @@ def _rows(model, batch: int):
         for child in module.children:
             visit(child, depth + 1, recursive)
 
-    called = set()
+    from ..emit.pytorch import TorchTarget
+
+    containers = TorchTarget(model).containers  # the block modules each layer runs in
+    held: dict[str, int] = {}  # a block module's parameters, its layers'
     for node in model.layers:
+        if node.shares is None:
+            for path, _, _ in containers.get(node.id, ()):
+                held[path] = held.get(path, 0) + sum(_weights(m) for m in node.layer.torch_modules(node))
+    called, opened = set(), set()
+    for node in model.layers:
+        chain = containers.get(node.id, ())
+        for depth, (path, cls, end) in enumerate(chain, start=1):
+            if path not in opened:
+                opened.add(path)
+                counters[depth] = counters.get(depth, 0) + 1
+                shape = [batch, *channels_first(model.nodes[end].shape)]
+                block = TorchModule(cls, (), 0, (TorchModule("", (), held.get(path, 0)),))
+                rows.append((depth, f"{cls}: {depth}-{counters[depth]}", shape, block, False))
         for module in node.layer.torch_modules(node):
-            visit(module, 1, node.name in called)
+            visit(module, len(chain) + 1, node.name in called)
         called.add(node.name)
     return rows, leaves
 
 
-def format_torchinfo(model, batch: int = 1) -> str:
-    """torchinfo.summary(model, input_size)'s text for the emitted PyTorch model."""
+DEPTH = 3  # torchinfo's default depth
+
+
+def format_torchinfo(model, batch: int = 1, depth: int = DEPTH, ascii_only: bool = False) -> str:
+    """torchinfo.summary(model, input_size, depth=depth)'s text for the emitted PyTorch model; `ascii_only`
+    is its row setting "ascii_only". Rows deeper than `depth` are not shown; a container at `depth`
+    shows the parameters of everything inside it (the totals count every row, shown or not)."""
     model.require_sizes("torchinfo's table (it runs the model on an input of one size)")
     rows, leaves = _rows(model, batch)
     root = [batch, *channels_first(model.output_shape)]
@@ -58,20 +79,26 @@ def format_torchinfo(model, batch: int = 1) -> str:
     def line(name: str, shape: str, params: str) -> str:
         return f"{name:<{name_width}} {shape:<{COLUMN}} {params:<{COLUMN}}".rstrip()
 
-    def start(depth: int) -> str:
-        return "" if depth == 0 else "├─" if depth == 1 else "│    " * (depth - 1) + "└─"
+    branch, rail = ("+ ", "|    ") if ascii_only else ("├─", "│    ")
+
+    def start(level: int) -> str:
+        return "" if level == 0 else branch if level == 1 else rail * (level - 1) + ("+ " if ascii_only else "└─")
 
     total = sum(m.params for m, recursive in leaves if not recursive)
     lines = [divider, line("Layer (type:depth-idx)", "Output Shape", "Param #"), divider]
-    lines.append(line(class_name(model.name), str(root), "--"))
-    for depth, title, shape, module, recursive in rows:
+    lines.append(line(class_name(model.name), str(root), f"{total:,}" if depth == 0 and total else "--"))
+    for level, title, shape, module, recursive in rows:
+        if level > depth:
+            continue
         if not _weights(module):
             shown = "--"
         elif recursive:
             shown = "(recursive)"
+        elif level == depth:  # its children are not shown: it shows all their parameters
+            shown = f"{_weights(module):,}"
         else:  # a container shows only its own parameters: none
             shown = "--" if module.children else f"{module.params:,}"
-        lines.append(line(start(depth) + title, str(shape), shown))
+        lines.append(line(start(level) + title, str(shape), shown))
     # every input is its own tensor, each with its storage's overhead
     input_bytes = sum(prod(model.nodes[i].shape) * batch * FLOAT + STORAGE_OVERHEAD for i in model.inputs)
     output_bytes = sum(2 * FLOAT * batch * prod(m.shape) for m, _ in leaves if m.params)

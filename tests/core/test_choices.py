@@ -17,7 +17,9 @@ PACKAGE = Path(cnndsl.__file__).resolve().parent
 def test_choices_imports_nothing():
     tree = ast.parse((PACKAGE / "core" / "choices.py").read_text(encoding="utf-8"))
     imported = [
-        node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) and node.module != "__future__"
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and node.module != "__future__"
     ]
     assert imported == []
 

@@ -117,7 +117,7 @@ def test_errors_point_at_the_cause(text, kind, line, column, words):
         ("input 32\u00d732\u00d73", 1, 9, "`\u00d7`", "the letter x"),
         ("input 8x8x3\nconv 8 3 \u2013stride 2", 2, 10, "`\u2013`", "a plain `-`"),
         ("input 8x8x3\nconv 8 3 \u201csame\u201d", 2, 10, "`\u201c`", "no quoted text"),
-        ("def b(c):\n\tconv c 3\n    relu\ninput 8x8x3\nb(4)", 3, 1, "indentation", "a tab counts as 8"),
+        ("def b(c):\n\tconv c 3\n    relu\ninput 8x8x3\nb(4)", 3, 1, "indented with spaces, line 2 with a tab", "a tab counts as 8"),
     ],
 )
 def test_errors_say_what_to_do(text, line, column, words, hint):

@@ -55,10 +55,7 @@ def test_a_keras_class_called_like_a_block_names_our_layer(text, column, repaire
     lines = rendered(text)
     assert lines[0] == f"net.cnn:2:{column}: no block named `BatchNormalization` [E500]"
     assert lines[3] == "  | " + " " * (column - 1) + "^" * len("BatchNormalization")
-    assert lines[4] == (
-        "hint: `BatchNormalization` is Keras's name; cnndsl writes this layer `bn`, its arguments after it "
-        "without parentheses or commas: `bn [noscale] [nocenter] [eps E] [momentum M]`"
-    )
+    assert lines[4] == "hint: this is Keras's `BatchNormalization`; cnndsl writes it `bn`"
     assert fixed(text) == repaired
     assert analyze(repaired).output_shape == (8, 8, 3)
 
@@ -69,12 +66,13 @@ def test_a_keras_class_with_arguments_names_our_layer_and_its_usage():
         "  |",
         "2 | Conv2D(32, 3)",
         "  | ^^^^^^",
-        "hint: `Conv2D` is Keras's name; cnndsl writes this layer `conv2d`, its arguments after it without "
-        "parentheses or commas: `conv FILTERS KERNEL [stride S] [same|valid] [pad P] [dilation D] [groups G] "
-        "[nobias] [ACTIVATION]`",
+        "hint: this is Keras's `Conv2D`; cnndsl writes it `conv 32 3`",
     ]
-    assert rendered("input 8x8x3\nBatchNormalization(momentum=0.9)\n")[4].startswith(
-        "hint: `BatchNormalization` is Keras's name; cnndsl writes this layer `bn`"
+    assert fixed("input 8x8x3\nConv2D(32, 3)\n") == "input 8x8x3\nconv 32 3\n"
+    # Keras's momentum is not PyTorch's, nor always ours: no line is proposed, only the usage
+    assert rendered("input 8x8x3\nBatchNormalization(momentum=0.9)\n")[4] == (
+        "hint: this is Keras's `BatchNormalization`; cnndsl writes it `bn`, its arguments after it without "
+        "parentheses or commas: `bn [noscale] [nocenter] [eps E] [momentum M]`"
     )
 
 

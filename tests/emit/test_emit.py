@@ -68,6 +68,16 @@ def test_batchnorm_momentum_and_eps_follow_keras():
 
 
 @pytest.mark.oracle
+def test_keras_relu_layer_is_its_own_class(keras):
+    # MobileNetV3 in keras.applications writes `layers.ReLU()`; `relu` is `Activation("relu")`.
+    model = cnndsl.analyze("input 4x4x3 | conv 2 1 | ReLU | relu")
+    assert [node.keras_type for node in model.nodes] == ["InputLayer", "Conv2D", "ReLU", "Activation"]
+    built = check_keras(model, keras)
+    assert [type(layer).__name__ for layer in built.layers][-3:] == ["Conv2D", "ReLU", "Activation"]
+    assert built.layers[-2].max_value is None  # an uncapped ReLU, as `layers.ReLU()`
+
+
+@pytest.mark.oracle
 def test_awkward_labels_stay_valid_python(keras, torch):
     """Labels that are Python keywords or nn.Module attributes still give valid, portable code."""
     text = "input 8x8x2\ntrain: conv 4 3\nforward: relu\nx: bn\ninputs: flatten\nparameters: dense 3\n"

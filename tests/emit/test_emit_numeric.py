@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emit_helpers import outputs_of_both, ported_models
+from emit_helpers import load, outputs_of_both, ported_models
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import cnndsl
-from cnndsl.core.errors import ShapeProblem, UnsupportedByTarget
+from cnndsl.core.errors import ShapeProblem
 from cnndsl.emit import generate
 
 pytestmark = pytest.mark.oracle
@@ -50,6 +50,7 @@ NETWORKS = {
         dwconv 2 stride 1 same nobias
         sepconv 5 3 stride 2 same nobias
         dwconv 3 dilation 2 same
+        dwconv 3 stride 2 pad 1 mult 2
     """,
     "batch_norm_inference": """
         input 8x8x3
@@ -83,7 +84,7 @@ NETWORKS = {
         deconv 3 2 stride 3 same
         upsample 2 bilinear | zeropad 0 1 2 0 | crop 1 0 0 2 | upsample 2
         subtract(identity; swish) | average(identity; gelu; mish) | maximum(identity; elu) | minimum(identity; selu)
-        leakyrelu 0.1 | softplus | reshape 4x-1 | layernorm noscale | gap
+        leakyrelu 0.1 | softplus | ReLU | reshape 4x-1 | layernorm noscale | gap
     """,
     "sequences_and_volumes": """
         input 20x3
@@ -203,10 +204,11 @@ def test_a_flatten_without_its_permute_is_caught(keras, torch, monkeypatch):
     p=st.integers(0, 2),
     ceil=st.booleans(),
 )
-def test_maxpool_pad_and_ceil_in_keras_exactly_when_a_keras_padding_is_the_same(n, k, s, p, ceil, keras, torch):
-    """PyTorch's MaxPool1d with padding and ceil_mode against Keras's MaxPooling1D with each padding:
-    cnndsl writes the one that gives the same values, and refuses when neither does. 32 random channels
-    keep a different window from giving the same maxima by chance."""
+def test_maxpool_pad_and_ceil_in_keras_exactly(n, k, s, p, ceil, keras, torch):
+    """PyTorch's MaxPool1d with padding and ceil_mode against the emitted Keras model: Keras's own
+    MaxPooling1D where one of its paddings takes the same windows, else the MaxPoolPadded layer (pads
+    with -inf as PyTorch does); the values equal PyTorch's either way. 32 random channels keep a
+    different window from giving the same maxima by chance."""
     assume(2 * p <= k and (p or ceil))
     text = f"input {n}x32\nmaxpool {k} stride {s} pad {p}{' ceil' if ceil else ''}\n"
     try:
@@ -225,20 +227,18 @@ def test_maxpool_pad_and_ceil_in_keras_exactly_when_a_keras_padding_is_the_same(
         return got.shape == expected.shape and np.array_equal(got, expected)
 
     agreeing = {padding for padding in ("valid", "same") if agrees(padding)}
-    try:
-        code = generate(model, "keras")
-    except UnsupportedByTarget:
-        assert not agreeing, text
-        return
-    assert agreeing, text
-    written = "same" if 'padding="same"' in code else "valid"
-    assert written in agreeing, text
+    code = generate(model, "keras")
+    assert "MaxPoolPadded(" in code or agreeing, text  # Keras's own layer only where it agrees
+    got = keras.ops.convert_to_numpy(load(code, "maxpool_padded").build_model()(x))
+    assert got.shape == expected.shape and np.array_equal(got, expected), text
 
 
 def test_nasnet_mobile_example_agrees(keras, torch):
     """NASNet's cells read two cells back; the emitted models must wire them alike. Logits, not softmax,
     so a difference is not squashed; random weights through 771 layers grow them, so relative error."""
-    text = (Path(__file__).resolve().parent.parent.parent / "examples" / "nasnet_mobile.cnn").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent.parent.parent / "examples" / "nasnet_mobile.cnn").read_text(
+        encoding="utf-8"
+    )
     assert "dense 1000 softmax" in text
     model = cnndsl.analyze(text.replace("dense 1000 softmax", "dense 1000"))
     rng = np.random.default_rng(7)
@@ -248,3 +248,16 @@ def test_nasnet_mobile_example_agrees(keras, torch):
     scale = float(np.abs(expected).max())
     assert np.isfinite(scale) and scale > 1e-3
     assert float(np.abs(got - expected).max()) / scale < 1e-4
+
+
+def test_resnet18_stem_agrees_in_keras(keras, torch):
+    """torchvision's stem, `maxpool 3 stride 2 pad 1`, in Keras (MaxPoolPadded) against PyTorch's MaxPool2d."""
+    text = "defaults pytorch\ninput 33x30x3\nconv 8 7x7 stride 2 pad 3 nobias | bn | relu\nmaxpool 3 stride 2 pad 1\n"
+    text += "maxpool 2 stride 2 ceil\nconv 4 1\n"
+    model = cnndsl.analyze(text)
+    rng = np.random.default_rng(5)
+    keras_model, torch_model = ported_models(model, rng)
+    x = rng.normal(0.0, 1.0, (2, 33, 30, 3)).astype("float32")
+    [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
+    assert expected.shape == (2, 5, 4, 4)  # 33 -> 17 -> 9 -> 5 and 30 -> 15 -> 8 -> 4, PyTorch's rule
+    assert float(np.abs(got - expected).max()) < 1e-4

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from emit_test_networks import NETWORKS
 from onnx_helpers import nchw_inputs, run_onnx, torch_module
 
 import cnndsl
@@ -24,86 +25,6 @@ from cnndsl.port import torch_to_onnx
 pytestmark = pytest.mark.oracle
 
 ROOT = Path(__file__).resolve().parents[2]
-
-NETWORKS = {
-    # Keras's uneven `same` padding (stride 2, even kernels, odd sizes), groups, dilation, explicit pad.
-    "same_padding": """
-        input 15x15x3
-        conv 8 4x4 stride 2 same
-        conv 6 2x2 stride 2 same relu
-        conv 5 3x3 stride 2 same nobias
-        conv 4 2 same dilation 2
-        conv 4 3 pad 1 groups 2
-    """,
-    # max pooling never takes the padding; averages leave it out, even and uneven.
-    "pooling": """
-        input 13x13x4
-        maxpool 2 stride 2 same
-        avgpool 3 stride 2 same
-        avgpool 2 stride 1 same
-        maxpool 3 stride 1 same
-        avgpool 3 stride 1 same
-        avgpool 2
-        gmp keepdims
-    """,
-    "pytorch_pooling": """
-        defaults pytorch
-        input 3x17x17
-        conv 8 3 pad 1
-        maxpool 3 stride 2 pad 1
-        maxpool 3 stride 2 ceil
-        adaptivepool 1
-        flatten
-        dense 5
-    """,
-    "depthwise_separable_bn": """
-        input 12x12x3
-        dwconv 3x3 mult 2 stride 2 same
-        sepconv 8 4x4 mult 2 same relu
-        bn
-        bn noscale
-        bn nocenter eps 1.001e-5
-        dwconv 3 dilation 2 same nobias relu6
-        sepconv 5 3 stride 2 same nobias
-    """,
-    # Keras flattens NHWC; dense on a tensor with more axes acts on the channels; layer norm on channels.
-    "flatten_dense_layernorm": """
-        input 6x5x4
-        rescale 1/255 offset=-0.5
-        conv 3 3 relu
-        dense 6 noflatten gelu
-        layernorm
-        reshape 3 4 6
-        flatten
-        dense 7 tanh
-        dropout 0.5
-        droppath 0.2
-        dense 3 softmax
-    """,
-    "activations": """
-        input 5x5x3
-        sigmoid | tanh | swish | elu | selu | softplus | softsign
-        hardsigmoid | hardswish | mish | leakyrelu 0.1 | gelu | relu6 | linear
-        conv 4 1 leakyrelu
-    """,
-    "graph_merges": """
-        input 9x9x3
-        zeropad 1
-        crop 1
-        upsample 2
-        conv 4 3 stride 2 same
-        add(identity; conv 4 3 same | bn | relu | conv 4 3 same)
-        concat(conv 2 1; avgpool 3 stride 1 same; maxpool 2 stride 1 same)
-        average(conv 4 1; conv 4 1)
-        maximum(conv 4 1; conv 4 1)
-        minimum(conv 4 1; conv 4 1)
-        subtract(conv 4 1; conv 4 1)
-        multiply(conv 4 1; conv 4 1; conv 4 1)
-        add(conv 4 1; conv 4 1; conv 4 1)
-        gap
-        dense 3
-    """,
-}
 
 # Examples, Keras and torchvision style, that cover the zoo's block shapes.
 EXAMPLES = [

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 from emit_helpers import check_torch, load
 
 import cnndsl
@@ -56,8 +57,7 @@ def test_every_example_has_its_published_figures():
 
 
 def test_the_readme_lists_every_example_with_its_published_figures():
-    readme = (FOLDER.parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### torchvision's models", 1)[1].split("\n## ", 1)[0]
+    section = page("examples.md").split("## torchvision's models", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)\.cnn`[^|]*\| ([\d,]+) \| ([\d.]+) \|$", section, flags=re.M)
     assert {name: (int(params.replace(",", "")), float(gflops)) for name, params, gflops in rows} == PUBLISHED
     assert len(rows) == len(PUBLISHED)
@@ -80,16 +80,20 @@ def test_emitted_module_matches_the_summary(name, torch):
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("name", ["alexnet", "vgg16_bn", "squeezenet1_1", "googlenet", "convnext_tiny"])
+@pytest.mark.parametrize(
+    "name", ["alexnet", "vgg16_bn", "squeezenet1_1", "googlenet", "convnext_tiny", "resnet18", "densenet121"]
+)
 def test_models_keras_can_express_build_in_keras(name, keras):
     """alexnet and vgg16_bn flatten a 6x6 or 7x7 map channels first: Keras permutes, then flattens.
-    squeezenet1_1 and googlenet pool with `ceil` where Keras's `same` takes the same windows.
+    squeezenet1_1 and googlenet pool with `ceil` where Keras's `same` takes the same windows; resnet18's
+    and densenet121's stem (`maxpool 3 stride 2 pad 1`) is the MaxPoolPadded layer, padding with -inf.
     convnext_tiny's layer scales are Keras's ConvNeXt LayerScale, its stochastic depth a Dropout."""
     import math
 
     model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
     code = generate(model, "keras")
     assert ("layers.Permute((3, 1, 2)" in code) == (name in ("alexnet", "vgg16_bn"))
+    assert ("MaxPoolPadded(" in code) == (name in ("resnet18", "densenet121"))
     built = load(code, "generated_keras").build_model()
     assert sum(math.prod(w.shape) for w in built.trainable_weights) == PUBLISHED[name][0]
     assert built.count_params() == model.total  # and batch norm's moving statistics
@@ -273,14 +277,15 @@ def test_convnext_tiny_computes_the_same_in_keras_and_pytorch(keras, torch):
 @pytest.mark.parametrize(
     ("defaults", "expected"),
     [
-        (  # torchvision's CNBlock: its own layer_scale (C, 1, 1) before its submodules' weights
+        (  # torchvision's CNBlock: its layer_scale (C, 1, 1) before its submodules' weights
             "defaults pytorch",
-            [("layer_scale", (4, 1, 1)), ("conv2d.weight", (4, 4, 3, 3)), ("conv2d.bias", (4,))]
+            [("cnblock.layer_scale", (4, 1, 1)), ("cnblock.conv.weight", (4, 4, 3, 3)), ("cnblock.conv.bias", (4,))]
             + [("layer_scale_1", (4, 1, 1))],  # at top level, in its place
         ),
         (  # Keras's LayerScale: a (C,) weight, in the file's order
             "defaults keras",
-            [("conv2d.weight", (4, 4, 3, 3)), ("conv2d.bias", (4,)), ("layer_scale", (4,))] + [("layer_scale_1", (4,))],
+            [("cnblock.conv.weight", (4, 4, 3, 3)), ("cnblock.conv.bias", (4,)), ("cnblock.layer_scale", (4,))]
+            + [("layer_scale_1", (4,))],
         ),
     ],
 )
@@ -289,8 +294,51 @@ def test_layer_scale_is_torchvisions_under_pytorch_defaults(defaults, expected, 
     built = load(generate(cnndsl.analyze(text), "pytorch"), "scaled").build_model()
     state = [(key.removesuffix(".gamma"), tuple(value.shape)) for key, value in built.state_dict().items()]
     assert state == expected
-    assert built.layer_scale.gamma.flatten().tolist() == [0.5] * 4
+    assert built.cnblock.layer_scale.gamma.flatten().tolist() == [0.5] * 4
+    assert built.cnblock.conv.padding == (1, 1)  # `pad 1`: the conv's own padding, as torchvision writes it
     x = torch.randn(1, 4, 8, 8)
     with torch.no_grad():
-        inner = x + 0.5 * built.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1)))  # `pad 1`: F.pad, then the conv
+        inner = x + 0.5 * torch.nn.functional.conv2d(x, built.cnblock.conv.weight, built.cnblock.conv.bias, padding=1)
         assert torch.allclose(built.eval()(x), 2 * inner)
+
+
+@pytest.mark.oracle
+def test_resnet18_is_written_as_torchvision_writes_it(torch):
+    """torchvision/models/resnet.py: four stages `layer1`..`layer4` (nn.Sequential) of two blocks
+    each, the first of layers 2-4 downsampling; every 3x3 conv pads itself (`padding=1`)."""
+    model = cnndsl.analyze_file(FOLDER / "resnet18.cnn")
+    code = generate(model, "pytorch")
+    assert "F.pad" not in code and "class Basic(nn.Module):" in code and "class Down(nn.Module):" in code
+    built = load(code, "resnet18_classes").build_model()
+    stages = [getattr(built, f"layer{i}") for i in range(1, 5)]
+    assert all(isinstance(stage, torch.nn.Sequential) and len(stage) == 2 for stage in stages)
+    assert [type(stage[0]).__name__ for stage in stages] == ["Basic", "Down", "Down", "Down"]
+    convs = [m for m in built.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 20  # torchvision's resnet18: 1 + 8 blocks x 2 + 3 downsample
+    assert all(m.padding == (m.kernel_size[0] // 2,) * 2 for m in convs)
+    # one class per block, its numbers the block's parameter
+    assert code.count("class Basic(nn.Module):") == 1 and "def __init__(self, c):" in code
+
+
+TORCHVISION_KEYS = Path(__file__).resolve().parent.parent / "golden" / "torchvision_keys"
+
+
+def torchvision_keys(name: str) -> list[tuple[str, str]]:
+    """torchvision's state_dict (key, shape) in order, written by benchmarks/torchvision_loader.py
+    from torchvision 0.28.0's own model definitions."""
+    lines = (TORCHVISION_KEYS / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+    return [tuple(line.split(" ")) for line in lines]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenet_v2", "vgg16_bn", "densenet121"])
+def test_state_comes_in_torchvisions_order(name, torch):
+    """Every parameter and buffer of the emitted module has the shape of torchvision's in the same place."""
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    built = load(generate(model, "pytorch"), f"keys_{name}").build_model()
+    ours = [(key, "x".join(map(str, value.shape)) or "-") for key, value in built.state_dict().items()]
+    assert [shape for _, shape in ours] == [shape for _, shape in torchvision_keys(name)]
+    if name == "resnet18":  # torchvision's names too, but for the shortcut (torchvision's downsample.0/1)
+        theirs = torchvision_keys(name)
+        differ = [(a, b) for (a, _), (b, _) in zip(theirs, ours) if a != b]
+        assert all(a.split(".")[2] == "downsample" for a, _ in differ) and len(differ) == 18

@@ -75,15 +75,13 @@ def check_torch(model, torch, batch: int = 2) -> object:
     outs = out if len(model.outputs) > 1 else (out,)
     finals = [model.nodes[i].shape for i in model.outputs]
     assert [tuple(o.shape) for o in outs] == [(batch, s[-1], *s[:-1]) for s in finals]
-    # Keys are "Class.attribute" for the model's own layers, deeper for their parts.
-    flops = {
-        key.split(".")[1]: sum(ops.values()) for key, ops in counter.get_flop_counts().items() if key.count(".") == 1
-    }
-    attributes = TorchTarget(model).attributes  # the layer `train` is `self.train_`
+    # Keys are "Class.path" for each module: `Model.conv2d`, `Model.layer1.0.conv1` in a block's class.
+    flops = {key.split(".", 1)[1]: sum(ops.values()) for key, ops in counter.get_flop_counts().items() if "." in key}
+    paths = TorchTarget(model).paths  # the layer `train` is `self.train_`
     expected: dict[str, int] = {}
     for node in model.layers:  # a shared module counts once per use
         expected[node.name] = expected.get(node.name, 0) + 2 * batch * node.info.macs
-    assert {node.name: flops.get(attributes[node.id], 0) for node in model.layers} == expected
+    assert {node.name: flops.get(paths.get(node.id), 0) for node in model.layers} == expected
     assert counter.get_total_flops() == 2 * batch * model.macs
     return built
 

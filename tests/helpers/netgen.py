@@ -390,10 +390,17 @@ def gen_dwconv(draw, shape):
     if mult > 1 or draw(st.integers(0, 5)) == 0:
         options.append(f"mult {mult}")
         tags.add(("dwconv", "mult"))
+    pad = 0  # `pad P`: Keras's ZeroPadding of P, then the valid depthwise conv
+    if padding == "valid" and draw(st.integers(0, 4)) == 0 and max(shape[:-1]) + 4 <= MAX_SIDE[r]:
+        pad = draw(st.integers(1, 2))
+        options.append(f"pad {pad}")
+        tags.add(("dwconv", "pad"))
+        out = tuple(conv_length(x + 2 * pad, k, s, d, "valid") for x, k, s, d in zip(shape[:-1], kernel, stride, dilation))
     bias, act = _bias_act(draw, "dwconv", options, tags)
     keyword = draw(st.sampled_from(["dwconv", "dwconv", "depthwise"]))
     tags.add((keyword, ""))
     text = options_text(draw, f"{keyword} {size_text(draw, kernel)}", options)
+    calls = ((f"ZeroPadding{r}D", (pad,), {}),) if pad else ()
     call = (
         f"DepthwiseConv{r}D",
         (kernel,),
@@ -406,7 +413,7 @@ def gen_dwconv(draw, shape):
             activation=act,
         ),
     )
-    return Step(text, (call,), out + (c * mult,), frozenset(tags))
+    return Step(text, (*calls, call), out + (c * mult,), frozenset(tags))
 
 
 def gen_sepconv(draw, shape):
@@ -666,7 +673,9 @@ def gen_layernorm(draw, shape):
 
 
 def gen_activation(draw, shape):
-    group = draw(st.sampled_from(["activation", "activation", "relu6", "leakyrelu"]))
+    group = draw(st.sampled_from(["activation", "activation", "relu6", "leakyrelu", "ReLU"]))
+    if group == "ReLU":  # Keras's own ReLU class, as MobileNetV3 writes it
+        return Step("ReLU", (("ReLU", (), {}),), shape, frozenset({("ReLU", "")}))
     if group == "activation":
         choice = draw(st.sampled_from(ACTIVATION_LAYERS))
     else:

@@ -6,8 +6,9 @@ label, as the parser found them, to one of "layer", "block", "merge", "label".
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from docs_pages import cnn_snippets
 
 from cnndsl.core.source import Source
 from cnndsl.language import ast
@@ -18,15 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def sample_texts() -> dict[str, str]:
-    """Every example, and every ```cnn snippet of the README."""
+    """Every example, and every ```cnn snippet of the README and the manual."""
     examples = ROOT / "examples"
     texts = {
         path.relative_to(examples).as_posix().replace("/", "-"): path.read_text(encoding="utf-8")
         for path in sorted(examples.rglob("*.cnn"))
     }
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for i, snippet in enumerate(re.findall(r"```cnn\n(.*?)```", readme, flags=re.S)):
-        texts[f"README-{i}"] = snippet
+    for name, snippet in cnn_snippets():
+        texts[f"docs-{name}"] = snippet
     return texts
 
 

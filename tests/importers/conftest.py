@@ -1,8 +1,9 @@
-"""keras.applications models, built once per test session (weights=None: nothing is downloaded)."""
+"""keras.applications models and their .keras files, each made once per test session."""
 
 from __future__ import annotations
 
 import pytest
+from applications import application
 from keras_files import write_config_only  # noqa: F401  (the fixtures' files, also imported by the tests)
 
 
@@ -14,7 +15,7 @@ def applications(keras, tmp_path_factory):
 
     def build(name: str):
         if name not in cache:
-            model = getattr(keras.applications, name)(weights=None)
+            model = application(name)  # the one tests/test_zoo.py compares with too
             path = folder / f"{name}.keras"
             write_config_only(keras, model, path)
             cache[name] = model, path

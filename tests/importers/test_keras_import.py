@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import pytest
+from docs_pages import page
 
 import cnndsl
 from cnndsl.importers import ModelFileError, import_file
@@ -222,9 +223,8 @@ def test_without_blocks_every_layer_is_written_out_with_the_same_figures(keras, 
 
 
 def test_the_readme_quotes_the_measured_line_counts(applications):
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = page("codegen.md")
     for name in APPLICATIONS:
         model, path = applications(name)
         row = f"| {name} | {code_lines(import_file(path).text)} | {len(model.layers) - 1} |"  # Keras's layers, not the input

@@ -73,7 +73,9 @@ def _keras_depth(v, divisor=8, min_value=None):
     return _depth(v, divisor, min_value)
 
 
-@pytest.mark.parametrize("v, d, m", [(44.8, 8, None), (16 * 0.35, 8, None), (32 * 1.3, 8, None), (11.0, 8, None), (100, 16, 32), (7, 8, 2)])
+@pytest.mark.parametrize(
+    "v, d, m", [(44.8, 8, None), (16 * 0.35, 8, None), (32 * 1.3, 8, None), (11.0, 8, None), (100, 16, 32), (7, 8, 2)]
+)
 def test_divisible_is_the_make_divisible_of_keras_applications(v, d, m):
     os.environ.setdefault("KERAS_BACKEND", "torch")
     from keras.src.applications.mobilenet_v2 import _make_divisible

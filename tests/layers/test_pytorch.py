@@ -38,17 +38,36 @@ def test_defaults_pytorch_are_pytorchs_own(torch):
     code = generate(cnndsl.analyze(PYTORCH_NET), "pytorch")
     assert f"F.leaky_relu(x, {nn.LeakyReLU().negative_slope})" in code
     # PyTorch flattens channels first: the dense layer reads torch.flatten's order, no movedim.
+    assert built.conv2d.padding == (1, 1)  # `pad 1`: the conv's own padding=1
     x = torch.randn(2, 4, 9, 9)
     with torch.no_grad():
         out = built(x)
         h = built.max_pooling2d(
             built.layer_normalization(
                 torch.nn.functional.leaky_relu(
-                    built.batch_normalization(built.conv2d(torch.nn.functional.pad(x, (1,) * 4))), 0.01
+                    built.batch_normalization(built.conv2d(x)), 0.01
                 ).movedim(1, -1)
             ).movedim(-1, 1)
         )
         assert torch.allclose(out, built.dense(torch.flatten(h, 1)))
+
+
+def test_dwconv_pad_is_pytorchs_padding(torch):
+    # torchvision's depthwise convs: nn.Conv2d(c, c * m, k, stride, padding=p, groups=c)
+    model, built = build("input 9x9x4\ndwconv 3 stride 2 pad 1 nobias\ndwconv 5 pad 2 mult 2\n")
+    first = torch.nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4, bias=False)
+    second = torch.nn.Conv2d(4, 8, 5, padding=2, groups=4)
+    x = torch.randn(1, 4, 9, 9)
+    with torch.no_grad():
+        first.weight.copy_(built.depthwise_conv2d.weight)
+        second.weight.copy_(built.depthwise_conv2d_1.weight)
+        second.bias.copy_(built.depthwise_conv2d_1.bias)
+        expected = second(first(x))
+        assert torch.allclose(built(x), expected, atol=1e-6)
+    assert model.total == sum(p.numel() for p in (*first.parameters(), *second.parameters()))
+    assert (None, *model.output_shape) == (None, 5, 5, 8) and tuple(expected.shape) == (1, 8, 5, 5)
+    with pytest.raises(CnnError, match="`pad` and `same` cannot be combined"):
+        cnndsl.analyze("input 9x9x4\ndwconv 3 pad 1 same\n")
 
 
 def test_bn_momentum_means_pytorchs_under_pytorch_defaults(torch, keras):
@@ -131,8 +150,7 @@ def test_shuffle_and_chunk_are_pytorchs(torch):
     [
         ("input 8x8x4\nshuffle 2\n", 2, "shuffle"),
         ("input 8x8x4\nchunk 2 1\n", 2, "chunk"),
-        ("input 8x8x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),
-        ("input 10x10x4\nmaxpool 5 stride 2 ceil\n", 2, "maxpool"),  # 4 windows; Keras's `same` takes 5
+        ("input ?x?x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),  # which windows depends on the size
     ],
 )
 def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):
@@ -169,3 +187,22 @@ def test_mistakes_are_located(text, words):
         cnndsl.analyze(text)
     assert words in info.value.message
     assert info.value.span.line == 2
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("text", ["input 8x8x4\nmaxpool 3 stride 2 pad 1\n", "input 10x10x4\nmaxpool 5 stride 2 ceil\n"])
+def test_keras_pools_as_pytorch_where_its_paddings_take_other_windows(text, keras, torch):
+    """Keras's `same` takes 5 windows of 10 where PyTorch's ceil_mode takes 4, and no Keras padding
+    gives `pad 1` on 8: the module's MaxPoolPadded pads with -inf and pools `valid`, as PyTorch does."""
+    import numpy as np
+
+    model = cnndsl.analyze(text)
+    code = generate(model, "keras")
+    assert "MaxPoolPadded(" in code
+    x = np.random.default_rng(3).normal(size=(2, *model.input.shape)).astype("float32")
+    got = keras.ops.convert_to_numpy(load(code, "padded_pool").build_model()(x))
+    size, stride, pad, ceil = (3, 2, 1, False) if "pad 1" in text else (5, 2, 0, True)
+    with torch.no_grad():
+        pool = torch.nn.MaxPool2d(size, stride, pad, ceil_mode=ceil)
+        expected = pool(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert got.shape == expected.shape and np.array_equal(got, expected)

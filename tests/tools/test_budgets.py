@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 
 from cnndsl.cli import main
 from cnndsl.tools.budgets import FIGURES, BadBudget, parse_amount
@@ -203,7 +204,7 @@ def test_an_unknown_pyproject_key_is_a_usage_error_naming_it(tmp_path, capsys, k
 
 def test_the_readme_budget_session_is_what_the_command_prints(capsys, monkeypatch):
     command = "$ cnndsl check --max-params 60K examples/lenet.cnn\n"
-    shown = (ROOT / "README.md").read_text(encoding="utf-8").split(command, 1)[1].split("```", 1)[0]
+    shown = page("commands.md").split(command, 1)[1].split("```", 1)[0]
     monkeypatch.chdir(ROOT)
     assert main(["check", "--max-params", "60K", "examples/lenet.cnn"]) == 1
     assert capsys.readouterr().err == shown

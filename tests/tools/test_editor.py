@@ -12,7 +12,9 @@ from cnndsl.core.source import Source, Span
 from cnndsl.language.parse import parse
 from cnndsl.tools.editor import Document, ParseCache, statements
 
-EXAMPLES = {path.stem: path.read_text() for path in sorted((Path(__file__).parent.parent.parent / "examples").glob("*.cnn"))}
+EXAMPLES = {
+    path.stem: path.read_text() for path in sorted((Path(__file__).parent.parent.parent / "examples").glob("*.cnn"))
+}
 
 
 def test_statements_split_at_top_level_lines_only():

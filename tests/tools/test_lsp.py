@@ -128,7 +128,7 @@ def test_hover_on_a_block_call_shows_its_subtotal(client):
     assert "(None, 7, 7, 2048), 2,099,200 params" in projection_shortcut  # 1x1, 1024 -> 2048, with bias
     # the block itself: each call, by the calls that led to it
     block = hover_text(client, uri, 7, 6)
-    assert "called 4 times" in block and "- stack(128, 4) › projection(c, s)" in block
+    assert "called 4 times" in block and "- stack(128, 4) › projection(128, 2)" in block  # the values stack(128, 4) passed (s=2 its default)
 
 
 def test_completion_of_layers_options_blocks_and_parameters(client):

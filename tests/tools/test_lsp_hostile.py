@@ -177,7 +177,10 @@ def test_a_document_that_is_not_cnndsl_is_not_analysed(client, secrets):
         uri = secrets[name]
         item = {"uri": uri, "languageId": "plaintext", "version": 1, "text": text}
         client.notify("textDocument/didOpen", {"textDocument": item})
-        assert client.request("textDocument/hover", {"textDocument": {"uri": uri}, **METHODS["textDocument/hover"]}) is None
+        assert (
+            client.request("textDocument/hover", {"textDocument": {"uri": uri}, **METHODS["textDocument/hover"]})
+            is None
+        )
     # the next diagnostics are for the .cnn document opened after them
     client.open("file:///work/after.cnn", "input 8x8x1\nrelu\n")
     params = client.notification("textDocument/publishDiagnostics")
@@ -187,7 +190,14 @@ def test_a_document_that_is_not_cnndsl_is_not_analysed(client, secrets):
 def test_an_untitled_buffer_the_editor_calls_cnndsl_is_analysed(client):
     client.notify(
         "textDocument/didOpen",
-        {"textDocument": {"uri": "untitled:Untitled-1", "languageId": "cnndsl", "version": 1, "text": "input 8\ncovn 4\n"}},
+        {
+            "textDocument": {
+                "uri": "untitled:Untitled-1",
+                "languageId": "cnndsl",
+                "version": 1,
+                "text": "input 8\ncovn 4\n",
+            }
+        },
     )
     params = client.notification("textDocument/publishDiagnostics")
     assert params["uri"] == "untitled:Untitled-1"

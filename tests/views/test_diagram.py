@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 
 from cnndsl import Source, analyze_file
 from cnndsl.views.diagram import to_dot, to_mermaid
@@ -75,16 +76,16 @@ def test_depth_collapses_block_calls_with_their_subtotals():
     # + 3x3 64->64 (36,928) + bn (256) + 1x1 64->256 (16,640) + bn (1,024) = 76,928;
     # an identity block drops the shortcut: 16,448 + 256 + 36,928 + 256 + 16,640 + 1,024 = 71,552.
     resnet = ROOT / "examples" / "resnet50.cnn"
-    top = boxes(dot_of(resnet, depth=0))
+    top = boxes(dot_of(resnet, depth=1))
     assert top["call0"] == "stack(64, 3, s=1)\\nblock of 32 layers\\n(None, 56, 56, 256)\\n220,032 params"
     assert 76_928 + 2 * 71_552 == 220_032
     assert len(top) == 7 + 4 + 2  # the stem, four stages, gap and predictions
-    inner = boxes(dot_of(resnet, depth=1))
-    assert inner["call1"] == "projection(c, s)\\nblock of 12 layers\\n(None, 56, 56, 256)\\n76,928 params"
-    assert inner["call2"] == "identity_block(c)\\nblock of 10 layers\\n(None, 56, 56, 256)\\n71,552 params"
-    assert "subgraph cluster_0" in dot_of(resnet, depth=1)
+    inner = boxes(dot_of(resnet, depth=2))
+    assert inner["call1"] == "projection(64, 1)\\nblock of 12 layers\\n(None, 56, 56, 256)\\n76,928 params"
+    assert inner["call2"] == "identity_block(64)\\nblock of 10 layers\\n(None, 56, 56, 256)\\n71,552 params"
+    assert "subgraph cluster_0" in dot_of(resnet, depth=2)
     # a collapsed stage is still one link in the chain
-    assert ("n6", "call0") in edges(dot_of(resnet, depth=0))
+    assert ("n6", "call0") in edges(dot_of(resnet, depth=1))
 
 
 def _label_params(label: str) -> int:
@@ -99,7 +100,7 @@ def test_a_shared_layer_counts_its_weights_once():
     reused = [label for label in labels.values() if ", shared" in label]
     assert len(reused) == 9 and all(_label_params(label) == 0 for label in reused)
     # the tower collapsed: everything but the final Dense(1) on 4,096 inputs (4,096 + 1 = 4,097 params)
-    collapsed = boxes(dot_of(siamese, depth=0))
+    collapsed = boxes(dot_of(siamese, depth=1))
     (tower,) = [label for label in collapsed.values() if label.startswith("tower")]
     assert _label_params(tower) == 38_951_745 - 4_097
     assert sum(_label_params(label) for label in collapsed.values()) == 38_951_745
@@ -187,7 +188,6 @@ def test_a_model_error_is_reported_as_usual(tmp_path):
     assert b"did you mean `conv`?" in result.stderr
 
 
-def test_the_readme_shows_a_rendering_that_exists():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert 'src="docs/resnet50-diagram.png"' in readme
+def test_the_manual_shows_a_rendering_that_exists():
+    assert 'src="../resnet50-diagram.png"' in page("commands.md")
     assert (ROOT / "docs" / "resnet50-diagram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

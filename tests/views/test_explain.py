@@ -6,6 +6,7 @@ import glob
 import re
 
 import pytest
+from docs_pages import page
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
 
@@ -123,11 +124,10 @@ def test_block_subtotals_add_up_to_the_block():
 
 
 def test_the_readme_explain_session_is_what_the_command_prints(capsys):
-    from pathlib import Path
 
     from cnndsl.cli import main
 
-    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = page("commands.md")
     command = "$ cnndsl explain examples/lenet.cnn --layer conv2d_1 --layer dense\n"
     shown = readme.split(command, 1)[1].split("```", 1)[0]
     assert main(["explain", "examples/lenet.cnn", "--layer", "conv2d_1", "--layer", "dense"]) == 0

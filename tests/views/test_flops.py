@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 from emit_helpers import load
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
@@ -175,7 +176,7 @@ def test_flops_command(capsys):
 
 
 def test_readme_table_is_current():
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = page("commands.md")
     lenet = totals(cnndsl.analyze_file(ROOT / "examples" / "lenet.cnn"))
     resnet = totals(cnndsl.analyze_file(ROOT / "examples" / "torchvision" / "resnet50.cnn"))
     for name in COUNTERS:

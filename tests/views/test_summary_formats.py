@@ -143,7 +143,7 @@ def down(a, b):
     conv a 3x3 same | conv b 1x1
 let n = 4
 _x_: conv 8 3x3
-down(n*2, n*1)
+_y_: down(n*2, n*1)
 a__b: dense 10
 """
 
@@ -161,6 +161,7 @@ def test_markdown_renders_back_to_the_cells_text_markup_and_indentation_kept(tmp
     from cnndsl import analyze
     from cnndsl.views.columns import View
     from cnndsl.views.summary import table_rows
+    from cnndsl.views.text import markdown_text
 
     path = tmp_path / "markup.cnn"
     path.write_text(MARKUP)
@@ -169,5 +170,7 @@ def test_markdown_renders_back_to_the_cells_text_markup_and_indentation_kept(tmp
     assert rendered == [header, *([" ".join(cell) for cell in row] for row in rows)]
     # what a renderer would have read as emphasis, code or a cell rule, and the depth indentation
     titles = [row[0] for row in rendered]
-    assert "_x_ (Conv2D)" in titles and "down(n*2, n*1) (down, 2 layers)" in titles
+    assert "_x_ (Conv2D)" in titles and "_y_: down(8, 4) (down, 2 layers)" in titles
     assert "  conv2d (Conv2D)" in titles
+    text = "a*b*c _d_ `e` f|g <h> & ~~i~~ \\j"
+    assert _gfm_cells(f"| x |\n|--|\n| {markdown_text(text)} |\n")[1] == [text]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cnndsl import analyze_file
+from cnndsl import analyze, analyze_file
 from cnndsl.cli import main
 from cnndsl.views.columns import View
 from cnndsl.views.summary import table_rows
@@ -66,7 +66,8 @@ def test_all_columns_and_memory_footer(capsys):
         "input_layer[0][0]",
     ]
     assert " Memory (float32, batch 1, adam):" in out
-    assert "   training: 1,061,432 B (1.01 MB)" in out
+    assert "   training: 1,061,432 B (1.01 MiB)" in out  # the README's LeNet figure; 1,061,432 / 1024² = 1.012
+    assert " Total params: 62,958 (245.93 KB)" in out  # Keras's footer keeps Keras's unit
 
 
 def test_columns_pick_and_order(capsys):
@@ -104,7 +105,8 @@ def test_depth_keeps_every_total(path):
 
 def test_resnet50_at_depth_1_fits_on_a_screen(capsys):
     out = run(capsys, "summary", "--depth", "1", "examples/resnet50.cnn")
-    assert sum(line.startswith("│") for line in out.splitlines()) == 12  # as the README says
+    assert sum(line.startswith("│") for line in out.splitlines()) == 13  # as the README says
+    assert out.splitlines()[4].startswith("│ input_layer (InputLayer)")  # the row the stem is connected to
     assert "stack(128, 4) (stack, 42 layers)" in out
     row = next(line for line in out.splitlines() if "stack(256, 6) (stack" in line)
     assert row.split("│")[-2].strip() == "stack(128, 4)"  # connected to the folded call, not a layer inside it
@@ -137,3 +139,32 @@ def test_summary_imports_nothing_heavy():
         "heavy = [m for m in ('torch', 'keras', 'numpy') if m in sys.modules]; sys.exit(len(heavy))"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+CALLS = """input 32x32x3
+def cbr(c, k=3x3):
+    conv c k same | bn | relu
+def stage(c):
+    cbr(c) | cbr(c*2, k=1x7)
+stem: cbr(16)
+stage(8) | gap | dense 10
+"""
+
+
+def test_calls_show_their_values_and_labels_at_every_depth_and_view():
+    from cnndsl.views.diagram import to_dot
+
+    model = analyze(CALLS, "calls")
+    _, rows, _ = table_rows(model, None, False, View(depth=2))
+    titles = [cells[0][0] for cells in rows]
+    # Keras's own counts: Conv2D(8, 3x3) on 16 channels (3·3·16 + 1)·8 = 1,160 plus BN 4·8 = 32;
+    # Conv2D(16, 1x7) on 8 channels (1·7·8 + 1)·16 = 912 plus BN 64
+    assert titles[:1] == ["stem: cbr(16) (cbr, 3 layers)"]
+    assert "  cbr(8) (cbr, 3 layers)" in titles and "  cbr(16, k=1x7) (cbr, 3 layers)" in titles
+    sums = {cells[0][0].strip(): cells[2][0] for cells in rows}  # Param #
+    assert sums["cbr(8) (cbr, 3 layers)"] == f"{1_160 + 32:,}" and sums["cbr(16, k=1x7) (cbr, 3 layers)"] == "976"
+    assert "stage(8)" in model.explain()
+    # the diagram reads --depth as the summary does: depth 1 draws each top-level call as one box
+    dot = to_dot(model, 1)
+    assert '"stem: cbr(16)\\nblock of 3 layers' in dot and "subgraph" not in dot
+    assert "cluster" in to_dot(model, 2) and '"cbr(16, k=1x7)\\nblock of 3 layers' in to_dot(model, 2)

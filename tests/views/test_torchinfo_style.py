@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from docs_pages import page
 from emit_helpers import load
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
@@ -31,14 +32,14 @@ EXAMPLES = [ROOT / "examples" / f"{name}.cnn" for name in SMALL] + [
 ]
 
 
-def torchinfo_text(model, torch, batch: int = 1) -> str:
+def torchinfo_text(model, torch, batch: int = 1, **options) -> str:
     """torchinfo's own table for the emitted module. On Python 3.11 and later torchinfo 1.8.0 prints
     its units enum as `Units.MEGABYTES`; the letter it stands for is what cnndsl prints."""
     import torchinfo
 
     built = load(generate(model, "pytorch"), "generated_torch").build_model().eval()
     sizes = [(batch, s[-1], *s[:-1]) for s in (model.nodes[i].shape for i in model.inputs)]
-    text = str(torchinfo.summary(built, input_size=sizes, verbose=0))
+    text = str(torchinfo.summary(built, input_size=sizes, verbose=0, **options))
     return re.sub(r"Units\.(MEGA|GIGA|TERA)BYTES", lambda m: m.group(1)[0], text)
 
 
@@ -110,7 +111,7 @@ def test_the_command(capsys):
 
 def test_readme_sample_is_the_real_output(capsys):
     main(["summary", "--style", "torchinfo", str(ROOT / "examples" / "lenet.cnn")])
-    assert capsys.readouterr().out in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert capsys.readouterr().out in page("commands.md")
 
 
 def test_style_torchinfo_has_no_other_format(capsys):
@@ -141,3 +142,36 @@ def test_random_shared_networks_on_two_inputs_equal_torchinfo(network, torch):
     text = shared_twice(network.text)
     model = cnndsl.analyze(text)
     assert format_torchinfo(model) == torchinfo_text(model, torch), text
+
+
+# Modules with children in the emitted code: a separable conv (depthwise + pointwise), `same` average
+# pooling (its pool and the pool of ones), and a container shared by two calls.
+NESTED = """input 16x16x3
+sepconv 8 3x3 same relu | avgpool 3 stride 1 same | sepconv 16 3x3 stride 2 | gap | dense 10
+"""
+
+
+@pytest.mark.parametrize("source", [NESTED, SHARED_CONTAINER], ids=["nested", "shared"])
+@pytest.mark.parametrize("depth", [0, 1, 2, 4])
+def test_depth_is_torchinfos_depth(source, depth, torch):
+    model = cnndsl.analyze(source)
+    assert format_torchinfo(model, depth=depth) == torchinfo_text(model, torch, depth=depth)
+    assert (format_torchinfo(model, depth=1) == format_torchinfo(model)) is False  # the depth changes the table
+
+
+def test_ascii_is_torchinfos_ascii_only_rows(torch, capsys, tmp_path):
+    path = tmp_path / "nested.cnn"
+    path.write_text(NESTED)
+    expected = torchinfo_text(cnndsl.analyze(NESTED, "nested"), torch, depth=2, row_settings=("depth", "ascii_only"))
+    assert main(["summary", "--style", "torchinfo", "--depth", "2", "--ascii", str(path)]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+
+
+@pytest.mark.parametrize(
+    "flag", [["--columns", "shape"], ["--all"], ["--macs"], ["--width", "80"], ["--dtype", "float16"],
+             ["--optimizer", "sgd"], ["--layout", "channels_first"]],
+)  # fmt: skip
+def test_flags_torchinfo_cannot_honour_are_refused(flag, capsys):
+    assert main(["summary", "--style", "torchinfo", *flag, str(ROOT / "examples" / "lenet.cnn")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("cnndsl summary: --style torchinfo prints torchinfo's own")

@@ -1,0 +1,204 @@
+"""`cnndsl import model.onnx`: the graph read (never run) back into a .cnn with the source's figures.
+
+Sources: graphs `cnndsl emit --onnx` writes, and graphs torch.onnx.export writes
+from the emitted PyTorch modules (TorchScript exporter, no constant folding,
+training mode preserved). The imported file's summary must give the source
+model's totals and every layer's type, output shape and parameters, in order.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from emit_test_networks import NETWORKS
+from onnx_helpers import torch_module
+
+import cnndsl
+from cnndsl.emit.onnx import build
+from cnndsl.importers import ModelFileError, import_file
+
+pytestmark = pytest.mark.oracle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ROUND_TRIPS = [
+    "examples/torchvision/resnet18.cnn",
+    "examples/torchvision/mobilenet_v2.cnn",
+    "examples/torchvision/efficientnet_b0.cnn",
+    "examples/lenet.cnn",
+    "examples/mobilenet.cnn",
+    "examples/mobilenet_v2.cnn",
+    "examples/xception.cnn",
+    "examples/inception_v3.cnn",
+    "examples/two_heads.cnn",
+]
+
+
+def figures(model, skip=()):
+    rows = [(n.keras_type, n.shape, n.info.trainable, n.info.non_trainable) for n in model.layers]
+    rows = [r for r in rows if r[0] not in skip]
+    return (model.total, model.trainable, model.non_trainable), rows
+
+
+def imported(path) -> cnndsl.Model:
+    return cnndsl.analyze(import_file(path).text, name="imported")
+
+
+@pytest.mark.parametrize("path", ROUND_TRIPS)
+def test_emitted_onnx_imports_to_the_same_model(path, tmp_path):
+    model = cnndsl.analyze_file(ROOT / path)
+    file = tmp_path / "model.onnx"
+    file.write_bytes(build(model).SerializeToString())
+    assert figures(imported(file)) == figures(model)
+
+
+# The others use what the importer does not read back yet: layer norm, rescale, dense on the channels
+# of every position, crop (Slice), up-sampling (Resize), and activations with no ONNX operator of their own.
+IMPORTED_NETWORKS = ["same_padding", "pooling", "pytorch_pooling", "depthwise_separable_bn"]
+
+
+@pytest.mark.parametrize("name", IMPORTED_NETWORKS)
+def test_emitted_network_imports_to_the_same_model(name, tmp_path):
+    model = cnndsl.analyze(NETWORKS[name], name=name)
+    file = tmp_path / "model.onnx"
+    file.write_bytes(build(model).SerializeToString())
+    assert figures(imported(file)) == figures(model)
+
+
+@pytest.mark.parametrize("path", ["examples/torchvision/resnet18.cnn", "examples/torchvision/mobilenet_v2.cnn"])
+def test_torch_exported_onnx_imports_to_the_same_model(path, tmp_path, torch):
+    """torch.onnx.export of the emitted module. In eval mode it leaves dropout out, and the emitted module
+    writes a symmetric `pad P` before a conv as the conv's own `padding=P` (as torchvision does), which
+    ONNX keeps in the Conv node: those rows are set aside; every other row and the totals must agree."""
+    model = cnndsl.analyze_file(ROOT / path)
+    module = torch_module(model, torch)
+    shape = model.nodes[model.inputs[0]].shape
+    file = tmp_path / "exported.onnx"
+    torch.onnx.export(
+        module,
+        (torch.zeros(1, shape[-1], *shape[:-1]),),
+        str(file),
+        dynamo=False,
+        do_constant_folding=False,
+        training=torch.onnx.TrainingMode.PRESERVE,
+        opset_version=17,
+    )
+    ours = imported(file)
+    assert (
+        ours.total
+        == model.total
+        == sum(p.numel() for p in module.parameters())
+        + sum(b.numel() for n, b in module.named_buffers() if not n.endswith("num_batches_tracked"))
+    )
+    aside = ("Dropout", "ZeroPadding2D")
+    assert figures(ours, skip=aside) == figures(model, skip=aside)
+
+
+def graph_file(tmp_path, nodes, inputs, outputs, initializers=(), name="g.onnx"):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in outputs],
+        list(initializers),
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    return path
+
+
+def test_unsupported_operator_names_itself_and_its_place(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="first"), helper.make_node("Erf", ["a"], ["b"], name="odd")]
+    path = graph_file(tmp_path, nodes, [("x", [1, 3, 8, 8])], ["b"])
+    with pytest.raises(ModelFileError) as caught:
+        import_file(path)
+    text = caught.value.render("g.onnx")
+    assert caught.value.exit_code == 1
+    assert "node 1 `odd` (Erf)" in text and "`Erf` is not one cnndsl imports" in text
+
+
+def test_cycle_is_refused(tmp_path):
+    from onnx import helper
+
+    nodes = [
+        helper.make_node("Add", ["x", "b"], ["a"], name="one"),
+        helper.make_node("Relu", ["a"], ["b"], name="two"),
+    ]
+    import onnx
+
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, None)],
+    )
+    path = tmp_path / "cycle.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())  # onnx.save would check it first
+    with pytest.raises(ModelFileError) as caught:
+        import_file(path)
+    assert "cycle" in caught.value.message and caught.value.exit_code == 2
+
+
+def test_too_many_nodes_is_refused(tmp_path):
+    from onnx import helper
+
+    from cnndsl.core.limits import MAX_IMPORT_LAYERS
+
+    count = MAX_IMPORT_LAYERS + 1
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"]) for i in range(count)]
+    path = graph_file(tmp_path, nodes, [("t0", [1, 3, 4, 4])], [f"t{count}"])
+    with pytest.raises(ModelFileError) as caught:
+        import_file(path)
+    assert f"{count:,} nodes" in caught.value.message
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "cnndsl", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_truncated_and_foreign_files_are_exit_2(tmp_path):
+    good = tmp_path / "lenet.onnx"
+    good.write_bytes(build(cnndsl.analyze_file(ROOT / "examples/lenet.cnn")).SerializeToString())
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(good.read_bytes()[:1000])
+    foreign = tmp_path / "foreign.onnx"
+    foreign.write_bytes(b"\xff\x00 not a protobuf \x07" * 50)
+    for path in (truncated, foreign):
+        result = cli("import", str(path))
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_summary_reads_an_onnx_file(tmp_path):
+    path = tmp_path / "lenet.onnx"
+    model = cnndsl.analyze_file(ROOT / "examples/lenet.cnn")
+    path.write_bytes(build(model).SerializeToString())
+    result = cli("summary", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout)["total_params"] == model.total
+
+
+def test_the_list_of_onnx_operators_in_the_docs_is_current_and_real():
+    import onnx
+
+    from cnndsl.importers import docs
+    from cnndsl.importers.onnx import ONNX_RULES, ONNX_WORDS
+
+    text = docs.DOC.read_text(encoding="utf-8")
+    assert docs.current(text, docs.ONNX_BEGIN, docs.ONNX_END) == docs.generated_onnx(), (
+        "run: python -m cnndsl.importers.docs --update"
+    )
+    assert set(ONNX_RULES) == set(ONNX_WORDS)
+    for op in ONNX_RULES:
+        assert onnx.defs.has(op), op
