@@ -437,32 +437,34 @@ def softmax_layer(config, shapes):
 
 def batchnorm(config, shapes):
     axis = config.get("axis", -1)
-    if isinstance(axis, list):
-        axis = axis[0] if len(axis) == 1 else None
-    rank = rank_of(shapes)
-    if axis != -1 and (rank is None or axis != rank):
+    if not _over_last_axis(axis, shapes):
         raise Refused("batch normalisation over another axis than the channels is not one cnndsl writes")
-    words: list = []
-    if not config.get("scale", True):
-        words.append("noscale")
-    if not config.get("center", True):
-        words.append("nocenter")
-    if float(config.get("epsilon", 1e-3)) != 1e-3:
-        words += ["eps", Value("e", float(config["epsilon"]))]
+    words = _scale_center_eps(config)
     if float(config.get("momentum", 0.99)) != 0.99:
         words += ["momentum", Value("mo", float(config["momentum"]))]
     return "bn", words
 
 
 def layernorm(config, shapes):
-    axis = config.get("axis", -1)
-    if isinstance(axis, list):
-        axis = axis[0] if len(axis) == 1 else None
-    rank = rank_of(shapes)
-    if axis != -1 and (rank is None or axis != rank):
+    if not _over_last_axis(config.get("axis", -1), shapes):
         raise Refused("layer normalisation over another axis than the last is not one cnndsl writes")
     if config.get("rms_scaling"):
         raise Refused("RMS layer normalisation is not one cnndsl writes")
+    return "layernorm", _scale_center_eps(config)
+
+
+def _over_last_axis(axis, shapes) -> bool:
+    """Whether a normalisation's `axis` (-1, the rank, or a one-item list of either) is the last one."""
+    if isinstance(axis, list):
+        axis = axis[0] if len(axis) == 1 else None
+    if axis == -1:
+        return True
+    rank = rank_of(shapes)
+    return rank is not None and axis == rank
+
+
+def _scale_center_eps(config) -> list:
+    """The words of a normalisation's `scale`, `center` and `epsilon` where they are not the defaults."""
     words: list = []
     if not config.get("scale", True):
         words.append("noscale")
@@ -470,7 +472,7 @@ def layernorm(config, shapes):
         words.append("nocenter")
     if float(config.get("epsilon", 1e-3)) != 1e-3:
         words += ["eps", Value("e", float(config["epsilon"]))]
-    return "layernorm", words
+    return words
 
 
 def pool(keyword):
