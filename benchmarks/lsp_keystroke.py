@@ -4,10 +4,10 @@
 
 A real client (tests/helpers/lsp_client.py) opens the model, then types: for each
 edit it sends one didChange and times until the server publishes that
-version's diagnostics. Three kinds of edit: a digit of the head's width
+version's diagnostics. Four kinds of edit: a digit of the head's width
 changed (`dense 1000` -> `dense 1001` and back: the model changes), a space at
 the end of the last line (the model does not change), a new line halfway down
-(the statements below it move) and a new line at the top (every statement
+the model (the statements below it move) and a new line at the top (every statement
 moves). Then a burst: 13 edits 30 ms apart, timed from the last edit to its
 diagnostics. Also prints the in-process cost of one analysis from nothing and
 with the editor's cache (statements parsed, and the expansion, inference and
@@ -99,8 +99,12 @@ def measure(text: str, edits: int) -> None:
             for i in range(10)
         ]
 
-    # halfway down, before the first top-level statement there (a line a new one could start on)
-    middle = next(i for i in range(len(lines) // 2, len(lines)) if lines[i] and not lines[i][0].isspace())
+    # halfway between the input and the last line (the blocks' defs come before the input), before a
+    # top-level statement there: a line a new one could start on
+    start = next(i for i, line in enumerate(lines) if line.startswith("input"))
+    middle = next(
+        i for i in range((start + len(lines)) // 2, len(lines)) if lines[i] and not lines[i][0].isspace()
+    )
     halfway = newlines(middle)
     newline = newlines(1)
     bursts = []
