@@ -153,6 +153,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="MODULE:FUNCTION",
         help="the nn.Module FUNCTION() in MODULE returns, traced with torch.onnx.export (runs that code)",
     )
+    importer.add_argument(
+        "--keras",
+        metavar="MODULE:FUNCTION",
+        help="the keras.Model FUNCTION() in MODULE returns, read from its config (runs that code)",
+    )
     importer.add_argument("--input", metavar="CxHxW", help="with --pytorch: the input's shape, channels first")
     importer.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
     importer.add_argument(
@@ -432,9 +437,12 @@ def _report(found: list, args) -> int:
 
 def _import(args) -> int:
     """`cnndsl import FILE`: the model file as .cnn text; `--pytorch/--keras module:function`: the model that code builds."""
-    given = [x for x in (args.file, args.pytorch) if x]
+    given = [x for x in (args.file, args.pytorch, args.keras) if x]
     if len(given) != 1:
-        print("cnndsl import: give one of FILE or --pytorch MODULE:FUNCTION", file=sys.stderr)
+        print("cnndsl import: give one of FILE, --pytorch MODULE:FUNCTION or --keras MODULE:FUNCTION", file=sys.stderr)
+        return USAGE
+    if args.input and not args.pytorch:
+        print("cnndsl import: --input goes with --pytorch (a Keras model or a file knows its input)", file=sys.stderr)
         return USAGE
     if args.file:
         imported = _imported(args.file, blocks=args.blocks)
@@ -451,7 +459,7 @@ def _imported_callable(args):
     """The model the named module:function builds, or the exit code after saying why there is none."""
     from .importers import ModelFileError, import_callable
 
-    kind, spec = "pytorch", args.pytorch
+    kind, spec = ("pytorch", args.pytorch) if args.pytorch else ("keras", args.keras)
     try:
         return import_callable(kind, spec, args.input, blocks=args.blocks)
     except ModelFileError as error:
