@@ -180,7 +180,8 @@ class Document:
             reuse = ParseCache()  # a copy: the prefix must not evict the whole text's statements
             reuse.by_place = dict(cache.by_place) if cache else {}
             try:
-                model = analyze(prefix, parse=reuse.parse)
+                # its statements are the whole text's, at their places: the memo has their expansion
+                model = analyze(prefix, parse=reuse.parse, memo=cache.memo if cache else None)
             except CnnError as found:
                 error = found
                 continue

@@ -99,8 +99,13 @@ def test_an_edit_that_leaves_the_syntax_tree_as_it_was_is_not_analysed_again():
 
 
 def _analysis(document: Document):
-    """What a Document gives the editor: every node's figures and the diagnostics (layer objects by their contents)."""
-    model = document.model
+    """What a Document gives the editor: every node's figures, the diagnostics, and with an error the model
+    of the statements above it that hovers read (layer objects by their contents)."""
+    found = [(d.span, d.message, d.code, d.related, d.severity, d.fixes) for d in document.diagnostics()]
+    return _nodes(document.model), found, _nodes(getattr(document, "prefix_model", None))
+
+
+def _nodes(model):
     nodes = None
     if model is not None:
         nodes = [
@@ -108,9 +113,8 @@ def _analysis(document: Document):
             + (n.info, n.implicit, n.blocks, n.shares, n.call_index)
             for n in model.nodes
         ]
-        nodes = (nodes, model.outputs, model.inputs, model.name)
-    found = [(d.span, d.message, d.code, d.related, d.severity, d.fixes) for d in document.diagnostics()]
-    return nodes, found
+        nodes = (nodes, model.outputs, model.inputs, model.name, model.source.text)
+    return nodes
 
 
 _EDITS = st.lists(
