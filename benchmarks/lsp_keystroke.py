@@ -4,12 +4,14 @@
 
 A real client (tests/helpers/lsp_client.py) opens the model, then types: for each
 edit it sends one didChange and times until the server publishes that
-version's diagnostics. Three kinds of edit: a digit of the head's width
+version's diagnostics. Four kinds of edit: a digit of the head's width
 changed (`dense 1000` -> `dense 1001` and back: the model changes), a space at
-the end of the last line (the model does not change), and a new line at the
-top (every statement moves). Then a burst: 13 edits 30 ms apart, timed from
-the last edit to its diagnostics. Also prints the in-process cost of one
-analysis with and without the statement cache.
+the end of the last line (the model does not change), a new line halfway down
+the model (the statements below it move) and a new line at the top (every statement
+moves). Then a burst: 13 edits 30 ms apart, timed from the last edit to its
+diagnostics. Also prints the in-process cost of one analysis from nothing and
+with the editor's cache (statements parsed, and the expansion, inference and
+warnings of the statements above the first changed one, kept from the last).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def measure(text: str, edits: int) -> None:
         Document(edited, cache=cache)
         cached.append((time.perf_counter() - start) * 1000)
     print(f"in process, whole file parsed:          {best_and_median(uncached)}")
-    print(f"in process, statement cache:            {best_and_median(cached)}")
+    print(f"in process, the editor's cache:         {best_and_median(cached)}")
 
     client = Client()
     client.initialize()
@@ -87,10 +89,24 @@ def measure(text: str, edits: int) -> None:
         timed({"range": _range(head, end, head, end + (i % 2)), "text": " " if i % 2 == 0 else ""})
         for i in range(edits)
     ]
-    newline = [
-        timed({"range": _range(1, 0, 1, 0), "text": "\n"} if i % 2 == 0 else {"range": _range(1, 0, 2, 0), "text": ""})
-        for i in range(10)
-    ]
+    def newlines(line: int) -> list[float]:
+        return [
+            timed(
+                {"range": _range(line, 0, line, 0), "text": "\n"}
+                if i % 2 == 0
+                else {"range": _range(line, 0, line + 1, 0), "text": ""}
+            )
+            for i in range(10)
+        ]
+
+    # halfway between the input and the last line (the blocks' defs come before the input), before a
+    # top-level statement there: a line a new one could start on
+    start = next(i for i, line in enumerate(lines) if line.startswith("input"))
+    middle = next(
+        i for i in range((start + len(lines)) // 2, len(lines)) if lines[i] and not lines[i][0].isspace()
+    )
+    halfway = newlines(middle)
+    newline = newlines(1)
     bursts = []
     for _ in range(5):
         for i in range(13):
@@ -107,6 +123,7 @@ def measure(text: str, edits: int) -> None:
     client.close()
     print(f"server, a digit of the head's width:    {best_and_median(digit)} ({len(digit)} edits)")
     print(f"server, a space at the end of a line:   {best_and_median(space)} ({len(space)} edits)")
+    print(f"server, a new line halfway down:        {best_and_median(halfway)} ({len(halfway)} edits)")
     print(f"server, a new line above the model:     {best_and_median(newline)} ({len(newline)} edits)")
     print(f"server, 13 edits 30 ms apart, last one: {best_and_median(bursts)} ({len(bursts)} bursts)")
 

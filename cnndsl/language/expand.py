@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import islice
 
 from ..core.errors import (
     BadArgument,
@@ -127,6 +128,34 @@ def _reject_literal_product(arg) -> None:
         )
 
 
+class ExpansionMemo:
+    """The last expansion of a file, kept between keystrokes (the editor's): the expander's state after
+    each of its top-level statements. The next expansion of the same blocks and params starts after
+    the statements it shares with it, on the same graph nodes; what it gives is the same as without.
+
+    Only an expansion without errors is kept, and only when no statement changed a node made by an
+    earlier one (a label put on a tensor an earlier statement made)."""
+
+    def __init__(self):
+        self.key: tuple | None = None  # (definitions, params, conventions) the states are for
+        self.statements: tuple = ()  # the top-level statements, in order
+        self.states: list[tuple] = []  # states[i]: after statements[:i]; see Expander.state
+        self.graph: Graph | None = None
+        self.named: dict = {}
+        self.shapes: list = []
+
+    def resumable(self, key: tuple, statements) -> int:
+        """How many leading statements the next expansion takes from here."""
+        if self.key is None or self.key != key:
+            return 0
+        shared = 0
+        for new, old in zip(statements, self.statements):
+            if new is not old:
+                break
+            shared += 1
+        return shared
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -142,8 +171,14 @@ class Expander(Context):
         params: Mapping[str, object] | None = None,
         errors: list | None = None,
         broken_blocks=(),
+        memo: ExpansionMemo | None = None,
     ):
         self.graph = Graph()
+        # the memo is read and kept only by an expansion that stops at its first error
+        self.memo = memo if errors is None and not broken_blocks else None
+        self.top_start = 0  # the first node of the top-level statement being expanded
+        self.memo_key: tuple | None = None
+        self.memo_states: list[tuple] | None = None  # this expansion's states, for the memo; None: not kept
         self.overrides = dict(params or {})
         self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
         self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
@@ -220,7 +255,7 @@ class Expander(Context):
             except CnnError as error:
                 self.record(error)
         self.check_overrides(statements)
-        current = self.statements(statements, None, self.globals, top=True)
+        current = self.top_level(statements)
         if current is None:
             raise StructureProblem(
                 "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
@@ -230,7 +265,67 @@ class Expander(Context):
         if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
             self.check_all_used()
         self.check_uncalled()
+        if self.memo is not None and self.memo_states is not None:
+            memo = self.memo
+            memo.key, memo.statements, memo.states = self.memo_key, tuple(statements), self.memo_states
+            memo.graph, memo.named, memo.shapes = self.graph, self.named, self.shapes
         return self.graph
+
+    def top_level(self, statements: list) -> int | None:
+        """The top-level statements in order, after those the memo holds the same (see ExpansionMemo)."""
+        memo = self.memo
+        if memo is None:
+            self.memo_states = None
+            return self.statements(statements, None, self.globals, top=True)
+        self.memo_key = (self.program.definitions, self.overrides, self.conventions)
+        start = memo.resumable(self.memo_key, statements)
+        while start and not self.fits(memo.states[start]):
+            start -= 1
+        if start:
+            current = self.restore(memo.states[start])
+            self.memo_states = memo.states[: start + 1]
+        else:
+            current = None
+            self.memo_states = [self.state(current)]
+        for statement in statements[start:]:
+            self.top_start = len(self.graph.nodes)
+            current = self.statements((statement,), current, self.globals, top=True)
+            if self.memo_states is not None:
+                self.memo_states.append(self.state(current))
+        return current
+
+    def state(self, current: int | None) -> tuple:
+        """What the statements expanded so far leave for the next: sizes of what only grows, copies of the rest."""
+        graph = self.graph
+        return (
+            current,
+            len(graph.nodes),
+            len(graph.inputs),
+            len(graph.outputs),
+            len(self.named),
+            len(self.shapes),
+            dict(self.globals),
+            frozenset(self.called),
+            self.work,
+            self.call_count,
+        )
+
+    def fits(self, state: tuple) -> bool:
+        """Whether that far the expansion keeps within this file's bounds (they grow with its length)."""
+        return state[1] <= self.max_layers and state[8] <= self.max_work
+
+    def restore(self, state: tuple) -> int | None:
+        memo = self.memo
+        current, nodes, inputs, outputs, named, shapes, globals_, called, work, calls = state
+        self.graph.nodes = memo.graph.nodes[:nodes]
+        self.graph.inputs = memo.graph.inputs[:inputs]
+        self.graph.outputs = memo.graph.outputs[:outputs]
+        self.named = dict(islice(memo.named.items(), named))
+        self.shapes = memo.shapes[:shapes]
+        self.globals.update(globals_)
+        self.called = set(called)
+        self.work, self.call_count = work, calls
+        return current
 
     def check_overrides(self, statements) -> None:
         """Every `--set` name is a `param` of the file, and its value a number."""
@@ -557,6 +652,11 @@ class Expander(Context):
             if result is None or len(self.graph.nodes) == before:
                 raise BadArgument("only a layer can be named", stage.label_span)
             node = self.graph.nodes[result]
+            if result < self.top_start and node.shares is None:
+                # a label on a tensor an earlier statement made: that statement's nodes are not as the memo has them
+                self.memo_states = None
+                if self.memo is not None:
+                    self.memo.key = None
             if node.shares is None:
                 node.label, node.label_span = stage.label, stage.label_span
             elif stage.label in self.named:  # a shared layer keeps its name; the label only names the tensor
@@ -1121,8 +1221,12 @@ def parse_value(name: str, text: str):
 
 
 def expand(
-    program: ast.Program, params: Mapping[str, object] | None = None, errors: list | None = None, broken_blocks=()
+    program: ast.Program,
+    params: Mapping[str, object] | None = None,
+    errors: list | None = None,
+    broken_blocks=(),
+    memo: ExpansionMemo | None = None,
 ) -> Graph:
     """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s.
-    See `Expander` for `errors` and `broken_blocks`."""
-    return Expander(program, params, errors, broken_blocks).run()
+    See `Expander` for `errors` and `broken_blocks`, ExpansionMemo for `memo`."""
+    return Expander(program, params, errors, broken_blocks, memo).run()

@@ -273,7 +273,27 @@ def _label_in_block_called_again(name: str, label_span: Span, blocks: tuple, oth
     )
 
 
-def infer(graph: Graph, name: str = "model", errors: list | None = None) -> Model:
+class InferenceMemo:
+    """The last inference of a file's graph, kept between keystrokes (the editor's). A graph that starts
+    with the same node objects (ExpansionMemo gives them) takes their typed nodes from here: inference
+    goes node by node and each reads only the nodes before it, so they are the ones it would make."""
+
+    def __init__(self):
+        self.graph_nodes: list = []
+        self.typed: list[TypedNode] = []
+        self.new_id: dict[int, int] = {}
+
+    def shared(self, graph: Graph) -> int:
+        """How many leading graph nodes are the last graph's own."""
+        count = 0
+        for new, old in zip(graph.nodes, self.graph_nodes):
+            if new is not old:
+                break
+            count += 1
+        return count
+
+
+def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: InferenceMemo | None = None) -> Model:
     """Infer shapes, parameters and names for every node of the graph.
 
     Without `errors` the first mistake is raised. Given a list, each independent
@@ -290,6 +310,29 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None) -> Mode
     uses: dict[int, int] = {}
     namer = _Namer()
     totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
+    memo = memo if errors is None else None
+    kept = memo.shared(graph) if memo is not None else 0
+
+    def take(typed: TypedNode, label, label_span) -> None:
+        """A typed node from the memo, with the bookkeeping `place` did for it."""
+        info = typed.info
+        totals[0] += info.params
+        if info.macs is not None:
+            totals[1] += info.macs
+        if typed.shares is None:
+            if not label:
+                namer.auto(info.keras_type)
+            namer.taken[typed.name] = (label_span or (typed.layer.span if not label else None), typed.blocks)
+        else:
+            uses[typed.shares] = uses.get(typed.shares, 0) + 1
+        nodes.append(typed)
+
+    for node in graph.nodes[:kept]:
+        typed_id = memo.new_id[node.id]
+        while len(nodes) < typed_id:  # the implicit flatten placed before it
+            take(memo.typed[len(nodes)], None, None)
+        take(memo.typed[typed_id], node.label, node.label_span)
+        new_id[node.id] = typed_id
 
     def place(
         layer: LayerKind,
@@ -331,7 +374,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None) -> Mode
         nodes.append(node)
         return node.id
 
-    for node in graph.nodes:
+    for node in graph.nodes[kept:] if kept else graph.nodes:
         inputs = tuple(new_id[i] for i in node.inputs)
         shares = None if node.shares is None else new_id[node.shares]
         if errors is not None and (
@@ -382,6 +425,8 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None) -> Mode
             continue
         if errors is not None and (any(i in tainted for i in read) or shares in tainted):
             tainted.add(new_id[node.id])
+    if memo is not None:
+        memo.graph_nodes, memo.typed, memo.new_id = graph.nodes, nodes, new_id
     return Model(
         tuple(nodes),
         tuple(new_id[i] for i in graph.outputs),

@@ -33,7 +33,17 @@ _NORMS = ("bn", "batchnorm")
 _IDEMPOTENT = {"relu", "relu6"}
 
 
-def warnings(model: Model) -> list[CnnWarning]:
+class LintMemo:
+    """Which nodes of the last model linted were quiet under the rules that read only the node and
+    its inputs (the editor's, between keystrokes). A node of the next model that is the same object
+    at the same place (InferenceMemo gives them), inputs and all, is not looked at by them again."""
+
+    def __init__(self):
+        self.nodes: tuple = ()
+        self.quiet: set[int] = set()
+
+
+def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
     """Every warning about the model, each place once, in the order of the nodes."""
     readers: dict[int, list[TypedNode]] = {}
     for node in model.nodes:
@@ -52,19 +62,25 @@ def warnings(model: Model) -> list[CnnWarning]:
 
     outputs = set(model.outputs)
     total = model.total
+    before, was_quiet = (memo.nodes, memo.quiet) if memo is not None else ((), set())
+    quiet: set[int] = set()
     for node in model.nodes:
         if node.shares is not None:
             continue  # a layer used again was looked at where it was first used
         if node.id in model.inputs:
             warning = _channels_first(node)
         else:
-            warning = (
-                _bias_before_norm(node, readers.get(node.id, ()))
-                or _dropped_border(model, node)
-                or _stacked_activation(model, node)
-                or _dominant(model, node, total)
-                or _zero_epsilon(node)
-            )
+            i, nodes = node.id, model.nodes
+            readers_of = readers.get(i, ())
+            if i in was_quiet and i < len(before) and before[i] is node and all(before[j] is nodes[j] for j in node.inputs):
+                quiet.add(i)
+                warning = _bias_before_norm(node, readers_of) or _dominant(model, node, total)
+            else:
+                local = (_dropped_border(model, node), _stacked_activation(model, node), _zero_epsilon(node))
+                if all(warning is None for warning in local):
+                    quiet.add(i)
+                dropped, stacked, zero = local
+                warning = _bias_before_norm(node, readers_of) or dropped or stacked or _dominant(model, node, total) or zero
         if warning is not None:
             add(warning, node)
         if node.id in outputs and node.layer.keyword == "dropout":
@@ -76,6 +92,8 @@ def warnings(model: Model) -> list[CnnWarning]:
                 ),
                 node,
             )
+    if memo is not None:
+        memo.nodes, memo.quiet = model.nodes, quiet
     return found
 
 

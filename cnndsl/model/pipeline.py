@@ -15,12 +15,31 @@ from ..core.source import Source, Span
 from .infer import Model
 
 
-def analyze(source: Source, name: str | None = None, parse=None, params: dict | None = None) -> Model:
+class Memo:
+    """What one analysis keeps for the next of the same file (the editor's, between keystrokes):
+    the expansion after each top-level statement, the typed nodes and which were quiet under the
+    local warning rules, so the statements before the first changed one are neither expanded,
+    inferred nor linted again. The results are the same."""
+
+    def __init__(self):
+        from ..language.expand import ExpansionMemo
+        from .infer import InferenceMemo
+        from .lint import LintMemo
+
+        self.expansion = ExpansionMemo()
+        self.inference = InferenceMemo()
+        self.lint = LintMemo()
+
+
+def analyze(
+    source: Source, name: str | None = None, parse=None, params: dict | None = None, memo: Memo | None = None
+) -> Model:
     """The model of a source; raises CnnError (its `source` set) on any mistake.
 
     `params` replace the defaults of the file's `param` lines (`--set alpha=0.5`).
     `parse` replaces the parser (source -> syntax tree): the editor's reuses the
-    statements that did not change since the last keystroke.
+    statements that did not change since the last keystroke; `memo`, its expansion
+    and inference (see Memo).
     """
     from ..language.expand import expand
     from ..language.parse import parse as parse_all
@@ -32,7 +51,13 @@ def analyze(source: Source, name: str | None = None, parse=None, params: dict | 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        model = infer(expand((parse or parse_all)(source), params), name or model_name(source.filename))
+        program = (parse or parse_all)(source)
+        if memo is None:
+            graph = expand(program, params)
+            model = infer(graph, name or model_name(source.filename))
+        else:
+            graph = expand(program, params, memo=memo.expansion)
+            model = infer(graph, name or model_name(source.filename), memo=memo.inference)
         return replace(model, source=source)
     except CnnError as error:
         error.source = source

@@ -42,9 +42,12 @@ class ParseCache:
     `last` is the last Document analysed with it: a text whose syntax tree is the same is not analysed again."""
 
     def __init__(self, limit: int = 20_000):
+        from ..model.pipeline import Memo
+
         self.limit = limit
         self.by_place: dict[tuple[int, str], ast.Program] = {}
         self.last: Document | None = None
+        self.memo = Memo()  # the expansion and inference of the last text analysed
 
     def parse(self, source: Source) -> ast.Program:
         from ..language.parse import parse
@@ -109,7 +112,9 @@ class Document:
         self.model: Model | None = None
         self.error: CnnError | None = None
         try:
-            self.model = analyze(self.source, parse=lambda source: self._parse(source, cache))
+            self.model = analyze(
+                self.source, parse=lambda source: self._parse(source, cache), memo=cache.memo if cache else None
+            )
         except CnnError as error:
             self.error = error
             self.analyse_further(cache)
@@ -142,7 +147,7 @@ class Document:
         else:
             from ..model.lint import warnings
 
-            self.unsuppressed = warnings(self.model)
+            self.unsuppressed = warnings(self.model, cache.memo.lint if cache is not None else None)
 
     def _parse(self, source: Source, cache: ParseCache | None) -> ast.Program:
         try:
@@ -174,7 +179,8 @@ class Document:
             reuse = ParseCache()  # a copy: the prefix must not evict the whole text's statements
             reuse.by_place = dict(cache.by_place) if cache else {}
             try:
-                model = analyze(prefix, parse=reuse.parse)
+                # its statements are the whole text's, at their places: the memo has their expansion
+                model = analyze(prefix, parse=reuse.parse, memo=cache.memo if cache else None)
             except CnnError as found:
                 error = found
                 continue

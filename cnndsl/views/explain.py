@@ -138,8 +138,23 @@ def own_params(node: TypedNode) -> int:
     return node.info.params if node.shares is None else 0
 
 
-def subtotal(model: Model, call, dtype: str = "float32") -> str:
-    return f"subtotal of {call_label(call, model.source)} (call #{call.id}, line {call.span.line}): " + call_figures(
+def call_ordinals(model: Model) -> dict[int, str]:
+    """Each block call's place among the calls of its block, in the order the file makes them:
+    `call 2 of 13` (for the user, unlike the call's id, which counts the calls of every block)."""
+    calls: dict[str, dict[int, None]] = {}
+    for node in model.nodes:
+        for call in node.blocks:
+            calls.setdefault(call.name, {})[call.id] = None
+    return {
+        call_id: f"call {place} of {len(ids)}"
+        for ids in calls.values()
+        for place, call_id in enumerate(ids, start=1)
+    }
+
+
+def subtotal(model: Model, call, dtype: str = "float32", ordinals: dict[int, str] | None = None) -> str:
+    place = (ordinals or call_ordinals(model))[call.id]
+    return f"subtotal of {call_label(call, model.source)} ({place}, line {call.span.line}): " + call_figures(
         model, call, dtype
     )
 
@@ -153,7 +168,7 @@ def call_figures(model: Model, call, dtype: str = "float32") -> str:
     macs = known_sum(n.info.macs for n in nodes)
     values = known_sum(n.activations for n in nodes)
     return (
-        f"{len(nodes)} layers, params {figure(params)}{sum_text}, MACs {figure(macs)}, "
+        f"{len(nodes)} layer{'s' if len(nodes) != 1 else ''}, params {figure(params)}{sum_text}, MACs {figure(macs)}, "
         f"activations {figure(values)} values ({figure(times(values, DTYPE_BYTES[dtype]))} bytes), "
         f"output {shape_text(nodes[-1].shape)}"
     )
@@ -182,21 +197,22 @@ def explain_text(
         return "\n\n".join("\n".join(explain_node(model, n, layout, dtype, batch)) for n in select(model, layers))
     out: list[str] = [f'Model "{model.name}": every figure worked out (shapes {layout.replace("_", " ")})', ""]
     open_calls: list = []
+    ordinals = call_ordinals(model)
     for node in model.nodes:
         while open_calls and open_calls[-1] not in node.blocks:
             call = open_calls.pop()
-            out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype), ""]
+            out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype, ordinals), ""]
         for call in node.blocks[len(open_calls) :]:
             out += [
                 INDENT * len(open_calls)
-                + f"┌ {call_label(call, model.source)} (block `{call.name}`, call #{call.id}, line {call.span.line})"
+                + f"┌ {call_label(call, model.source)} (block `{call.name}`, {ordinals[call.id]}, line {call.span.line})"
             ]
             open_calls.append(call)
         pad = INDENT * len(open_calls)
         out += [pad + line for line in explain_node(model, node, layout, dtype, batch)] + [""]
     while open_calls:
         call = open_calls.pop()
-        out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype), ""]
+        out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype, ordinals), ""]
     out += totals(model, dtype, batch or 1, optimizer)
     return "\n".join(out)
 

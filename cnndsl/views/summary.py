@@ -70,7 +70,7 @@ def table_rows(model: Model, batch: int | None, macs: bool, view: View | None = 
                 continue
             shown.add(call.id)
             nodes = [n for n in model.layers if any(c.id == call.id for c in n.blocks)]
-            title = f"{'  ' * level}{call_label(call, model.source)} ({call.name}, {len(nodes)} layers)"
+            title = f"{'  ' * level}{call_label(call, model.source)} ({call.name}, {len(nodes)} layer{'s' if len(nodes) != 1 else ''})"
             rows.append([[title], *(cell.call(nodes, column) for column in columns)])
         if len(path) < view.depth:
             title = "  " * len(path) + layer_title(node)

@@ -102,3 +102,87 @@ def test_a_layer_hover_shows_what_its_arguments_evaluated_to():
     document = Document("param width = 2\ninput 8x8x3\nconv in.c * width 1\n")
     hovered, _ = document.hover(3, 2)
     assert "- value: `in.c = 3, width = 2, 3·2 = 6 filters`" in hovered
+
+
+def _analysis(document: Document):
+    """What a Document gives the editor: every node's figures, the diagnostics, and with an error the model
+    of the statements above it that hovers read (layer objects by their contents)."""
+    found = [(d.span, d.message, d.code, d.related, d.severity, d.fixes) for d in document.diagnostics()]
+    return _nodes(document.model), found, _nodes(getattr(document, "prefix_model", None))
+
+
+def _nodes(model):
+    nodes = None
+    if model is not None:
+        nodes = [
+            (n.id, n.name, type(n.layer), n.layer.span, repr(sorted(n.layer.options.items())), n.inputs, n.in_shapes)
+            + (n.info, n.implicit, n.blocks, n.shares, n.call_index)
+            for n in model.nodes
+        ]
+        nodes = (nodes, model.outputs, model.inputs, model.name, model.source.text)
+    return nodes
+
+
+_EDITS = st.lists(
+    st.tuples(st.sampled_from(["digit", "blank", "delete", "relu", "comment", "back"]), st.integers(0, 300)),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _edited(text: str, original: str, kind: str, where: int) -> str:
+    lines = text.split("\n")
+    line = where % len(lines)
+    if kind == "digit":
+        digits = [i for i, c in enumerate(lines[line]) if c.isdigit()]
+        if digits:
+            at = digits[where % len(digits)]
+            lines[line] = lines[line][:at] + str(1 + where % 9) + lines[line][at + 1 :]
+    elif kind == "blank":
+        lines.insert(line, "")
+    elif kind == "delete":
+        del lines[line]
+    elif kind == "relu":
+        lines[line] += " | relu"
+    elif kind == "comment":
+        lines[line] += "  # edited"
+    else:
+        return original
+    return "\n".join(lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(EXAMPLES)), edits=_EDITS)
+def test_keystroke_by_keystroke_the_editor_gives_a_fresh_analysis(name, edits):
+    """The memo (expansion after each top-level statement, typed nodes, quiet nodes) changes no result:
+    after each edit, good or broken, the document is the one analysed from nothing."""
+    cache = ParseCache()
+    text = EXAMPLES[name]
+    Document(text, cache=cache)
+    for kind, where in edits:
+        text = _edited(text, EXAMPLES[name], kind, where)
+        assert _analysis(Document(text, cache=cache)) == _analysis(Document(text))
+
+
+def test_an_edit_below_a_statement_keeps_its_nodes():
+    """Statements above the first changed one are neither expanded nor inferred again: their nodes are
+    the last analysis's own objects. A change above them makes every node again."""
+    cache = ParseCache()
+    text = EXAMPLES["nasnet_mobile"]
+    first = Document(text, cache=cache)
+    head = Document(text.replace("dense 1000", "dense 1001"), cache=cache)
+    assert head.model.nodes[-1].info.params == 1056 * 1001 + 1001  # Keras's Dense(1001) on 1056 channels
+    kept = sum(new is old for new, old in zip(head.model.nodes, first.model.nodes))
+    assert kept == len(first.model.nodes) - 1  # all but the dense
+    top = Document(text.replace("input 224x224x3", "input 225x225x3"), cache=cache)
+    assert not any(new is old for new, old in zip(top.model.nodes, head.model.nodes))
+
+
+def test_a_label_on_an_earlier_statements_tensor_is_analysed_as_from_nothing():
+    """`x: (... | (@stem))` names the stem's own layer `x`: a later statement changed an earlier one's node."""
+    text = "input 8x8x1\nstem: conv 4 3\nx: (conv 4 1 | output | (@stem))\n@x | relu | output\n"
+    cache = ParseCache()
+    for edited in (text, text.replace("relu |", "relu | conv 2 1 |"), text.replace("conv 4 3", "conv 5 3"), text):
+        document = Document(edited, cache=cache)
+        assert _analysis(document) == _analysis(Document(edited))
+        assert document.model.nodes[1].name == "x"

@@ -42,7 +42,8 @@ def test_the_extension_declares_the_language_grammar_and_server():
         "cnndsl",
         "lsp",
     ]
-    assert "vscode-languageclient" in manifest["dependencies"]
+    # the language client is bundled into the one file the extension runs (see the next test)
+    assert "vscode-languageclient" in manifest["devDependencies"] and "dependencies" not in manifest
     lock = json.loads((VSCODE / "package-lock.json").read_text())
     assert {"node_modules/vscode-textmate", "node_modules/vscode-oniguruma"} <= set(lock["packages"])
 
@@ -190,10 +191,21 @@ def test_semantic_tokens_agree_with_the_lexer_and_the_grammar(name, semantic, to
 
 
 def test_the_extension_has_what_vsce_package_reads():
+    """`vsce package` warns without a repository field, and when the package holds over 100 .js files
+    (vscode-languageclient and what it needs are 166): the extension is bundled into one file."""
     manifest = json.loads((VSCODE / "package.json").read_text())
     assert manifest["license"] == "MIT" and (VSCODE / "LICENSE").read_text().startswith("MIT License")
     assert "pip install" in (VSCODE / "README.md").read_text()
-    ignored = (VSCODE / ".vscodeignore").read_text().split("\n")
-    # the tests and their tokenizer stay out of the .vsix; the language client the extension runs stays in
-    assert {"test/**", "node_modules/vscode-textmate/**", "node_modules/vscode-oniguruma/**"} <= set(ignored)
-    assert not any("languageclient" in line or "umd" in line for line in ignored)
+    # the project publishes no URL: the field names the source tree the extension is in, relative to it
+    repository = manifest["repository"]
+    assert repository["type"] == "git" and (VSCODE / repository["url"]).resolve() == ROOT
+    assert (ROOT / repository["directory"]).resolve() == VSCODE
+    # vsce runs `vscode:prepublish` first: esbuild bundles extension.js with the client, `vscode` left to VS Code
+    assert manifest["main"] == "./dist/extension.js" and manifest["scripts"]["vscode:prepublish"] == "npm run build"
+    build = manifest["scripts"]["build"].split()
+    assert build[:3] == ["esbuild", "extension.js", "--bundle"] and "--outfile=dist/extension.js" in build
+    assert {"--platform=node", "--external:vscode"} <= set(build) and "esbuild" in manifest["devDependencies"]
+    ignored = [line for line in (VSCODE / ".vscodeignore").read_text().split("\n") if line and line[0] != "#"]
+    # so no npm package, source or test goes into the .vsix; the bundle does
+    assert {"node_modules/**", "extension.js", "test/**"} <= set(ignored)
+    assert not any(line.startswith(("dist", "syntaxes", "language-configuration")) for line in ignored)

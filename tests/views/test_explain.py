@@ -119,7 +119,12 @@ def test_block_subtotals_add_up_to_the_block():
     text = explain_text(model)
     # stack(64, 3, s=1) is keras.applications.ResNet50's conv2_* layers: Keras counts 32 layers
     # and 220,032 parameters (sum of count_params() over layers named conv2_*)
-    assert "subtotal of stack(64, 3, s=1) (call #0, line 27): 32 layers, params 220,032," in text
+    assert "subtotal of stack(64, 3, s=1) (call 1 of 4, line 27): 32 layers, params 220,032," in text
+    # each call says which of its block's calls it is, not an internal counter: Keras's ResNet50 has
+    # 4 stages, each one projection block, and 2 + 3 + 5 + 2 = 12 identity blocks (conv2_block2 ... conv5_block3)
+    assert "┌ stack(512, 3) (block `stack`, call 4 of 4, line 30)" in text
+    assert "┌ identity_block(512) (block `identity_block`, call 12 of 12, line 22)" in text
+    assert "call 13 of" not in text and "call #" not in text
     assert text.rstrip().endswith("(parameters, gradients, optimizer state, input and activations)")
 
 
