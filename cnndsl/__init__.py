@@ -88,6 +88,21 @@ class Model(_infer.Model):
             raise ValueError(f"unknown format {format!r}; one of table, markdown, html, json")
         return views.format_summary(self, batch, macs, view=view)
 
+    def __repr__(self) -> str:
+        """One line, as a terminal or a list shows a model: its name, input and output shapes and totals
+        (the whole table is `print(model.summary())`)."""
+        from .views.text import count_text, shape_text
+
+        def shapes(ids) -> str:
+            texts = [shape_text(self.nodes[i].shape) for i in ids]
+            return texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+
+        return (
+            f"<cnndsl.Model {self.name!r}: {shapes(self.inputs)} -> {shapes(self.outputs)}, "
+            f"{len(self.layers):,} layers, {self.total:,} params ({self.trainable:,} trainable), "
+            f"{count_text(self.macs)} MACs>"
+        )
+
     def _repr_html_(self) -> str:
         """A notebook cell that ends with a model shows its summary table."""
         from .views.summary import format_html

@@ -383,31 +383,128 @@ def format_csv(model: Model, batch: int | None = None, layout: str = "channels_l
     return out.getvalue()
 
 
-def format_html(model: Model, batch: int | None = None, macs: bool = False, view=None) -> str:
-    """One self-contained <table>: a caption, a header, a row per layer and the totals as its footer."""
+# Keras's notebook summary is rich's table: a heavy box round the header, light rules between rows, the
+# type (`Conv2D`) in colour 33, numbers in 34 and `None` in 45 of the 256-colour palette. Those three
+# are for dark backgrounds; on a light one each is a darker shade of the same hue (all >= 4.5:1).
+LIGHT_COLOURS = {"type": "#005fd7", "number": "#008700", "none": "#005f87"}  # palette 26, 28, 24
+DARK_COLOURS = {"type": "#0087ff", "number": "#00af00", "none": "#00d7ff"}  # palette 33, 34, 45
+# What a notebook marks a dark theme with: JupyterLab and Notebook 7 on <body>, VS Code on its webview's <body>.
+DARK_THEMES = ("[data-jp-theme-light=false]", "body.vscode-dark", "body.vscode-high-contrast:not(.vscode-high-contrast-light)")
+_FONT = "Menlo,'DejaVu Sans Mono',Consolas,'Courier New',monospace"  # rich's own notebook font list
+_CELL = "padding:.25em 1ch;white-space:pre;vertical-align:top;"
+_HEAVY, _LIGHT = "border:2px solid #888;", "border:1px solid #888;"  # #888: >= 3:1 on white and on #111
+
+
+def _dark_theme_css() -> str:
+    """The one style sheet: dark-theme colours (a notebook that strips it keeps the light ones, inline)."""
+    rules = []
+    for kind, colour in DARK_COLOURS.items():
+        selectors = ",".join(f"{theme} .cnndsl-summary .cnndsl-{kind}" for theme in DARK_THEMES)
+        rules.append(f"{selectors}{{color:{colour}!important}}")
+    return "<style>" + "".join(rules) + "</style>"
+
+
+def _span(kind: str, text: str) -> str:
+    return f'<span class="cnndsl-{kind}" style="color:{LIGHT_COLOURS[kind]}">{text}</span>'
+
+
+def _marked_numbers(text: str) -> str:
+    """An escaped shape or size with each number (and `None`) coloured, as Keras marks them."""
+    import re
+
+    return re.sub(r"None|\d+(?:,\d{3})*", lambda m: _span("none" if m[0] == "None" else "number", m[0]), text)
+
+
+def _marked_title(text: str) -> str:
+    """`conv2d (Conv2D)` with the type coloured; a block call's `stem: cbr(16) (cbr, 3 layers)` with its name."""
+    import re
+
+    found = re.fullmatch(r"(.*) \(([A-Za-z_][\w.]*)(, [^()]*)?\)", text)
+    if found is None:
+        return _html_text(text)
+    head, kind, rest = found.groups()
+    return f"{_html_text(head)} ({_span('type', _html_text(kind))}{_html_text(rest or '')})"
+
+
+def _html_text(text: str) -> str:
+    """Escaped, and ASCII only (character references), so a saved file reads the same in any encoding."""
     from html import escape
 
-    header, rows, align = _flat_rows(model, batch, macs, view)
-    style = {"<": "text-align:left", ">": "text-align:right"}
+    return escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
 
-    def row(tag: str, cells: list[str]) -> str:
-        return (
-            "<tr>" + "".join(f'<{tag} style="{style[a]}">{escape(c)}</{tag}>' for c, a in zip(cells, align)) + "</tr>"
+
+def _html_cell(column: str, line: str) -> str:
+    import re
+
+    text = _html_text(line)
+    if column == "title":
+        return _marked_title(line)
+    if column in ("shape", "rf", "stride", "padding"):
+        return _marked_numbers(text)
+    if column == "connected":  # Keras colours the indices of `conv2d[0][0]`
+        return re.sub(r"\[(\d+)\]", lambda m: "[" + _span("number", m[1]) + "]", text)
+    return _span("number", text) if text not in ("-", "?") else text
+
+
+def _footer_line(line: str) -> str:
+    """` Total params: 62,958 (245.93 KB)`: the label bold and the first figure coloured, as Keras has it."""
+    import re
+
+    indent = len(line) - len(line.lstrip(" ")) - 1  # the table's lines start with one space
+    label, colon, rest = line.strip().partition(": ")
+    if not colon:
+        return " " * indent + f"<b>{_html_text(label)}</b>"
+    rest = _html_text(rest)
+    rest = re.sub(r"^\d+(?:,\d{3})*", lambda m: _span("number", m[0]), rest)
+    return " " * indent + f"<b>{_html_text(label)}:</b> {rest}"
+
+
+def format_html(model: Model, batch: int | None = None, macs: bool = False, view=None) -> str:
+    """One self-contained table in Keras's notebook look: `Model: "name"`, a bordered table with padded
+    cells, right-aligned numbers, the type and the numbers coloured, and the totals under it. Every
+    style is inline but the dark-theme colours; no script. Wide tables scroll instead of wrapping."""
+    header, rows, align = table_rows(model, batch, macs, view)
+    columns = ["title", *(view or KERAS_VIEW).chosen(model, macs)]
+    side = {"<": "text-align:left", ">": "text-align:right"}
+
+    def cell(tag: str, border: str, a: str, content: str) -> str:
+        return f'<{tag} style="{_CELL}{border}{side[a]}">{content}</{tag}>'
+
+    head = "".join(cell("th", _HEAVY + "font-weight:bold;", a, _html_text(h)) for h, a in zip(header, align))
+    body = [
+        "<tr>"
+        + "".join(
+            cell("td", _LIGHT, a, "<br>".join(_html_cell(column, line) for line in lines))
+            for column, lines, a in zip(columns, cells, align)
         )
-
-    out = [
-        '<table style="border-collapse:collapse;font-family:monospace">',
-        f"<caption>{escape(model.name)}</caption>",
-        "<thead>" + row("th", header) + "</thead>",
-        "<tbody>",
-        *(row("td", cells) for cells in rows),
-        "</tbody>",
-        "<tfoot>",
-        *(
-            f'<tr><td colspan="{len(header)}">{escape(line.strip())}</td></tr>'
-            for line in footer(model, macs, view, batch)
-        ),
-        "</tfoot>",
-        "</table>",
+        + "</tr>"
+        for cells in rows
     ]
-    return "\n".join(out)
+    foot = [
+        f'<tr><td colspan="{len(header)}" style="padding:{".6em" if i == 0 else ".1em"} 0 .1em 0;border:none;'
+        f'white-space:pre;text-align:left">{_footer_line(line)}</td></tr>'
+        for i, line in enumerate(footer(model, macs, view, batch))
+    ]
+    table_style = (
+        "border-collapse:collapse;border-spacing:0;table-layout:auto;width:auto;margin:0;border:none;"
+        "font:inherit;color:inherit;background:transparent"
+    )
+    return "\n".join(
+        [
+            f'<div class="cnndsl-summary" style="overflow-x:auto;max-width:100%;text-align:left;'
+            f'font-family:{_FONT};font-size:13px;line-height:1.4">',
+            _dark_theme_css(),
+            f'<table style="{table_style}">',
+            '<caption style="caption-side:top;text-align:left;font-weight:bold;padding:0 0 .4em 0;white-space:pre">'
+            f"Model: &quot;{_html_text(model.name)}&quot;</caption>",
+            f"<thead><tr>{head}</tr></thead>",
+            "<tbody>",
+            *body,
+            "</tbody>",
+            "<tfoot>",
+            *foot,
+            "</tfoot>",
+            "</table>",
+            "</div>",
+        ]
+    )

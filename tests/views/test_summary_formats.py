@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from html_cells import table_text
 
 from cnndsl.cli import main
 
@@ -62,37 +62,9 @@ def test_markdown_is_a_table_with_the_totals_below(capsys):
     assert "Total params: 62,958 (245.93 KB)  " in lines
 
 
-class _Cells(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.rows: dict[str, list[list[str]]] = {"thead": [], "tbody": [], "tfoot": []}
-        self.part = self.cell = None
-        self.tables = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables += 1
-        elif tag in self.rows:
-            self.part = tag
-        elif tag == "tr":
-            self.rows[self.part].append([])
-        elif tag in ("td", "th"):
-            self.cell = ""
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th"):
-            self.rows[self.part][-1].append(self.cell)
-            self.cell = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell += data
-
-
 @pytest.mark.parametrize("path, layers", [(LENET, 8), (RESNET, 176)])
 def test_html_is_one_table_with_a_row_per_layer(capsys, path, layers):
-    parser = _Cells()
-    parser.feed(summary(capsys, "--format", "html", path))
+    parser = table_text(summary(capsys, "--format", "html", path))
     assert parser.tables == 1
     assert parser.rows["thead"][0][:3] == ["Layer (type)", "Output Shape", "Param #"]
     assert len(parser.rows["tbody"]) == layers + (path == RESNET)  # a functional model lists its input layer
@@ -152,8 +124,7 @@ def _gfm_cells(markdown: str) -> list[list[str]]:
     """The text of every table cell as a GFM renderer (markdown-it, tables on) shows it."""
     from markdown_it import MarkdownIt
 
-    parser = _Cells()
-    parser.feed(MarkdownIt("commonmark").enable("table").render(markdown))
+    parser = table_text(MarkdownIt("commonmark").enable("table").render(markdown))
     return [[cell.replace("\xa0", " ") for cell in row] for row in parser.rows["thead"] + parser.rows["tbody"]]
 
 

@@ -6,6 +6,7 @@ import glob
 import json
 
 import pytest
+from html_cells import table_text
 
 from cnndsl import analyze, analyze_file
 from cnndsl.cli import main
@@ -115,8 +116,8 @@ def test_resnet50_at_depth_1_fits_on_a_screen(capsys):
 
 def test_notebook_and_api_views():
     model = analyze_file("examples/lenet.cnn")
-    html = model._repr_html_()
-    assert html.startswith("<table") and "<td" in html and "48,120" in html
+    table = table_text(model._repr_html_())
+    assert table.tables == 1 and ["dense (Dense)", "(None, 120)", "48,120"] in table.rows["tbody"]
     assert "conv2d_1 (Conv2D)" in model.summary()
     assert "(None, 8, 28, 28)" in model.summary(layout="channels_first")
     everything = model.summary(columns="all")
@@ -168,3 +169,21 @@ def test_calls_show_their_values_and_labels_at_every_depth_and_view():
     dot = to_dot(model, 1)
     assert '"stem: cbr(16)\\nblock of 3 layers' in dot and "subgraph" not in dot
     assert "cluster" in to_dot(model, 2) and '"cbr(16, k=1x7)\\nblock of 3 layers' in to_dot(model, 2)
+
+
+def test_a_model_repr_is_one_line_with_its_shapes_and_totals():
+    # the tutorial's LeNet: 62,958 parameters; MACs per example, by hand: each conv is output positions x
+    # kernel volume x filters, each dense inputs x units (the pools multiply nothing)
+    macs = 28 * 28 * 75 * 8 + 10 * 10 * 200 * 16 + 400 * 120 + 120 * 84 + 84 * 10
+    assert repr(analyze_file("examples/lenet.cnn")) == (
+        f"<cnndsl.Model 'lenet': (None, 32, 32, 3) -> (None, 10), 8 layers, 62,958 params (62,958 trainable), {macs:,} MACs>"
+    )
+    # Keras's ResNet50: 25,636,712 parameters, 25,583,592 trainable; the repr was the whole record (87,680 characters)
+    resnet = repr(analyze_file("examples/resnet50.cnn"))
+    assert "\n" not in resnet and len(resnet) < 160
+    assert resnet.startswith("<cnndsl.Model 'resnet50': (None, 224, 224, 3) -> (None, 1000), 176 layers, 25,636,712 params (25,583,592 trainable), ")
+    # a size that depends on the input is `?`; a name is shown as Python writes a string (control characters escaped)
+    unknown = analyze("input ?x?x3 | conv 8 3 | globalavgpool | dense 2", name="a\x1bb")
+    assert repr(unknown) == "<cnndsl.Model 'a\\x1bb': (None, None, None, 3) -> (None, 2), 3 layers, 242 params (242 trainable), ? MACs>"
+    two = repr(analyze_file("examples/two_heads.cnn"))
+    assert "-> [(None, 10), (None, 4)]," in two  # every output, in the order the file names them
