@@ -69,7 +69,7 @@ def test_every_example_of_the_menu_opens_with_the_command_lines_total(playground
         assert playground.evaluate("document.querySelector('#model-name').textContent") == Path(file).stem
 
 
-def test_a_familys_params_are_inputs_and_give_keras_figures(playground):
+def test_a_familys_params_are_inputs_and_give_keras_figures(playground, browser):
     choose_example(playground, next(t for t, f in menu_files().items() if f == "families/efficientnet.cnn"))
     assert playground.evaluate(TOTAL) == "5,330,571"  # keras.applications.EfficientNetB0(weights=None)
     names = playground.evaluate("[...document.querySelectorAll('#params input')].map(i => [i.dataset.param, i.placeholder])")
@@ -88,6 +88,16 @@ def test_a_familys_params_are_inputs_and_give_keras_figures(playground):
     code = playground.wait_for("document.querySelector('#keras-code').textContent", timeout=20)
     assert "(260, 260, 3)" in code, code[:400]
     playground.evaluate("document.querySelector('[data-tab=summary]').click()")
+    # the share link carries the values (`&set=NAME=VALUE`, as --set), and opens B2 again
+    playground.evaluate("document.querySelector('#share').click()")
+    link = playground.wait_for("document.querySelector('#share-url').value")
+    assert link.endswith("&set=width%3D1.1&set=depth%3D1.2&set=size%3D260&set=dropout%3D0.3"), link
+    again = open_page(browser, link)
+    try:
+        assert again.evaluate(TOTAL) == "9,177,569"
+        assert again.evaluate("document.querySelector('#params input[data-param=size]').value") == "260"
+    finally:
+        again.send("Page.close")
     # a value that is no number: the input says so, and the default is used
     playground.evaluate("(() => { const i = document.querySelector('#params input[data-param=width]'); i.value = 'wide';"
                         " i.dispatchEvent(new Event('input')); })()")

@@ -10,7 +10,7 @@ import { autocompletion, closeBrackets } from "@codemirror/autocomplete";
 import { setDiagnostics, lintGutter } from "@codemirror/lint";
 import examples from "virtual:examples";
 import { cnnLanguage, cnnHighlighting, cnnIndentation } from "./language.js";
-import { decodeShare, encodeShare, MAX_SHARE_BYTES } from "./share.js";
+import { decodeShare, encodeShare, encodeParams, decodeParams, MAX_SHARE_BYTES } from "./share.js";
 import { markdownToHtml, escapeHtml } from "./markdown.js";
 
 const DEBOUNCE_MS = 40;
@@ -126,7 +126,7 @@ function fromPosition(pos) {
 
 // Analysis as the text changes
 
-const options = { style: "keras", layout: "channels_last", columns: null, depth: null, macs: false, params: {} };
+const options = { style: "keras", layout: "channels_last", columns: null, depth: null, macs: false, params: decodeParams(location.hash) };
 let version = 0;
 let analysing = false;
 let debounce = null;
@@ -502,6 +502,7 @@ window.addEventListener("hashchange", () => {
   if (shared.error) showMessage(shared.error);
   else if (shared.text !== null && shared.text !== view.state.doc.toString()) {
     filename = null;
+    options.params = decodeParams(location.hash);
     setText(shared.text);
   }
 });
@@ -513,7 +514,9 @@ $("#share").addEventListener("click", async () => {
     showMessage(`This model is too long for a link (more than ${(MAX_SHARE_BYTES / 1e6).toFixed(0)} MB); save it as a .cnn file instead.`);
     return;
   }
-  const url = `${location.origin}${location.pathname}#code=${encoded}`;
+  const declared = [...document.querySelectorAll("#params input")].map((i) => i.dataset.param);
+  const given = Object.fromEntries(declared.filter((n) => options.params[n] !== undefined).map((n) => [n, options.params[n]]));
+  const url = `${location.origin}${location.pathname}#code=${encoded}${encodeParams(given)}`;
   window.history.replaceState(null, "", url);
   $("#share-url").value = url;
   $("#share-box").hidden = false;
