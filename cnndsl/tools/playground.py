@@ -130,13 +130,19 @@ class Playground:
 
 def vocabulary() -> dict:
     """The words the page's highlighter colours: layer keywords, merges, and every layer's option words."""
-    from ..language.syntax import merge_words
+    from ..language.syntax import EXPRESSION_WORDS, STATEMENT_WORDS, merge_words
     from ..layers import REGISTRY
 
     merges = sorted(merge_words())
     layers = sorted(word for word in REGISTRY if word not in merges)
     options = sorted({word for kind in REGISTRY.values() for word in kind.option_words()} - set(layers))
-    return {"layers": layers + ["identity"], "merges": merges, "options": options}
+    return {
+        "layers": layers + ["identity"],
+        "merges": merges,
+        "options": options,
+        "statements": list(STATEMENT_WORDS),
+        "expressions": list(EXPRESSION_WORDS),
+    }
 
 
 def _declared_params(cache: ParseCache, text: str) -> list[dict]:

@@ -105,6 +105,8 @@ def test_the_vocabulary_is_the_registry():
     assert {"conv", "dense", "maxpool", "input", "identity"} <= set(words["layers"])
     assert {"add", "concat"} <= set(words["merges"])
     assert {"stride", "same", "valid"} <= set(words["options"])
+    assert {"param", "let", "if", "elif", "else", "for"} <= set(words["statements"])
+    assert {"and", "or", "not", "in"} <= set(words["expressions"])
 
 
 def test_a_bug_in_cnndsl_is_an_answer_not_an_exception(monkeypatch):

@@ -72,6 +72,13 @@ def test_every_example_of_the_menu_opens_with_the_command_lines_total(playground
 def test_a_familys_params_are_inputs_and_give_keras_figures(playground, browser):
     choose_example(playground, next(t for t, f in menu_files().items() if f == "families/efficientnet.cnn"))
     assert playground.evaluate(TOTAL) == "5,330,571"  # keras.applications.EfficientNetB0(weights=None)
+    # `param`, `let` and `if` are coloured as `def` is (statement words of the grammar)
+    classes = playground.evaluate(
+        "(() => { const spans = [...document.querySelectorAll('.cm-content span')];"
+        " const of = (w) => spans.find((s) => s.textContent === w)?.className;"
+        " return ['def', 'param', 'let', 'if'].map(of); })()"
+    )
+    assert classes[0] and classes == [classes[0]] * 4, classes
     names = playground.evaluate("[...document.querySelectorAll('#params input')].map(i => [i.dataset.param, i.placeholder])")
     assert names == [["width", "1.0"], ["depth", "1.0"], ["size", "224"], ["dropout", "0.2"]]
     # B2's coefficients, typed into the inputs as a person would
@@ -108,6 +115,8 @@ def test_a_familys_params_are_inputs_and_give_keras_figures(playground, browser)
 def test_the_summary_toggles_and_the_figures(playground):
     playground.evaluate(f"window.cnndslPlayground.setText({json.dumps(LENET)}, 'lenet.cnn')")
     playground.wait_for(READY)
+    assert playground.evaluate("document.querySelector('#params').hidden")  # LeNet has no `param`
+    assert playground.evaluate("getComputedStyle(document.querySelector('#params')).display") == "none"
     figures = playground.evaluate("document.querySelector('#figures').textContent")
     assert "receptive field of max_pooling2d_1: 16x16, effective stride 4x4" in figures  # worked by hand
     playground.evaluate("(() => { const s = document.querySelector('#opt-style'); s.value = 'torchinfo';"
