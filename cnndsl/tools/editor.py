@@ -100,20 +100,27 @@ class Symbol:
     children: tuple[Symbol, ...] = ()
 
 
+_ALL = object()  # `_memo`'s default: the document's own params
+
+
 class Document:
     """One version of a .cnn text, analysed: its syntax tree, and its model or its error."""
 
-    def __init__(self, text: str, filename: str = "<input>", cache: ParseCache | None = None):
+    def __init__(
+        self, text: str, filename: str = "<input>", cache: ParseCache | None = None, params: dict | None = None
+    ):
+        """`params`: values for the file's `param` lines, as `--set` gives them (names the file declares)."""
         from ..model.diagnosis import suppressed
         from ..model.pipeline import analyze
 
         self.source = Source.of(text, filename)
+        self.params = dict(params) if params else None
         self.program: ast.Program | None = None
         self.model: Model | None = None
         self.error: CnnError | None = None
         try:
             self.model = analyze(
-                self.source, parse=lambda source: self._parse(source, cache), memo=cache.memo if cache else None
+                self.source, parse=lambda source: self._parse(source, cache), params=self.params, memo=self._memo(cache)
             )
         except CnnError as error:
             self.error = error
@@ -141,7 +148,7 @@ class Document:
         self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
         if self.error is not None:
             try:
-                self.unsuppressed = every_error(self.source, self.error)
+                self.unsuppressed = every_error(self.source, self.error, params=self.params)
             except RecursionError:
                 self.unsuppressed = [self.error]
         else:
@@ -158,7 +165,7 @@ class Document:
 
             self.program = parse(source)
         last = cache.last if cache is not None else None
-        if last is not None and last.program == self.program and source is self.source:
+        if last is not None and last.program == self.program and source is self.source and last.params == self.params:
             raise _Unchanged(last)
         return self.program
 
@@ -180,12 +187,26 @@ class Document:
             reuse.by_place = dict(cache.by_place) if cache else {}
             try:
                 # its statements are the whole text's, at their places: the memo has their expansion
-                model = analyze(prefix, parse=reuse.parse, memo=cache.memo if cache else None)
+                prefix_params = self._params_of(prefix, reuse)
+                model = analyze(prefix, parse=reuse.parse, params=prefix_params, memo=self._memo(cache, prefix_params))
             except CnnError as found:
                 error = found
                 continue
             return dataclasses.replace(model, source=self.source)
         return None
+
+    def _memo(self, cache: ParseCache | None, params: dict | None = _ALL):
+        """The keystroke memo, for an analysis with the file's own param values only: the memo keeps
+        expansions made with the defaults, so values given from outside (the playground's bar) go without it."""
+        params = self.params if params is _ALL else params
+        return cache.memo if cache is not None and not params else None
+
+    def _params_of(self, prefix: Source, cache: ParseCache) -> dict | None:
+        """Of `params`, those the prefix's own `param` lines declare (the others are further down)."""
+        if not self.params:
+            return None
+        declared = {s.name for s in cache.parse(prefix).statements if isinstance(s, ast.FileParam)}
+        return {name: value for name, value in self.params.items() if name in declared} or None
 
     # Diagnostics and fixes
 
