@@ -186,3 +186,13 @@ def test_a_label_on_an_earlier_statements_tensor_is_analysed_as_from_nothing():
         document = Document(edited, cache=cache)
         assert _analysis(document) == _analysis(Document(edited))
         assert document.model.nodes[1].name == "x"
+
+
+def test_param_values_from_outside_give_the_analysis_from_nothing():
+    # The keystroke memo holds expansions made with the file's defaults; `width = 3` must not reuse them.
+    cache = ParseCache()
+    text = "param width = 2\ninput 8x8x3\nconv 4 * width 3x3\nconv width 1x1\n"
+    Document(text, cache=cache)
+    given = Document(text, cache=cache, params={"width": 3})
+    assert given.model.nodes[1].shape == (6, 6, 12) and given.model.nodes[2].shape == (6, 6, 3)
+    assert Document(text, cache=cache).model.nodes[1].shape == (6, 6, 8)
