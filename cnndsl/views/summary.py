@@ -427,10 +427,11 @@ def _marked_title(text: str) -> str:
 
 
 def _html_text(text: str) -> str:
-    """Escaped, and ASCII only (character references), so a saved file reads the same in any encoding."""
+    """Escaped as text (a table holds no attribute made from the model), and ASCII only (character
+    references), so a saved file reads the same in any encoding and as a browser serialises its DOM."""
     from html import escape
 
-    return escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return escape(text, quote=False).encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _html_cell(column: str, line: str) -> str:
@@ -496,7 +497,7 @@ def format_html(model: Model, batch: int | None = None, macs: bool = False, view
             _dark_theme_css(),
             f'<table style="{table_style}">',
             '<caption style="caption-side:top;text-align:left;font-weight:bold;padding:0 0 .4em 0;white-space:pre">'
-            f"Model: &quot;{_html_text(model.name)}&quot;</caption>",
+            f'Model: "{_html_text(model.name)}"</caption>',
             f"<thead><tr>{head}</tr></thead>",
             "<tbody>",
             *body,
