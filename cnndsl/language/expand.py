@@ -419,7 +419,7 @@ class Expander(Context):
         else:
             kind = self.kind_of(node)
             if not any(mentions(arg, params) for arg in node.args):
-                positional, keywords = self.arguments(node.args, self.globals)
+                positional, keywords = self.arguments(node.args, self.globals, sizes=True)
                 kind.bind(node.kind, positional, keywords, node.span, self.conventions)
 
     def spend(self, steps: int, span: Span) -> None:
@@ -624,7 +624,7 @@ class Expander(Context):
         if stage.kind == REUSE:
             return self.reuse(stage, current, env)
         kind = self.kind_of(stage)
-        positional, keywords = self.arguments(stage.args, env)
+        positional, keywords = self.arguments(stage.args, env, sizes=True)
         bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
         if stage.kind == "input":
             if current is not None:
@@ -838,16 +838,74 @@ class Expander(Context):
                 bindings[param.name] = evaluate(param.default, {**self.globals, **bindings}, self)
         return {**self.globals, **bindings}
 
-    def arguments(self, args, env: Env) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
+    def arguments(self, args, env: Env, sizes: bool = False) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
+        """The evaluated arguments; for a layer (`sizes`), `size x size x 3` joined into one size."""
         positional: list[Value] = []
         keywords: list[tuple[str, Value, Span]] = []
+        written: list = []
         for arg in args:
             _reject_literal_product(arg)
             if isinstance(arg, ast.KeywordArg):
                 keywords.append((arg.name, evaluate(arg.value, env, self), arg.span))
             else:
                 positional.append(evaluate(arg, env, self))
+                written.append(arg)
+        if sizes and any(_is_times(arg) for arg in written[1:-1]):
+            positional = _joined_sizes(written, positional, env)
         return positional, keywords
+
+
+def _is_times(arg) -> bool:
+    """The word `x` between two values: `input size x size x 3`."""
+    return isinstance(arg, ast.Name) and arg.id == "x"
+
+
+def _joined_sizes(written: list, values: list[Value], env: Env) -> list[Value]:
+    """`size x size x 3`: the values an `x` joins, as one size. A size of literal numbers only is
+    left alone (it is written `32x32x3`, and the layer says so); any other part must be a whole number."""
+    joined: list[Value] = []
+    i = 0
+    while i < len(values):
+        end = i
+        while end + 2 < len(values) and _is_times(written[end + 1]) and not _is_times(written[end + 2]):
+            end += 2
+        parts = range(i, end + 1, 2)
+        numeric = [isinstance(values[j].value, (int, float, tuple)) for j in parts]
+        if end == i or all(isinstance(written[j], (ast.Num, ast.Dims)) for j in parts) or not any(numeric):
+            joined.append(values[i])
+            i += 1
+            continue
+        axes_: list = []
+        for j in parts:
+            axes_.extend(_size_part(values[j], env))
+        joined.append(Value(tuple(axes_), values[i].span.to(values[end].span)))
+        i = end + 1
+    return joined
+
+
+def _size_part(value: Value, env: Env) -> tuple:
+    """One part of a size joined by `x`: its axes, or a located error."""
+    v = value.value
+    if isinstance(v, str):
+        known = [name for name, bound in env.items() if _is_number(bound.value)]
+        raise BadArgument(
+            f"`{v}` is not a number, so it cannot be an axis of a size",
+            value.span,
+            did_you_mean(v, known) or "an axis is a number or an expression: `size x size x 3` with `param size = 224`",
+        )
+    if isinstance(v, tuple):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int):
+        raise BadArgument(
+            f"an axis of a size must be a whole number, not `{value.describe()}`",
+            value.span,
+            "make it whole in the file: `round(...)`, `int(...)`, or `divisible(..., 8)` for a multiple of 8",
+        )
+    if v == 0 or v < -1:
+        raise BadArgument(f"an axis of a size must be positive, not `{v}`", value.span, "every axis has at least 1 element")
+    return (v,)
 
 
 def _arguments_text(definition: ast.Definition, stage: ast.Call, bindings: dict, given) -> str:

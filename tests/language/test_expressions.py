@@ -251,3 +251,64 @@ def test_nesting_of_if_and_for_is_bounded():
     with pytest.raises(CnnError) as caught:
         cnndsl.analyze(text)
     assert "nest" in caught.value.message
+
+
+# `input size x size x 3`: a size joined from expressions by the word `x`
+
+
+@pytest.mark.parametrize(
+    "text, params, shape",
+    [
+        ("param size = 224\ninput size x size x 3\nconv 8 3\n", {"size": 160}, (160, 160, 3)),
+        ("param size = 224\ninput size x size x 3\nconv 8 3\n", None, (224, 224, 3)),
+        ("param n = 100\ninput n x 3\nconv 8 3\n", {"n": 40}, (40, 3)),
+        ("param s = 9\ninput s * 2 x s // 2 x 1\nconv 8 3\n", None, (18, 4, 1)),
+        ("param c = 3\ninput ?x? x c\nconv 8 3\n", {"c": 5}, (None, None, 5)),
+        ("param s = 8\ninput s x (s + 1)x 2 | conv 4 3\n", None, (8, 9, 2)),
+    ],
+)
+def test_an_input_size_joined_by_x_is_the_keras_input_shape(text, params, shape, keras):
+    model = cnndsl.analyze(text, params=params)
+    theirs = keras.Input(shape=shape)
+    assert model.nodes[0].shape == tuple(theirs.shape[1:])
+    conv = (keras.layers.Conv1D if len(shape) == 2 else keras.layers.Conv2D)(model.nodes[1].shape[-1], 3)
+    assert model.nodes[1].shape == tuple(conv.compute_output_shape((1, *shape))[1:])
+
+
+def test_a_size_joined_by_x_in_reshape_is_the_keras_target(keras):
+    model = cnndsl.analyze("input 6x4x8\nreshape in.h * in.w x in.c\n")
+    assert model.layers[-1].shape == tuple(keras.layers.Reshape((24, 8)).compute_output_shape((1, 6, 4, 8))[1:])
+
+
+@pytest.mark.parametrize(
+    "line, column, message",
+    [
+        ("input size * 1.3 x size x 3", 7, "an axis of a size must be a whole number, not `41.6`"),
+        ("input size - 32 x size x 3", 7, "an axis of a size must be positive, not `0`"),
+        ("input size x siz x 3", 14, "`siz` is not a number, so it cannot be an axis of a size"),
+        ("input size x size x 3 / 2", 21, "an axis of a size must be a whole number, not `1.5`"),
+    ],
+)
+def test_a_bad_axis_of_a_joined_size_is_located(line, column, message):
+    caught = error(f"param size = 32\n{line}\nconv 8 3\n")
+    assert (caught.span.line, caught.span.column) == (2, column)
+    assert caught.message == message
+
+
+def test_a_misspelt_axis_name_is_offered_the_param():
+    assert "`size`" in str(error("param size = 32\ninput size x siz x 3\n").hint)
+
+
+def test_a_size_of_literal_numbers_with_spaced_x_is_still_told_to_be_one_word():
+    caught = error("input 32 x 32 x 3\n")
+    assert caught.message == "`input` has no option `x`"
+
+
+def test_set_reaches_a_joined_input_size(tmp_path):
+    path = tmp_path / "net.cnn"
+    path.write_text("param size = 32\ninput size x size x 3\nconv 8 3\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "cnndsl", "check", str(path), "--set", "size=0"], capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert "net.cnn:2:7: an axis of a size must be positive, not `0`" in run.stderr

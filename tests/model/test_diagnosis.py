@@ -151,8 +151,8 @@ def test_a_file_with_one_mistake_reports_exactly_what_analyze_raises():
 
 def test_in_after_a_failed_stage_is_not_a_second_error():
     # The input failed, so `in.h` has no size; that follows from the first error and is not told again.
-    text = "param size = 32\nif size:\n    input size x size x 3\nzeropad in.h % 2 1\nconv 8 3\nconv 8 3 strid 2\n"
-    assert found(text) == [(3, 16, "E201"), (6, 10, "E201")]
+    text = "param size = 32\nif size:\n    input size x siz x 3\nzeropad in.h % 2 1\nconv 8 3\nconv 8 3 strid 2\n"
+    assert found(text) == [(3, 18, "E201"), (6, 10, "E201")]
 
 
 def test_a_body_that_lost_its_indentation_is_one_error_not_a_cascade():
