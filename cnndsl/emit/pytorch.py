@@ -195,6 +195,9 @@ class Scope:
         self.arguments: list[str] = []  # forward()'s
         self.expr_is_sequence = False
         self.class_name: str | None = None
+        self.sequence: list | None = None  # a chain of modules: the nn.Sequential's modules
+        self.places: dict = {}  # in that Sequential: each node or call's index
+        self.flat = False  # written as that nn.Sequential
 
     def first_node(self) -> int:
         item = self.items[0]
@@ -528,6 +531,14 @@ class TorchTarget(Target):
         """A block call's module at `path`."""
         if scope.class_name is not None:
             self.fill_paths(scope, path + ".", (*chain, (path, scope.class_name, scope.output)))
+        elif scope.flat:
+            inner = (*chain, (path, "Sequential", scope.output))  # its layers and calls by index
+            for item, k in scope.places.items():
+                if isinstance(item, Scope):
+                    self.place(item, f"{path}.{k}", inner)
+                else:
+                    self.paths[item] = f"{path}.{k}"
+                    self.containers[item] = inner
         elif scope.expr_is_sequence:  # an nn.Sequential of the calls it makes
             for child, inner in scope.child_paths.items():
                 self.place(child, path + "." + inner.partition(".")[2], (*chain, (path, "Sequential", scope.output)))
@@ -589,9 +600,10 @@ class TorchTarget(Target):
             reads = model.nodes[item].inputs if isinstance(item, int) else item.inputs
             for t in reads:
                 readers.setdefault(t, []).append(item)
-        groups = self.runs(scope, readers)
         outputs = list(model.outputs) if is_root else [scope.output]
         ins = list(model.inputs) if is_root else scope.inputs
+        chain_only = not is_root and self.is_chain(scope, readers)
+        groups = [[item] for item in scope.items] if chain_only else self.runs(scope, readers)
         # variables
         taken = Names((*BUILTINS, *self.RESERVED))
         names: dict[int, str] = {}
@@ -659,10 +671,46 @@ class TorchTarget(Target):
                     w.append((f"{var} = ", make(current), shape if i == len(made) - 1 else None))
                     current = var
         w.append(("return ", ", ".join(names[i] for i in outputs), None))
+        if chain_only:
+            self.as_sequence(scope)
+
+    def is_chain(self, scope: Scope, readers: dict[int, list]) -> bool:
+        """Whether a block's layers and calls run one after the other, each reading only the one before."""
+        if len(scope.inputs) != 1:
+            return False
+        previous = scope.inputs[0]
+        for item in scope.items:
+            reads = self.model.nodes[item].inputs if isinstance(item, int) else item.inputs
+            if list(reads) != [previous] or readers.get(previous) != [item]:
+                return False
+            previous = scope.value(item)
+        return True
+
+    def as_sequence(self, scope: Scope) -> None:
+        """A chain whose every step is one module called on the step before's output is an
+        nn.Sequential of those modules, as torchvision writes `downsample` (its state_dict keys
+        `downsample.0.weight`, ...); `scope.sequence` is set to them, and each item's index."""
+        called = []
+        for head, expr, _ in scope.forward[:-1]:
+            found = re.fullmatch(r"self\.(\w+)\(\w+\)", str(expr)) if head is not None else None
+            if found is None:
+                return
+            called.append(found.group(1))
+        made = [re.fullmatch(r"self\.(\w+) = ", head or "") for head, _, _ in scope.init]
+        if None in made or [m.group(1) for m in made] != called or len(set(called)) != len(called) or not called:
+            return
+        exprs = [expr for _, expr, _ in scope.init]
+        if len(exprs) == 2 and all(str(e).startswith("nn.Conv") for e in exprs) and "groups=" in str(exprs[0]):
+            return  # cnndsl.port reads a Sequential of a grouped conv and a conv as a separable conv
+        index = {attr: k for k, attr in enumerate(called)}
+        places = {node: index[attr] for node, attr in scope.locals.items() if attr in index}
+        places.update({child: index[attr] for child, attr in scope.child_paths.items() if attr in index})
+        scope.sequence, scope.places = exprs, places
 
     def child_attribute(self, scope: Scope, group: list) -> str:
         """The attribute holding a block call (or a run of them): `layer1`, `bottleneck`."""
-        if len(group) > 1 or group[0].expr_is_sequence:
+        stage = group[0].flat and all(isinstance(item, Scope) for item in group[0].places)  # a run of calls
+        if len(group) > 1 or group[0].expr_is_sequence or stage:
             scope.sequences = getattr(scope, "sequences", 0) + 1
             attr = scope.taken.claim(f"layer{scope.sequences}", unsafe=MODULE_ATTRIBUTES)
         else:
@@ -685,8 +733,11 @@ class TorchTarget(Target):
         for scope in calls:
             if all(isinstance(i, Scope) for i in scope.items) and len(scope.init) == 1 and len(scope.forward) == 2:
                 scope.expr = scope.init[0][1]
-                scope.expr_is_sequence = str(scope.expr).startswith("nn.Sequential(")
+                scope.expr_is_sequence = any("." in path for path in scope.child_paths.values())
                 scope.class_name = None
+            elif scope.sequence is not None:  # a chain of modules: an nn.Sequential of them
+                scope.expr = Call("nn.Sequential", list(scope.sequence))
+                scope.class_name, scope.flat = None, True
         pending = [s for s in calls if s.expr is None]
         groups: list[tuple[str, list, list[Scope]]] = []  # (skeleton, statements, calls)
         for scope in pending:

@@ -73,13 +73,29 @@ def import_pytorch(spec: str, input_shape: str | None):
 
 def import_keras(spec: str):
     """The graph of the Keras model `function()` returns, from its serialised config."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:
+        raise missing_extra("keras", "keras")
+    if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None:
+        # Keras defaults to TensorFlow; take the backend that is installed, as emitted Keras code does
+        backend = next((b for b in ("torch", "jax") if importlib.util.find_spec(b) is not None), None)
+        if backend is None:
+            raise ModelFileError("Keras needs a backend", hint="pip install torch (or jax, or tensorflow)", exit_code=2)
+        os.environ["KERAS_BACKEND"] = backend
     try:
         import keras
-    except ImportError:
-        raise missing_extra("keras", "keras") from None
+    except ImportError as error:
+        raise ModelFileError(f"Keras cannot be imported: {str(error)[:300]}", exit_code=2) from None
     model = _function(spec)()
     if not isinstance(model, keras.Model):
         raise ModelFileError(f"`{spec}` returned a {type(model).__name__}, not a keras.Model", exit_code=2)
+    import json
+
     from .keras import read_config
 
-    return read_config(keras.saving.serialize_keras_object(model))
+    try:  # what a `.keras` file holds: saving_lib writes json.dumps(serialize_keras_object(model))
+        config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))
+    except Exception as error:  # a layer of the user's whose config Keras cannot serialise
+        raise ModelFileError(f"Keras could not serialise the model: {str(error)[:300]}") from None
+    return read_config(config)

@@ -418,7 +418,7 @@ def relu_layer(config, shapes):
         raise Refused("a ReLU with a slope or threshold is not one cnndsl writes", "use `leakyrelu`")
     maximum = config.get("max_value")
     if maximum is None:
-        return "relu", []
+        return "ReLU", []  # Keras's ReLU class; `relu` is Activation("relu"), a row of another type
     if float(maximum) == 6.0:
         return "relu6", []
     raise Refused(f"a ReLU capped at {printable(maximum)} is not one cnndsl writes (only 6: `relu6`)")
@@ -598,7 +598,7 @@ for _rule, _words in (
     (deconv, "`deconv`"),
     (dense, "`dense` (`noflatten` on a tensor with more than one axis)"),
     (activation, "the activation's own layer (`relu`, `swish`, ...)"),
-    (relu_layer, "`relu`, or `relu6` for `max_value=6`"),
+    (relu_layer, "`ReLU`, or `relu6` for `max_value=6`"),
     (leaky_relu, "`leakyrelu`"),
     (softmax_layer, "`softmax`"),
     (batchnorm, "`bn`"),

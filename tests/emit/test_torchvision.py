@@ -330,15 +330,35 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
     return [tuple(line.split(" ")) for line in lines]
 
 
+# The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
+SAME_KEYS = ["resnet18", "resnet50"]
+
+
 @pytest.mark.oracle
-@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenet_v2", "vgg16_bn", "densenet121"])
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_state_comes_in_torchvisions_order(name, torch):
-    """Every parameter and buffer of the emitted module has the shape of torchvision's in the same place."""
+    """Every parameter and buffer of the emitted module has the shape of torchvision's in the same place,
+    and for SAME_KEYS its name: torchvision's state loads with strict=True."""
     model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
-    built = load(generate(model, "pytorch"), f"keys_{name}").build_model()
+    with torch.device("meta"):  # no storage: only names and shapes are compared
+        built = load(generate(model, "pytorch"), f"keys_{name}").build_model()
     ours = [(key, "x".join(map(str, value.shape)) or "-") for key, value in built.state_dict().items()]
-    assert [shape for _, shape in ours] == [shape for _, shape in torchvision_keys(name)]
-    if name == "resnet18":  # torchvision's names too, but for the shortcut (torchvision's downsample.0/1)
-        theirs = torchvision_keys(name)
-        differ = [(a, b) for (a, _), (b, _) in zip(theirs, ours) if a != b]
-        assert all(a.split(".")[2] == "downsample" for a, _ in differ) and len(differ) == 18
+    theirs = torchvision_keys(name)
+    assert [shape for _, shape in ours] == [shape for _, shape in theirs]
+    assert (ours == theirs) == (name in SAME_KEYS)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", SAME_KEYS)
+def test_torchvisions_keys_load_strictly(name, torch):
+    """A state_dict with torchvision's keys and shapes (random values) loads with strict=True, and the
+    module then holds those values under those names."""
+    model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
+    built = load(generate(model, "pytorch"), f"strict_{name}").build_model()
+    generator = torch.Generator().manual_seed(0)
+    state = {}
+    for key, shape in torchvision_keys(name):
+        size = () if shape == "-" else tuple(int(n) for n in shape.split("x"))
+        state[key] = torch.tensor(3) if key.endswith("num_batches_tracked") else torch.rand(size, generator=generator)
+    assert not built.load_state_dict(state, strict=True).missing_keys
+    assert all(torch.equal(built.state_dict()[key], value) for key, value in state.items())
