@@ -451,6 +451,7 @@ class Document:
             )
             out.append(f"- MACs: {count_text(info.macs)}")
             parts = explain_parts(model, node)
+            out += [f"- value: `{text}`" for text in parts["values"]]
             arithmetic = [*parts["shape"][1:], *parts["params"], *parts["macs"]]
             if any(arithmetic):
                 out.append("```")
