@@ -84,3 +84,21 @@ def test_the_warning_sessions_are_what_the_command_prints(tmp_path, monkeypatch,
         assert capsys.readouterr().err == shown, name
         assert main(["check", name]) == 0
         capsys.readouterr()
+
+
+def test_the_tutorials_sessions_are_what_the_commands_print(capsys):
+    """Each ```-block of the tutorial that starts with `$ cnndsl ...` holds that command's whole output."""
+    import shlex
+
+    from cnndsl.cli import main
+
+    sessions = re.findall(r"```\n\$ cnndsl (.*?)\n(.*?)```", page("tutorial.md"), flags=re.S)
+    assert len(sessions) >= 6
+    root = README.parent
+    for command, shown in sessions:
+        args = [str(root / a) if a.startswith("examples/") else a for a in shlex.split(command)]
+        assert main(args) == 0, command
+        assert capsys.readouterr().out == shown, command
+    # the seed tutorial's numbers, each with its arithmetic
+    for worked in ("(5·5·3 + 1)·8 = 608", "(5·5·8 + 1)·16 = 3,216", "400·120 + 120 = 48,120", "84·10 + 10 = 850"):
+        assert worked in page("tutorial.md"), worked

@@ -1,6 +1,6 @@
 // Builds the static site into web/dist: the playground (CodeMirror and the page's code bundled by
-// esbuild, Pyodide's files copied from node_modules, cnndsl's Python sources as one JSON file the
-// worker writes into Pyodide's file system) and the manual (Markdown rendered to HTML).
+// esbuild, Pyodide's files copied from node_modules with its standard library compiled to bytecode,
+// cnndsl's Python sources and bytecode as one JSON file the worker writes into Pyodide's file system) and the manual (Markdown rendered to HTML).
 // Nothing is fetched from the network, at build time or when the site runs.
 import { build } from "esbuild";
 import fs from "node:fs";
@@ -24,7 +24,13 @@ const EXAMPLES = [
   ["EfficientNetB0", "efficientnet_b0.cnn"],
   ["U-Net", "unet.cnn"],
   ["Siamese network (shared layers)", "siamese.cnn"],
+  ["EfficientNet B0–B7 (a family: its params as inputs)", "families/efficientnet.cnn"],
+  ["MobileNetV2 (a family: alpha, size)", "families/mobilenet_v2.cnn"],
+  ["MobileNetV3 Small/Large (a family)", "families/mobilenet_v3.cnn"],
 ];
+
+// Where the worker writes cnndsl's files in Pyodide's file system (the .pyc files name their sources there)
+const SITE_ROOT = "/cnndsl-site";
 
 // Pyodide's files the worker loads; anything missing is a build error, never a fetch from elsewhere.
 const PYODIDE_FILES = ["pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"];
@@ -55,8 +61,11 @@ function pythonFiles(dir, out = {}) {
 }
 const files = pythonFiles(path.join(root, "cnndsl"));
 files["cnndsl/grammar/cnndsl.lark"] = fs.readFileSync(path.join(root, "grammar", "cnndsl.lark"), "utf8");
+// compiled by Pyodide itself (in Node), with the standard library: see bytecode.mjs
+const { compileBytecode } = await import("./bytecode.mjs");
+const bytecode = await compileBytecode({ web, dist, files, siteRoot: SITE_ROOT });
 fs.mkdirSync(path.join(dist, "python"), { recursive: true });
-fs.writeFileSync(path.join(dist, "python", "files.json"), JSON.stringify(files));
+fs.writeFileSync(path.join(dist, "python", "files.json"), JSON.stringify({ root: SITE_ROOT, sources: files, bytecode }));
 
 // The examples, bundled into the page
 const examples = EXAMPLES.map(([title, file]) => ({

@@ -8,6 +8,7 @@ import path from "node:path";
 // [source Markdown (from the repository root), output page, title]
 export const PAGES = [
   ["README.md", "index.html", "Overview"],
+  ["docs/manual/tutorial.md", "tutorial.html", "Tutorial: LeNet-5"],
   ["docs/manual/language.md", "language.html", "The language"],
   ["docs/manual/commands.md", "commands.html", "Commands"],
   ["docs/manual/errors-and-warnings.md", "errors-and-warnings.html", "Errors and warnings"],

@@ -60,6 +60,10 @@ MAX_NESTING = 200
 """Calls, brackets and merges nested in total, across blocks: keeps expansion within
 Python's recursion limit even when each block nests just below MAX_BRACKETS."""
 
+PLAYGROUND_ROWS = 1_000
+"""Rows of the summary table (and layers in its explain menu) the web playground shows; the rest are
+counted in one last row. A page with 10,000 rows took the browser's main thread over a second to lay out."""
+
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """A .cnn file larger than this is refused before it is read whole."""
 

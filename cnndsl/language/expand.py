@@ -426,20 +426,24 @@ class Expander(Context):
         """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
         self.work += steps
         if self.work > self.max_work:
-            raise LimitExceeded(
-                f"expanding this takes more than {self.max_work:,} steps",
-                self.unrolling[0] if self.unrolling else span,
-                "every layer, `identity`, block call, repeat round and merge branch is a step, and "
-                "no real network needs this many: lower the repeat count, or the calls nested in calls",
+            raise _ends_expansion(
+                LimitExceeded(
+                    f"expanding this takes more than {self.max_work:,} steps",
+                    self.unrolling[0] if self.unrolling else span,
+                    "every layer, `identity`, block call, repeat round and merge branch is a step, and "
+                    "no real network needs this many: lower the repeat count, or the calls nested in calls",
+                )
             )
 
     def add(self, layer: LayerKind, inputs: tuple[int, ...]) -> int:
         if len(self.graph.nodes) >= self.max_layers:
-            raise LimitExceeded(
-                f"the network has more than {self.max_layers:,} layers",
-                self.unrolling[0] if self.unrolling else layer.span,
-                "no real network has this many (the largest in keras.applications has about 1,100); "
-                "check the repeat counts",
+            raise _ends_expansion(
+                LimitExceeded(
+                    f"the network has more than {self.max_layers:,} layers",
+                    self.unrolling[0] if self.unrolling else layer.span,
+                    "no real network has this many (the largest in keras.applications has about 1,100); "
+                    "check the repeat counts",
+                )
             )
         node = GraphNode(
             len(self.graph.nodes),
@@ -1100,6 +1104,13 @@ def _within(inner: Span | None, outer: Span) -> bool:
         )
         <= (outer.end_line, outer.end_column)
     )
+
+
+def _ends_expansion(error: LimitExceeded) -> LimitExceeded:
+    """Marks a bound on the whole expansion (work, layers): expanding the file again, as the every-error
+    mode would, stops at the same place with nothing else found, after as much work again."""
+    error.ends_expansion = True
+    return error
 
 
 def parse_value(name: str, text: str):

@@ -76,6 +76,10 @@ def every_error(source: Source, first: CnnError, name: str | None = None, params
     from .infer import infer
     from .pipeline import model_name
 
+    if getattr(first, "ends_expansion", False):
+        # the whole file parsed (a syntax error would come first) and each statement before the bound
+        # expanded without error (it would have been raised first): a second expansion finds only this
+        return _once_in_order([], first, source)
     errors: list[CnnError] = []
     collecting = gc.isenabled()
     gc.disable()  # as in analyze: the trees hold no cycles

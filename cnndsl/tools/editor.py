@@ -100,16 +100,20 @@ class Symbol:
 class Document:
     """One version of a .cnn text, analysed: its syntax tree, and its model or its error."""
 
-    def __init__(self, text: str, filename: str = "<input>", cache: ParseCache | None = None):
+    def __init__(
+        self, text: str, filename: str = "<input>", cache: ParseCache | None = None, params: dict | None = None
+    ):
+        """`params`: values for the file's `param` lines, as `--set` gives them (names the file declares)."""
         from ..model.diagnosis import suppressed
         from ..model.pipeline import analyze
 
         self.source = Source.of(text, filename)
+        self.params = dict(params) if params else None
         self.program: ast.Program | None = None
         self.model: Model | None = None
         self.error: CnnError | None = None
         try:
-            self.model = analyze(self.source, parse=lambda source: self._parse(source, cache))
+            self.model = analyze(self.source, parse=lambda source: self._parse(source, cache), params=self.params)
         except CnnError as error:
             self.error = error
             self.analyse_further(cache)
@@ -136,7 +140,7 @@ class Document:
         self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
         if self.error is not None:
             try:
-                self.unsuppressed = every_error(self.source, self.error)
+                self.unsuppressed = every_error(self.source, self.error, params=self.params)
             except RecursionError:
                 self.unsuppressed = [self.error]
         else:
@@ -153,7 +157,7 @@ class Document:
 
             self.program = parse(source)
         last = cache.last if cache is not None else None
-        if last is not None and last.program == self.program and source is self.source:
+        if last is not None and last.program == self.program and source is self.source and last.params == self.params:
             raise _Unchanged(last)
         return self.program
 
@@ -174,12 +178,19 @@ class Document:
             reuse = ParseCache()  # a copy: the prefix must not evict the whole text's statements
             reuse.by_place = dict(cache.by_place) if cache else {}
             try:
-                model = analyze(prefix, parse=reuse.parse)
+                model = analyze(prefix, parse=reuse.parse, params=self._params_of(prefix, reuse))
             except CnnError as found:
                 error = found
                 continue
             return dataclasses.replace(model, source=self.source)
         return None
+
+    def _params_of(self, prefix: Source, cache: ParseCache) -> dict | None:
+        """Of `params`, those the prefix's own `param` lines declare (the others are further down)."""
+        if not self.params:
+            return None
+        declared = {s.name for s in cache.parse(prefix).statements if isinstance(s, ast.FileParam)}
+        return {name: value for name, value in self.params.items() if name in declared} or None
 
     # Diagnostics and fixes
 

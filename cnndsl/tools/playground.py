@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..core.choices import LAYOUTS
 from ..core.choices import SUMMARY_STYLES as STYLES
+from ..core.limits import PLAYGROUND_ROWS
 from .editor import Document, ParseCache
 
 
@@ -21,10 +22,17 @@ class Playground:
         self.cache = ParseCache()
         self.document: Document | None = None
         self.filename = "model.cnn"
+        self.params: dict | None = None  # the page's values for the file's `param`s, as `--set` gives them
 
     def _document(self, text: str) -> Document:
-        if self.document is None or self.document.source.text != text or self.document.source.filename != self.filename:
-            self.document = Document(text, self.filename, self.cache)
+        document = self.document
+        if (
+            document is None
+            or document.source.text != text
+            or document.source.filename != self.filename
+            or document.params != self.params
+        ):
+            self.document = Document(text, self.filename, self.cache, self.params)
         return self.document
 
     def analyse(self, text: str, options: dict | None = None) -> dict:
@@ -35,8 +43,14 @@ class Playground:
         filename = options.get("filename")
         # the model's name comes from the file name, as on the command line
         self.filename = filename if isinstance(filename, str) and filename.endswith(".cnn") else "model.cnn"
+        declared = _declared_params(self.cache, text)
+        given, refused = _param_values(options.get("params"), declared)
+        self.params = given or None
         document = self._document(text)
         result: dict = {"diagnostics": [_diagnostic(d) for d in document.diagnostics()], "model": None}
+        result["params"] = [
+            {**entry, "value": given.get(entry["name"]), "problem": refused.get(entry["name"])} for entry in declared
+        ]
         model = document.model
         if model is not None:
             result["model"] = _model_view(model, options)
@@ -116,13 +130,60 @@ class Playground:
 
 def vocabulary() -> dict:
     """The words the page's highlighter colours: layer keywords, merges, and every layer's option words."""
-    from ..language.syntax import merge_words
+    from ..language.syntax import EXPRESSION_WORDS, STATEMENT_WORDS, merge_words
     from ..layers import REGISTRY
 
     merges = sorted(merge_words())
     layers = sorted(word for word in REGISTRY if word not in merges)
     options = sorted({word for kind in REGISTRY.values() for word in kind.option_words()} - set(layers))
-    return {"layers": layers + ["identity"], "merges": merges, "options": options}
+    return {
+        "layers": layers + ["identity"],
+        "merges": merges,
+        "options": options,
+        "statements": list(STATEMENT_WORDS),
+        "expressions": list(EXPRESSION_WORDS),
+    }
+
+
+def _declared_params(cache: ParseCache, text: str) -> list[dict]:
+    """The file's top-level `param` lines, in order: name, default as written, line; none if it does not parse."""
+    from ..core.errors import CnnError
+    from ..core.source import Source
+    from ..language import ast
+
+    source = Source.of(text, "model.cnn")
+    try:
+        program = cache.parse(source)
+    except CnnError:
+        return []
+    declared = []
+    for statement in program.statements:
+        if isinstance(statement, ast.FileParam):
+            written = source.text.split("\n")[statement.span.line - 1]
+            default = written.partition("=")[2].split("#")[0].strip()
+            declared.append({"name": statement.name, "default": default, "line": statement.span.line})
+    return declared
+
+
+def _param_values(asked, declared: list[dict]) -> tuple[dict, dict]:
+    """The page's values for declared params, as numbers ({name: value}), and {name: why} for the unreadable ones.
+    An empty value means the file's default; a name the file does not declare (any more) is dropped."""
+    from ..core.errors import ParameterProblem
+    from ..language.expand import parse_value
+
+    names = {entry["name"] for entry in declared}
+    given: dict = {}
+    refused: dict = {}
+    if not isinstance(asked, dict):
+        return given, refused
+    for name, text in asked.items():
+        if name not in names or not isinstance(text, str) or not text.strip():
+            continue
+        try:
+            given[name] = parse_value(name, text)
+        except ParameterProblem as problem:
+            refused[name] = problem.message
+    return given, refused
 
 
 def _model_view(model, options: dict) -> dict:
@@ -137,7 +198,7 @@ def _model_view(model, options: dict) -> dict:
         "total_params": f"{model.total:,}",
         "trainable_params": f"{model.trainable:,}",
         "non_trainable_params": f"{model.non_trainable:,}",
-        "layers": [node.name for node in model.nodes],
+        "layers": [node.name for node in model.nodes[:PLAYGROUND_ROWS]],
         "figures": totals(model)[1:] + _field(model),
     }
     if _choice(options.get("style"), STYLES) == "torchinfo":
@@ -148,8 +209,23 @@ def _model_view(model, options: dict) -> dict:
         except ValueError as error:  # e.g. an input with unknown sizes: torchinfo needs them
             view_model["torchinfo"] = f"torchinfo's table needs every size: {error}"
     else:
-        view_model["table"] = format_html(model, batch, macs=bool(options.get("macs")), view=view)
+        view_model["table"] = _capped(format_html(model, batch, macs=bool(options.get("macs")), view=view))
     return view_model
+
+
+def _capped(table: str, shown: int = PLAYGROUND_ROWS) -> str:
+    """The HTML table with its first `shown` body rows, then one row that counts the others."""
+    lines = table.split("\n")
+    start, end = lines.index("<tbody>") + 1, lines.index("</tbody>")
+    hidden = end - start - shown
+    if hidden <= 0:
+        return table
+    columns = lines[start - 2].count("<th ")
+    more = (
+        f'<tr class="more"><td colspan="{columns}">… and {hidden:,} more rows'
+        " (the command line's <code>cnndsl summary</code> prints every row; Depth 1 folds blocks)</td></tr>"
+    )
+    return "\n".join([*lines[: start + shown], more, *lines[end:]])
 
 
 def _field(model) -> list[str]:

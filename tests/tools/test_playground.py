@@ -106,6 +106,8 @@ def test_the_vocabulary_is_the_registry():
     assert {"conv", "dense", "maxpool", "input", "identity"} <= set(words["layers"])
     assert {"add", "concat"} <= set(words["merges"])
     assert {"stride", "same", "valid"} <= set(words["options"])
+    assert {"param", "let", "if", "elif", "else", "for"} <= set(words["statements"])
+    assert {"and", "or", "not", "in"} <= set(words["expressions"])
 
 
 def test_a_bug_in_cnndsl_is_an_answer_not_an_exception(monkeypatch):
@@ -128,3 +130,63 @@ def test_any_text_and_options_give_an_answer(text, options):
     result = Playground().analyse("input 8x8x3\n" + text, options)
     assert "bug" not in result
     assert result["model"] is not None or result["diagnostics"]
+
+
+EFFICIENTNET = (ROOT / "examples" / "families" / "efficientnet.cnn").read_text(encoding="utf-8")
+
+
+def test_a_familys_params_are_listed_and_set_as_on_the_command_line():
+    playground = Playground()
+    result = playground.analyse(EFFICIENTNET, {"filename": "families/efficientnet.cnn"})
+    assert [(p["name"], p["default"], p["value"]) for p in result["params"]] == [
+        ("width", "1.0", None),
+        ("depth", "1.0", None),
+        ("size", "224", None),
+        ("dropout", "0.2", None),
+    ]
+    assert result["model"]["total_params"] == "5,330,571"  # keras.applications.EfficientNetB0(weights=None)
+    # B2's coefficients (keras/src/applications/efficientnet.py); its total is Keras's own build's
+    b2 = {"width": "1.1", "depth": "1.2", "size": "260", "dropout": "0.3"}
+    result = playground.analyse(EFFICIENTNET, {"filename": "families/efficientnet.cnn", "params": b2})
+    assert result["diagnostics"] == []
+    assert result["model"]["total_params"] == "9,177,569"
+    assert [p["value"] for p in result["params"]] == [1.1, 1.2, 260, 0.3]
+    # the other answers are about the same model: B2's input is 260x260
+    assert "260, 260" in playground.emit(EFFICIENTNET, "keras")["code"]
+    # back to the defaults: an empty value is the file's default
+    result = playground.analyse(EFFICIENTNET, {"filename": "families/efficientnet.cnn", "params": {"width": ""}})
+    assert result["model"]["total_params"] == "5,330,571"
+
+
+def test_a_params_value_that_is_no_number_is_refused_and_the_default_used():
+    text = "param units = 10\ninput 4\ndense units\n"
+    result = Playground().analyse(text, {"params": {"units": "ten", "gone": "3"}})
+    [units] = result["params"]
+    assert units["value"] is None and "not a number" in units["problem"]
+    assert result["model"]["total_params"] == f"{4 * 10 + 10:,}"
+    result = Playground().analyse(text, {"params": {"units": "3"}})
+    assert result["model"]["total_params"] == f"{4 * 3 + 3:,}"
+
+
+def test_a_param_set_with_an_error_further_down_still_hovers_with_its_value():
+    text = "param units = 10\ninput 4\ndense units\ndense 3 sofmax\n"
+    playground = Playground()
+    result = playground.analyse(text, {"params": {"units": "7"}})
+    assert [d["line"] for d in result["diagnostics"]] == [4]
+    hover = playground.hover(text, 3, 2)
+    assert f"{4 * 7 + 7:,}" in hover["markdown"], hover
+
+
+def test_a_table_of_thousands_of_layers_is_cut_to_the_playgrounds_bound():
+    from cnndsl.core.limits import PLAYGROUND_ROWS
+
+    model = Playground().analyse("input 8x8x3\n(conv 8 3 same) * 1500\n")["model"]
+    body = model["table"].split("<tbody>")[1].split("</tbody>")[0]
+    rows = [line for line in body.split("\n") if line.startswith("<tr>")]
+    assert len(rows) == PLAYGROUND_ROWS
+    # a row per conv (a Sequential's summary has no input row, as Keras prints it): the ones not shown are counted
+    assert f"… and {1500 - PLAYGROUND_ROWS:,} more rows" in body
+    assert len(model["layers"]) == PLAYGROUND_ROWS
+    assert model["total_params"] == f"{(3 * 3 * 3 + 1) * 8 + 1499 * (3 * 3 * 8 + 1) * 8:,}"
+    small = Playground().analyse(LENET)["model"]["table"]
+    assert "more rows" not in small

@@ -45,13 +45,13 @@ def _as_fds_3_and_4(commands: int, replies: int) -> None:
 
 
 class Browser:
-    def __init__(self, executable: str = CHROMIUM):
+    def __init__(self, executable: str = CHROMIUM, extra_flags: tuple[str, ...] = ()):
         self.profile = tempfile.mkdtemp(prefix="cnndsl-chromium-")
         to_browser_read, self._to_browser = os.pipe()
         self._from_browser, from_browser_write = os.pipe()
         # the child sees our pipe ends as its fds 3 (commands in) and 4 (replies out)
         self.process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            [executable, *FLAGS, *extra_flags, f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

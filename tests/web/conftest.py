@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 DIST = WEB / "dist"
 # what the built site is made from: a newer one of these means the site must be built again
-SOURCES = [WEB / "build.mjs", WEB / "manual.mjs", WEB / "package-lock.json", ROOT / "README.md", ROOT / "grammar"]
+SOURCES = [WEB / "build.mjs", WEB / "manual.mjs", WEB / "bytecode.mjs", WEB / "package-lock.json", ROOT / "README.md", ROOT / "grammar"]
 SOURCE_TREES = [ROOT / "cnndsl", WEB / "src", ROOT / "docs", ROOT / "examples"]
 
 

@@ -7,10 +7,12 @@ const DIMS = /^(?:-?\d+|\?)(?:x(?:-?\d+|\?))+(?![A-Za-z_0-9])/;
 const NUMBER = /^(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?)/;
 const WORD = /^[A-Za-z_][A-Za-z0-9_]*/;
 
-export function cnnLanguage(vocabulary = { layers: [], merges: [], options: [] }) {
+export function cnnLanguage(vocabulary = { layers: [], merges: [], options: [], statements: [], expressions: [] }) {
   const layers = new Set(vocabulary.layers);
   const merges = new Set(vocabulary.merges);
   const options = new Set(vocabulary.options);
+  const statements = new Set(vocabulary.statements); // param, let, if, elif, else, for, use
+  const expressionWords = new Set(vocabulary.expressions); // and, or, not, in, if, else
   return StreamLanguage.define({
     name: "cnndsl",
     startState: () => ({ stageStart: true, afterDef: false }),
@@ -44,6 +46,13 @@ export function cnnLanguage(vocabulary = { layers: [], merges: [], options: [] }
           state.afterDef = true;
           return "defKeyword";
         }
+        if (text === "in" && stream.match(/^\.[A-Za-z_][A-Za-z0-9_]*/)) return "variableName"; // in.h: the input's size
+        const rest = stream.string.slice(stream.pos);
+        // `param x = 1`, `if s == 2:`, `else:`; not a label (`name: ...`) nor a block call (`name(...)`)
+        if (atStart && statements.has(text) && (text === "else" || !/^\s*:(?!=)/.test(rest)) && !/^\s*\(/.test(rest)) {
+          return "statementKeyword";
+        }
+        if (expressionWords.has(text)) return "statementKeyword";
         if (atStart && /^\s*:(?!=)/.test(stream.string.slice(stream.pos))) {
           state.stageStart = true; // `name: conv ...`: the layer word follows the label
           return "labelName";
@@ -71,6 +80,7 @@ export function cnnLanguage(vocabulary = { layers: [], merges: [], options: [] }
       layer: t.keyword,
       merge: t.controlKeyword,
       defKeyword: t.definitionKeyword,
+      statementKeyword: t.definitionKeyword,
       blockName: t.function(t.variableName),
       option: t.modifier,
       labelName: t.labelName,

@@ -10,7 +10,7 @@ import { autocompletion, closeBrackets } from "@codemirror/autocomplete";
 import { setDiagnostics, lintGutter } from "@codemirror/lint";
 import examples from "virtual:examples";
 import { cnnLanguage, cnnHighlighting, cnnIndentation } from "./language.js";
-import { decodeShare, encodeShare, MAX_SHARE_BYTES } from "./share.js";
+import { decodeShare, encodeShare, encodeParams, decodeParams, MAX_SHARE_BYTES } from "./share.js";
 import { markdownToHtml, escapeHtml } from "./markdown.js";
 
 const DEBOUNCE_MS = 40;
@@ -126,12 +126,13 @@ function fromPosition(pos) {
 
 // Analysis as the text changes
 
-const options = { style: "keras", layout: "channels_last", columns: null, depth: null, macs: false };
+const options = { style: "keras", layout: "channels_last", columns: null, depth: null, macs: false, params: decodeParams(location.hash) };
 let version = 0;
 let analysing = false;
 let debounce = null;
 let analysed = { text: null, result: null };
 let bootedAt = null;
+let firstReadyAt = null; // ms from navigation (performance.now's origin) to the first analysis shown
 const timings = []; // [ms from the change to the table shown], for the measurements in the README
 
 function textChanged() {
@@ -161,6 +162,7 @@ async function analyse() {
   const started = changedAt;
   requestAnimationFrame(() => setTimeout(() => timings.push(performance.now() - started))); // once painted
   setStatus("ready");
+  if (firstReadyAt === null) firstReadyAt = performance.now();
   refreshActiveTab();
 }
 
@@ -173,6 +175,7 @@ const analyser = new Analyser((message) => {
   analyser.booted = true;
   bootedAt = performance.now();
   window.cnndslBootSeconds = message.seconds;
+  window.cnndslBootPhases = message.phases; // {pyodide, cnndsl}: seconds to start Python, then to import cnndsl
   if (!vocabulary) {
     vocabulary = message.vocabulary;
     view.dispatch({ effects: language.reconfigure(cnnLanguage(vocabulary)) });
@@ -185,6 +188,7 @@ const analyser = new Analyser((message) => {
 // What the page shows
 
 function render(result) {
+  renderParams(result.params ?? []);
   const diagnostics = result.bug
     ? [{ line: 1, col: 1, end_line: 1, end_col: 1, code: "bug", message: `cnndsl hit a bug: ${result.bug}`, hint: "please report it with the text that caused it", fixes: [], related: [] }]
     : result.diagnostics;
@@ -202,9 +206,10 @@ function render(result) {
   if (model.table !== undefined) {
     $("#summary").innerHTML = model.table; // cnndsl's own HTML table: every cell escaped by it
     $("#summary").classList.remove("pre");
+    const layers = new Set(model.layers);
     for (const row of $("#summary").querySelectorAll("tbody tr")) {
       const name = row.cells[0].textContent.split(" ")[0];
-      if (model.layers.includes(name)) {
+      if (layers.has(name)) {
         row.dataset.layer = name;
         row.title = `explain ${name}`;
       }
@@ -220,6 +225,38 @@ function render(result) {
     ...model.layers.map((name) => new Option(name, name)),
   );
   select.value = model.layers.includes(chosen) ? chosen : "";
+}
+
+// The file's `param` lines as inputs: an empty input is the file's default; a value is `--set NAME=VALUE`.
+// The inputs are made again only when the names or defaults change, so typing in one keeps its focus.
+function renderParams(params) {
+  const form = $("#params");
+  const shape = JSON.stringify(params.map((p) => [p.name, p.default]));
+  if (form.dataset.shape !== shape) {
+    form.dataset.shape = shape;
+    form.replaceChildren(Object.assign(document.createElement("b"), { textContent: "Parameters" }));
+    for (const p of params) {
+      const label = document.createElement("label");
+      const input = document.createElement("input");
+      input.dataset.param = p.name;
+      input.placeholder = p.default;
+      input.inputMode = "decimal";
+      input.value = options.params[p.name] ?? "";
+      input.setAttribute("aria-label", `param ${p.name} (default ${p.default})`);
+      input.addEventListener("input", () => {
+        options.params[p.name] = input.value;
+        textChanged();
+      });
+      label.append(p.name, input);
+      form.append(label);
+    }
+  }
+  for (const p of params) {
+    const input = form.querySelector(`input[data-param="${CSS.escape(p.name)}"]`);
+    input.classList.toggle("bad", Boolean(p.problem));
+    input.title = p.problem ? `${p.problem}: the default ${p.default} is used` : `line ${p.line}: param ${p.name} = ${p.default}`;
+  }
+  form.hidden = params.length === 0;
 }
 
 function renderDiagnostics(diagnostics) {
@@ -449,6 +486,7 @@ menu.append(...examples.map((example, i) => new Option(example.title, String(i))
 menu.addEventListener("change", () => {
   if (menu.value === "") return;
   const example = examples[Number(menu.value)];
+  options.params = {};
   setText(example.text);
   filename = example.file;
   menu.value = "";
@@ -464,6 +502,7 @@ window.addEventListener("hashchange", () => {
   if (shared.error) showMessage(shared.error);
   else if (shared.text !== null && shared.text !== view.state.doc.toString()) {
     filename = null;
+    options.params = decodeParams(location.hash);
     setText(shared.text);
   }
 });
@@ -475,7 +514,9 @@ $("#share").addEventListener("click", async () => {
     showMessage(`This model is too long for a link (more than ${(MAX_SHARE_BYTES / 1e6).toFixed(0)} MB); save it as a .cnn file instead.`);
     return;
   }
-  const url = `${location.origin}${location.pathname}#code=${encoded}`;
+  const declared = [...document.querySelectorAll("#params input")].map((i) => i.dataset.param);
+  const given = Object.fromEntries(declared.filter((n) => options.params[n] !== undefined).map((n) => [n, options.params[n]]));
+  const url = `${location.origin}${location.pathname}#code=${encoded}${encodeParams(given)}`;
   window.history.replaceState(null, "", url);
   $("#share-url").value = url;
   $("#share-box").hidden = false;
@@ -500,8 +541,15 @@ function showMessage(text) {
 window.cnndslPlayground = {
   view,
   timings,
-  setText,
+  // the whole text replaced, as opening a file would: `file` names the model as on the command line
+  setText(text, file = null) {
+    filename = file;
+    setText(text);
+  },
   get bootedAt() {
     return bootedAt;
+  },
+  get firstReadyAt() {
+    return firstReadyAt;
   },
 };

@@ -9,6 +9,30 @@ export function encodeShare(text) {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+// The values of a family's params travel after the text as `&set=NAME=VALUE` (URL-encoded), as `--set`.
+export function encodeParams(params) {
+  return Object.entries(params)
+    .filter(([, value]) => String(value).trim() !== "")
+    .map(([name, value]) => `&set=${encodeURIComponent(`${name}=${value}`)}`)
+    .join("");
+}
+
+export function decodeParams(hash) {
+  const params = {};
+  for (const part of hash.split("&").slice(1)) {
+    if (!part.startsWith("set=")) continue;
+    let pair;
+    try {
+      pair = decodeURIComponent(part.slice(4));
+    } catch {
+      continue;
+    }
+    const at = pair.indexOf("=");
+    if (at > 0) params[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return params;
+}
+
 // {text} for a #code= fragment, {text: null} for none, {text: null, error} for one that cannot be read.
 export function decodeShare(hash) {
   const match = /^#code=([A-Za-z0-9_-]*={0,2})$/.exec(hash.split("&")[0]);

@@ -4,17 +4,24 @@ import { loadPyodide } from "./pyodide/pyodide.mjs";
 
 const booted = (async () => {
   const started = performance.now();
+  const phases = {};
+  const lap = (name, since) => (phases[name] = (performance.now() - since) / 1000);
   const [pyodide, files] = await Promise.all([
-    loadPyodide({ indexURL: new URL("./pyodide/", import.meta.url).href }),
+    loadPyodide({ indexURL: new URL("./pyodide/", import.meta.url).href }).then((p) => (lap("pyodide", started), p)),
     fetch(new URL("./python/files.json", import.meta.url)).then((r) => r.json()),
   ]);
-  for (const [path, text] of Object.entries(files)) {
-    pyodide.FS.mkdirTree("/cnndsl-site/" + path.slice(0, path.lastIndexOf("/")));
-    pyodide.FS.writeFile("/cnndsl-site/" + path, text);
-  }
+  const importing = performance.now();
+  const write = (relative, data) => {
+    const full = `${files.root}/${relative}`;
+    pyodide.FS.mkdirTree(full.slice(0, full.lastIndexOf("/")));
+    pyodide.FS.writeFile(full, data);
+  };
+  for (const [relative, text] of Object.entries(files.sources)) write(relative, text);
+  // the build's .pyc files: importing cnndsl then skips compiling its sources
+  for (const [relative, base64] of Object.entries(files.bytecode)) write(relative, Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)));
   pyodide.runPython(`
 import sys, json
-sys.path.insert(0, "/cnndsl-site")
+sys.path.insert(0, ${JSON.stringify(files.root)})
 from cnndsl.tools.playground import Playground, vocabulary
 _playground = Playground()
 def _call(method, args_json):
@@ -23,9 +30,10 @@ def _call(method, args_json):
         return json.dumps(vocabulary())
     return json.dumps(getattr(_playground, method)(*args))
 `);
+  lap("cnndsl", importing);
   const call = pyodide.globals.get("_call");
   const vocabulary = JSON.parse(call("vocabulary", "[]"));
-  postMessage({ booted: true, vocabulary, seconds: (performance.now() - started) / 1000 });
+  postMessage({ booted: true, vocabulary, phases, seconds: (performance.now() - started) / 1000 });
   return call;
 })();
 
