@@ -219,28 +219,23 @@ def read_functional(body: dict, graph: Graph) -> None:
         args = node.get("args") if isinstance(node, dict) else None
         if not isinstance(args, list) or not args:
             raise ModelFileError("the layer's inputs cannot be read", where(n, entry), exit_code=2)
+        if str(entry.get("module") or "").startswith("keras.src.ops."):
+            index[name] = graph.add(operation(n, entry, node, index))
+            continue
         tensors = args[0] if isinstance(args[0], list) else [args[0]]
         inputs, shapes = [], []
         for tensor in tensors:
-            found = tensor_ref(tensor)
+            found = follow(tensor, index, n, entry)
             if found is None:
                 raise ModelFileError("an input of the layer is not a tensor cnndsl can follow", where(n, entry))
-            (source, node_index, tensor_index), shape = found
-            if source not in index:
-                raise ModelFileError(
-                    f"the layer reads `{printable(source)}`, which comes later or not at all in config.json",
-                    where(n, entry),
-                    exit_code=2,
-                )
-            if node_index != 0 or tensor_index != 0:
-                raise ModelFileError(
-                    "the layer reads a second output of a layer, which cnndsl does not import", where(n, entry)
-                )
-            inputs.append(index[source])
-            shapes.append(shape)
+            inputs.append(found[0])
+            shapes.append(found[1])
         built = (entry.get("build_config") or {}).get("input_shape")
         if len(shapes) == 1 and shapes[0] is None and isinstance(built, list):
             shapes = [built]
+        if entry.get("class_name") == "Sequential" and entry.get("module") == "keras":
+            index[name] = nested_sequential(n, entry, inputs, graph)
+            continue
         index[name] = graph.add(convert(n, entry, inputs, shapes, graph))
     outputs = body.get("output_layers")
     if isinstance(outputs, list) and outputs and not isinstance(outputs[0], list):
@@ -252,6 +247,83 @@ def read_functional(body: dict, graph: Graph) -> None:
             raise ModelFileError(f"the model's output `{printable(out)}` is not one of its layers", exit_code=2)
         graph.outputs.append(index[out[0]])
     keep_reachable(graph)
+
+
+def follow(value, index: dict, n: int, entry: dict):
+    """(graph index, shape) of the tensor `value` refers to; None when `value` is not a tensor."""
+    found = tensor_ref(value)
+    if found is None:
+        return None
+    (source, node_index, tensor_index), shape = found
+    if source not in index:
+        raise ModelFileError(
+            f"the layer reads `{printable(source)}`, which comes later or not at all in config.json",
+            where(n, entry),
+            exit_code=2,
+        )
+    if node_index != 0 or tensor_index != 0:
+        raise ModelFileError("the layer reads a second output of a layer, which cnndsl does not import", where(n, entry))
+    return index[source], shape
+
+
+def nested_sequential(n: int, entry: dict, inputs: list[int], graph: Graph) -> int:
+    """A Sequential used as a layer (ConvNeXt's stem): its layers, one after another; the index of the last."""
+    layers = (entry.get("config") or {}).get("layers")
+    if len(inputs) != 1 or not isinstance(layers, list):
+        raise ModelFileError("the nested Sequential's layers cannot be read", where(n, entry), exit_code=2)
+    previous = inputs[0]
+    for inner in layers:
+        if not isinstance(inner, dict) or not isinstance(inner.get("config", {}), dict):
+            raise ModelFileError("a layer of the nested Sequential is not a layer", where(n, entry), exit_code=2)
+        if inner.get("class_name") == "InputLayer":
+            continue
+        if inner.get("class_name") == "Sequential":
+            raise ModelFileError("a Sequential inside a nested Sequential is not one cnndsl imports", where(n, inner))
+        shape = (inner.get("build_config") or {}).get("input_shape")
+        previous = graph.add(convert(n, inner, [previous], [shape], graph))
+    return previous
+
+
+# Keras operations on tensors (`x + 3.0`, `inputs + x`: no layer, an operation in the config)
+# -> the merge they are between two tensors.
+OPERATION_MERGES = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply"}
+
+
+def operation(n: int, entry: dict, node: dict, index: dict) -> Layer:
+    """A tensor operation: of two tensors, their merge; of a tensor and a number, a `rescale`."""
+    kind = entry.get("class_name")
+    name = str(entry.get("name") or "")
+    place = where(n, entry)
+    args = node.get("args")
+    if node.get("kwargs") or len(args) != 2 or kind not in (*OPERATION_MERGES, "TrueDivide", "Divide"):
+        raise ModelFileError(
+            f"the operation `{printable(kind)}` on tensors is not one cnndsl imports",
+            place,
+            "cnndsl reads +, - and * of two tensors, and +, -, * and / of a tensor and a number",
+        )
+    found = [follow(arg, index, n, entry) for arg in args]
+    label = None if is_default_name(name, str(kind)) else name if re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", name) else None
+    if all(found):
+        if kind not in OPERATION_MERGES:
+            raise ModelFileError(f"the operation `{kind}` of two tensors is not one cnndsl imports", place)
+        return Layer(OPERATION_MERGES[kind], (), tuple(i for i, _ in found), label, name, str(kind))
+    numbers = [arg for arg in args if isinstance(arg, (int, float)) and not isinstance(arg, bool)]
+    if len(numbers) != 1 or not any(found):
+        raise ModelFileError(f"the operation `{kind}` reads something else than tensors and a number", place)
+    number, tensor_first = float(numbers[0]), found[0] is not None
+    if kind == "Add":
+        scale, offset = 1.0, number
+    elif kind == "Multiply":
+        scale, offset = number, 0.0
+    elif kind == "Subtract":
+        scale, offset = (1.0, -number) if tensor_first else (-1.0, number)
+    elif tensor_first and number != 0:  # x / c
+        scale, offset = 1.0 / number, 0.0
+    else:
+        raise ModelFileError("a number divided by a tensor is not one cnndsl writes", place)
+    words: list = [Value("scale", scale)] + (["offset", Value("offset", offset)] if offset else [])
+    source = next(i for i, _ in filter(None, found))
+    return Layer("rescale", tuple(words), (source,), label, name, str(kind))
 
 
 def keep_reachable(graph: Graph) -> None:
@@ -297,6 +369,8 @@ def convert(n: int, entry: dict, inputs: list[int], shapes: list, graph: Graph) 
             "replace the Lambda with Keras layers, or write that part of the model in cnndsl",
         )
     rule = KERAS_RULES.get(class_name) if isinstance(class_name, str) else None
+    if rule is None and entry.get("registered_name") == class_name:
+        rule = APPLICATION_RULES.get((module, class_name))
     if (
         rule is None
         or (module and not module.startswith("keras"))
@@ -560,8 +634,7 @@ def rescale(config, shapes):
 def normalize(config, shapes):
     if config.get("invert"):
         raise Refused("an inverted Normalization is not one cnndsl writes")
-    axis = config.get("axis", -1)
-    if axis not in (-1, [-1], (-1,)) and axis != rank_of(shapes):
+    if not _over_last_axis(config.get("axis", -1), shapes):
         raise Refused("a Normalization over another axis than the channels is not one cnndsl writes")
     mean, variance = config.get("mean"), config.get("variance")
     if mean is None:
@@ -571,6 +644,13 @@ def normalize(config, shapes):
         given = list(given) if isinstance(given, (list, tuple)) else [given]
         values += [word, *[Value(word, float(v)) for v in given]]
     return "normalize", values
+
+
+def layer_scale(config, shapes):
+    channels = shapes[0][-1] if shapes and isinstance(shapes[0], list) else None
+    if config.get("projection_dim") != channels:
+        raise Refused("a LayerScale whose factors are not one per channel is not one cnndsl writes")
+    return "layerscale", [Value("init", float(config["init_values"]))]
 
 
 def merge(keyword):
@@ -611,6 +691,7 @@ for _rule, _words in (
     (reshape, "`reshape`"),
     (rescale, "`rescale`"),
     (normalize, "`normalize`"),
+    (layer_scale, "`layerscale`"),
 ):
     writes(_rule, _words)
 
@@ -659,8 +740,15 @@ KERAS_RULES = {
 }
 
 
+# Layer classes of keras.applications' own modules (not in keras.layers), by (module, class).
+APPLICATION_RULES = {
+    ("keras.src.applications.convnext", "LayerScale"): layer_scale,
+}
+
+
 def keras_layers_markdown() -> str:
-    """The table of Keras layer classes `cnndsl import` reads, from KERAS_RULES."""
+    """The table of Keras layer classes `cnndsl import` reads, from KERAS_RULES and APPLICATION_RULES."""
     rows = ["| Keras layer | cnndsl |", "|---|---|"]
     rows += [f"| `{name}` | {rule.writes} |" for name, rule in KERAS_RULES.items()]
+    rows += [f"| `{name}` (`{module}`) | {rule.writes} |" for (module, name), rule in APPLICATION_RULES.items()]
     return "\n".join(rows)

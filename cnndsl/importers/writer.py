@@ -144,7 +144,10 @@ def wrap_stages(stages: list, indent: int, width: int = WIDTH) -> list[str]:
     pad = " " * indent
     for stage in stages:
         text = stage_text(stage)
-        joined = text if not current else f"{current} | {text}"
+        if current:
+            joined = f"{current} | {text}"
+        else:  # a line after a merge that opened up continues the branch
+            joined = "| " + text if lines and lines_continue(lines, indent) else text
         if len(pad) + len(joined) <= width:
             current = joined
             continue
