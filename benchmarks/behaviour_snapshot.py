@@ -59,7 +59,8 @@ def record() -> dict[str, str]:
     for path in files():
         rel = path.relative_to(ROOT).as_posix()
         for command in COMMANDS:
-            result[f"{' '.join(command)} {rel}"] = run([*command, str(path)])
+            # The path as the user wrote it, relative: two checkouts record the same messages.
+            result[f"{' '.join(command)} {rel}"] = run([*command, rel])
     try:
         from hostile_inputs import hostile
     except ImportError:
@@ -78,7 +79,10 @@ def record() -> dict[str, str]:
 
 
 def main() -> int:
-    out = Path(sys.argv[1])
+    import os
+
+    out = Path(sys.argv[1]).resolve()
+    os.chdir(ROOT)
     now = record()
     if "--check" not in sys.argv:
         out.write_text(json.dumps(now, indent=1, sort_keys=True), encoding="utf-8")

@@ -11,7 +11,7 @@ the layers before it (tests/test_layout.py walks every import to hold this):
     views     summary tables, explain, diagrams, diff, FLOP counters, error formats
     tools     fmt, the editor and language server, the notebook, highlighting, budgets
     api       this module and port.py: the public API
-    cli       the command line
+    cli       the command line (and _plain_commands.py, its options' defaults, generated)
     build     `python -m cnndsl.build`: rewrites every generated file
 """
 

@@ -6,7 +6,6 @@ cannot be read or written), 3 a bug in cnndsl (reported without a traceback).
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 
@@ -16,20 +15,44 @@ from .core import choices
 OK, MODEL_ERROR, USAGE, INTERNAL = 0, 1, 2, 3
 
 
-class _Parser(argparse.ArgumentParser):
-    # While the parser is built, argparse makes a help formatter for every argument (only to check its metavar)
-    # and for add_subparsers; a formatter without a width imports shutil to ask the terminal's. Building with a
-    # fixed width keeps that import off every command's path; help and usage text still get the terminal's width.
-    _building = True
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
-    def _get_formatter(self):
-        if self._building:
-            return self.formatter_class(prog=self.prog, width=80)
-        return super()._get_formatter()
 
-    def error(self, message):  # argparse's own exit code is already 2; keep the text short
-        self.print_usage(sys.stderr)
-        self.exit(USAGE, f"{self.prog}: error: {message}\n")
+def _type_error(message: str) -> Exception:
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
+
+
+def _parser_class() -> type:
+    """argparse's parser, made quieter; argparse is imported only for a line that needs it."""
+    global _Parser
+    if _Parser is not None:
+        return _Parser
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        # While the parser is built, argparse makes a help formatter for every argument (only to check its metavar)
+        # and for add_subparsers; a formatter without a width imports shutil to ask the terminal's. Building with a
+        # fixed width keeps that import off every command's path; help and usage text still get the terminal's width.
+        _building = True
+
+        def _get_formatter(self):
+            if self._building:
+                return self.formatter_class(prog=self.prog, width=80)
+            return super()._get_formatter()
+
+        def error(self, message):  # argparse's own exit code is already 2; keep the text short
+            self.print_usage(sys.stderr)
+            self.exit(USAGE, f"{self.prog}: error: {message}\n")
+
+    _Parser = Parser
+    return Parser
+
+
+_Parser = None
 
 
 class _Unbuilt:
@@ -56,9 +79,10 @@ class _OneCommand:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; given `only`, the command on the line, only its options are built."""
-    parser = _Parser(prog="cnndsl", description="Write a CNN once: shapes, parameters, Keras and PyTorch code.")
+    Parser = _parser_class()
+    parser = Parser(prog="cnndsl", description="Write a CNN once: shapes, parameters, Keras and PyTorch code.")
     parser.add_argument("--version", action="version", version=f"cnndsl {__version__}")
-    subparsers = commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers = commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     if only is not None:
         commands = _OneCommand(subparsers, only)
@@ -246,7 +270,7 @@ def _assignment(text: str) -> tuple[str, str]:
     name, equals, value = text.partition("=")
     name = name.strip()
     if not equals or not name.isidentifier() or not value.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, as in alpha=0.5, not {text!r}")
+        raise _type_error(f"expected NAME=VALUE, as in alpha=0.5, not {text!r}")
     return name, value
 
 
@@ -260,9 +284,9 @@ def _natural(text: str) -> int:
     try:
         value = _whole(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise _type_error(f"not a whole number: {text!r}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise _type_error("must be 0 or more")
     return value
 
 
@@ -286,7 +310,7 @@ def _whole(text: str) -> int:
     """A whole number from the command line, no larger than any size cnndsl takes (2^31)."""
     digits = text.strip().lstrip("+-").replace("_", "")
     if digits.isdigit() and (len(digits) > 10 or int(digits) > 2**31):
-        raise argparse.ArgumentTypeError("must be at most 2^31 (2,147,483,648)")
+        raise _type_error("must be at most 2^31 (2,147,483,648)")
     return int(text)
 
 
@@ -296,7 +320,7 @@ def _columns(text: str) -> tuple[str, ...]:
     try:
         return parse_columns(text)
     except ValueError as err:
-        raise argparse.ArgumentTypeError(
+        raise _type_error(
             f"{err}; choose from {', '.join(choices.SUMMARY_COLUMNS)}"
         ) from None
 
@@ -320,9 +344,9 @@ def _positive(text: str) -> int:
     try:
         value = _whole(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise _type_error(f"not a whole number: {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise _type_error("must be at least 1")
     return value
 
 
@@ -379,15 +403,83 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr = stderr
 
 
+def plain_commands() -> dict:
+    """For each command without required options: its positionals (name, nargs) and its defaults,
+    as argparse gives them (`python -m cnndsl.build` writes this to cnndsl/_plain_commands.py)."""
+    import argparse
+
+    parser = build_parser()
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    table = {}
+    for name, command in subparsers.choices.items():
+        positionals = tuple((action.dest, action.nargs) for action in command._actions if not action.option_strings)
+        options = [action for action in command._actions if action.option_strings and action.dest != "help"]
+        groups_required = any(group.required for group in command._mutually_exclusive_groups)
+        if groups_required or any(action.required for action in options):
+            continue
+        if not (all(nargs is None for _, nargs in positionals) or [nargs for _, nargs in positionals] == ["+"]):
+            continue
+        if any(isinstance(action.default, str) and action.type is not None for action in options):
+            continue  # argparse would convert that default with the type
+        defaults = {action.dest: action.default for action in options}
+        defaults.update((key, value) for key, value in command._defaults.items() if key != "command_parser")
+        if all(type(value) in (type(None), bool, int, str) for value in defaults.values()):
+            table[name] = (positionals, defaults)
+    return table
+
+
+def _plain_arguments(argv: list[str]):
+    """The arguments of a line with no option at all (`summary lenet.cnn`), as argparse would parse
+    them, without importing or building argparse's parser: ~3.5 ms of such a start."""
+    if not argv or any(word.startswith("-") for word in argv):
+        return None
+    from ._plain_commands import PLAIN_COMMANDS
+
+    known = PLAIN_COMMANDS.get(argv[0])
+    if known is None:
+        return None
+    positionals, defaults = known
+    words = argv[1:]
+    if [nargs for _, nargs in positionals] == ["+"]:
+        if not words:
+            return None
+        values = {positionals[0][0]: words}
+    elif len(words) == len(positionals):
+        values = {name: word for (name, _), word in zip(positionals, words)}
+    else:
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(command=argv[0], **defaults, **values, command_parser=_ParserWhenNeeded(argv[0]))
+
+
+class _ParserWhenNeeded:
+    """A command's parser, built the first time something asks it for anything (an error to report)."""
+
+    def __init__(self, command: str):
+        self._command = command
+
+    def __getattr__(self, name):
+        import argparse
+
+        parser = build_parser(self._command)
+        subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+        return getattr(subparsers.choices[self._command], name)
+
+
 def _main(argv: list[str] | None) -> int:
     # Lark imports the third-party `regex` module when it is installed, but
     # our grammar needs only `re`; skipping it saves ~7 ms of start-up.
     sys.modules.setdefault("regex", None)
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv[0] if argv else None)
-    args, extra = parser.parse_known_args(argv)
-    if extra:  # reported by the command's own parser, so its usage line is the one shown
-        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    args = _plain_arguments(argv)
+    if args is None:
+        parser = build_parser(argv[0] if argv else None)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the command's own parser, so its usage line is the one shown
+            getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    else:
+        parser = args.command_parser
     if args.command == "layers":
         from .views.reference import layer_table
 
@@ -514,13 +606,14 @@ def _run_text(text: str, filename: str, args, found: list) -> int:
     from . import CnnError, Source, diagnose
     from .core.errors import ParameterProblem
 
+    # The model lives until the command ends and holds no cycles: a collection now and then would walk
+    # all of it again (at 80,000 layers, a tenth of the command's time). The process ends soon after.
+    gc.disable()
     try:
         diagnosis = diagnose(text, filename, params=_params(args))
         if diagnosis.errors:
             return _model_errors(diagnosis.errors, diagnosis.source, args, found)
         model = diagnosis.model
-        # The model lives until the command ends: keep the collector from walking it again.
-        gc.freeze()
         warnings, mode = diagnosis.warnings, None
         if warnings and args.command in ("check", "summary"):
             # The project's settings only matter when there is a warning (reading TOML costs ~5 ms).

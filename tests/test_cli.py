@@ -225,6 +225,7 @@ NOT_FOR_SUMMARY = {
     "cnndsl.emit.keras", "cnndsl.emit.pytorch", "cnndsl.views.explain", "cnndsl.views.diagram", "cnndsl.model.memory",
     "cnndsl.views.reference", "cnndsl.views.diagnostics", "cnndsl.port", "cnndsl.language.parser_build", "cnndsl.tools.highlight",
     "cnndsl.build.catalogue", "cnndsl.language._generated_parser", "dataclasses", "inspect", "fractions", "typing",
+    "argparse", "gettext", "locale",
 }  # fmt: skip
 
 
@@ -284,3 +285,55 @@ def test_check_imports_only_what_it_uses(tmp_path):
     status, imported = eval(result.stderr)  # noqa: S307 - our own repr
     assert status == 0 and "cnndsl.tools.budgets" in imported
     assert sorted(set(imported) & (NOT_FOR_SUMMARY | {"decimal", "tomllib", "tomli"})) == []
+
+
+PLAIN_LINES = [
+    ["summary", "examples/lenet.cnn"],
+    ["check", "a.cnn"],
+    ["check", "a.cnn", "b.cnn", "c.cnn"],
+    ["explain", "x.cnn"],
+    ["diagram", "x.cnn"],
+    ["flops", "x.cnn"],
+    ["diff", "a.cnn", "b.cnn"],
+    ["fmt", "a.cnn", "b.cnn"],
+    ["lsp"],
+]
+
+
+@pytest.mark.parametrize("argv", PLAIN_LINES, ids=lambda argv: " ".join(argv))
+def test_a_line_without_options_reads_as_argparse_reads_it(argv):
+    from cnndsl import cli
+
+    plain = cli._plain_arguments(argv)
+    assert plain is not None, "this line should take the path without argparse"
+    parsed = cli.build_parser(argv[0]).parse_args(argv)
+    expected = {key: value for key, value in vars(parsed).items() if key != "command_parser"}
+    assert {key: value for key, value in vars(plain).items() if key != "command_parser"} == expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["summary"], ["summary", "a.cnn", "b.cnn"], ["summary", "-"], ["summary", "a.cnn", "--json"], ["check"],
+     ["diff", "a.cnn"], ["emit", "a.cnn"], ["layers"], ["layers", "conv"], ["import", "m.keras"], ["nosuch", "a"]],
+    ids=lambda argv: " ".join(argv) or "nothing",
+)  # fmt: skip
+def test_any_other_line_goes_to_argparse(argv):
+    from cnndsl import cli
+
+    assert cli._plain_arguments(argv) is None
+
+
+def test_the_plain_paths_parser_is_built_when_an_error_needs_it(capsys):
+    from cnndsl import cli
+
+    plain = cli._plain_arguments(["summary", "a.cnn"])
+    with pytest.raises(SystemExit) as stop:
+        plain.command_parser.error("something is wrong")
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: cnndsl summary [-h]") and "cnndsl summary: error: something is wrong" in err
+
+
+def test_a_missing_file_on_the_plain_path_is_a_usage_error(tmp_path, capsys):
+    assert main(["summary", str(tmp_path / "missing.cnn")]) == 2
+    assert "missing.cnn" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import cnndsl
 PACKAGE = Path(cnndsl.__file__).resolve().parent
 # lowest first; a module may import from its own layer and the ones before it
 LAYERS = ["core", "layers", "language", "model", "emit", "views", "tools", "importers", "api", "cli", "build"]
-TOP = {"cli": "cli", "__main__": "cli", "__init__": "api", "port": "api"}
+TOP = {"cli": "cli", "_plain_commands": "cli", "__main__": "cli", "__init__": "api", "port": "api"}
 
 
 def layer_of(module: str) -> str:
@@ -90,3 +90,20 @@ def test_no_cycle_anywhere():
 
 def test_few_files_at_the_top():
     assert len(list(PACKAGE.glob("*.py"))) <= 6
+
+
+def test_the_layout_the_docs_describe_is_the_tree():
+    root = PACKAGE.parent
+    folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    files = {p.name for p in PACKAGE.glob("*.py")}
+    page = (root / "docs" / "manual" / "internals.md").read_text(encoding="utf-8")
+    section = page.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    named = {name.strip("`/ ") for row in rows for name in row.split(",")}
+    assert named == folders | files
+    readme = (root / "README.md").read_text(encoding="utf-8").split("## How the code is laid out", 1)[1]
+    listed = readme.split("\n## ", 1)[0]
+    assert all(f"`{folder}/`" in listed for folder in folders)
+    assert LAYERS == [*(name for name in LAYERS if name in folders or name in ("api", "cli"))]
+    order = [listed.index(f"`{folder}/`") for folder in LAYERS if folder in folders]
+    assert order == sorted(order), "the README lists the folders in the import order"

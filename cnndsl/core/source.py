@@ -53,4 +53,10 @@ def visible(text: str, keep: str = "") -> str:
     """
     if text.isprintable():  # the common case, at C speed
         return text
-    return "".join(c if c.isprintable() or c == " " or c in keep else _escape_char(c) for c in text)
+    lines = text.split("\n") if "\n" in keep else [text]
+    # Only the lines with something to escape go through the character loop (a long report has none).
+    return "\n".join(line if line.isprintable() else _escape_line(line, keep) for line in lines)
+
+
+def _escape_line(line: str, keep: str) -> str:
+    return "".join(c if c.isprintable() or c in keep else _escape_char(c) for c in line)

@@ -30,7 +30,7 @@ from ..core.source import Span
 from ..layers import REGISTRY, LayerKind, Value
 from ..layers.base import keras_layer_hint, keras_layer_word
 from . import ast
-from .expressions import Block, Context, evaluate, mentions, truth
+from .expressions import Block, Context, Worked, captured, computed, evaluate, mentions, truth
 
 
 @dataclass(frozen=True)
@@ -624,8 +624,10 @@ class Expander(Context):
         if stage.kind == REUSE:
             return self.reuse(stage, current, env)
         kind = self.kind_of(stage)
-        positional, keywords = self.arguments(stage.args, env, sizes=True)
+        records: list = []
+        positional, keywords = self.arguments(stage.args, env, sizes=True, worked=records)
         bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
+        worked = self.worked(records, bound, env) if records else ()
         if stage.kind == "input":
             if current is not None:
                 raise StructureProblem(
@@ -637,6 +639,8 @@ class Expander(Context):
             raise MissingInput(stage.span)
         for layer in bound.lower():
             layer.conventions = self.conventions
+            if worked:
+                layer.worked = worked
             current = self.add(layer, () if current is None else (current,))
         if stage.kind == "input":
             self.graph.inputs.append(current)
@@ -838,8 +842,11 @@ class Expander(Context):
                 bindings[param.name] = evaluate(param.default, {**self.globals, **bindings}, self)
         return {**self.globals, **bindings}
 
-    def arguments(self, args, env: Env, sizes: bool = False) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
-        """The evaluated arguments; for a layer (`sizes`), `size x size x 3` joined into one size."""
+    def arguments(
+        self, args, env: Env, sizes: bool = False, worked: list | None = None
+    ) -> tuple[list[Value], list[tuple[str, Value, Span]]]:
+        """The evaluated arguments; for a layer (`sizes`), `size x size x 3` joined into one size.
+        Given `worked`, each computed argument's evaluation goes there, for `explain` and hovers."""
         positional: list[Value] = []
         keywords: list[tuple[str, Value, Span]] = []
         written: list = []
@@ -847,12 +854,34 @@ class Expander(Context):
             _reject_literal_product(arg)
             if isinstance(arg, ast.KeywordArg):
                 keywords.append((arg.name, evaluate(arg.value, env, self), arg.span))
+                if worked is not None and computed(arg.value) and not _is_word(arg.value, env):
+                    worked.append((arg.span, (arg.value,), keywords[-1][1].value))
             else:
                 positional.append(evaluate(arg, env, self))
-                written.append(arg)
-        if sizes and any(_is_times(arg) for arg in written[1:-1]):
-            positional = _joined_sizes(written, positional, env)
+                written.append((arg,))
+        if sizes and any(_is_times(arg) for (arg,) in written[1:-1]):
+            positional, written = _joined_sizes(written, positional, env)
+        if worked is not None:
+            for value, parts in zip(positional, written):
+                if any(computed(part) for part in parts) and not (len(parts) == 1 and _is_word(parts[0], env)):
+                    worked.append((value.span, parts, value.value))
         return positional, keywords
+
+    def worked(self, records: list, layer: LayerKind, env: Env) -> tuple[Worked, ...]:
+        """The evaluations of a layer's computed arguments, each with the argument it gave."""
+        out = []
+        for span, parts, result in records:
+            values: dict = {}
+            for part in parts:
+                captured(part, env, self, values)
+            name = next((n for n, where in layer.spans.items() if _within(span, where)), None)
+            out.append(Worked(parts, values, result, name))
+        return tuple(out)
+
+
+def _is_word(expr, env: Env) -> bool:
+    """A bare word the layer reads as an option (`same`), not a name with a value."""
+    return isinstance(expr, ast.Name) and expr.id not in env
 
 
 def _is_times(arg) -> bool:
@@ -860,27 +889,31 @@ def _is_times(arg) -> bool:
     return isinstance(arg, ast.Name) and arg.id == "x"
 
 
-def _joined_sizes(written: list, values: list[Value], env: Env) -> list[Value]:
-    """`size x size x 3`: the values an `x` joins, as one size. A size of literal numbers only is
-    left alone (it is written `32x32x3`, and the layer says so); any other part must be a whole number."""
+def _joined_sizes(written: list, values: list[Value], env: Env) -> tuple[list[Value], list[tuple]]:
+    """`size x size x 3`: the values an `x` joins, as one size, and the parts each value was written
+    as. A size of literal numbers only is left alone (it is written `32x32x3`, and the layer says
+    so); any other part must be a whole number."""
     joined: list[Value] = []
+    parts_of: list[tuple] = []
     i = 0
     while i < len(values):
         end = i
-        while end + 2 < len(values) and _is_times(written[end + 1]) and not _is_times(written[end + 2]):
+        while end + 2 < len(values) and _is_times(written[end + 1][0]) and not _is_times(written[end + 2][0]):
             end += 2
         parts = range(i, end + 1, 2)
         numeric = [isinstance(values[j].value, (int, float, tuple)) for j in parts]
-        if end == i or all(isinstance(written[j], (ast.Num, ast.Dims)) for j in parts) or not any(numeric):
+        if end == i or all(isinstance(written[j][0], (ast.Num, ast.Dims)) for j in parts) or not any(numeric):
             joined.append(values[i])
+            parts_of.append(written[i])
             i += 1
             continue
         axes_: list = []
         for j in parts:
             axes_.extend(_size_part(values[j], env))
         joined.append(Value(tuple(axes_), values[i].span.to(values[end].span)))
+        parts_of.append(tuple(written[j][0] for j in parts))
         i = end + 1
-    return joined
+    return joined, parts_of
 
 
 def _size_part(value: Value, env: Env) -> tuple:

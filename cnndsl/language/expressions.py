@@ -366,3 +366,101 @@ def mentions(expr, names) -> bool:
     if isinstance(expr, ast.ListOf):
         return any(mentions(e, names) for e in expr.items)
     return False
+
+
+# What an argument evaluated to, for `explain` and hovers: `in.c = 24, 24·6 = 144 filters`.
+
+_PRECEDENCE = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "+": 5, "-": 5}
+_PRECEDENCE.update({"*": 6, "/": 6, "//": 6, "%": 6, "**": 8})
+
+
+def computed(expr) -> bool:
+    """Whether an argument is more than a literal or a bare word: it names a value or computes one."""
+    if isinstance(expr, ast.KeywordArg):
+        return computed(expr.value)
+    return not isinstance(expr, (ast.Num, ast.Dims))
+
+
+def captured(expr, env, context, into: dict) -> None:
+    """The values of the names and `in.` axes an expression reads, in the order it reads them."""
+    if isinstance(expr, ast.KeywordArg):
+        captured(expr.value, env, context, into)
+    elif isinstance(expr, ast.Name):
+        bound = env.get(expr.id)
+        if bound is not None and expr.id not in into:
+            into[expr.id] = bound.value
+    elif isinstance(expr, ast.Shape):
+        key = f"in.{expr.axis}"
+        if key not in into and context is not None:
+            try:  # a branch not taken may read an axis the input lacks or has no size for
+                into[key] = shape_axis(context.input_shape(expr.span), expr.axis, expr.span)
+            except (BadArgument, TypeError):
+                pass
+    elif isinstance(expr, ast.BinOp):
+        captured(expr.left, env, context, into)
+        captured(expr.right, env, context, into)
+    elif isinstance(expr, (ast.Neg, ast.Not)):
+        captured(expr.operand, env, context, into)
+    elif isinstance(expr, ast.Conditional):
+        for part in (expr.then, expr.condition, expr.otherwise):
+            captured(part, env, context, into)
+    elif isinstance(expr, (ast.Function, ast.ListOf)):
+        for part in expr.args if isinstance(expr, ast.Function) else expr.items:
+            captured(part, env, context, into)
+
+
+def substituted(expr, values: dict, outer: int = 0) -> str:
+    """The expression with each name and `in.` axis replaced by its value; `*` as `·`."""
+    if isinstance(expr, ast.KeywordArg):
+        return f"{expr.name}={substituted(expr.value, values)}"
+    if isinstance(expr, (ast.Num, ast.Dims)):
+        return describe(expr.value if isinstance(expr, ast.Num) else expr.values)
+    if isinstance(expr, ast.Name):
+        return describe(values[expr.id]) if expr.id in values else expr.id
+    if isinstance(expr, ast.Shape):
+        key = f"in.{expr.axis}"
+        return describe(values[key]) if key in values else key
+    if isinstance(expr, ast.BinOp):
+        level = _PRECEDENCE[expr.op]
+        right_level = level + (expr.op != "**")  # `a - (b - c)` keeps its parentheses; `**` groups to the right
+        left = substituted(expr.left, values, level + (expr.op == "**"))
+        right = substituted(expr.right, values, right_level)
+        text = f"{left}·{right}" if expr.op == "*" else f"{left} {expr.op} {right}"
+        return f"({text})" if level < outer else text
+    if isinstance(expr, ast.Neg):
+        return f"-{substituted(expr.operand, values, 7)}"
+    if isinstance(expr, ast.Not):
+        text = f"not {substituted(expr.operand, values, 3)}"
+        return f"({text})" if outer > 3 else text
+    if isinstance(expr, ast.Conditional):
+        text = (
+            f"{substituted(expr.then, values, 1)} if {substituted(expr.condition, values, 1)} "
+            f"else {substituted(expr.otherwise, values)}"
+        )
+        return f"({text})" if outer > 0 else text
+    if isinstance(expr, ast.Function):
+        return f"{expr.name}({', '.join(substituted(arg, values) for arg in expr.args)})"
+    if isinstance(expr, ast.ListOf):
+        items = ", ".join(substituted(item, values) for item in expr.items)
+        return f"({items}{',' if len(expr.items) == 1 else ''})" if expr.tuple else f"[{items}]"
+    return "?"  # pragma: no cover - the grammar has no other expressions
+
+
+class Worked:
+    """One argument's evaluation, kept to be written out only when asked (most never are)."""
+
+    __slots__ = ("parts", "values", "result", "argument")
+
+    def __init__(self, parts: tuple, values: dict, result, argument: str | None):
+        self.parts, self.values, self.result, self.argument = parts, values, result, argument
+
+    def text(self) -> str:
+        """`in.c = 24, 24·6 = 144 filters`; `c = 64 filters`; `size = 160, 160x160x3 shape`."""
+        result = describe(self.result)
+        shown = "x".join(substituted(part, self.values, 9 if len(self.parts) > 1 else 0) for part in self.parts)
+        lines = [f"{name} = {describe(value)}" for name, value in self.values.items()]
+        single = len(self.parts) == 1 and isinstance(self.parts[0], (ast.Name, ast.Shape))
+        if not single or not lines:
+            lines.append(result if shown == result else f"{shown} = {result}")
+        text = ", ".join(lines)
+        return f"{text} {self.argument}" if self.argument else text

@@ -810,7 +810,7 @@ def _quoted_word_hint(source: Source, span: Span) -> Hint | None:
     return None
 
 
-_MERGE_TERMINAL = re.compile(r"\(\?P<MERGE_OP>\(([a-z|]+)\)\(\?!\[A-Za-z_0-9\]\)\)\|")
+_MERGE_TERMINAL = r"\(\?P<MERGE_OP>\(([a-z|]+)\)\(\?!\[A-Za-z_0-9\]\)\)\|"
 
 
 @functools.cache
@@ -820,7 +820,7 @@ def merge_words() -> tuple[str, ...]:
     Empty when the terminal is not written as `(add|concat|...)(?![A-Za-z_0-9])`."""
     from . import _parse_tables as shipped
 
-    found = _MERGE_TERMINAL.search(shipped.SCANNER[0][0])
+    found = re.search(_MERGE_TERMINAL, shipped.SCANNER[0][0])
     return tuple(found[1].split("|")) if found else ()
 
 
@@ -1297,13 +1297,28 @@ def _fast_tables() -> _FastTables:
         origin, size = rule_plan[0], rule_plan[1]
         # (children, callback, rule name); a None callback: `?rule: other` passes its one child up unchanged
         reductions.append((size, None if callback is _first and size == 1 else callback, origin))
-    tables.states = [
-        {kind: (action, arg if action is Shift else reductions[arg]) for kind, (action, arg) in row.items()}
-        for row in shipped.STATES
-    ]
+    tables.states = _States(shipped.STATES, reductions)
     tables.start_state, tables.end_state = shipped.START_STATE, shipped.END_STATE
     tables.chains = {}  # filled by `_parse_fast` as it meets each chain of `?rule: other` reductions
     return tables
+
+
+class _States(dict):
+    """Each state's actions by terminal, a reduction's rule in place of its number; a state is
+    converted the first time the parse reaches it (a short file reaches a fifth of them)."""
+
+    __slots__ = ("rows", "reductions")
+
+    def __init__(self, rows, reductions):
+        super().__init__()
+        self.rows, self.reductions = rows, reductions
+
+    def __missing__(self, state: int) -> dict:
+        reductions = self.reductions
+        row = self[state] = {
+            kind: (action, arg if action is Shift else reductions[arg]) for kind, (action, arg) in self.rows[state].items()
+        }
+        return row
 
 
 def _scanner(shipped) -> list:
@@ -1350,7 +1365,9 @@ def _retype(words: dict):
 
 # Statement start: a line at column 0 that is code, not inside brackets or after a `\`.
 # `elif` and `else` continue the `if` above them.
-CODE_START = re.compile(r"(?!(?:elif|else)\b)[^\s#]")
+@functools.cache  # compiled when first asked for: a valid file's summary never splits statements
+def code_start() -> re.Pattern:
+    return re.compile(r"(?!(?:elif|else)\b)[^\s#]")
 
 
 def statements(text: str) -> list[tuple[int, str]]:
@@ -1358,8 +1375,9 @@ def statements(text: str) -> list[tuple[int, str]]:
     lines = text.split("\n")
     starts = [0]
     depth, continued = 0, False
+    is_code = code_start().match
     for i, line in enumerate(lines):
-        if i and depth == 0 and not continued and CODE_START.match(line):
+        if i and depth == 0 and not continued and is_code(line):
             starts.append(i)
         code = line.split("#", 1)[0]
         depth = max(0, depth + code.count("(") + code.count("[") - code.count(")") - code.count("]"))

@@ -376,6 +376,7 @@ class LayerKind:
     # (cnndsl/language/foreign.py): (framework, "Class Class:keyword ...", "their_arg=our_arg ...").
     FOREIGN: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     conventions: str = "keras"  # `pytorch` when the file starts with `defaults pytorch`
+    worked: tuple = ()  # what each computed argument evaluated to (language.expressions.Worked)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

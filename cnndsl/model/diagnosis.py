@@ -49,15 +49,23 @@ class Diagnosis:
 def diagnose(source: Source, name: str | None = None, ignore=(), parse=None, params: dict | None = None) -> Diagnosis:
     """The model of `source`, or every independent error in it; and the warnings not ignored
     (codes in `ignore`, or on a line that says `# cnndsl: ignore[W101]`). `parse` as for `analyze`."""
+    import gc
+
     from .pipeline import analyze
 
+    collecting = gc.isenabled()
+    gc.disable()  # the lint's readers and findings hold no cycles either: superlinear collections otherwise
     try:
-        model = analyze(source, name, parse, params)
-    except CnnError as first:
-        return Diagnosis(source, None, every_error(source, first, name, params), [])
-    from .lint import warnings
+        try:
+            model = analyze(source, name, parse, params)
+        except CnnError as first:
+            return Diagnosis(source, None, every_error(source, first, name, params), [])
+        from .lint import warnings
 
-    return Diagnosis(source, model, [], suppressed(warnings(model), source, ignore))
+        return Diagnosis(source, model, [], suppressed(warnings(model), source, ignore))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def every_error(source: Source, first: CnnError, name: str | None = None, params: dict | None = None) -> list[CnnError]:
@@ -111,9 +119,10 @@ def _place(error: CnnError) -> tuple:
     return (0, 0, 0) if span is None else (1, span.line, span.column)
 
 
-_LABEL = re.compile(r"(?:^|[|;(]|\s)([A-Za-z_][A-Za-z_0-9{}]*)[ \t]*:(?![ \t]*(?:#.*)?$)", re.MULTILINE)
-_DEF = re.compile(r"[ \t]*def[ \t]+([A-Za-z_][A-Za-z_0-9]*)")
-_INPUT = re.compile(r"[ \t]*(?:[A-Za-z_][A-Za-z_0-9]*[ \t]*:[ \t]*)?input\b")
+# Patterns, not compiled ones: `re` compiles them when an error first needs them, not on every start.
+_LABEL = r"(?m)(?:^|[|;(]|\s)([A-Za-z_][A-Za-z_0-9{}]*)[ \t]*:(?![ \t]*(?:#.*)?$)"
+_DEF = r"[ \t]*def[ \t]+([A-Za-z_][A-Za-z_0-9]*)"
+_INPUT = r"[ \t]*(?:[A-Za-z_][A-Za-z_0-9]*[ \t]*:[ \t]*)?input\b"
 
 
 def _parse_each(source: Source, first: CnnError, errors: list[CnnError]):
@@ -138,12 +147,12 @@ def _parse_each(source: Source, first: CnnError, errors: list[CnnError]):
             met_first = True
             code = text.split("\n", 1)[0]
             span = Span(start + 1, 1, start + 1, len(code) + 1)
-            defined = _DEF.match(text)
+            defined = re.match(_DEF, text)
             if defined:
                 broken.add(defined[1])
                 continue
-            labels = tuple(label for label in _LABEL.findall(text) if "{" not in label)
-            unparsed = ast.Pipeline((ast.Unparsed(span, labels, bool(_INPUT.match(text))),), span)
+            labels = tuple(label for label in re.findall(_LABEL, text) if "{" not in label)
+            unparsed = ast.Pipeline((ast.Unparsed(span, labels, bool(re.match(_INPUT, text))),), span)
             pipelines.append(unparsed)
             kept_statements.append(unparsed)
             continue
@@ -158,7 +167,7 @@ def _parse_each(source: Source, first: CnnError, errors: list[CnnError]):
     return ast.Program(tuple(definitions), tuple(pipelines), tuple(kept_statements)), broken
 
 
-_IGNORE = re.compile(r"#\s*cnndsl:\s*ignore\[([^\]]*)\]")
+_IGNORE = r"#\s*cnndsl:\s*ignore\[([^\]]*)\]"
 
 
 def suppressed(found: list[CnnWarning], source: Source, ignore=()) -> list[CnnWarning]:
@@ -174,7 +183,7 @@ def suppressed(found: list[CnnWarning], source: Source, ignore=()) -> list[CnnWa
             if by_line is None:
                 by_line = {}
                 for number, line in enumerate(source.text.split("\n"), start=1):
-                    for match in _IGNORE.finditer(line):
+                    for match in re.finditer(_IGNORE, line):
                         by_line.setdefault(number, set()).update(c.strip() for c in match[1].split(","))
             lines = [span.line for span in (warning.span, *(call for _, call in warning.called_from)) if span]
             if any(warning.code in by_line.get(line, ()) for line in lines):

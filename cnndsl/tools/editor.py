@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from ..core.errors import CnnError, Fix
 from ..core.source import Source, Span
 from ..language import ast
-from ..language.parse import CODE_START as _CODE_START
-from ..language.parse import statements
+from ..language.parse import code_start, statements
 from ..language.syntax import IDENT, STAGE_START, STATEMENT_WORDS, TEMPLATE
 from ..model.infer import Model, TypedNode
 from ..views.text import count_text, shape_text
@@ -441,6 +440,7 @@ class Document:
             )
             out.append(f"- MACs: {count_text(info.macs)}")
             parts = explain_parts(model, node)
+            out += [f"- value: `{text}`" for text in parts["values"]]
             arithmetic = [*parts["shape"][1:], *parts["params"], *parts["macs"]]
             if any(arithmetic):
                 out.append("```")
@@ -535,7 +535,7 @@ def _enclosing_block(text: str, line: int, blocks: dict[str, list[str]]) -> str 
         match = re.match(r"def[ \t]+([A-Za-z_]\w*)", current)
         if match:
             return match.group(1) if match.group(1) in blocks else None
-        if i != line - 1 and _CODE_START.match(current):
+        if i != line - 1 and code_start().match(current):
             return None
     return None
 

@@ -5,14 +5,18 @@ grammar's contextual lexing, e.g. `n -1` against `n - 1`) and on the text
 between them (spaces, comments, line breaks). It only changes whitespace:
 
 - each line is indented 4 spaces per block level, and a line continued
-  inside brackets (or after a `\\`) 4 more per open bracket;
+  inside brackets (or after a `\\`) 4 more per open bracket; a line of `\\`
+  alone starts a logical line, so it keeps the indenter's level (which may
+  open or close a block), and the lines it continues sit with it;
 - one space between words and around `|`; none before `,` `;` `:` `)`,
   after `(`, around `=`, or between a block or merge name and its `(`;
   around arithmetic operators, one space where the file had any, none
   where it had none (`n -1` is two arguments, `n - 1` one);
 - a trailing comment gets two spaces before its `#`; comment lines take
   the indentation of the code that follows them;
-- no trailing spaces, `\\n` line endings, one final newline.
+- no trailing spaces, `\\n` line endings, one final newline (a blank line
+  after a final `\\` stays: it ends the statement); a form feed that ends
+  a line break is kept.
 
 No line is added or removed (blank lines are kept, trailing ones dropped),
 so every layer keeps its line number. Each result is checked before it is
@@ -22,6 +26,9 @@ changed file.
 """
 
 from __future__ import annotations
+
+import bisect
+import re
 
 from ..core.source import Source
 
@@ -65,15 +72,6 @@ def _comment(piece: str) -> str | None:
     return piece[at:].rstrip() if at >= 0 else None
 
 
-def _between(piece: str) -> str:
-    """A line with no token on it, as written out: its comment, `\\` for a line that only
-    continues (`\\` alone on a line joins the lines around it), or blank."""
-    comment = _comment(piece)
-    if comment:
-        return comment
-    return "\\" if piece.strip() == "\\" else ""
-
-
 def parsed_tokens(text: str) -> list:
     """The tokens the parser reads from `text` (a Source's normalised text ending in a newline)."""
     from ..language.parse import tokens
@@ -95,90 +93,131 @@ def comments(text: str, tokens: list) -> list[str]:
     return found
 
 
-def _layout(text: str, tokens: list) -> str:
-    lines: list[str] = []
-    queue: list[str] = []  # comment and blank lines waiting for the indentation of the code after them
-    current: str | None = None  # the code line being built
-    line_open = False  # whether the physical line has produced anything yet
-    depth = parens = 0
-    prev = statement = None
-    pos = 0
+_GAP = re.compile(r"#[^\n]*|\\[\t \f]*\n|\n")  # what a gap between tokens holds besides spaces
 
-    def flush(indent: str) -> None:
-        lines.extend(indent + item if item else "" for item in queue)
-        queue.clear()
 
+class _Line:
+    """One physical line of the file as fmt sees it."""
+
+    __slots__ = ("tokens", "spaced", "comment", "backslash", "kind", "depth")
+
+    def __init__(self) -> None:
+        self.tokens: list = []  # the parser's tokens on the line, in order
+        self.spaced: list[bool] = []  # whether the file had a space before each of them
+        self.comment: str | None = None
+        self.backslash = False  # the line ends with a `\` continuation
+        self.kind = "continued"  # "start" of a logical line, "free" (inside a line break), or "continued"
+        self.depth = 0  # the indenter's depth, for a "start" line
+
+
+def _lines(text: str, tokens: list) -> list[_Line]:
+    """Each physical line's tokens, comment and `\\`, and where the indenter's logical lines start.
+
+    A logical line starts where a `_NL` token ends (its indentation is that token's tail): on a
+    line of tokens, or on a line of `\\` alone, which so carries an indentation of its own."""
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    lines = [_Line() for _ in starts]
+    lines[0].kind = "start"
+
+    def line_of(pos: int) -> int:
+        return bisect.bisect_right(starts, pos) - 1
+
+    def read_gap(begin: int, end: int) -> None:
+        for match in _GAP.finditer(text, begin, end):
+            piece = match.group()
+            if piece.startswith("#"):
+                lines[line_of(match.start())].comment = piece.rstrip()
+            elif piece.startswith("\\"):
+                lines[line_of(match.start())].backslash = True
+
+    depth, pending, pos = 0, None, 0
+    rising = False  # the line break before was an _INDENT: a _DEDENT now is the end of the file's
     for token in tokens:
         if token.type == "_INDENT":
-            depth += 1
+            depth, rising = depth + 1, True
             continue
         if token.type == "_DEDENT":
+            if rising and pending is not None:
+                lines[pending].depth, pending = depth, None
             depth -= 1
             continue
-        pieces = text[pos : token.start_pos].split("\n")
-        pos = token.end_pos
-        trailing = _comment(pieces[0])
+        rising = False
+        if pending is not None:
+            lines[pending].depth = depth
+            pending = None
+        read_gap(pos, token.start_pos)
         if token.type == "_NL":
-            if len(pieces) > 1:  # `\` continued the line (or a line of `\` alone) into the one this ends
-                if current is not None:
-                    lines.append(current + " \\")
-                    current = None
-                elif not line_open:
-                    queue.append(_between(pieces[0]))
-                queue.extend(_between(piece) for piece in pieces[1:-1])
-                trailing, line_open = _comment(pieces[-1]), False
-            if trailing:
-                if current is not None:
-                    current += "  " + trailing
-                else:
-                    queue.append(trailing)
-                    line_open = True
-            if current is not None:
-                lines.append(current)
-                current = None
-            elif not line_open:
-                queue.append("")
-            line_open = False
-            queue.extend(_comment(piece) or "" for piece in str(token).split("\n")[1:-1])
-            continue
-        if len(pieces) > 1:  # a line break inside brackets, or after a backslash
-            current_before = current is not None
-            if current is not None:
-                if trailing:
-                    current += "  " + trailing
-                if parens == 0:
-                    current += " \\"
-                lines.append(current)
-                current = None
-            else:  # a statement after lines of `\` alone: they join nothing but the blank lines between
-                queue.append(_between(pieces[0]))
-            queue.extend(_between(piece) for piece in pieces[1:-1])
-            # inside brackets, one level per bracket still open (a closing one sits with its line); after `\`, one
-            opened = (parens - (str(token) in (")", "]")) if parens else 1) if current_before else 0
-            indent = INDENT * (depth + opened)
-            flush(indent)
-            current = indent + str(token)
-            if not current_before:
-                statement = str(token)
-        elif current is None:
-            flush(INDENT * depth)
-            current = INDENT * depth + str(token)
-            statement = str(token)
+            first, last = line_of(token.start_pos) + 1, line_of(token.end_pos)
+            for number in range(first, min(last, len(lines) - 1) + 1):
+                lines[number].kind = "free"
+            for match in re.finditer(r"#[^\n]*", str(token)):
+                lines[line_of(token.start_pos + match.start())].comment = match.group().rstrip()
+            if token.end_pos < len(text):
+                lines[last].kind, pending = "start", last
         else:
-            current += _space(prev, token, pieces[0] != "", statement if parens == 0 else None) + str(token)
-        line_open = True
-        parens += {"(": 1, ")": -1, "[": 1, "]": -1}.get(str(token), 0)
-        prev = token
-    tail = text[pos:].split("\n")
-    if current is not None:
-        if _comment(tail[0]):
-            current += "  " + _comment(tail[0])
-        lines.append(current)
-    queue.extend(c for piece in tail[1:] if (c := _comment(piece)))
-    flush("")
-    while lines and not lines[-1]:
-        lines.pop()
-    return "\n".join(lines) + "\n" if lines else ""
+            line = lines[line_of(token.start_pos)]
+            line.spaced.append(token.start_pos > pos)
+            line.tokens.append(token)
+        pos = token.end_pos
+    if pending is not None:
+        lines[pending].depth = depth
+    read_gap(pos, len(text))
+    if not (lines[0].tokens or lines[0].backslash):
+        lines[0].kind = "free"  # no line break before it: its spaces and form feeds mean nothing
+    return lines[:-1]  # the text ends with a newline: nothing after it
+
+
+def _layout(text: str, tokens: list) -> str:
+    lines = _lines(text, tokens)
+    indents: list[int | None] = []  # each line's depth; None: that of the next line with code on it
+    base = parens = 0
+    written = False  # whether the logical line has tokens before this physical line
+    for line in lines:
+        if line.kind == "start":
+            base, written = line.depth, False
+            indents.append(base)
+        elif not line.tokens:
+            indents.append(None)
+        elif parens:  # inside brackets, one level per bracket still open (a closing one sits with its line)
+            indents.append(base + parens - (str(line.tokens[0]) in (")", "]")))
+        else:  # after `\`, one level, unless the logical line so far is only `\`
+            indents.append(base + written)
+        for token in line.tokens:
+            parens += {"(": 1, ")": -1, "[": 1, "]": -1}.get(str(token), 0)
+        written = written or bool(line.tokens)
+    out: list[int] = []
+    following = 0  # the depth of the next line with code on it, for comment and blank lines
+    for depth in reversed(indents):
+        if depth is None:
+            depth = following
+        following = depth
+        out.append(depth)
+    out.reverse()
+    result: list[str] = []
+    parens, statement, prev = 0, None, None
+    for line, depth in zip(lines, out):
+        if line.kind == "start":
+            statement = None
+        body = ""
+        for number, token in enumerate(line.tokens):
+            if number == 0:
+                body = str(token)
+                if statement is None:
+                    statement = str(token)
+            else:
+                body += _space(prev, token, line.spaced[number], statement if parens == 0 else None) + str(token)
+            parens += {"(": 1, ")": -1, "[": 1, "]": -1}.get(str(token), 0)
+            prev = token
+        if line.backslash:
+            body += " \\" if body else "\\"
+        elif line.kind == "start" and not body:
+            body = "\f"  # a form feed, which ends a line break as code would (lines of \f alone)
+        if line.comment:
+            body += "  " + line.comment if body else line.comment
+        result.append(INDENT * depth + body if body else "")
+    while result and not result[-1] and not (len(result) > 1 and result[-2].endswith("\\")):
+        result.pop()  # trailing blank lines, but the one a final `\` joins (it ends the statement)
+    return "\n".join(result) + "\n" if result else ""
 
 
 def format_source(text: str, filename: str = "<input>") -> str:

@@ -55,6 +55,7 @@ def explain_parts(
             f"{figure(values)}·{size} = {figure(values * size)} bytes as {dtype}, per example{batch_note}",
         ]
     return {
+        "values": [worked.text() for worked in layer.worked],
         "inputs": inputs,
         "shape": [shape_text(node.shape, batch, layout)] + layer.explain_shape_in(node, layout),
         "params": params,
@@ -96,6 +97,7 @@ def field_lines(model: Model, node: TypedNode) -> list[str]:
 
 
 LABELS = {
+    "values": "values",
     "inputs": "input",
     "shape": "output",
     "params": "params",

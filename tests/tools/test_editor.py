@@ -96,3 +96,9 @@ def test_an_edit_that_leaves_the_syntax_tree_as_it_was_is_not_analysed_again():
     assert again.error is broken.error and [found.message for found in again.diagnostics()] == [
         found.message for found in broken.diagnostics()
     ]
+
+
+def test_a_layer_hover_shows_what_its_arguments_evaluated_to():
+    document = Document("param width = 2\ninput 8x8x3\nconv in.c * width 1\n")
+    hovered, _ = document.hover(3, 2)
+    assert "- value: `in.c = 3, width = 2, 3·2 = 6 filters`" in hovered

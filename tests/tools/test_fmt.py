@@ -236,8 +236,66 @@ def assert_reads_the_same(text: str) -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data(), net=networks())
 def test_continuations_glued_tokens_and_odd_whitespace(data, net):
-    # (top level only: lines of `\\` alone inside a block body still trip fmt's self-check, issue 25)
     assert_reads_the_same(data.draw(odd_layout(net.text)))
+
+
+def visible_text(text: str) -> str:
+    """Everything but whitespace: what fmt may never add, drop or reorder."""
+    return re.sub(r"[ \t\n\r\f]", "", text)
+
+
+# lines put between a file's lines: a `\` alone at any indentation (it starts a logical line of its own,
+# so its indentation opens or closes a block), comments, blanks, form feeds (which end a line break)
+LOOSE_LINES = ["\\", "  \\", "    \\", "        \\", "\t\\", "# c", "    # c", "  # c", "", "   ", "\f", "\f  # c", "  \f"]
+SMALL_BLOCK_EXAMPLES = [p for p in EXAMPLES if "def " in (t := p.read_text(encoding="utf-8")) and len(t) < 2500]
+
+
+@st.composite
+def loosened(draw, text: str) -> str:
+    """`text` with LOOSE_LINES anywhere (block bodies included) and `\\` or a comment after code lines."""
+    out = []
+    for line in text.rstrip("\n").split("\n"):
+        out += draw(st.lists(st.sampled_from(LOOSE_LINES), max_size=2))
+        out.append(line + draw(st.sampled_from(["", "", "", " \\", "\\", "  # t"])))
+    out += draw(st.lists(st.sampled_from(LOOSE_LINES), max_size=2))
+    return "\n".join(out) + draw(st.sampled_from(["\n", "", "\\\n", "\n\n"]))
+
+
+def assert_keeps_meaning_and_text(text: str) -> None:
+    """fmt of a file that parses: idempotent, the same visible text in the same order, the same
+    model (layer for layer, line for line) or the same errors on the same lines."""
+    try:
+        formatted = format_source(text, "net.cnn")
+    except cnndsl.CnnError:
+        with pytest.raises(cnndsl.CnnError):
+            cnndsl.analyze(text, "net.cnn")  # it does not parse, and check says so too
+        return
+    assert format_source(formatted, "net.cnn") == formatted
+    assert visible_text(formatted) == visible_text(text)
+    assert comments_of(formatted) == comments_of(text)
+    assert len(formatted.rstrip("\n").split("\n")) <= len(text.rstrip("\n").split("\n"))
+    before, after = cnndsl.diagnose(text, "net.cnn"), cnndsl.diagnose(formatted, "net.cnn")
+    assert [(e.code, e.span.line) for e in after.errors] == [(e.code, e.span.line) for e in before.errors]
+    if before.model is not None:
+        from cnndsl.views.diff import diff_models
+
+        assert diff_models(before.model, after.model).same
+        assert [n.span.line for n in after.model.nodes] == [n.span.line for n in before.model.nodes]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), net=networks())
+def test_loose_lines_in_block_bodies_keep_meaning_and_text(data, net):
+    text = net.text
+    if text.count("\n") > 1 and data.draw(st.booleans()):
+        text = as_block(text, data.draw(st.sampled_from(["  ", "\t", "    "])))
+    assert_keeps_meaning_and_text(data.draw(loosened(text)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), path=st.sampled_from(SMALL_BLOCK_EXAMPLES))
+def test_loose_lines_in_the_examples_keep_meaning_and_text(data, path):
+    assert_keeps_meaning_and_text(data.draw(loosened(path.read_text(encoding="utf-8"))))
 
 
 @pytest.mark.parametrize(
@@ -249,6 +307,12 @@ def test_continuations_glued_tokens_and_odd_whitespace(data, net):
         ("input 8x8x3\nparam x = 1\nzeropad 3 -1_x\n", "input 8x8x3\nparam x = 1\nzeropad 3 -1_x\n"),
         ("input 8\n\\\n\nrelu\n", "input 8\n\\\n\nrelu\n"),
         ("input 8   \\\n\\\n  relu\n", "input 8 \\\n    \\\n    relu\n"),
+        # a `\\` alone starts a logical line: its indentation is the indenter's, kept (they were exit 3)
+        ("# a\n  \\\n# c\ndef \\\ntower():\n    relu\n", "    # a\n    \\\n# c\ndef \\\n    tower():\n    relu\n"),
+        ("def b(c):\n    conv c 3\n\\\n   \n    relu\n", "def b(c):\n    conv c 3\n\\\n\n    relu\n"),
+        ("input 8\nrelu\n\t\\", "input 8\nrelu\n    \\\n"),
+        ("input 8\nrelu\\\n\n", "input 8\nrelu \\\n\n"),
+        ("input 8\n\f\nrelu\n", "input 8\n\f\nrelu\n"),
     ],
 )
 def test_lines_of_a_lone_backslash_and_glued_tokens(text, expected):

@@ -190,3 +190,37 @@ def test_shared_layers_count_once_and_two_inputs_both_count():
     assert text.count("(3·3·16 + 1)·32 = 4,640") == 1
     assert "counted there: 0 more" in text
     assert "input 1,568·4·1 = 6,272 bytes" in text  # two 28·28·1 inputs
+
+
+# What each computed argument evaluated to (issue 19: `conv in.c*6 1x1` -> `in.c = 24, 24·6 = 144 filters`)
+
+
+def test_explain_shows_what_a_shape_expression_evaluated_to():
+    model = analyze("input 8x8x24\nconv in.c*6 1x1\n")
+    assert "  values:      in.c = 24, 24·6 = 144 filters" in text_of(model, "conv2d")
+
+
+def test_explain_shows_divisible_with_keras_own_rounding(keras):
+    import importlib
+
+    make_divisible = importlib.import_module("keras.src.applications.mobilenet_v2")._make_divisible
+    model = analyze("param alpha = 1.4\ninput 32x32x3\nconv divisible(32 * alpha, 8) 3\n")
+    assert f"values:      alpha = 1.4, divisible(32·1.4, 8) = {make_divisible(32 * 1.4, 8)} filters" in text_of(
+        model, "conv2d"
+    )
+
+
+def test_explain_shows_each_call_with_its_own_values():
+    model = analyze(
+        "def blk(c, s):\n    conv c 3 stride s (same if s == 1 else valid)\n"
+        "input 16x16x3\nblk(8, 1)\nblk(16, 2)\n"
+    )
+    first, second = (explain_parts(model, n)["values"] for n in model.layers)
+    assert first == ["c = 8 filters", "s = 1 stride", "s = 1, same if 1 == 1 else valid = same padding"]
+    assert second == ["c = 16 filters", "s = 2 stride", "s = 2, same if 2 == 1 else valid = valid padding"]
+
+
+def test_explain_shows_a_joined_input_size_and_leaves_literals_alone():
+    model = analyze("param size = 24\ninput size x size // 2 x 3\nconv 8 3 same\ndense 10 activation=relu\n")
+    assert explain_parts(model, model.nodes[0])["values"] == ["size = 24, 24x(24 // 2)x3 = 24x12x3 shape"]
+    assert [explain_parts(model, n)["values"] for n in model.layers] == [[], [], []]  # conv, flatten, dense
