@@ -54,8 +54,27 @@ def keras_to_torch(keras_model, torch_model) -> None:
 
 
 def _nested(torch_model) -> bool:
-    """Whether the model keeps layers in block modules (cnndsl writes a class per `def`)."""
-    return any(type(child).__module__ == type(torch_model).__module__ for _, child in torch_model.named_modules() if child is not torch_model)
+    """Whether the model keeps layers in block modules (cnndsl writes a class per `def`, an
+    nn.Sequential for a block of modules one after the other)."""
+    for _, child in torch_model.named_modules():
+        if child is torch_model:
+            continue
+        if type(child).__module__ == type(torch_model).__module__:
+            return True
+        if type(child).__name__ == "Sequential" and not _is_separable(child):
+            return True
+    return False
+
+
+def _is_separable(module) -> bool:
+    """An nn.Sequential of a grouped conv and a conv: how cnndsl writes a separable convolution."""
+    children = list(module.children())
+    return (
+        type(module).__name__ == "Sequential"
+        and len(children) == 2
+        and all(_torch_kind(c) == "conv" for c in children)
+        and children[0].groups > 1
+    )
 
 
 def _in_cnndsl_order(keras_model) -> list:
@@ -111,10 +130,9 @@ def _in_order(layers, torch_model) -> list:
     for _, module in torch_model.named_modules():
         if id(module) in inside_separable:
             continue
-        children = list(module.children())
-        if type(module).__name__ == "Sequential" and len(children) == 2 and all(_torch_kind(c) == "conv" for c in children) and children[0].groups > 1:
+        if _is_separable(module):
             queues.setdefault("separable", []).append(module)
-            inside_separable.update(id(c) for c in children)
+            inside_separable.update(id(c) for c in module.children())
             continue
         kind = _torch_kind(module)
         if kind is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, literal
+from ..layers.activation import Activation, ReLU6, module_form
 from .target import EXAMPLE_SIZE, Target, example_shape
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
@@ -168,6 +169,16 @@ def nchw(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(map(str, dims)) + ")"
 
 
+def numbered(names: Names, base: str) -> str:
+    """`relu`, then `relu_1`, `relu_2`, ... as Keras numbers its default names."""
+    if base not in names.taken and base not in MODULE_ATTRIBUTES:
+        return names.claim(base, unsafe=MODULE_ATTRIBUTES)
+    k = 1
+    while f"{base}_{k}" in names.taken:
+        k += 1
+    return names.claim(f"{base}_{k}", unsafe=MODULE_ATTRIBUTES)
+
+
 def class_name(model_name: str) -> str:
     """`MyNet` for my_net.cnn; a name the module needs (`None`, `F`, `nn`, a builtin) gets `Model` added."""
     words = [w for w in re.split(r"[^0-9A-Za-z]+", model_name) if w]
@@ -195,6 +206,7 @@ class Scope:
         self.arguments: list[str] = []  # forward()'s
         self.expr_is_sequence = False
         self.class_name: str | None = None
+        self.extra_names: dict[int, str] = {}  # node id -> its fused activation module's name in the class
         self.sequence: list | None = None  # a chain of modules: the nn.Sequential's modules
         self.places: dict = {}  # in that Sequential: each node or call's index
         self.flat = False  # written as that nn.Sequential
@@ -350,6 +362,37 @@ class TorchStep:
         scope.init.insert(place, statement)
         scope.init_owners.insert(place, self.node.id)
 
+    def extra_module(self, base: str, expr) -> str:
+        """One more module of the layer, after its own (a fused activation's `nn.ReLU`); its `self.` name.
+        A shared layer's later uses call the first use's."""
+        extras = self.target.extras
+        if self.node.shares is not None:
+            return f"self.{extras[self.node.shares]}"
+        scope = self.scope
+        attr = scope.extra_names.get(self.node.id) if scope.call is not None else None
+        if attr is None:
+            attr = numbered(scope.taken, base)
+        extras[self.node.id] = attr
+        self._add((f"self.{attr} = ", expr, None), False)
+        return f"self.{attr}"
+
+    def input_is_fresh(self) -> bool:
+        """Whether the layer's input is a tensor only it reads, made by a layer that writes a new one:
+        an activation may then work in place (`nn.ReLU(inplace=True)`)."""
+        model, node = self.target.model, self.node
+        if len(node.inputs) != 1 or node.shares is not None:
+            return False
+        source = node.inputs[0]
+        producer = model.nodes[source]
+        return (
+            source not in model.inputs
+            and source not in model.outputs
+            and source not in self.target.skipped
+            and self.target.readers()[source] == [node.id]
+            and producer.shares is None
+            and bool(producer.info.params or producer.layer.MERGE)
+        )
+
     def helper(self, name: str) -> str:
         self.target.helpers.add(name)
         return name
@@ -366,6 +409,7 @@ class TorchTarget(Target):
     def __init__(self, model):
         super().__init__(model)
         self.helpers: set[str] = set()
+        self.extras: dict[int, str] = {}  # node id -> the attribute of its fused activation's module
         self.skipped: set[int] = set()  # nodes written as part of the next one (a pad as a conv's `padding=`)
         self.names = Names()
         self.attributes = {}
@@ -550,19 +594,28 @@ class TorchTarget(Target):
         """Short names in a block's class, the same in every call: `conv1`, `bn1`, `relu`, ..."""
         model = self.model
         direct = [i for i in scope.items if isinstance(i, int)]
-        bases = {}
+        bases = []  # (node, its own name or its fused activation's, base), in the order they are made
         for i in direct:
             layer = model.nodes[i].layer
-            bases[i] = {"dense": "fc", "layerscale": "layer_scale"}.get(layer.KEYWORDS[0], layer.KEYWORDS[0])
+            module = module_form(layer.function, layer.conventions) if isinstance(layer, (Activation, ReLU6)) else None
+            base = module[0].lower() if module else layer.KEYWORDS[0]
+            bases.append((i, False, {"dense": "fc", "layerscale": "layer_scale"}.get(base, base)))
+            fused = module_form(layer.options.get("activation"), layer.conventions)
+            if fused is not None:
+                bases.append((i, True, fused[0].lower()))
         counts: dict[str, int] = {}
-        for base in bases.values():
+        for _, _, base in bases:
             counts[base] = counts.get(base, 0) + 1
         seen: dict[str, int] = {}
         taken = Names((*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES))
-        for i in direct:
-            base = bases[i]
+        scope.extra_names = {}
+        for i, extra, base in bases:
             seen[base] = seen.get(base, 0) + 1
-            scope.locals[i] = taken.claim(base if counts[base] == 1 else f"{base}{seen[base]}")
+            name = taken.claim(base if counts[base] == 1 else f"{base}{seen[base]}")
+            if extra:
+                scope.extra_names[i] = name
+            else:
+                scope.locals[i] = name
         scope.attributes = dict(scope.locals)
         scope.taken = taken
 
@@ -692,10 +745,15 @@ class TorchTarget(Target):
         `downsample.0.weight`, ...); `scope.sequence` is set to them, and each item's index."""
         called = []
         for head, expr, _ in scope.forward[:-1]:
-            found = re.fullmatch(r"self\.(\w+)\(\w+\)", str(expr)) if head is not None else None
-            if found is None:
+            if head is None:
                 return
-            called.append(found.group(1))
+            text, outer = str(expr), []
+            while (found := re.fullmatch(r"self\.(\w+)\((.*)\)", text)) is not None:
+                outer.append(found.group(1))  # `self.relu(self.conv(x))`: the conv, then the relu
+                text = found.group(2)
+            if not outer or not text.isidentifier():
+                return
+            called.extend(reversed(outer))
         made = [re.fullmatch(r"self\.(\w+) = ", head or "") for head, _, _ in scope.init]
         if None in made or [m.group(1) for m in made] != called or len(set(called)) != len(called) or not called:
             return

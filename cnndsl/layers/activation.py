@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from .base import REGISTRY, Arg, Call, Choice, FloatType, Inferred, LayerKind, kw, literal, prod
+from .base import (
+    REGISTRY,
+    Arg,
+    Call,
+    Choice,
+    FloatType,
+    Inferred,
+    LayerKind,
+    TorchModule,
+    channels_first,
+    kw,
+    literal,
+    prod,
+)
 
 # keyword -> Keras activation name. Each has an exact PyTorch twin (see emit).
 ACTIVATIONS = {
@@ -67,14 +80,46 @@ def torch_activation(keyword: str | None):
     return lambda x: Call(function, [x])
 
 
+# Under `defaults pytorch` an activation torchvision writes as a module is one in the emitted code:
+# keyword -> (its nn class, whether it may work in place, what ptflops counts per value). ptflops
+# counts a ReLU module twice, by its module hook and by the F.relu call inside it (measured,
+# ptflops 0.7.4): ReLU and GELU 2 per value, ReLU6 and SiLU 1, the others none.
+TORCH_MODULES = {
+    "relu": ("ReLU", True, 2),
+    "relu6": ("ReLU6", True, 1),
+    "swish": ("SiLU", True, 1),
+    "silu": ("SiLU", True, 1),
+    "gelu": ("GELU", False, 2),
+    "sigmoid": ("Sigmoid", False, 0),
+    "tanh": ("Tanh", False, 0),
+    "hardswish": ("Hardswish", True, 0),
+    "hardsigmoid": ("Hardsigmoid", False, 0),
+}
+
 # The functions ptflops patches in torch.nn.functional (one op per element); no other tool counts activations.
 PTFLOPS_FUNCTIONS = frozenset({"F.relu", "F.relu6", "F.elu", "F.gelu", "F.silu", "F.softmax"})
 
 
-def activation_counts(keyword: str | None, elements: int) -> dict[str, int]:
+def module_form(keyword: str | None, conventions: str):
+    """(nn class, in place, ptflops count per value) where the activation is an nn module, else None."""
+    if not keyword or conventions != "pytorch":
+        return None
+    return TORCH_MODULES.get(ALIASES.get(keyword, keyword))
+
+
+def activation_counts(keyword: str | None, elements: int, conventions: str = "keras") -> dict[str, int]:
     """What the FLOP counters add for an activation over `elements` values."""
+    module = module_form(keyword, conventions)
+    if module is not None:
+        return {"ptflops": module[2] * elements} if module[2] else {}
     function = TORCH.get(ALIASES.get(keyword, keyword)) if keyword else None
     return {"ptflops": elements} if function in PTFLOPS_FUNCTIONS else {}
+
+
+def activation_modules(keyword: str | None, conventions: str, shape: tuple) -> list[TorchModule]:
+    """The activation's nn module call, where it is one (for the torchinfo table)."""
+    module = module_form(keyword, conventions)
+    return [TorchModule(module[0], channels_first(shape))] if module is not None else []
 
 
 def with_counts(*parts: dict[str, int]) -> dict[str, int]:
@@ -86,9 +131,18 @@ def with_counts(*parts: dict[str, int]) -> dict[str, int]:
     return total
 
 
-def activation_steps(keyword: str | None) -> list:
-    step = torch_activation(keyword)
-    return [step] if step else []
+def activation_steps(keyword: str | None, step=None, in_place: bool = True, own: bool = False) -> list:
+    """The PyTorch steps of an activation: an nn module of the block or model being written (`step`)
+    under `defaults pytorch` where torchvision writes one (`nn.ReLU(inplace=True)`), else a function.
+    `own`: the activation is the layer (`relu`), not fused into one (`conv 8 3 relu`)."""
+    module = module_form(keyword, step.node.layer.conventions) if step is not None else None
+    if module is not None:
+        name, inplace, _ = module
+        expr = Call(f"nn.{name}", [kw("inplace", True)] if inplace and in_place else [])
+        attr = step.module(expr) if own else step.extra_module(name.lower(), expr)
+        return [lambda x: Call(attr, [x])]
+    function = torch_activation(keyword)
+    return [function] if function else []
 
 
 def activation_arg() -> Arg:
@@ -136,10 +190,13 @@ class Activation(LayerKind):
         return Call("layers.Activation", [literal(ACTIVATIONS[self.function])])
 
     def torch(self, node, step):
-        return activation_steps(self.function)
+        return activation_steps(self.function, step, step.input_is_fresh(), own=True)
+
+    def torch_modules(self, node):
+        return activation_modules(self.function, self.conventions, node.shape)
 
     def counts(self, node):
-        return activation_counts(self.function, prod(node.shape))
+        return activation_counts(self.function, prod(node.shape), self.conventions)
 
 
 class ReLU6(LayerKind):
@@ -162,10 +219,13 @@ class ReLU6(LayerKind):
         return Call("layers.ReLU", [kw("max_value", 6.0)])
 
     def torch(self, node, step):
-        return activation_steps("relu6")
+        return activation_steps("relu6", step, step.input_is_fresh(), own=True)
+
+    def torch_modules(self, node):
+        return activation_modules("relu6", self.conventions, node.shape)
 
     def counts(self, node):
-        return activation_counts("relu6", prod(node.shape))
+        return activation_counts("relu6", prod(node.shape), self.conventions)
 
 
 class ReLULayer(ReLU6):
@@ -183,10 +243,13 @@ class ReLULayer(ReLU6):
         return Call("layers.ReLU", [])
 
     def torch(self, node, step):
-        return activation_steps("relu")
+        return activation_steps("relu", step, step.input_is_fresh(), own=True)
+
+    def torch_modules(self, node):
+        return activation_modules("relu", self.conventions, node.shape)
 
     def counts(self, node):
-        return activation_counts("relu", prod(node.shape))
+        return activation_counts("relu", prod(node.shape), self.conventions)
 
 
 class LeakyReLU(LayerKind):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ..core.errors import Edit, Hint
 from ..core.source import Span
-from .activation import ACTIVATIONS, activation_arg, activation_counts, activation_steps, with_counts
+from .activation import (
+    ACTIVATIONS,
+    activation_arg,
+    activation_counts,
+    activation_modules,
+    activation_steps,
+    with_counts,
+)
 from .base import (
     Arg,
     Call,
@@ -165,7 +172,10 @@ class _Convolution(LayerKind):
     """Shared checks of the convolution family."""
 
     def torch_modules(self, node):
-        return [TorchModule(f"Conv{node.resolved['rank']}d", channels_first(node.shape), node.info.trainable)]
+        return [
+            TorchModule(f"Conv{node.resolved['rank']}d", channels_first(node.shape), node.info.trainable),
+            *activation_modules(self["activation"], self.conventions, node.shape),
+        ]
 
     def counts(self, node, module_out=None):
         """An nn.ConvNd (or depthwise then pointwise) ending in `module_out` positions, then its activation.
@@ -184,7 +194,7 @@ class _Convolution(LayerKind):
                 "ptflops": macs + bias * positions,
                 "thop": macs,
             },
-            activation_counts(self["activation"], prod(node.shape)),
+            activation_counts(self["activation"], prod(node.shape), self.conventions),
         )
 
     def keras_options(self, node) -> list:
@@ -385,7 +395,7 @@ class Conv(_Convolution):
         cin = node.in_shapes[0][-1]
         steps, conv = self.torch_conv(node, step, cin, self["filters"], groups=self["groups"])
         conv = step.module(conv)
-        return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
+        return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"], step)]
 
 
 class DepthwiseConv(_Convolution):
@@ -454,7 +464,7 @@ class DepthwiseConv(_Convolution):
         cin = node.in_shapes[0][-1]
         steps, conv = self.torch_conv(node, step, cin, node.shape[-1], groups=cin)
         conv = step.module(conv)
-        return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"])]
+        return [*steps, lambda x: Call(conv, [x]), *activation_steps(self["activation"], step)]
 
 
 class SeparableConv(_Convolution):
@@ -528,7 +538,7 @@ class SeparableConv(_Convolution):
         pointwise = [middle, self["filters"], kw("kernel_size", 1)] + ([] if self["bias"] else [kw("bias", False)])
         pair = step.module(Call("nn.Sequential", [depthwise, Call(f"nn.Conv{r['rank']}d", pointwise)]))
         step.comment(f"depthwise then pointwise convolution, as Keras's SeparableConv{r['rank']}D")
-        return [*steps, lambda x: Call(pair, [x]), *activation_steps(self["activation"])]
+        return [*steps, lambda x: Call(pair, [x]), *activation_steps(self["activation"], step)]
 
     def torch_modules(self, node):
         cin, rank = node.in_shapes[0][-1], node.resolved["rank"]
@@ -542,7 +552,8 @@ class SeparableConv(_Convolution):
                     TorchModule(f"Conv{rank}d", (middle, *node.shape[:-1]), depthwise),
                     TorchModule(f"Conv{rank}d", channels_first(node.shape), node.info.trainable - depthwise),
                 ),
-            )
+            ),
+            *activation_modules(self["activation"], self.conventions, node.shape),
         ]
 
 
@@ -696,7 +707,7 @@ class Deconv(_Convolution):
                 f":{n}" if n is not None else f":{-c}" if c > 0 else ":" for n, c in zip(node.shape[:-1], cuts)
             )
             steps.append(lambda x: f"{x}[:, :, {ends}]")
-        return [*steps, *activation_steps(self["activation"])]
+        return [*steps, *activation_steps(self["activation"], step)]
 
     def module_out(self, node) -> tuple[int, ...]:
         """PyTorch's module writes positions that a slice may then cut (see `torch`)."""
@@ -708,4 +719,7 @@ class Deconv(_Convolution):
 
     def torch_modules(self, node):
         rank = node.resolved["rank"]
-        return [TorchModule(f"ConvTranspose{rank}d", (self["filters"], *self.module_out(node)), node.info.trainable)]
+        return [
+            TorchModule(f"ConvTranspose{rank}d", (self["filters"], *self.module_out(node)), node.info.trainable),
+            *activation_modules(self["activation"], self.conventions, node.shape),
+        ]

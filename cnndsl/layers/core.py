@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ..core.errors import BadArgument
-from .activation import ACTIVATIONS, activation_arg, activation_counts, activation_steps, with_counts
+from .activation import (
+    ACTIVATIONS,
+    activation_arg,
+    activation_counts,
+    activation_modules,
+    activation_steps,
+    with_counts,
+)
 from .base import (
     Arg,
     Call,
@@ -172,12 +179,15 @@ class Dense(LayerKind):
             step.comment("a dense layer on the channels of every position, as Keras applies Dense")
             return [
                 lambda x: method(Call(linear, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1]),
-                *activation_steps(self["activation"]),
+                *activation_steps(self["activation"], step),
             ]
-        return [lambda x: Call(linear, [x]), *activation_steps(self["activation"])]
+        return [lambda x: Call(linear, [x]), *activation_steps(self["activation"], step)]
 
     def torch_modules(self, node):
-        return [TorchModule("Linear", node.shape, node.info.trainable)]
+        return [
+            TorchModule("Linear", node.shape, node.info.trainable),
+            *activation_modules(self["activation"], self.conventions, node.shape),
+        ]
 
     def counts(self, node):
         """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
@@ -185,7 +195,7 @@ class Dense(LayerKind):
         bias = units * prod(node.shape[:-1]) if self["bias"] else 0
         return with_counts(
             {"cnndsl": macs, "torchinfo": node.info.trainable, "fvcore": macs, "ptflops": macs + bias, "thop": macs},
-            activation_counts(self["activation"], prod(node.shape)),
+            activation_counts(self["activation"], prod(node.shape), self.conventions),
         )
 
 

@@ -331,7 +331,7 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
 
 
 # The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
-SAME_KEYS = ["resnet18", "resnet50"]
+SAME_KEYS = ["alexnet", "resnet18", "resnet50", "vgg16_bn"]
 
 
 @pytest.mark.oracle

@@ -183,6 +183,28 @@ def test_readme_table_is_current():
         assert f"| {lenet[name]:,} | {resnet[name]:,} |" in text, name
 
 
+# ptflops 0.7.5's README, "Benchmark / torchvision", MACs(G) with its `pytorch` backend: the models
+# examples/torchvision/ also writes (googlenet's row counts the auxiliary heads the example leaves out).
+PTFLOPS_README = {
+    "alexnet": "0.72",
+    "densenet121": "2.90",
+    "efficientnet_b0": "0.41",
+    "mnasnet1_0": "0.33",
+    "mobilenet_v2": "0.32",
+    "resnet18": "1.83",
+    "resnet50": "4.13",
+    "shufflenet_v2_x1_0": "0.15",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PTFLOPS_README))
+def test_ptflops_figure_is_ptflops_published_one(name):
+    """With activations as torchvision writes them (nn.ReLU modules, which ptflops counts twice),
+    the ptflops count of the emitted torchvision models is the one ptflops publishes."""
+    model = cnndsl.analyze_file(ROOT / "examples" / "torchvision" / f"{name}.cnn")
+    assert f"{totals(model)['ptflops'] / 1e9:.2f}" == PTFLOPS_README[name]
+
+
 def test_explain_shows_one_layers_count_under_each_counter(torch, capsys):
     """Per layer, against the tools' own per-module figures (torchinfo's rows, fvcore's by_module)."""
     import fvcore.nn
