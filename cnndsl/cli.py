@@ -202,6 +202,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         metavar="N",
         help="as in summary: block calls down to N levels, a call at level N one node (1: each top-level call)",
     )
+    diagram.add_argument(
+        "--rankdir",
+        type=str.upper,
+        choices=choices.DIAGRAM_RANKDIRS,
+        default="TB",
+        help="the direction the network runs: TB top to bottom (default), LR left to right (for wide networks), BT, RL",
+    )
+    diagram.add_argument(
+        "--compact", action="store_true", help="boxes without the layers' options: name, type, shape, parameters"
+    )
     flops = commands.add_parser(
         "flops", help="each FLOP counter's number for the emitted PyTorch model, and what it counts"
     )
@@ -1097,11 +1107,14 @@ def _diagram(model, source, args) -> int:
     if fmt == "png" and not args.output and sys.stdout.isatty():
         print("cnndsl: a PNG is not for the terminal; give -o FILE.png", file=sys.stderr)
         return USAGE
+    notes: list[str] = []
     try:
-        data = diagram(model, fmt, args.depth, source)
+        data = diagram(model, fmt, args.depth, source, args.compact, args.rankdir, notes)
     except DiagramError as err:
         print(f"cnndsl: {err}", file=sys.stderr)
         return USAGE
+    for note in notes:
+        print(f"cnndsl: note: {note}", file=sys.stderr)
     if not args.output:
         if fmt in ("dot", "mermaid", "svg"):
             return _write(data.decode(), "data")

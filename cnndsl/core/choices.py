@@ -27,4 +27,5 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}  # model.me
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}  # model.memory: values of state per trainable parameter
 WARNING_MODES = ("show", "error", "off")  # tools.budgets
 DIAGRAM_FORMATS = ("dot", "mermaid", "svg", "png")  # views.diagram
+DIAGRAM_RANKDIRS = ("TB", "LR", "BT", "RL")  # views.diagram: Graphviz's rankdir (Mermaid's TD, LR, BT, RL)
 ERROR_FORMATS = ("text", "json", "sarif", "github")  # views.diagnostics

@@ -3,6 +3,7 @@
 Every figure comes from the inferred model; nothing here works out a shape.
 Block calls are drawn as clusters; a call at level `depth` (1 = top level, as
 in `summary --depth`) becomes one node with its output shape and its parameter subtotal.
+Each layer's box shows its defining options (`conv 64 3x3 /2 relu`) unless `compact`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import shutil
 import subprocess
 
 from ..core.choices import DIAGRAM_FORMATS as FORMATS
+from ..core.choices import DIAGRAM_RANKDIRS as RANKDIRS
 from ..core.records import dataclass, field
 from ..core.source import Source, Span
 from ..language.expand import BlockCall
 from ..model.infer import Model, TypedNode
-from .text import call_text, params_text, shape_text
+from .text import call_text, layer_options, params_text, shape_text
 
 GRAPHVIZ_MISSING = (
     "rendering {fmt} needs Graphviz's `dot` program; install Graphviz "
@@ -52,9 +54,10 @@ class Layout:
     edges: list[tuple[str, str]]
 
 
-def layout(model: Model, depth: int | None = None, source: Source | None = None) -> Layout:
+def layout(model: Model, depth: int | None = None, source: Source | None = None, compact: bool = False) -> Layout:
     """Group the model's nodes into boxes and clusters. `depth` means what it means in the summary:
-    calls down to that level are shown, a call at it is one box (its layers inside); None: all open."""
+    calls down to that level are shown, a call at it is one box (its layers inside); None: all open.
+    `compact` leaves each layer's options out of its box."""
     root = Cluster(BlockCall(-1, "", Span(1, 1, 1, 1)), "")
     clusters: dict[int, Cluster] = {}
     unit_of: dict[int, str] = {}  # node id -> the id of the box that shows it
@@ -77,7 +80,7 @@ def layout(model: Model, depth: int | None = None, source: Source | None = None)
             collapsed[call.id].append(node)
             unit_of[node.id] = f"call{call.id}"
         else:
-            parent.boxes.append(Box(f"n{node.id}", _layer_lines(node)))
+            parent.boxes.append(Box(f"n{node.id}", _layer_lines(node, compact)))
             unit_of[node.id] = f"n{node.id}"
 
     _fill_collapsed(root, collapsed, model)
@@ -101,11 +104,15 @@ def _new_params(node: TypedNode) -> int:
     return node.info.params if node.shares is None else 0
 
 
-def _layer_lines(node: TypedNode) -> list[str]:
+def _layer_lines(node: TypedNode, compact: bool = False) -> list[str]:
+    """`conv2d: Conv2D`, its options (`conv 64 3x3 /2 relu`; none for a layer without any), shape, parameters."""
+    options = [] if compact or node.layer.keyword == "input" else [layer_options(node.layer)]
+    if options and options[0] == node.layer.keyword:  # `flatten`, `add`: the type line says it all
+        options = []
     if node.shares is not None:  # drawn again (its inputs differ), but its weights are the first use's
         weights = "0 new params (weights shared)" if node.info.params else params_text(0)
-        return [f"{node.name}: {node.keras_type}, shared", shape_text(node.shape), weights]
-    return [f"{node.name}: {node.keras_type}", shape_text(node.shape), params_text(node.info.params)]
+        return [f"{node.name}: {node.keras_type}, shared", *options, shape_text(node.shape), weights]
+    return [f"{node.name}: {node.keras_type}", *options, shape_text(node.shape), params_text(node.info.params)]
 
 
 def _fill_collapsed(cluster: Cluster, collapsed: dict[int, list[TypedNode]], model: Model) -> None:
@@ -130,12 +137,16 @@ def _dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def to_dot(model: Model, depth: int | None = None, source: Source | None = None) -> str:
-    """Graphviz DOT text, top to bottom; blocks as clusters, collapsed calls as double boxes."""
-    plan = layout(model, depth, source)
+def to_dot(
+    model: Model, depth: int | None = None, source: Source | None = None, compact: bool = False, rankdir: str = "TB"
+) -> str:
+    """Graphviz DOT text, top to bottom (or as `rankdir` says: LR is left to right); blocks as clusters,
+    collapsed calls as double boxes."""
+    _check_rankdir(rankdir)
+    plan = layout(model, depth, source, compact)
     out = [
         f"digraph {_dot_string(model.name)} {{",
-        "  rankdir=TB;",
+        f"  rankdir={rankdir};",
         '  node [shape=box, style="rounded,filled", fillcolor="#f5f7fa", fontname="Helvetica", fontsize=10];',
         '  edge [color="#555555", arrowsize=0.6];',
         '  graph [fontname="Helvetica", fontsize=11];',
@@ -165,10 +176,18 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def to_mermaid(model: Model, depth: int | None = None, source: Source | None = None) -> str:
+def _check_rankdir(rankdir: str) -> None:
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"unknown rankdir {rankdir!r}; one of {', '.join(RANKDIRS)}")
+
+
+def to_mermaid(
+    model: Model, depth: int | None = None, source: Source | None = None, compact: bool = False, rankdir: str = "TB"
+) -> str:
     """A Mermaid flowchart; blocks as subgraphs."""
-    plan = layout(model, depth, source)
-    out = ["flowchart TD"]
+    _check_rankdir(rankdir)
+    plan = layout(model, depth, source, compact)
+    out = ["flowchart " + ("TD" if rankdir == "TB" else rankdir)]
 
     def emit(cluster: Cluster, indent: str) -> None:
         for box in cluster.boxes:
@@ -182,6 +201,57 @@ def to_mermaid(model: Model, depth: int | None = None, source: Source | None = N
     emit(plan.top, "  ")
     out += [f"  {a} --> {b}" for a, b in plan.edges]
     return "\n".join(out) + "\n"
+
+
+# Mermaid's defaults (its config schema: maxTextSize 50000, maxEdges 500). Past either, Mermaid draws only
+# "Maximum text size in diagram exceeded" (or its edge-limit message); a diagram cannot raise them itself.
+MERMAID_MAX_TEXT = 50_000
+MERMAID_MAX_EDGES = 500
+
+
+def _mermaid_size(text: str) -> tuple[int, int]:
+    """Characters as Mermaid counts them (JavaScript's length: UTF-16 code units) and links."""
+    return len(text.encode("utf-16-le")) // 2, sum(" --> " in line for line in text.splitlines())
+
+
+def _fits(size: tuple[int, int]) -> bool:
+    return size[0] <= MERMAID_MAX_TEXT and size[1] <= MERMAID_MAX_EDGES
+
+
+def _past_limits(size: tuple[int, int]) -> str:
+    """`103,264 characters (Mermaid draws at most 50,000) and 926 links (at most 500)`: what is too much."""
+    parts = [f"{size[0]:,} characters" + (f" (Mermaid draws at most {MERMAID_MAX_TEXT:,})" if size[0] > MERMAID_MAX_TEXT else "")]
+    parts.append(f"{size[1]:,} links" + (f" (Mermaid draws at most {MERMAID_MAX_EDGES:,})" if size[1] > MERMAID_MAX_EDGES else ""))
+    return " and ".join(parts)
+
+
+def fitting_mermaid(
+    model: Model,
+    depth: int | None = None,
+    source: Source | None = None,
+    compact: bool = False,
+    rankdir: str = "TB",
+) -> tuple[str, str | None]:
+    """Mermaid text that Mermaid will draw, and a note when it had to change: past Mermaid's default
+    limits, the block calls are collapsed, from the deepest level up, until it fits (said in a `%%`
+    comment and in the note). With `depth` given nothing is changed: past the limits is a DiagramError."""
+    text = to_mermaid(model, depth, source, compact, rankdir)
+    size = _mermaid_size(text)
+    if _fits(size):
+        return text, None
+    if depth is not None:
+        raise DiagramError(
+            f"the Mermaid diagram at --depth {depth} has {_past_limits(size)}, past Mermaid's default limits, so "
+            "Mermaid would draw only its limit message; give a smaller --depth, or --format dot or svg"
+        )
+    for level in range(max((len(n.blocks) for n in model.nodes), default=0), 0, -1):
+        note = f"the whole Mermaid diagram has {_past_limits(size)}; block calls collapsed as with --depth {level}"
+        collapsed = f"%% {note}\n" + to_mermaid(model, level, source, compact, rankdir)
+        if _fits(_mermaid_size(collapsed)):
+            return collapsed, note
+    note = f"the Mermaid diagram has {_past_limits(size)}, even with every block call collapsed; "
+    note += "Mermaid will draw only its limit message: use --format dot or svg"
+    return f"%% {note}\n" + text, note
 
 
 def render(dot_text: str, fmt: str) -> bytes:
@@ -199,11 +269,23 @@ def render(dot_text: str, fmt: str) -> bytes:
     return done.stdout
 
 
-def diagram(model: Model, fmt: str = "dot", depth: int | None = None, source: Source | None = None) -> bytes:
-    """The diagram in `fmt` (one of FORMATS), as bytes ready to write."""
+def diagram(
+    model: Model,
+    fmt: str = "dot",
+    depth: int | None = None,
+    source: Source | None = None,
+    compact: bool = False,
+    rankdir: str = "TB",
+    notes: list[str] | None = None,
+) -> bytes:
+    """The diagram in `fmt` (one of FORMATS), as bytes ready to write; what had to change to make it
+    drawable (a Mermaid diagram collapsed) is appended to `notes`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown diagram format {fmt!r}; one of {', '.join(FORMATS)}")
     if fmt == "mermaid":
-        return to_mermaid(model, depth, source).encode()
-    dot_text = to_dot(model, depth, source)
+        text, note = fitting_mermaid(model, depth, source, compact, rankdir)
+        if note and notes is not None:
+            notes.append(note)
+        return text.encode()
+    dot_text = to_dot(model, depth, source, compact, rankdir)
     return dot_text.encode() if fmt == "dot" else render(dot_text, fmt)

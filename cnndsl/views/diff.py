@@ -17,7 +17,7 @@ import re
 from ..core.records import dataclass
 from ..layers import to_snake_case
 from ..model.infer import Model, TypedNode
-from .text import count_text, shape_text
+from .text import count_text, option_text, shape_text
 
 TOTALS = (
     ("total_params", "Total params", lambda m: m.total),
@@ -184,20 +184,6 @@ def diff_models(a: Model, b: Model) -> ModelDiff:
             before, after = a.nodes[i], b.nodes[j]
             changes.append(LayerChange("changed", before, after, fields, _option_changes(before, after)))
     return ModelDiff(a, b, tuple(changes))
-
-
-def option_text(value) -> str:
-    """An option as a file writes it: `3x3`, `0.5 0.4`, `relu`; `-` for none."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, (tuple, list)):
-        if all(isinstance(v, (tuple, list)) for v in value):  # pads: ((top, bottom), (left, right))
-            return " ".join("+".join(map(str, v)) for v in value) or "-"
-        joiner = "x" if all(isinstance(v, int) for v in value) else " "
-        return joiner.join(map(str, value)) or "-"
-    return str(value)
 
 
 def _json_value(value):

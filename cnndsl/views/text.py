@@ -46,6 +46,55 @@ def binary_size(size: float) -> str:
     return f"{size:.2f} PiB"
 
 
+def option_text(value) -> str:
+    """An option as a file writes it: `3x3`, `0.5 0.4`, `relu`; `-` for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (tuple, list)):
+        if all(isinstance(v, (tuple, list)) for v in value):  # pads: ((top, bottom), (left, right))
+            return " ".join("+".join(map(str, v)) for v in value) or "-"
+        joiner = "x" if all(isinstance(v, int) for v in value) else " "
+        return joiner.join(map(str, value)) or "-"
+    return str(value)
+
+
+def layer_options(layer) -> str:
+    """A layer's defining options as a file writes them, defaults left out: `conv 64 3x3 /2 same relu`,
+    `maxpool 3 /2`, `dense 10 softmax`, `bn`. Each is the value the layer was built with, however written."""
+    from ..layers.base import Choice, Flag
+
+    kind = type(layer)
+    defaults, *_, choice_words = kind._binding_tables(layer.conventions)
+    parts = [layer.keyword]
+    for arg in kind.ARGS:
+        value = layer.options.get(arg.name)
+        if value is None or (not arg.positional and value == defaults[arg.name]):
+            continue  # a positional value is shown even at its default: `maxpool 2 /2`, not `maxpool /2`
+        if isinstance(arg.type, Flag):
+            word = arg.type.word or arg.name
+            parts.append(word if value == (not arg.default) else f"{word} 0")
+        elif arg.name == "stride":
+            parts.append("/" + option_text(value))
+        elif isinstance(arg.type, Choice):
+            parts.append(str(value) if choice_words.get(value) is arg else f"{arg.name} {value}")
+        elif arg.positional:
+            parts.append(_option_value(value))
+        else:
+            parts.append(f"{arg.name} {_option_value(value)}")
+    return " ".join(parts)
+
+
+def _option_value(value) -> str:
+    """option_text with a float in at most 6 significant digits (`droppath 0.0190476`)."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, tuple) and any(isinstance(v, float) for v in value):
+        return " ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in value)
+    return option_text(value)
+
+
 def readable_count(count: int) -> str:
     """3,857,973,248 as `3.86 G`: decimal prefixes, as MACs and FLOPs are quoted."""
     for prefix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):

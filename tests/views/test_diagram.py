@@ -50,8 +50,12 @@ def test_lenet_is_a_chain_of_keras_layers():
     # the tutorial's Keras summary (seed 003): names, shapes, parameters
     dot = dot_of(ROOT / "examples" / "lenet.cnn")
     labels = list(boxes(dot).values())
-    assert labels[1] == "conv2d: Conv2D\\n(None, 28, 28, 8)\\n608 params"
-    assert labels[6] == "dense: Dense\\n(None, 120)\\n48,120 params"
+    # each box shows the layer's options: the tutorial's Conv2D(8, (5, 5), activation="relu"), MaxPooling2D(2, 2)
+    assert labels[1] == "conv2d: Conv2D\\nconv 8 5x5 relu\\n(None, 28, 28, 8)\\n608 params"
+    assert labels[2] == "max_pooling2d: MaxPooling2D\\nmaxpool 2 /2\\n(None, 14, 14, 8)\\n0 params"
+    assert labels[5] == "flatten: Flatten\\n(None, 400)\\n0 params"  # no options: the type line says it
+    assert labels[6] == "dense: Dense\\ndense 120 relu\\n(None, 120)\\n48,120 params"
+    assert labels[0] == "input_layer: InputLayer\\n(None, 32, 32, 3)\\n0 params"
     assert len(labels) == 9
     assert edges(dot) == [(f"n{i}", f"n{i + 1}") for i in range(8)]
 
@@ -65,9 +69,108 @@ def test_resnet50_merges_are_drawn_as_the_graph_they_are():
     assert len(adds) == 16
     incoming = [b for _, b in edges(dot)]
     assert all(incoming.count(add) == 2 for add in adds)
-    assert "predictions: Dense\\n(None, 1000)\\n2,049,000 params" in labels.values()
+    assert "predictions: Dense\\ndense 1000 softmax\\n(None, 1000)\\n2,049,000 params" in labels.values()
     # each of the 16 residual blocks, inside one of 4 stages, is a cluster
     assert dot.count("subgraph cluster_") == 20
+
+
+def test_boxes_show_the_options_keras_builds_resnet50_with_and_compact_leaves_them_out():
+    path = ROOT / "examples" / "resnet50.cnn"
+    labels = list(boxes(dot_of(path)).values())
+    # keras.applications.resnet: Conv2D(64, 7, strides=2, name="conv1_conv"), MaxPooling2D(3, strides=2),
+    # BatchNormalization(epsilon=1.001e-5), the 3x3 convs padding="same"
+    assert labels[2] == "conv1: Conv2D\\nconv 64 7x7 /2\\n(None, 112, 112, 64)\\n9,472 params"
+    assert "max_pooling2d: MaxPooling2D\\nmaxpool 3 /2\\n(None, 56, 56, 64)\\n0 params" in labels
+    assert labels[3] == "batch_normalization: BatchNormalization\\nbn eps 1.001e-05\\n(None, 112, 112, 64)\\n256 params"
+    assert "conv2d_2: Conv2D\\nconv 64 3x3 same\\n(None, 56, 56, 64)\\n36,928 params" in labels
+    compact = to_dot(analyze_file(path), compact=True)
+    assert "predictions: Dense\\n(None, 1000)\\n2,049,000 params" in boxes(compact).values()
+    assert "conv 64" not in compact and edges(compact) == edges(dot_of(path))
+
+
+def test_an_option_shows_as_the_layer_was_built_however_it_was_written():
+    from cnndsl import analyze
+
+    written = ["conv 16 3 stride 2 padding same activation relu", "conv 16 3 relu same stride=2", "conv 16 3 same relu stride 2"]
+    lines = {boxes(to_dot(analyze(f"input 32x32x3 | {text}")))["n1"].split("\\n")[1] for text in written}
+    assert lines == {"conv 16 3 /2 same relu"}
+    # switches and defaults: nobias is shown, a default never is (Keras's BatchNormalization momentum is 0.99)
+    label = boxes(to_dot(analyze("input 8x8x3 | conv 4 3 nobias | bn momentum 0.99 | dropout 0.25")))
+    assert [label[n].split("\\n")[1] for n in ("n1", "n3")] == ["conv 4 3 nobias", "dropout 0.25"]
+    assert label["n2"].split("\\n")[1] == "(None, 6, 6, 4)"  # bn at its defaults: no options line
+
+
+def _svg_size(svg: bytes) -> tuple[float, float]:
+    found = re.search(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    return float(found[1]), float(found[2])
+
+
+def test_rankdir_lr_lays_a_network_out_left_to_right(dot_program):
+    path = ROOT / "examples" / "resnet50.cnn"
+    model, source = analyze_file(path), Source.of(path.read_text(), str(path))
+    down = _svg_size(subprocess.run([dot_program, "-Tsvg"], input=to_dot(model, 1, source).encode(), capture_output=True).stdout)
+    across_dot = to_dot(model, 1, source, rankdir="LR")
+    assert "  rankdir=LR;" in across_dot and boxes(across_dot) == boxes(to_dot(model, 1, source))
+    across = _svg_size(subprocess.run([dot_program, "-Tsvg"], input=across_dot.encode(), capture_output=True).stdout)
+    # Graphviz's own measure of the drawing: a chain of 13 boxes is tall top to bottom, wide left to right
+    assert down[1] > 3 * down[0] and across[0] > 3 * across[1]
+    assert to_mermaid(model, 1, source, rankdir="LR").startswith("flowchart LR\n")
+    done = run("diagram", "--rankdir", "lr", "--format", "mermaid", "examples/lenet.cnn")
+    assert done.returncode == 0 and done.stdout.startswith(b"flowchart LR\n")
+
+
+def test_an_unknown_rankdir_is_a_usage_error_naming_the_choices():
+    done = run("diagram", "--rankdir", "sideways", "examples/lenet.cnn")
+    assert done.returncode == 2 and done.stdout == b""
+    assert "argument --rankdir: invalid choice: 'SIDEWAYS' (choose from 'TB', 'LR', 'BT', 'RL')" in done.stderr.decode()
+
+
+def _mermaid_size(text: str) -> tuple[int, int]:
+    # Mermaid's own count: JavaScript's String length (UTF-16 code units), and its links
+    return len(text.encode("utf-16-le")) // 2, len(re.findall(r"^\s*\w+ --> \w+$", text, re.M))
+
+
+# Mermaid's default configuration (its config schema): maxTextSize 50000, maxEdges 500
+MERMAID_TEXT, MERMAID_EDGES = 50_000, 500
+
+
+def test_a_mermaid_diagram_past_mermaids_limits_collapses_its_blocks_and_says_so():
+    done = run("diagram", "--format", "mermaid", "examples/nasnet_mobile.cnn")
+    assert done.returncode == 0
+    text, (note,) = done.stdout.decode(), done.stderr.decode().splitlines()
+    whole = _mermaid_size(to_mermaid(analyze_file(ROOT / "examples" / "nasnet_mobile.cnn")))
+    assert whole[0] > MERMAID_TEXT and whole[1] > MERMAID_EDGES  # the issue measured 90,740 characters without options
+    size = _mermaid_size(text)
+    assert size[0] <= MERMAID_TEXT and size[1] <= MERMAID_EDGES
+    first, second = text.splitlines()[:2]
+    assert first.startswith("%% ") and second == "flowchart TD"
+    assert note == "cnndsl: note: " + first[3:]
+    assert f"{whole[0]:,} characters" in note and "--depth 1" in note
+    # what it drew is the diagram at the depth it names
+    assert text.split("\n", 1)[1] == run("diagram", "--format", "mermaid", "--depth", "1", "examples/nasnet_mobile.cnn").stdout.decode()
+
+
+def test_a_mermaid_diagram_at_a_given_depth_past_the_limits_is_refused():
+    done = run("diagram", "--format", "mermaid", "--depth", "2", "examples/nasnet_mobile.cnn")
+    assert done.returncode == 2 and done.stdout == b""
+    (line,) = done.stderr.decode().splitlines()
+    links = _mermaid_size(to_mermaid(analyze_file(ROOT / "examples" / "nasnet_mobile.cnn"), 2))[1]
+    assert links > MERMAID_EDGES and f"{links:,} links (Mermaid draws at most 500)" in line
+    assert line.startswith("cnndsl: the Mermaid diagram at --depth 2 has ") and line.endswith("give a smaller --depth, or --format dot or svg")
+    # the same depth as DOT is fine: Graphviz has no such limit
+    assert run("diagram", "--depth", "2", "examples/nasnet_mobile.cnn").returncode == 0
+
+
+def test_a_mermaid_diagram_without_blocks_to_collapse_is_written_with_a_warning(tmp_path):
+    wide = tmp_path / "wide.cnn"
+    wide.write_text("input 32x32x3\n" + "conv 8 3 same relu\n" * 600)
+    done = run("diagram", "--format", "mermaid", str(wide))
+    assert done.returncode == 0
+    (line,) = done.stderr.decode().splitlines()
+    assert "600 links (Mermaid draws at most 500)" in line and "use --format dot or svg" in line
+    assert done.stdout.decode().startswith("%% the Mermaid diagram has ")
+    small = run("diagram", "--format", "mermaid", "examples/resnet50.cnn")  # 177 boxes, under both limits
+    assert small.stderr == b"" and small.stdout.startswith(b"flowchart TD\n")
 
 
 def test_depth_collapses_block_calls_with_their_subtotals():
