@@ -16,10 +16,6 @@ PLAIN_COMMANDS = {
         (('file', None),),
         {'layer': None, 'flops': False, 'batch': None, 'layout': 'channels_last', 'dtype': None, 'optimizer': None, 'error_format': 'text', 'max_errors': 20, 'params': None},
     ),
-    'diagram': (
-        (('file', None),),
-        {'format': None, 'output': None, 'depth': None, 'error_format': 'text', 'max_errors': 20, 'params': None},
-    ),
     'flops': (
         (('file', None),),
         {'json': False, 'error_format': 'text', 'max_errors': 20, 'params': None},

@@ -292,7 +292,6 @@ PLAIN_LINES = [
     ["check", "a.cnn"],
     ["check", "a.cnn", "b.cnn", "c.cnn"],
     ["explain", "x.cnn"],
-    ["diagram", "x.cnn"],
     ["flops", "x.cnn"],
     ["diff", "a.cnn", "b.cnn"],
     ["fmt", "a.cnn", "b.cnn"],
