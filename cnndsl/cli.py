@@ -624,6 +624,8 @@ def _run_text(text: str, filename: str, args, found: list) -> int:
         if diagnosis.errors:
             return _model_errors(diagnosis.errors, diagnosis.source, args, found)
         model = diagnosis.model
+        # Out of the collector's sight too: the interpreter's last collection, as it exits, skips it.
+        gc.freeze()
         warnings, mode = diagnosis.warnings, None
         if warnings and args.command in ("check", "summary"):
             # The project's settings only matter when there is a warning (reading TOML costs ~5 ms).

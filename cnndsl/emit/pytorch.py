@@ -21,6 +21,7 @@ Keras semantics kept exactly:
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, literal
@@ -272,7 +273,8 @@ _STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _CONV_DEFAULTS = {"stride": "1", "padding": "0", "dilation": "1", "groups": "1"}
 
 
-def _split_numbers(text: str) -> tuple[str, list[str]]:
+@functools.lru_cache(maxsize=4096)  # a block's leaves repeat in every call of it
+def _split_numbers(text: str) -> tuple[str, tuple[str, ...]]:
     """`nn.Conv2d(64, 128, kernel_size=3)` -> (`nn.Conv2d(#, #, kernel_size=#)`, ['64', '128', '3']);
     numbers inside strings and names stay."""
     strings = []
@@ -284,7 +286,7 @@ def _split_numbers(text: str) -> tuple[str, list[str]]:
     hidden = _STRING.sub(keep, text)
     numbers = _NUMBER.findall(hidden)
     skeleton = _NUMBER.sub(lambda m: "\1", hidden)
-    return re.sub("\0S(\\d+)\0", lambda m: strings[int(m.group(1))], skeleton), numbers
+    return re.sub("\0S(\\d+)\0", lambda m: strings[int(m.group(1))], skeleton), tuple(numbers)
 
 
 def _number(text: str):
