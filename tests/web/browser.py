@@ -177,7 +177,13 @@ class Page:
         """Polls until the expression is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except BrowserError as error:
+                # a page that is navigating (a clicked link) has no context to evaluate in for a moment
+                if "navigated" not in str(error) and "context" not in str(error).lower():
+                    raise
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
