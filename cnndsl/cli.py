@@ -413,15 +413,18 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr = stderr
 
 
+def _command_parsers(parser) -> dict:
+    """Each command's own parser, by name."""
+    import argparse
+
+    return next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction)).choices
+
+
 def plain_commands() -> dict:
     """For each command without required options: its positionals (name, nargs) and its defaults,
     as argparse gives them (`python -m cnndsl.build` writes this to cnndsl/_plain_commands.py)."""
-    import argparse
-
-    parser = build_parser()
-    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     table = {}
-    for name, command in subparsers.choices.items():
+    for name, command in _command_parsers(build_parser()).items():
         positionals = tuple((action.dest, action.nargs) for action in command._actions if not action.option_strings)
         options = [action for action in command._actions if action.option_strings and action.dest != "help"]
         groups_required = any(group.required for group in command._mutually_exclusive_groups)
@@ -470,11 +473,7 @@ class _ParserWhenNeeded:
         self._command = command
 
     def __getattr__(self, name):
-        import argparse
-
-        parser = build_parser(self._command)
-        subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-        return getattr(subparsers.choices[self._command], name)
+        return getattr(_command_parsers(build_parser(self._command))[self._command], name)
 
 
 def _main(argv: list[str] | None) -> int:

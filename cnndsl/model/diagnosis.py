@@ -49,13 +49,9 @@ class Diagnosis:
 def diagnose(source: Source, name: str | None = None, ignore=(), parse=None, params: dict | None = None) -> Diagnosis:
     """The model of `source`, or every independent error in it; and the warnings not ignored
     (codes in `ignore`, or on a line that says `# cnndsl: ignore[W101]`). `parse` as for `analyze`."""
-    import gc
+    from .pipeline import analyze, collector_paused
 
-    from .pipeline import analyze
-
-    collecting = gc.isenabled()
-    gc.disable()  # the lint's readers and findings hold no cycles either: superlinear collections otherwise
-    try:
+    with collector_paused():  # the lint's readers and findings hold no cycles either: superlinear collections otherwise
         try:
             model = analyze(source, name, parse, params)
         except CnnError as first:
@@ -63,37 +59,28 @@ def diagnose(source: Source, name: str | None = None, ignore=(), parse=None, par
         from .lint import warnings
 
         return Diagnosis(source, model, [], suppressed(warnings(model), source, ignore))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def every_error(source: Source, first: CnnError, name: str | None = None, params: dict | None = None) -> list[CnnError]:
     """Every independent error of a source whose first error (as `analyze` raises it) is `first`."""
-    import gc
-
     from ..language.expand import expand
     from .infer import infer
-    from .pipeline import model_name
+    from .pipeline import collector_paused, model_name
 
     if getattr(first, "ends_expansion", False):
         # the whole file parsed (a syntax error would come first) and each statement before the bound
         # expanded without error (it would have been raised first): a second expansion finds only this
         return _once_in_order([], first, source)
     errors: list[CnnError] = []
-    collecting = gc.isenabled()
-    gc.disable()  # as in analyze: the trees hold no cycles
-    try:
-        program, broken = _parse_each(source, first, errors)
-        if program is not None:
-            infer(expand(program, params, errors, broken), name or model_name(source.filename), errors)
-    except CnnError as error:  # a bound crossed, or the file as a whole malformed: nothing after it is sure
-        errors.append(error)
-    except RecursionError:
-        pass  # `first` says it
-    finally:
-        if collecting:
-            gc.enable()
+    with collector_paused():  # as in analyze: the trees hold no cycles
+        try:
+            program, broken = _parse_each(source, first, errors)
+            if program is not None:
+                infer(expand(program, params, errors, broken), name or model_name(source.filename), errors)
+        except CnnError as error:  # a bound crossed, or the file as a whole malformed: nothing after it is sure
+            errors.append(error)
+        except RecursionError:
+            pass  # `first` says it
     return _once_in_order(errors, first, source)
 
 

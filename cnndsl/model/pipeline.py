@@ -48,32 +48,42 @@ def analyze(
     # The syntax tree and the graph hold no reference cycles, but the cyclic
     # collector would walk all of them again and again as they grow: most of
     # the time of a long file, and superlinear. Pause it while they are built.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        program = (parse or parse_all)(source)
-        if memo is None:
-            graph = expand(program, params)
-            model = infer(graph, name or model_name(source.filename))
-        else:
-            graph = expand(program, params, memo=memo.expansion)
-            model = infer(graph, name or model_name(source.filename), memo=memo.inference)
-        return replace(model, source=source)
-    except CnnError as error:
-        error.source = source
-        raise
-    except RecursionError:
-        # limits.py keeps every file within Python's default recursion limit; a caller
-        # already deep in its own stack may still run out, and gets a CnnError all the same.
-        error = LimitExceeded(
-            "the file nests too deeply for the stack left to cnndsl here",
-            Span(1, 1, 1, 2),
-            "call cnndsl from a shallower place, or nest fewer brackets and blocks inside each other",
-        )
-        error.source = source
-        raise error from None
-    finally:
-        if collecting:
+    with collector_paused():
+        try:
+            program = (parse or parse_all)(source)
+            if memo is None:
+                graph = expand(program, params)
+                model = infer(graph, name or model_name(source.filename))
+            else:
+                graph = expand(program, params, memo=memo.expansion)
+                model = infer(graph, name or model_name(source.filename), memo=memo.inference)
+            return replace(model, source=source)
+        except CnnError as error:
+            error.source = source
+            raise
+        except RecursionError:
+            # limits.py keeps every file within Python's default recursion limit; a caller
+            # already deep in its own stack may still run out, and gets a CnnError all the same.
+            error = LimitExceeded(
+                "the file nests too deeply for the stack left to cnndsl here",
+                Span(1, 1, 1, 2),
+                "call cnndsl from a shallower place, or nest fewer brackets and blocks inside each other",
+            )
+            error.source = source
+            raise error from None
+
+
+class collector_paused:
+    """`with collector_paused():` the cyclic collector is off inside, and as it was after."""
+
+    __slots__ = ("was_on",)
+
+    def __enter__(self):
+        self.was_on = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exception):
+        if self.was_on:
             gc.enable()
 
 
