@@ -421,38 +421,74 @@ def _command_parsers(parser) -> dict:
 
 
 def plain_commands() -> dict:
-    """For each command without required options: its positionals (name, nargs) and its defaults,
+    """For each command that a line of positionals and value-less flags can fully give (no required
+    option taking a value): its positionals (name, nargs), its defaults, its flags (option string:
+    flag number, dest, value) and its mutually exclusive groups of flags (required, flag numbers),
     as argparse gives them (`python -m cnndsl.build` writes this to cnndsl/_plain_commands.py)."""
+    import argparse
+
+    valueless = (argparse._StoreConstAction, argparse._StoreTrueAction, argparse._StoreFalseAction)
     table = {}
     for name, command in _command_parsers(build_parser()).items():
         positionals = tuple((action.dest, action.nargs) for action in command._actions if not action.option_strings)
         options = [action for action in command._actions if action.option_strings and action.dest != "help"]
-        groups_required = any(group.required for group in command._mutually_exclusive_groups)
-        if groups_required or any(action.required for action in options):
-            continue
-        if not (all(nargs is None for _, nargs in positionals) or [nargs for _, nargs in positionals] == ["+"]):
-            continue
-        if any(isinstance(action.default, str) and action.type is not None for action in options):
-            continue  # argparse would convert that default with the type
-        defaults = {action.dest: action.default for action in options}
-        defaults.update((key, value) for key, value in command._defaults.items() if key != "command_parser")
-        if all(type(value) in (type(None), bool, int, str) for value in defaults.values()):
-            table[name] = (positionals, defaults)
+        flag_actions = [action for action in options if type(action) in valueless]
+        groups = []
+        for group in command._mutually_exclusive_groups:
+            members = tuple(flag_actions.index(action) for action in group._group_actions if action in flag_actions)
+            if group.required and len(members) < len(group._group_actions):
+                break  # a required choice that may take a value: only argparse reads it
+            groups.append((group.required, members))
+        else:
+            if any(action.required for action in options):
+                continue
+            if not (all(nargs is None for _, nargs in positionals) or [nargs for _, nargs in positionals] == ["+"]):
+                continue
+            if any(isinstance(action.default, str) and action.type is not None for action in options):
+                continue  # argparse would convert that default with the type
+            defaults = {action.dest: action.default for action in options}
+            defaults.update((key, value) for key, value in command._defaults.items() if key != "command_parser")
+            flags = {
+                option: (number, action.dest, action.const)
+                for number, action in enumerate(flag_actions)
+                for option in action.option_strings
+            }
+            simple = (type(None), bool, int, str)
+            if all(type(value) in simple for value in defaults.values()) and all(
+                type(value) in simple for _, _, value in flags.values()
+            ):
+                table[name] = (positionals, defaults, flags, tuple(groups))
     return table
 
 
 def _plain_arguments(argv: list[str]):
-    """The arguments of a line with no option at all (`summary lenet.cnn`), as argparse would parse
-    them, without importing or building argparse's parser: ~3.5 ms of such a start."""
-    if not argv or any(word.startswith("-") for word in argv):
+    """The arguments of a line of positionals and value-less flags (`summary lenet.cnn`,
+    `emit --pytorch resnet50.cnn`), as argparse would parse them, without importing or building
+    argparse's parser (~3.5 ms of such a start); None for any other line, which argparse reads."""
+    if not argv or argv[0].startswith("-"):
         return None
     from ._plain_commands import PLAIN_COMMANDS
 
     known = PLAIN_COMMANDS.get(argv[0])
     if known is None:
         return None
-    positionals, defaults = known
-    words = argv[1:]
+    positionals, defaults, flags, groups = known
+    words, given, at = [], {}, []
+    for place, word in enumerate(argv[1:]):
+        if word.startswith("-"):
+            if word not in flags:
+                return None  # a value, an abbreviation, `-` or `--`: argparse's rules
+            number, dest, value = flags[word]
+            given[number] = (dest, value)
+        else:
+            words.append(word)
+            at.append(place)
+    if at and at[-1] - at[0] != len(at) - 1:
+        return None  # flags between positionals
+    for required, members in groups:
+        chosen = sum(number in given for number in members)
+        if chosen > 1 or (required and not chosen):
+            return None  # argparse's own message
     if [nargs for _, nargs in positionals] == ["+"]:
         if not words:
             return None
@@ -463,7 +499,8 @@ def _plain_arguments(argv: list[str]):
         return None
     from types import SimpleNamespace
 
-    return SimpleNamespace(command=argv[0], **defaults, **values, command_parser=_ParserWhenNeeded(argv[0]))
+    arguments = {**defaults, **dict(given.values()), **values}
+    return SimpleNamespace(command=argv[0], **arguments, command_parser=_ParserWhenNeeded(argv[0]))
 
 
 class _ParserWhenNeeded:

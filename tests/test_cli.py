@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cnndsl.cli import main
 
@@ -296,6 +298,12 @@ PLAIN_LINES = [
     ["diff", "a.cnn", "b.cnn"],
     ["fmt", "a.cnn", "b.cnn"],
     ["lsp"],
+    ["summary", "a.cnn", "--json"],
+    ["summary", "--macs", "--ascii", "a.cnn"],
+    ["emit", "--pytorch", "examples/resnet50.cnn"],
+    ["emit", "x.cnn", "--torch"],
+    ["emit", "--keras", "--keras", "x.cnn"],
+    ["explain", "--flops", "x.cnn"],
 ]
 
 
@@ -312,14 +320,37 @@ def test_a_line_without_options_reads_as_argparse_reads_it(argv):
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["summary"], ["summary", "a.cnn", "b.cnn"], ["summary", "-"], ["summary", "a.cnn", "--json"], ["check"],
-     ["diff", "a.cnn"], ["emit", "a.cnn"], ["layers"], ["layers", "conv"], ["import", "m.keras"], ["nosuch", "a"]],
+    [[], ["summary"], ["summary", "a.cnn", "b.cnn"], ["summary", "-"], ["summary", "--jso", "a.cnn"], ["check"],
+     ["diff", "a.cnn"], ["diff", "a.cnn", "--json", "b.cnn"], ["emit", "a.cnn"], ["emit", "--keras", "--pytorch", "a.cnn"],
+     ["emit", "--keras", "-o", "out.py", "a.cnn"], ["summary", "--", "a.cnn"], ["layers"], ["layers", "conv"], ["import", "m.keras"], ["nosuch", "a"]],
     ids=lambda argv: " ".join(argv) or "nothing",
 )  # fmt: skip
 def test_any_other_line_goes_to_argparse(argv):
     from cnndsl import cli
 
     assert cli._plain_arguments(argv) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["summary", "check", "emit", "explain", "diff", "fmt", "flops"]),
+    st.lists(
+        st.sampled_from(["a.cnn", "b.cnn", "-", "--", "--json", "--macs", "--keras", "--pytorch", "--torch", "--onnx",
+                         "--flops", "--check", "--write", "-o", "--jso", "--all"]),
+        max_size=5,
+    ),
+)  # fmt: skip
+def test_whenever_the_plain_path_reads_a_line_argparse_reads_it_the_same(command, words):
+    from cnndsl import cli
+
+    argv = [command, *words]
+    plain = cli._plain_arguments(argv)
+    if plain is None:
+        return
+    parsed, extra = cli.build_parser(command).parse_known_args(argv)
+    assert extra == []
+    expected = {key: value for key, value in vars(parsed).items() if key != "command_parser"}
+    assert {key: value for key, value in vars(plain).items() if key != "command_parser"} == expected
 
 
 def test_the_plain_paths_parser_is_built_when_an_error_needs_it(capsys):

@@ -14,13 +14,24 @@ from .target import Target
 __all__ = ["TARGETS", "Target", "generate"]
 
 
+# The modules that each define the target named after them; importing one registers it.
+_MODULES = ("keras", "pytorch")
+
+
 def _targets() -> dict:
     # Imported on first use: the layer kinds import the code writer from this
     # package, and `summary` must not pay for the targets.
-    from . import keras, pytorch  # noqa: F401  (importing registers the targets)
+    for module in _MODULES:
+        _import(module)
     from .target import TARGETS
 
     return TARGETS
+
+
+def _import(module: str) -> None:
+    import importlib
+
+    importlib.import_module(f".{module}", __name__)
 
 
 def __getattr__(name: str):
@@ -29,10 +40,22 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _target(name: str):
+    """The target registered as `name`, importing only its own module when the module bears
+    its first name (`emit --pytorch` need not load the Keras writer: ~3 ms of a cold start)."""
+    from .target import TARGETS
+
+    if name not in TARGETS and name in _MODULES:
+        _import(name)
+    if name not in TARGETS:
+        _targets()
+    return TARGETS[name]
+
+
 def generate(model, target: str) -> str:
     """The source of a module building `model` with the given target."""
     try:
-        cls = _targets()[target]
+        cls = _target(target)
     except KeyError:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(sorted(_targets()))}") from None
     return cls(model).generate()
