@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..core.choices import LAYOUTS
 from ..core.choices import SUMMARY_STYLES as STYLES
-from ..core.limits import PLAYGROUND_ROWS
+from ..core.limits import MAX_FILE_BYTES, PLAYGROUND_ROWS
 from .editor import Document, ParseCache
 
 
@@ -25,6 +25,8 @@ class Playground:
         self.params: dict | None = None  # the page's values for the file's `param`s, as `--set` gives them
 
     def _document(self, text: str) -> Document:
+        if _too_large(text) is not None:
+            raise _Refused
         document = self.document
         if (
             document is None
@@ -40,6 +42,10 @@ class Playground:
         return _guarded(lambda: self._analyse(text, options or {}))
 
     def _analyse(self, text: str, options: dict) -> dict:
+        refused = _too_large(text)
+        if refused is not None:
+            self.document = None  # nor is the last text's analysis kept for hovers
+            return {"diagnostics": [refused], "model": None, "params": []}
         filename = options.get("filename")
         # the model's name comes from the file name, as on the command line
         self.filename = filename if isinstance(filename, str) and filename.endswith(".cnn") else "model.cnn"
@@ -83,7 +89,7 @@ class Playground:
 
             return {"text": explain_text(model, [layer] if layer else None, layout=_choice(layout, LAYOUTS))}
 
-        return _guarded(answer)
+        return _guarded(answer, {"text": None})
 
     def layer_at(self, text: str, line: int, column: int) -> dict:
         """The name of the layer written under (line, column), for the explain panel."""
@@ -92,7 +98,7 @@ class Playground:
             nodes = self._document(text).nodes_at(line, column)
             return {"layer": nodes[0].name if nodes else None}
 
-        return _guarded(answer)
+        return _guarded(answer, {"layer": None})
 
     def emit(self, text: str, target: str) -> dict:
         """The Keras or PyTorch module for the model, as `cnndsl emit` writes it."""
@@ -105,7 +111,7 @@ class Playground:
 
             return {"code": generate(model, "keras" if target == "keras" else "pytorch")}
 
-        return _guarded(answer)
+        return _guarded(answer, {"code": None})
 
     def diagram(self, text: str, depth: int | None = None) -> dict:
         """The diagram as Graphviz DOT (the page lays it out), `--depth` levels of blocks open."""
@@ -118,14 +124,14 @@ class Playground:
 
             return {"dot": to_dot(document.model, _depth(depth), document.source)}
 
-        return _guarded(answer)
+        return _guarded(answer, {"dot": None})
 
     def completions(self, text: str, line: int, column: int) -> dict:
         def answer():
             items = self._document(text).completions(line, column)
             return {"items": [{"label": label, "kind": kind, "detail": detail} for label, kind, detail in items]}
 
-        return _guarded(answer)
+        return _guarded(answer, {"items": []})
 
 
 def vocabulary() -> dict:
@@ -278,8 +284,42 @@ def _diagnostic(diagnostic) -> dict:
     }
 
 
-def _guarded(answer):
+class _Refused(Exception):
+    """The text is past MAX_FILE_BYTES: `analyse` says so; hovers, code and diagrams have nothing to show."""
+
+
+
+
+def _too_large(text: str) -> dict | None:
+    """The diagnostic for a text past MAX_FILE_BYTES, as the command line refuses such a file, at the
+    character where the bound is crossed; None for a text within it."""
+    if len(text) * 4 <= MAX_FILE_BYTES:  # no character takes more than 4 bytes in UTF-8: no need to encode
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_FILE_BYTES:
+        return None
+    before = data[:MAX_FILE_BYTES].decode("utf-8", "ignore")  # a character cut in two is left out
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    megabytes = MAX_FILE_BYTES // 2**20
+    return {
+        "line": line,
+        "col": column,
+        "end_line": line,
+        "end_col": column + 1,
+        "code": None,
+        "message": f"the text is {len(data):,} bytes, larger than {megabytes} MB (more than any .cnn file needs),"
+        " so cnndsl does not analyse it; it passes the bound here",
+        "hint": f"`cnndsl check` refuses such a file too; keep a model under {megabytes} MB",
+        "related": [],
+        "fixes": [],
+    }
+
+
+def _guarded(answer, nothing=None):
     try:
         return answer()
+    except _Refused:
+        return nothing
     except Exception as error:  # a bug in cnndsl: the page says so, as the CLI's exit 3 does
         return {"bug": f"{type(error).__name__}: {error}"}

@@ -190,3 +190,35 @@ def test_a_table_of_thousands_of_layers_is_cut_to_the_playgrounds_bound():
     assert model["total_params"] == f"{(3 * 3 * 3 + 1) * 8 + 1499 * (3 * 3 * 8 + 1) * 8:,}"
     small = Playground().analyse(LENET)["model"]["table"]
     assert "more rows" not in small
+
+
+def test_a_text_past_the_command_lines_file_bound_is_refused_where_it_crosses_it(tmp_path):
+    from cnndsl.core.limits import MAX_FILE_BYTES
+
+    # 2-byte characters in comment lines of 1,001 bytes: the bound falls inside a line, between whole characters
+    line = "# " + "é" * 499 + "\n"
+    lines = MAX_FILE_BYTES // len(line.encode()) + 1
+    text = LENET + line * lines
+    inside = MAX_FILE_BYTES - len(LENET.encode())  # bytes of the comment lines that fit
+    crossing_line = LENET.count("\n") + inside // len(line.encode()) + 1
+    crossing_col = len(line.encode()[: inside % len(line.encode())].decode("utf-8", "ignore")) + 1
+    playground = Playground()
+    assert playground.analyse(LENET)["model"]["total_params"] == "62,958"
+    result = playground.analyse(text)
+    [refusal] = result["diagnostics"]
+    assert result["model"] is None
+    assert (refusal["line"], refusal["col"]) == (crossing_line, crossing_col)
+    assert f"{len(text.encode()):,} bytes, larger than 8 MB" in refusal["message"]
+    # nothing else looks at it either, and the last model is not shown for it
+    assert playground.hover(text, 2, 2) is None
+    assert playground.emit(text, "pytorch") == {"code": None}
+    assert playground.diagram(text) == {"dot": None}
+    assert playground.completions(text, 1, 1) == {"items": []}
+    # the command line refuses the same text (exit 2: a file it does not read), and one byte less is read
+    path = tmp_path / "big.cnn"
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "cnndsl", "check", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2 and "larger than 8 MB" in done.stderr
+    fits = LENET + "#" * (MAX_FILE_BYTES - len(LENET.encode()) - 1) + "\n"
+    assert len(fits.encode()) == MAX_FILE_BYTES
+    assert playground.analyse(fits)["model"]["total_params"] == "62,958"

@@ -164,6 +164,23 @@ def test_bad_input_is_a_located_error_and_the_page_stays_responsive(playground):
     assert playground.evaluate(TOTAL) == "62,958"
 
 
+def test_a_text_past_the_command_lines_file_bound_is_refused_with_its_place(playground):
+    from cnndsl.core.limits import MAX_FILE_BYTES
+
+    head, line = "input 8\n", "# " + "x" * 998 + "\n"  # a line of 1,000 bytes
+    lines = MAX_FILE_BYTES // len(line) + 1
+    # made in the page: 8 MB through the DevTools pipe would only slow the test
+    playground.evaluate(f"window.cnndslPlayground.setText({json.dumps(head)} + {json.dumps(line)}.repeat({lines}))")
+    playground.wait_for(READY + " && document.querySelectorAll('.diagnostic').length > 0", timeout=60)
+    [shown] = playground.evaluate(DIAGNOSTICS)
+    inside = MAX_FILE_BYTES - len(head)
+    assert (shown["line"], shown["col"]) == (2 + inside // len(line), inside % len(line) + 1)
+    assert f"{len(head) + lines * len(line):,} bytes, larger than 8 MB" in shown["text"]
+    assert playground.evaluate(TOTAL) == "—"
+    set_text(playground, (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8"))
+    assert playground.evaluate(TOTAL) == "62,958"
+
+
 def test_a_share_link_over_a_megabyte_is_refused_with_a_message(playground):
     huge = "input 32x32x3\n" + ("# " + "x" * 1000 + "\n") * 1100 + "dense 10\n"
     set_text(playground, huge)
