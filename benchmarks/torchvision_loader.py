@@ -9,7 +9,11 @@ the few modules the models import that need the C ops or PIL small stand-ins
 (`torchvision.utils._log_api_usage_once`, `transforms._presets.ImageClassification`),
 loads torchvision/models/<name>.py from the wheel itself, builds each model and writes
 its state_dict keys and shapes, in order, to tests/golden/torchvision_keys/<name>.txt.
-Nothing from the wheel but the model definitions runs.
+It then gives each model the state `reference_state` makes from those keys and shapes alone
+and writes its outputs (eval mode) for `reference_input()` to
+tests/golden/torchvision_outputs/<name>.txt: the tests make the same state, load it with
+strict=True into the module cnndsl emits and compare. Nothing from the wheel but the model
+definitions runs.
 """
 
 from __future__ import annotations
@@ -39,6 +43,61 @@ MODELS = {
     "convnext_tiny": ("convnext", "convnext_tiny"),
 }
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden" / "torchvision_keys"
+OUTPUTS = GOLDEN.parent / "torchvision_outputs"
+# Smaller than ImageNet's 224 (every model here ends in an adaptive pooling): a quarter of the arithmetic.
+INPUT_SIZE = 112
+
+
+def reference_state(torch, keys: list[tuple[str, tuple[int, ...]]]) -> dict:
+    """A state made from the keys and shapes alone, the same on every run: weights drawn with He's
+    scale (so activations keep their size through a deep network), norm scales near 1, biases and
+    running means near 0, running variances in [0.5, 1.5), ConvNeXt's layer scales near 0.5."""
+    generator = torch.Generator().manual_seed(0)
+    state = {}
+    for key, shape in keys:
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.tensor(0)
+            continue
+        noise = torch.randn(shape, generator=generator)
+        if key.endswith("running_var"):
+            value = 0.5 + torch.rand(shape, generator=generator)
+        elif key.endswith("layer_scale"):
+            value = 0.5 + 0.1 * noise
+        elif key.endswith(("bias", "running_mean")):
+            value = 0.1 * noise
+        elif len(shape) >= 2:
+            fan_in = 1
+            for n in shape[1:]:
+                fan_in *= n
+            value = noise * (2.0 / fan_in) ** 0.5
+        else:
+            value = 1.0 + 0.1 * noise
+        state[key] = value
+    return state
+
+
+def reference_input(torch):
+    return torch.randn((2, 3, INPUT_SIZE, INPUT_SIZE), generator=torch.Generator().manual_seed(1))
+
+
+def read_keys(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    """The lines `keys_text` writes, as (key, shape)."""
+    pairs = []
+    for line in text.splitlines():
+        key, shape = line.split(" ")
+        pairs.append((key, () if shape == "-" else tuple(int(n) for n in shape.split("x"))))
+    return pairs
+
+
+def outputs_text(torch, model) -> str:
+    """The model's outputs in eval mode for the reference input and state, a line per example."""
+    state = reference_state(torch, read_keys(keys_text(model)))
+    with torch.no_grad():  # copied in place: MNASNet's loading hook wants the version its own state carries
+        for key, value in model.state_dict().items():
+            value.copy_(state[key])
+    with torch.no_grad():
+        output = model.eval()(reference_input(torch))
+    return "".join(" ".join(f"{v:.9g}" for v in row) + "\n" for row in output.tolist())
 
 
 def _package(name: str, path: Path | None = None) -> types.ModuleType:
@@ -97,12 +156,17 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
+    import torch
+
     with tempfile.TemporaryDirectory() as folder:
         make = load_models(argv[0], folder)
         GOLDEN.mkdir(parents=True, exist_ok=True)
+        OUTPUTS.mkdir(parents=True, exist_ok=True)
         for name, (file, builder) in MODELS.items():
-            (GOLDEN / f"{name}.txt").write_text(keys_text(make(file, builder)), encoding="utf-8")
-            print(f"wrote {GOLDEN.name}/{name}.txt")
+            model = make(file, builder)
+            (GOLDEN / f"{name}.txt").write_text(keys_text(model), encoding="utf-8")
+            (OUTPUTS / f"{name}.txt").write_text(outputs_text(torch, model), encoding="utf-8")
+            print(f"wrote {GOLDEN.name}/{name}.txt and {OUTPUTS.name}/{name}.txt")
     return 0
 
 

@@ -149,7 +149,7 @@ class DuplicateName(CnnError):
 
     code = "E600"
     example = "input 8x8x4\nx: conv 4 1\nx: conv 4 1\n"
-    hint_examples = ("def f(c):\n    stem: conv c 3 same\ninput 8x8x3\nf(4)\nf(4)\n",)
+    hint_examples = ("input 8x8x3\n(s: conv 3 1) * 2\n",)
 
 
 class LimitExceeded(CnnError):

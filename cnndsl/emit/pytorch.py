@@ -605,13 +605,21 @@ class TorchTarget(Target):
             fused = module_form(layer.options.get("activation"), layer.conventions)
             if fused is not None:
                 bases.append((i, True, fused[0].lower()))
+        # a label in the block's body names the layer in every call, as torchvision names them
+        labels = {i: model.nodes[i].label for i in direct if model.nodes[i].label and model.nodes[i].shares is None}
+        labels = {i: label for i, label in labels.items() if label.isidentifier() and label not in MODULE_ATTRIBUTES}
         counts: dict[str, int] = {}
-        for _, _, base in bases:
-            counts[base] = counts.get(base, 0) + 1
+        for i, extra, base in bases:
+            if i not in labels:
+                counts[base] = counts.get(base, 0) + 1
         seen: dict[str, int] = {}
-        taken = Names((*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES))
+        taken = Names((*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES, *labels.values()))
         scope.extra_names = {}
         for i, extra, base in bases:
+            if i in labels:  # its fused activation: `squeeze_activation`, as torchvision's Fire has it
+                name = labels[i] if not extra else taken.claim(f"{labels[i]}_activation")
+                (scope.extra_names if extra else scope.locals)[i] = name
+                continue
             seen[base] = seen.get(base, 0) + 1
             name = taken.claim(base if counts[base] == 1 else f"{base}{seen[base]}")
             if extra:
@@ -774,7 +782,7 @@ class TorchTarget(Target):
             scope.sequences = getattr(scope, "sequences", 0) + 1
             attr = scope.taken.claim(f"layer{scope.sequences}", unsafe=MODULE_ATTRIBUTES)
         else:
-            attr = scope.taken.claim(group[0].call.name, unsafe=MODULE_ATTRIBUTES)
+            attr = scope.taken.claim(group[0].call.label or group[0].call.name, unsafe=MODULE_ATTRIBUTES)
         expr = group[0].expr if len(group) == 1 else Call("nn.Sequential", [g.expr for g in group])
         scope.init.append((f"self.{attr} = ", expr, None))
         scope.init_owners.append(group[0].first_node())

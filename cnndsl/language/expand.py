@@ -64,6 +64,7 @@ class GraphNode:
     inputs: tuple[int, ...]
     label: str | None = None
     label_span: Span | None = None
+    label_depth: int = 0  # how many block calls deep the label was written: 0 at the top level
     called_from: tuple[tuple[str, Span], ...] = ()  # innermost block call first
     shares: int | None = None  # the node whose layer (and weights) this one applies again
     span: Span | None = None  # where this use was written, when it is not the layer's own span
@@ -213,6 +214,9 @@ class Expander(Context):
         self.program = program
         self.call_label: str | None = None  # the label of the block call about to expand
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
+        # the labels each block call being expanded gave, innermost last: a label in a `def` body is
+        # the call's own, so every call of the block has its `conv1` (torchvision's attribute names)
+        self.call_named: list[dict[str, _Named]] = []
         self.conventions = "keras"
         self.work = 0  # steps taken so far, bounded by max_work
         # Stages written out at the top level cost their own bytes, so they raise the bounds:
@@ -576,7 +580,9 @@ class Expander(Context):
         bound = env.get(word)
         if bound is not None and isinstance(bound.value, str):
             word = bound.value
-        found = self.named.get(word)
+        found = next((scope[word] for scope in reversed(self.call_named) if word in scope), None)
+        if found is None:
+            found = self.named.get(word)
         if found is None:
             hint = did_you_mean(word, list(self.named)) or "name a layer first, as in `stem: conv 32 3`"
             raise UnknownReference(f"no earlier layer or block call is named `{word}`", span, hint)
@@ -606,7 +612,10 @@ class Expander(Context):
         if isinstance(stage, ast.Unparsed):
             result = self.failed(stage.span, None if stage.starts_input else current)
             for label in stage.labels:
-                self.named.setdefault(label, _Named(result, result + 1, current, result, stage.span))
+                named = _Named(result, result + 1, current, result, stage.span)
+                if self.call_named:
+                    self.call_named[-1].setdefault(label, named)
+                self.named.setdefault(label, named)
             return result
         if self.broken_blocks and (
             (isinstance(stage, ast.Call) and stage.name in self.broken_blocks)
@@ -661,11 +670,21 @@ class Expander(Context):
                 self.memo_states = None
                 if self.memo is not None:
                     self.memo.key = None
+            scope = self.call_named[-1] if self.call_named else self.named
             if node.shares is None:
-                node.label, node.label_span = stage.label, stage.label_span
-            elif stage.label in self.named:  # a shared layer keeps its name; the label only names the tensor
+                if self.call_named and stage.label in scope:  # in one call of a block, as at the top level
+                    raise DuplicateName(
+                        f"`{stage.label}` already names a layer of this call of block `{self.block_path[-1].name}`",
+                        stage.label_span,
+                        "labels in a block are the call's own: give each layer of it its own label",
+                    )
+                node.label, node.label_span, node.label_depth = stage.label, stage.label_span, len(self.block_path)
+            elif stage.label in scope:  # a shared layer keeps its name; the label only names the tensor
                 raise DuplicateName(f"`{stage.label}` already names a layer", stage.label_span, "choose another name")
-            self.named.setdefault(stage.label, _Named(before, len(self.graph.nodes), current, result, stage.label_span))
+            named = _Named(before, len(self.graph.nodes), current, result, stage.label_span)
+            if self.call_named:
+                scope.setdefault(stage.label, named)
+            self.named.setdefault(stage.label, named)
             return result
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
 
@@ -891,6 +910,7 @@ class Expander(Context):
         label, self.call_label = self.call_label, None
         self.block_path.append(BlockCall(self.call_count, stage.name, stage.span, arguments, label, args))
         self.call_count += 1
+        self.call_named.append({})
         try:
             current = self.statements(definition.body, current, bindings)
         except LimitExceeded as error:
@@ -909,6 +929,7 @@ class Expander(Context):
             self.calls.pop()
             self.unrolling.pop()
             self.block_path.pop()
+            self.call_named.pop()
         if guessed:
             for node in self.graph.nodes[before:]:
                 node.guessed = True

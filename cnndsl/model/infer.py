@@ -31,6 +31,7 @@ class TypedNode:
     """The block calls that produced this node, outermost first (empty at top level)."""
     shares: int | None = None  # the first use of this node's layer, when it is used again
     call_index: int = 0  # which use of its layer this is: Keras's node index
+    label: str | None = None  # the label as written in a block's body (its call's own), where `name` may differ
 
     @property
     def shape(self) -> Shape:
@@ -218,6 +219,7 @@ class _Namer:
         self.counts: dict[str, int] = {}
         self.taken: dict[str, tuple] = {}  # name -> (where it was given, the block calls that gave it)
         self.bases: dict[str, str] = {}  # keras_type -> its snake_case name (three regex passes each)
+        self.reserved: set[str] = set()  # the top level's labels, which a block's labels leave to them
 
     def auto(self, keras_type: str) -> str:
         base = self.bases.get(keras_type)
@@ -227,6 +229,16 @@ class _Namer:
         count = self.counts.get(base, 0)
         self.counts[base] = count + 1
         return base if count == 0 else f"{base}_{count}"
+
+    def scoped(self, label: str, label_span: Span | None, blocks: tuple) -> str:
+        """The Keras name of a layer a block's body labels: each call has its own `conv1`, and Keras's
+        names are global, so the second call's is `conv1_1`, as Keras numbers its own names."""
+        name, count = label, 0
+        while name in self.taken or name in self.reserved:
+            count += 1
+            name = f"{label}_{count}"
+        self.taken[name] = (label_span, blocks)
+        return name
 
     def claim(self, name: str, span: Span | None, label_span: Span | None, blocks: tuple = ()) -> None:
         if name in self.taken:
@@ -249,27 +261,12 @@ class _Namer:
 
 
 def _label_in_block_called_again(name: str, label_span: Span, blocks: tuple, other_blocks: tuple) -> DuplicateName:
-    """The same label reached twice: a block (or a repeat) that labels a layer, expanded twice.
-    Labels are Keras layer names, which are global: say so, and how to make one per call."""
-    again = next((now for now, before in zip(blocks, other_blocks) if now.id != before.id), None)
-    first = next((before for now, before in zip(blocks, other_blocks) if now.id != before.id), None)
-    if again is None:  # outside any block: a repeat at the top level
-        return DuplicateName(
-            f"`{name}` names a layer inside a repeat, which makes it again: layer names are global and unique",
-            label_span,
-            f"number it with the repeat's index: `* n as i` and the label `{name}{{i}}:`",
-        )
-    called = (
-        f"the repeat at line {again.span.line} calls block `{again.name}` again"
-        if again.span == first.span
-        else f"block `{again.name}` is called at line {first.span.line} and again at line {again.span.line}"
-    )
+    """The same top-level label reached twice: a repeat (or a repeated call) that it labels. A label in a
+    block's body is its call's own and never comes here; Keras's names are global."""
     return DuplicateName(
-        f"`{name}` names a layer in every call of block `{again.name}`, and {called}: "
-        f"layer names are global (Keras's), so the second call's layer cannot be named `{name}` too",
+        f"`{name}` names a layer inside a repeat, which makes it again: layer names are global and unique",
         label_span,
-        f"build the label from a block parameter, one per call: `def {again.name}(..., tag)` and `{name}{{tag}}:`"
-        + (f", and pass the repeat's index: `{again.name}(..., i) * n as i`" if again.span == first.span else ""),
+        f"number it with the repeat's index: `* n as i` and the label `{name}{{i}}:`",
     )
 
 
@@ -309,6 +306,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
     new_id: dict[int, int] = {}
     uses: dict[int, int] = {}
     namer = _Namer()
+    namer.reserved = {node.label for node in graph.nodes if node.label and not node.label_depth}
     totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
     memo = memo if errors is None else None
     kept = memo.shared(graph) if memo is not None else 0
@@ -343,6 +341,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         label=None,
         label_span=None,
         shares=None,
+        label_depth=0,
     ):
         if layer.NEEDS_LAST_AXIS and any(shape and shape[-1] is None for shape in in_shapes):
             raise _unknown_last_axis(layer, in_shapes, inputs, nodes)
@@ -350,7 +349,10 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         if info.shape and min((n for n in info.shape if n is not None), default=1) <= 0:
             raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
         _check_sizes(layer, info, totals)
-        if shares is None:
+        if shares is None and label and label_depth:
+            layer_name = namer.scoped(label, label_span, blocks)
+            call_index = 0
+        elif shares is None:
             layer_name = label or namer.auto(info.keras_type)
             namer.claim(layer_name, layer.span if not label else None, label_span, blocks)
             call_index = 0
@@ -370,6 +372,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
             blocks,
             shares=shares,
             call_index=call_index,
+            label=label if label_depth and label_depth == len(blocks) else None,
         )
         nodes.append(node)
         return node.id
@@ -402,7 +405,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
                 inputs = (place(extra, inputs, in_shapes, True, node.blocks, shares=flatten),)
                 in_shapes = (nodes[inputs[0]].info.shape,)
             new_id[node.id] = place(
-                node.layer, inputs, in_shapes, False, node.blocks, node.label, node.label_span, shares
+                node.layer, inputs, in_shapes, False, node.blocks, node.label, node.label_span, shares, node.label_depth
             )
         except CnnError as error:
             if node.span is not None:

@@ -331,7 +331,7 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
 
 
 # The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
-SAME_KEYS = ["alexnet", "resnet18", "resnet50", "vgg16_bn"]
+SAME_KEYS = ["alexnet", "resnet18", "resnet50", "squeezenet1_1", "vgg16_bn"]
 
 
 @pytest.mark.oracle
@@ -348,17 +348,37 @@ def test_state_comes_in_torchvisions_order(name, torch):
     assert (ours == theirs) == (name in SAME_KEYS)
 
 
+def torchvision_loader():
+    """benchmarks/torchvision_loader.py, for the state it gives torchvision's models (it imports no torchvision)."""
+    spec = importlib.util.spec_from_file_location("torchvision_loader", BENCHMARKS / "torchvision_loader.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent.parent / "benchmarks"
+
+
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", SAME_KEYS)
-def test_torchvisions_keys_load_strictly(name, torch):
-    """A state_dict with torchvision's keys and shapes (random values) loads with strict=True, and the
-    module then holds those values under those names."""
+def test_torchvisions_state_loads_strictly_and_gives_its_outputs(name, torch):
+    """The state benchmarks/torchvision_loader.py gave torchvision 0.28.0's own model (made from its keys
+    and shapes alone) loads into the emitted module with strict=True, and the module's outputs are the
+    ones torchvision's model gave (tests/golden/torchvision_outputs/, written by that script)."""
+    loader = torchvision_loader()
     model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
-    built = load(generate(model, "pytorch"), f"strict_{name}").build_model()
-    generator = torch.Generator().manual_seed(0)
-    state = {}
-    for key, shape in torchvision_keys(name):
-        size = () if shape == "-" else tuple(int(n) for n in shape.split("x"))
-        state[key] = torch.tensor(3) if key.endswith("num_batches_tracked") else torch.rand(size, generator=generator)
-    assert not built.load_state_dict(state, strict=True).missing_keys
-    assert all(torch.equal(built.state_dict()[key], value) for key, value in state.items())
+    with torch.device("meta"):  # no initialisation: every value comes from the state
+        built = load(generate(model, "pytorch"), f"strict_{name}").build_model()
+    keys = loader.read_keys((TORCHVISION_KEYS / f"{name}.txt").read_text(encoding="utf-8"))
+    state = loader.reference_state(torch, keys)
+    result = built.load_state_dict(state, strict=True, assign=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert list(built.state_dict()) == [key for key, _ in keys]
+    lines = (TORCHVISION_KEYS.parent / "torchvision_outputs" / f"{name}.txt").read_text(encoding="utf-8")
+    expected = torch.tensor([[float(v) for v in line.split()] for line in lines.splitlines()])
+    with torch.no_grad():
+        got = built.eval()(loader.reference_input(torch))
+    assert got.shape == expected.shape == (2, 1000)
+    scale = expected.abs().max()
+    assert scale > 1  # not a vanishing output
+    assert (got - expected).abs().max() <= 1e-5 * scale

@@ -1,6 +1,7 @@
-"""A label inside a `def` names a Keras layer, and Keras's layer names are global: a block that
-labels a layer and is expanded twice (two calls, a repeat, a nesting) is an error that says so,
-at the label, with the calls that made it, and a hint whose fix works."""
+"""A label inside a `def` is its call's own: every call of the block has its `conv1` (as every
+torchvision Bottleneck has its `conv1`), `@conv1` in the block is that call's layer, and the Keras
+name, which must be global, is numbered as Keras numbers its own (`conv1`, `conv1_1`). A label
+repeated where it is one scope (a top-level repeat, or twice in one call) is still an error."""
 
 from __future__ import annotations
 
@@ -24,31 +25,35 @@ def test_keras_itself_refuses_two_layers_of_one_name(keras):
         keras.Model(inputs, x)
 
 
-def test_two_calls_name_both_calls_and_the_fix():
-    error = error_of("def f(c):\n    stem: conv c 3 same\ninput 8x8x3\nf(4)\nf(4)\n")
-    assert (error.span.line, error.span.column) == (2, 5)
-    assert error.message == (
-        "`stem` names a layer in every call of block `f`, and block `f` is called at line 4 and again at line 5: "
-        "layer names are global (Keras's), so the second call's layer cannot be named `stem` too"
-    )
-    assert "`def f(..., tag)` and `stem{tag}:`" in error.hint
-    assert [span.line for _, span in error.called_from] == [5]
+def test_each_call_has_its_label_and_keras_names_are_numbered(keras):
+    from emit_helpers import load
+
+    from cnndsl.emit import generate
+
+    model = cnndsl.analyze("def f(c):\n    stem: conv c 3 same\ninput 8x8x3\nf(4)\nf(4)\nf(4) * 2\n")
+    assert [node.name for node in model.layers] == ["stem", "stem_1", "stem_2", "stem_3"]
+    assert [node.label for node in model.layers] == ["stem"] * 4
+    built = load(generate(model, "keras"), "labels_per_call").build_model()
+    assert [layer.name for layer in built.layers if layer.name != "input_layer"] == ["stem", "stem_1", "stem_2", "stem_3"]
 
 
-def test_a_repeated_call_says_the_repeat_and_how_to_pass_its_index():
-    error = error_of("def f(c):\n    stem: conv c 3 same\ninput 8x8x3\nf(4) * 2\n")
-    assert "the repeat at line 4 calls block `f` again" in error.message
-    assert "`f(..., i) * n as i`" in error.hint
+def test_a_reference_in_a_block_is_its_own_calls_layer():
+    text = "def f(c):\n    a: conv c 1\n    conv c 3 same\n    add(@a; identity)\ninput 8x8x3\nf(4)\nf(4)\n"
+    model = cnndsl.analyze(text)
+    convs = [node.id for node in model.layers if node.keras_type == "Conv2D"]
+    adds = [node for node in model.layers if node.keras_type == "Add"]
+    assert [add.inputs for add in adds] == [(convs[0], convs[1]), (convs[2], convs[3])]
 
 
-def test_the_block_called_twice_is_named_when_the_label_is_deeper():
-    error = error_of("def g(c):\n    conv c 1\ndef f(c):\n    s: g(c)\ninput 8x8x4\nf(4)\nf(4)\n")
-    assert "every call of block `f`, and block `f` is called at line 6 and again at line 7" in error.message
+def test_the_top_levels_labels_keep_their_names():
+    model = cnndsl.analyze("def f(c):\n    conv1: conv c 1\ninput 8x8x3\nf(4)\nconv1: conv 4 1\n")
+    assert [node.name for node in model.layers] == ["conv1_1", "conv1"]
 
 
-def test_a_labelled_merge_in_a_block_called_twice():
-    error = error_of("def f(c):\n    x: add(identity; conv c 3 same)\ninput 8x8x3\nconv 4 1\nf(4)\nf(4)\n")
-    assert error.span.line == 2 and "block `f` is called at line 5 and again at line 6" in error.message
+def test_a_label_twice_in_one_call():
+    error = error_of("def f(c):\n    (s: conv c 1) * 2\ninput 8x8x3\nf(4)\n")
+    assert (error.span.line, error.span.column) == (2, 6)
+    assert error.message == "`s` already names a layer of this call of block `f`"
 
 
 def test_a_label_in_a_top_level_repeat():
@@ -56,13 +61,11 @@ def test_a_label_in_a_top_level_repeat():
     assert "inside a repeat" in error.message and "`* n as i` and the label `s{i}:`" in error.hint
 
 
-def test_the_fixes_the_hints_give_work():
-    by_parameter = cnndsl.analyze("def f(c, tag):\n    stem{tag}: conv c 3 same\ninput 8x8x3\nf(4, 1)\nf(4, a)\n")
-    assert [node.name for node in by_parameter.layers] == ["stem1", "stema"]
-    by_index = cnndsl.analyze("def f(c, tag):\n    stem{tag}: conv c 3 same\ninput 8x8x3\nf(4, i) * 2 as i\n")
-    assert [node.name for node in by_index.layers] == ["stem0", "stem1"]
+def test_the_fix_the_hint_gives_works():
     top = cnndsl.analyze("input 8x8x3\n(s{i}: conv 3 1) * 2 as i\n")
     assert [node.name for node in top.layers] == ["s0", "s1"]
+    by_parameter = cnndsl.analyze("def f(c, tag):\n    stem{tag}: conv c 3 same\ninput 8x8x3\nf(4, 1)\nf(4, a)\n")
+    assert [node.name for node in by_parameter.layers] == ["stem1", "stema"]
 
 
 def test_two_different_labels_of_one_name_keep_their_message():
