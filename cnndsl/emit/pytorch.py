@@ -609,7 +609,7 @@ class TorchTarget(Target):
         labels = {i: model.nodes[i].label for i in direct if model.nodes[i].label and model.nodes[i].shares is None}
         labels = {i: label for i, label in labels.items() if label.isidentifier() and label not in MODULE_ATTRIBUTES}
         counts: dict[str, int] = {}
-        for i, extra, base in bases:
+        for i, _, base in bases:
             if i not in labels:
                 counts[base] = counts.get(base, 0) + 1
         seen: dict[str, int] = {}
