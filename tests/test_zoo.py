@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from application_imports import import_application
 from applications import application
 
 import cnndsl
@@ -55,14 +56,16 @@ def analyze(example: str):
 
 
 @pytest.mark.parametrize("example", ZOO)
-def test_example_equals_keras(example, keras):
-    """One test per application, so it is built once per run (under xdist, four tests of it would
-    build it on each worker that ran one), then compared four ways."""
+def test_example_equals_keras(example, keras, tmp_path):
+    """One test per application, so it is built once per run (under xdist, five tests of it would
+    build it on each worker that ran one), then compared four ways, and imported from its `.keras`
+    file (tests/importers/test_keras_applications.py imports the applications without an example)."""
     theirs = application(ZOO[example])
     totals_and_output_equal_keras(example, keras, theirs)
     same_layers_as_keras(example, keras, theirs)
     same_wiring_as_keras(example, keras, theirs)
     header_comment_states_keras_totals(example, keras, theirs)
+    import_application(keras, ZOO[example], theirs, tmp_path)
 
 
 def totals_and_output_equal_keras(example, keras, theirs):

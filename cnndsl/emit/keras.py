@@ -33,7 +33,7 @@ if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") 
 class KerasTarget(Target):
     NAMES = ("keras",)
     TITLE = "Keras"
-    RESERVED = ("keras", "layers", "importlib", "os", "sys", "backend", "inputs", "outputs", "x", "model", "build_model", "LayerScale", "MaxPoolPadded")
+    RESERVED = ("keras", "layers", "importlib", "os", "sys", "backend", "inputs", "outputs", "x", "model", "build_model", "LayerScale", "CustomScaleLayer", "MaxPoolPadded")
 
     def before_calls(self, node) -> list[Call]:
         """The layers a node's own needs first (see LayerKind.keras_before), each under a name of its own."""

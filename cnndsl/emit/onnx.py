@@ -275,6 +275,9 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
         else:
             attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
         return g.op("Resize", [x, "", scales], name, **attrs)
+    if isinstance(layer, merge.ScaleAdd):  # the shortcut plus the residual times the scale
+        scaled = g.op("Mul", [inputs[1], g.constant(name + ".scale", layer["scale"], "float32")], name + ".scaled")
+        return g.op("Add", [inputs[0], scaled], name)
     if isinstance(layer, merge.Concat):
         return g.op("Concat", inputs, name, axis=1)  # Keras's last axis, the channels: axis 1 in NCHW
     if isinstance(layer, merge._Elementwise):

@@ -70,7 +70,14 @@ def skeleton(stage) -> tuple[tuple, list[Leaf]]:
                 parts.append(key)
                 leaves.extend(inner_leaves)
             branches.append(tuple(parts))
-        return ("merge", shape, stage.keyword, tuple(branches)), leaves
+        words = []
+        for word in stage.words:
+            if isinstance(word, Value):
+                words.append(("v", word.role, type(word.value).__name__))
+                leaves.append(Leaf(word.role, word.value))
+            else:
+                words.append(word)
+        return ("merge", shape, stage.keyword, tuple(branches), tuple(words)), leaves
     return ("other", id(stage)), []  # references and calls stay as they are
 
 
@@ -277,21 +284,26 @@ def substitute(stages: list, expressions) -> list:
     for stage in stages:
         if isinstance(stage, LayerStage):
             label = substitute_label(stage.label, expressions)
-            words = []
-            for word in stage.words:
-                if isinstance(word, Value):
-                    expression = next(expressions)
-                    words.append(word if expression is None else Value(word.role, expression))
-                else:
-                    words.append(word)
-            out.append(LayerStage(stage.index, label, stage.keyword, tuple(words)))
+            out.append(LayerStage(stage.index, label, stage.keyword, substitute_words(stage.words, expressions)))
         elif isinstance(stage, MergeStage):
             label = substitute_label(stage.label, expressions)
             branches = [substitute(branch, expressions) for branch in stage.branches]
-            out.append(MergeStage(stage.index, label, stage.keyword, branches))
+            words = substitute_words(stage.words, expressions)
+            out.append(MergeStage(stage.index, label, stage.keyword, branches, words))
         else:
             out.append(stage)
     return out
+
+
+def substitute_words(words: tuple, expressions) -> tuple:
+    out = []
+    for word in words:
+        if isinstance(word, Value):
+            expression = next(expressions)
+            out.append(word if expression is None else Value(word.role, expression))
+        else:
+            out.append(word)
+    return tuple(out)
 
 
 def substitute_label(label: str | None, expressions) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum", "concat")
+MERGES = ("add", "subtract", "multiply", "average", "maximum", "minimum", "concat", "scaleadd")
 
 
 @dataclass(frozen=True)

@@ -653,6 +653,13 @@ def layer_scale(config, shapes):
     return "layerscale", [Value("init", float(config["init_values"]))]
 
 
+def custom_scale(config, shapes):
+    scale = config.get("scale")
+    if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+        raise Refused("a CustomScaleLayer whose scale is not a number is not one cnndsl writes")
+    return "scaleadd", [Value("scale", float(scale))]
+
+
 def merge(keyword):
     def rule(config, shapes):
         if keyword == "concat":
@@ -692,6 +699,7 @@ for _rule, _words in (
     (rescale, "`rescale`"),
     (normalize, "`normalize`"),
     (layer_scale, "`layerscale`"),
+    (custom_scale, "`scaleadd` (the first input plus the second times `scale`)"),
 ):
     writes(_rule, _words)
 
@@ -743,6 +751,7 @@ KERAS_RULES = {
 # Layer classes of keras.applications' own modules (not in keras.layers), by (module, class).
 APPLICATION_RULES = {
     ("keras.src.applications.convnext", "LayerScale"): layer_scale,
+    ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer"): custom_scale,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .graph import Value
@@ -23,6 +24,7 @@ class MergeStage:
     label: str | None
     keyword: str
     branches: list[list]  # each a pipeline; [] is `identity`
+    words: tuple = ()  # the merge's own arguments, after its branches: `scaleadd(a; b) 0.17`
 
 
 @dataclass
@@ -77,9 +79,15 @@ def stage_text(stage) -> str:
     label = f"{stage.label}: " if stage.label else ""
     if isinstance(stage, MergeStage):
         branches = "; ".join(pipeline_text(b) for b in stage.branches)
-        return f"{label}{stage.keyword}({branches})"
+        return f"{label}{stage.keyword}({branches}){merge_words(stage)}"
     words = " ".join(value_text(w) for w in stage.words)
     return f"{label}{stage.keyword}{' ' + words if words else ''}"
+
+
+def merge_words(stage: MergeStage) -> str:
+    """What follows a merge's `)`: its own arguments, each one atom (`(c*2)` in brackets)."""
+    texts = [value_text(w) for w in stage.words]
+    return "".join(" " + (t if re.fullmatch(r"[\w.+-]+", t) and "+" not in t[1:] else f"({t})") for t in texts)
 
 
 def pipeline_text(stages: list) -> str:

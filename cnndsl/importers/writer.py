@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from .graph import Graph
-from .stages import CallStage, LayerStage, MergeStage, RefStage, Written, pipeline_text, stage_text
+from .stages import CallStage, LayerStage, MergeStage, RefStage, Written, merge_words, pipeline_text, stage_text
 
 WIDTH = 100  # a line longer than this is broken at a `|` or a `;`
 
@@ -73,7 +73,7 @@ def nest(graph: Graph) -> list:
             elif layer.merge:
                 entry = idom[x]
                 branches = [pipeline(i, entry, depth + 1) for i in layer.inputs]
-                stages.append(MergeStage(x, layer.label, layer.keyword, branches))
+                stages.append(MergeStage(x, layer.label, layer.keyword, branches, layer.words))
                 x = entry
             else:
                 stages.append(LayerStage(x, layer.label, layer.keyword, layer.words))
@@ -114,7 +114,7 @@ def by_lines(graph: Graph) -> list[list]:
             branches = [[]] + [[RefStage(labels[j])] for j in layer.inputs[1:]]
             if layer.inputs[0] in layer.inputs[1:]:
                 branches = [[RefStage(labels[j])] for j in layer.inputs]
-            line.append(MergeStage(i, labels.get(i, layer.label), layer.keyword, branches))
+            line.append(MergeStage(i, labels.get(i, layer.label), layer.keyword, branches, layer.words))
         elif layer.inputs:
             line.append(RefStage(labels[layer.inputs[0]]))
             line.append(LayerStage(i, labels.get(i, layer.label), layer.keyword, layer.words))
@@ -166,7 +166,7 @@ def wrap_stages(stages: list, indent: int, width: int = WIDTH) -> list[str]:
                 branch_lines.extend(wrapped)
             lines.append(pad + head + branch_lines[0].strip())
             lines.extend(branch_lines[1:])
-            lines[-1] += ")"
+            lines[-1] += ")" + merge_words(stage)
             current = ""
             continue
         if current:
@@ -227,7 +227,7 @@ def wrap_merge(stage, indent: int) -> list[str]:
         wrapped = wrap_stages(branch, inner) if branch else [" " * inner + "identity"]
         wrapped[-1] += end
         out.extend(wrapped)
-    out[-1] += ")"
+    out[-1] += ")" + merge_words(stage)
     return out
 
 

@@ -120,12 +120,14 @@ class Call:
 
 @frozen
 class Merge:
-    """`add(a; b)`: branches from one input, joined by a merge layer."""
+    """`add(a; b)`: branches from one input, joined by a merge layer; `scaleadd(a; b) 0.17`: with
+    the merge's own arguments after its branches."""
 
     op: str
     branches: tuple[Pipeline, ...]
     span: Span
     op_span: Span
+    args: tuple[Arg, ...] = ()
 
 
 @frozen

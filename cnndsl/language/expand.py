@@ -824,7 +824,8 @@ class Expander(Context):
             outputs = [self.pipeline(branch, current, env) for branch in branches]
             spans = tuple(branch.span for branch in branches)
         self.spend(len(outputs), stage.span)  # each edge into the merge
-        layer = REGISTRY[op].bind(op, (), (), stage.span, self.conventions)
+        positional, keywords = self.arguments(stage.args, env) if stage.args else ((), ())
+        layer = REGISTRY[op].bind(op, positional, keywords, stage.span, self.conventions)
         layer.branch_spans = spans
         return self.add(layer, tuple(outputs))
 

@@ -534,7 +534,8 @@ class _ToAst:
     def merge(self, meta, children):
         op, _lpar, *rest = children
         branches = tuple(c for c in rest if isinstance(c, ast.Pipeline))
-        return ast.Merge(str(op), branches, _span(meta), _token_span(op))
+        args = tuple(c for c in rest if not isinstance(c, (ast.Pipeline, str)) and c is not None)
+        return ast.Merge(str(op), branches, _span(meta), _token_span(op), args)
 
     def group(self, meta, children):
         _lpar, body, _rpar = children

@@ -7,7 +7,7 @@ Their keywords are also listed in the grammar (MERGE_OP), because
 from __future__ import annotations
 
 from ..core.errors import BranchMismatch
-from .base import BinOp, Call, Inferred, LayerKind, List, Window, describe_shape, kw
+from .base import Arg, BinOp, Call, FloatType, Inferred, LayerKind, List, Window, describe_shape, kw, literal
 
 
 class _Merge(LayerKind):
@@ -236,3 +236,60 @@ class Concat(_Merge):
 
     def torch_merge(self, node, inputs):
         return Call("torch.cat", [List(inputs), kw("dim", 1)])  # Keras's last axis: channels, dim 1 in NCHW
+
+
+KERAS_CUSTOM_SCALE = '''
+class CustomScaleLayer(layers.Layer):
+    """The shortcut plus the scaled residual, as InceptionResNetV2 has it."""
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+    def call(self, inputs):
+        return inputs[0] + inputs[1] * self.scale
+'''
+
+
+class ScaleAdd(_Merge):
+    """`scaleadd(a; b) s` is a + s·b, Keras's CustomScaleLayer of InceptionResNetV2."""
+
+    KEYWORDS = ("scaleadd",)
+    KERAS_NAME = "CustomScaleLayer"
+    EXACT_COUNT = 2
+    ARGS = (
+        Arg(
+            "scale",
+            FloatType(),
+            positional=True,
+            required=True,
+            doc="the factor of the second branch (0.17, 0.1 and 0.2 in InceptionResNetV2)",
+            example="scaleadd(identity; conv 8 1) 0.17",
+        ),
+    )
+    SUMMARY = "the first branch plus the second times a factor (InceptionResNetV2's CustomScaleLayer)"
+    USAGE = "scaleadd(BRANCH; BRANCH) SCALE"
+    KERAS_HELPERS = {"CustomScaleLayer": KERAS_CUSTOM_SCALE}
+
+    def infer(self, shapes):
+        self.check_count(shapes)
+        if shapes[1] != shapes[0]:
+            raise self.mismatch(
+                1,
+                f"this branch gives {describe_shape(shapes[1])}, but the first branch gives {describe_shape(shapes[0])}",
+                "the two branches of `scaleadd` must have equal shapes",
+            )
+        return Inferred(shapes[0], "CustomScaleLayer")
+
+    def explain_shape(self, node):
+        return [f"two inputs of equal shape {describe_shape(node.shape)}: the first plus {self['scale']} times the second"]
+
+    def keras(self, node):
+        return Call("CustomScaleLayer", [literal(self["scale"])])
+
+    def torch_merge(self, node, inputs):
+        shortcut, residual = inputs
+        return BinOp("+", [shortcut, BinOp("*", [residual, literal(self["scale"])])])

@@ -52,6 +52,15 @@ NETWORKS = {
         dwconv 3 dilation 2 same
         dwconv 3 stride 2 pad 1 mult 2
     """,
+    # InceptionResNetV2's residual scaling: the shortcut plus the scaled branch.
+    "scaled_residuals": """
+        input 9x9x8
+        conv 8 3 same
+        scaleadd(identity; conv 8 1 | bn | relu) 0.17
+        relu
+        scaleadd(identity; concat(conv 4 1; conv 4 3 same) | conv 8 1) 1.0
+        scaleadd(conv 8 1; identity) 2.5
+    """,
     "batch_norm_inference": """
         input 8x8x3
         conv 6 3 same

@@ -95,11 +95,13 @@ class Merge:
     branches: tuple[tuple, ...]  # each a tuple of Step/Merge; () is `identity`
     shape: Shape
     tags: frozenset = frozenset()
+    args: tuple = ()  # the merge's own arguments: `scaleadd(a; b) 0.5`, and the Keras class's
 
     def render(self) -> str:
         if self.keyword == "residual":
             return f"residual({render(self.branches[1])})"
-        return f"{self.keyword}({'; '.join(render(b) or 'identity' for b in self.branches)})"
+        after = "".join(f" {a!r}" for a in self.args)
+        return f"{self.keyword}({'; '.join(render(b) or 'identity' for b in self.branches)}){after}"
 
 
 def render(nodes) -> str:
@@ -148,18 +150,21 @@ def _apply(keras, nodes, x, record):
                 x = layer(x)
         else:
             outs = [_apply(keras, branch, x, record) for branch in node.branches]
-            layer = getattr(keras.layers, node.keras_class)()
+            layer = keras_class(keras, node.keras_class)(*node.args)
             record.append(layer)
             x = layer(outs)
     return x
 
 
 def keras_class(keras, name):
-    """A keras.layers class, or a layer keras.applications defines for itself (ConvNeXt's LayerScale)."""
-    if name == "LayerScale":
-        import importlib
+    """A keras.layers class, or a layer keras.applications defines for itself (ConvNeXt's LayerScale,
+    InceptionResNetV2's CustomScaleLayer)."""
+    import importlib
 
+    if name == "LayerScale":
         return importlib.import_module("keras.src.applications.convnext").LayerScale
+    if name == "CustomScaleLayer":
+        return importlib.import_module("keras.src.applications.inception_resnet_v2").CustomScaleLayer
     return getattr(keras.layers, name)
 
 
@@ -940,7 +945,9 @@ def squeeze_excite(draw, shape) -> list:
 def gen_merge(draw, shape, depth, max_depth):
     r = spatial_rank(shape)
     keyword = draw(
-        st.sampled_from(["add", "residual", "residual", "concat", "concat", "concatenate", "multiply", *ELEMENTWISE])
+        st.sampled_from(
+            ["add", "residual", "residual", "concat", "concat", "concatenate", "multiply", "scaleadd", *ELEMENTWISE]
+        )
     )
     joins = keyword in ("concat", "concatenate")
     tags = {(keyword, "")}
@@ -958,7 +965,7 @@ def gen_merge(draw, shape, depth, max_depth):
             branches.reverse()
         tags.add((keyword, "broadcast"))
         return Merge(keyword, ELEMENTWISE[keyword], tuple(branches), shape, frozenset(tags))
-    count = 2 if keyword == "subtract" else draw(st.integers(2, 3))
+    count = 2 if keyword in ("subtract", "scaleadd") else draw(st.integers(2, 3))
     first = pipeline(draw, shape, depth + 1, max_depth, max_len=3, keep_rank=True)
     target = _out(first, shape)
     branches = [tuple(first)]
@@ -978,6 +985,10 @@ def gen_merge(draw, shape, depth, max_depth):
         out = target
     if any(not b for b in branches):
         tags.add((keyword, "identity"))
+    if keyword == "scaleadd":  # InceptionResNetV2's residual scaling: equal shapes, a factor
+        scale = draw(st.sampled_from([0.17, 0.1, 0.2, 1.0, 2.5]))
+        tags.add((keyword, "scale"))
+        return Merge(keyword, "CustomScaleLayer", tuple(branches), out, frozenset(tags), (scale,))
     keras_class = "Concatenate" if joins else ELEMENTWISE[keyword]
     return Merge(keyword, keras_class, tuple(branches), out, frozenset(tags))
 
@@ -1213,7 +1224,7 @@ def _apply_graph(keras, nodes, x, tensors, layers):
         else:
             merge, label = (node.node, node.label) if isinstance(node, Named) else (node, None)
             outs = [_apply_graph(keras, branch, x, tensors, layers) for branch in merge.branches]
-            layer = getattr(keras.layers, merge.keras_class)(**({"name": label} if label else {}))
+            layer = keras_class(keras, merge.keras_class)(*merge.args, **({"name": label} if label else {}))
             x = layer(outs)
             if label:
                 tensors[label] = x

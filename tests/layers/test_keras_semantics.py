@@ -181,6 +181,24 @@ def test_new_layers_match_keras(text, build, keras):
     assert model.layers[-1].keras_type == type(layer).__name__
 
 
+def test_scaleadd_is_inception_resnet_v2s_custom_scale_layer(keras):
+    """`scaleadd(a; b) s` against keras.applications' own CustomScaleLayer: rows, shapes, outputs."""
+    import importlib
+
+    custom_scale = importlib.import_module("keras.src.applications.inception_resnet_v2").CustomScaleLayer
+    x = keras.Input((5, 5, 4))
+    residual = keras.layers.Conv2D(4, 1)(x)
+    twin = keras.Model(x, custom_scale(0.17)([x, residual]))
+    model = cnndsl.analyze("input 5x5x4\nscaleadd(identity; conv 4 1) 0.17")
+    assert [(n.keras_type, n.info.params, (None, *n.shape)) for n in model.nodes[1:]] == [
+        (type(layer).__name__, layer.count_params(), tuple(layer.output.shape)) for layer in twin.layers[1:]
+    ]
+    inputs = np.random.default_rng(3).normal(size=(2, 5, 5, 4)).astype("float32")
+    kernel, bias = twin.layers[1].get_weights()
+    expected = inputs + 0.17 * (inputs @ kernel[0, 0] + bias)  # x + scale·conv(x), the layer's call
+    assert np.allclose(keras.ops.convert_to_numpy(twin(inputs)), expected, atol=1e-5)
+
+
 def test_dense_on_the_last_axis_counts_every_position():
     model = cnndsl.analyze("input 7x7x96\ndense 384 noflatten")
     assert model.macs == 7 * 7 * 96 * 384  # one 96x384 product per position
