@@ -154,6 +154,7 @@ class Reader:
             for name in node.input:
                 self.readers.setdefault(name, []).append(node)
         written = {p.key: p.value for p in model.metadata_props}.get("cnndsl.defaults")  # `cnndsl emit --onnx`'s
+        self.written_by_cnndsl = written in ("keras", "pytorch")
         if written in ("keras", "pytorch"):
             self.conventions = written
         else:
@@ -312,6 +313,15 @@ class Reader:
         self.tensor[node.output[0]] = index
         return index
 
+    def scalar(self, name: str):
+        """The value of a one-value constant, or None for anything else (a tensor of the model)."""
+        if name in self.tensor or not (name in self.constants or name in self.initializers):
+            return None
+        if not self.is_small_constant(name):
+            return None
+        values = self.constant(name)
+        return float(values[0]) if len(values) == 1 else None
+
     def producer(self, name: str):
         return self.made_by.get(name)
 
@@ -469,7 +479,7 @@ FUSED = {
 }
 
 
-def fuse(reader, node, keyword: str, words: list, suffix: str) -> None:
+def fuse(reader, node, keyword: str, words: list, suffix: str, inputs=None) -> None:
     """The layer, with the activation `cnndsl emit --onnx` wrote for its fused option (`conv 8 3 relu`:
     nodes `conv2d.conv` then `conv2d`) folded back in; any other activation stays a layer."""
     after = reader.readers.get(node.output[0], [])
@@ -478,10 +488,17 @@ def fuse(reader, node, keyword: str, words: list, suffix: str) -> None:
         sig = next(a for a in after if a.op_type == "Sigmoid")
         mul = next(a for a in after if a.op_type == "Mul")
         if mul.name == base and set(mul.input) == {node.output[0], sig.output[0]}:
-            index = reader.add(node, keyword, [*words, Value("a", "swish")])
+            index = reader.add(node, keyword, [*words, Value("a", "swish")], inputs)
             reader.skipped.update((id(sig), id(mul)))
             reader.tensor[mul.output[0]] = index
             return
+    found = gelu_of(reader, node.output[0]) if base else None
+    if found is not None and found[1].name == base:  # a fused gelu: `dense 8 gelu`
+        nodes, last = found
+        index = reader.add(node, keyword, [*words, Value("a", "gelu")], inputs)
+        reader.skipped.update(id(n) for n in nodes)
+        reader.tensor[last.output[0]] = index
+        return
     if base and len(after) == 1 and after[0].name == base:
         act = after[0]
         word = FUSED.get(act.op_type)
@@ -499,11 +516,11 @@ def fuse(reader, node, keyword: str, words: list, suffix: str) -> None:
         if act.op_type == "Mul":  # swish: x·sigmoid(x)
             word = None
         if word is not None:
-            index = reader.add(node, keyword, [*words, Value("a", word)])
+            index = reader.add(node, keyword, [*words, Value("a", word)], inputs)
             reader.skipped.add(id(act))
             reader.tensor[act.output[0]] = index
             return
-    reader.add(node, keyword, words)
+    reader.add(node, keyword, words, inputs)
 
 
 def batchnorm(reader, node):
@@ -566,6 +583,204 @@ def gelu(reader, node):
     if _attrs(node).get("approximate", b"none") not in (b"none", "none"):
         raise Refused("a tanh-approximated Gelu; cnndsl's gelu is the exact one")
     reader.add(node, "gelu")
+
+
+def gelu_of(reader, x: str):
+    """The nodes of the exact GELU x·(1 + erf(x/√2))/2 on tensor `x` (as `cnndsl emit --onnx` writes it,
+    x·0.5 times 1 + erf, and as torch.onnx.export writes nn.GELU, x times 1 + erf, then ·0.5), and
+    the last of them; or None."""
+    div = next((n for n in reader.readers.get(x, []) if n.op_type == "Div" and n.input[0] == x), None)
+    if div is None or not _near(reader.scalar(div.input[1]), 2**0.5):
+        return None
+    erf = reader.only_reader(div.output[0], "Erf")
+    plus = erf and reader.only_reader(erf.output[0], "Add")
+    if plus is None or not _near(reader.scalar(next((i for i in plus.input if i != erf.output[0]), "")), 1.0):
+        return None
+    product = reader.only_reader(plus.output[0], "Mul")
+    if product is None:
+        return None
+    other = next((i for i in product.input if i != plus.output[0]), "")
+    half = reader.producer(other)
+    if (
+        half is not None
+        and half.op_type == "Mul"
+        and x in half.input
+        and _near(reader.scalar(next((i for i in half.input if i != x), "")), 0.5)
+        and len(reader.readers.get(half.output[0], [])) == 1
+    ):
+        return [div, erf, half, plus, product], product
+    last = reader.only_reader(product.output[0], "Mul")
+    if (
+        other == x
+        and last is not None
+        and _near(reader.scalar(next((i for i in last.input if i != product.output[0]), "")), 0.5)
+    ):
+        return [div, erf, plus, product, last], last
+    return None
+
+
+def _near(value, target: float) -> bool:
+    return value is not None and abs(value - target) <= 1e-6 * max(1.0, abs(target))
+
+
+def divide(reader, node):
+    """A Div (or an Erf) is read only in an exact GELU, from the Div that starts it."""
+    found = gelu_of(reader, node.input[0])
+    if found is None or found[0][0] is not node:
+        raise Refused(f"a {node.op_type} that is not part of an exact GELU, x·(1 + erf(x/√2))/2", SUPPORTED_HINT)
+    nodes, last = found
+    index = reader.graph.add(Layer("gelu", (), (reader.input_of(node),), None, last.name, "Erf GELU"))
+    reader.skipped.update(id(n) for n in nodes)
+    reader.tensor[last.output[0]] = index
+
+
+def layer_norm(reader, node):
+    """LayerNormalization over the last axis: of a vector, or of the channels between the Transposes
+    to channels last and back that `cnndsl emit --onnx` writes."""
+    a = _attrs(node)
+    shape = reader.shape(node.input[0])
+    if shape is None or int(a.get("axis", -1)) not in (-1, len(shape) - 1):
+        raise Refused("a LayerNormalization over other axes than the last one")
+    if len(node.output) > 1 and any(node.output[1:]):
+        raise Refused("a LayerNormalization that also gives its mean and deviation")
+    words = ["noscale"] * node.input[1].endswith(".fixed_weight")
+    words += ["nocenter"] * (len(node.input) > 2 and node.input[2].endswith(".fixed_bias"))
+    words += _eps(reader, a.get("epsilon", 1e-5))
+    if len(shape) == 2:
+        return reader.add(node, "layernorm", words)
+    before = reader.producer(node.input[0])
+    rank = len(shape) - 1
+    after = reader.only_reader(node.output[0], "Transpose")
+    if (
+        before is None
+        or before.op_type != "Transpose"
+        or list(_attrs(before).get("perm", [])) != [0, *range(2, rank + 1), 1]
+        or after is None
+        or list(_attrs(after).get("perm", [])) != [0, rank, *range(1, rank)]
+    ):
+        raise Refused("a LayerNormalization of a tensor that is not moved channels last and back around it")
+    index = reader.add(node, "layernorm", words, inputs=[reader.input_of(before)])
+    reader.skipped.add(id(after))
+    reader.tensor[after.output[0]] = index
+
+
+def resize(reader, node):
+    """Resize by whole factors of the spatial axes: `upsample` (nearest, or bilinear with half pixels)."""
+    a = _attrs(node)
+    text = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in a.items()}
+    scales = reader.constant(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if scales is None or len(node.input) > 3 and node.input[3]:
+        raise Refused("a Resize to sizes instead of by scales")
+    if scales[:2] != [1.0, 1.0] or any(s != int(s) or s < 1 for s in scales[2:]):
+        raise Refused(f"a Resize by {scales}; cnndsl upsamples the spatial axes by whole factors")
+    mode = text.get("mode", "nearest")
+    transform = text.get("coordinate_transformation_mode", "half_pixel")
+    if mode == "nearest" and transform == "asymmetric" and text.get("nearest_mode", "round_prefer_floor") == "floor":
+        words = [_size(scales[2:], "k")]
+    elif mode == "linear" and transform in ("half_pixel", "pytorch_half_pixel") and len(scales) == 4:
+        words = [_size(scales[2:], "k"), "bilinear"]
+    else:
+        raise Refused(f"a Resize in {mode} mode ({transform}); cnndsl upsamples as Keras's nearest or bilinear")
+    reader.add(node, "upsample", words)
+
+
+def slice_(reader, node):
+    """A Slice of the spatial axes by step 1: `crop`, the cut from each end."""
+    shape = reader.shape(node.input[0])
+    starts, ends = reader.constant(node.input[1]), reader.constant(node.input[2])
+    axes = reader.constant(node.input[3]) if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
+    steps = reader.constant(node.input[4]) if len(node.input) > 4 and node.input[4] else [1] * len(starts)
+    if shape is None or any(d is None for d in shape[2:]) or set(steps) != {1}:
+        raise Refused("a Slice of a tensor of unknown size, or by steps")
+    rank = len(shape)
+    cuts = {int(axis) % rank: (int(s), int(e)) for axis, s, e in zip(axes, starts, ends)}
+    if any(axis < 2 for axis in cuts):
+        raise Refused("a Slice of the batch or the channels; cnndsl crops the spatial axes")
+    pairs = []
+    for axis in range(2, rank):
+        n = shape[axis]
+        start, end = cuts.get(axis, (0, n))
+        start, end = max(0, start + n if start < 0 else start), min(n, end + n if end < 0 else end)
+        pairs.append((start, n - end))
+    if all(a == b for a, b in pairs):
+        words = [_size([a for a, _ in pairs], "pad")]
+    else:
+        words = [Value("pad", x) for pair in pairs for x in pair]
+    reader.add(node, "crop", words)
+
+
+def scaled(reader, node):
+    """Mul by one number: `rescale` (with the Add of its offset after it), or the scaled branch of a
+    `scaleadd` (a + s·b: an Add of another tensor and this one); a product of two tensors is `multiply`."""
+    factors = [reader.scalar(name) for name in node.input]
+    if all(f is None for f in factors):
+        return product(reader, node)
+    if len(node.input) != 2 or None not in factors:
+        raise Refused("a Mul of constants only")
+    source = reader.input_of(node, factors.index(None))
+    scale = next(f for f in factors if f is not None)
+    add = reader.only_reader(node.output[0], "Add")
+    other = next((i for i in add.input if i != node.output[0]), None) if add is not None else None
+    last, words = node, [Value("scale", scale)]
+    if other is not None and reader.scalar(other) is None and list(add.input) == [other, node.output[0]]:
+        shortcut = reader.tensor.get(reader.resolve(other))
+        if shortcut is not None:
+            index = reader.graph.add(
+                Layer("scaleadd", (Value("scale", scale),), (shortcut, source), None, add.name, "Mul+Add")
+            )
+            reader.skipped.add(id(add))
+            reader.tensor[add.output[0]] = index
+            return
+    if other is not None and reader.scalar(other) is not None:
+        offset = reader.scalar(other)
+        words += ["offset", Value("offset", offset)] if offset else []
+        reader.skipped.add(id(add))
+        last = add
+    index = reader.graph.add(Layer("rescale", tuple(words), (source,), None, last.name, "Mul"))
+    reader.tensor[last.output[0]] = index
+
+
+def product(reader, node) -> None:
+    """`multiply` of two tensors, or of more: `cnndsl emit --onnx` writes `multiply(a; b; c)` as the
+    binary Muls `multiply.1` = a·b and `multiply` = that·c, read back as the one merge."""
+    base, _, number = node.name.rpartition(".")
+    names, last = list(node.input), node
+    while base and number.isdigit() and last.name != base:
+        after = reader.only_reader(last.output[0], "Mul")
+        if (
+            after is None
+            or list(after.input)[0] != last.output[0]
+            or after.name not in (base, f"{base}.{int(number) + 1}")
+        ):
+            break
+        names.append(after.input[1])
+        reader.skipped.add(id(after))
+        last, number = after, after.name.rpartition(".")[2]
+    if last is node:
+        return merge("multiply", binary=True)(reader, node)
+    inputs = []
+    for name in names:
+        if reader.resolve(name) not in reader.tensor:
+            raise Refused(f"the input `{printable(name)}` is made by no node cnndsl read")
+        inputs.append(reader.tensor[reader.resolve(name)])
+    index = reader.graph.add(Layer("multiply", (), tuple(inputs), None, last.name, "Mul"))
+    reader.tensor[last.output[0]] = index
+
+
+def shifted(reader, node):
+    """Add of one number: `rescale 1 offset o`; of two tensors, `add`."""
+    offsets = [reader.scalar(name) for name in node.input]
+    if all(o is None for o in offsets):
+        return merge("add", binary=True)(reader, node)
+    if len(node.input) != 2 or None not in offsets:
+        raise Refused("an Add of constants only")
+    offset = next(o for o in offsets if o is not None)
+    reader.add(
+        node,
+        "rescale",
+        [Value("scale", 1.0), "offset", Value("offset", offset)],
+        inputs=[reader.input_of(node, offsets.index(None))],
+    )
 
 
 def sigmoid(reader, node):
@@ -646,9 +861,12 @@ def gemm(reader, node):
 
 
 def matmul(reader, node):
-    """x·W with W a weight, and an Add of a bias right after: a dense layer (on a matrix)."""
-    dims = reader.weight_dims(node, 1)
+    """x·W with W a weight, and an Add of a bias right after: a dense layer (on a matrix), or on the
+    channels of every position between Transposes to channels last and back (`dense 8 noflatten`)."""
     shape = reader.shape(node.input[0])
+    if shape is not None and len(shape) > 2:
+        return dense_on_positions(reader, node, shape)
+    dims = reader.weight_dims(node, 1)
     if dims is None or len(dims) != 2 or shape is None or len(shape) != 2:
         raise Refused("a MatMul that is not a vector times a weight matrix")
     add = reader.only_reader(node.output[0], "Add")
@@ -657,6 +875,44 @@ def matmul(reader, node):
     if bias:
         reader.skipped.add(id(add))
         reader.tensor[add.output[0]] = index
+
+
+def dense_on_positions(reader, node, shape) -> None:
+    rank = len(shape) - 1
+    before = reader.producer(node.input[0])
+    if (
+        before is None
+        or before.op_type != "Transpose"
+        or list(_attrs(before).get("perm", [])) != [0, *range(2, rank + 1), 1]
+    ):
+        raise Refused("a MatMul of a tensor that is not moved channels last before it")
+    weight = node.input[1]
+    flipped = reader.producer(weight)
+    if weight in reader.initializers or weight in reader.constants:
+        units = (
+            reader.np_helper.to_array(reader.initializers[weight]).shape[1]
+            if weight in reader.initializers
+            else reader.constants[weight].shape[1]
+        )
+    elif flipped is not None and flipped.op_type == "Transpose" and list(_attrs(flipped).get("perm", [])) == [1, 0]:
+        dims = reader.weight_dims(flipped, 0)
+        if dims is None or len(dims) != 2:
+            raise Refused("a MatMul by a weight that is not a matrix")
+        units = dims[0]
+    else:
+        raise Refused("a MatMul by a tensor that is not a weight")
+    last = node
+    add = reader.only_reader(node.output[0], "Add")
+    bias = add is not None and any(name in reader.initializers for name in add.input)
+    if bias:
+        reader.skipped.add(id(add))
+        last = add
+    after = reader.only_reader(last.output[0], "Transpose")
+    if after is None or list(_attrs(after).get("perm", [])) != [0, rank, *range(1, rank)]:
+        raise Refused("a MatMul of every position not moved channels first again after it")
+    reader.skipped.add(id(after))
+    words = [Value("c", int(units)), "noflatten"] + ([] if bias else ["nobias"])
+    fuse(reader, after, "dense", words, ".channels_first", inputs=[reader.input_of(before)])
 
 
 def flatten(reader, node):
@@ -684,7 +940,7 @@ def flatten(reader, node):
 
 def transpose(reader, node):
     """Read with the Flatten or Reshape after it (Keras's channels-last order), or before it (back)."""
-    if reader.only_reader(node.output[0], "Flatten") or reader.only_reader(node.output[0], "Reshape"):
+    if any(reader.only_reader(node.output[0], op) for op in ("Flatten", "Reshape", "LayerNormalization", "MatMul")):
         return
     producer = reader.producer(node.input[0])
     if producer is not None and producer.op_type == "Reshape" and node.input[0] in reader.tensor:
@@ -717,6 +973,9 @@ def reshape(reader, node):
 
 
 def identity(reader, node):
+    """The tensor itself; in a file `cnndsl emit --onnx` wrote, the `linear` activation it stands for."""
+    if reader.written_by_cnndsl and node.input[0] in reader.tensor:
+        return reader.add(node, "linear")
     reader.alias[node.output[0]] = node.input[0]
 
 
@@ -842,6 +1101,11 @@ ONNX_RULES = {
     "HardSwish": simple("hardswish"),
     "Mish": simple("mish"),
     "Gelu": gelu,
+    "Div": divide,
+    "Erf": divide,
+    "LayerNormalization": layer_norm,
+    "Resize": resize,
+    "Slice": slice_,
     "MaxPool": pool("maxpool"),
     "AveragePool": pool("avgpool"),
     "GlobalAveragePool": global_pool,
@@ -855,10 +1119,10 @@ ONNX_RULES = {
     "Reshape": reshape,
     "Identity": identity,
     "Dropout": dropout,
-    "Add": merge("add", binary=True),
+    "Add": shifted,
     "Sum": merge("add"),
     "Sub": merge("subtract", binary=True),
-    "Mul": merge("multiply", binary=True),
+    "Mul": scaled,
     "Mean": merge("average"),
     "Max": merge("maximum"),
     "Min": merge("minimum"),
@@ -885,6 +1149,11 @@ ONNX_WORDS = {
     "HardSwish": "`hardswish`",
     "Mish": "`mish`",
     "Gelu": "`gelu` (exact)",
+    "Div": "with `Erf`, `Add` and `Mul`: `gelu`, x·(1 + erf(x/√2))/2 (before opset 20's Gelu)",
+    "Erf": "in a `gelu` (see `Div`)",
+    "LayerNormalization": "`layernorm` (the last axis: the channels, between Transposes to channels last and back)",
+    "Resize": "`upsample` by whole factors (nearest, floor; or bilinear, half pixels)",
+    "Slice": "`crop` (spatial axes, step 1)",
     "MaxPool": "`maxpool` (`same`, `pad`, `ceil`)",
     "AveragePool": "`avgpool` (padding left out of the averages)",
     "GlobalAveragePool": "`adaptivepool 1`",
@@ -898,10 +1167,10 @@ ONNX_WORDS = {
     "Reshape": "`reshape`, channels last (between Transposes, as `emit --onnx` writes it)",
     "Identity": "nothing (the tensor itself)",
     "Dropout": "`dropout`",
-    "Add": "`add`",
+    "Add": "`add`; `rescale 1 offset o` with a number",
     "Sum": "`add`",
     "Sub": "`subtract`",
-    "Mul": "`multiply`",
+    "Mul": "`multiply`; `rescale` by a number (with an Add of its offset); with the Add after it, `scaleadd`",
     "Mean": "`average`",
     "Max": "`maximum`",
     "Min": "`minimum`",

@@ -103,7 +103,12 @@ def by_lines(graph: Graph) -> list[list]:
         return not reader.merge
 
     referenced = {j for layer in graph.layers for j in layer.inputs if not continues(j)}
-    labels = {i: graph.layers[i].label or graph.layers[i].source_name for i in referenced}
+    # An ONNX node's name (`batch_normalization_1`, as emit --onnx names them) may be the name cnndsl
+    # gives another layer: a line's label from one is marked as a node's (`node_batch_normalization_1`).
+    prefix = "node_" if graph.format == "ONNX" else ""
+    labels = {
+        i: graph.layers[i].label or usable_label(prefix + graph.layers[i].source_name) for i in referenced
+    }
     lines, done = [], set()
     for i, layer in enumerate(graph.layers):
         if i in done:
@@ -131,6 +136,19 @@ def by_lines(graph: Graph) -> list[list]:
             line.append(RefStage("output"))  # written as `| output`
         lines.append(line)
     return lines
+
+
+# Words a label cannot be: the language's keywords and the merges (`add: add(...)` does not parse).
+RESERVED_LABELS = frozenset(
+    ("def", "if", "elif", "else", "for", "in", "as", "param", "let", "use", "and", "or", "not")
+    + ("identity", "output", "input", "reuse", "defaults", "residual")
+)
+
+
+def usable_label(name: str) -> str:
+    from ..language.parse import merge_words
+
+    return f"{name}_" if name in RESERVED_LABELS or name in merge_words() else name
 
 
 def wrap_stages(stages: list, indent: int, width: int = WIDTH) -> list[str]:

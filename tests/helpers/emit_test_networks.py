@@ -41,6 +41,15 @@ NETWORKS = {
         dwconv 3 dilation 2 same nobias relu6
         sepconv 5 3 stride 2 same nobias
     """,
+    # Layer norm, GELU (its own layer and fused), up-sampling and crops, scaled residuals and rescaling:
+    # what convnext, a U-Net's decoder and InceptionResNetV2 are made of.
+    "norms_gelu_resize_scaling": """
+        input 10x12x4
+        conv 8 3 same | layernorm | gelu | upsample 2 | crop 1 0 2 1 | upsample 2 bilinear | crop 1
+        conv 5 1 gelu | layernorm eps 1e-6 noscale
+        scaleadd(identity; conv 5 1 | relu) 0.17 | rescale 0.5 offset 1 | rescale 2 | rescale 1 offset 3
+        dense 6 noflatten gelu | flatten | dense 4 gelu | layernorm | dense 3
+    """,
     # Keras flattens NHWC; dense on a tensor with more axes acts on the channels; layer norm on channels.
     "flatten_dense_layernorm": """
         input 6x5x4

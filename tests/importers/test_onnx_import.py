@@ -34,6 +34,9 @@ ROUND_TRIPS = [
     "examples/xception.cnn",
     "examples/inception_v3.cnn",
     "examples/two_heads.cnn",
+    "examples/nasnet_mobile.cnn",  # crops (Slice), and a graph written line by line
+    "examples/torchvision/squeezenet1_1.cnn",
+    "examples/torchvision/mnasnet1_0.cnn",
 ]
 
 
@@ -55,12 +58,7 @@ def test_emitted_onnx_imports_to_the_same_model(path, tmp_path):
     assert figures(imported(file)) == figures(model)
 
 
-# The others use what the importer does not read back yet: layer norm, rescale, dense on the channels
-# of every position, crop (Slice), up-sampling (Resize), and activations with no ONNX operator of their own.
-IMPORTED_NETWORKS = ["same_padding", "pooling", "pytorch_pooling", "depthwise_separable_bn"]
-
-
-@pytest.mark.parametrize("name", IMPORTED_NETWORKS)
+@pytest.mark.parametrize("name", NETWORKS)
 def test_emitted_network_imports_to_the_same_model(name, tmp_path):
     model = cnndsl.analyze(NETWORKS[name], name=name)
     file = tmp_path / "model.onnx"
@@ -117,13 +115,13 @@ def graph_file(tmp_path, nodes, inputs, outputs, initializers=(), name="g.onnx")
 def test_unsupported_operator_names_itself_and_its_place(tmp_path):
     from onnx import helper
 
-    nodes = [helper.make_node("Relu", ["x"], ["a"], name="first"), helper.make_node("Erf", ["a"], ["b"], name="odd")]
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="first"), helper.make_node("LSTM", ["a"], ["b"], name="odd")]
     path = graph_file(tmp_path, nodes, [("x", [1, 3, 8, 8])], ["b"])
     with pytest.raises(ModelFileError) as caught:
         import_file(path)
     text = caught.value.render("g.onnx")
     assert caught.value.exit_code == 1
-    assert "node 1 `odd` (Erf)" in text and "`Erf` is not one cnndsl imports" in text
+    assert "node 1 `odd` (LSTM)" in text and "`LSTM` is not one cnndsl imports" in text
 
 
 def test_cycle_is_refused(tmp_path):
@@ -202,3 +200,40 @@ def test_the_list_of_onnx_operators_in_the_docs_is_current_and_real():
     assert set(ONNX_RULES) == set(ONNX_WORDS)
     for op in ONNX_RULES:
         assert onnx.defs.has(op), op
+
+
+def test_torch_exported_gelu_and_upsampling_import(tmp_path, torch):
+    """torch.onnx.export writes nn.GELU as x times 1 + erf(x/√2), then ·0.5, and nn.Upsample as a Resize."""
+    from torch import nn
+
+    module = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.GELU(), nn.Upsample(scale_factor=2), nn.Flatten(), nn.Linear(4 * 12 * 12, 2)
+    ).eval()
+    file = tmp_path / "gelu.onnx"
+    torch.onnx.export(
+        module, (torch.zeros(1, 3, 8, 8),), str(file), dynamo=False, do_constant_folding=False, opset_version=17
+    )
+    ours = imported(file)
+    rows = [(n.keras_type, n.shape) for n in ours.layers]
+    assert rows == [
+        ("Conv2D", (6, 6, 4)),
+        ("Activation", (6, 6, 4)),
+        ("UpSampling2D", (12, 12, 4)),
+        ("Flatten", (576,)),
+        ("Dense", (2,)),
+    ]
+    assert ours.layers[1].layer.keyword == "gelu"
+    assert ours.total == sum(p.numel() for p in module.parameters())
+
+
+def test_an_erf_outside_a_gelu_is_refused_at_its_node(tmp_path):
+    from onnx import helper
+
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="first"), helper.make_node("Erf", ["a"], ["b"], name="lone")]
+    path = graph_file(tmp_path, nodes, [("x", [1, 3, 8, 8])], ["b"])
+    with pytest.raises(ModelFileError) as caught:
+        import_file(path)
+    assert caught.value.exit_code == 1
+    assert (
+        "node 1 `lone` (Erf)" in caught.value.render("g.onnx") and "not part of an exact GELU" in caught.value.message
+    )
