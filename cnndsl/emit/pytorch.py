@@ -640,6 +640,8 @@ class TorchTarget(Target):
                 and item.inputs == [last.output]
                 and readers[last.output] == [item]
                 and item.call.span.line == last.call.span.line
+                and not item.call.label  # a labelled call is an attribute of its own
+                and not last.call.label
             ):
                 groups[-1].append(item)
             else:
@@ -686,7 +688,9 @@ class TorchTarget(Target):
             out = scope.value(group[-1])
             nxt = groups[k + 1][0] if k + 1 < len(groups) else None
             own = scope.locals.get(out) if isinstance(group[-1], int) and not is_root else None
-            label = own or (group[-1].call.name if isinstance(group[-1], Scope) else model.nodes[out].name)
+            label = own or (
+                group[-1].call.label or group[-1].call.name if isinstance(group[-1], Scope) else model.nodes[out].name
+            )
             if out in self.skipped:
                 names[out] = names[model.nodes[out].inputs[0]]
             elif is_root and out == model.output and len(outputs) == 1:
@@ -753,6 +757,9 @@ class TorchTarget(Target):
         """A chain whose every step is one module called on the step before's output is an
         nn.Sequential of those modules, as torchvision writes `downsample` (its state_dict keys
         `downsample.0.weight`, ...); `scope.sequence` is set to them, and each item's index."""
+        model = self.model
+        if any(item.call.label if isinstance(item, Scope) else model.nodes[item].label for item in scope.items):
+            return  # a label names an attribute of the block's class
         called = []
         for head, expr, _ in scope.forward[:-1]:
             if head is None:
@@ -778,7 +785,16 @@ class TorchTarget(Target):
     def child_attribute(self, scope: Scope, group: list) -> str:
         """The attribute holding a block call (or a run of them): `layer1`, `bottleneck`."""
         stage = group[0].flat and all(isinstance(item, Scope) for item in group[0].places)  # a run of calls
-        if len(group) > 1 or group[0].expr_is_sequence or stage:
+        label = group[0].call.label if len(group) == 1 else None
+        inside = set(group[0].members)
+        if label and label not in MODULE_ATTRIBUTES and all(
+            node in inside for node, attr in scope.attributes.items() if attr == label
+        ):  # the call's label (its last layer's name, which the call's module holds) names the call
+            scope.taken.taken.add(label)
+            attr = label
+        elif label:
+            attr = scope.taken.claim(label, unsafe=MODULE_ATTRIBUTES)
+        elif len(group) > 1 or group[0].expr_is_sequence or stage:
             scope.sequences = getattr(scope, "sequences", 0) + 1
             attr = scope.taken.claim(f"layer{scope.sequences}", unsafe=MODULE_ATTRIBUTES)
         else:
@@ -799,7 +815,11 @@ class TorchTarget(Target):
         become its constructor's parameters, named after the block's own where they match."""
         # a block that only calls blocks, one after the other: an nn.Sequential of them
         for scope in calls:
-            if all(isinstance(i, Scope) for i in scope.items) and len(scope.init) == 1 and len(scope.forward) == 2:
+            if (
+                all(isinstance(i, Scope) and not i.call.label for i in scope.items)  # a label keeps its attribute
+                and len(scope.init) == 1
+                and len(scope.forward) == 2
+            ):
                 scope.expr = scope.init[0][1]
                 scope.expr_is_sequence = any("." in path for path in scope.child_paths.values())
                 scope.class_name = None

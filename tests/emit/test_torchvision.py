@@ -331,7 +331,16 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
 
 
 # The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
-SAME_KEYS = ["alexnet", "resnet18", "resnet50", "squeezenet1_1", "vgg16_bn"]
+SAME_KEYS = [
+    "alexnet",
+    "googlenet",
+    "mobilenet_v2",
+    "resnet18",
+    "resnet50",
+    "shufflenet_v2_x1_0",
+    "squeezenet1_1",
+    "vgg16_bn",
+]
 
 
 @pytest.mark.oracle
