@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, literal
+from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, kw, literal
 from ..layers.activation import Activation, ReLU6, module_form
 from .target import EXAMPLE_SIZE, Target, example_shape
 
@@ -403,6 +403,10 @@ class TorchStep:
         self.comments.append(text)
 
 
+# Markers in a forward's statements: the layers between them run only in training mode.
+TRAINING, END_TRAINING = object(), object()
+
+
 class TorchTarget(Target):
     NAMES = ("pytorch", "torch")
     TITLE = "PyTorch"
@@ -438,12 +442,19 @@ class TorchTarget(Target):
         """conv id -> the pads of a symmetric zero padding written just before it (`conv ... pad 1`),
         which PyTorch writes as the conv's own `padding=1`, as torchvision does."""
         from ..layers.conv import _Convolution
+        from ..layers.pool import AvgPool
         from ..layers.resize import ZeroPad
 
         model, readers = self.model, self.readers()
         shared = {n.shares for n in model.nodes if n.shares is not None}
         absorbed = {}
         for node in model.layers:
+            if isinstance(node.layer, AvgPool) and "torch_padding" in node.resolved:
+                # `avgpool ... pad P`: its own zeropad, read by it alone, copied with it by `reuse`
+                (pad,) = node.inputs
+                absorbed[node.id] = model.nodes[pad].resolved["pads"]
+                self.skipped.add(pad)
+                continue
             pads = node.resolved.get("pads") if isinstance(node.layer, ZeroPad) else None
             if not pads or None in (x for pair in pads for x in pair) or any(a != b for a, b in pads):
                 continue
@@ -703,8 +714,14 @@ class TorchTarget(Target):
                 names[out] = taken.claim(label)
             steps.append((group, out))
         w = scope.forward
+        guarded = False  # inside `if self.training:`, for the layers only training-only outputs read
         for group, out in steps:
             item = group[0]
+            if is_root and (out in model.training_only) != guarded and not (
+                isinstance(item, int) and item in self.skipped
+            ):
+                w.append((TRAINING, None, None) if not guarded else (END_TRAINING, None, None))
+                guarded = not guarded
             if isinstance(item, Scope):
                 attr = self.child_attribute(scope, group)
                 args = ", ".join(names[i] for i in item.inputs)
@@ -737,6 +754,13 @@ class TorchTarget(Target):
                 for i, make in enumerate(made):
                     w.append((f"{var} = ", make(current), shape if i == len(made) - 1 else None))
                     current = var
+        if guarded:
+            w.append((END_TRAINING, None, None))
+        if is_root and model.training_outputs:  # torchvision's convention: the auxiliary outputs only in training
+            w.append((TRAINING, None, None))
+            w.append(("return ", ", ".join(names[i] for i in outputs), None))
+            w.append((END_TRAINING, None, None))
+            outputs = [i for i in outputs if i not in model.training_outputs]
         w.append(("return ", ", ".join(names[i] for i in outputs), None))
         if chain_only:
             self.as_sequence(scope)
@@ -956,7 +980,12 @@ class TorchTarget(Target):
 
     def write_statements(self, w: CodeWriter, statements) -> None:
         for head, expr, comment in statements:
-            if head is None:
+            if head is TRAINING:
+                w.writeline("if self.training:")
+                w.indent()
+            elif head is END_TRAINING:
+                w.outdent()
+            elif head is None:
                 w.comment(expr)
             else:
                 w.statement(head, expr, comment=comment)
@@ -1010,8 +1039,14 @@ class TorchTarget(Target):
         if model.unknown_inputs:
             w.writeline(f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here")
         zeros = [
-            Call("torch.zeros", [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))])
-            for shape in (example_shape(model.nodes[i].shape) for i in model.inputs)
+            Call(
+                "torch.zeros",
+                [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))]
+                + ([kw("dtype", "torch.long")] if ids else []),  # token ids, for nn.Embedding
+            )
+            for shape, ids in (
+                (example_shape(model.nodes[i].shape), model.nodes[i].resolved.get("integers")) for i in model.inputs
+            )
         ]
         w.writeline("with torch.no_grad():")
         w.indent()
@@ -1021,7 +1056,7 @@ class TorchTarget(Target):
             w.statement("inputs = ", List(zeros))
             w.writeline("output = model(*inputs)")
         w.outdent()
-        if len(model.outputs) == 1:
+        if len(model.outputs) - len(model.training_outputs) == 1:  # eval mode: no training-only outputs
             w.writeline("print(tuple(output.shape))")
         else:
             w.writeline("print([tuple(each.shape) for each in output])")

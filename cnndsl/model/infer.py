@@ -63,6 +63,7 @@ class Model:
     name: str = "model"
     source: Source | None = None  # the text it came from, when known (explain quotes its lines)
     inputs: tuple[int, ...] = (0,)
+    training_outputs: tuple[int, ...] = ()  # the outputs marked `| output train`, after the others
 
     @property
     def output(self) -> int:
@@ -158,8 +159,27 @@ class Model:
 
     @property
     def macs(self) -> int | None:
-        """Multiply-accumulates for one example; None when some depend on an axis of unknown size."""
-        return _total(node.info.macs for node in self.nodes)
+        """Multiply-accumulates for one example at inference, so without the layers only training-only
+        outputs read; None when some depend on an axis of unknown size."""
+        if not self.training_outputs:
+            return _total(node.info.macs for node in self.nodes)
+        return _total(node.info.macs for node in self.nodes if node.id not in self.training_only)
+
+    @property
+    def training_macs(self) -> int | None:
+        """The multiply-accumulates of the layers that run only while training (an auxiliary head)."""
+        return _total(self.nodes[i].info.macs for i in sorted(self.training_only))
+
+    @cached_property
+    def training_only(self) -> frozenset[int]:
+        """The layers only training-only outputs read (`| output train`): they do not run at inference."""
+        if not self.training_outputs:
+            return frozenset()
+        needed = {i for i in self.outputs if i not in self.training_outputs}
+        for node in reversed(self.nodes):
+            if node.id in needed:
+                needed.update(node.inputs)
+        return frozenset(node.id for node in self.layers if node.id not in needed)
 
     @property
     def activations(self) -> int | None:
@@ -398,6 +418,8 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         in_shapes, read = (), inputs
         try:
             in_shapes = tuple([nodes[i].info.shape for i in inputs])
+            if node.layer.READS_INTEGERS or any(nodes[i].info.resolved.get("integers") for i in inputs):
+                _check_integers(node.layer, inputs, nodes)
             extra = node.layer.implicit_before(in_shapes)
             if extra is not None:
                 # A shared dense shares the flatten before it too, as one Keras layer per use would not.
@@ -435,6 +457,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         tuple(new_id[i] for i in graph.outputs),
         name,
         inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
+        training_outputs=tuple(new_id[i] for i in graph.training),
     )
 
 
@@ -459,6 +482,25 @@ def _add_guess(nodes: list[TypedNode], node, inputs, in_shapes, exact_first=True
             nodes.append(TypedNode(len(nodes), node.label or "?", node.layer, inputs, shapes, info, False, node.blocks))
             return len(nodes) - 1, guessed
     return None, False
+
+
+def _check_integers(layer: LayerKind, inputs, nodes) -> None:
+    """Token ids (`input L int`) are read by `embedding` alone, and `embedding` reads nothing else."""
+    ids = [nodes[i] for i in inputs if nodes[i].info.resolved.get("integers")]
+    if layer.READS_INTEGERS and len(ids) < len(inputs):
+        raise ShapeProblem(
+            f"`{layer.keyword}` reads token ids, but its input holds numbers",
+            layer.span,
+            "make the network's input a sequence of ids, `input 400 int`, and put `embedding` just after it",
+        )
+    if ids and not layer.READS_INTEGERS:
+        source = ids[0]
+        raise ShapeProblem(
+            f"`{layer.keyword}` computes with numbers, but its input holds token ids "
+            f"(`input {describe_shape(source.shape)} int`, line {source.span.line})",
+            layer.span,
+            "put `embedding VOCAB DIM` first: it turns each id into a vector of DIM numbers",
+        )
 
 
 def _unknown_last_axis(layer: LayerKind, in_shapes, inputs, nodes) -> UnknownSize:
