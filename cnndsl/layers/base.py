@@ -594,7 +594,7 @@ class LayerKind:
         parts = [*(before.value if isinstance(before.value, tuple) else (before.value,))]
         parts += after.value if isinstance(after.value, tuple) else (after.value,)
         size = describe_shape(parts)
-        whole = Span(before.span.line, before.span.column, after.span.end_line, after.span.end_column)
+        whole = before.span.to(after.span)
         return BadArgument(
             f"`{keyword}` has no option `{values[i].value}`",
             values[i].span,
