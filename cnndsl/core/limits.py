@@ -69,6 +69,9 @@ MAX_USE_DEPTH = 20
 MAX_USED_BYTES = 8 * 1024 * 1024
 """The bytes of every used file of one analysis together; each one is also within MAX_FILE_BYTES."""
 
+MAX_SWEEP_COMBINATIONS = 1_000
+"""Combinations one `cnndsl sweep` analyses (each is a whole analysis of the file)."""
+
 PLAYGROUND_ROWS = 1_000
 """Rows of the summary table (and layers in its explain menu) the web playground shows; the rest are
 counted in one last row. A page with 10,000 rows took the browser's main thread over a second to lay out."""
