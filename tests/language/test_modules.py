@@ -269,3 +269,40 @@ def test_every_error_of_a_file_that_uses_a_broken_one(tmp_path):
     diagnosis = cnndsl.diagnose((tmp_path / "net.cnn").read_text(), str(tmp_path / "net.cnn"))
     places = [(e.span.file.filename if e.span.file else "net", e.span.line) for e in diagnosis.errors]
     assert places == [("net", 4), (str(tmp_path / "bad.cnn"), 2)]
+
+
+def test_random_edits_of_a_used_file_give_a_model_or_a_located_error(tmp_path, capsys):
+    """Plain `random` with fixed seeds: each input is named by its seed for good."""
+    import random
+    import re
+
+    pieces = re.findall(r"\w+|\s+|.", BLOCKS)
+    words = ["use", '"net.cnn"', '"blocks.cnn"', "def", "let", "param", "(", ")", ":", "\n", "    ", "x", "1e999", "/ 0"]
+    (tmp_path / "net.cnn").write_text(NET)
+    for seed in range(150):
+        rng = random.Random(seed)
+        edited = list(pieces)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(edited))
+            choice = rng.random()
+            if choice < 0.4:
+                del edited[at]
+            elif choice < 0.7:
+                edited.insert(at, rng.choice(words))
+            else:
+                edited[at] = rng.choice(pieces)
+        (tmp_path / "blocks.cnn").write_text("".join(edited))
+        status = main(["check", str(tmp_path / "net.cnn")])
+        err = capsys.readouterr().err
+        assert status in (0, 1), (seed, err)
+        if status == 1:
+            first = err.splitlines()[0]
+            assert re.match(r"^\S+\.cnn:\d+:\d+: ", first) or first.startswith("cnndsl:"), (seed, err)
+            assert "Traceback" not in err and "internal error" not in err, (seed, err)
+
+
+def test_a_bomb_in_a_used_file_stops_at_the_bound(tmp_path):
+    levels = "".join(f"def b{i}():\n    b{i - 1}() | b{i - 1}() | b{i - 1}()\n" for i in range(1, 16))
+    write(tmp_path, **{"bomb.cnn": "def b0():\n    identity\n" + levels, "net.cnn": 'use "bomb.cnn"\ninput 8x8x3\nb15()\n'})
+    error = error_of(tmp_path / "net.cnn")
+    assert error.code == "E900" and error.span.file is None and error.span.line == 3  # at the outermost call
