@@ -197,6 +197,9 @@ class Document:
         for _ in range(MAX_PREFIX_TRIES):
             # an error inside a block fails at its outermost call, the last of called_from
             failing = error.called_from[-1][1] if error.called_from else error.span
+            if failing is not None and failing.file is not None:  # in a used file: its `use` line here
+                chain = use_chain(failing)
+                failing = chain[-1][1] if chain else None
             cut = max((start for start in starts if start <= (failing.line if failing else 1)), default=1)
             if cut <= 1:
                 return None

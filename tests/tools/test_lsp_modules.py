@@ -94,3 +94,14 @@ def test_the_server_reads_only_the_cnn_files_a_document_uses(client, tmp_path):
     except queue.Empty:
         extra = None
     assert extra is None or "hunter2" not in json.dumps(extra)
+
+
+def test_hovers_above_a_use_whose_file_fails_still_answer(tmp_path):
+    from cnndsl.tools.editor import Document
+
+    (tmp_path / "zero.cnn").write_text("let a = 1\nlet b = a / 0\n")
+    text = 'input 8x8x3\nconv 4 3 same\nuse "zero.cnn"\nconv 8 3\n'
+    document = Document(text, str(tmp_path / "net.cnn"))
+    [diagnostic] = document.diagnostics()
+    assert diagnostic.span.line == 3  # the `use` line of this document
+    assert document.hover(2, 1) is not None  # the layer above it, from the model of the lines before
