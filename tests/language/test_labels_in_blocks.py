@@ -71,3 +71,12 @@ def test_the_fix_the_hint_gives_works():
 def test_two_different_labels_of_one_name_keep_their_message():
     error = error_of("input 8x8x4\nx: conv 4 1\nx: conv 4 1\n")
     assert error.message == "a layer is already named `x` (line 2)" and error.span.line == 3
+
+
+def test_one_mistake_is_one_error_however_often_the_block_is_called():
+    """A label written twice in a block's body is one mistake: one E600, at the second label (the
+    calls after the first once gave one more, at the first label, for a layer that was right)."""
+    text = "def f(c):\n    s: conv c 1\n    s: conv c 1\ninput 8x8x3\nf(4)\nf(4)\nf(4) * 2\n"
+    assert [(error.code, error.span.line, error.span.column) for error in cnndsl.diagnose(text).errors] == [
+        ("E600", 3, 5)
+    ]
