@@ -166,7 +166,8 @@ class DuplicateName(CnnError):
 
 class LimitExceeded(CnnError):
     """The file asks for more than cnndsl computes: a size, a number or an amount of work
-    past a bound in cnndsl/limits.py that no real network reaches."""
+    past a bound in cnndsl/limits.py that no real network reaches. `diagram --depth N` says it too
+    when the diagram at that depth would have more boxes than a diagram has (its hint names a depth that fits)."""
 
     code = "E900"
     example = "input 28x28x1\ndense 3000000000\n"

@@ -166,3 +166,8 @@ MAX_LSP_HEADER_BYTES = 8 * 1024
 MAX_LSP_MESSAGE_BYTES = 64 * 1024 * 1024
 """One language server message: a MAX_FILE_BYTES document with JSON's escapes fits several times over.
 A longer one is answered with an error and the connection is closed, before any of it is held."""
+
+MAX_DIAGRAM_BOXES = 1_000
+"""Boxes of one diagram (`cnndsl diagram`). Past it the repeats are drawn as their first round and one box
+for the rest, then block calls collapse (deepest first); what still has more is refused. `(relu) * 9999`
+drawn whole was a 10.6 MB SVG that took Graphviz 6 s; 1,000 boxes take it under a second (about 1 MB)."""

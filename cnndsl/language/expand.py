@@ -59,6 +59,16 @@ class BlockCall:
         return (f"{self.label}: " if self.label else "") + f"{self.name}({self.arguments})"
 
 
+class Unrolled:
+    """One unrolling of a repeat `(...) * n` or a `for` loop. `level`: the block calls open around it.
+    Two unrollings are the same only if they are one object (a repeat in a block called twice is two)."""
+
+    __slots__ = ("span", "rounds", "level")
+
+    def __init__(self, span: Span, rounds: int, level: int):
+        self.span, self.rounds, self.level = span, rounds, level
+
+
 @dataclass
 class GraphNode:
     id: int
@@ -71,6 +81,7 @@ class GraphNode:
     shares: int | None = None  # the node whose layer (and weights) this one applies again
     span: Span | None = None  # where this use was written, when it is not the layer's own span
     blocks: tuple[BlockCall, ...] = ()  # the block calls that made this node, outermost first
+    rounds: tuple[tuple[Unrolled, int], ...] = ()  # the repeats and loops that made it and its round in each, outermost first
     guessed: bool = False  # made from a layer written wrongly, without the wrong argument (see Expander.layer)
 
 
@@ -224,6 +235,7 @@ class Expander(Context):
         self.nesting = 0  # stages being expanded inside each other, bounded by MAX_NESTING
         self.unrolling: list[Span] = []  # the repeats and calls being expanded, outermost first
         self.block_path: list[BlockCall] = []  # the same calls, each with its id
+        self.rounds: tuple[tuple[Unrolled, int], ...] = ()  # the repeats and loops being unrolled, and their rounds
         self.call_count = 0
         self.called: set[str] = set()  # blocks expanded at least once
 
@@ -483,9 +495,12 @@ class Expander(Context):
             )
         names = statement.names
         self.unrolling.append(statement.span)
+        outer = self.rounds
+        unrolled = Unrolled(statement.span, len(items), len(self.block_path))
         try:
             self.spend(len(items), statement.span)  # each round counts, even one that adds nothing
-            for item in items:
+            for round_, item in enumerate(items):
+                self.rounds = (*outer, (unrolled, round_))
                 if len(names) > 1:
                     if not isinstance(item, tuple) or len(item) != len(names):
                         raise BadArgument(
@@ -501,6 +516,7 @@ class Expander(Context):
                 current = self.nested(statement, self.statements, statement.body, current, env, top)
         finally:
             self.unrolling.pop()
+            self.rounds = outer
         return current
 
     def input_shape(self, span: Span):
@@ -637,6 +653,7 @@ class Expander(Context):
             inputs,
             called_from=tuple(reversed(self.calls)),
             blocks=tuple(self.block_path),
+            rounds=self.rounds,
         )
         self.graph.nodes.append(node)
         return node.id
@@ -734,14 +751,18 @@ class Expander(Context):
                 raise BadArgument(f"a repeat count must be a whole number, not `{count.describe()}`", count.span)
             # `* 0` is an empty pipeline: `first | middle * (n - 2) | last` holds for n = 2
             self.unrolling.append(stage.span)
+            outer = self.rounds
+            unrolled = Unrolled(stage.span, count.value, len(self.block_path))
             try:
                 self.spend(count.value, stage.span)  # each round counts, even one that adds nothing
                 for round_ in range(count.value):
                     if stage.index is not None:  # `* n as i`: the body sees i = 0 .. n-1
                         env = {**env, stage.index: Value(round_, stage.index_span)}
+                    self.rounds = (*outer, (unrolled, round_))
                     current = self.stage(stage.body, current, env)
             finally:
                 self.unrolling.pop()
+                self.rounds = outer
             return current
         if isinstance(stage, ast.Labelled):
             if "{" in stage.label:

@@ -32,6 +32,7 @@ class TypedNode:
     shares: int | None = None  # the first use of this node's layer, when it is used again
     call_index: int = 0  # which use of its layer this is: Keras's node index
     label: str | None = None  # the label as written in a block's body (its call's own), where `name` may differ
+    rounds: tuple = ()  # the repeats and loops that made it and its round in each (GraphNode.rounds)
 
     @property
     def shape(self) -> Shape:
@@ -362,6 +363,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         label_span=None,
         shares=None,
         label_depth=0,
+        rounds=(),
     ):
         if layer.NEEDS_LAST_AXIS and any(shape and shape[-1] is None for shape in in_shapes):
             raise _unknown_last_axis(layer, in_shapes, inputs, nodes)
@@ -393,6 +395,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
             shares=shares,
             call_index=call_index,
             label=label if label_depth and label_depth == len(blocks) else None,
+            rounds=rounds,
         )
         nodes.append(node)
         return node.id
@@ -424,10 +427,19 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
             if extra is not None:
                 # A shared dense shares the flatten before it too, as one Keras layer per use would not.
                 flatten = None if shares is None or not nodes[shares - 1].implicit else shares - 1
-                inputs = (place(extra, inputs, in_shapes, True, node.blocks, shares=flatten),)
+                inputs = (place(extra, inputs, in_shapes, True, node.blocks, shares=flatten, rounds=node.rounds),)
                 in_shapes = (nodes[inputs[0]].info.shape,)
             new_id[node.id] = place(
-                node.layer, inputs, in_shapes, False, node.blocks, node.label, node.label_span, shares, node.label_depth
+                node.layer,
+                inputs,
+                in_shapes,
+                False,
+                node.blocks,
+                node.label,
+                node.label_span,
+                shares,
+                node.label_depth,
+                node.rounds,
             )
         except CnnError as error:
             if node.span is not None:

@@ -135,9 +135,13 @@ class Playground:
             document = self._document(text)
             if document.model is None:
                 return {"dot": None}
+            from ..core.errors import LimitExceeded
             from ..views.diagram import to_dot
 
-            return {"dot": to_dot(document.model, _depth(depth), document.source)}
+            try:
+                return {"dot": to_dot(document.model, _depth(depth), document.source)}
+            except LimitExceeded as error:  # more boxes than a diagram has at this depth: not a bug
+                return {"dot": None, "refused": f"{error.message} ({error.hint})"}
 
         return _guarded(answer, {"dot": None})
 

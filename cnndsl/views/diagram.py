@@ -13,8 +13,10 @@ import subprocess
 
 from ..core.choices import DIAGRAM_FORMATS as FORMATS
 from ..core.choices import DIAGRAM_RANKDIRS as RANKDIRS
+from ..core.errors import LimitExceeded
+from ..core.limits import MAX_DIAGRAM_BOXES
 from ..core.records import dataclass, field
-from ..core.source import Source, Span
+from ..core.source import Source, Span, visible
 from ..language.expand import BlockCall
 from ..model.infer import Model, TypedNode
 from .text import call_text, layer_options, params_text, shape_text
@@ -31,7 +33,7 @@ class DiagramError(Exception):
 
 @dataclass
 class Box:
-    """One drawn node: a layer, or a block call collapsed into one."""
+    """One drawn node: a layer, a block call collapsed into one, or the rounds of a repeat after its first."""
 
     id: str
     lines: list[str]
@@ -52,38 +54,119 @@ class Cluster:
 class Layout:
     top: Cluster | None  # a root without a call; its boxes and children are the top level
     edges: list[tuple[str, str]]
+    note: str | None = None  # what was collapsed to keep within MAX_DIAGRAM_BOXES
 
 
-def layout(model: Model, depth: int | None = None, source: Source | None = None, compact: bool = False) -> Layout:
-    """Group the model's nodes into boxes and clusters. `depth` means what it means in the summary:
-    calls down to that level are shown, a call at it is one box (its layers inside); None: all open.
-    `compact` leaves each layer's options out of its box."""
+def _groups(node: TypedNode) -> list:
+    """The block calls and repeat rounds around `node`, outermost first: (call,) or (unrolled, round)."""
+    if not node.rounds:
+        return [(call,) for call in node.blocks]
+    groups, calls = [], 0
+    for unrolled, round_ in node.rounds:
+        while calls < unrolled.level:
+            groups.append((node.blocks[calls],))
+            calls += 1
+        groups.append((unrolled, round_))
+    return groups + [(call,) for call in node.blocks[calls:]]
+
+
+def _arrange(model: Model, depth: int | None, rounds_collapsed: bool, source: Source | None = None):
+    """Which box shows each node: (the root cluster, node id -> box id, box id -> the nodes it shows).
+    Boxes carry no lines yet (counting them is cheap)."""
     root = Cluster(BlockCall(-1, "", Span(1, 1, 1, 1)), "")
     clusters: dict[int, Cluster] = {}
-    unit_of: dict[int, str] = {}  # node id -> the id of the box that shows it
-    collapsed: dict[int, list[TypedNode]] = {}  # call id -> its nodes
+    unit_of: dict[int, str] = {}
+    members: dict[str, list[TypedNode]] = {}
+    repeat_ids: dict = {}  # Unrolled -> its number among the repeats drawn as one box
 
     for node in model.nodes:
-        parent = root
-        path = node.blocks
-        open_levels = len(path) if depth is None else min(depth - 1, len(path))  # a call at `depth` is one box
-        for call in path[:open_levels]:
-            if call.id not in clusters:
-                clusters[call.id] = Cluster(call, _call_label(call, source))
-                parent.children.append(clusters[call.id])
-            parent = clusters[call.id]
-        if open_levels < len(path):
-            call = path[open_levels]
-            if call.id not in collapsed:
-                collapsed[call.id] = []
-                parent.boxes.append(Box(f"call{call.id}", [_call_label(call, source)], collapsed=True))
-            collapsed[call.id].append(node)
-            unit_of[node.id] = f"call{call.id}"
-        else:
-            parent.boxes.append(Box(f"n{node.id}", _layer_lines(node, compact)))
-            unit_of[node.id] = f"n{node.id}"
+        parent, level, unit = root, 0, None
+        for group in _groups(node) if node.blocks or node.rounds else ():
+            if len(group) == 1:
+                call = group[0]
+                if depth is not None and level + 1 >= depth:  # a call at `depth` is one box
+                    unit = f"call{call.id}"
+                    break
+                level += 1
+                if call.id not in clusters:
+                    clusters[call.id] = Cluster(call, _call_label(call, source))
+                    parent.children.append(clusters[call.id])
+                parent = clusters[call.id]
+            elif rounds_collapsed and group[1]:  # the first round is drawn; the others are one box
+                unit = f"rounds{repeat_ids.setdefault(group[0], len(repeat_ids))}"
+                break
+        if unit is None:
+            unit = f"n{node.id}"
+        if unit not in members:
+            members[unit] = []
+            parent.boxes.append(Box(unit, [], collapsed=unit[0] != "n"))
+        members[unit].append(node)
+        unit_of[node.id] = unit
+    return root, unit_of, members
 
-    _fill_collapsed(root, collapsed, model)
+
+def _box_span(box_id: str, nodes: list[TypedNode]) -> Span:
+    """Where the box's text was written: the layer, the call, or the repeat."""
+    first = nodes[0]
+    if box_id.startswith("call"):
+        return next(call.span for call in first.blocks if f"call{call.id}" == box_id)
+    if box_id.startswith("rounds"):
+        return next(unrolled.span for unrolled, round_ in first.rounds if round_)
+    return first.span
+
+
+def _deepest_call(model: Model) -> int:
+    return max((len(node.blocks) for node in model.nodes), default=0)
+
+
+def _plan(model: Model, depth: int | None) -> tuple[int | None, bool, str | None]:
+    """The depth and repeat drawing that keep the diagram within its bound, and a note of what was
+    collapsed (None when nothing was). The bound is MAX_DIAGRAM_BOXES, or the boxes of the diagram
+    with every repeat and top-level call collapsed when there are more (each of those is written in the
+    file: drawing them costs what reading it does). Past the bound at a given depth: a LimitExceeded."""
+    whole = len(_arrange(model, depth, False)[2])
+    if whole <= MAX_DIAGRAM_BOXES:
+        return depth, False, None
+    least = _arrange(model, 1, True)[2]
+    bound = max(MAX_DIAGRAM_BOXES, len(least))
+    if whole <= bound:
+        return depth, False, None
+    past = f"the diagram would have {whole:,} boxes, more than the {bound:,} cnndsl draws"
+    repeated = any(round_ for node in model.nodes for _, round_ in node.rounds)
+    rounds = "each repeat is drawn as its first round and one box for the others"
+    if repeated and len(_arrange(model, depth, True)[2]) <= bound:
+        return depth, True, f"{past}; {rounds}"
+    levels = range(_deepest_call(model) if depth is None else depth - 1, 0, -1)
+    fitting = next((level for level in levels if len(_arrange(model, level, True)[2]) <= bound), 1)
+    if depth is None:
+        calls = f"block calls collapsed as with --depth {fitting}"
+        return fitting, True, f"{past}; {rounds}, and {calls}" if repeated else f"{past}; {calls}"
+    members = _arrange(model, depth, True)[2]
+    box_id, nodes = list(members.items())[bound]
+    even = " even with each repeat drawn as its first round" if repeated else ""
+    raise LimitExceeded(
+        f"the diagram at --depth {depth} would have {len(members):,} boxes{even}, more than the {bound:,} cnndsl draws",
+        _box_span(box_id, nodes),
+        f"give --depth {fitting} (each block call at that level one box), or leave --depth out",
+    )
+
+
+def layout(
+    model: Model,
+    depth: int | None = None,
+    source: Source | None = None,
+    compact: bool = False,
+    bounded: bool = True,
+) -> Layout:
+    """Group the model's nodes into boxes and clusters. `depth` means what it means in the summary:
+    calls down to that level are shown, a call at it is one box (its layers inside); None: all open.
+    `compact` leaves each layer's options out of its box. `bounded`: within MAX_DIAGRAM_BOXES, repeats
+    and then block calls collapsed as `_plan` says (the note says how), or a LimitExceeded."""
+    rounds_collapsed, note = False, None
+    if bounded:
+        depth, rounds_collapsed, note = _plan(model, depth)
+    root, unit_of, members = _arrange(model, depth, rounds_collapsed, source)
+    _fill(root, members, source, compact)
     edges: list[tuple[str, str]] = []
     seen = set()
     for node in model.nodes:
@@ -92,11 +175,22 @@ def layout(model: Model, depth: int | None = None, source: Source | None = None,
             if edge[0] != edge[1] and edge not in seen:
                 seen.add(edge)
                 edges.append(edge)
-    return Layout(root, edges)
+    return Layout(root, edges, note)
 
 
 def _call_label(call: BlockCall, source: Source | None) -> str:
     return call.written or call_text(call, source) or f"{call.name}(…) line {call.span.line}"
+
+
+def _repeat_label(span: Span, source: Source | None) -> str:
+    """`(relu) * 9999` or `for i in range(12):` as written (its first line, white space folded, at most
+    60 characters); `repeat, line 3` when the source is unknown."""
+    if source is None:
+        return f"repeat, line {span.line}"
+    line = source.line(span.line)
+    end = span.end_column - 1 if span.end_line == span.line else len(line)
+    text = " ".join(line[span.column - 1 : end].split())
+    return visible(text if len(text) <= 60 else text[:59] + "…")
 
 
 def _new_params(node: TypedNode) -> int:
@@ -115,19 +209,25 @@ def _layer_lines(node: TypedNode, compact: bool = False) -> list[str]:
     return [f"{node.name}: {node.keras_type}", *options, shape_text(node.shape), params_text(node.info.params)]
 
 
-def _fill_collapsed(cluster: Cluster, collapsed: dict[int, list[TypedNode]], model: Model) -> None:
-    """A collapsed call shows the shape of its last node (where its output leaves) and its subtotal."""
+def _fill(cluster: Cluster, members: dict[str, list[TypedNode]], source: Source | None, compact: bool) -> None:
+    """Each box's lines. A collapsed call or the later rounds of a repeat show the shape of their last
+    node (where their output leaves) and their subtotal."""
     for box in cluster.boxes:
-        if box.collapsed:
-            nodes = collapsed[int(box.id.removeprefix("call"))]
-            last = max(nodes, key=lambda n: n.id)
-            box.lines += [
-                f"block of {len(nodes)} layer{'s' if len(nodes) != 1 else ''}",
-                shape_text(last.shape),
-                params_text(sum(_new_params(n) for n in nodes)),
-            ]
+        nodes = members[box.id]
+        if not box.collapsed:
+            box.lines = _layer_lines(nodes[0], compact)
+            continue
+        last = max(nodes, key=lambda n: n.id)
+        layers = f"{len(nodes):,} layer{'s' if len(nodes) != 1 else ''}"
+        if box.id.startswith("call"):
+            call = next(call for call in nodes[0].blocks if f"call{call.id}" == box.id)
+            head = [_call_label(call, source), f"block of {layers}"]
+        else:
+            unrolled = next(unrolled for unrolled, round_ in nodes[0].rounds if round_)
+            head = [_repeat_label(unrolled.span, source), f"rounds 2–{unrolled.rounds:,}: {layers}"]
+        box.lines = [*head, shape_text(last.shape), params_text(sum(_new_params(n) for n in nodes))]
     for child in cluster.children:
-        _fill_collapsed(child, collapsed, model)
+        _fill(child, members, source, compact)
 
 
 # DOT
@@ -138,14 +238,23 @@ def _dot_string(text: str) -> str:
 
 
 def to_dot(
-    model: Model, depth: int | None = None, source: Source | None = None, compact: bool = False, rankdir: str = "TB"
+    model: Model,
+    depth: int | None = None,
+    source: Source | None = None,
+    compact: bool = False,
+    rankdir: str = "TB",
+    notes: list[str] | None = None,
 ) -> str:
     """Graphviz DOT text, top to bottom (or as `rankdir` says: LR is left to right); blocks as clusters,
-    collapsed calls as double boxes."""
+    collapsed calls as double boxes. Past MAX_DIAGRAM_BOXES, what was collapsed is said in a comment
+    and appended to `notes`."""
     _check_rankdir(rankdir)
     plan = layout(model, depth, source, compact)
+    _noted(plan, notes)
     out = [
+        *([f"// {plan.note}"] if plan.note else []),
         f"digraph {_dot_string(model.name)} {{",
+        *([f"  comment={_dot_string(plan.note)};"] if plan.note else []),  # Graphviz copies it into an SVG
         f"  rankdir={rankdir};",
         '  node [shape=box, style="rounded,filled", fillcolor="#f5f7fa", fontname="Helvetica", fontsize=10];',
         '  edge [color="#555555", arrowsize=0.6];',
@@ -172,6 +281,11 @@ def to_dot(
 # Mermaid
 
 
+def _noted(plan: Layout, notes: list[str] | None) -> None:
+    if plan.note and notes is not None and plan.note not in notes:
+        notes.append(plan.note)
+
+
 def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;")
 
@@ -182,11 +296,21 @@ def _check_rankdir(rankdir: str) -> None:
 
 
 def to_mermaid(
-    model: Model, depth: int | None = None, source: Source | None = None, compact: bool = False, rankdir: str = "TB"
+    model: Model,
+    depth: int | None = None,
+    source: Source | None = None,
+    compact: bool = False,
+    rankdir: str = "TB",
+    notes: list[str] | None = None,
 ) -> str:
-    """A Mermaid flowchart; blocks as subgraphs."""
+    """A Mermaid flowchart; blocks as subgraphs. Past MAX_DIAGRAM_BOXES as `to_dot`."""
     _check_rankdir(rankdir)
     plan = layout(model, depth, source, compact)
+    _noted(plan, notes)
+    return (f"%% {plan.note}\n" if plan.note else "") + _flowchart(plan, rankdir)
+
+
+def _flowchart(plan: Layout, rankdir: str) -> str:
     out = ["flowchart " + ("TD" if rankdir == "TB" else rankdir)]
 
     def emit(cluster: Cluster, indent: str) -> None:
@@ -232,25 +356,36 @@ def fitting_mermaid(
     compact: bool = False,
     rankdir: str = "TB",
 ) -> tuple[str, str | None]:
-    """Mermaid text that Mermaid will draw, and a note when it had to change: past Mermaid's default
-    limits, the block calls are collapsed, from the deepest level up, until it fits (said in a `%%`
-    comment and in the note). With `depth` given nothing is changed: past the limits is a DiagramError."""
-    text = to_mermaid(model, depth, source, compact, rankdir)
+    """Mermaid text that Mermaid will draw, and a note when it had to change: past MAX_DIAGRAM_BOXES
+    as `layout` says; past Mermaid's default limits, the block calls are collapsed, from the deepest
+    level up, until it fits (said in a `%%` comment and in the note). With `depth` given the block calls
+    stay as asked: past Mermaid's limits is a DiagramError."""
+    _check_rankdir(rankdir)
+    plan = layout(model, depth, source, compact)
+    text = _flowchart(plan, rankdir)
     size = _mermaid_size(text)
     if _fits(size):
-        return text, None
+        return (f"%% {plan.note}\n" + text, plan.note) if plan.note else (text, None)
     if depth is not None:
         raise DiagramError(
             f"the Mermaid diagram at --depth {depth} has {_past_limits(size)}, past Mermaid's default limits, so "
             "Mermaid would draw only its limit message; give a smaller --depth, or --format dot or svg"
         )
-    for level in range(max((len(n.blocks) for n in model.nodes), default=0), 0, -1):
+    for level in range(_deepest_call(model), 0, -1):
+        try:
+            shallower = layout(model, level, source, compact)
+        except LimitExceeded:  # more boxes than cnndsl draws at this depth: a shallower one may do
+            continue
         note = f"the whole Mermaid diagram has {_past_limits(size)}; block calls collapsed as with --depth {level}"
-        collapsed = f"%% {note}\n" + to_mermaid(model, level, source, compact, rankdir)
+        if shallower.note:
+            note += "; each repeat is drawn as its first round and one box for the others"
+        collapsed = f"%% {note}\n" + _flowchart(shallower, rankdir)
         if _fits(_mermaid_size(collapsed)):
             return collapsed, note
     note = f"the Mermaid diagram has {_past_limits(size)}, even with every block call collapsed; "
     note += "Mermaid will draw only its limit message: use --format dot or svg"
+    if plan.note:
+        note = f"{plan.note}; {note}"
     return f"%% {note}\n" + text, note
 
 
@@ -279,7 +414,7 @@ def diagram(
     notes: list[str] | None = None,
 ) -> bytes:
     """The diagram in `fmt` (one of FORMATS), as bytes ready to write; what had to change to make it
-    drawable (a Mermaid diagram collapsed) is appended to `notes`."""
+    drawable (repeats or block calls collapsed) is appended to `notes`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown diagram format {fmt!r}; one of {', '.join(FORMATS)}")
     if fmt == "mermaid":
@@ -287,5 +422,5 @@ def diagram(
         if note and notes is not None:
             notes.append(note)
         return text.encode()
-    dot_text = to_dot(model, depth, source, compact, rankdir)
+    dot_text = to_dot(model, depth, source, compact, rankdir, notes)
     return dot_text.encode() if fmt == "dot" else render(dot_text, fmt)
