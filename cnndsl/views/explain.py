@@ -93,6 +93,11 @@ def field_lines(model: Model, node: TypedNode) -> list[str]:
             )
     if field.note:
         lines.append("note: " + field.note)
+    elif field.padding is not None and None in field.padding and None not in field.size:
+        lines.append(
+            "padding unknown: a strided `same` window here or upstream pads by an amount its input's size decides; "
+            + model.unknown_reason()
+        )
     return lines
 
 

@@ -229,3 +229,20 @@ def test_explain_shows_a_joined_input_size_and_leaves_literals_alone():
     model = analyze("param size = 24\ninput size x size // 2 x 3\nconv 8 3 same\ndense 10 activation=relu\n")
     assert explain_parts(model, model.nodes[0])["values"] == ["size = 24, 24x(24 // 2)x3 = 24x12x3 shape"]
     assert [explain_parts(model, n)["values"] for n in model.layers] == [[], [], []]  # conv, flatten, dense
+
+
+def test_an_unknown_effective_padding_says_why():
+    # TF's `same`: a 3x3 window of stride 2 pads (ceil(n/2) − 1)·2 + 3 − n in all, the smaller half
+    # before: 0 before on 8 (4 outputs, 1 in all), 1 before on 9 (5 outputs, 2 in all)
+    text = "input {0}x{0}x3\nconv 8 3 stride 2 same\n"
+    for size, padding in (("8", "0x0"), ("9", "1x1")):
+        shown = text_of(analyze(text.format(size)), "conv2d")
+        assert f"effective padding {padding}" in shown
+        assert "padding unknown" not in shown
+    unknown = text_of(analyze(text.format("?")), "conv2d")
+    assert "3x3, effective stride 2x2, effective padding ?x?" in unknown
+    assert "padding unknown: a strided `same` window here or upstream" in unknown
+    assert "(?x?x3, line 1)" in unknown
+    # a 1x1 window of stride 2 pads nothing at any size: nothing to explain
+    known = text_of(analyze("input ?x?x3\nconv 8 1 stride 2 same\n"), "conv2d")
+    assert "effective padding 0x0" in known and "padding unknown" not in known
