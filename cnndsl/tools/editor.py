@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..core.errors import CnnError, Fix
+from ..core.errors import CnnError, Fix, Hint
 from ..core.source import Source, Span, use_chain, visible
 from ..language import ast
 from ..language.parse import code_start, statements
@@ -143,18 +143,29 @@ class Document:
         cache: ParseCache | None = None,
         params: dict | None = None,
         files=None,
+        settling: bool = False,
     ):
         """`params`: values for the file's `param` lines, as `--set` gives them (names the file declares).
-        `files` (language.modules.Files): where its `use` lines read from; by default the disk, from `filename`."""
+        `files` (language.modules.Files): where its `use` lines read from; by default the disk, from `filename`.
+        `settling`: analyse the text itself, never read it off the last analysis (see `_moved`)."""
         from ..model.diagnosis import suppressed
         from ..model.pipeline import analyze
 
         self.source = Source.of(text, filename)
         self.files = files
         self.params = dict(params) if params else None
-        self.program: ast.Program | None = None
-        self.model: Model | None = None
+        self._unsettled: ParseCache | None = None  # see `_moved`
+        self._program: ast.Program | None = None
+        self._model: Model | None = None
         self.error: CnnError | None = None
+        # the code of each top-level statement, for the next keystroke's `_moved`
+        self.layout = _layout(self.source.text) if cache is not None and not self.params else None
+        moved = None if settling or cache is None else self._moved(cache.last)
+        if moved is not None:
+            self._unsettled, self.prefix_model = cache, None
+            self.unsuppressed = moved
+            self.found = suppressed(moved, self.source)
+            return
         try:
             self.model = analyze(
                 self.source,
@@ -179,6 +190,72 @@ class Document:
         self.found = self.unsuppressed if self.error is not None else suppressed(self.unsuppressed, self.source)
         if cache is not None:
             cache.last = self
+
+    @property
+    def model(self) -> Model | None:
+        if self._unsettled is not None:
+            self.settle()
+        return self._model
+
+    @model.setter
+    def model(self, model: Model | None) -> None:
+        self._model = model
+
+    @property
+    def program(self) -> ast.Program | None:
+        if self._unsettled is not None and self._program is None:
+            try:
+                self._program = self._unsettled.parse(self.source)
+            except CnnError:  # cannot happen: its code is the last good text's, but never fail a hover for it
+                self.settle()
+        return self._program
+
+    @program.setter
+    def program(self, program: ast.Program | None) -> None:
+        self._program = program
+
+    def _moved(self, last: Document | None) -> list[CnnError] | None:
+        """The warnings of this text read off the last analysis, when the two differ only in lines the
+        parser skips (blank lines and comments: an Enter above the model moves every statement down), and
+        the last had no error; None otherwise. The model and the syntax tree are then worked out when
+        something asks for them (a hover, the outline): the diagnostics do not wait for them."""
+        if (
+            last is None
+            or last.layout is None
+            or self.layout is None
+            or last.error is not None
+            or last._unsettled is not None
+            or last.source.filename != self.source.filename
+            or last.layout[0] != self.layout[0]
+            or last.files is not self.files
+            or any(code.lstrip().startswith("use") for code in self.layout[0])  # a used file may have changed
+        ):
+            return None
+        lines: dict[int, int] = {}  # a line of the last text -> where it is now, for its statements' code lines
+        for (was, count), (now, _) in zip(last.layout[1], self.layout[1]):
+            for line in range(was + 1, was + count + 1):
+                lines[line] = line + now - was
+        moved = []
+        for warning in last.unsuppressed:
+            warning = _moved_error(warning, lines, self.source)
+            if warning is None:
+                return None
+            moved.append(warning)
+        return moved
+
+    @property
+    def settled(self) -> bool:
+        """Whether the model is worked out (see `_moved`)."""
+        return self._unsettled is None
+
+    def settle(self) -> None:
+        """Work out the model and syntax tree `_moved` left for later: the analysis of the text itself. The
+        language server does it when the input falls quiet, so the next keystroke resumes from it."""
+        if self._unsettled is None:
+            return
+        cache, self._unsettled = self._unsettled, None
+        settled = Document(self.source.text, self.source.filename, cache=cache, files=self.files, settling=True)
+        self._model, self._program = settled.model, settled.program
 
     def analyse_further(self, cache: ParseCache | None) -> None:
         """What the command line's `check` reports: every independent error, or the warnings."""
@@ -634,6 +711,69 @@ class Document:
             nodes = self.labelled_nodes(label)
             items.append((label, f"line {number}" + (f": {shape_text(nodes[-1].shape)}" if nodes else "")))
         return items
+
+
+_NOT_CODE = r"[\t ]*(?:#[^\n]*)?"  # a line the grammar's _NL swallows whole: blank, or a comment
+_ENDS_WITH_BACKSLASH = r"\\[\t \f]*$"  # joins the next line to it, blank or not
+_NAMES_A_LINE = r"\blines? \d"  # a message that says where something else is ("a label (line 4)")
+
+
+def _layout(text: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """The code of each top-level statement (without the blank and comment lines after it, which the
+    parser skips), and where it is: (first line, 0-based; how many lines)."""
+    codes, places = [], []
+    for first, chunk in statements(text):
+        lines = chunk.split("\n")[:-1]
+        count = len(lines)
+        while count and re.fullmatch(_NOT_CODE, lines[count - 1]):
+            count -= 1
+        if count and re.search(_ENDS_WITH_BACKSLASH, lines[count - 1]):
+            count = len(lines)  # the lines after it are read as part of it: all are its code
+        codes.append("\n".join(lines[:count]))
+        places.append((first, count))
+    return tuple(codes), tuple(places)
+
+
+def _moved_span(span: Span | None, lines: dict[int, int]) -> Span | None:
+    """`span` in the edited text; None when it is not on a statement's code lines."""
+    line, end = lines.get(span.line), lines.get(span.end_line)
+    if line is None or end is None:
+        return None
+    return Span(line, span.column, end, span.end_column)
+
+
+def _moved_error(error: CnnError, lines: dict[int, int], source: Source) -> CnnError | None:
+    """A copy of `error` with its spans (its own, its calls', its hint's edits) in the edited text;
+    None when one is not on a code line, or its text names a line, or it holds something else."""
+    if re.search(_NAMES_A_LINE, error.message + str(error.hint or "")):
+        return None
+    fields = dict(vars(error))
+    for name, value in fields.items():
+        if name == "span":
+            fields[name] = value if value is None else _moved_span(value, lines)
+            if value is not None and fields[name] is None:
+                return None
+        elif name == "called_from":
+            calls = tuple((block, _moved_span(call, lines)) for block, call in value)
+            if any(call is None for _, call in calls):
+                return None
+            fields[name] = calls
+        elif name == "hint" and isinstance(value, Hint):
+            edits = []
+            for edit in value.edits:
+                span = edit.span if edit.span is None else _moved_span(edit.span, lines)
+                if edit.span is not None and span is None:
+                    return None
+                edits.append(dataclasses.replace(edit, span=span))
+            fields[name] = Hint(str(value), *edits)
+        elif name == "source" and isinstance(value, Source):
+            fields[name] = source
+        elif not isinstance(value, (str, int, float, type(None))):
+            return None  # something this copy does not know how to move
+    moved = BaseException.__new__(type(error))
+    moved.args = error.args
+    vars(moved).update(fields)
+    return moved
 
 
 MAX_INSTANCES = 8

@@ -199,10 +199,17 @@ def build_server():
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
         )
 
-    def idle() -> None:
-        """The input is quiet: analyse what changed."""
-        for uri in list(changed):
-            analyse(uri)
+    def idle() -> bool:
+        """The input is quiet: analyse what changed; or, when nothing did, work out one model that was
+        left for later (an Enter above the model only moved its diagnostics). True while one is left."""
+        if changed:
+            for uri in list(changed):
+                analyse(uri)
+        else:
+            waiting = next((document for document in documents.values() if not document.settled), None)
+            if waiting is not None:
+                waiting.settle()
+        return any(not document.settled for document in documents.values())
 
     server.cnndsl_idle = idle
 

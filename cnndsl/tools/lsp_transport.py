@@ -12,6 +12,8 @@ reply, and the server exits cleanly.
 The frames that arrived together are handled together, and only when no more
 input is waiting does the loop call `idle()`: that is where the server analyses
 the documents that changed, so a burst of edits is analysed once, on its last text.
+When `idle()` says it left work for later, it is called again once no input has
+come for SETTLE_AFTER seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ INTERNAL_ERROR = -32603
 READ_SIZE = 65536
 WAIT_FOR_REST = 0.05
 """Seconds to wait for the rest of a frame that has begun to arrive before catching up anyway."""
+SETTLE_AFTER = 0.25
+"""Seconds without input before the work `idle` left for later is done: a pause in typing, not between keys."""
 
 
 class Broken(Exception):
@@ -167,7 +171,7 @@ def error_frame(ident, code: int, message: str) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-async def serve_frames(protocol, idle: Callable[[], None], fd_in: int, fd_out: int) -> int:
+async def serve_frames(protocol, idle: Callable[[], bool], fd_in: int, fd_out: int) -> int:
     """Hand each message to pygls's `protocol` until the client exits; the exit code."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -183,8 +187,12 @@ async def serve_frames(protocol, idle: Callable[[], None], fd_in: int, fd_out: i
                 except asyncio.TimeoutError:
                     idle()
                     continue
+            elif idle():  # work left for a quiet moment: done if no input comes for SETTLE_AFTER
+                try:
+                    item = await asyncio.wait_for(queue.get(), SETTLE_AFTER)
+                except asyncio.TimeoutError:
+                    continue
             else:
-                idle()
                 item = await queue.get()
         else:
             item = queue.get_nowait()

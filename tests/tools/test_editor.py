@@ -245,3 +245,74 @@ def test_param_values_from_outside_give_the_analysis_from_nothing():
     given = Document(text, cache=cache, params={"width": 3})
     assert given.model.nodes[1].shape == (6, 6, 12) and given.model.nodes[2].shape == (6, 6, 3)
     assert Document(text, cache=cache).model.nodes[1].shape == (6, 6, 8)
+
+
+WARNED = """# warnings, one inside a block called twice
+def cb(c):
+    conv c 3 same
+    bn
+
+input 3x64x64
+cb(8)
+cb(8) | relu | relu  # two
+flatten
+dense 10 softmax
+dropout 0.5
+"""
+
+_LINE_EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["", "  \t", "# note", "    # indented note", "\\", "\f", "delete", "digit", "ignore"]),
+        st.integers(0, 300),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _line_edited(text: str, kind: str, where: int) -> str:
+    lines = text.split("\n")
+    line = where % len(lines)
+    if kind == "delete":
+        if lines[line].strip() == "" or lines[line].lstrip().startswith("#"):
+            del lines[line]
+    elif kind == "digit":
+        return _edited(text, text, "digit", where)
+    elif kind == "ignore":
+        lines[line] += "  # cnndsl: ignore[W104, W102]"
+    else:
+        lines.insert(line, kind)
+    return "\n".join(lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(["warned", *sorted(EXAMPLES)]), edits=_LINE_EDITS)
+def test_blank_and_comment_lines_move_the_last_analysis_as_a_fresh_one_would(name, edits):
+    """Lines the parser skips, added or taken away, move the last analysis's diagnostics (never asking for
+    the model in between); each step's diagnostics, and at the end the model and hovers, are the fresh ones."""
+    cache = ParseCache()
+    text = WARNED if name == "warned" else EXAMPLES[name]
+    Document(text, cache=cache)
+    for kind, where in edits:
+        text = _line_edited(text, kind, where)
+        document = Document(text, cache=cache)
+        fresh = Document(text)
+        assert _analysis(document)[1] == _analysis(fresh)[1]
+    assert _analysis(document) == _analysis(fresh)
+    lines = text.split("\n")
+    for line in range(1, len(lines) + 1, max(1, len(lines) // 12)):
+        for column in (1, 3, 8):
+            assert document.hover(line, column) == fresh.hover(line, column)
+    assert document.symbols() == fresh.symbols()
+
+
+def test_an_enter_above_the_model_moves_its_warnings_without_analysing_it_again():
+    cache = ParseCache()
+    first = Document(WARNED, cache=cache)
+    moved = Document("\n\n" + WARNED, cache=cache)
+    assert moved._unsettled is cache and moved._model is None  # nothing worked out yet
+    assert [(d.span.line, d.code) for d in moved.diagnostics()] == [(5, "W102"), (8, "W101"), (10, "W104"), (13, "W106")]
+    assert moved.diagnostics()[0].related[0][0] == Span(9, 1, 9, 6)  # the call `cb(8)`, moved too
+    assert moved.diagnostics()[1].fixes[0].span == Span(8, 7, 8, 14)  # `3x64x64`, to be `64x64x3`
+    assert moved.model.nodes[1].span == Span(5, 5, 5, 18)  # the model, when asked for
+    assert first.model.nodes[1].span == Span(3, 5, 3, 18)

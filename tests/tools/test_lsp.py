@@ -284,3 +284,15 @@ def test_hover_on_a_block_call_shows_its_arguments_not_an_internal_counter(clien
     text = hover_text(client, uri, 27, 2)
     assert "- stack(128, 4): 42 layers" in text and "output (None, 28, 28, 512)" in text
     assert "call #" not in text
+
+
+def test_an_enter_above_the_model_moves_its_warnings_and_hovers_read_the_moved_model(client):
+    text = "input 7x7x8\nmaxpool 2\nflatten\ndense 10\n"
+    uri, [found] = opened(client, "moved", text)
+    assert (found["code"], found["range"]["start"]["line"]) == ("W103", 1)  # 7 rows, a 2x2 window: one dropped
+    change = {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "# a\n\n"}
+    client.change(uri, 2, [change])
+    [found] = client.notification("textDocument/publishDiagnostics")["diagnostics"]
+    assert (found["code"], found["range"]["start"]["line"]) == ("W103", 3)
+    # Keras's Dense(10) on flatten(3x3x8 = 72): 72·10 + 10 = 730 parameters
+    assert "params: 730" in hover_text(client, uri, 5, 2)
