@@ -1,6 +1,10 @@
 """Re-analysis after a keystroke in `cnndsl lsp`, on the zoo's ResNet50 and NASNetMobile (figures, not assertions).
 
-    python benchmarks/lsp_keystroke.py [EDITS] [example ...]
+    python benchmarks/lsp_keystroke.py [--root DIR] [EDITS] [example ...]
+
+`--root DIR` runs the server of another checkout (the "before" of a comparison;
+run both, taking turns, on a busy machine). The server's CPU time per edit is
+read from Linux's /proc/PID/task/*/schedstat, so it counts only the server.
 
 A real client (tests/helpers/lsp_client.py) opens the model, then types: for each
 edit it sends one didChange and times until the server publishes that
@@ -37,15 +41,30 @@ def best_and_median(samples):
     return f"median {statistics.median(samples):5.1f} ms, best {min(samples):5.1f} ms"
 
 
+def server_cpu_ms(pid: int) -> float:
+    """CPU time the server's threads have run, in ms (Linux's schedstat, in ns; 0 elsewhere)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e6
+
+
 def main() -> None:
     args = sys.argv[1:]
+    root = None
+    if args[:1] == ["--root"]:
+        root = str(Path(args[1]).resolve())
+        args = args[2:]
     edits = int(args.pop(0)) if args and args[0].isdigit() else 40
     for name in args or EXAMPLES:
         print(f"== examples/{name}.cnn")
-        measure((ROOT / "examples" / f"{name}.cnn").read_text(), edits)
+        measure((ROOT / "examples" / f"{name}.cnn").read_text(), edits, root)
 
 
-def measure(text: str, edits: int) -> None:
+def measure(text: str, edits: int, root: str | None = None) -> None:
     model = analyze(text)
     print(f"model: {len(model.nodes)} layers, {text.count(chr(10))} lines")
     lines = text.split("\n")
@@ -66,27 +85,33 @@ def measure(text: str, edits: int) -> None:
     print(f"in process, whole file parsed:          {best_and_median(uncached)}")
     print(f"in process, the editor's cache:         {best_and_median(cached)}")
 
-    client = Client()
+    # the other checkout's package first on the path, as `python -m cnndsl lsp` from it would have it
+    start = f"import sys; sys.path.insert(0, {root!r}); sys.argv[0] = 'cnndsl'; from cnndsl.cli import main; sys.exit(main())"
+    client = Client(sys.executable, "-c", start, "lsp") if root else Client()
     client.initialize()
     uri = "file:///bench/model.cnn"
     client.open(uri, text)
     client.notification("textDocument/publishDiagnostics")
     state = {"version": 1}
+    cpu: dict[str, list[float]] = {}  # the server's CPU time per edit, by kind of edit
+    pid = client.process.pid
 
-    def timed(change) -> float:
+    def timed(change, kind: str) -> float:
         state["version"] += 1
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), server_cpu_ms(pid)
         client.change(uri, state["version"], [change])
         while client.notification("textDocument/publishDiagnostics")["version"] != state["version"]:
             pass
+        cpu.setdefault(kind, []).append(server_cpu_ms(pid) - start_cpu)
         return (time.perf_counter() - start) * 1000
 
     digit = [
-        timed({"range": _range(head, width, head, width + 1), "text": "1" if i % 2 == 0 else "0"}) for i in range(edits)
+        timed({"range": _range(head, width, head, width + 1), "text": "1" if i % 2 == 0 else "0"}, "digit")
+        for i in range(edits)
     ]
     end = len(lines[head])
     space = [
-        timed({"range": _range(head, end, head, end + (i % 2)), "text": " " if i % 2 == 0 else ""})
+        timed({"range": _range(head, end, head, end + (i % 2)), "text": " " if i % 2 == 0 else ""}, "space")
         for i in range(edits)
     ]
     def newlines(line: int) -> list[float]:
@@ -94,7 +119,8 @@ def measure(text: str, edits: int) -> None:
             timed(
                 {"range": _range(line, 0, line, 0), "text": "\n"}
                 if i % 2 == 0
-                else {"range": _range(line, 0, line + 1, 0), "text": ""}
+                else {"range": _range(line, 0, line + 1, 0), "text": ""},
+                f"newline {line}",
             )
             for i in range(10)
         ]
@@ -126,6 +152,8 @@ def measure(text: str, edits: int) -> None:
     print(f"server, a new line halfway down:        {best_and_median(halfway)} ({len(halfway)} edits)")
     print(f"server, a new line above the model:     {best_and_median(newline)} ({len(newline)} edits)")
     print(f"server, 13 edits 30 ms apart, last one: {best_and_median(bursts)} ({len(bursts)} bursts)")
+    for kind, label in (("digit", "a digit"), ("space", "a space"), (f"newline {middle}", "a new line halfway"), ("newline 1", "a new line above")):
+        print(f"server CPU per edit, {label + ':':22s}{best_and_median(cpu[kind])}")
 
 
 def _range(a, b, c, d) -> dict:

@@ -296,3 +296,35 @@ def test_an_enter_above_the_model_moves_its_warnings_and_hovers_read_the_moved_m
     assert (found["code"], found["range"]["start"]["line"]) == ("W103", 3)
     # Keras's Dense(10) on flatten(3x3x8 = 72): 72·10 + 10 = 730 parameters
     assert "params: 730" in hover_text(client, uri, 5, 2)
+
+
+def test_a_burst_of_edits_is_analysed_once_and_no_older_version_is_published_after_a_newer(client):
+    import json
+    import queue
+
+    uri, _ = opened(client, "burst", "input 8x8x1\nconv 4 3\n")
+    frames = b""
+    for version in range(2, 15):  # 13 edits in one write: the server reads them together
+        width = str(version)
+        change = {"range": {"start": {"line": 1, "character": 5}, "end": {"line": 1, "character": 6 + (version > 10)}}}
+        change["text"] = width
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "method": "textDocument/didChange",
+                "params": {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]},
+            }
+        ).encode()
+        frames += b"Content-Length: %d\r\n\r\n" % len(body) + body
+    client.send_raw(frames)
+    published = [client.notification("textDocument/publishDiagnostics")]
+    while True:
+        try:
+            published.append(client.notification("textDocument/publishDiagnostics", timeout=1))
+        except queue.Empty:
+            break
+    versions = [p["version"] for p in published if p["uri"] == uri]
+    # on the latest text (`conv 14 3`), newer after older only; once, or twice if the pipe cut the write
+    assert versions == sorted(versions) and versions[-1] == 14 and len(versions) <= 2
+    # and that text is the one analysed: Keras's Conv2D(14, 3) on 1 channel has (3·3·1 + 1)·14 = 140 params
+    assert "params: 140" in hover_text(client, uri, 1, 1)
