@@ -333,6 +333,7 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
 # The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
 SAME_KEYS = [
     "alexnet",
+    "densenet121",
     "googlenet",
     "mobilenet_v2",
     "resnet18",
