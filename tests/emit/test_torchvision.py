@@ -335,6 +335,7 @@ SAME_KEYS = [
     "alexnet",
     "densenet121",
     "googlenet",
+    "mnasnet1_0",
     "mobilenet_v2",
     "resnet18",
     "resnet50",
