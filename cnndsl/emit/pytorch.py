@@ -850,6 +850,18 @@ class TorchTarget(Target):
             elif scope.sequence is not None:  # a chain of modules: an nn.Sequential of them
                 scope.expr = Call("nn.Sequential", list(scope.sequence))
                 scope.class_name, scope.flat = None, True
+        # one kind of module per def: where one call is an nn.Sequential of calls, a call that makes
+        # one is an nn.Sequential of one (torchvision's MNASNet stage of a single block)
+        if any(
+            scope.expr_is_sequence or (scope.flat and all(isinstance(item, Scope) for item in scope.places))
+            for scope in calls
+        ):
+            for scope in calls:
+                if scope.expr is not None and scope.class_name is None and not scope.expr_is_sequence and not scope.flat:
+                    [child] = scope.child_paths  # the one call it makes
+                    scope.expr = Call("nn.Sequential", [scope.expr])
+                    scope.child_paths[child] = "layer.0"
+                    scope.expr_is_sequence = True
         pending = [s for s in calls if s.expr is None]
         groups: list[tuple[str, list, list[Scope]]] = []  # (skeleton, statements, calls)
         for scope in pending:

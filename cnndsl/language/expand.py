@@ -786,7 +786,8 @@ class Expander(Context):
                         stage.label_span,
                         "labels in a block are the call's own: give each layer of it its own label",
                     )
-                node.label, node.label_span, node.label_depth = stage.label, stage.label_span, len(self.block_path)
+                if not (node.label and node.label_depth > len(self.block_path)):  # a call's label leaves its layer's
+                    node.label, node.label_span, node.label_depth = stage.label, stage.label_span, len(self.block_path)
             elif stage.label in scope:  # a shared layer keeps its name; the label only names the tensor
                 raise DuplicateName(f"`{stage.label}` already names a layer", stage.label_span, "choose another name")
             named = _Named(before, len(self.graph.nodes), current, result, stage.label_span)

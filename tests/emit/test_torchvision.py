@@ -336,7 +336,9 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
 # The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
 SAME_KEYS = [
     "alexnet",
+    "densenet121",
     "googlenet",
+    "mnasnet1_0",
     "mobilenet_v2",
     "resnet18",
     "resnet50",
