@@ -77,7 +77,7 @@ COMMANDS = {
     "emit --keras": ["emit", "--keras", "{}"],
     "flops": ["flops", "{}"],
 }
-QUICK_COMMANDS = ("check", "summary --json", "explain", "diagram dot", "diagram mermaid", "diff", "fmt")
+QUICK_COMMANDS = ("check", "summary --json", "summary --style torchinfo", "explain", "diagram dot", "diagram mermaid", "diff", "fmt")
 
 
 def measure(argv: list[str], stdin: bytes = b"") -> tuple[int, float, float, int]:
