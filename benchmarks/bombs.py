@@ -137,7 +137,7 @@ def hostile_keras(directory: str) -> list[tuple[str, str]]:
         ("deep nesting", "[" * 200_000 + "]" * 200_000),
         ("many layers", json.dumps({
             "class_name": "Sequential",
-            "config": {"name": "s", "layers": [{"class_name": "ReLU", "config": {"name": "r"}}] * 20_000},
+            "config": {"name": "s", "layers": [{"class_name": "ReLU", "config": {"name": "r"}}] * 3_000},
         })),
     ):
         data = io.BytesIO()

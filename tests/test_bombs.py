@@ -23,3 +23,14 @@ def test_the_quick_bombs_stay_within_2_s_and_500_mb(capsys):
     printed = capsys.readouterr().out
     assert status == 0, printed
     assert "lsp session" in printed and "diagram mermaid" in printed and "worst case per command" in printed
+
+
+def test_hostile_model_files_under_1_kb_are_refused_without_a_bug(tmp_path):
+    bombs = _bombs()
+    files = bombs.hostile_keras(str(tmp_path)) + bombs.hostile_onnx(str(tmp_path))
+    assert len(files) == 5
+    for label, path in files:
+        assert Path(path).stat().st_size < 1024, label
+        code, seconds, megabytes, _ = bombs.measure(bombs.cnndsl("import", path))
+        # a 2^40 input axis was exit 3 (a LimitExceeded of the written model, reported as a bug)
+        assert code in (1, 2), label
