@@ -638,6 +638,8 @@ def _imported_callable(args):
 
 def _imported(path: str, blocks: bool = True):
     """A model file's import, or the exit code after saying why there is none."""
+    from .core.errors import CnnError
+    from .core.source import visible
     from .importers import ModelFileError, import_file
 
     try:
@@ -645,6 +647,11 @@ def _imported(path: str, blocks: bool = True):
     except ModelFileError as error:
         print(f"cnndsl: {error.render(path)}", file=sys.stderr)
         return error.exit_code
+    except CnnError as error:  # the model the file holds is past a bound (a 2^40 axis): a fact of the model
+        hint = f"\nhint: {visible(error.hint)}" if error.hint else ""
+        message = f"cnndsl: {path}: the model it holds cannot be written in cnndsl: {visible(error.message)}"
+        print(message + hint, file=sys.stderr)
+        return MODEL_ERROR
     except Exception as error:  # a bug of ours must still not show a traceback
         print(
             f"cnndsl: internal error while importing {path}: {type(error).__name__}: {str(error)[:300]}\n"

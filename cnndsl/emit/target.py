@@ -45,11 +45,16 @@ class Target:
         return UnsupportedByTarget(f"{self.TITLE} code cannot express `{node.layer.keyword}`: {why}", node.span)
 
     def readers(self) -> dict[int, list[int]]:
-        """For each node, the nodes that read its output."""
+        """For each node, the nodes that read its output; worked out once per model (each activation
+        asks, so working it out per call was quadratic: 9,999 relus took 16 s)."""
+        cached = self.__dict__.get("_readers")
+        if cached is not None and cached[0] is self.model:
+            return cached[1]
         readers: dict[int, list[int]] = {node.id: [] for node in self.model.nodes}
         for node in self.model.nodes:
             for i in node.inputs:
                 readers[i].append(node.id)
+        self._readers = (self.model, readers)
         return readers
 
     def variables(self, input_name: str, output_name: str | None = None) -> dict[int, str]:

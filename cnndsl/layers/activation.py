@@ -44,6 +44,9 @@ ALIASES = {
     "leaky_relu": "leakyrelu",
 }
 
+# Keywords that name one function under two names: Keras's swish is its silu (x * sigmoid(x)), and both emit F.silu.
+SAME_FUNCTION = {"swish": "silu"}
+
 
 # keyword -> the exact PyTorch function (Keras's activation functions' defaults: leaky_relu's slope 0.2, exact gelu).
 TORCH = {

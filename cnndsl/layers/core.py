@@ -316,7 +316,10 @@ class Reshape(LayerKind):
         def reshape(x):
             if len(node.in_shapes[0]) > 1:
                 x = method(x, "movedim", [1, -1])
-            x = method(x, "reshape", [-1, *target])
+            if None in target:  # the -1 axis of an input of unknown size: PyTorch works it out per batch
+                x = method(method(x, "flatten", [1]), "unflatten", [1, literal(tuple(-1 if d is None else d for d in target))])
+            else:
+                x = method(x, "reshape", [-1, *target])
             return method(x, "movedim", [-1, 1]) if len(target) > 1 else x
 
         return [reshape]

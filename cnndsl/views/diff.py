@@ -16,6 +16,7 @@ import re
 
 from ..core.records import dataclass
 from ..layers import to_snake_case
+from ..layers.activation import SAME_FUNCTION
 from ..model.infer import Model, TypedNode
 from .text import count_text, option_text, shape_text
 
@@ -62,8 +63,11 @@ def options(node: TypedNode) -> dict:
     return found
 
 
-def _canonical(value):
-    """One form for the ways of writing one value: `3` and `3x3`, `mean 1` and `mean 1 1 1` (broadcast)."""
+def _canonical(value, option: str = ""):
+    """One form for the ways of writing one value: `3` and `3x3`, `mean 1` and `mean 1 1 1` (broadcast),
+    `swish` and `silu` (one function)."""
+    if option in ("activation", "function") and isinstance(value, str):
+        return SAME_FUNCTION.get(value, value)
     if isinstance(value, (tuple, list)):
         items = tuple(_canonical(v) for v in value)
         return items[:1] if items and all(v == items[0] for v in items) else items
@@ -77,14 +81,14 @@ def _option_changes(a: TypedNode, b: TypedNode) -> tuple[tuple[str, object, obje
     return tuple(
         (name, before.get(name), after.get(name))
         for name in names
-        if _canonical(before.get(name, missing)) != _canonical(after.get(name, missing))
+        if _canonical(before.get(name, missing), name) != _canonical(after.get(name, missing), name)
     )
 
 
 def _facts(node: TypedNode) -> tuple:
     """A layer's type, its label if the file chose one, its options and its numbers: equal facts mean an unchanged layer."""
     label = None if auto_named(node) else node.name
-    settings = tuple(sorted((k, _canonical(v)) for k, v in options(node).items()))
+    settings = tuple(sorted((k, _canonical(v, k)) for k, v in options(node).items()))
     shape = node.shape
     return (node.keras_type, label, shape, node.info.trainable, node.info.non_trainable, node.info.macs, settings)
 

@@ -392,16 +392,30 @@ def check(
 
 
 def views(model, text: str, filename: str) -> None:
-    """explain, the diagram, the diff of the model with itself (JSON too) and fmt, through the API."""
+    """explain, the summary's other forms and flags, the torchinfo style and flops (or their refusals on
+    `?` axes), the diagram, the diff of the model with itself (JSON too) and fmt, through the API."""
     from cnndsl.tools.fmt import format_source
-    from cnndsl.views.diagram import to_dot
+    from cnndsl.views.diagram import to_dot, to_mermaid
     from cnndsl.views.diff import diff_dict, diff_models, format_diff
     from cnndsl.views.explain import explain_text
+    from cnndsl.views.flops import flops_dict
+    from cnndsl.views.summary import format_csv, format_html, format_markdown, summary_dict
+    from cnndsl.views.torchinfo_style import format_torchinfo
 
     explain_text(model)
     explain_text(model, layout="channels_first")
-    if len(model.nodes) <= 300:  # diff and the diagram are not yet linear in the model (issue 25)
-        to_dot(model)
+    json.dumps(summary_dict(model, 32, "float16", "sgd", "channels_first"))
+    format_markdown(model, 8, macs=True)
+    format_csv(model, 2, layout="channels_first")
+    format_html(model, macs=True)
+    for refusable in (format_torchinfo, flops_dict):  # they need every size: `?` axes are a located refusal
+        try:
+            refusable(model)
+        except CnnError as error:
+            assert error.span is not None and model.unknown_inputs, error
+    to_dot(model)  # within MAX_DIAGRAM_BOXES whatever the model: repeats and calls collapse
+    to_mermaid(model)
+    if len(model.nodes) <= 300:  # the diff's alignment is bounded, not linear (MAX_ALIGN_CELLS)
         same = diff_models(model, model)
         assert same.same, format_diff(same, filename, filename)
         json.dumps(diff_dict(same, filename, filename))

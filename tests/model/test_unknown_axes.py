@@ -443,3 +443,14 @@ def test_random_networks_with_unknown_axes_against_keras(net, keras):
     assert model.total == built.count_params(), why
     known = cnndsl.analyze(net.text.replace(net.text.split("\n", 1)[0], "input " + "x".join(map(str, net.known_shape))))
     assert model.total == known.total, why  # the size never changes a weight
+
+
+@pytest.mark.oracle
+def test_a_reshape_with_an_unknown_axis_runs_in_pytorch_at_three_sizes(keras, torch):
+    # issue 25: PyTorch's reshape(-1, None, 8) was a TypeError; the -1 axis is now worked out per batch
+    text = "input ?x8x3\nconv 4 1\nreshape -1 8\nconv1d 2 1\nreshape 2 -1\n"
+    sizes = [(4, 8), (5, 8), (9, 8)]
+    for (expected, got), (n, _) in zip(run_both(text, sizes, keras, torch), sizes):
+        # Keras's Reshape((-1, 8)) of n x 8 x 4 values: (n * 4, 8); conv1d 2: (n * 4, 2); then (2, n * 4)
+        assert expected.shape == (2, 2, n * 4) and got.shape == expected.shape
+        assert np.abs(expected).max() > 1e-3 and np.abs(got - expected).max() < 1e-5
