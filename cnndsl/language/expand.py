@@ -768,7 +768,9 @@ class Expander(Context):
             if "{" in stage.label:
                 stage = ast.Labelled(_filled_label(stage, env, self), stage.body, stage.span, stage.label_span)
             before = len(self.graph.nodes)
-            self.call_label = stage.label if isinstance(stage.body, ast.Call) else None  # `stem: bn3(32)`
+            body = stage.body
+            calls = isinstance(body, ast.Call) or (isinstance(body, ast.Layer) and body.kind in self.definitions)
+            self.call_label = stage.label if calls else None  # `stem: bn3(32)`, and `stem: bn3` of a bare block
             result = self.stage(stage.body, current, env)
             if result is None or len(self.graph.nodes) == before:
                 raise BadArgument("only a layer can be named", stage.label_span)

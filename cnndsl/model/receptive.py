@@ -20,8 +20,8 @@ With an axis of unknown size (`input ?x?x3`) a field's size and stride stay
 exact where they do not depend on it. `same` padding with a stride pads an
 amount that can depend on it (a 3x3 window with stride 2 pads 0 or 1 before;
 a 1x1 or 2x2 one pads 0 at every size, so its field stays exact). Such a shift
-is kept by what decides it: (window, stride, which unknown size it pads,
-the stride upstream), so two branches that pad the same tensor alike (a
+is kept by what decides it: (the parity of window − stride, stride, which
+unknown size it pads, the stride upstream), so two branches that pad the same tensor alike (a
 strided conv and a strided pool side by side) still join exactly; where
 branches shifted differently meet, or a field covers the whole unknown input,
 its size is unknown (None). A size is "the same unknown size" as its input's
@@ -109,7 +109,8 @@ def receptive_fields(model) -> dict[int, Field | None]:
             shift = joined.shift(axis)
             before = w.before
             if before is None:  # `same` padding with a stride on an axis of unknown size
-                before, shift = 0, shift | {(w.size, w.stride, sizes[node.inputs[0]][axis], j)}
+                before, key = _unknown_before(w, sizes[node.inputs[0]][axis], j)
+                shift = shift | {key}
             known = None not in (a, b, j, w.size)
             lo.append(a - before * j if known else None)
             hi.append(b + (w.size - 1 - before) * j if known else None)
@@ -125,6 +126,18 @@ def receptive_fields(model) -> dict[int, Field | None]:
             shifts=tuple(shifts) if any(shifts) else (),
         )
     return fields
+
+
+def _unknown_before(window, size, step) -> tuple[int, tuple]:
+    """The known part of a `same` window's padding before an axis of unknown size, and the key of the
+    part that depends on it. TF pads max(k − s + r, 0) in all (0 ≤ r < s decided by the size), half of
+    it (rounded down) before: with k ≥ s that is (k − s)//2 plus a part set by the parity of k − s and
+    by r alone, so windows of one parity on the same tensor shift alike (a 3x3 and a 5x5 of stride 2
+    stay centred together). A window smaller than its stride is keyed by its own size."""
+    if window.size >= window.stride:
+        excess = window.size - window.stride
+        return excess // 2, ("same", excess % 2, window.stride, size, step)
+    return 0, (window.size, window.stride, size, step)
 
 
 def _keeps_size(node, axis: int, window) -> bool:

@@ -94,3 +94,19 @@ def test_equal_shifts_from_one_tensor_join():
     model = analyze("input ?x?x3\nconcat(conv 8 3 stride 2 same; maxpool 3 stride 2 same)\n")
     field = model.receptive_fields[model.nodes[-1].id]
     assert [plain(v) for v in field.size] == [3, 3] and not field.note
+
+
+def test_same_windows_of_one_parity_stay_centred_together_at_any_size():
+    """TF's `same` pads (k − s)//2 plus a part set by the parity of k − s and the size: a 3x3 and a
+    5x5 of stride 2 on one tensor stay centred together at every size (the 5x5 field, as at 8x8 and
+    9x9), where a 1x1 and a 3x3 are centred together at 9x9 but not at 8x8, so at `?` the field waits
+    for the size."""
+    both = "input {0}x{0}x3\nconcat(conv 4 3 stride 2 same; conv 4 5 stride 2 same)\n"
+    for size in ("8", "9", "?"):
+        model = analyze(both.format(size))
+        field = model.receptive_fields[model.nodes[-1].id]
+        assert [plain(v) for v in field.size] == [5, 5] and not field.note, size
+    mixed = "input {0}x{0}x3\nconcat(conv 4 1 stride 2 same; conv 4 3 stride 2 same)\n"
+    notes = {size: analyze(mixed.format(size)).receptive_fields[3].note for size in ("8", "9", "?")}
+    assert notes["8"] and not notes["9"]
+    assert analyze(mixed.format("?")).receptive_fields[3].size == (None, None) and notes["?"]

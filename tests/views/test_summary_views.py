@@ -173,6 +173,13 @@ def test_calls_show_their_values_and_labels_at_every_depth_and_view():
     assert "cluster" in to_dot(model, 2) and '"cbr(16, k=1x7)\\nblock of 3 layers' in to_dot(model, 2)
 
 
+def test_a_labelled_block_called_by_its_bare_name_keeps_its_label():
+    # NASNet's `stem: bn3`, a block with no parameters written as a layer word: one BatchNormalization, 4·32
+    model = analyze("def bn3():\n    bn eps 0.001\ninput 32x32x3\nconv 32 3\nstem: bn3\ngap\n", "bare")
+    _, rows, _ = table_rows(model, None, False, View(depth=1))
+    assert "stem: bn3() (bn3, 1 layer)" in [cells[0][0] for cells in rows]
+
+
 def test_a_model_repr_is_one_line_with_its_shapes_and_totals():
     # the tutorial's LeNet: 62,958 parameters; MACs per example, by hand: each conv is output positions x
     # kernel volume x filters, each dense inputs x units (the pools multiply nothing)
