@@ -438,12 +438,19 @@ class TorchTarget(Target):
         """conv id -> the pads of a symmetric zero padding written just before it (`conv ... pad 1`),
         which PyTorch writes as the conv's own `padding=1`, as torchvision does."""
         from ..layers.conv import _Convolution
+        from ..layers.pool import AvgPool
         from ..layers.resize import ZeroPad
 
         model, readers = self.model, self.readers()
         shared = {n.shares for n in model.nodes if n.shares is not None}
         absorbed = {}
         for node in model.layers:
+            if isinstance(node.layer, AvgPool) and "torch_padding" in node.resolved:
+                # `avgpool ... pad P`: its own zeropad, read by it alone, copied with it by `reuse`
+                (pad,) = node.inputs
+                absorbed[node.id] = model.nodes[pad].resolved["pads"]
+                self.skipped.add(pad)
+                continue
             pads = node.resolved.get("pads") if isinstance(node.layer, ZeroPad) else None
             if not pads or None in (x for pair in pads for x in pair) or any(a != b for a, b in pads):
                 continue

@@ -288,18 +288,95 @@ class MaxPool(_Pool):
 
 class AvgPool(_Pool):
     KEYWORDS = ("avgpool", "avg_pool", "averagepool")
+    ARGS = (
+        *_Pool.ARGS,
+        Arg(
+            "pad",
+            SizeType(minimum=0),
+            default=None,
+            doc="PyTorch's `padding`: zeros on every side, counted in each average (`count_include_pad=True`)",
+            example="pad 1",
+        ),
+    )
     KERAS_NAME = "AveragePooling"
-    SUMMARY = "average pooling; with `same`, the padding is left out of each average"
-    USAGE = "avgpool [SIZE] [stride S] [same|valid]"
+    SUMMARY = (
+        "average pooling; with `same`, the padding is left out of each average; "
+        "with `pad`, its zeros are counted (PyTorch's default)"
+    )
+    USAGE = "avgpool [SIZE] [stride S] [same|valid] [pad P]"
     FOREIGN = (
-        ("PyTorch", "AvgPool1d AvgPool2d AvgPool3d", "kernel_size=size stride"),
+        ("PyTorch", "AvgPool1d AvgPool2d AvgPool3d", "kernel_size=size stride padding=pad ceil_mode=! count_include_pad=! divisor_override=!"),
         ("Keras", "AveragePooling1D AveragePooling2D AveragePooling3D AvgPool2D", "pool_size=size strides=stride padding data_format"),
     )
 
+    def validate(self):
+        if self["pad"] is not None and self["padding"] == "same":
+            raise self.fail(
+                "`same` cannot be combined with `pad`",
+                "padding",
+                "`same` leaves its padding out of each average, `pad` counts its zeros: use one of them",
+            )
+
+    def lower(self):
+        """`pad P`: a zeropad of P, then a valid pool, whose every window holds the full count of values,
+        the zeros among them: PyTorch's `padding=P` with `count_include_pad=True`, in both targets."""
+        if self["pad"] is None:
+            return [self]
+        from .resize import ZeroPad
+
+        # named `pad`, as written: a wrong count of numbers is reported in the file's words
+        pad = ZeroPad("pad", {"padding": (self["pad"],)}, {"padding": self.span_of("pad")}, self.span)
+        options = dict(self.options, pad=None, padding="valid", counted_pad=self["pad"])
+        spans = {k: v for k, v in self.spans.items() if k != "pad"}
+        return [pad, type(self)(self.keyword, options, spans, self.span)]
+
+    def infer(self, shapes):
+        inferred = super().infer(shapes)
+        if self.options.get("counted_pad") is None:
+            return inferred
+        r = inferred.resolved
+        pad = self.options["counted_pad"]
+        r["counted_pad"] = pad
+        if len(pad) not in (1, r["rank"]):  # before and after each axis (`pad 0x1x0x1`): an F.pad in PyTorch
+            return inferred
+        pad = fit_size(self, "pad", pad, r["rank"])
+        unpadded = [None if n is None else n - 2 * p for n, p in zip(shapes[0][:-1], pad)]
+        # PyTorch's own `padding=` takes at most half a window, and avg_pool3d refuses an input smaller
+        # than its window before padding it: there the zeros stay an explicit F.pad
+        if all(2 * p <= k for p, k in zip(pad, r["size"])) and (
+            r["rank"] < 3 or all(n is not None and n >= k for n, k in zip(unpadded, r["size"]))
+        ):
+            r["torch_padding"] = pad
+        return inferred
+
+    def explain_shape(self, node):
+        r = node.resolved
+        lines = super().explain_shape(node)
+        window = f"{dot(*r['size'])} = {figure(prod(r['size']))}" if r["rank"] > 1 else str(r["size"][0])
+        if "counted_pad" in r:
+            pad = r["counted_pad"]
+            written = str(pad[0]) if len(set(pad)) == 1 else describe_shape(pad)
+            divisor = (
+                f"divisor: always {window} values, the zeros of `pad {written}` "
+                "counted (PyTorch's count_include_pad=True)"
+            )
+        elif self["padding"] == "same" and any(a or b for a, b in r["pads"] if a is not None):
+            divisor = (
+                f"divisor: how many of the window's values are inside the input ({window} away from the border); "
+                "the padding is left out (Keras's rule, PyTorch's count_include_pad=False)"
+            )
+        else:
+            divisor = f"divisor: {window} values, every window inside the input"
+        return lines[:-1] + [divisor, lines[-1]]
+
     def torch(self, node, step):
         """Keras leaves `same` padding out of each average: `count_include_pad=False` does so
-        where the padding is symmetric, the AvgPoolSame helper where it is not."""
+        where the padding is symmetric, the AvgPoolSame helper where it is not. `pad P` is the
+        pool's own `padding=P` (its zeros counted, PyTorch's default) where PyTorch allows it."""
         r = node.resolved
+        if step.target.absorbed_pads.get(node.id) is not None:
+            pool = step.module(Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node, axes(r["torch_padding"]))))
+            return [lambda x: Call(pool, [x])]
         if None in r["pads"]:  # `same` with a stride on an axis of unknown size: padded when run
             step.helper("keras_same_pad")
             pool = Call(f"nn.AvgPool{r['rank']}d", self.torch_pool(node))
@@ -335,6 +412,10 @@ class AvgPool(_Pool):
         r, channels = node.resolved, node.shape[-1]
         padded = module_input(node)
         even = padded == node.in_shapes[0][:-1]
+        if "torch_padding" in r:  # `pad P` as the pool's own padding: ptflops sees the input before it
+            read = [n - 2 * p for n, p in zip(padded, r["torch_padding"])]
+            windows = prod(thop_window_sum(n, k, s, 0, o) for n, k, s, o in zip(padded, r["size"], r["stride"], node.shape[:-1]))
+            return {"ptflops": 2 * prod(read) * channels, "thop": channels * (windows + prod(node.shape[:-1]))}
         pads = [a for a, _ in r["pads"]] if even else [0] * len(padded)
         windows = prod(
             thop_window_sum(n, k, s, p, o)

@@ -114,7 +114,8 @@ def test_padding_as_a_number_is_pytorchs_pad():
     ]
     assert fixed(text) == "input 32x32x3\nconv 8 3 pad 1\n"
     assert fixed("input 32x32x3\nmaxpool 3 stride 2 padding=1\n") == "input 32x32x3\nmaxpool 3 stride 2 pad 1\n"
-    assert error_of("input 32x32x3\navgpool 3 padding=1\n").hint == (
+    assert fixed("input 32x32x3\navgpool 3 stride 1 padding=1\n") == "input 32x32x3\navgpool 3 stride 1 pad 1\n"
+    assert error_of("input 32x32x3\nsepconv 8 3 padding=1\n").hint == (
         "PyTorch's `padding=1` adds zeros: put `zeropad 1` before it"
     )
 
