@@ -107,7 +107,12 @@ def _torch_kind(module) -> str | None:
         return "conv"
     if name.startswith(("BatchNorm", "LayerNorm")):
         return "norm"
-    return {"Linear": "dense", "LayerScale": "LayerScale", "Normalization": "Normalization"}.get(name)
+    return {
+        "Linear": "dense",
+        "LayerScale": "LayerScale",
+        "Normalization": "Normalization",
+        "Embedding": "Embedding",
+    }.get(name)
 
 
 _KERAS_KINDS = {
@@ -120,6 +125,7 @@ _KERAS_KINDS = {
     "LayerNormalization": "norm",
     "Normalization": "Normalization",
     "LayerScale": "LayerScale",
+    "Embedding": "Embedding",
 }
 
 
@@ -225,6 +231,10 @@ def _layer_scale(layer, module) -> None:
     _copy(module.gamma, _numpy(layer.gamma))
 
 
+def _embedding(layer, module) -> None:
+    _copy(module.weight, _numpy(layer.embeddings))  # (vocab, dim) in both
+
+
 _PORTS = {
     "Conv": _conv,
     "DepthwiseConv": _depthwise,
@@ -235,6 +245,7 @@ _PORTS = {
     "LayerNormalization": _norm,
     "Normalization": _normalization,
     "LayerScale": _layer_scale,
+    "Embedding": _embedding,
 }
 
 

@@ -567,11 +567,14 @@ def test_random_networks_against_keras(net, keras):
 
 # (c) the generator covers every kind, keyword and option cnndsl registers
 
-COVERAGE_EXAMPLES = 700  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
+COVERAGE_EXAMPLES = 900  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
 
 
 # PyTorch's own options, which Keras cannot express: tests/layers/test_pytorch.py checks them against PyTorch.
 PYTORCH_ONLY = {"shuffle", "channel_shuffle", "chunk", ("maxpool", "pad"), ("maxpool", "ceil")}
+# Token ids: netgen's networks and the tools run on them take float inputs; tests/layers/test_embedding.py
+# builds `input L int | embedding V D` in Keras and PyTorch, runs both on ids and counts with every tool.
+PYTORCH_ONLY |= {"embedding", "embed", ("input", "integers")}
 
 
 def required_features():

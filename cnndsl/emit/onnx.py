@@ -302,6 +302,10 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
         if op == "Sum" and len(inputs) == 2:
             return g.op("Add", inputs, name)
         return g.op(op, inputs, name)
+    if layer.READS_INTEGERS:  # embedding: the table's rows for the ids (int64), channels moved to axis 1
+        table = g.weight(node, "weight", (layer["vocab"], layer["dim"]))
+        y = g.op("Gather", [table, x], name + ".gather", axis=0)
+        return g.op("Transpose", [y], name, perm=[0, 2, 1])
     raise unsupported(node, "no ONNX operators are written for this layer yet")
 
 
@@ -317,12 +321,12 @@ def _rename(g, x: str, name: str) -> str:
     return x
 
 
-def _value(helper, name: str, shape) -> object:
+def _value(helper, name: str, shape, integers: bool = False) -> object:
     from onnx import TensorProto
 
     dims = ["N", shape[-1], *shape[:-1]] if len(shape) > 1 else ["N", shape[0]]
     dims = [f"{name}_{i}" if d is None else d for i, d in enumerate(dims)]
-    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
+    return helper.make_tensor_value_info(name, TensorProto.INT64 if integers else TensorProto.FLOAT, dims)
 
 
 def build(model):
@@ -337,7 +341,7 @@ def build(model):
         node = model.nodes[i]
         name = g.fresh(node.name)
         outputs[i] = name
-        inputs.append(_value(helper, name, node.shape))
+        inputs.append(_value(helper, name, node.shape, bool(node.resolved.get("integers"))))
     for node in model.layers:
         outputs[node.id] = write_node(g, node, [outputs[i] for i in node.inputs])
         g.value_info.append(_value(helper, outputs[node.id], node.shape))

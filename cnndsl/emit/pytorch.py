@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, literal
+from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, kw, literal
 from ..layers.activation import Activation, ReLU6, module_form
 from .target import EXAMPLE_SIZE, Target, example_shape
 
@@ -1017,8 +1017,14 @@ class TorchTarget(Target):
         if model.unknown_inputs:
             w.writeline(f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here")
         zeros = [
-            Call("torch.zeros", [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))])
-            for shape in (example_shape(model.nodes[i].shape) for i in model.inputs)
+            Call(
+                "torch.zeros",
+                [literal(1), *(literal(d) for d in (shape[-1], *shape[:-1]))]
+                + ([kw("dtype", "torch.long")] if ids else []),  # token ids, for nn.Embedding
+            )
+            for shape, ids in (
+                (example_shape(model.nodes[i].shape), model.nodes[i].resolved.get("integers")) for i in model.inputs
+            )
         ]
         w.writeline("with torch.no_grad():")
         w.indent()

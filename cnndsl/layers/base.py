@@ -370,6 +370,8 @@ class LayerKind:
     # Whether the layer needs the size of its input's last axis (its weights or channel groups
     # depend on it); the few that work on any last axis say False.
     NEEDS_LAST_AXIS: ClassVar[bool] = True
+    # Whether the layer reads token ids (an `input L int`) rather than numbers: only `embedding` does.
+    READS_INTEGERS: ClassVar[bool] = False
     # Classes the generated Keras module defines for this layer (name -> source), when Keras has none.
     KERAS_HELPERS: ClassVar[dict[str, str]] = {}
     # The PyTorch and Keras classes this kind stands for, for the hints of a line written in them

@@ -34,9 +34,15 @@ from .base import (
 
 class Input(LayerKind):
     KEYWORDS = ("input",)
-    ARGS = (Arg("shape", ShapeType(allow_unknown_size=True), positional=True, required=True, example="input 28x28x1"),)
-    SUMMARY = "the input shape, channels last: N, LxC, HxWxC or DxHxWxC; `?` for an axis of any size (`?x?x3`)"
-    USAGE = "input 32x32x3"
+    ARGS = (
+        Arg("shape", ShapeType(allow_unknown_size=True), positional=True, required=True, example="input 28x28x1"),
+        Arg("integers", Flag("int"), default=False, doc="`int`: a sequence of token ids, for `embedding`"),
+    )
+    SUMMARY = (
+        "the input shape, channels last: N, LxC, HxWxC or DxHxWxC; `?` for an axis of any size (`?x?x3`); "
+        "`input L int`: L token ids"
+    )
+    USAGE = "input 32x32x3 | input 400 int"
     FOREIGN = (
         ("Keras", "Input InputLayer", "shape"),
     )
@@ -44,6 +50,14 @@ class Input(LayerKind):
     def validate(self):
         if len(self["shape"]) > 4:
             raise self.fail(f"input has {len(self['shape'])} axes; cnndsl handles up to 4 (DxHxWxC)", "shape")
+        if self["integers"]:
+            if len(self["shape"]) != 1:
+                raise self.fail(
+                    f"an `int` input is one sequence of token ids, not {describe_shape(self['shape'])}",
+                    "shape",
+                    "give its length alone, `input 400 int` (or `input ? int`), then `embedding VOCAB DIM`",
+                )
+            return  # its one axis is the sequence, which may be of any length: no channels
         if self["shape"][-1] is None:
             raise self.fail(
                 "the last axis (the channels) needs a size: the weights of the layers after it depend on it",
@@ -52,13 +66,14 @@ class Input(LayerKind):
             )
 
     def infer(self, shapes):
-        return Inferred(tuple(self["shape"]), "InputLayer")
+        return Inferred(tuple(self["shape"]), "InputLayer", resolved={"integers": True} if self["integers"] else {})
 
     def explain_shape(self, node):
-        return ["as written"]
+        return ["as written, token ids (whole numbers)"] if self["integers"] else ["as written"]
 
     def keras(self, node):
-        return Call("keras.Input", [kw("shape", literal(node.shape))])
+        dtype = [kw("dtype", literal("int32"))] if self["integers"] else []
+        return Call("keras.Input", [kw("shape", literal(node.shape)), *dtype])
 
 
 class Flatten(LayerKind):

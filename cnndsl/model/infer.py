@@ -398,6 +398,8 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         in_shapes, read = (), inputs
         try:
             in_shapes = tuple([nodes[i].info.shape for i in inputs])
+            if node.layer.READS_INTEGERS or any(nodes[i].info.resolved.get("integers") for i in inputs):
+                _check_integers(node.layer, inputs, nodes)
             extra = node.layer.implicit_before(in_shapes)
             if extra is not None:
                 # A shared dense shares the flatten before it too, as one Keras layer per use would not.
@@ -459,6 +461,25 @@ def _add_guess(nodes: list[TypedNode], node, inputs, in_shapes, exact_first=True
             nodes.append(TypedNode(len(nodes), node.label or "?", node.layer, inputs, shapes, info, False, node.blocks))
             return len(nodes) - 1, guessed
     return None, False
+
+
+def _check_integers(layer: LayerKind, inputs, nodes) -> None:
+    """Token ids (`input L int`) are read by `embedding` alone, and `embedding` reads nothing else."""
+    ids = [nodes[i] for i in inputs if nodes[i].info.resolved.get("integers")]
+    if layer.READS_INTEGERS and len(ids) < len(inputs):
+        raise ShapeProblem(
+            f"`{layer.keyword}` reads token ids, but its input holds numbers",
+            layer.span,
+            "make the network's input a sequence of ids, `input 400 int`, and put `embedding` just after it",
+        )
+    if ids and not layer.READS_INTEGERS:
+        source = ids[0]
+        raise ShapeProblem(
+            f"`{layer.keyword}` computes with numbers, but its input holds token ids "
+            f"(`input {describe_shape(source.shape)} int`, line {source.span.line})",
+            layer.span,
+            "put `embedding VOCAB DIM` first: it turns each id into a vector of DIM numbers",
+        )
 
 
 def _unknown_last_axis(layer: LayerKind, in_shapes, inputs, nodes) -> UnknownSize:

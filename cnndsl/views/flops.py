@@ -45,19 +45,23 @@ COUNTERS = {
 def calls(model) -> dict[str, str]:
     """Each counter's call on this model. With several inputs each tool takes all of them its own way:
     ptflops calls forward with one argument unless an input_constructor returns keyword arguments."""
-    if len(model.inputs) == 1:
+    ids = [bool(model.nodes[i].resolved.get("integers")) for i in model.inputs]
+    if len(model.inputs) == 1 and not any(ids):
         return {name: call for name, (call, _) in COUNTERS.items()}
     from ..emit.pytorch import TorchTarget
 
     args = TorchTarget(model).arguments()
-    tensors = f"({', '.join(args)})"
+    tensors = f"({', '.join(args)}{',' if len(args) == 1 else ''})"
     sizes = ", ".join(
-        f"(1, {s[-1]}, {', '.join(map(str, s[:-1]))})" for s in (model.nodes[i].shape for i in model.inputs)
+        f"(1, {s[-1]}, {', '.join(map(str, s[:-1]))})".replace(", )", ")")
+        for s in (model.nodes[i].shape for i in model.inputs)
     )
     keywords = ", ".join(f'"{a}": {a}' for a in args)
+    # token ids (`input L int`) are long tensors: torchinfo is told their dtypes, ptflops given the tensors
+    dtypes = f", dtypes=[{', '.join('torch.long' if i else 'torch.float' for i in ids)}]" if any(ids) else ""
     return {
         "cnndsl": COUNTERS["cnndsl"][0],
-        "torchinfo": f"torchinfo.summary(model, input_size=[{sizes}]).total_mult_adds",
+        "torchinfo": f"torchinfo.summary(model, input_size=[{sizes}]{dtypes}).total_mult_adds",
         "fvcore": f"fvcore.nn.FlopCountAnalysis(model, {tensors}).total()",
         "ptflops": "ptflops.get_model_complexity_info(model, (1,), "
         f"input_constructor=lambda _: {{{keywords}}}), pytorch backend",

@@ -529,6 +529,13 @@ def gen_pool(draw, shape):
     stride = per_axis(draw, square, 1, [3] * r) if given_stride else size
     out = tuple(conv_length(x, k, s, 1, padding) for x, k, s in zip(n, size, stride))
     options = []
+    pad = 0  # avgpool's `pad P`: Keras's ZeroPadding of P, then the valid pool (PyTorch's count_include_pad)
+    average = keyword in ("avgpool", "avg_pool", "averagepool")
+    if average and padding == "valid" and draw(st.integers(0, 3)) == 0 and max(n) + 4 <= MAX_SIDE[r]:
+        pad = draw(st.integers(1, 2))
+        options.append(f"pad {pad}")
+        tags.add((keyword, "pad"))
+        out = tuple(conv_length(x + 2 * pad, k, s, 1, "valid") for x, k, s in zip(n, size, stride))
     if given_size:
         tags.add((keyword, "size"))
     if given_stride:
@@ -541,7 +548,8 @@ def gen_pool(draw, shape):
     text = options_text(draw, head, options)
     cls = f"{'Average' if keyword in ('avgpool', 'avg_pool', 'averagepool') else 'Max'}Pooling{r}D"
     call = (cls, (size,), dict(strides=stride, padding=padding))
-    return Step(text, (call,), out + shape[-1:], frozenset(tags))
+    calls = ((f"ZeroPadding{r}D", (pad,), {}),) if pad else ()
+    return Step(text, (*calls, call), out + shape[-1:], frozenset(tags))
 
 
 def gen_adaptive_pool(draw, shape):
