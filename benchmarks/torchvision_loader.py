@@ -41,6 +41,7 @@ MODELS = {
     "mnasnet1_0": ("mnasnet", "mnasnet1_0"),
     "regnet_y_400mf": ("regnet", "regnet_y_400mf"),
     "convnext_tiny": ("convnext", "convnext_tiny"),
+    "inception_v3": ("inception", "inception_v3"),  # aux_logits=True, as its published weights
 }
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden" / "torchvision_keys"
 OUTPUTS = GOLDEN.parent / "torchvision_outputs"
@@ -142,6 +143,8 @@ def load_models(wheel: str, folder: str):
     def make(file: str, builder: str):
         module = importlib.import_module(f"torchvision.models.{file}")
         kwargs = {"aux_logits": False, "init_weights": False} if builder == "googlenet" else {}
+        if builder == "inception_v3":  # its weights' own settings (the builder sets them with weights)
+            kwargs = {"aux_logits": True, "init_weights": False}
         return getattr(module, builder)(weights=None, **kwargs)
 
     return make

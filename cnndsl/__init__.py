@@ -51,7 +51,14 @@ class Model(_infer.Model):
     @classmethod
     def of(cls, model: _infer.Model) -> Model:
         """The API's Model of one the pipeline made."""
-        return cls(nodes=model.nodes, outputs=model.outputs, name=model.name, source=model.source, inputs=model.inputs)
+        return cls(
+            nodes=model.nodes,
+            outputs=model.outputs,
+            name=model.name,
+            source=model.source,
+            inputs=model.inputs,
+            training_outputs=model.training_outputs,
+        )
 
     def summary(
         self,

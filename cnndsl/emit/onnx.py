@@ -343,10 +343,14 @@ def build(model):
         outputs[i] = name
         inputs.append(_value(helper, name, node.shape, bool(node.resolved.get("integers"))))
     for node in model.layers:
+        if node.id in model.training_only:  # the graph is for inference: no training-only outputs
+            continue
         outputs[node.id] = write_node(g, node, [outputs[i] for i in node.inputs])
         g.value_info.append(_value(helper, outputs[node.id], node.shape))
     graph_outputs = []
     for n, i in enumerate(model.outputs):
+        if i in model.training_outputs:
+            continue
         name = outputs[i]
         if name in (outputs[j] for j in model.inputs) or name in (outputs[j] for j in model.outputs[:n]):
             name = g.op("Identity", [name], g.fresh(f"output_{n}"))

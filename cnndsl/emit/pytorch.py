@@ -403,6 +403,10 @@ class TorchStep:
         self.comments.append(text)
 
 
+# Markers in a forward's statements: the layers between them run only in training mode.
+TRAINING, END_TRAINING = object(), object()
+
+
 class TorchTarget(Target):
     NAMES = ("pytorch", "torch")
     TITLE = "PyTorch"
@@ -710,8 +714,14 @@ class TorchTarget(Target):
                 names[out] = taken.claim(label)
             steps.append((group, out))
         w = scope.forward
+        guarded = False  # inside `if self.training:`, for the layers only training-only outputs read
         for group, out in steps:
             item = group[0]
+            if is_root and (out in model.training_only) != guarded and not (
+                isinstance(item, int) and item in self.skipped
+            ):
+                w.append((TRAINING, None, None) if not guarded else (END_TRAINING, None, None))
+                guarded = not guarded
             if isinstance(item, Scope):
                 attr = self.child_attribute(scope, group)
                 args = ", ".join(names[i] for i in item.inputs)
@@ -744,6 +754,13 @@ class TorchTarget(Target):
                 for i, make in enumerate(made):
                     w.append((f"{var} = ", make(current), shape if i == len(made) - 1 else None))
                     current = var
+        if guarded:
+            w.append((END_TRAINING, None, None))
+        if is_root and model.training_outputs:  # torchvision's convention: the auxiliary outputs only in training
+            w.append((TRAINING, None, None))
+            w.append(("return ", ", ".join(names[i] for i in outputs), None))
+            w.append((END_TRAINING, None, None))
+            outputs = [i for i in outputs if i not in model.training_outputs]
         w.append(("return ", ", ".join(names[i] for i in outputs), None))
         if chain_only:
             self.as_sequence(scope)
@@ -963,7 +980,12 @@ class TorchTarget(Target):
 
     def write_statements(self, w: CodeWriter, statements) -> None:
         for head, expr, comment in statements:
-            if head is None:
+            if head is TRAINING:
+                w.writeline("if self.training:")
+                w.indent()
+            elif head is END_TRAINING:
+                w.outdent()
+            elif head is None:
                 w.comment(expr)
             else:
                 w.statement(head, expr, comment=comment)
@@ -1034,7 +1056,7 @@ class TorchTarget(Target):
             w.statement("inputs = ", List(zeros))
             w.writeline("output = model(*inputs)")
         w.outdent()
-        if len(model.outputs) == 1:
+        if len(model.outputs) - len(model.training_outputs) == 1:  # eval mode: no training-only outputs
             w.writeline("print(tuple(output.shape))")
         else:
             w.writeline("print([tuple(each.shape) for each in output])")

@@ -77,6 +77,7 @@ class Graph:
     nodes: list[GraphNode] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
+    training: list[int] = field(default_factory=list)  # the outputs marked `| output train`
 
     @property
     def output(self) -> int:
@@ -264,8 +265,7 @@ class Expander(Context):
             raise StructureProblem(
                 "the file has no layers", Span(1, 1, 1, 2), "start with a line such as `input 28x28x1`"
             )
-        if not self.graph.outputs:
-            self.graph.outputs.append(current)
+        self.order_outputs(current)
         if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
             self.check_all_used()
         self.check_uncalled()
@@ -274,6 +274,23 @@ class Expander(Context):
             memo.key, memo.statements, memo.states = self.memo_key, tuple(statements), self.memo_states
             memo.graph, memo.named, memo.shapes = self.graph, self.named, self.shapes
         return self.graph
+
+    def order_outputs(self, current: int) -> None:
+        """The last tensor is the output when none is marked (or only training-only ones are);
+        training-only outputs come after the others, as torchvision returns (logits, aux_logits)."""
+        graph = self.graph
+        if all(i in graph.training for i in graph.outputs):
+            if current in graph.training:
+                node = graph.nodes[current]
+                raise StructureProblem(
+                    "every output of the network is training-only",
+                    node.span or node.layer.span,
+                    "mark the main output with `| output` (without `train`), or end the file with it",
+                )
+            graph.outputs.append(current)
+        graph.outputs = [i for i in graph.outputs if i not in graph.training] + [
+            i for i in graph.outputs if i in graph.training
+        ]
 
     def top_level(self, statements: list) -> int | None:
         """The top-level statements in order, after those the memo holds the same (see ExpansionMemo)."""
@@ -324,6 +341,7 @@ class Expander(Context):
         self.graph.nodes = memo.graph.nodes[:nodes]
         self.graph.inputs = memo.graph.inputs[:inputs]
         self.graph.outputs = memo.graph.outputs[:outputs]
+        self.graph.training = [i for i in memo.graph.training if i < nodes]
         self.named = dict(islice(memo.named.items(), named))
         self.shapes = memo.shapes[:shapes]
         self.globals.update(globals_)
@@ -513,13 +531,30 @@ class Expander(Context):
         elif isinstance(node, ast.Reference) or node.kind == REUSE:
             pass  # what `@name` and `reuse name` refer to is known only when the block is called
         elif node.kind in (IDENTITY, OUTPUT):
-            if node.args:
-                raise BadArgument(f"`{node.kind}` takes no arguments", node.args[0].span)
+            self.check_output_args(node)
         else:
             kind = self.kind_of(node)
             if not any(mentions(arg, params) for arg in node.args):
                 positional, keywords = self.arguments(node.args, self.globals, sizes=True)
                 kind.bind(node.kind, positional, keywords, node.span, self.conventions)
+
+    @staticmethod
+    def check_output_args(stage) -> bool:
+        """`identity` takes no arguments, `output` only `train` (an output that exists only while training)."""
+        args = stage.args
+        if stage.kind == OUTPUT and len(args) == 1 and isinstance(args[0], ast.Name) and args[0].id == "train":
+            return True
+        if args:
+            if stage.kind == IDENTITY:
+                raise BadArgument("`identity` takes no arguments", args[0].span)
+            first_is_train = isinstance(args[0], ast.Name) and args[0].id == "train"
+            raise BadArgument(
+                "`output` takes only `train`",
+                args[1].span if first_is_train else args[0].span,
+                "`| output` marks a network output; `| output train` one that exists only while training "
+                "(an auxiliary head)",
+            )
+        return False
 
     def spend(self, steps: int, span: Span) -> None:
         """Count expansion work; past MAX_WORK, stop at the outermost repeat or call under way."""
@@ -737,12 +772,21 @@ class Expander(Context):
                 "write `defaults pytorch` above `input`; it applies to the whole file",
             )
         if stage.kind in (IDENTITY, OUTPUT):
-            if stage.args:
-                raise BadArgument(f"`{stage.kind}` takes no arguments", stage.args[0].span)
+            train = self.check_output_args(stage)
             if current is None:
                 raise MissingInput(stage.span)
             if stage.kind == OUTPUT:
-                self.graph.outputs.append(current)
+                marked = current in self.graph.outputs
+                if marked and (current in self.graph.training) != train:
+                    raise BadArgument(
+                        "this tensor is already an output" + (" in every mode" if train else " only while training"),
+                        stage.span,
+                        "mark it once: `| output` (always) or `| output train` (only while training)",
+                    )
+                if not (train and marked):
+                    self.graph.outputs.append(current)
+                if train and not marked:
+                    self.graph.training.append(current)
             return current
         if stage.kind == REUSE:
             return self.reuse(stage, current, env)

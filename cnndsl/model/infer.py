@@ -63,6 +63,7 @@ class Model:
     name: str = "model"
     source: Source | None = None  # the text it came from, when known (explain quotes its lines)
     inputs: tuple[int, ...] = (0,)
+    training_outputs: tuple[int, ...] = ()  # the outputs marked `| output train`, after the others
 
     @property
     def output(self) -> int:
@@ -158,8 +159,27 @@ class Model:
 
     @property
     def macs(self) -> int | None:
-        """Multiply-accumulates for one example; None when some depend on an axis of unknown size."""
-        return _total(node.info.macs for node in self.nodes)
+        """Multiply-accumulates for one example at inference, so without the layers only training-only
+        outputs read; None when some depend on an axis of unknown size."""
+        if not self.training_outputs:
+            return _total(node.info.macs for node in self.nodes)
+        return _total(node.info.macs for node in self.nodes if node.id not in self.training_only)
+
+    @property
+    def training_macs(self) -> int | None:
+        """The multiply-accumulates of the layers that run only while training (an auxiliary head)."""
+        return _total(self.nodes[i].info.macs for i in sorted(self.training_only))
+
+    @cached_property
+    def training_only(self) -> frozenset[int]:
+        """The layers only training-only outputs read (`| output train`): they do not run at inference."""
+        if not self.training_outputs:
+            return frozenset()
+        needed = {i for i in self.outputs if i not in self.training_outputs}
+        for node in reversed(self.nodes):
+            if node.id in needed:
+                needed.update(node.inputs)
+        return frozenset(node.id for node in self.layers if node.id not in needed)
 
     @property
     def activations(self) -> int | None:
@@ -437,6 +457,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         tuple(new_id[i] for i in graph.outputs),
         name,
         inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
+        training_outputs=tuple(new_id[i] for i in graph.training),
     )
 
 

@@ -231,6 +231,11 @@ def totals(model: Model, dtype: str = "float32", batch: int = 1, optimizer: str 
         f"{INDENT}params: {figure(model.total)}{params_sum}",
         f"{INDENT}        trainable {figure(model.trainable)}, non-trainable {figure(model.non_trainable)}",
         f"{INDENT}MACs: {figure(model.macs)} per example",
+        *(
+            [f"{INDENT}      training-only: {figure(model.training_macs)} more (`| output train`, run only while training)"]
+            if model.training_outputs
+            else []
+        ),
         f"{INDENT}activations: {figure(model.activations)} values per example{values_sum}",
         f"{INDENT}memory ({dtype}, {size} bytes a value; batch {batch}; {optimizer}):",
         f"{INDENT}  parameters {figure(model.total)}·{size} = {figure(memory.params_bytes)} bytes",

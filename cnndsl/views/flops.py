@@ -79,6 +79,8 @@ def totals(model) -> dict[str, int]:
     """The whole model's count under each counter, for one example."""
     result = dict.fromkeys(COUNTERS, 0)
     for node in model.layers:
+        if node.id in model.training_only:  # not run by the module in eval mode, as the tools run it
+            continue
         for name, n in layer_counts(node).items():
             result[name] += n
     return result

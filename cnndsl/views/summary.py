@@ -247,6 +247,9 @@ def footer(model: Model, macs: bool = False, view=None, batch: int | None = None
             lines.append(f" Total MACs: ? (unknown: {model.unknown_reason()})")
         else:
             lines.append(f" Total MACs: {model.macs:,} ({readable_count(model.macs)} per example)")
+        if model.training_outputs and model.training_macs is not None:
+            extra = model.training_macs
+            lines.append(f" Training-only MACs: {extra:,} ({readable_count(extra)} per example, not in the total)")
     if view is not None and view.memory:
         lines += memory_footer(model, batch, view)
     return lines
@@ -297,6 +300,7 @@ def summary_dict(
                 "blocks": [{"id": c.id, "name": c.name, "line": c.span.line} for c in node.blocks],
             }
         )
+    training = {"training_macs": model.training_macs} if model.training_outputs else {}
     return {
         "name": model.name,
         "input_shape": [batch, *to_layout(model.input.shape, layout)],
@@ -306,7 +310,11 @@ def summary_dict(
             for i in model.inputs
         ],
         "outputs": [
-            {"name": model.nodes[i].name, "shape": [batch, *to_layout(model.nodes[i].shape, layout)]}
+            {
+                "name": model.nodes[i].name,
+                "shape": [batch, *to_layout(model.nodes[i].shape, layout)],
+                **({"training_only": True} if i in model.training_outputs else {}),
+            }
             for i in model.outputs
         ],
         "layout": layout,
@@ -315,6 +323,7 @@ def summary_dict(
         "trainable_params": model.trainable,
         "non_trainable_params": model.non_trainable,
         "total_macs": model.macs,
+        **training,
         "memory_bytes": model.total * 4,
         "sequential": model.sequential,
         "total_activations": model.activations,

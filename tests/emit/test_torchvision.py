@@ -39,6 +39,9 @@ PUBLISHED = {
     "mnasnet1_0": (4_383_312, 0.314),  # mnasnet.py, MNASNet1_0_Weights
     "regnet_y_400mf": (4_344_144, 0.402),  # regnet.py, RegNet_Y_400MF_Weights
     "convnext_tiny": (28_589_128, 4.456),  # convnext.py, ConvNeXt_Tiny_Weights
+    # inception.py, Inception_V3_Weights (aux_logits=True: the parameters count the auxiliary head, the
+    # GFLOPS are inference's, without it: its MACs are the model's training-only ones)
+    "inception_v3": (27_161_264, 5.713),
 }
 # Small enough to build and run here on every CI run; the others are built in the slow set below.
 QUICK = [

@@ -72,15 +72,17 @@ def check_torch(model, torch, batch: int = 2) -> object:
     counter = importlib.import_module("torch.utils.flop_counter").FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         out = built.eval()(*zeros)
-    outs = out if len(model.outputs) > 1 else (out,)
-    finals = [model.nodes[i].shape for i in model.outputs]
+    served = [i for i in model.outputs if i not in model.training_outputs]  # eval mode: no training-only ones
+    outs = out if len(served) > 1 else (out,)
+    finals = [model.nodes[i].shape for i in served]
     assert [tuple(o.shape) for o in outs] == [(batch, s[-1], *s[:-1]) for s in finals]
     # Keys are "Class.path" for each module: `Model.conv2d`, `Model.layer1.0.conv1` in a block's class.
     flops = {key.split(".", 1)[1]: sum(ops.values()) for key, ops in counter.get_flop_counts().items() if "." in key}
     paths = TorchTarget(model).paths  # the layer `train` is `self.train_`
     expected: dict[str, int] = {}
-    for node in model.layers:  # a shared module counts once per use
-        expected[node.name] = expected.get(node.name, 0) + 2 * batch * node.info.macs
+    for node in model.layers:  # a shared module counts once per use; training-only layers do not run
+        macs = 0 if node.id in model.training_only else node.info.macs
+        expected[node.name] = expected.get(node.name, 0) + 2 * batch * macs
     assert {node.name: flops.get(paths.get(node.id), 0) for node in model.layers} == expected
     assert counter.get_total_flops() == 2 * batch * model.macs
     return built
