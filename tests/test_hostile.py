@@ -514,7 +514,7 @@ def _kinds():
     return sorted({cls for cls in REGISTRY.values() if not cls.MERGE}, key=lambda cls: cls.KEYWORDS[0])
 
 
-INPUTS = ("input 8", "input 8x4", "input 8x8x4", "input 4x4x4x4")
+INPUTS = ("input 8 int", "input 8", "input 8x4", "input 8x8x4", "input 4x4x4x4")  # token ids first: embedding
 SAMPLE = {"IntType": "2", "SizeType": "2", "ShapeType": "8", "FloatType": "0.5", "Flag": "0"}
 SAMPLE_FOR = {("chunk", "index"): "1"}  # an index below the number of groups
 # Past a bound, every one (2^31 itself is the largest size allowed; a float may exceed 2^31)

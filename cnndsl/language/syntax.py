@@ -228,7 +228,8 @@ def textmate_grammar() -> dict:
                 "patterns": [
                     *arguments,
                     {"include": "#parens"},
-                    {"match": alternation(option_words()), "name": "keyword.other.option.cnndsl"},
+                    # `int(x)` is the function, `input 400 int` the option
+                    {"match": alternation(option_words()) + r"(?!\()", "name": "keyword.other.option.cnndsl"},
                     {"match": IDENT, "name": "variable.other.cnndsl"},
                 ],
             },
