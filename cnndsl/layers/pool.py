@@ -360,7 +360,7 @@ class AvgPool(_Pool):
                 f"divisor: always {window} values, the zeros of `pad {written}` "
                 "counted (PyTorch's count_include_pad=True)"
             )
-        elif self["padding"] == "same" and any(a or b for a, b in r["pads"] if a is not None):
+        elif self["padding"] == "same" and any(pads is None or any(pads) for pads in r["pads"]):
             divisor = (
                 f"divisor: how many of the window's values are inside the input ({window} away from the border); "
                 "the padding is left out (Keras's rule, PyTorch's count_include_pad=False)"

@@ -91,6 +91,9 @@ def test_explain_says_which_divisor_each_pool_uses():
     assert "count_include_pad=False" in text
     assert "divisor: 2·2 = 4 values, every window inside the input" in text
     assert "the zeros of `pad 1x2` counted" in text
+    # `same` on an axis of unknown size: padded when run, the padding still left out of each average
+    unknown = cnndsl.analyze("input ?x?x3\navgpool 3 stride 2 same\navgpool 3 stride 1 pad 1\n").explain()
+    assert "count_include_pad=False" in unknown and "count_include_pad=True" in unknown
 
 
 def test_the_flop_counters_see_the_pool_as_emitted(torch):
