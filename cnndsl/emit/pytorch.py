@@ -468,6 +468,7 @@ class TorchTarget(Target):
                 and conv.shares is None
                 and conv.id not in shared
                 and conv.blocks == node.blocks
+                and "pads" in conv.resolved  # a transposed conv's padding crops: a zeropad before it stays
                 and all(p == (0, 0) for p in conv.resolved["pads"])
             ):
                 absorbed[conv.id] = pads

@@ -206,3 +206,14 @@ def test_keras_pools_as_pytorch_where_its_paddings_take_other_windows(text, kera
         pool = torch.nn.MaxPool2d(size, stride, pad, ceil_mode=ceil)
         expected = pool(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     assert got.shape == expected.shape and np.array_equal(got, expected)
+
+
+def test_a_zeropad_before_a_transposed_conv_stays_a_pad(torch):
+    """ConvTranspose's `padding=` crops its output: the zeros written before it stay an F.pad."""
+    model, built = build("input 4x1\nzeropad 1\ndeconv 1 1 nobias\n")
+    x = torch.randn(1, 1, 4)
+    with torch.no_grad():
+        weight = built.conv1d_transpose.weight
+        expected = torch.nn.functional.conv_transpose1d(torch.nn.functional.pad(x, (1, 1)), weight)
+        assert torch.allclose(built(x), expected)
+    assert tuple(expected.shape) == (1, 1, 6) == (1, *model.output_shape[::-1])
