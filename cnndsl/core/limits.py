@@ -61,8 +61,13 @@ MAX_NESTING = 200
 Python's recursion limit even when each block nests just below MAX_BRACKETS."""
 
 PLAYGROUND_ROWS = 1_000
-"""Rows of the summary table (and layers in its explain menu) the web playground shows; the rest are
-counted in one last row. A page with 10,000 rows took the browser's main thread over a second to lay out."""
+"""Lines of rows of the summary table (a row is as tall as its tallest cell: an add of 99 branches lists
+99 inputs) and layers in its explain menu the web playground shows; the rest are counted in one last
+row. A page with 10,000 rows took the browser's main thread over a second to lay out."""
+
+PLAYGROUND_DIAGNOSTICS = 500
+"""Diagnostics the web playground lists (and marks in the editor); the rest are counted. 10,000 warnings
+took the browser's main thread 1.7 s to show."""
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """A .cnn file larger than this is refused before it is read whole."""

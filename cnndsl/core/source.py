@@ -33,11 +33,38 @@ class Source:
             text = text[1:]
         return cls(text, filename)
 
+    @classmethod
+    def below(cls, text: str, blank: int, filename: str = "<input>") -> Source:
+        """`text` (normalised) below `blank` empty lines: one statement where it sits in its file."""
+        source = cls("\n" * blank + text, filename)
+        object.__setattr__(source, "_lines", _LinesBelow(blank, text.split("\n")))
+        return source
+
     def line(self, number: int) -> str:
-        lines = self.text.split("\n")
+        # split once: a text with thousands of errors asks for a line per error (quadratic otherwise)
+        lines = self.__dict__.get("_lines")
+        if lines is None:
+            lines = self.text.split("\n")
+            object.__setattr__(self, "_lines", lines)
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
+
+
+class _LinesBelow:
+    """The lines of `Source.below`, without a list entry for each blank line above (one statement of
+    thousands, each with an error, would otherwise cost the lines above it)."""
+
+    __slots__ = ("blank", "lines")
+
+    def __init__(self, blank: int, lines: list[str]):
+        self.blank, self.lines = blank, lines
+
+    def __len__(self) -> int:
+        return self.blank + len(self.lines)
+
+    def __getitem__(self, index: int) -> str:
+        return "" if index < self.blank else self.lines[index - self.blank]
 
 
 def _escape_char(char: str) -> str:

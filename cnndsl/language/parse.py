@@ -998,7 +998,7 @@ class _Unparsed(Exception):
     """The fast loop met text it does not parse; Lark's own loop reports why."""
 
 
-def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
+def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None, first_line: int = 0):
     """What `parser.parse(text)` returns, for text that parses, in one loop.
 
     Lark's loop runs each token through a generator per layer (contextual
@@ -1011,7 +1011,8 @@ def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
     failure, and on any bound crossed, it raises `_Unparsed`, and `parse`
     runs Lark's loop to report the error exactly. `plain` turns that path on
     or off; by default it is on for a text long enough to repay compiling
-    its regex (~0.4 ms, a start-up's 1%).
+    its regex (~0.4 ms, a start-up's 1%). `first_line`: lines above `text` in its
+    file, counted in every span.
     """
     # One scanner for every state, where Lark's contextual lexer compiles one
     # per state (~2 ms of every start). Both list the terminals in the same
@@ -1024,7 +1025,7 @@ def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
     chains = tables.chains
 
     new_string = str.__new__
-    pos, line, line_start, end = 0, 1, 0, len(text)
+    pos, line, line_start, end = 0, 1 + first_line, 0, len(text)
     depth = operators = paren_level = 0
     indenter = _Indenter()
     indenter.paren_level, indenter.indent_level, indenter.seen_tab = 0, [0], False
@@ -1112,7 +1113,7 @@ def _parse_fast(tables: _FastTables, text: str, plain: bool | None = None):
             value_stack.append(statement)
 
     if plain_line is not None:
-        pos, line = plain_lines(0, 1)
+        pos, line = plain_lines(0, line)
         line_start = pos
     while pos < end:
         for match in patterns:
@@ -1387,15 +1388,22 @@ def statements(text: str) -> list[tuple[int, str]]:
     return [(a, "\n".join(lines[a:b]) + "\n") for a, b in zip(starts, starts[1:]) if a < b]
 
 
-def parse(source: Source) -> ast.Program:
-    """Parse a whole .cnn program; raises SyntaxProblem with a span."""
+def parse(source: Source, first_line: int = 0) -> ast.Program:
+    """Parse a whole .cnn program; raises SyntaxProblem with a span. `first_line`: the lines above
+    `source` in its file (one statement of it, parsed alone), counted in the spans."""
     text = source.text if source.text.endswith("\n") else source.text + "\n"
     try:
-        return _parse_fast(_fast_tables(), text).value
+        return _parse_fast(_fast_tables(), text, first_line=first_line).value
     except _Unparsed:
         pass
+    lexed = text
+    if first_line:
+        # The lines above as blank lines, so the messages read the statement where it is in its file;
+        # Lark's lexer starts below them (it counts their line breaks, it does not lex them).
+        source = Source.below(text, first_line, source.filename)
+        lexed = _lark().TextSlice(source.text, first_line, len(source.text))
     try:  # Lark's loop: the same tables, and it reports exactly where and why
-        return _parser().parse(text).value
+        return _parser().parse(lexed).value
     except _lark().UnexpectedInput as err:
         raise _syntax_error(err, source) from None
     except SyntaxProblem as problem:  # the indenter's: a line that fits no enclosing block

@@ -129,7 +129,7 @@ def _parse_each(source: Source, first: CnnError, errors: list[CnnError]):
     for start, text in statements(source.text):
         lines = text.count("\n")
         try:
-            program = parse(Source.of("\n" * start + text, source.filename))
+            program = parse(Source.of(text, source.filename), start)
         except SyntaxProblem as error:
             inside = first.span is not None and start + 1 <= first.span.line <= start + lines
             if not met_first and not inside:
@@ -166,11 +166,12 @@ def suppressed(found: list[CnnWarning], source: Source, ignore=()) -> list[CnnWa
     the warning's line or on the line of a block call that led to it."""
     ignored = set(ignore)
     by_line: dict[int, set[str]] | None = None
+    commented = "cnndsl:" in source.text  # once, not once a warning
     kept = []
     for warning in found:
         if warning.code in ignored:
             continue
-        if "cnndsl:" in source.text:
+        if commented:
             if by_line is None:
                 by_line = {}
                 for number, line in enumerate(source.text.split("\n"), start=1):

@@ -48,8 +48,13 @@ class ParseCache:
         self.by_place: dict[tuple[int, str], ast.Program] = {}
         self.last: Document | None = None
         self.memo = Memo()  # the expansion and inference of the last text analysed
+        self.parsed: tuple[str, ast.Program] | None = None  # the last text parsed, and its tree
 
     def parse(self, source: Source) -> ast.Program:
+        if self.parsed is not None and self.parsed[0] == source.text:  # asked again: the playground reads params first
+            return self.parsed[1]
+        from bisect import bisect_right
+
         from ..language.parse import parse
 
         definitions: list[ast.Definition] = []
@@ -57,20 +62,44 @@ class ParseCache:
         others: list = []
         fresh: dict[tuple[int, str], ast.Program] = {}
         moved = {text: (first, program) for (first, text), program in self.by_place.items()}
-        for first, text in statements(source.text):
+        found = statements(source.text)
+        programs: list[ast.Program | None] = []
+        for first, text in found:
             program = self.by_place.get((first, text))
             if program is None and text in moved:
                 was, program = moved[text]
                 program = _shift(program, first - was)
-            if program is None:
-                # leading newlines put the statement on its own lines: spans come out right
-                program = parse(Source.of("\n" * first + text, source.filename))
+            programs.append(program)
+        # Each run of statements not met before is parsed as one text, as the command line parses a
+        # file (a long file's plain lines are read whole), then dealt out to its statements by line.
+        i = 0
+        while i < len(found):
+            if programs[i] is not None:
+                i += 1
+                continue
+            end = i
+            while end < len(found) and programs[end] is None:
+                end += 1
+            if end - i == 1:
+                programs[i] = parse(Source.of(found[i][1], source.filename), found[i][0])
+            else:
+                run = parse(Source.of("".join(text for _, text in found[i:end]), source.filename), found[i][0])
+                starts = [first + 1 for first, _ in found[i:end]]
+                pieces = [([], [], []) for _ in starts]
+                for kept, items in enumerate((run.definitions, run.pipelines, run.statements)):
+                    for item in items:
+                        pieces[bisect_right(starts, item.span.line) - 1][kept].append(item)
+                programs[i:end] = [ast.Program(tuple(d), tuple(p), tuple(o)) for d, p, o in pieces]
+            i = end
+        for (first, text), program in zip(found, programs):
             fresh[(first, text)] = program
             definitions += program.definitions
             pipelines += program.pipelines
             others += program.statements
         self.by_place = fresh if len(fresh) < self.limit else {}
-        return ast.Program(tuple(definitions), tuple(pipelines), tuple(others))
+        program = ast.Program(tuple(definitions), tuple(pipelines), tuple(others))
+        self.parsed = (source.text, program)
+        return program
 
 
 class _Unchanged(Exception):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..core.choices import LAYOUTS
 from ..core.choices import SUMMARY_STYLES as STYLES
-from ..core.limits import MAX_FILE_BYTES, PLAYGROUND_ROWS
+from ..core.limits import MAX_FILE_BYTES, PLAYGROUND_DIAGNOSTICS, PLAYGROUND_ROWS
 from .editor import Document, ParseCache
 
 
@@ -39,7 +39,10 @@ class Playground:
 
     def analyse(self, text: str, options: dict | None = None) -> dict:
         """The summary, totals, figures and diagnostics for `text`; `options` as the summary's toggles."""
-        return _guarded(lambda: self._analyse(text, options or {}))
+        from ..model.pipeline import collector_paused
+
+        with collector_paused():  # the file's params are read (a parse), the table made: no cycles in either
+            return _guarded(lambda: self._analyse(text, options or {}))
 
     def _analyse(self, text: str, options: dict) -> dict:
         refused = _too_large(text)
@@ -53,7 +56,12 @@ class Playground:
         given, refused = _param_values(options.get("params"), declared)
         self.params = given or None
         document = self._document(text)
-        result: dict = {"diagnostics": [_diagnostic(d) for d in document.diagnostics()], "model": None}
+        found = document.diagnostics()
+        result: dict = {
+            "diagnostics": [_diagnostic(d) for d in found[:PLAYGROUND_DIAGNOSTICS]],
+            "more_diagnostics": max(len(found) - PLAYGROUND_DIAGNOSTICS, 0),
+            "model": None,
+        }
         result["params"] = [
             {**entry, "value": given.get(entry["name"]), "problem": refused.get(entry["name"])} for entry in declared
         ]
@@ -165,7 +173,7 @@ def _declared_params(cache: ParseCache, text: str) -> list[dict]:
     declared = []
     for statement in program.statements:
         if isinstance(statement, ast.FileParam):
-            written = source.text.split("\n")[statement.span.line - 1]
+            written = source.line(statement.span.line)
             default = written.partition("=")[2].split("#")[0].strip()
             declared.append({"name": statement.name, "default": default, "line": statement.span.line})
     return declared
@@ -215,23 +223,13 @@ def _model_view(model, options: dict) -> dict:
         except ValueError as error:  # e.g. an input with unknown sizes: torchinfo needs them
             view_model["torchinfo"] = f"torchinfo's table needs every size: {error}"
     else:
-        view_model["table"] = _capped(format_html(model, batch, macs=bool(options.get("macs")), view=view))
+        view_model["table"] = format_html(
+            model, batch, macs=bool(options.get("macs")), view=view, most=PLAYGROUND_ROWS, more=_MORE_ROWS
+        )
     return view_model
 
 
-def _capped(table: str, shown: int = PLAYGROUND_ROWS) -> str:
-    """The HTML table with its first `shown` body rows, then one row that counts the others."""
-    lines = table.split("\n")
-    start, end = lines.index("<tbody>") + 1, lines.index("</tbody>")
-    hidden = end - start - shown
-    if hidden <= 0:
-        return table
-    columns = lines[start - 2].count("<th ")
-    more = (
-        f'<tr class="more"><td colspan="{columns}">… and {hidden:,} more rows'
-        " (the command line's <code>cnndsl summary</code> prints every row; Depth 1 folds blocks)</td></tr>"
-    )
-    return "\n".join([*lines[: start + shown], more, *lines[end:]])
+_MORE_ROWS = " (the command line's <code>cnndsl summary</code> prints every row; Depth 1 folds blocks)"
 
 
 def _field(model) -> list[str]:

@@ -460,11 +460,25 @@ def _footer_line(line: str) -> str:
     return " " * indent + f"<b>{_html_text(label)}:</b> {rest}"
 
 
-def format_html(model: Model, batch: int | None = None, macs: bool = False, view=None) -> str:
+def format_html(
+    model: Model, batch: int | None = None, macs: bool = False, view=None, most: int | None = None, more: str = ""
+) -> str:
     """One self-contained table in Keras's notebook look: `Model: "name"`, a bordered table with padded
     cells, right-aligned numbers, the type and the numbers coloured, and the totals under it. Every
-    style is inline but the dark-theme colours; no script. Wide tables scroll instead of wrapping."""
+    style is inline but the dark-theme colours; no script. Wide tables scroll instead of wrapping.
+    `most`: rows are made while their lines (a row as tall as its tallest cell) add up to no more, then one
+    `tr.more` row counts the others and adds `more` (HTML)."""
     header, rows, align = table_rows(model, batch, macs, view)
+    hidden = 0
+    if most is not None:
+        shown = lines = 0
+        for cells in rows:
+            lines += max(map(len, cells), default=1)
+            if lines > most and shown:
+                break
+            shown += 1
+        hidden = len(rows) - shown
+        rows = rows[:shown]
     columns = ["title", *(view or KERAS_VIEW).chosen(model, macs)]
     side = {"<": "text-align:left", ">": "text-align:right"}
 
@@ -481,6 +495,8 @@ def format_html(model: Model, batch: int | None = None, macs: bool = False, view
         + "</tr>"
         for cells in rows
     ]
+    if hidden:
+        body.append(f'<tr class="more"><td colspan="{len(header)}">… and {hidden:,} more rows{more}</td></tr>')
     foot = [
         f'<tr><td colspan="{len(header)}" style="padding:{".6em" if i == 0 else ".1em"} 0 .1em 0;border:none;'
         f'white-space:pre;text-align:left">{_footer_line(line)}</td></tr>'

@@ -49,6 +49,55 @@ def test_after_an_edit_the_cached_tree_is_the_fresh_one(name, line, blank):
     assert cache.parse(Source.of(text)) == parse(Source.of(text))
 
 
+def _lexed(monkeypatch) -> list[int]:
+    """Characters each parse reads, by the fast loop and by Lark's, appended as they happen."""
+    from cnndsl.language import parse as module
+
+    read: list[int] = []
+    fast, lark = module._parse_fast, module._parser()
+
+    def counted_fast(tables, text, *args, **kwargs):
+        read.append(len(text))
+        return fast(tables, text, *args, **kwargs)
+
+    def counted_lark(text, *args, parse=lark.parse, **kwargs):
+        read.append(len(text))
+        return parse(text, *args, **kwargs)
+
+    monkeypatch.setattr(module, "_parse_fast", counted_fast)
+    monkeypatch.setattr(lark, "parse", counted_lark)
+    return read
+
+
+def test_a_long_text_is_read_once_and_an_edit_reads_only_its_statement(monkeypatch):
+    """Each statement used to be parsed below as many line breaks as there are lines above it: 10,000
+    lines read 50 million characters. A text is read once (its statements not met before, as one text),
+    an edit reads only what changed, and the tree is the parser's."""
+    text = "input 8x8x3\n" + "conv 8 3 same\n" * 5000 + "dense 10\n" * 5000
+    read = _lexed(monkeypatch)
+    cache = ParseCache()
+    assert cache.parse(Source.of(text)) == parse(Source.of(text))
+    assert sum(read) <= 2 * len(text) + 2  # the cache's one reading and parse()'s
+    read.clear()
+    edited = text.replace("dense 10\n", "dense 12\n", 1)
+    tree = cache.parse(Source.of(edited))
+    assert sum(read) == len("dense 12\n")
+    assert tree == parse(Source.of(edited))
+
+
+def test_thousands_of_broken_statements_are_each_read_once_where_they_are(monkeypatch):
+    """Every error of a text is found by parsing each statement alone: each is read where it is
+    (its spans count the lines above), by the fast loop and then by Lark's, not below blank lines."""
+    from cnndsl.model.diagnosis import diagnose
+
+    text = "input 8\n" + "dense 8 |\n" * 3000
+    read = _lexed(monkeypatch)
+    errors = diagnose(Source.of(text)).errors
+    assert [(e.span.line, e.span.column, e.code) for e in errors] == [(n, 10, "E100") for n in range(2, 3002)]
+    assert all("`|` must be followed by a layer" in e.hint for e in errors)
+    assert sum(read) <= 4 * len(text)  # the whole text by each loop, then each statement by each
+
+
 def test_a_syntax_error_is_reported_as_the_command_line_reports_it():
     from cnndsl import CnnError, analyze
 

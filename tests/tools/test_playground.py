@@ -222,3 +222,17 @@ def test_a_text_past_the_command_lines_file_bound_is_refused_where_it_crosses_it
     fits = LENET + "#" * (MAX_FILE_BYTES - len(LENET.encode()) - 1) + "\n"
     assert len(fits.encode()) == MAX_FILE_BYTES
     assert playground.analyse(fits)["model"]["total_params"] == "62,958"
+
+
+def test_a_table_of_tall_rows_is_cut_by_its_lines():
+    """An add of 99 branches lists its 99 inputs in "Connected to", one a line, as Keras does: the input
+    row (1 line) and 10 adds (990 lines) fit in the playground's 1,000 lines; the other 230 are counted."""
+    from cnndsl.core.limits import PLAYGROUND_ROWS
+
+    text = "input 8\n(add(" + ";".join(["identity"] * 99) + ")) * 240\n"
+    table = Playground().analyse(text)["model"]["table"]
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    rows = [line for line in body.split("\n") if line.startswith("<tr>")]
+    assert len(rows) == 1 + (PLAYGROUND_ROWS - 1) // 99 == 11
+    assert [row.count("<br>") for row in rows] == [0] + [98] * 10
+    assert "… and 230 more rows" in body

@@ -192,7 +192,7 @@ function render(result) {
   const diagnostics = result.bug
     ? [{ line: 1, col: 1, end_line: 1, end_col: 1, code: "bug", message: `cnndsl hit a bug: ${result.bug}`, hint: "please report it with the text that caused it", fixes: [], related: [] }]
     : result.diagnostics;
-  renderDiagnostics(diagnostics);
+  renderDiagnostics(diagnostics, result.more_diagnostics ?? 0);
   const model = result.model;
   $("#results").classList.toggle("stale", !model);
   if (!model) {
@@ -259,7 +259,7 @@ function renderParams(params) {
   form.hidden = params.length === 0;
 }
 
-function renderDiagnostics(diagnostics) {
+function renderDiagnostics(diagnostics, more) {
   const list = $("#diagnostics");
   list.replaceChildren();
   const cm = [];
@@ -300,6 +300,12 @@ function renderDiagnostics(diagnostics) {
       message: d.message + (d.hint ? `\nhint: ${d.hint}` : ""),
       actions: d.fixes.map((fix) => ({ name: fix.title, apply: () => applyFix(fix) })),
     });
+  }
+  if (more > 0) {
+    const item = document.createElement("li");
+    item.className = "more-diagnostics";
+    item.textContent = `… and ${more.toLocaleString("en-US")} more (the command line's cnndsl check --max-errors N lists them)`;
+    list.append(item);
   }
   $("#diagnostics-box").hidden = diagnostics.length === 0;
   view.dispatch(setDiagnostics(view.state, cm));
