@@ -194,7 +194,13 @@ class Document:
 
             self.program = parse(source)
         last = cache.last if cache is not None else None
-        if last is not None and last.program == self.program and source is self.source and last.params == self.params:
+        if (
+            last is not None
+            and last.program == self.program
+            and source is self.source
+            and last.params == self.params
+            and last.source.filename == source.filename  # the model's name comes from it
+        ):
             raise _Unchanged(last)
         return self.program
 
