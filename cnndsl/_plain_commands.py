@@ -30,6 +30,12 @@ PLAIN_COMMANDS = {
         {'--flops': (0, 'flops', True)},
         (),
     ),
+    'sweep': (
+        (('file', None),),
+        {'sweep_values': None, 'format': 'table', 'ascii': False, 'error_format': 'text', 'max_errors': 20},
+        {'--ascii': (0, 'ascii', True)},
+        (),
+    ),
     'flops': (
         (('file', None),),
         {'json': False, 'error_format': 'text', 'max_errors': 20, 'params': None},

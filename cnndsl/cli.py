@@ -165,6 +165,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     _add_view_options(explain)
 
+    sweep = commands.add_parser(
+        "sweep", help="one row per combination of --set values: parameters, MACs and inference memory"
+    )
+    sweep.add_argument("file", help="a .cnn file, or - for standard input")
+    sweep.add_argument(
+        "--set",
+        dest="sweep_values",
+        action="append",
+        type=_values,
+        metavar="NAME=V1,V2,...",
+        help="the values of a `param` of the file to try (e.g. --set alpha=0.35,0.5,1.0); may be repeated",
+    )
+    sweep.add_argument(
+        "--format", choices=("table", "csv", "markdown", "json"), default="table", help="table (default), csv, markdown or json"
+    )
+    sweep.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
+
     layers = commands.add_parser("layers", help="list every layer and its usage")
     layers.add_argument("names", nargs="*", metavar="NAME", help="only these layers (a keyword or an alias each)")
 
@@ -233,7 +250,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     fmt_mode.add_argument(
         "-w", "--write", action="store_true", help="rewrite the files in place (standard input: print)"
     )
-    for command in (summary, check, emit, diagram, explain, diff, flops, fmt):
+    for command in (summary, check, emit, diagram, explain, diff, flops, fmt, sweep):
         _add_error_format(command)
     for command in (summary, check, emit, diagram, explain, diff, flops):
         command.add_argument(
@@ -244,7 +261,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             metavar="NAME=VALUE",
             help="give a `param` of the file this value (e.g. --set alpha=0.5); may be repeated",
         )
-    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt, importer):
+    for command in (summary, check, emit, layers, diagram, explain, lsp, diff, flops, fmt, importer, sweep):
         command.set_defaults(command_parser=command)
     if only is not None and only not in subparsers.choices:
         return build_parser()  # not a command: the full parser says so, listing them
@@ -282,6 +299,15 @@ def _assignment(text: str) -> tuple[str, str]:
     if not equals or not name.isidentifier() or not value.strip():
         raise _type_error(f"expected NAME=VALUE, as in alpha=0.5, not {text!r}")
     return name, value
+
+
+def _values(text: str) -> tuple[str, list[str]]:
+    """`--set alpha=0.35,0.5`: (name, the values as written)."""
+    name, value = _assignment(text)
+    values = [part.strip() for part in value.split(",")]
+    if not all(values):
+        raise _type_error(f"expected NAME=V1,V2,..., as in alpha=0.35,0.5, not {text!r}")
+    return name, values
 
 
 def _params(args) -> dict | None:
@@ -558,6 +584,8 @@ def _main(argv: list[str] | None) -> int:
         status = _diff(args, found)
     elif args.command == "fmt":
         status = max(_fmt(path, args, found) for path in args.files)
+    elif args.command == "sweep":
+        status = _sweep(args, found)
     else:
         status = _run(args.file, args, found)
     return max(status, _report(found, args))
@@ -683,6 +711,9 @@ def _run_text(text: str, filename: str, args, found: list) -> int:
         if args.command == "diff":
             args.models.append((model, filename))
             return OK
+        if args.command == "sweep":
+            args.models.append(model)
+            return OK
         if args.command == "explain":
             return _explain(model, args)
         if args.command == "diagram":
@@ -791,6 +822,35 @@ def _diff(args, found: list) -> int:
     except Exception as error:
         return _internal_error(error, f"{name_a} and {name_b}")
     return _write(text + "\n", "json" if args.json else "text") or (OK if diff.same else MODEL_ERROR)
+
+
+def _sweep(args, found: list) -> int:
+    """One row per combination of the --set values; the first combination that fails is reported."""
+    from .views.sweep import TooManyCombinations, combinations, format_sweep, record
+
+    if not args.sweep_values:
+        args.command_parser.error("give the values to sweep: --set NAME=V1,V2,... (e.g. --set alpha=0.35,0.5)")
+    values = dict(args.sweep_values)  # a name given twice: its last values
+    try:
+        chosen = combinations(list(values.items()))
+    except TooManyCombinations as error:
+        print(f"cnndsl sweep: {error}", file=sys.stderr)
+        return USAGE
+    rows = []
+    for params in chosen:
+        args.params = list(params.items())
+        args.models = []
+        status = _run(args.file, args, found)
+        if status != OK:
+            said = ", ".join(f"{name}={value}" for name, value in params.items())
+            print(f"cnndsl sweep: stopped at {said}", file=sys.stderr)
+            return status
+        rows.append(record(params, args.models[0]))
+    try:
+        text = format_sweep(rows, list(values), args.format, args.ascii)
+    except Exception as error:  # a bug of ours must still not show a traceback
+        return _internal_error(error, args.file)
+    return _write(text + "\n", "json" if args.format == "json" else "text")
 
 
 def _fmt(path: str, args, found: list) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from docs_pages import README, cnn_snippets, docs_text, page, pages
+from docs_pages import README, cnn_snippets, docs_text, page, pages, snippet_file
 
 import cnndsl
 from cnndsl.layers import REGISTRY
@@ -30,7 +30,7 @@ def test_language_snippets_in_the_readme_and_the_manual_are_valid():
     assert sum(name.startswith("language-") for name, _ in snippets) >= 8
     for name, snippet in snippets:
         body = snippet if re.search(r"^(\w+: *)?input ", snippet, flags=re.M) else "input 56x56x64\n" + snippet
-        assert cnndsl.analyze(body).total >= 0, name
+        assert cnndsl.analyze(body, snippet_file(snippet)).total >= 0, name
 
 
 def test_the_readme_is_a_front_page_that_links_every_manual_page():

@@ -6,10 +6,11 @@ knows about the command line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from .records import dataclass
-from .source import Source, Span, visible
+from .source import Source, Span, use_chain, visible
 
 
 class CnnError(Exception):
@@ -31,7 +32,10 @@ class CnnError(Exception):
         self.called_from: tuple[tuple[str, Span], ...] = ()
 
     def fixes(self, source: Source) -> tuple[Fix, ...]:
-        """The edits this error's hint proposes, placed in `source`; stale ones are dropped."""
+        """The edits this error's hint proposes, placed in `source`; stale ones are dropped.
+        An error in a used file (`use`) offers none: the edits are for the file analysed."""
+        if self.span is not None and self.span.file is not None:
+            return ()
         edits = getattr(self.hint, "edits", ())
         return tuple(fix for edit in edits if (fix := edit.place(self.span, source)) is not None)
 
@@ -134,6 +138,14 @@ class UnknownReference(CnnError):
 
     code = "E202"
     example = "input 28x28x1\nconv 8 3\nadd(identity; @stem)\n"
+
+
+class UseProblem(CnnError):
+    """A `use` that cannot be followed: the file is missing, is no `.cnn` file, uses itself in a cycle,
+    or the text has no place on disk to look from (standard input, the playground)."""
+
+    code = "E410"
+    example = 'use "blocks.cnn"\ninput 32x32x3\nconv 8 3\n'
 
 
 class BlockProblem(CnnError):
@@ -295,8 +307,8 @@ class Edit:
         if span is None:
             return None
         if self.original is not None:
-            span = Span(span.line, span.column, span.line, span.column + len(self.original))
-            if source.line(span.line)[span.column - 1 : span.end_column - 1] != self.original:
+            span = span.at(span.line, span.column, span.line, span.column + len(self.original))
+            if span.source(source).line(span.line)[span.column - 1 : span.end_column - 1] != self.original:
                 return None
         return Fix(self.title, span, self.text)
 
@@ -359,12 +371,15 @@ def render(error: CnnError, source: Source) -> str:
         lines.append(f"{visible(source.filename)}: note: ... {len(calls) - len(shown) - 1} more calls ...")
         block, span = calls[-1]
         lines += _located(source, span, f"note: in block `{block}`, called here")
+    for used, use in use_chain(error.span):
+        lines += _located(source, use, f"note: `{os.path.basename(used.filename)}` is used here")
     return "\n".join(lines)
 
 
 def _located(source: Source, span: Span | None, message: str) -> list[str]:
     # Everything from the file (its name, its line, a name quoted in the message) is shown with its
     # control characters escaped, so a quoted comment cannot retitle or clear the user's terminal.
+    source = span.source(source) if span is not None else source
     filename, message = visible(source.filename), visible(message, "\n")
     if span is None:
         return [f"{filename}: {message}"]

@@ -60,6 +60,18 @@ MAX_NESTING = 200
 """Calls, brackets and merges nested in total, across blocks: keeps expansion within
 Python's recursion limit even when each block nests just below MAX_BRACKETS."""
 
+MAX_USED_FILES = 100
+"""Files one analysis may read through `use`, each counted once however often it is used."""
+
+MAX_USE_DEPTH = 20
+"""Files using files using files: how long one chain of `use` may be."""
+
+MAX_USED_BYTES = 8 * 1024 * 1024
+"""The bytes of every used file of one analysis together; each one is also within MAX_FILE_BYTES."""
+
+MAX_SWEEP_COMBINATIONS = 1_000
+"""Combinations one `cnndsl sweep` analyses (each is a whole analysis of the file)."""
+
 PLAYGROUND_ROWS = 1_000
 """Lines of rows of the summary table (a row is as tall as its tallest cell: an add of 99 branches lists
 99 inputs) and layers in its explain menu the web playground shows; the rest are counted in one last

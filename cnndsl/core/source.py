@@ -7,31 +7,48 @@ from .records import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A region of source text; lines and columns are 1-based, end exclusive."""
+    """A region of source text; lines and columns are 1-based, end exclusive.
+
+    `file` is the used file (`use "blocks.cnn"`) the region is in; None for the file being analysed.
+    """
 
     line: int
     column: int
     end_line: int
     end_column: int
+    file: Source | None = None
 
     def to(self, other: Span) -> Span:
         """The span from the start of self to the end of other."""
-        return Span(self.line, self.column, other.end_line, other.end_column)
+        return Span(self.line, self.column, other.end_line, other.end_column, self.file)
+
+    def at(self, line: int, column: int, end_line: int, end_column: int) -> Span:
+        """Another region of the same file."""
+        return Span(line, column, end_line, end_column, self.file)
+
+    def source(self, main: Source) -> Source:
+        """The text this span is in: its used file, or `main`, the file being analysed."""
+        return self.file or main
 
 
 @dataclass(frozen=True)
 class Source:
-    """A named .cnn text, with line endings normalised to \\n."""
+    """A named .cnn text, with line endings normalised to \\n.
+
+    A used file's source (`use "blocks.cnn"`) says where it was used: `used_at` is that `use`
+    statement's span, in the file that uses it.
+    """
 
     text: str
     filename: str = "<input>"
+    used_at: Span | None = None
 
     @classmethod
-    def of(cls, text: str, filename: str = "<input>") -> Source:
+    def of(cls, text: str, filename: str = "<input>", used_at: Span | None = None) -> Source:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         if text.startswith("\ufeff"):
             text = text[1:]
-        return cls(text, filename)
+        return cls(text, filename, used_at)
 
     @classmethod
     def below(cls, text: str, blank: int, filename: str = "<input>") -> Source:
@@ -49,6 +66,20 @@ class Source:
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
+
+
+MAX_USE_NOTES = 32  # more than limits.MAX_USE_DEPTH: a chain of `use` is always told whole
+
+
+def use_chain(span: Span | None) -> list[tuple[Source, Span]]:
+    """How the file `span` is in was reached: each used file and the `use` that read it, the nearest
+    first; empty for a span in the file analysed."""
+    chain: list[tuple[Source, Span]] = []
+    source = span.file if span is not None else None
+    while source is not None and source.used_at is not None and len(chain) < MAX_USE_NOTES:
+        chain.append((source, source.used_at))
+        source = source.used_at.file
+    return chain
 
 
 class _LinesBelow:

@@ -23,6 +23,7 @@ from ..core.errors import (
     StructureProblem,
     UnknownLayer,
     UnknownReference,
+    UseProblem,
     did_you_mean,
 )
 from ..core.limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE
@@ -32,6 +33,7 @@ from ..layers import REGISTRY, LayerKind, Value
 from ..layers.base import keras_layer_hint, keras_layer_word
 from . import ast
 from .expressions import Block, Context, Worked, captured, computed, evaluate, mentions, truth
+from .modules import NO_PATH, NO_PATH_HINT
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ class Expander(Context):
         errors: list | None = None,
         broken_blocks=(),
         memo: ExpansionMemo | None = None,
+        library=None,
     ):
         self.graph = Graph()
         # the memo is read and kept only by an expansion that stops at its first error
@@ -188,29 +191,22 @@ class Expander(Context):
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.broken_blocks = frozenset(broken_blocks)
         self.definitions: dict[str, ast.Definition] = {}
+        self.library = library
+        self.used: dict[int, object] = {}  # id of each `use` statement read -> its language.modules.Module
+        self.modules: list = []  # the used modules, each once, in the order their definitions are taken
+        self.ran: set[int] = set()  # ids of the modules whose params and lets have been run
+        unread = 0
+        for statement in program.statements:
+            if isinstance(statement, ast.Use):
+                unread += not self.read_module(statement)
+        if unread and self.errors:
+            # Without a used file's names, every later use of them would be one more error: stop at these.
+            raise self.errors.pop()
+        for module in self.modules:
+            for definition in module.program.definitions:
+                self.define(definition)
         for definition in program.definitions:
-            try:
-                if definition.name in self.definitions:
-                    raise BlockProblem(
-                        f"block `{definition.name}` is defined twice", definition.name_span, "rename one of them"
-                    )
-                if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
-                    raise BlockProblem(
-                        f"`{definition.name}` is a layer; a block cannot take its name",
-                        definition.name_span,
-                        "choose another name",
-                    )
-            except CnnError as error:
-                self.record(error)
-                continue
-            seen: set[str] = set()
-            for param in definition.params:
-                if param.name in seen:
-                    self.record(
-                        BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them")
-                    )
-                seen.add(param.name)
-            self.definitions[definition.name] = definition
+            self.define(definition)
         self.program = program
         self.call_label: str | None = None  # the label of the block call about to expand
         self.named: dict[str, _Named] = {}  # labels and the stages they name, for `@name` and `reuse name`
@@ -229,6 +225,55 @@ class Expander(Context):
         self.block_path: list[BlockCall] = []  # the same calls, each with its id
         self.call_count = 0
         self.called: set[str] = set()  # blocks expanded at least once
+
+    def read_module(self, statement: ast.Use) -> bool:
+        """The module a top-level `use` reads, and the modules it uses, first the innermost."""
+        try:
+            if self.library is None:
+                raise UseProblem(f"`use` cannot read files here: {NO_PATH}", statement.span, NO_PATH_HINT)
+            module = self.library.use(statement)
+        except CnnError as error:
+            self.record(error)
+            return False
+        self.take(statement, module)
+        return True
+
+    def take(self, statement: ast.Use, module) -> None:
+        self.used[id(statement)] = module
+        if any(module is known for known in self.modules):
+            return
+        for inner, used in module.uses:
+            self.take(inner, used)
+        self.modules.append(module)
+
+    def define(self, definition: ast.Definition) -> None:
+        """Make a block known, once: the file's own or a used file's."""
+        try:
+            if definition.name in self.definitions:
+                if self.definitions[definition.name] is definition:
+                    return  # a used file reached twice
+                first = self.definitions[definition.name].name_span
+                where = f" in {first.file.filename}, line {first.line}" if first.file is not definition.name_span.file else ""
+                raise BlockProblem(
+                    f"block `{definition.name}` is defined twice" + (f" (first{where})" if where else ""),
+                    definition.name_span,
+                    "rename one of them",
+                )
+            if definition.name in REGISTRY or definition.name in (IDENTITY, OUTPUT, REUSE):
+                raise BlockProblem(
+                    f"`{definition.name}` is a layer; a block cannot take its name",
+                    definition.name_span,
+                    "choose another name",
+                )
+        except CnnError as error:
+            self.record(error)
+            return
+        seen: set[str] = set()
+        for param in definition.params:
+            if param.name in seen:
+                self.record(BlockProblem(f"parameter `{param.name}` is listed twice", param.span, "rename one of them"))
+            seen.add(param.name)
+        self.definitions[definition.name] = definition
 
     def record(self, error: CnnError) -> None:
         """Keep going after `error` when every error is wanted; otherwise raise it.
@@ -281,7 +326,7 @@ class Expander(Context):
         if memo is None:
             self.memo_states = None
             return self.statements(statements, None, self.globals, top=True)
-        self.memo_key = (self.program.definitions, self.overrides, self.conventions)
+        self.memo_key = (self.program.definitions, tuple(self.modules), self.overrides, self.conventions)
         start = memo.resumable(self.memo_key, statements)
         while start and not self.fits(memo.states[start]):
             start -= 1
@@ -312,6 +357,7 @@ class Expander(Context):
             frozenset(self.called),
             self.work,
             self.call_count,
+            frozenset(self.ran),
         )
 
     def fits(self, state: tuple) -> bool:
@@ -320,7 +366,7 @@ class Expander(Context):
 
     def restore(self, state: tuple) -> int | None:
         memo = self.memo
-        current, nodes, inputs, outputs, named, shapes, globals_, called, work, calls = state
+        current, nodes, inputs, outputs, named, shapes, globals_, called, work, calls, ran = state
         self.graph.nodes = memo.graph.nodes[:nodes]
         self.graph.inputs = memo.graph.inputs[:inputs]
         self.graph.outputs = memo.graph.outputs[:outputs]
@@ -329,11 +375,14 @@ class Expander(Context):
         self.globals.update(globals_)
         self.called = set(called)
         self.work, self.call_count = work, calls
+        self.ran = set(ran)
         return current
 
     def check_overrides(self, statements) -> None:
         """Every `--set` name is a `param` of the file, and its value a number."""
         declared = [s.name for s in statements if isinstance(s, ast.FileParam)]
+        for module in self.modules:
+            declared += [s.name for s in module.program.statements if isinstance(s, ast.FileParam)]
         for name, value in self.overrides.items():
             if name not in declared:
                 hint = did_you_mean(name, declared) or (
@@ -378,7 +427,10 @@ class Expander(Context):
             elif isinstance(statement, ast.For):
                 current = self.loop(statement, current, env, top)
             elif isinstance(statement, ast.Use):
-                raise StructureProblem("`use` is not supported yet", statement.span)
+                module = self.used.get(id(statement))
+                if module is not None and id(module) not in self.ran:  # None: it could not be read, as told
+                    self.ran.add(id(module))
+                    current = self.nested(statement, self.statements, module.program.statements, current, env, top)
             else:  # pragma: no cover - the grammar has no other statements
                 raise TypeError(statement)
         return current
@@ -1119,7 +1171,7 @@ def _repaired(stage: ast.Layer, error: CnnError, drop: bool = False) -> tuple[as
 
 
 def _starts(span: Span, error_span: Span) -> bool:
-    return (span.line, span.column) == (error_span.line, error_span.column)
+    return (span.line, span.column, span.file) == (error_span.line, error_span.column, error_span.file)
 
 
 def _filled_label(stage: ast.Labelled, env: Env, context=None) -> str:
@@ -1219,6 +1271,7 @@ def _note_call(error: CnnError, call: ast.Call) -> None:
 def _within(inner: Span | None, outer: Span) -> bool:
     return (
         inner is not None
+        and inner.file is outer.file
         and (outer.line, outer.column) <= (inner.line, inner.column)
         and (
             inner.end_line,
@@ -1259,7 +1312,9 @@ def expand(
     errors: list | None = None,
     broken_blocks=(),
     memo: ExpansionMemo | None = None,
+    library=None,
 ) -> Graph:
     """Expand a parsed program into a layer graph; `params` replace the defaults of its `param`s.
-    See `Expander` for `errors` and `broken_blocks`, ExpansionMemo for `memo`."""
-    return Expander(program, params, errors, broken_blocks, memo).run()
+    See `Expander` for `errors` and `broken_blocks`, ExpansionMemo for `memo`; `library`
+    (a language.modules.Library) reads the files of `use` lines, and without one a `use` is an error."""
+    return Expander(program, params, errors, broken_blocks, memo, library).run()

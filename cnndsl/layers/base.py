@@ -591,10 +591,21 @@ class LayerKind:
             return None
         if before.span.line != after.span.line:
             return None
-        parts = [*(before.value if isinstance(before.value, tuple) else (before.value,))]
-        parts += after.value if isinstance(after.value, tuple) else (after.value,)
+
+        def sizes(value: Value) -> tuple:
+            return value.value if isinstance(value.value, tuple) else (value.value,)
+
+        parts = [*sizes(before), *sizes(after)]
+        # `input 32 x 32 x 3`: every further `x N` on the line belongs to the same size
+        j = i + 2
+        while j + 1 < len(values) and values[j].value in ("x", "X") and values[j + 1].span.line == before.span.line:
+            following = values[j + 1]
+            if not isinstance(following.value, (int, tuple)) or isinstance(following.value, bool):
+                break
+            parts += sizes(following)
+            after, j = following, j + 2
         size = describe_shape(parts)
-        whole = Span(before.span.line, before.span.column, after.span.end_line, after.span.end_column)
+        whole = before.span.to(after.span)
         return BadArgument(
             f"`{keyword}` has no option `{values[i].value}`",
             values[i].span,

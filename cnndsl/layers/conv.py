@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..core.errors import Edit, Hint
-from ..core.source import Span
 from .activation import (
     ACTIVATIONS,
     activation_arg,
@@ -107,7 +106,8 @@ def _use_same(layer) -> Edit:
     """`same` padding: in place of a written `valid`, or after the layer's last argument."""
     where = layer.spans.get("padding")
     if where is None:
-        where = Span(layer.span.end_line, layer.span.end_column, layer.span.end_line, layer.span.end_column)
+        end = layer.span
+        where = end.at(end.end_line, end.end_column, end.end_line, end.end_column)
         return Edit("Use `same` padding", " same", span=where)
     return Edit("Use `same` padding", "same", span=where)
 

@@ -46,24 +46,29 @@ class Diagnosis:
         return sorted([*self.errors, *self.warnings], key=_place)
 
 
-def diagnose(source: Source, name: str | None = None, ignore=(), parse=None, params: dict | None = None) -> Diagnosis:
+def diagnose(
+    source: Source, name: str | None = None, ignore=(), parse=None, params: dict | None = None, files=None
+) -> Diagnosis:
     """The model of `source`, or every independent error in it; and the warnings not ignored
-    (codes in `ignore`, or on a line that says `# cnndsl: ignore[W101]`). `parse` as for `analyze`."""
+    (codes in `ignore`, or on a line that says `# cnndsl: ignore[W101]`). `parse` and `files` as for `analyze`."""
     from .pipeline import analyze, collector_paused
 
     with collector_paused():  # the lint's readers and findings hold no cycles either: superlinear collections otherwise
         try:
-            model = analyze(source, name, parse, params)
+            model = analyze(source, name, parse, params, files=files)
         except CnnError as first:
-            return Diagnosis(source, None, every_error(source, first, name, params), [])
+            return Diagnosis(source, None, every_error(source, first, name, params, files), [])
         from .lint import warnings
 
         return Diagnosis(source, model, [], suppressed(warnings(model), source, ignore))
 
 
-def every_error(source: Source, first: CnnError, name: str | None = None, params: dict | None = None) -> list[CnnError]:
+def every_error(
+    source: Source, first: CnnError, name: str | None = None, params: dict | None = None, files=None
+) -> list[CnnError]:
     """Every independent error of a source whose first error (as `analyze` raises it) is `first`."""
     from ..language.expand import expand
+    from ..language.modules import Files, Library
     from .infer import infer
     from .pipeline import collector_paused, model_name
 
@@ -76,7 +81,9 @@ def every_error(source: Source, first: CnnError, name: str | None = None, params
         try:
             program, broken = _parse_each(source, first, errors)
             if program is not None:
-                infer(expand(program, params, errors, broken), name or model_name(source.filename), errors)
+                library = Library(files or Files.of(source))
+                graph = expand(program, params, errors, broken, library=library)
+                infer(graph, name or model_name(source.filename), errors)
         except CnnError as error:  # a bound crossed, or the file as a whole malformed: nothing after it is sure
             errors.append(error)
         except RecursionError:
@@ -102,12 +109,17 @@ def _once_in_order(errors: list[CnnError], first: CnnError, source: Source) -> l
 
 def _identity(error: CnnError) -> tuple:
     span = error.span
-    return (error.code, None if span is None else (span.line, span.column))
+    return (error.code, None if span is None else (span.line, span.column, _file(span)))
 
 
 def _place(error: CnnError) -> tuple:
+    """File order: the errors of the file itself, then those in the files it uses, by name."""
     span = error.span
-    return (0, 0, 0) if span is None else (1, span.line, span.column)
+    return (0, "", 0, 0) if span is None else (1, _file(span), span.line, span.column)
+
+
+def _file(span: Span) -> str:
+    return "" if span.file is None else span.file.filename
 
 
 # Patterns, not compiled ones: `re` compiles them when an error first needs them, not on every start.
@@ -177,7 +189,8 @@ def suppressed(found: list[CnnWarning], source: Source, ignore=()) -> list[CnnWa
                 for number, line in enumerate(source.text.split("\n"), start=1):
                     for match in re.finditer(_IGNORE, line):
                         by_line.setdefault(number, set()).update(c.strip() for c in match[1].split(","))
-            lines = [span.line for span in (warning.span, *(call for _, call in warning.called_from)) if span]
+            spans = (warning.span, *(call for _, call in warning.called_from))
+            lines = [span.line for span in spans if span and span.file is None]
             if any(warning.code in by_line.get(line, ()) for line in lines):
                 continue
         kept.append(warning)

@@ -20,7 +20,6 @@ from ..core.errors import (
     StackedActivation,
     ZeroEpsilon,
 )
-from ..core.source import Span
 from ..layers.base import axis_names, describe_shape
 
 TYPE_CHECKING = False
@@ -124,7 +123,7 @@ def _bias_before_norm(node: TypedNode, readers) -> CnnWarning | None:
     span = layer.span
     edits = ()
     if span.line == span.end_line:
-        end = Span(span.line, span.end_column, span.line, span.end_column)
+        end = span.at(span.line, span.end_column, span.line, span.end_column)
         edits = (Edit("Add `nobias`", " nobias", span=end),)
     return BiasBeforeBatchNorm(
         f"the bias of this `{layer.keyword}` is cancelled by the batch norm right after it "

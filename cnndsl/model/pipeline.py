@@ -32,16 +32,23 @@ class Memo:
 
 
 def analyze(
-    source: Source, name: str | None = None, parse=None, params: dict | None = None, memo: Memo | None = None
+    source: Source,
+    name: str | None = None,
+    parse=None,
+    params: dict | None = None,
+    memo: Memo | None = None,
+    files=None,
 ) -> Model:
     """The model of a source; raises CnnError (its `source` set) on any mistake.
 
     `params` replace the defaults of the file's `param` lines (`--set alpha=0.5`).
     `parse` replaces the parser (source -> syntax tree): the editor's reuses the
     statements that did not change since the last keystroke; `memo`, its expansion
-    and inference (see Memo).
+    and inference (see Memo). `files` (language.modules.Files) is where `use` reads from: by
+    default the disk, from the folder of `source`'s file.
     """
     from ..language.expand import expand
+    from ..language.modules import Files, Library
     from ..language.parse import parse as parse_all
     from .infer import infer
 
@@ -51,12 +58,15 @@ def analyze(
     with collector_paused():
         try:
             program = (parse or parse_all)(source)
+            library = Library(files or Files.of(source)) if _uses(program) else None
             if memo is None:
-                graph = expand(program, params)
+                graph = expand(program, params, library=library)
                 model = infer(graph, name or model_name(source.filename))
             else:
-                graph = expand(program, params, memo=memo.expansion)
+                graph = expand(program, params, memo=memo.expansion, library=library)
                 model = infer(graph, name or model_name(source.filename), memo=memo.inference)
+            if library is not None:
+                library.done()
             return replace(model, source=source)
         except CnnError as error:
             error.source = source
@@ -71,6 +81,13 @@ def analyze(
             )
             error.source = source
             raise error from None
+
+
+def _uses(program) -> bool:
+    """Whether a program has a `use` line (most have none, and need no files)."""
+    from ..language.ast import Use
+
+    return program.statements is not program.pipelines and any(isinstance(s, Use) for s in program.statements)
 
 
 class collector_paused:

@@ -11,12 +11,13 @@ top-level statement at a time and unchanged statements come from a cache.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..core.errors import CnnError, Fix
-from ..core.source import Source, Span
+from ..core.source import Source, Span, use_chain, visible
 from ..language import ast
 from ..language.parse import code_start, statements
 from ..language.syntax import IDENT, STAGE_START, STATEMENT_WORDS, TEMPLATE
@@ -27,7 +28,7 @@ from ..views.text import count_text, shape_text
 def _shift(value, lines: int):
     """`value` with every span moved down by `lines`."""
     if isinstance(value, Span):
-        return Span(value.line + lines, value.column, value.end_line + lines, value.end_column)
+        return value.at(value.line + lines, value.column, value.end_line + lines, value.end_column)
     if isinstance(value, tuple):
         return tuple(_shift(item, lines) for item in value)
     if dataclasses.is_dataclass(value):
@@ -136,20 +137,31 @@ class Document:
     """One version of a .cnn text, analysed: its syntax tree, and its model or its error."""
 
     def __init__(
-        self, text: str, filename: str = "<input>", cache: ParseCache | None = None, params: dict | None = None
+        self,
+        text: str,
+        filename: str = "<input>",
+        cache: ParseCache | None = None,
+        params: dict | None = None,
+        files=None,
     ):
-        """`params`: values for the file's `param` lines, as `--set` gives them (names the file declares)."""
+        """`params`: values for the file's `param` lines, as `--set` gives them (names the file declares).
+        `files` (language.modules.Files): where its `use` lines read from; by default the disk, from `filename`."""
         from ..model.diagnosis import suppressed
         from ..model.pipeline import analyze
 
         self.source = Source.of(text, filename)
+        self.files = files
         self.params = dict(params) if params else None
         self.program: ast.Program | None = None
         self.model: Model | None = None
         self.error: CnnError | None = None
         try:
             self.model = analyze(
-                self.source, parse=lambda source: self._parse(source, cache), params=self.params, memo=self._memo(cache)
+                self.source,
+                parse=lambda source: self._parse(source, cache),
+                params=self.params,
+                memo=self._memo(cache),
+                files=files,
             )
         except CnnError as error:
             self.error = error
@@ -177,7 +189,7 @@ class Document:
         self.prefix_model: Model | None = self._prefix_model(cache) if self.error is not None else None
         if self.error is not None:
             try:
-                self.unsuppressed = every_error(self.source, self.error, params=self.params)
+                self.unsuppressed = every_error(self.source, self.error, params=self.params, files=self.files)
             except RecursionError:
                 self.unsuppressed = [self.error]
         else:
@@ -200,6 +212,7 @@ class Document:
             and source is self.source
             and last.params == self.params
             and last.source.filename == source.filename  # the model's name comes from it
+            and not any(isinstance(s, ast.Use) for s in self.program.statements)  # a used file may have changed
         ):
             raise _Unchanged(last)
         return self.program
@@ -214,6 +227,9 @@ class Document:
         for _ in range(MAX_PREFIX_TRIES):
             # an error inside a block fails at its outermost call, the last of called_from
             failing = error.called_from[-1][1] if error.called_from else error.span
+            if failing is not None and failing.file is not None:  # in a used file: its `use` line here
+                chain = use_chain(failing)
+                failing = chain[-1][1] if chain else None
             cut = max((start for start in starts if start <= (failing.line if failing else 1)), default=1)
             if cut <= 1:
                 return None
@@ -223,7 +239,13 @@ class Document:
             try:
                 # its statements are the whole text's, at their places: the memo has their expansion
                 prefix_params = self._params_of(prefix, reuse)
-                model = analyze(prefix, parse=reuse.parse, params=prefix_params, memo=self._memo(cache, prefix_params))
+                model = analyze(
+                    prefix,
+                    parse=reuse.parse,
+                    params=prefix_params,
+                    memo=self._memo(cache, prefix_params),
+                    files=self.files,
+                )
             except CnnError as found:
                 error = found
                 continue
@@ -252,6 +274,19 @@ class Document:
             span = error.span or Span(1, 1, 1, 1)
             message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
             related = tuple((call, f"in block `{block}`, called here") for block, call in error.called_from)
+            if span.file is not None:
+                # In a used file: told in this one, at the call that led there or else at the `use`,
+                # with the place itself (and the `use` lines that read its file) as related locations.
+                chain = use_chain(span)
+                here = [call for call in related if call[0].file is None]
+                where = f"{visible(span.file.filename)}:{span.line}:{span.column}"
+                related = (
+                    (span, f"{where}: {error.message}"),
+                    *related,
+                    *((use, f"`{os.path.basename(used.filename)}` is used here") for used, use in chain),
+                )
+                span = here[0][0] if here else chain[-1][1]
+                message = f"{where}: {message}"
             fixes = error.fixes(self.source)
             found.append(Diagnostic(span, message, getattr(error, "code", None), related, fixes, error.severity))
         return found
@@ -313,7 +348,27 @@ class Document:
                 yield None, stage
 
     def definitions(self) -> dict[str, ast.Definition]:
-        return {d.name: d for d in self.program.definitions} if self.program else {}
+        """The blocks the text can call: its own, and those of the files it uses (their spans say which)."""
+        if self.program is None:
+            return {}
+        used = {d.name: d for module in self.used_modules() for d in module.program.definitions}
+        return {**used, **{d.name: d for d in self.program.definitions}}
+
+    def used_modules(self) -> list:
+        """The files the text's `use` lines read that can be read (language.modules.Module), each once."""
+        if getattr(self, "_used", None) is None:
+            from ..language.modules import Files, Library
+
+            library = Library(self.files or Files.of(self.source))
+            self._used, self._uses = [], {}
+            for statement in self.program.statements if self.program else ():
+                if isinstance(statement, ast.Use):
+                    try:
+                        self._uses[id(statement)] = library.use(statement)
+                    except CnnError:
+                        continue
+            self._used = list(library.modules.values())
+        return self._used
 
     def block_uses(self, name: str) -> list[Span]:
         """The name span of every call of block `name`."""
@@ -337,6 +392,11 @@ class Document:
         if word is None:
             return []
         name, _ = word
+        for statement in self.program.statements if self.program else ():
+            if isinstance(statement, ast.Use) and _contains(statement.span, line, column):
+                self.used_modules()
+                module = self._uses.get(id(statement))
+                return [] if module is None else [Span(1, 1, 1, 1, module.source)]
         definition = self.definitions().get(name)
         if definition is not None:
             return [definition.name_span]
@@ -363,7 +423,8 @@ class Document:
                     symbols.append(symbol)
                 else:
                     inside.setdefault(definition.name, []).append(symbol)
-        for definition in self.definitions().values():
+        own = {d.name: d for d in self.program.definitions} if self.program else {}
+        for definition in own.values():
             params = ", ".join(p.name for p in definition.params)
             symbols.append(
                 Symbol(
@@ -409,6 +470,9 @@ class Document:
             made = [call for call in model.block_calls if call.name == word[0]]
             params = sum(n.info.params for call in made for n in block_nodes(model, call.id))
             text = f"**{word[0]}**({', '.join(p.name for p in definition.params)}): block, called {len(made)} time{'s' if len(made) != 1 else ''}"
+            place = definition.name_span
+            if place.file is not None:
+                text += f" (defined in `{visible(os.path.basename(place.file.filename))}`, line {place.line})"
             if made:
                 text += f", {params:,} params in all"
                 text += "\n\n" + "\n".join(f"- {self._call_path(c)}" for c in made[:MAX_INSTANCES])
@@ -613,7 +677,8 @@ def _stage_word(stage) -> str:
 
 
 def _contains(span: Span, line: int, column: int) -> bool:
-    return (span.line, span.column) <= (line, column) <= (span.end_line, span.end_column)
+    """Whether (line, column) of the text is in `span`: never a span of a used file."""
+    return span.file is None and (span.line, span.column) <= (line, column) <= (span.end_line, span.end_column)
 
 
 def _size(span: Span) -> tuple[int, int]:

@@ -4,9 +4,12 @@ The answers come from editor.Document; this module only speaks the protocol
 (pygls) and converts between span columns (characters) and the client's
 position encoding (UTF-16 by default). lsp_transport reads the frames.
 
-Only documents the client opened are analysed, from the text the client sent:
-the server never reads a path it is given (a request on any other URI gets an
-empty answer). Edits only mark a document changed; it is analysed when the
+Only documents the client opened are analysed, from the text the client sent
+(a request on any other URI gets an empty answer). The one thing read from disk
+is a file an open document's `use` line names, and only as `use` reads files
+(language/modules.py: a regular file whose name ends in .cnn, within the bounds);
+a used file that is open is read from the client's text instead, and an edit of
+it analyses again the open documents that use it. Edits only mark a document changed; it is analysed when the
 input falls quiet (or when a request needs it), so a burst of edits is
 analysed once, and diagnostics always belong to the latest text.
 """
@@ -17,6 +20,7 @@ import sys
 
 from ..core.source import Span
 from ..core.version import __version__
+from ..language.modules import Files
 from .editor import Document, ParseCache
 
 INSTALL_HINT = 'cnndsl lsp needs pygls: pip install "cnndsl[lsp]"'
@@ -93,6 +97,7 @@ def build_server():
     documents: dict[str, Document] = {}  # each open document's latest analysis
     caches: dict[str, ParseCache] = {}
     changed: dict[str, None] = {}  # opened or edited since their last analysis, in order
+    files: dict[str, Files] = {}  # each open document's used files (language.modules.Files)
 
     def text_of(uri: str):
         """The client's text of an open document (pygls's copy; never read from disk)."""
@@ -126,8 +131,14 @@ def build_server():
         text = text_document.source
         path = to_fs_path(uri) or uri
         name = path.replace("\\", "/").rsplit("/", 1)[-1] or "<input>"
-        document = Document(text, name, caches.setdefault(uri, ParseCache()))
+        used = files.get(uri)
+        if used is None:
+            base = to_fs_path(uri) if uri.startswith("file:") else None
+            used = files[uri] = Files(base, opened=opened_text) if base else Files(None, why=f"`{name}` is not a file on disk")
+        used.paths = set()
+        document = Document(text, name, caches.setdefault(uri, ParseCache()), files=used)
         document.converter = Converter(text)  # the positions of this text, as the client counts them
+        document.uri = uri
         documents[uri] = document
         publish(uri, document, text_document.version)
         return document
@@ -139,6 +150,34 @@ def build_server():
         "hint": types.DiagnosticSeverity.Hint,
     }
 
+    def opened_text(real: str) -> str | None:
+        """The client's text of an open document at that real path, if one is open."""
+        import os
+
+        for uri in opened:
+            path = to_fs_path(uri) if uri.startswith("file:") else None
+            if path and os.path.realpath(path) == real and text_of(uri) is not None:
+                return text_of(uri).source
+        return None
+
+    def users_of(uri: str) -> list[str]:
+        """The open documents whose last analysis read (or looked for) this document's file."""
+        import os
+
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        if not path:
+            return []
+        real = os.path.realpath(path)
+        return [other for other, used in files.items() if other != uri and real in used.paths]
+
+    def place(span: Span, document: Document) -> types.Location | None:
+        """A span as a location: in the document, or in a used file (span.file)."""
+        if span.file is None:
+            return types.Location(uri=document.uri, range=document.converter.range(span))
+        from pygls.uris import from_fs_path
+
+        return types.Location(uri=from_fs_path(span.file.filename), range=Converter(span.file.text).range(span))
+
     def publish(uri: str, document: Document, version) -> None:
         convert = document.converter
         diagnostics = [
@@ -149,9 +188,7 @@ def build_server():
                 source="cnndsl",
                 code=found.code,
                 related_information=[
-                    types.DiagnosticRelatedInformation(
-                        location=types.Location(uri=uri, range=convert.range(span)), message=message
-                    )
+                    types.DiagnosticRelatedInformation(location=place(span, document), message=message)
                     for span, message in found.related
                 ]
                 or None,
@@ -185,16 +222,19 @@ def build_server():
             caches.pop(uri, None)
             documents.pop(uri, None)
             changed[uri] = None
+            changed.update(dict.fromkeys(users_of(uri)))  # they read its file from disk until now
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams):
         changed[params.text_document.uri] = None
+        changed.update(dict.fromkeys(users_of(params.text_document.uri)))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams):
         uri = params.text_document.uri
         if opened.pop(uri, "closed") is None:
-            for held in (documents, caches, changed):
+            changed.update(dict.fromkeys(users_of(uri)))  # they read its file from disk again
+            for held in (documents, caches, changed, files):
                 held.pop(uri, None)
             server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -242,7 +282,7 @@ def build_server():
         if document is None:
             return None
         spans = document.definition_of(*document.converter.position(params.position))
-        return [types.Location(uri=uri, range=document.converter.range(span)) for span in spans] or None
+        return [place(span, document) for span in spans] or None
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
     def references(params: types.ReferenceParams):
@@ -252,7 +292,7 @@ def build_server():
             return None
         where = document.converter.position(params.position)
         spans = document.references(*where, params.context.include_declaration)
-        return [types.Location(uri=uri, range=document.converter.range(span)) for span in spans] or None
+        return [place(span, document) for span in spans] or None
 
     symbol_kinds = {"block": types.SymbolKind.Function, "layer": types.SymbolKind.Variable}
 
@@ -286,6 +326,7 @@ def build_server():
         actions = []
         for found in document.diagnostics():
             # a fix is offered anywhere on the diagnostic's lines, as editors ask for the cursor's line
+            # (an error in a used file carries no fix)
             wanted = convert.range(found.span)
             if wanted.end.line < first or wanted.start.line > last:
                 continue

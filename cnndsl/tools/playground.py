@@ -14,7 +14,14 @@ from __future__ import annotations
 from ..core.choices import LAYOUTS
 from ..core.choices import SUMMARY_STYLES as STYLES
 from ..core.limits import MAX_FILE_BYTES, PLAYGROUND_DIAGNOSTICS, PLAYGROUND_ROWS
+from ..language.modules import Files
 from .editor import Document, ParseCache
+
+NO_FILES = Files(
+    None,
+    why="the playground has no files",
+    hint="paste the `def`, `param` and `let` lines of the used file into this text, or run cnndsl on your files",
+)
 
 
 class Playground:
@@ -34,7 +41,7 @@ class Playground:
             or document.source.filename != self.filename
             or document.params != self.params
         ):
-            self.document = Document(text, self.filename, self.cache, self.params)
+            self.document = Document(text, self.filename, self.cache, self.params, files=NO_FILES)
         return self.document
 
     def analyse(self, text: str, options: dict | None = None) -> dict:

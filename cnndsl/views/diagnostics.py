@@ -29,6 +29,21 @@ def _where(span: Span | None) -> dict:
     return {"line": span.line, "column": span.column, "end_line": span.end_line, "end_column": span.end_column}
 
 
+def _file(span: Span | None, source: Source) -> str:
+    """The name of the file a span is in: a used file's, or the file analysed."""
+    return (span.source(source) if span is not None else source).filename
+
+
+def _uses(error: CnnError, source: Source) -> list[tuple[str, Span, str]]:
+    """(file, span, message) of each `use` that led to the file of the error, the nearest first."""
+    from ..core.source import use_chain
+
+    return [
+        (_file(use, source), use, f"`{used.filename.replace(chr(92), '/').rsplit('/', 1)[-1]}` is used here")
+        for used, use in use_chain(error.span)
+    ]
+
+
 def _fixes(error: CnnError, source: Source) -> list[dict]:
     """Concrete edits, when the error carries them (`error.fixes(source)`)."""
     fixes = getattr(error, "fixes", None)
@@ -40,15 +55,18 @@ def _fixes(error: CnnError, source: Source) -> list[dict]:
 def as_record(error: CnnError, source: Source) -> dict:
     """One error as a JSON object; lines and columns are 1-based, ends exclusive."""
     return {
-        "file": source.filename,
+        "file": _file(error.span, source),
         **_where(error.span),
         "code": error.code,
         "severity": error.severity,
         "message": error.message,
         "hint": error.hint and str(error.hint),
         "notes": [
-            {"message": f"in block `{block}`, called here", "file": source.filename, **_where(span)}
-            for block, span in error.called_from
+            *(
+                {"message": f"in block `{block}`, called here", "file": _file(span, source), **_where(span)}
+                for block, span in error.called_from
+            ),
+            *({"message": message, "file": file, **_where(span)} for file, span, message in _uses(error, source)),
         ],
         "fixes": _fixes(error, source),
     }
@@ -79,7 +97,7 @@ def _escape_property(text: str) -> str:
 
 def _github(error: CnnError, source: Source) -> str:
     """`::error file=F,line=L,col=C,endLine=..,endColumn=..,title=CODE::message`, for Actions (`::warning` for a warning)."""
-    fields = [f"file={_escape_property(source.filename)}"]
+    fields = [f"file={_escape_property(_file(error.span, source))}"]
     if error.span is not None:
         span = error.span
         fields += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}"]
@@ -134,14 +152,17 @@ def sarif(found: list[tuple[CnnError, Source]]) -> dict:
             "ruleId": error.code,
             "level": error.severity,
             "message": {"text": error.message + (f" (hint: {error.hint})" if error.hint else "")},
-            "locations": [_sarif_location(source.filename, error.span)],
+            "locations": [_sarif_location(_file(error.span, source), error.span)],
         }
         if error.code in index:
             result["ruleIndex"] = index[error.code]
-        if error.called_from:
+        related = [
+            *((_file(span, source), span, f"in block `{block}`, called here") for block, span in error.called_from),
+            *_uses(error, source),
+        ]
+        if related:
             result["relatedLocations"] = [
-                {"id": i, **_sarif_location(source.filename, span, f"in block `{block}`, called here")}
-                for i, (block, span) in enumerate(error.called_from)
+                {"id": i, **_sarif_location(file, span, message)} for i, (file, span, message) in enumerate(related)
             ]
         fixes = _fixes(error, source)
         if fixes:

@@ -12,7 +12,7 @@ from ..core.source import visible
 from ..layers.base import dot, figure
 from ..model.infer import Model, TypedNode
 from ..model.memory import DTYPE_BYTES, known_sum, times
-from .text import call_label, shape_text
+from .text import call_label, line_place, shape_text
 
 INDENT = "  "
 
@@ -35,7 +35,7 @@ def explain_parts(
     values = node.activations
     if node.shares is not None and node.info.params:
         first = model.nodes[node.shares]
-        params = [f"the weights of {first.name}'s first use (line {first.span.line}), counted there: 0 more"]
+        params = [f"the weights of {first.name}'s first use ({line_place(first.span)}), counted there: 0 more"]
     elif node.info.params:
         params = layer.explain_params(node) or [f"{figure(node.info.params)}"]
         if node.info.non_trainable and node.info.trainable:
@@ -121,9 +121,10 @@ def explain_node(
 
 
 def heading(model: Model, node: TypedNode) -> str:
-    where = f"line {node.span.line}"
+    where = line_place(node.span)
     if model.source is not None:
-        written = visible(model.source.line(node.span.line).strip())  # its comment may hold an escape sequence
+        # its comment may hold an escape sequence
+        written = visible(node.span.source(model.source).line(node.span.line).strip())
         where += f": {written}"
     implicit = ", implicit" if node.implicit else ""
     return f"{node.name} ({node.keras_type}{implicit}), {where}"
@@ -154,7 +155,7 @@ def call_ordinals(model: Model) -> dict[int, str]:
 
 def subtotal(model: Model, call, dtype: str = "float32", ordinals: dict[int, str] | None = None) -> str:
     place = (ordinals or call_ordinals(model))[call.id]
-    return f"subtotal of {call_label(call, model.source)} ({place}, line {call.span.line}): " + call_figures(
+    return f"subtotal of {call_label(call, model.source)} ({place}, {line_place(call.span)}): " + call_figures(
         model, call, dtype
     )
 
@@ -205,7 +206,7 @@ def explain_text(
         for call in node.blocks[len(open_calls) :]:
             out += [
                 INDENT * len(open_calls)
-                + f"┌ {call_label(call, model.source)} (block `{call.name}`, {ordinals[call.id]}, line {call.span.line})"
+                + f"┌ {call_label(call, model.source)} (block `{call.name}`, {ordinals[call.id]}, {line_place(call.span)})"
             ]
             open_calls.append(call)
         pad = INDENT * len(open_calls)

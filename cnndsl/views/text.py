@@ -111,12 +111,19 @@ def axes_text(values) -> str:
     return "-" if values is None else "x".join("?" if v is None else str(plain(v)) for v in values)
 
 
+def line_place(span) -> str:
+    """`line 3`, or `blocks.cnn line 3` for a line of a used file."""
+    if span.file is None:
+        return f"line {span.line}"
+    return f"{visible(span.file.filename)} line {span.line}"
+
+
 def call_text(call, source) -> str | None:
     """The call as written (`stack(128, 4)`), white space folded; None when the source is unknown."""
     if source is None:
         return None
     span = call.span
-    line = source.line(span.line)
+    line = span.source(source).line(span.line)
     end = span.end_column - 1 if span.end_line == span.line else len(line)
     # a call over several lines shows its first, whose comment may hold control characters
     return visible(" ".join(line[span.column - 1 : end].split())) or call.name

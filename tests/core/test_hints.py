@@ -146,6 +146,14 @@ def test_a_size_written_with_spaces_is_told_to_be_one_word():
     assert analyze(fixed(text)).output_shape == (6, 6, 4)
 
 
+def test_an_input_size_written_with_spaces_is_proposed_whole():
+    text = "input 32 x 32 x 3\nconv 8 3\n"
+    assert rendered(text)[-1] == "hint: a size is one word, without spaces: `32x32x3`"
+    assert fixed(text) == "input 32x32x3\nconv 8 3\n"
+    # 32·32·3 in, a 3x3 convolution with 8 filters: 30x30x8, as Keras's Conv2D gives
+    assert analyze(fixed(text)).output_shape == (30, 30, 8)
+
+
 @pytest.mark.parametrize("gap", ["", "# the body\n\n"])
 def test_a_def_body_without_indentation_is_told_to_indent(gap):
     text = f"def f(c):\n{gap}conv c 3\ninput 8x8x3 | f(3)\n"

@@ -22,7 +22,16 @@ from netgen import networks
 import cnndsl
 from cnndsl.emit import generate
 
-EXAMPLES = sorted((Path(__file__).resolve().parent.parent.parent / "examples").glob("*.cnn"))
+ROOT = Path(__file__).resolve().parent.parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.cnn"))
+# The families at a small input (their widths and depths do not depend on it), and a file that uses another
+FAMILIES = {
+    "efficientnet": {"size": 64},
+    "mobilenet_v2": {"size": 64, "alpha": 0.35},
+    "mobilenet_v3": {"size": 64, "large": 1, "minimalistic": 1},
+}
+MORE = [(ROOT / "examples" / "families" / f"{name}.cnn", params) for name, params in FAMILIES.items()]
+MORE.append((ROOT / "examples" / "modules" / "net.cnn", {"width": 0.5}))
 RANDOM_NETWORKS = 300
 
 pytestmark = pytest.mark.oracle
@@ -38,6 +47,18 @@ def test_example_keras(path, keras):
 def test_example_torch(path, torch):
     model = cnndsl.analyze_file(path)
     check_torch(model, torch, batch=1)
+
+
+def test_every_family_file_is_in_the_list():
+    assert sorted(path.stem for path, _ in MORE[:-1]) == sorted(p.stem for p in (ROOT / "examples" / "families").glob("*.cnn"))
+
+
+@pytest.mark.parametrize(("path", "params"), MORE, ids=[f"{path.parent.name}/{path.stem}" for path, _ in MORE])
+def test_family_and_module_examples_in_both_targets(path, params, keras, torch):
+    model = cnndsl.analyze(path.read_text(encoding="utf-8"), str(path), params=params)
+    check_keras(model, keras)
+    check_torch(model, torch, batch=1)
+    assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)

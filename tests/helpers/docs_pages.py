@@ -25,6 +25,11 @@ def docs_text() -> str:
     return "\n".join(path.read_text(encoding="utf-8") for path in pages())
 
 
+def snippet_file(snippet: str) -> str:
+    """The file name a snippet is analysed as: one with a `use` line is read beside examples/modules/blocks.cnn."""
+    return str(ROOT / "examples" / "modules" / "snippet.cnn") if re.search(r'^use "', snippet, flags=re.M) else "net.cnn"
+
+
 def cnn_snippets() -> list[tuple[str, str]]:
     """(page and number, text) of every ```cnn block of the README and the manual."""
     found = []

@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 
 import pytest
-from docs_pages import cnn_snippets
+from docs_pages import cnn_snippets, snippet_file
+from example_files import model_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import networks
@@ -26,7 +27,7 @@ from cnndsl.tools.fmt import comments, format_source, parsed_tokens
 from cnndsl.views.summary import summary_dict
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-EXAMPLES = sorted((ROOT / "examples").rglob("*.cnn"))
+EXAMPLES = model_files()
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "fmt"
 CASES = sorted(p.name for p in GOLDEN.glob("*.cnn") if not p.name.endswith(".formatted.cnn"))
 
@@ -49,7 +50,7 @@ def assert_formats_well(text: str, name: str = "net.cnn") -> str:
 def test_every_example(path):
     text = path.read_text(encoding="utf-8")
     # The shipped examples are already in the canonical layout, so the pre-commit hook leaves them be.
-    assert assert_formats_well(text, path.name) == text
+    assert assert_formats_well(text, str(path)) == text
 
 
 DOC_SNIPPETS = dict(cnn_snippets())
@@ -60,7 +61,7 @@ def test_every_language_snippet_in_the_docs(name):
     # New syntax reaches the manual's language reference first; as test_readme does, give it an input.
     snippet = DOC_SNIPPETS[name]
     has_input = re.search(r"^(\w+: *)?input ", snippet, flags=re.M)
-    assert_formats_well(snippet if has_input else "input 56x56x64\n" + snippet)
+    assert_formats_well(snippet if has_input else "input 56x56x64\n" + snippet, snippet_file(snippet))
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 import re
 
 import pytest
 from docs_pages import page
+from example_files import ROOT, model_files
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
 
@@ -74,7 +74,7 @@ def _evaluate(expression: str) -> int:
 WORKED = re.compile(r"^([0-9·()+ −a-z]+) = ([0-9,]+)")
 
 
-EXAMPLES = sorted(glob.glob("examples/**/*.cnn", recursive=True))
+EXAMPLES = [str(p.relative_to(ROOT)) for p in model_files()]
 
 
 @pytest.mark.parametrize("path", EXAMPLES)

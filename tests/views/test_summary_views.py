@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import glob
 import json
 
 import pytest
+from example_files import ROOT, model_files
 from html_cells import table_text
 
 from cnndsl import analyze, analyze_file
@@ -96,7 +96,7 @@ def _top_level_sums(model, depth):
     return sums, len(rows)
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob("examples/**/*.cnn", recursive=True)))
+@pytest.mark.parametrize("path", [str(p.relative_to(ROOT)) for p in model_files()])
 def test_depth_keeps_every_total(path):
     model = analyze_file(path)
     for depth in (1, 2, 3):
