@@ -179,6 +179,20 @@ def main() -> None:
             f"  {name:24} {median(r[0] for r in results):5.2f} s  {median(r[1] for r in results):5.2f} s CPU"
             f"  {max(r[2] for r in results) * 1000:4.0f} ms  {results[0][3]}"
         )
+    worst = max(BOMBS, key=lambda name: median(r[0] for r in bombs[name]))
+    stall = max(r[2] for results in bombs.values() for r in results)
+    end = os.getloadavg()
+    print(
+        f"\nfor the README ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, load average at the end"
+        f" {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}; medians of {runs} fresh browsers):"
+        f"\n  cold load to ready with LeNet's table: {median(s for s, _, _ in loads):.2f} s"
+        f" ({median(c for _, c, _ in loads):.2f} s CPU; target < 5 s)"
+        f"\n  keystroke to new table, ResNet50: {median(walls) * 1000:.0f} ms ({median(cpus) * 1000:.0f} ms CPU;"
+        " target < 150 ms)"
+        f"\n  slowest bomb to its located error or table: {worst}, {median(r[0] for r in bombs[worst]):.2f} s"
+        f" ({median(r[1] for r in bombs[worst]):.2f} s CPU; target < 2 s); the main thread answered within"
+        f" {stall * 1000:.0f} ms throughout"
+    )
     next(server, None)
 
 

@@ -288,6 +288,7 @@ class Document:
             and last.program == self.program
             and source is self.source
             and last.params == self.params
+            and last.source.filename == source.filename  # the model's name comes from it
             and not any(isinstance(s, ast.Use) for s in self.program.statements)  # a used file may have changed
         ):
             raise _Unchanged(last)

@@ -236,3 +236,10 @@ def test_a_table_of_tall_rows_is_cut_by_its_lines():
     assert len(rows) == 1 + (PLAYGROUND_ROWS - 1) // 99 == 11
     assert [row.count("<br>") for row in rows] == [0] + [98] * 10
     assert "… and 230 more rows" in body
+
+
+def test_the_same_text_under_another_file_name_is_that_files_model():
+    playground = Playground()
+    assert playground.analyse(LENET)["model"]["name"] == "model"
+    assert playground.analyse(LENET, {"filename": "lenet.cnn"})["model"]["name"] == "lenet"
+    assert "class Lenet(nn.Module)" in playground.emit(LENET, "pytorch")["code"]

@@ -131,6 +131,76 @@ def test_the_pytorch_tab_shows_the_emitted_module(playground):
     playground.evaluate("document.querySelector('[data-tab=summary]').click()")
 
 
+def _center(page, selector: str) -> dict:
+    return page.evaluate(
+        f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+        " return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()"
+    )
+
+
+def test_the_copy_button_puts_the_emitted_module_in_the_clipboard(playground, base_url):
+    """Chromium's own clipboard, read back by the page; with writing denied, the code is selected instead."""
+    lenet = (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8")
+    playground.evaluate(f"window.cnndslPlayground.setText({json.dumps(lenet)}, 'lenet.cnn')")
+    playground.wait_for(READY)
+    origin = base_url.rstrip("/")
+    browser = playground.browser
+    browser.send("Browser.grantPermissions", {"origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    try:
+        # the tabs may still show an earlier test's text: emptied, so what is read is this text's module
+        playground.evaluate("document.querySelector('#pytorch-code').textContent = document.querySelector('#keras-code').textContent = ''")
+        playground.evaluate("document.querySelector('[data-tab=pytorch]').click()")
+        code = playground.wait_for("document.querySelector('#pytorch-code').textContent.includes('nn.Conv2d')"
+                                   " && document.querySelector('#pytorch-code').textContent", timeout=20)
+        playground.send("Page.bringToFront")  # the clipboard is read by the focused page only
+        box = _center(playground, "#panel-pytorch button.copy")
+        playground.click(box["x"], box["y"])  # a real click: the user gesture writing to the clipboard asks for
+        assert playground.wait_for("document.querySelector('#panel-pytorch button.copy').textContent === 'Copied'", timeout=5)
+        copied = playground.evaluate("navigator.clipboard.readText()")
+        assert copied == code
+        emitted = subprocess.run(
+            [sys.executable, "-m", "cnndsl", "emit", "--pytorch", "examples/lenet.cnn"],
+            capture_output=True, text=True, cwd=ROOT, check=True,
+        ).stdout
+        assert copied == emitted
+        browser.send("Browser.setPermission", {"origin": origin, "permission": {"name": "clipboard-write"}, "setting": "denied"})
+        playground.evaluate("document.querySelector('[data-tab=keras]').click()")
+        keras = playground.wait_for("document.querySelector('#keras-code').textContent.includes('layers.Conv2D')"
+                                    " && document.querySelector('#keras-code').textContent", timeout=20)
+        box = _center(playground, "#panel-keras button.copy")
+        playground.click(box["x"], box["y"])
+        shown = playground.wait_for("(t => t !== 'Copy' && t)(document.querySelector('#panel-keras button.copy').textContent)", timeout=5)
+        assert shown == "Selected: press Ctrl+C"
+        assert playground.evaluate("getSelection().getRangeAt(0).toString()") == keras
+    finally:
+        browser.send("Browser.resetPermissions")
+        playground.evaluate("document.querySelector('[data-tab=summary]').click()")
+
+
+def test_a_new_line_after_a_def_or_an_open_bracket_is_indented(playground):
+    set_text(playground, "input 8x8x3\n")
+    put_cursor_at_end(playground)
+    for typed in ("def block(c):", "add(conv c 1;"):
+        playground.type_text(typed)
+        playground.key("Enter", "Enter", 13)
+    playground.type_text("conv c 3)")
+    text = playground.wait_for("window.cnndslPlayground.view.state.doc.toString().includes('conv c 3)')"
+                               " && window.cnndslPlayground.view.state.doc.toString()")
+    assert text == "input 8x8x3\ndef block(c):\n    add(conv c 1;\n        conv c 3)"
+    set_text(playground, (ROOT / "examples" / "lenet.cnn").read_text(encoding="utf-8"))
+
+
+def test_a_code_link_over_a_megabyte_is_refused_with_a_message(browser, base_url):
+    huge = "input 32x32x3\n" + ("# " + "x" * 1000 + "\n") * 1100 + "dense 10\n"
+    page = open_page(browser, base_url + share_fragment(huge))
+    try:
+        # the message hides itself after 8 s: a slow start may be past that, so its text is read, shown or not
+        assert "longer than 1 MB" in page.evaluate("document.querySelector('#message').textContent")
+        assert page.evaluate(TOTAL) == "62,958"  # the first example instead
+    finally:
+        page.send("Page.close")
+
+
 def test_the_examples_menu_opens_resnet50(playground):
     playground.evaluate(
         "(() => { const m = document.querySelector('#examples');"

@@ -104,12 +104,15 @@ export const cnnHighlighting = syntaxHighlighting(
 );
 
 // A line after `def name(...):` or inside open brackets is indented one level more than the one above.
+// Enter asks before it breaks the line (a simulated break at `pos`): the text before the break is then
+// the line above.
 export const cnnIndentation = indentService.of((context, pos) => {
   const doc = context.state.doc;
-  let line = doc.lineAt(pos).number - 1;
-  while (line >= 1 && !doc.line(line).text.trim()) line--;
-  if (line < 1) return 0;
-  const previous = doc.line(line).text;
+  const here = doc.lineAt(pos);
+  let previous = context.simulatedBreak === pos ? here.text.slice(0, pos - here.from) : "";
+  let line = here.number - 1;
+  while (!previous.trim() && line >= 1) previous = doc.line(line--).text;
+  if (!previous.trim()) return 0;
   const base = previous.match(/^\s*/)[0].length;
   const code = previous.split("#", 1)[0].trimEnd();
   const open = (code.match(/\(/g) || []).length - (code.match(/\)/g) || []).length;
