@@ -178,7 +178,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="the values of a `param` of the file to try (e.g. --set alpha=0.35,0.5,1.0); may be repeated",
     )
     sweep.add_argument(
-        "--format", choices=("table", "csv", "markdown", "json"), default="table", help="table (default), csv, markdown or json"
+        "--format", choices=choices.SWEEP_FORMATS, default="table", help="table (default), csv, markdown or json"
     )
     sweep.add_argument("--ascii", action="store_true", help="draw the table with ASCII characters")
 

@@ -9,6 +9,7 @@ command's start-up does not load every owner just to list its options
 from __future__ import annotations
 
 SUMMARY_FORMATS = ("table", "markdown", "csv", "json", "html")  # cli's summary: one of views.summary's formatters
+SWEEP_FORMATS = ("table", "csv", "markdown", "json")  # cli's sweep: views.sweep's formatters
 SUMMARY_STYLES = ("keras", "torchinfo")  # cli's summary and tools.playground: Keras's table or torchinfo's
 SUMMARY_COLUMNS = (  # views.columns
     "shape",

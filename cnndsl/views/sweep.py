@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 
+from ..core.choices import SWEEP_FORMATS
 from ..core.limits import MAX_SWEEP_COMBINATIONS
 from ..model.memory import memory
 from .summary import ASCII_BOX, UNICODE_BOX
 from .text import binary_size, count_text, markdown_text
 
-FORMATS = ("table", "csv", "markdown", "json")
+FORMATS = SWEEP_FORMATS
 FIGURES = ("params", "macs", "inference_memory_bytes")
 HEADINGS = {"params": "Params", "macs": "MACs", "inference_memory_bytes": "Inference memory"}
 

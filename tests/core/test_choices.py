@@ -39,7 +39,7 @@ def test_the_cli_copies_no_option_list():
 def test_every_owner_checks_against_the_same_object():
     from cnndsl.model import memory
     from cnndsl.tools import budgets, playground
-    from cnndsl.views import columns, diagnostics, diagram
+    from cnndsl.views import columns, diagnostics, diagram, sweep
 
     assert memory.DTYPE_BYTES is choices.DTYPE_BYTES
     assert memory.OPTIMIZER_STATES is choices.OPTIMIZER_STATES
@@ -49,6 +49,7 @@ def test_every_owner_checks_against_the_same_object():
     assert columns.COLUMNS is choices.SUMMARY_COLUMNS
     assert playground.LAYOUTS is choices.LAYOUTS
     assert playground.STYLES is choices.SUMMARY_STYLES
+    assert sweep.FORMATS is choices.SWEEP_FORMATS
 
 
 def _choices(command: str, flag: str):
