@@ -339,7 +339,10 @@ def build(model):
         outputs[i] = name
         inputs.append(_value(helper, name, node.shape))
     for node in model.layers:
+        first = len(g.nodes)
         outputs[node.id] = write_node(g, node, [outputs[i] for i in node.inputs])
+        for written in g.nodes[first:]:  # which layer each node is of, for `cnndsl import` to read back
+            written.doc_string = f"cnndsl: {node.layer.keyword}"
         g.value_info.append(_value(helper, outputs[node.id], node.shape))
     graph_outputs = []
     for n, i in enumerate(model.outputs):
