@@ -87,9 +87,8 @@ def nest(graph: Graph) -> list:
     return whole
 
 
-def by_lines(graph: Graph, prefix: str = "") -> list[list]:
-    """Every chain of the graph as its own line, each starting from a labelled layer; a layer the
-    source named by default gets its name as the label, after `prefix`."""
+def by_lines(graph: Graph) -> list[list]:
+    """Every chain of the graph as its own line, each starting from a labelled layer."""
     consumers: list[list[int]] = [[] for _ in graph.layers]
     for i, layer in enumerate(graph.layers):
         for j in layer.inputs:
@@ -104,7 +103,14 @@ def by_lines(graph: Graph, prefix: str = "") -> list[list]:
         return not reader.merge
 
     referenced = {j for layer in graph.layers for j in layer.inputs if not continues(j)}
-    labels = {i: graph.layers[i].label or usable_label(prefix + graph.layers[i].source_name) for i in referenced}
+    # An ONNX node's name (`batch_normalization_1`, as emit --onnx names them) may be the name cnndsl
+    # gives another layer: a line's label from one is marked as a node's (`node_batch_normalization_1`).
+    prefix = "node_" if graph.format == "ONNX" else ""
+    labels = {
+        i: graph.layers[i].label
+        or (usable_label(prefix + graph.layers[i].source_name) if prefix else graph.layers[i].source_name)
+        for i in referenced
+    }
     lines, done = [], set()
     for i, layer in enumerate(graph.layers):
         if i in done:
@@ -142,13 +148,8 @@ RESERVED_LABELS = frozenset(
 
 
 def usable_label(name: str) -> str:
-    """The source's name as a label: an identifier (torch's `/layer1/conv/Conv` is `layer1_conv_Conv`),
-    never a keyword."""
     from ..language.parse import merge_words
 
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "node"
-    if name[0].isdigit():
-        name = "n" + name
     return f"{name}_" if name in RESERVED_LABELS or name in merge_words() else name
 
 
@@ -264,29 +265,6 @@ def write(graph: Graph, source: str, *, blocks: bool = True) -> str:
             written = fold(graph, pipeline)
     except _NotNested:
         written = Written(by_lines(graph), by_lines=True)
-        if clashes(graph, source, lines_text(graph, written)):
-            # a default name used as a line's label (`batch_normalization_1`) is the name cnndsl gives
-            # another layer, numbering in the text's order: the labels are marked (`node_...`) instead
-            written = Written(by_lines(graph, "node_"), by_lines=True)
-    text = lines_text(graph, written)
-    return header(graph, source, text) + format_text(text)
-
-
-def clashes(graph: Graph, source: str, text: str) -> bool:
-    from ..core.errors import DuplicateName
-    from ..core.source import Source
-    from ..model.pipeline import analyze
-
-    try:
-        analyze(Source.of(text, source))
-    except DuplicateName:
-        return True
-    except Exception:  # any other problem is the header's to report
-        return False
-    return False
-
-
-def lines_text(graph: Graph, written: Written) -> str:
     body: list[str] = []
     if graph.defaults != "keras":
         body.append(f"defaults {graph.defaults}")
@@ -303,7 +281,8 @@ def lines_text(graph: Graph, written: Written) -> str:
                 body.append(pipeline_text(line))
     else:
         body.extend(top_lines(written.pipeline))
-    return "\n".join(body) + "\n"
+    text = "\n".join(body) + "\n"
+    return header(graph, source, text) + format_text(text)
 
 
 def format_text(text: str) -> str:
