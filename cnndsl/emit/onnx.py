@@ -345,7 +345,10 @@ def build(model):
     for node in model.layers:
         if node.id in model.training_only:  # the graph is for inference: no training-only outputs
             continue
+        first = len(g.nodes)
         outputs[node.id] = write_node(g, node, [outputs[i] for i in node.inputs])
+        for written in g.nodes[first:]:  # which layer each node is of, for `cnndsl import` to read back
+            written.doc_string = f"cnndsl: {node.layer.keyword}"
         g.value_info.append(_value(helper, outputs[node.id], node.shape))
     graph_outputs = []
     for n, i in enumerate(model.outputs):

@@ -601,6 +601,12 @@ def upsample(config, shapes):
     return "upsample", words
 
 
+def adaptive_pool(config, shapes):
+    if config.get("data_format", "channels_last") != "channels_last":
+        raise Refused("a channels-first adaptive pooling is not one cnndsl writes")
+    return "adaptivepool", [size(config["output_size"], "k")]
+
+
 def dropout(config, shapes):
     noise = config.get("noise_shape")
     rate = Value("r", float(config["rate"]))
@@ -693,6 +699,7 @@ for _rule, _words in (
     (zeropad, "`zeropad`"),
     (crop, "`crop`"),
     (upsample, "`upsample`"),
+    (adaptive_pool, "`adaptivepool`"),
     (dropout, "`dropout`, or `droppath` for a noise shape of (None, 1, 1, 1)"),
     (flatten, "`flatten`"),
     (reshape, "`reshape`"),
@@ -730,6 +737,7 @@ KERAS_RULES = {
     **{f"AveragePooling{r}D": pool("avgpool") for r in (1, 2, 3)},
     **{f"GlobalAveragePooling{r}D": global_pool("gap") for r in (1, 2, 3)},
     **{f"GlobalMaxPooling{r}D": global_pool("gmp") for r in (1, 2, 3)},
+    **{f"AdaptiveAveragePooling{r}D": adaptive_pool for r in (1, 2, 3)},
     **{f"ZeroPadding{r}D": zeropad for r in (1, 2, 3)},
     **{f"Cropping{r}D": crop for r in (1, 2, 3)},
     **{f"UpSampling{r}D": upsample for r in (1, 2, 3)},

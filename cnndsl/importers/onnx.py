@@ -313,6 +313,11 @@ class Reader:
         self.tensor[node.output[0]] = index
         return index
 
+    def written_as(self, node) -> str | None:
+        """The cnndsl keyword `cnndsl emit --onnx` wrote this node for (its doc string), if it did."""
+        doc = node.doc_string or ""
+        return doc[len("cnndsl: ") :] if self.written_by_cnndsl and doc.startswith("cnndsl: ") else None
+
     def scalar(self, name: str):
         """The value of a one-value constant, or None for anything else (a tensor of the model)."""
         if name in self.tensor or not (name in self.constants or name in self.initializers):
@@ -419,7 +424,9 @@ def conv(reader, node):
     cin = per_group * groups
     bias = reader.weight_dims(node, 2) is not None
     # Keras's DepthwiseConv; PyTorch writes the same as a Conv2d with groups (so do torchvision's .cnn files)
-    depthwise = reader.conventions == "keras" and groups == cin > 1 and cout % cin == 0 and rank <= 2
+    depthwise = reader.conventions == "keras" and groups == cin and cout % cin == 0 and rank <= 2
+    written = reader.written_as(node)
+    depthwise = written in ("dwconv", "sepconv") if written else depthwise and cin > 1
     words: list = [] if depthwise else [Value("c", cout)]
     words.append(_size(kernel, "k"))
     if depthwise and cout != cin:
@@ -435,7 +442,7 @@ def conv(reader, node):
     base = node.name[: -len(".depthwise")] if node.name.endswith(".depthwise") else None
     if (
         base
-        and groups == cin > 1
+        and groups == cin and (cin > 1 or written == "sepconv")
         and not bias
         and pointwise is not None
         and pointwise.name in (base, base + ".pointwise")
@@ -537,6 +544,11 @@ def simple(keyword: str):
         reader.add(node, keyword)
 
     return rule
+
+
+def relu(reader, node):
+    """`relu` (Keras's Activation), or the `ReLU` layer where `cnndsl emit --onnx` wrote one."""
+    reader.add(node, "ReLU" if reader.written_as(node) == "ReLU" else "relu")
 
 
 def clip(reader, node):
@@ -797,6 +809,9 @@ def sigmoid(reader, node):
 def pool(keyword: str):
     def rule(reader, node):
         a = _attrs(node)
+        out = reader.shape(node.output[0])
+        if reader.written_as(node) == "adaptivepool" and out is not None and None not in out[2:]:
+            return reader.add(node, "adaptivepool", [_size(out[2:], "k")])  # as `emit --onnx` wrote it
         kernel = list(a["kernel_shape"])
         strides = list(a.get("strides", [1] * len(kernel)))
         if list(a.get("dilations", [1] * len(kernel))) != [1] * len(kernel):
@@ -1087,7 +1102,7 @@ FOLDS = {
 ONNX_RULES = {
     "Conv": conv,
     "BatchNormalization": batchnorm,
-    "Relu": simple("relu"),
+    "Relu": relu,
     "Clip": clip,
     "Sigmoid": sigmoid,
     "Tanh": simple("tanh"),

@@ -107,7 +107,9 @@ def by_lines(graph: Graph) -> list[list]:
     # gives another layer: a line's label from one is marked as a node's (`node_batch_normalization_1`).
     prefix = "node_" if graph.format == "ONNX" else ""
     labels = {
-        i: graph.layers[i].label or usable_label(prefix + graph.layers[i].source_name) for i in referenced
+        i: graph.layers[i].label
+        or (usable_label(prefix + graph.layers[i].source_name) if prefix else graph.layers[i].source_name)
+        for i in referenced
     }
     lines, done = [], set()
     for i, layer in enumerate(graph.layers):

@@ -50,6 +50,13 @@ NETWORKS = {
         scaleadd(identity; conv 5 1 | relu) 0.17 | rescale 0.5 offset 1 | rescale 2 | rescale 1 offset 3
         dense 6 noflatten gelu | flatten | dense 4 gelu | layernorm | dense 3
     """,
+    # Layers ONNX writes alike: a grouped conv with a group per channel and a depthwise one, a conv
+    # and a depthwise conv of one channel, Keras's ReLU layer and the relu activation, pools.
+    "alike_in_onnx": """
+        input 8x8x2
+        conv 2 1 groups 2 nobias | ReLU | dwconv 3 same | relu | conv 1 1 | dwconv 3 same
+        conv 1 3 same | adaptivepool 2
+    """,
     # Keras flattens NHWC; dense on a tensor with more axes acts on the channels; layer norm on channels.
     "flatten_dense_layernorm": """
         input 6x5x4
