@@ -1,5 +1,6 @@
 """A short share of benchmarks/bombs.py: its quickest bombs through the cheap commands and a language
-server session, each in a process of its own, within 2 s of CPU and 500 MB (issue 25)."""
+server session, each in a process of its own: no bug and within 500 MB (issue 25). Their times are
+printed, not asserted (a loaded machine would fail them); benchmarks/bombs.py holds the 2 s bound."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ def _bombs():
     return module
 
 
-def test_the_quick_bombs_stay_within_2_s_and_500_mb(capsys):
+def test_the_quick_bombs_end_without_a_bug_within_500_mb(capsys):
     bombs = _bombs()
     assert all(len(bombs.BOMBS[name].encode()) < 1024 for name in bombs.QUICK_BOMBS)
-    status = bombs.main(quick=True)
+    status = bombs.main(quick=True, timed=False)
     printed = capsys.readouterr().out
     assert status == 0, printed
     assert "lsp session" in printed and "diagram mermaid" in printed and "worst case per command" in printed

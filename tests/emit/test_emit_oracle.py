@@ -29,6 +29,7 @@ FAMILIES = {
     "efficientnet": {"size": 64},
     "mobilenet_v2": {"size": 64, "alpha": 0.35},
     "mobilenet_v3": {"size": 64, "large": 1, "minimalistic": 1},
+    "regnet": {},  # regnet_y_400mf, at 224 (its input line)
 }
 MORE = [(ROOT / "examples" / "families" / f"{name}.cnn", params) for name, params in FAMILIES.items()]
 MORE.append((ROOT / "examples" / "modules" / "net.cnn", {"width": 0.5}))
