@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECONDS, MEGABYTES = 2.0, 500  # issue 25: no input under 1 KB costs more in any command
@@ -80,17 +81,29 @@ COMMANDS = {
 QUICK_COMMANDS = ("check", "summary --json", "summary --style torchinfo", "explain", "diagram dot", "diagram mermaid", "diff", "fmt")
 
 
+# Linux keeps a process's peak memory across fork and exec, so a child of a big process (a pytest
+# worker) reports its parent's peak: the command runs as the child of this small launcher instead.
+LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "with open(sys.argv[1], 'w') as report:\n"
+    "    report.write(f'{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}')\n"
+)
+
+
 def measure(argv: list[str], stdin: bytes = b"") -> tuple[int, float, float, int]:
     """Exit code, CPU seconds (user + system: wall time depends on the machine's load), peak MB and
     bytes printed of one process of its own."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as feed:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as feed, tempfile.NamedTemporaryFile() as report:
         feed.write(stdin)
         feed.seek(0)
-        child = subprocess.Popen(argv, stdin=feed, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, report.name, *argv], stdin=feed, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT
+        )
+        code, seconds, peak = Path(report.name).read_text().split()
         out.seek(0, os.SEEK_END)
-        return child.returncode, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.tell()
+        return int(code), float(seconds), int(peak) / 1024, out.tell()
 
 
 def cnndsl(*args: str) -> list[str]:
