@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from emit_helpers import check_keras, check_torch, load
+from located import error_of, where
 from test_emit_numeric import max_error
 
 import cnndsl
@@ -32,17 +33,6 @@ from cnndsl.emit import generate
 from cnndsl.emit.keras import KerasTarget
 from cnndsl.emit.pytorch import TorchTarget
 from cnndsl.language.parse import parse
-
-
-def error_of(text: str) -> CnnError:
-    with pytest.raises(CnnError) as caught:
-        cnndsl.analyze(text, "net.cnn")
-    return caught.value
-
-
-def where(error: CnnError) -> tuple[int, int]:
-    return error.span.line, error.span.column
-
 
 BIG = "1" + "0" * 309  # past the largest float
 HUGE = "1" + "0" * 4300  # past Python's int-to-string limit

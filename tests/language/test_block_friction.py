@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from located import assert_located
 
 import cnndsl
 
@@ -136,6 +137,4 @@ def test_labels_built_from_block_parameters_match_keras_names(keras):
     ],
 )
 def test_a_label_template_that_cannot_be_filled_is_located(text, words):
-    with pytest.raises(cnndsl.CnnError) as info:
-        cnndsl.analyze(text)
-    assert words in info.value.message and (info.value.span.line, info.value.span.column) == (2, 5)
+    assert_located(text, 2, 5, words)

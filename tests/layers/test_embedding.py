@@ -10,6 +10,7 @@ import io
 import numpy as np
 import pytest
 from emit_helpers import load, ported_models
+from located import assert_located
 
 import cnndsl
 from cnndsl.core.errors import CnnError
@@ -104,10 +105,7 @@ def test_the_int_switch_reads_the_same_in_each_form(form):
     ],
 )
 def test_mistakes_are_located(text, line, column, words):
-    with pytest.raises(CnnError) as info:
-        cnndsl.analyze(text)
-    assert words in info.value.message
-    assert (info.value.span.line, info.value.span.column) == (line, column)
+    assert_located(text, line, column, words)
 
 
 def test_onnx_gathers_the_rows_as_pytorch_does(torch):
