@@ -45,6 +45,7 @@ BOMBS = {
     # the largest that pass
     "relu x 9999": "input 8\n(relu) * 9999\n",
     "conv x 9990": "input 8x8x3\n(conv 8 3 same) * 9990\n",
+    "conv x 100 x 100": "input 8x8x3\n((conv 8 3 same) * 100) * 100\n",
     "dwconv|bn|relu x 3330": "input 8x8x3\n(dwconv 3 same | bn | relu) * 3330\n",
     "add of 99 x 240": "input 8\n(add(" + ";".join(["identity"] * 99) + ")) * 240\n",
     "calls 2^13 of relu": exponential_calls(13, "relu"),
