@@ -634,7 +634,8 @@ class Document:
                 out.append(f"- … {len(nodes) - MAX_INSTANCES} more")
             out.append("")
             out.append("first of them:")
-        for node in nodes if len({tuple(c.id for c in n.blocks) for n in nodes}) == 1 else [first]:
+        explained = nodes if len({tuple(c.id for c in n.blocks) for n in nodes}) == 1 else [first]
+        for node in explained[:MAX_INSTANCES]:  # a repeat's rounds, each with its own shapes
             info = node.info
             out.append(f"**{node.name}** ({node.keras_type}{', implicit' if node.implicit else ''})")
             out.append(f"- output: `{shape_text(node.shape)}`")
@@ -653,6 +654,8 @@ class Document:
                 if info.macs:
                     out += [f"MACs:   {t}" for t in parts["macs"]]
                 out.append("```")
+        if len(explained) > MAX_INSTANCES:
+            out.append(f"… {len(explained) - MAX_INSTANCES:,} more rounds of this layer")
         return "\n".join(out)
 
     # Completion
