@@ -172,10 +172,10 @@ def nchw(shape: tuple[int, ...]) -> str:
 
 def numbered(names: Names, base: str) -> str:
     """`relu`, then `relu_1`, `relu_2`, ... as Keras numbers its default names."""
-    if base not in names.taken and base not in MODULE_ATTRIBUTES:
+    if base not in names and base not in MODULE_ATTRIBUTES:
         return names.claim(base, unsafe=MODULE_ATTRIBUTES)
     k = 1
-    while f"{base}_{k}" in names.taken:
+    while f"{base}_{k}" in names:
         k += 1
     return names.claim(f"{base}_{k}", unsafe=MODULE_ATTRIBUTES)
 
@@ -219,8 +219,6 @@ class Scope:
     def value(self, item) -> int:
         return item if isinstance(item, int) else item.output
 
-    def height(self) -> int:
-        return 1 + max((c.height() for c in self.items if isinstance(c, Scope)), default=0)
 
 
 def camel(name: str) -> str:
@@ -411,6 +409,9 @@ class TorchTarget(Target):
     NAMES = ("pytorch", "torch")
     TITLE = "PyTorch"
     RESERVED = ("torch", "nn", "F", "self", "x", "out", "inputs", "build_model", "super", *HELPERS)
+    # built once: a model of 16,000 block calls makes two sets of names per call
+    SCOPE_RESERVED = frozenset((*BUILTINS, *RESERVED))
+    LOCAL_RESERVED = SCOPE_RESERVED | MODULE_ATTRIBUTES
 
     def __init__(self, model):
         super().__init__(model)
@@ -553,18 +554,22 @@ class TorchTarget(Target):
         """Every block's class (the calls of one `def` that differ only in numbers share one, the
         numbers its parameters), then the model's own module."""
         scopes: list[Scope] = []
+        heights: dict[int, int] = {}  # by id(scope): each worked out once, from its children's
 
-        def walk(scope):
+        def walk(scope) -> int:
+            height = 1
             for item in scope.items:
                 if isinstance(item, Scope):
-                    walk(item)
+                    height = max(height, 1 + walk(item))
                     scopes.append(item)
+            heights[id(scope)] = height
+            return height
 
         walk(self.root)
         by_def: dict[str, list[Scope]] = {}
         for scope in scopes:
             by_def.setdefault(scope.call.name, []).append(scope)
-        for name in sorted(by_def, key=lambda n: max(s.height() for s in by_def[n])):
+        for name in sorted(by_def, key=lambda n: max(heights[id(s)] for s in by_def[n])):
             calls = by_def[name]
             for scope in calls:
                 self.write_scope(scope)
@@ -625,7 +630,8 @@ class TorchTarget(Target):
             if i not in labels:
                 counts[base] = counts.get(base, 0) + 1
         seen: dict[str, int] = {}
-        taken = Names((*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES, *labels.values()))
+        taken = Names(self.LOCAL_RESERVED)
+        taken.taken.update(labels.values())
         scope.extra_names = {}
         for i, extra, base in bases:
             if i in labels:  # its fused activation: `squeeze_activation`, as torchvision's Fire has it
@@ -682,7 +688,7 @@ class TorchTarget(Target):
         chain_only = not is_root and self.is_chain(scope, readers)
         groups = [[item] for item in scope.items] if chain_only else self.runs(scope, readers)
         # variables
-        taken = Names((*BUILTINS, *self.RESERVED))
+        taken = Names(self.SCOPE_RESERVED)
         names: dict[int, str] = {}
         chain = "x"
         if is_root:
@@ -800,7 +806,7 @@ class TorchTarget(Target):
         if None in made or [m.group(1) for m in made] != called or len(set(called)) != len(called) or not called:
             return
         exprs = [expr for _, expr, _ in scope.init]
-        if len(exprs) == 2 and all(str(e).startswith("nn.Conv") for e in exprs) and "groups=" in str(exprs[0]):
+        if len(exprs) == 2 and all(str(e.func if isinstance(e, Call) else e).startswith("nn.Conv") for e in exprs) and "groups=" in str(exprs[0]):
             return  # cnndsl.port reads a Sequential of a grouped conv and a conv as a separable conv
         index = {attr: k for k, attr in enumerate(called)}
         places = {node: index[attr] for node, attr in scope.locals.items() if attr in index}
@@ -811,11 +817,10 @@ class TorchTarget(Target):
         """The attribute holding a block call (or a run of them): `layer1`, `bottleneck`."""
         stage = group[0].flat and all(isinstance(item, Scope) for item in group[0].places)  # a run of calls
         label = group[0].call.label if len(group) == 1 else None
-        inside = set(group[0].members)
         if label and label not in MODULE_ATTRIBUTES and all(
-            node in inside for node, attr in scope.attributes.items() if attr == label
+            node in set(group[0].members) for node, attr in scope.attributes.items() if attr == label
         ):  # the call's label (its last layer's name, which the call's module holds) names the call
-            scope.taken.taken.add(label)
+            scope.taken.add(label)
             attr = label
         elif label:
             attr = scope.taken.claim(label, unsafe=MODULE_ATTRIBUTES)

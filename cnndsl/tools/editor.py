@@ -526,7 +526,7 @@ class Document:
         model = self.hover_model
         if model is None:
             return None
-        from ..views.explain import block_nodes, call_figures
+        from ..views.explain import block_members, call_figures
 
         word = self.word_at(line, column)
         named = self._label_hover(line, column)
@@ -538,14 +538,18 @@ class Document:
             here = [call for call in calls if _size(call.span) == innermost]
             shown = here[:MAX_INSTANCES]
             lines = [f"**{here[0].name}** block call" + (f", made {len(here)} times here" if len(here) > 1 else "")]
-            lines += [f"- {self._call_path(call)}: {call_figures(model, call)}" for call in shown]
+            members = block_members(model)
+            lines += [
+                f"- {self._call_path(call)}: {call_figures(model, call, nodes=members.get(call.id, []))}" for call in shown
+            ]
             if len(here) > len(shown):
                 lines.append(f"- … {len(here) - len(shown)} more")
             return "\n".join(lines), here[0].span
         if word is not None and word[0] in self.definitions():
             definition = self.definitions()[word[0]]
             made = [call for call in model.block_calls if call.name == word[0]]
-            params = sum(n.info.params for call in made for n in block_nodes(model, call.id))
+            members = block_members(model)
+            params = sum(n.info.params for call in made for n in members.get(call.id, ()))
             text = f"**{word[0]}**({', '.join(p.name for p in definition.params)}): block, called {len(made)} time{'s' if len(made) != 1 else ''}"
             place = definition.name_span
             if place.file is not None:
@@ -634,7 +638,8 @@ class Document:
                 out.append(f"- … {len(nodes) - MAX_INSTANCES} more")
             out.append("")
             out.append("first of them:")
-        for node in nodes if len({tuple(c.id for c in n.blocks) for n in nodes}) == 1 else [first]:
+        explained = nodes if len({tuple(c.id for c in n.blocks) for n in nodes}) == 1 else [first]
+        for node in explained[:MAX_INSTANCES]:  # a repeat's rounds, each with its own shapes
             info = node.info
             out.append(f"**{node.name}** ({node.keras_type}{', implicit' if node.implicit else ''})")
             out.append(f"- output: `{shape_text(node.shape)}`")
@@ -653,6 +658,8 @@ class Document:
                 if info.macs:
                     out += [f"MACs:   {t}" for t in parts["macs"]]
                 out.append("```")
+        if len(explained) > MAX_INSTANCES:
+            out.append(f"… {len(explained) - MAX_INSTANCES:,} more rounds of this layer")
         return "\n".join(out)
 
     # Completion

@@ -79,7 +79,11 @@ def test_the_server_reads_only_the_cnn_files_a_document_uses(client, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("hunter2_password\n")
     (tmp_path / "link.cnn").symlink_to(secret)
-    lines = ['use "secret.txt"', 'use "link.cnn"', 'use "/dev/zero"']
+    (tmp_path / "device.cnn").symlink_to("/dev/zero")
+    (tmp_path / "folder.cnn").mkdir()
+    (tmp_path / "outer.cnn").write_text('use "secret.txt"\n')  # a used file that uses the secret
+    lines = ['use "secret.txt"', 'use "link.cnn"', 'use "/dev/zero"', 'use "device.cnn"', 'use "folder.cnn"']
+    lines.append('use "outer.cnn"')
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "fifo.cnn")
         lines.append('use "fifo.cnn"')

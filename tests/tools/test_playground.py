@@ -90,6 +90,21 @@ def test_hover_explain_emit_and_diagram():
     assert "conv" in labels
 
 
+def test_a_diagram_past_its_bound_is_refused_with_its_reason_not_as_a_model_error():
+    # 2^10 calls of b0 at level 11: at --depth 11 each is one box, with the input 1,025, past the 1,000
+    text = "def b0(): relu\n" + "".join(f"def b{i}(): b{i - 1}()|b{i - 1}()\n" for i in range(1, 12)) + "input 8\nb11()\n"
+    playground = Playground()
+    assert playground.analyse(text)["model"] is not None
+    answer = playground.diagram(text, 11)
+    assert answer["dot"] is None
+    assert answer["refused"].startswith("the diagram at --depth 11 would have 1,025 boxes, more than the 1,000")
+    assert "give --depth" in answer["refused"]
+    # the page shows that reason, not "the model has an error"
+    script = (Path(__file__).resolve().parents[2] / "web" / "src" / "main.js").read_text(encoding="utf-8")
+    diagram_branch = script[script.index('activeTab === "diagram"') :]
+    assert "answer.refused ??" in diagram_branch[: diagram_branch.index("loadViz")]
+
+
 def test_a_text_with_an_error_has_no_code_but_hovers_above_it():
     text = LENET + "conv 8 99x99\n"
     playground = Playground()

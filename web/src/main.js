@@ -422,7 +422,10 @@ async function refreshActiveTab() {
     const answer = await analyser.request("diagram", text, depth).catch((e) => ({ bug: e.message }));
     if (!current()) return;
     if (!answer.dot) {
-      $("#diagram").textContent = answer.bug ? `cnndsl hit a bug: ${answer.bug}` : "(the model has an error: see the diagnostics)";
+      // a diagram past MAX_DIAGRAM_BOXES at the chosen depth is refused with its own reason, the model is fine
+      $("#diagram").textContent = answer.bug
+        ? `cnndsl hit a bug: ${answer.bug}`
+        : answer.refused ?? "(the model has an error: see the diagnostics)";
       return;
     }
     try {
