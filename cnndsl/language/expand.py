@@ -158,6 +158,10 @@ class ExpansionMemo:
         self.statements: tuple = ()  # the top-level statements, in order
         self.states: list[tuple] = []  # states[i]: after statements[:i]; see Expander.state
         self.records: list[StatementRecord] = []  # records[i]: what statements[i] read and made
+        # What each layer line bound to (Expander.bound_layers): by the line and its values, in the
+        # order of the graph, and by layer; both hold only the last graph's layers.
+        self.layers: dict[tuple, list] = {}
+        self.bindings: dict[int, tuple] = {}  # id of a layer -> (its key in `layers`, the line, its layers)
         self.graph: Graph | None = None
         self.named: dict = {}
         self.shapes: list = []
@@ -237,6 +241,10 @@ class Replay:
         self.moved: dict[int, int] = {}  # a node of the last expansion -> its node here
         self.taken: set[int] = set()  # the nodes here that `moved` gives
 
+    def ahead(self, statements) -> list[StatementRecord]:
+        """The records of those statements that the last expansion has."""
+        return [self.records[id(s)] for s in statements if id(s) in self.records]
+
     def run(self, expander: Expander, statement, current: int | None) -> tuple[StatementRecord, int | None] | None:
         """The statement's record and the tensor it ends with, replayed; None when it must be expanded."""
         record = self.records.get(id(statement))
@@ -245,6 +253,8 @@ class Replay:
         graph = expander.graph
         if len(graph.nodes) + len(record.nodes) > expander.max_layers or expander.work + record.work > expander.max_work:
             return None  # expanded, it fails on this file's bounds
+        if any(id(node.layer) in expander.in_use for node in record.nodes):
+            return None  # a statement expanded before it took one of its layers
         shift = len(graph.nodes) - record.nodes_before
         own = range(record.nodes_before, record.nodes_before + len(record.nodes))
         bound: dict[int, int] = {}
@@ -316,6 +326,7 @@ class Replay:
             return None
         self.moved.update(bound)
         self.taken.update(bound.values())
+        expander.in_use.update(id(node.layer) for node in nodes)
         graph.nodes.extend(nodes)
         graph.inputs += inputs
         graph.outputs += outputs
@@ -399,6 +410,10 @@ class Expander(Context):
         self.memo_states: list[tuple] | None = None  # this expansion's states, for the memo; None: not kept
         self.memo_records: list[StatementRecord] = []  # what each top-level statement read and made, for the memo
         self.recording: StatementRecord | None = None  # the top-level statement being expanded, while kept
+        self.bindings: dict[int, tuple] = {}  # this expansion's bound layers (see ExpansionMemo.bindings)
+        self.in_use: set[int] = set()  # ids of the layers of the memo's graph that this graph has
+        self.reserved: set[int] = set()  # ids of the layers of the statements still to be replayed
+        self.next_layer: dict[tuple, int] = {}  # key in ExpansionMemo.layers -> where to look next
         self.overrides = dict(params or {})
         self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
         self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
@@ -530,6 +545,8 @@ class Expander(Context):
         if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
             self.check_all_used()
         self.check_uncalled()
+        if self.memo is not None:
+            self.keep_layers(self.memo)
         if self.memo is not None and self.memo_states is not None:
             memo = self.memo
             memo.key, memo.statements, memo.states = self.memo_key, tuple(statements), self.memo_states
@@ -571,10 +588,15 @@ class Expander(Context):
             current = None
             self.memo_states = [self.state(current)]
         self.memo_records = memo.records[:start]
+        self.in_use = {id(node.layer) for node in self.graph.nodes}
         replay = Replay(memo, start, len(self.graph.nodes)) if memo.key == self.memo_key else None
+        if replay is not None:  # their layers are theirs: no other line takes them (see bound_layers)
+            self.reserved = {id(node.layer) for record in replay.ahead(statements[start:]) for node in record.nodes}
         for statement in statements[start:]:
             self.top_start = len(self.graph.nodes)
             replayed = replay.run(self, statement, current) if replay is not None else None
+            for old in replay.ahead((statement,)) if replay is not None else ():
+                self.reserved.difference_update(id(node.layer) for node in old.nodes)  # replayed, or free to take
             if replayed is not None:
                 record, current = replayed
             else:
@@ -1098,8 +1120,7 @@ class Expander(Context):
         kind = self.kind_of(stage)
         records: list = []
         positional, keywords = self.arguments(stage.args, env, sizes=True, worked=records)
-        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
-        worked = self.worked(records, bound, env) if records else ()
+        layers = self.bound_layers(stage, kind, positional, keywords, records, env)
         if stage.kind == "input":
             if current is not None:
                 raise StructureProblem(
@@ -1109,14 +1130,65 @@ class Expander(Context):
                 )
         elif current is None:
             raise MissingInput(stage.span)
-        for layer in bound.lower():
-            layer.conventions = self.conventions
-            if worked:
-                layer.worked = worked
+        for layer in layers:
             current = self.add(layer, () if current is None else (current,))
         if stage.kind == "input":
             self.graph.inputs.append(current)
         return current
+
+    def bound_layers(self, stage: ast.Layer, kind, positional, keywords, records: list, env: Env) -> tuple:
+        """The layers a layer line stands for, bound to its evaluated arguments. With the memo, a line
+        given the same values (spans and all, and the same values for its computed arguments' names)
+        as in the last expansion takes the layers bound then: binding reads nothing else. Each goes to
+        one node, as a fresh binding's would."""
+        key = None
+        memo = self.memo
+        if memo is not None:
+            reads = []
+            for span, parts, _ in records:
+                values: dict = {}
+                for part in parts:
+                    captured(part, env, self, values)
+                reads.append((span, tuple(map(id, parts)), tuple(values.items())))
+            key = (id(stage), kind, self.conventions, tuple(positional), tuple(keywords), tuple(reads))
+            try:
+                kept = memo.layers.get(key, ())
+            except TypeError:  # a value that cannot be a key (a list): bound afresh
+                kept, key = (), None
+            if kept:
+                i = self.next_layer.get(key, 0)
+                while i < len(kept) and (
+                    kept[i][1] is not stage or id(kept[i][2][0]) in self.in_use or id(kept[i][2][0]) in self.reserved
+                ):
+                    i += 1  # a layer this graph has (or a statement still to be replayed) goes to no other node
+                self.next_layer[key] = i + 1
+                if i < len(kept):
+                    self.in_use.update(id(layer) for layer in kept[i][2])
+                    return kept[i][2]
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
+        worked = self.worked(records, bound, env) if records else ()
+        layers = tuple(bound.lower())
+        for layer in layers:
+            layer.conventions = self.conventions
+            if worked:
+                layer.worked = worked
+        if key is not None and layers:
+            entry = (key, stage, layers)
+            for layer in layers:
+                self.bindings[id(layer)] = entry
+        return layers
+
+    def keep_layers(self, memo: ExpansionMemo) -> None:
+        """The bound layers of this graph, for the next expansion's `bound_layers`, in the graph's order."""
+        layers: dict[tuple, list] = {}
+        bindings: dict[int, tuple] = {}
+        for node in self.graph.nodes:
+            entry = self.bindings.get(id(node.layer)) or memo.bindings.get(id(node.layer))
+            if entry is not None and node.shares is None:
+                bindings[id(node.layer)] = entry
+                if node.layer is entry[2][0]:
+                    layers.setdefault(entry[0], []).append(entry)
+        memo.layers, memo.bindings = layers, bindings
 
     def kind_of(self, stage: ast.Layer) -> type[LayerKind]:
         """The layer kind a layer line names; an unknown name or a merge written as a layer is an error."""

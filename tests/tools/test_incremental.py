@@ -138,8 +138,11 @@ def test_a_block_call_with_other_arguments_replays_the_statements_after_it():
     edited = Document(_digit(text, "stack(128, 4)", "stack(128, 5)"), cache=cache)
     assert edited.model.total == first.model.total + 65_664 + 147_584 + 66_048 + 3_072
     assert len(edited.model.nodes) == len(first.model.nodes) + 10
-    last = 3 * 10 + 6 * 10 + 3  # the nodes of stack(256, 6) and stack(512, 3) and the head, from the end
-    assert all(new.layer is old.layer for new, old in zip(edited.model.nodes[-last:-3], first.model.nodes[-last:-3]))
+    # A stack's first block has 12 layers (the shortcut's conv and bn, three convs with their bns, two
+    # relus, the add and its relu), each other block 10: stack(256, 6) and stack(512, 3) end the model
+    # before its two head layers (gap, dense).
+    stacks = slice(-(12 + 5 * 10) - (12 + 2 * 10) - 2, -2)
+    assert all(new.layer is old.layer for new, old in zip(edited.model.nodes[stacks], first.model.nodes[stacks]))
     assert _state(edited) == _state(Document(edited.source.text))
 
 
@@ -156,3 +159,17 @@ def test_a_number_near_the_top_keeps_what_the_layers_below_inferred():
     tail = edited.model.nodes[-100:]
     assert all(new.info is old.info for new, old in zip(tail, first.model.nodes[-100:]))
     assert _state(edited) == _state(Document(edited.source.text))
+
+
+def test_a_label_on_an_earlier_tensor_after_a_broken_text_keeps_no_typed_node():
+    """`x: (... | (@stem))` renames the node of `stem`'s statement. Moved below the line that reads `@x`,
+    the text is broken (the statements above the error are kept); moved back, the kept `stem` node is
+    renamed `x` again: its typed node from the last inference (named `stem`) must not be taken."""
+    cache = ParseCache()
+    lines = EVERY_READ.rstrip("\n").split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("x:"))
+    broken = "\n".join(lines[:at] + lines[at + 1 :] + [lines[at]]) + "\n"
+    for text in (EVERY_READ, broken, EVERY_READ):
+        document = Document(text, cache=cache)
+        assert _state(document) == _state(Document(text))
+    assert [n.name for n in document.model.nodes if n.name in ("x", "stem")] == ["x"]
