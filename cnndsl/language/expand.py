@@ -154,7 +154,7 @@ class ExpansionMemo:
     earlier one (a label put on a tensor an earlier statement made)."""
 
     def __init__(self):
-        self.key: tuple | None = None  # (definitions, params, conventions) the states are for
+        self.key: tuple | None = None  # (used files, params, conventions) the states are for
         self.statements: tuple = ()  # the top-level statements, in order
         self.states: list[tuple] = []  # states[i]: after statements[:i]; see Expander.state
         self.records: list[StatementRecord] = []  # records[i]: what statements[i] read and made
@@ -166,13 +166,14 @@ class ExpansionMemo:
         self.named: dict = {}
         self.shapes: list = []
 
-    def resumable(self, key: tuple, statements) -> int:
-        """How many leading statements the next expansion takes from here."""
+    def resumable(self, key: tuple, statements, definitions: dict) -> int:
+        """How many leading statements the next expansion takes from here: the same statements, calling
+        the same blocks."""
         if self.key is None or self.key != key:
             return 0
         shared = 0
-        for new, old in zip(statements, self.statements):
-            if new is not old:
+        for new, old, record in zip(statements, self.statements, self.records):
+            if new is not old or not _same_definitions(record, definitions):
                 break
             shared += 1
         return shared
@@ -193,7 +194,7 @@ class StatementRecord:
 
     __slots__ = (
         "statement", "current", "nodes_before", "calls_before", "work_before", "globals", "counts",
-        "events", "called", "replayable", "nodes", "inputs", "outputs", "training", "after", "flowing",
+        "events", "called", "definitions", "replayable", "nodes", "inputs", "outputs", "training", "after", "flowing",
         "globals_after", "work", "calls",
     )  # fmt: skip
 
@@ -205,6 +206,7 @@ class StatementRecord:
         self.counts = (len(graph.inputs), len(graph.outputs), len(graph.training))
         self.events: list[tuple] = []
         self.called: set[str] = set()  # the blocks it called
+        self.definitions: dict[str, object] = {}  # each name it looked up among the blocks -> what it found
         self.replayable = not isinstance(statement, ast.Use)
 
     def probe(self, graph: Graph, tensor: int | None) -> None:
@@ -220,6 +222,39 @@ class StatementRecord:
         self.globals_after = dict(expander.globals)
         self.work, self.calls = expander.work - self.work_before, expander.call_count - self.calls_before
         return self
+
+
+class _Definitions(dict):
+    """The blocks by name. Each name a top-level statement asks about (a block or not) is noted in its
+    record, with the definition it found: replayed, the statement must find the same ones."""
+
+    __slots__ = ("expander",)
+
+    def __init__(self, expander: Expander):
+        super().__init__()
+        self.expander = expander
+
+    def note(self, name: str) -> None:
+        recording = self.expander.recording
+        if recording is not None and name not in recording.definitions:
+            recording.definitions[name] = dict.get(self, name)
+
+    def __contains__(self, name) -> bool:
+        self.note(name)
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name):
+        self.note(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name, default=None):
+        self.note(name)
+        return dict.get(self, name, default)
+
+
+def _same_definitions(record: StatementRecord, definitions: dict) -> bool:
+    """Whether every name the statement asked about names the same block (or none) here."""
+    return all(dict.get(definitions, name) is found for name, found in record.definitions.items())
 
 
 class _Unmatched(Exception):
@@ -250,6 +285,8 @@ class Replay:
         record = self.records.get(id(statement))
         if record is None or not record.replayable or record.globals != expander.globals:
             return None
+        if not _same_definitions(record, expander.definitions):
+            return None  # a block it calls (or a name it took for a layer) is defined otherwise now
         graph = expander.graph
         if len(graph.nodes) + len(record.nodes) > expander.max_layers or expander.work + record.work > expander.max_work:
             return None  # expanded, it fails on this file's bounds
@@ -409,7 +446,6 @@ class Expander(Context):
         self.memo_key: tuple | None = None
         self.memo_states: list[tuple] | None = None  # this expansion's states, for the memo; None: not kept
         self.memo_records: list[StatementRecord] = []  # what each top-level statement read and made, for the memo
-        self.recording: StatementRecord | None = None  # the top-level statement being expanded, while kept
         self.bindings: dict[int, tuple] = {}  # this expansion's bound layers (see ExpansionMemo.bindings)
         self.in_use: set[int] = set()  # ids of the layers of the memo's graph that this graph has
         self.reserved: set[int] = set()  # ids of the layers of the statements still to be replayed
@@ -421,7 +457,8 @@ class Expander(Context):
         self.errors = errors
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.broken_blocks = frozenset(broken_blocks)
-        self.definitions: dict[str, ast.Definition] = {}
+        self.recording: StatementRecord | None = None  # the top-level statement being expanded, while kept
+        self.definitions: dict[str, ast.Definition] = _Definitions(self)
         self.library = library
         self.used: dict[int, object] = {}  # id of each `use` statement read -> its language.modules.Module
         self.modules: list = []  # the used modules, each once, in the order their definitions are taken
@@ -577,8 +614,8 @@ class Expander(Context):
         if memo is None:
             self.memo_states = None
             return self.statements(statements, None, self.globals, top=True)
-        self.memo_key = (self.program.definitions, tuple(self.modules), self.overrides, self.conventions)
-        start = memo.resumable(self.memo_key, statements)
+        self.memo_key = (tuple(self.modules), self.overrides, self.conventions)
+        start = memo.resumable(self.memo_key, statements, self.definitions)
         while start and not self.fits(memo.states[start]):
             start -= 1
         if start:

@@ -173,3 +173,22 @@ def test_a_label_on_an_earlier_tensor_after_a_broken_text_keeps_no_typed_node():
         document = Document(text, cache=cache)
         assert _state(document) == _state(Document(text))
     assert [n.name for n in document.model.nodes if n.name in ("x", "stem")] == ["x"]
+
+
+def test_an_edit_inside_a_def_replays_the_statements_that_do_not_call_it():
+    """NASNet's `squeeze` with a 3x3 `same` convolution instead of 1x1 (the shapes stay): the statements
+    that call it are expanded again, the cells (`normal`, `reduce`), which do not, are replayed with
+    their layers; the model is the one made from nothing, each squeeze's conv with 9 times the weights."""
+    cache = ParseCache()
+    text = EXAMPLES["nasnet_mobile"]
+    first = Document(text, cache=cache)
+    edited = Document(_digit(text, "relu | conv c 1 same nobias | bn3", "relu | conv c 3 same nobias | bn3"), cache=cache)
+    pairs = list(zip(first.model.nodes, edited.model.nodes))
+    assert len(pairs) == len(first.model.nodes) == len(edited.model.nodes)
+    cells = [(old, new) for old, new in pairs if new.blocks and new.blocks[0].name in ("normal", "reduce")]
+    squeezes = [(old, new) for old, new in pairs if new.blocks and new.blocks[0].name == "squeeze"]
+    assert cells and squeezes
+    assert all(new.layer is old.layer for old, new in cells)
+    convs = [(old, new) for old, new in squeezes if new.layer.keyword == "conv"]
+    assert convs and all(new.info.params == 9 * old.info.params for old, new in convs)  # no bias: k·k·in·out
+    assert _state(edited) == _state(Document(edited.source.text))
