@@ -20,6 +20,7 @@ warnings of the statements above the first changed one, kept from the last).
 
 from __future__ import annotations
 
+import re
 import statistics
 import sys
 import time
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from lsp_client import Client  # noqa: E402
 
 from cnndsl import analyze  # noqa: E402
+from cnndsl.core.errors import CnnError  # noqa: E402
 from cnndsl.tools.editor import Document, ParseCache  # noqa: E402
 
 EXAMPLES = ("resnet50", "nasnet_mobile")
@@ -64,26 +66,79 @@ def main() -> None:
         measure((ROOT / "examples" / f"{name}.cnn").read_text(), edits, root)
 
 
+def _digit_edit(lines: list[str], rows, text: str) -> tuple[int, int, str] | None:
+    """(line, column, digit): the first digit on one of `rows` whose change leaves the file without an error."""
+    for row in rows:
+        for match in re.finditer(r"(?<![\w.])\d", lines[row].split("#")[0]):  # a number's first digit, not a label's
+            column, char = match.start(), match.group()
+            digit = str((int(char) + 1) % 10)
+            edited = lines[:row] + [lines[row][:column] + digit + lines[row][column + 1 :]] + lines[row + 1 :]
+            try:
+                analyze("\n".join(edited))
+            except CnnError:
+                continue
+            return row, column, digit
+    return None
+
+
+def real_edits(text: str) -> dict[str, tuple[int, int, str]]:
+    """Where each kind of real edit is made: (line, column, the digit typed over the one there)."""
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("input"))
+    top = [i for i in range(start, len(lines)) if lines[i] and not lines[i][0].isspace()]
+    calls = [i for i in top if re.search(r"^(\w+:\s*)?(@\w+\s*\|\s*)?(\w+:\s*)?[A-Za-z_]\w*\([^)]*\d", lines[i])]
+    inside = [i for i in range(start) if lines[i].startswith((" ", "\t")) and not lines[i].lstrip().startswith("#")]
+    head = max(i for i, line in enumerate(lines) if "dense 1000" in line)
+    found = {
+        "head": (head, lines[head].index("1000") + 3, "1"),
+        "top": _digit_edit(lines, [i for i in top if i > start], text),
+        "call": _digit_edit(lines, calls, text),
+        "def": _digit_edit(lines, inside, text),
+    }
+    return {kind: place for kind, place in found.items() if place is not None}
+
+
+REAL = {
+    "head": "a digit of the head's width",
+    "top": "a digit near the top",
+    "call": "a block call's argument",
+    "def": "a digit inside a def",
+}
+
+
 def measure(text: str, edits: int, root: str | None = None) -> None:
     model = analyze(text)
     print(f"model: {len(model.nodes)} layers, {text.count(chr(10))} lines")
     lines = text.split("\n")
-    head = max(i for i, line in enumerate(lines) if "dense 1000" in line)
-    width = lines[head].index("1000") + 3  # the last digit of 1000
+    places = real_edits(text)
+    for kind, (row, column, digit) in places.items():
+        print(f"  {REAL[kind]}: line {row + 1}, `{lines[row].strip()[:60]}`, column {column + 1} -> {digit}")
 
-    uncached, cached = [], []
-    cache = ParseCache()
-    Document(text, cache=cache)
+    def typed(kind: str, i: int) -> str:
+        row, column, digit = places[kind]
+        if i % 2:
+            return text
+        edited = list(lines)
+        edited[row] = lines[row][:column] + digit + lines[row][column + 1 :]
+        return "\n".join(edited)
+
+    uncached = []
     for i in range(10):
-        edited = text.replace("dense 1000", "dense 1001" if i % 2 == 0 else "dense 1000")
         start = time.perf_counter()
-        Document(edited)
+        Document(typed("head", i))
         uncached.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        Document(edited, cache=cache)
-        cached.append((time.perf_counter() - start) * 1000)
-    print(f"in process, whole file parsed:          {best_and_median(uncached)}")
-    print(f"in process, the editor's cache:         {best_and_median(cached)}")
+    print(f"in process, from nothing:                        {best_and_median(uncached)}")
+    for kind in places:
+        cache = ParseCache()
+        Document(text, cache=cache)
+        cached, cpu_cached = [], []
+        for i in range(20):
+            edited = typed(kind, i)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            Document(edited, cache=cache).diagnostics()
+            cached.append((time.perf_counter() - start) * 1000)
+            cpu_cached.append((time.process_time() - start_cpu) * 1000)
+        print(f"in process, cached, {REAL[kind] + ':':28s}{best_and_median(cached)}; CPU {best_and_median(cpu_cached)}")
 
     # the other checkout's package first on the path, as `python -m cnndsl lsp` from it would have it
     start = f"import sys; sys.path.insert(0, {root!r}); sys.argv[0] = 'cnndsl'; from cnndsl.cli import main; sys.exit(main())"
@@ -94,36 +149,34 @@ def measure(text: str, edits: int, root: str | None = None) -> None:
     client.notification("textDocument/publishDiagnostics")
     state = {"version": 1}
     cpu: dict[str, list[float]] = {}  # the server's CPU time per edit, by kind of edit
+    wall: dict[str, list[float]] = {}
     pid = client.process.pid
 
-    def timed(change, kind: str) -> float:
+    def timed(change, kind: str) -> None:
         state["version"] += 1
         start, start_cpu = time.perf_counter(), server_cpu_ms(pid)
         client.change(uri, state["version"], [change])
         while client.notification("textDocument/publishDiagnostics")["version"] != state["version"]:
             pass
         cpu.setdefault(kind, []).append(server_cpu_ms(pid) - start_cpu)
-        return (time.perf_counter() - start) * 1000
+        wall.setdefault(kind, []).append((time.perf_counter() - start) * 1000)
 
-    digit = [
-        timed({"range": _range(head, width, head, width + 1), "text": "1" if i % 2 == 0 else "0"}, "digit")
-        for i in range(edits)
-    ]
+    for kind, (row, column, digit) in places.items():
+        for i in range(edits):
+            timed({"range": _range(row, column, row, column + 1), "text": lines[row][column] if i % 2 else digit}, kind)
+    head = places["head"][0]
     end = len(lines[head])
-    space = [
+    for i in range(edits):
         timed({"range": _range(head, end, head, end + (i % 2)), "text": " " if i % 2 == 0 else ""}, "space")
-        for i in range(edits)
-    ]
-    def newlines(line: int) -> list[float]:
-        return [
+
+    def newlines(line: int, kind: str) -> None:
+        for i in range(10):
             timed(
                 {"range": _range(line, 0, line, 0), "text": "\n"}
                 if i % 2 == 0
                 else {"range": _range(line, 0, line + 1, 0), "text": ""},
-                f"newline {line}",
+                kind,
             )
-            for i in range(10)
-        ]
 
     # halfway between the input and the last line (the blocks' defs come before the input), before a
     # top-level statement there: a line a new one could start on
@@ -131,9 +184,10 @@ def measure(text: str, edits: int, root: str | None = None) -> None:
     middle = next(
         i for i in range((start + len(lines)) // 2, len(lines)) if lines[i] and not lines[i][0].isspace()
     )
-    halfway = newlines(middle)
-    newline = newlines(1)
+    newlines(middle, "halfway")
+    newlines(1, "above")
     bursts = []
+    head, width, _ = places["head"]
     for _ in range(5):
         for i in range(13):
             if i:
@@ -147,13 +201,17 @@ def measure(text: str, edits: int, root: str | None = None) -> None:
             pass
         bursts.append((time.perf_counter() - last) * 1000)
     client.close()
-    print(f"server, a digit of the head's width:    {best_and_median(digit)} ({len(digit)} edits)")
-    print(f"server, a space at the end of a line:   {best_and_median(space)} ({len(space)} edits)")
-    print(f"server, a new line halfway down:        {best_and_median(halfway)} ({len(halfway)} edits)")
-    print(f"server, a new line above the model:     {best_and_median(newline)} ({len(newline)} edits)")
-    print(f"server, 13 edits 30 ms apart, last one: {best_and_median(bursts)} ({len(bursts)} bursts)")
-    for kind, label in (("digit", "a digit"), ("space", "a space"), (f"newline {middle}", "a new line halfway"), ("newline 1", "a new line above")):
-        print(f"server CPU per edit, {label + ':':22s}{best_and_median(cpu[kind])}")
+    labels = {
+        **REAL,
+        "space": "a space at the end of a line",
+        "halfway": "a new line halfway down",
+        "above": "a new line above the model",
+    }
+    for kind in wall:
+        print(f"server, {labels[kind] + ':':32s}{best_and_median(wall[kind])} ({len(wall[kind])} edits)")
+    print(f"server, {'13 edits 30 ms apart, last one:':32s}{best_and_median(bursts)} ({len(bursts)} bursts)")
+    for kind in cpu:
+        print(f"server CPU per edit, {labels[kind] + ':':32s}{best_and_median(cpu[kind])}")
 
 
 def _range(a, b, c, d) -> dict:

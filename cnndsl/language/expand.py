@@ -27,7 +27,7 @@ from ..core.errors import (
     did_you_mean,
 )
 from ..core.limits import MAX_CALL_DEPTH, MAX_LAYERS, MAX_NESTING, MAX_WORK, WORK_PER_WRITTEN_STAGE
-from ..core.records import dataclass, field
+from ..core.records import dataclass, field, replace
 from ..core.source import Span
 from ..layers import REGISTRY, LayerKind, Value
 from ..layers.base import keras_layer_hint, keras_layer_word
@@ -145,30 +145,280 @@ def _reject_literal_product(arg) -> None:
 
 class ExpansionMemo:
     """The last expansion of a file, kept between keystrokes (the editor's): the expander's state after
-    each of its top-level statements. The next expansion of the same blocks and params starts after
-    the statements it shares with it, on the same graph nodes; what it gives is the same as without.
+    each of its top-level statements, and what each statement made and read (StatementRecord). The
+    next expansion of the same blocks and params starts after the statements it shares with it, on the
+    same graph nodes; after that, a statement it shares whose reads this expansion answers alike is
+    replayed, not expanded (see Replay). What it gives is the same as without.
 
     Only an expansion without errors is kept, and only when no statement changed a node made by an
     earlier one (a label put on a tensor an earlier statement made)."""
 
     def __init__(self):
-        self.key: tuple | None = None  # (definitions, params, conventions) the states are for
+        self.key: tuple | None = None  # (used files, params, conventions) the states are for
         self.statements: tuple = ()  # the top-level statements, in order
         self.states: list[tuple] = []  # states[i]: after statements[:i]; see Expander.state
+        self.records: list[StatementRecord] = []  # records[i]: what statements[i] read and made
+        # What each layer line bound to (Expander.bound_layers): by the line and its values, in the
+        # order of the graph, and by layer; both hold only the last graph's layers.
+        self.layers: dict[tuple, list] = {}
+        self.bindings: dict[int, tuple] = {}  # id of a layer -> (its key in `layers`, the line, its layers)
         self.graph: Graph | None = None
         self.named: dict = {}
         self.shapes: list = []
 
-    def resumable(self, key: tuple, statements) -> int:
-        """How many leading statements the next expansion takes from here."""
+    def resumable(self, key: tuple, statements, definitions: dict) -> int:
+        """How many leading statements the next expansion takes from here: the same statements, calling
+        the same blocks."""
         if self.key is None or self.key != key:
             return 0
         shared = 0
-        for new, old in zip(statements, self.statements):
-            if new is not old:
+        for new, old, record in zip(statements, self.statements, self.records):
+            if new is not old or not _same_definitions(record, definitions):
                 break
             shared += 1
         return shared
+
+
+# What a top-level statement read of the expansion around it, in order (StatementRecord.events):
+# (_LOOKUP, label, result): a label looked up among the top-level labels, and the tensor it gave;
+# (_DEFINE, label, taken, named): a label given, `taken` when one of that name was there already;
+# (_PROBE, tensor, output, training): whether a tensor was already an output (of earlier statements).
+_LOOKUP, _DEFINE, _PROBE = 0, 1, 2
+
+
+class StatementRecord:
+    """One top-level statement's expansion: the state it started from, what it read of what earlier
+    statements made, and what it added. A statement that reads nothing else (no `in.c`, no `reuse`, no
+    field of an earlier node: `replayable`) depends on node ids only through these reads, so renumbered
+    consistently its nodes are those of the same statement expanded on a renumbered state."""
+
+    __slots__ = (
+        "statement", "current", "nodes_before", "calls_before", "work_before", "globals", "counts",
+        "events", "called", "definitions", "replayable", "nodes", "inputs", "outputs", "training", "after", "flowing",
+        "globals_after", "work", "calls",
+    )  # fmt: skip
+
+    def __init__(self, expander: Expander, statement, current: int | None):
+        graph = expander.graph
+        self.statement, self.current = statement, current
+        self.nodes_before, self.calls_before, self.work_before = len(graph.nodes), expander.call_count, expander.work
+        self.globals = dict(expander.globals)
+        self.counts = (len(graph.inputs), len(graph.outputs), len(graph.training))
+        self.events: list[tuple] = []
+        self.called: set[str] = set()  # the blocks it called
+        self.definitions: dict[str, object] = {}  # each name it looked up among the blocks -> what it found
+        self.replayable = not isinstance(statement, ast.Use)
+
+    def probe(self, graph: Graph, tensor: int | None) -> None:
+        """`| output` asks whether the tensor is an output already: of the earlier statements, that is a read."""
+        _, outputs, training = self.counts
+        self.events.append((_PROBE, tensor, tensor in graph.outputs[:outputs], tensor in graph.training[:training]))
+
+    def finish(self, expander: Expander, current: int | None) -> StatementRecord:
+        graph, (inputs, outputs, training) = expander.graph, self.counts
+        self.nodes = graph.nodes[self.nodes_before :]
+        self.inputs, self.outputs, self.training = graph.inputs[inputs:], graph.outputs[outputs:], graph.training[training:]
+        self.after, self.flowing = current, expander.flowing
+        self.globals_after = dict(expander.globals)
+        self.work, self.calls = expander.work - self.work_before, expander.call_count - self.calls_before
+        return self
+
+
+class _Definitions(dict):
+    """The blocks by name. Each name a top-level statement asks about (a block or not) is noted in its
+    record, with the definition it found: replayed, the statement must find the same ones."""
+
+    __slots__ = ("expander",)
+
+    def __init__(self, expander: Expander):
+        super().__init__()
+        self.expander = expander
+
+    def note(self, name: str) -> None:
+        recording = self.expander.recording
+        if recording is not None and name not in recording.definitions:
+            recording.definitions[name] = dict.get(self, name)
+
+    def __contains__(self, name) -> bool:
+        self.note(name)
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name):
+        self.note(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name, default=None):
+        self.note(name)
+        return dict.get(self, name, default)
+
+
+def _same_definitions(record: StatementRecord, definitions: dict) -> bool:
+    """Whether every name the statement asked about names the same block (or none) here."""
+    return all(dict.get(definitions, name) is found for name, found in record.definitions.items())
+
+
+class _Unmatched(Exception):
+    """A read of a recorded statement that this expansion answers otherwise: the statement is expanded."""
+
+
+class Replay:
+    """Replays the last expansion's top-level statements on this expansion's state.
+
+    `moved` renumbers the last expansion's nodes: those of the statements resumed keep their ids
+    (below `kept`); another one that a replayed statement read is bound, one to one, to the node here
+    that answered the same read (the tensor flowing in, a label's tensor); a replayed statement's own
+    nodes move by the difference in node count. A statement is replayed only when each of its reads
+    is answered alike under that renumbering."""
+
+    def __init__(self, memo: ExpansionMemo, start: int, kept: int):
+        self.records = {id(record.statement): record for record in memo.records[start:]}
+        self.kept = kept
+        self.moved: dict[int, int] = {}  # a node of the last expansion -> its node here
+        self.taken: set[int] = set()  # the nodes here that `moved` gives
+
+    def ahead(self, statements) -> list[StatementRecord]:
+        """The records of those statements that the last expansion has."""
+        return [self.records[id(s)] for s in statements if id(s) in self.records]
+
+    def run(self, expander: Expander, statement, current: int | None) -> tuple[StatementRecord, int | None] | None:
+        """The statement's record and the tensor it ends with, replayed; None when it must be expanded."""
+        record = self.records.get(id(statement))
+        if record is None or not record.replayable or record.globals != expander.globals:
+            return None
+        if not _same_definitions(record, expander.definitions):
+            return None  # a block it calls (or a name it took for a layer) is defined otherwise now
+        graph = expander.graph
+        if len(graph.nodes) + len(record.nodes) > expander.max_layers or expander.work + record.work > expander.max_work:
+            return None  # expanded, it fails on this file's bounds
+        if any(id(node.layer) in expander.in_use for node in record.nodes):
+            return None  # a statement expanded before it took one of its layers
+        shift = len(graph.nodes) - record.nodes_before
+        own = range(record.nodes_before, record.nodes_before + len(record.nodes))
+        bound: dict[int, int] = {}
+
+        def match(old: int | None, new: int | None) -> None:
+            """A tensor the statement read from outside it: `old` there, `new` here."""
+            if old is None or new is None:
+                if old is not new:
+                    raise _Unmatched
+            elif old in own:
+                if new != old + shift:
+                    raise _Unmatched
+            elif old < self.kept:
+                if new != old:
+                    raise _Unmatched
+            else:
+                known = self.moved.get(old, bound.get(old))
+                if known is None:
+                    if new < self.kept or new in self.taken or new in bound.values():
+                        raise _Unmatched
+                    bound[old] = known = new
+                if known != new:
+                    raise _Unmatched
+
+        def renumber(old: int | None) -> int | None:
+            if old is None or old < self.kept:
+                return old
+            if old in own:
+                return old + shift
+            new = self.moved.get(old, bound.get(old))
+            if new is None:
+                raise _Unmatched
+            return new
+
+        labels: dict[str, _Named] = {}  # the labels it gives that were not given before, renumbered
+        events: list[tuple] = []
+        try:
+            match(record.current, current)
+            for event in record.events:
+                if event[0] == _LOOKUP:
+                    _, label, result = event
+                    found = labels.get(label) or expander.named.get(label)
+                    if found is None:
+                        raise _Unmatched
+                    match(result, found.result)
+                    events.append((_LOOKUP, label, found.result))
+                elif event[0] == _DEFINE:
+                    _, label, taken, named = event
+                    if (label in labels or label in expander.named) != taken:
+                        raise _Unmatched
+                    moved = _Named(named.first + shift, named.stop + shift, renumber(named.entry), renumber(named.result), named.span)
+                    if not taken:
+                        labels[label] = moved
+                    events.append((_DEFINE, label, taken, moved))
+                else:
+                    _, tensor, output, training = event
+                    new = renumber(tensor)
+                    if tensor not in own and ((new in graph.outputs) != output or (new in graph.training) != training):
+                        raise _Unmatched
+                    events.append((_PROBE, new, output, training))
+            inputs = [renumber(i) for i in record.inputs]
+            outputs = [renumber(i) for i in record.outputs]
+            training = [renumber(i) for i in record.training]
+            after, flowing = renumber(record.after), renumber(record.flowing)
+            calls = expander.call_count - record.calls_before
+            same = shift == 0 and calls == 0 and all(renumber(i) == i for node in record.nodes for i in node.inputs)
+            nodes = record.nodes if same else self.renumbered(record.nodes, renumber, shift, calls)
+        except _Unmatched:
+            return None
+        self.moved.update(bound)
+        self.taken.update(bound.values())
+        expander.in_use.update(id(node.layer) for node in nodes)
+        graph.nodes.extend(nodes)
+        graph.inputs += inputs
+        graph.outputs += outputs
+        graph.training += training
+        expander.named.update(labels)
+        expander.globals.clear()
+        expander.globals.update(record.globals_after)
+        expander.called |= record.called
+        expander.work += record.work
+        expander.call_count += record.calls
+        expander.flowing = flowing
+        unchanged = (current, after, flowing, events, inputs, outputs, training) == (
+            record.current, record.after, record.flowing, record.events, record.inputs, record.outputs, record.training
+        )
+        if same and unchanged:
+            return record, after
+        replayed = StatementRecord.__new__(StatementRecord)
+        for name in StatementRecord.__slots__:
+            setattr(replayed, name, getattr(record, name))
+        replayed.current, replayed.nodes_before = current, record.nodes_before + shift
+        replayed.calls_before, replayed.work_before = record.calls_before + calls, expander.work - record.work
+        replayed.counts = (len(graph.inputs) - len(inputs), len(graph.outputs) - len(outputs), len(graph.training) - len(training))
+        replayed.events, replayed.nodes = events, nodes
+        replayed.inputs, replayed.outputs, replayed.training = inputs, outputs, training
+        replayed.after, replayed.flowing = after, flowing
+        return replayed, after
+
+    @staticmethod
+    def renumbered(nodes: list[GraphNode], renumber, shift: int, calls: int) -> list[GraphNode]:
+        """Copies of a statement's nodes with their ids, inputs and block calls renumbered."""
+        blocks: dict[int, BlockCall] = {}
+
+        def moved(call: BlockCall) -> BlockCall:
+            new = blocks.get(id(call))
+            if new is None:
+                new = blocks[id(call)] = call if not calls else replace(call, id=call.id + calls)
+            return new
+
+        return [
+            GraphNode(
+                node.id + shift,
+                node.layer,
+                tuple(renumber(i) for i in node.inputs),
+                node.label,
+                node.label_span,
+                node.label_depth,
+                node.called_from,
+                renumber(node.shares),
+                node.span,
+                tuple(moved(call) for call in node.blocks),
+                node.rounds,
+                node.guessed,
+            )
+            for node in nodes
+        ]
 
 
 def _is_number(value) -> bool:
@@ -195,6 +445,11 @@ class Expander(Context):
         self.top_start = 0  # the first node of the top-level statement being expanded
         self.memo_key: tuple | None = None
         self.memo_states: list[tuple] | None = None  # this expansion's states, for the memo; None: not kept
+        self.memo_records: list[StatementRecord] = []  # what each top-level statement read and made, for the memo
+        self.bindings: dict[int, tuple] = {}  # this expansion's bound layers (see ExpansionMemo.bindings)
+        self.in_use: set[int] = set()  # ids of the layers of the memo's graph that this graph has
+        self.reserved: set[int] = set()  # ids of the layers of the statements still to be replayed
+        self.next_layer: dict[tuple, int] = {}  # key in ExpansionMemo.layers -> where to look next
         self.overrides = dict(params or {})
         self.globals: dict[str, Value] = {}  # the file's params, lets and top-level loop variables
         self.flowing: int | None = None  # the tensor flowing into the statement being expanded (`in.c`)
@@ -202,7 +457,8 @@ class Expander(Context):
         self.errors = errors
         self.calls: list[tuple[str, Span]] = []  # the block calls being expanded, outermost first
         self.broken_blocks = frozenset(broken_blocks)
-        self.definitions: dict[str, ast.Definition] = {}
+        self.recording: StatementRecord | None = None  # the top-level statement being expanded, while kept
+        self.definitions: dict[str, ast.Definition] = _Definitions(self)
         self.library = library
         self.used: dict[int, object] = {}  # id of each `use` statement read -> its language.modules.Module
         self.modules: list = []  # the used modules, each once, in the order their definitions are taken
@@ -326,9 +582,12 @@ class Expander(Context):
         if not self.errors:  # after an error, a tensor left unused may be one the failed stage would have read
             self.check_all_used()
         self.check_uncalled()
+        if self.memo is not None:
+            self.keep_layers(self.memo)
         if self.memo is not None and self.memo_states is not None:
             memo = self.memo
             memo.key, memo.statements, memo.states = self.memo_key, tuple(statements), self.memo_states
+            memo.records = self.memo_records
             memo.graph, memo.named, memo.shapes = self.graph, self.named, self.shapes
         return self.graph
 
@@ -355,8 +614,8 @@ class Expander(Context):
         if memo is None:
             self.memo_states = None
             return self.statements(statements, None, self.globals, top=True)
-        self.memo_key = (self.program.definitions, tuple(self.modules), self.overrides, self.conventions)
-        start = memo.resumable(self.memo_key, statements)
+        self.memo_key = (tuple(self.modules), self.overrides, self.conventions)
+        start = memo.resumable(self.memo_key, statements, self.definitions)
         while start and not self.fits(memo.states[start]):
             start -= 1
         if start:
@@ -365,9 +624,26 @@ class Expander(Context):
         else:
             current = None
             self.memo_states = [self.state(current)]
+        self.memo_records = memo.records[:start]
+        self.in_use = {id(node.layer) for node in self.graph.nodes}
+        replay = Replay(memo, start, len(self.graph.nodes)) if memo.key == self.memo_key else None
+        if replay is not None:  # their layers are theirs: no other line takes them (see bound_layers)
+            self.reserved = {id(node.layer) for record in replay.ahead(statements[start:]) for node in record.nodes}
         for statement in statements[start:]:
             self.top_start = len(self.graph.nodes)
-            current = self.statements((statement,), current, self.globals, top=True)
+            replayed = replay.run(self, statement, current) if replay is not None else None
+            for old in replay.ahead((statement,)) if replay is not None else ():
+                self.reserved.difference_update(id(node.layer) for node in old.nodes)  # replayed, or free to take
+            if replayed is not None:
+                record, current = replayed
+            else:
+                self.recording = StatementRecord(self, statement, current)
+                try:
+                    current = self.statements((statement,), current, self.globals, top=True)
+                    record = self.recording.finish(self, current)
+                finally:
+                    self.recording = None
+            self.memo_records.append(record)
             if self.memo_states is not None:
                 self.memo_states.append(self.state(current))
         return current
@@ -523,6 +799,8 @@ class Expander(Context):
         """`in.c`'s tensor: its shape, inferring the nodes made so far that no earlier `in.` asked about."""
         if self.flowing is None:
             return None
+        if self.recording is not None:
+            self.recording.replayable = False  # it read the shapes of earlier statements' nodes
         nodes, shapes = self.graph.nodes, self.shapes
         # The layers' own shape rules, as `infer` applies them; a layer that fails here fails there the same way.
         for node in nodes[len(shapes) : self.flowing + 1]:
@@ -687,6 +965,8 @@ class Expander(Context):
         found = next((scope[word] for scope in reversed(self.call_named) if word in scope), None)
         if found is None:
             found = self.named.get(word)
+            if found is not None and self.recording is not None:
+                self.recording.events.append((_LOOKUP, word, found.result))
         if found is None:
             hint = did_you_mean(word, list(self.named)) or "name a layer first, as in `stem: conv 32 3`"
             raise UnknownReference(f"no earlier layer or block call is named `{word}`", span, hint)
@@ -714,6 +994,8 @@ class Expander(Context):
 
     def nested_stage(self, stage: ast.Stage, current: int | None, env: Env) -> int | None:
         if isinstance(stage, ast.Unparsed):
+            if self.recording is not None:
+                self.recording.replayable = False
             result = self.failed(stage.span, None if stage.starts_input else current)
             for label in stage.labels:
                 named = _Named(result, result + 1, current, result, stage.span)
@@ -775,6 +1057,8 @@ class Expander(Context):
             if result is None or len(self.graph.nodes) == before:
                 raise BadArgument("only a layer can be named", stage.label_span)
             node = self.graph.nodes[result]
+            if result < self.top_start and self.recording is not None:
+                self.recording.replayable = False  # it reads (and may change) an earlier statement's node
             if result < self.top_start and node.shares is None:
                 # a label on a tensor an earlier statement made: that statement's nodes are not as the memo has them
                 self.memo_states = None
@@ -795,6 +1079,8 @@ class Expander(Context):
             named = _Named(before, len(self.graph.nodes), current, result, stage.label_span)
             if self.call_named:
                 scope.setdefault(stage.label, named)
+            if self.recording is not None:
+                self.recording.events.append((_DEFINE, stage.label, stage.label in self.named, named))
             self.named.setdefault(stage.label, named)
             return result
         raise TypeError(stage)  # pragma: no cover - the grammar has no other stages
@@ -852,6 +1138,8 @@ class Expander(Context):
             if current is None:
                 raise MissingInput(stage.span)
             if stage.kind == OUTPUT:
+                if self.recording is not None:
+                    self.recording.probe(self.graph, current)
                 marked = current in self.graph.outputs
                 if marked and (current in self.graph.training) != train:
                     raise BadArgument(
@@ -869,8 +1157,7 @@ class Expander(Context):
         kind = self.kind_of(stage)
         records: list = []
         positional, keywords = self.arguments(stage.args, env, sizes=True, worked=records)
-        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
-        worked = self.worked(records, bound, env) if records else ()
+        layers = self.bound_layers(stage, kind, positional, keywords, records, env)
         if stage.kind == "input":
             if current is not None:
                 raise StructureProblem(
@@ -880,14 +1167,65 @@ class Expander(Context):
                 )
         elif current is None:
             raise MissingInput(stage.span)
-        for layer in bound.lower():
-            layer.conventions = self.conventions
-            if worked:
-                layer.worked = worked
+        for layer in layers:
             current = self.add(layer, () if current is None else (current,))
         if stage.kind == "input":
             self.graph.inputs.append(current)
         return current
+
+    def bound_layers(self, stage: ast.Layer, kind, positional, keywords, records: list, env: Env) -> tuple:
+        """The layers a layer line stands for, bound to its evaluated arguments. With the memo, a line
+        given the same values (spans and all, and the same values for its computed arguments' names)
+        as in the last expansion takes the layers bound then: binding reads nothing else. Each goes to
+        one node, as a fresh binding's would."""
+        key = None
+        memo = self.memo
+        if memo is not None:
+            reads = []
+            for span, parts, _ in records:
+                values: dict = {}
+                for part in parts:
+                    captured(part, env, self, values)
+                reads.append((span, tuple(map(id, parts)), tuple(values.items())))
+            key = (id(stage), kind, self.conventions, tuple(positional), tuple(keywords), tuple(reads))
+            try:
+                kept = memo.layers.get(key, ())
+            except TypeError:  # a value that cannot be a key (a list): bound afresh
+                kept, key = (), None
+            if kept:
+                i = self.next_layer.get(key, 0)
+                while i < len(kept) and (
+                    kept[i][1] is not stage or id(kept[i][2][0]) in self.in_use or id(kept[i][2][0]) in self.reserved
+                ):
+                    i += 1  # a layer this graph has (or a statement still to be replayed) goes to no other node
+                self.next_layer[key] = i + 1
+                if i < len(kept):
+                    self.in_use.update(id(layer) for layer in kept[i][2])
+                    return kept[i][2]
+        bound = kind.bind(stage.kind, positional, keywords, stage.span, self.conventions)
+        worked = self.worked(records, bound, env) if records else ()
+        layers = tuple(bound.lower())
+        for layer in layers:
+            layer.conventions = self.conventions
+            if worked:
+                layer.worked = worked
+        if key is not None and layers:
+            entry = (key, stage, layers)
+            for layer in layers:
+                self.bindings[id(layer)] = entry
+        return layers
+
+    def keep_layers(self, memo: ExpansionMemo) -> None:
+        """The bound layers of this graph, for the next expansion's `bound_layers`, in the graph's order."""
+        layers: dict[tuple, list] = {}
+        bindings: dict[int, tuple] = {}
+        for node in self.graph.nodes:
+            entry = self.bindings.get(id(node.layer)) or memo.bindings.get(id(node.layer))
+            if entry is not None and node.shares is None:
+                bindings[id(node.layer)] = entry
+                if node.layer is entry[2][0]:
+                    layers.setdefault(entry[0], []).append(entry)
+        memo.layers, memo.bindings = layers, bindings
 
     def kind_of(self, stage: ast.Layer) -> type[LayerKind]:
         """The layer kind a layer line names; an unknown name or a merge written as a layer is an error."""
@@ -916,6 +1254,8 @@ class Expander(Context):
             )
         if current is None:
             raise MissingInput(stage.span)
+        if self.recording is not None:
+            self.recording.replayable = False  # it reads the earlier layers it applies again
         named = self.lookup(stage.args[0].id, stage.args[0].span, env)
         copies: dict[int, int] = {} if named.entry is None else {named.entry: current}
         for original in self.graph.nodes[named.first : named.stop]:
@@ -997,6 +1337,8 @@ class Expander(Context):
     def call(self, stage: ast.Call, current: int | None, env: Env, given=None) -> int | None:
         definition = self.definition_of(stage)
         self.called.add(stage.name)
+        if self.recording is not None:
+            self.recording.called.add(stage.name)
         active = [name for name, _ in self.calls]
         if stage.name in active:
             chain = " -> ".join([*active[active.index(stage.name) :], stage.name])

@@ -294,12 +294,15 @@ def _label_in_block_called_again(name: str, label_span: Span, blocks: tuple, oth
 class InferenceMemo:
     """The last inference of a file's graph, kept between keystrokes (the editor's). A graph that starts
     with the same node objects (ExpansionMemo gives them) takes their typed nodes from here: inference
-    goes node by node and each reads only the nodes before it, so they are the ones it would make."""
+    goes node by node and each reads only the nodes before it, so they are the ones it would make.
+    After them, a layer object met before on inputs of the same shapes takes what it inferred then
+    (`infos`): a layer's rule reads only the layer and those shapes."""
 
     def __init__(self):
         self.graph_nodes: list = []
         self.typed: list[TypedNode] = []
         self.new_id: dict[int, int] = {}
+        self.infos: dict[int, tuple] = {}  # id of a layer -> (the layer, its input shapes, what they gave)
 
     def shared(self, graph: Graph) -> int:
         """How many leading graph nodes are the last graph's own."""
@@ -331,6 +334,8 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
     totals = [0, 0]  # parameters and MACs so far, each bounded by MAX_TOTAL
     memo = memo if errors is None else None
     kept = memo.shared(graph) if memo is not None else 0
+    known = memo.infos if memo is not None else {}
+    infos: dict[int, tuple] = {}  # this inference's, for the next (the last one's are dropped: bounded by the graph)
 
     def take(typed: TypedNode, label, label_span) -> None:
         """A typed node from the memo, with the bookkeeping `place` did for it."""
@@ -344,6 +349,8 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
             namer.taken[typed.name] = (label_span or (typed.layer.span if not label else None), typed.blocks)
         else:
             uses[typed.shares] = uses.get(typed.shares, 0) + 1
+        if not typed.implicit:
+            infos[id(typed.layer)] = (typed.layer, typed.in_shapes, info)
         nodes.append(typed)
 
     for node in graph.nodes[:kept]:
@@ -365,11 +372,17 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         label_depth=0,
         rounds=(),
     ):
-        if layer.NEEDS_LAST_AXIS and any(shape and shape[-1] is None for shape in in_shapes):
-            raise _unknown_last_axis(layer, in_shapes, inputs, nodes)
-        info = layer.infer(in_shapes)
-        if info.shape and min((n for n in info.shape if n is not None), default=1) <= 0:
-            raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
+        before = known.get(id(layer))
+        if before is not None and before[0] is layer and before[1] == in_shapes:
+            info = before[2]  # it passed the checks below then
+        else:
+            if layer.NEEDS_LAST_AXIS and any(shape and shape[-1] is None for shape in in_shapes):
+                raise _unknown_last_axis(layer, in_shapes, inputs, nodes)
+            info = layer.infer(in_shapes)
+            if info.shape and min((n for n in info.shape if n is not None), default=1) <= 0:
+                raise ShapeProblem(f"this layer's output would be empty ({info.shape})", layer.span)
+        if memo is not None and not implicit:
+            infos[id(layer)] = (layer, in_shapes, info)
         _check_sizes(layer, info, totals)
         if shares is None and label and label_depth:
             layer_name = namer.scoped(label, label_span, blocks)
@@ -463,7 +476,7 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         if errors is not None and (any(i in tainted for i in read) or shares in tainted):
             tainted.add(new_id[node.id])
     if memo is not None:
-        memo.graph_nodes, memo.typed, memo.new_id = graph.nodes, nodes, new_id
+        memo.graph_nodes, memo.typed, memo.new_id, memo.infos = graph.nodes, nodes, new_id, infos
     return Model(
         tuple(nodes),
         tuple(new_id[i] for i in graph.outputs),

@@ -33,13 +33,31 @@ _IDEMPOTENT = {"relu", "relu6"}
 
 
 class LintMemo:
-    """Which nodes of the last model linted were quiet under the rules that read only the node and
-    its inputs (the editor's, between keystrokes). A node of the next model that is the same object
-    at the same place (InferenceMemo gives them), inputs and all, is not looked at by them again."""
+    """Which layers of the last model linted were quiet under the rules that read only a node and its
+    inputs (the editor's, between keystrokes). A node of the next model with the same layer and
+    inferred objects, on inputs with the same layer and inferred objects (InferenceMemo gives them),
+    is not looked at by those rules again."""
 
     def __init__(self):
-        self.nodes: tuple = ()
-        self.quiet: set[int] = set()
+        self.quiet: dict[int, tuple] = {}  # id of a quiet node's layer -> what those rules read of it
+
+
+def _local_reads(model: Model, node: TypedNode) -> tuple:
+    """What the local rules read: the node's input shapes, layer and inferred figures, and its inputs'."""
+    reads = [node.in_shapes, node.layer, node.info]
+    for j in node.inputs:
+        reads += (model.nodes[j].layer, model.nodes[j].info)
+    return tuple(reads)
+
+
+def _same(reads: tuple, before: tuple | None) -> bool:
+    """Whether the local rules read the same objects (and equal input shapes) as before."""
+    if before is None or len(reads) != len(before) or reads[0] != before[0]:
+        return False
+    for i in range(1, len(reads)):
+        if reads[i] is not before[i]:
+            return False
+    return True
 
 
 def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
@@ -61,23 +79,23 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
 
     outputs = set(model.outputs)
     total = model.total
-    before, was_quiet = (memo.nodes, memo.quiet) if memo is not None else ((), set())
-    quiet: set[int] = set()
+    was_quiet = memo.quiet if memo is not None else {}
+    quiet: dict[int, tuple] = {}
     for node in model.nodes:
         if node.shares is not None:
             continue  # a layer used again was looked at where it was first used
         if node.id in model.inputs:
             warning = _channels_first(node)
         else:
-            i, nodes = node.id, model.nodes
-            readers_of = readers.get(i, ())
-            if i in was_quiet and i < len(before) and before[i] is node and all(before[j] is nodes[j] for j in node.inputs):
-                quiet.add(i)
+            readers_of = readers.get(node.id, ())
+            reads = _local_reads(model, node) if memo is not None else None
+            if reads is not None and _same(reads, was_quiet.get(id(node.layer))):
+                quiet[id(node.layer)] = reads
                 warning = _bias_before_norm(node, readers_of) or _dominant(model, node, total)
             else:
                 local = (_dropped_border(model, node), _stacked_activation(model, node), _zero_epsilon(node))
-                if all(warning is None for warning in local):
-                    quiet.add(i)
+                if reads is not None and all(warning is None for warning in local):
+                    quiet[id(node.layer)] = reads
                 dropped, stacked, zero = local
                 warning = _bias_before_norm(node, readers_of) or dropped or stacked or _dominant(model, node, total) or zero
         if warning is not None:
@@ -92,7 +110,7 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
                 node,
             )
     if memo is not None:
-        memo.nodes, memo.quiet = model.nodes, quiet
+        memo.quiet = quiet
     return found
 
 

@@ -50,7 +50,7 @@ def analyze(
     from ..language.expand import expand
     from ..language.modules import Files, Library
     from ..language.parse import parse as parse_all
-    from .infer import infer
+    from .infer import InferenceMemo, infer
 
     # The syntax tree and the graph hold no reference cycles, but the cyclic
     # collector would walk all of them again and again as they grow: most of
@@ -64,6 +64,10 @@ def analyze(
                 model = infer(graph, name or model_name(source.filename))
             else:
                 graph = expand(program, params, memo=memo.expansion, library=library)
+                if memo.expansion.key is None:
+                    # a statement labelled a node an earlier one made (see ExpansionMemo): a node the
+                    # last inference typed may have changed since, so none of its typed nodes is kept
+                    memo.inference = InferenceMemo()
                 model = infer(graph, name or model_name(source.filename), memo=memo.inference)
             if library is not None:
                 library.done()
