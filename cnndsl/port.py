@@ -274,12 +274,15 @@ def torch_to_onnx(torch_model, onnx_model) -> None:
     """Copy the emitted PyTorch module's weights into the ONNX model `cnndsl emit --onnx` wrote
     from the same file, in place: each initializer is named as the module's state_dict names
     that tensor (`conv2d.weight`, `batch_normalization.running_var`). Then onnxruntime's output
-    on an NCHW input equals `torch_model.eval()`'s."""
+    on an NCHW input equals `torch_model.eval()`'s. The weights of layers that run only while
+    training (an `output train` head), which the inference graph lacks, are left where they are."""
     from onnx import numpy_helper
 
     initializers = {init.name: init for init in onnx_model.graph.initializer}
+    props = {p.key: p.value for p in onnx_model.metadata_props}
+    training_only = tuple(f"{prefix}." for prefix in props.get("cnndsl.training_only", "").split())
     for name, tensor in torch_model.state_dict().items():
-        if name.endswith("num_batches_tracked"):
+        if name.endswith("num_batches_tracked") or name.startswith(training_only):
             continue
         init = initializers.get(name)
         if init is None:

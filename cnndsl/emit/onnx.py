@@ -51,7 +51,7 @@ class OnnxGraph:
         self.nodes.append(self.helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
-    def weight(self, node, suffix: str, shape, fill: str = "uniform") -> str:
+    def weight(self, node, suffix: str, shape, fill: str | float = "uniform") -> str:
         """An initializer of `node`'s layer named as the PyTorch state_dict names it; shared layers share it."""
         name = f"{self.attributes[node.id]}.{suffix}"
         if name not in self.initializers:
@@ -61,7 +61,7 @@ class OnnxGraph:
                 bound = 1 / max(fan_in, 1) ** 0.5
                 value = self.rng.uniform(-bound, bound, size=shape).astype(np.float32)
             else:
-                value = np.full(shape, 1.0 if fill == "ones" else 0.0, dtype=np.float32)
+                value = np.full(shape, {"ones": 1.0, "zeros": 0.0}.get(fill, fill), dtype=np.float32)
             self.initializers[name] = value
             self.names.add(name)
         return name
@@ -149,9 +149,48 @@ def _conv(g, node, x, cin, cout, groups, bias, name, suffix="") -> str:
     return g.op("Conv", inputs, name, **attrs)
 
 
+def _deconv(g, node, x, name) -> str:
+    """ConvTranspose cut as Keras cuts the full output: `pads` where it cuts, `output_padding` where
+    it extends the end (a negative cut)."""
+    layer, r = node.layer, node.resolved
+    cin, filters = node.in_shapes[0][-1], layer["filters"]
+    weight = g.weight(node, "weight", (cin, filters, *r["kernel"]))  # PyTorch's (in, out, k...), as ONNX's
+    inputs = [x, weight] + ([g.weight(node, "bias", (filters,), "zeros")] if layer["bias"] else [])
+    before = [b for b, _ in r["crops"]]
+    after = [max(a, 0) for _, a in r["crops"]]
+    attrs = {"kernel_shape": list(r["kernel"]), "strides": list(r["stride"]), "dilations": list(r["dilation"])}
+    attrs["pads"] = before + after
+    if any(a < 0 for _, a in r["crops"]):
+        attrs["output_padding"] = [max(-a, 0) for _, a in r["crops"]]
+    y = g.op("ConvTranspose", inputs, name + ".conv", **attrs)
+    return activation(g, node, y, layer["activation"], name) if layer["activation"] else _rename(g, y, name)
+
+
+def _normalize(g, node, x, name) -> str:
+    """(x − mean) / max(√variance, 1e-7) per channel, as Keras's Normalization and the PyTorch helpers;
+    learned statistics are the module's buffers (mean, variance and Keras's count), fixed ones constants."""
+    np, layer = g.np, node.layer
+    c, rank = node.shape[-1], len(node.shape)
+    view = [c, *(1,) * (rank - 1)]
+    if layer.fixed:
+        mean, variance = (
+            g.constant(f"{name}.{word}", np.broadcast_to(np.array(layer[word]), (c,)).reshape(view), "float32")
+            for word in ("mean", "variance")
+        )
+    else:
+        shape = g.constant(name + ".view", view)
+        mean = g.op("Reshape", [g.weight(node, "mean", (c,), "zeros"), shape], name + ".mean")
+        variance = g.op("Reshape", [g.weight(node, "variance", (c,), "ones"), shape], name + ".variance")
+        g.weight(node, "count", (), "zeros")  # read by nothing: Keras's count of examples seen, a weight all the same
+    root = g.op("Sqrt", [variance], name + ".sqrt")
+    deviation = g.op("Max", [root, g.constant(name + ".epsilon", 1e-7, "float32")], name + ".deviation")
+    centred = g.op("Sub", [x, mean], name + ".centred")
+    return g.op("Div", [centred, deviation], name)
+
+
 def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
     """The ONNX nodes of one layer; the name of its output."""
-    from ..layers import REGISTRY, conv, core, merge, norm, pool, resize
+    from ..layers import REGISTRY, channels, conv, core, merge, norm, pool, resize
     from ..layers import activation as acts
 
     StochasticDepth = REGISTRY["droppath"]
@@ -171,6 +210,8 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
         bias = [g.weight(node, "1.bias", (layer["filters"],), "zeros")] if layer["bias"] else []
         y = g.op("Conv", [d, weight, *bias], name + ".pointwise", kernel_shape=[1] * node.resolved["rank"])
         return activation(g, node, y, layer["activation"], name) if layer["activation"] else _rename(g, y, name)
+    if isinstance(layer, conv.Deconv):
+        return _deconv(g, node, x, name)
     if isinstance(layer, core.Dense):
         n, units = in_shape[-1], layer["units"]
         weight = g.weight(node, "weight", (units, n))
@@ -302,6 +343,23 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
         if op == "Sum" and len(inputs) == 2:
             return g.op("Add", inputs, name)
         return g.op(op, inputs, name)
+    if isinstance(layer, norm.Normalize):
+        return _normalize(g, node, x, name)
+    if isinstance(layer, REGISTRY["layerscale"]):  # x·γ, γ in the PyTorch module's own shape
+        c, rank = node.shape[-1], len(node.shape)
+        torchvision = layer.conventions == "pytorch"
+        gamma = g.weight(node, "gamma", (c, *(1,) * (rank - 1)) if torchvision else (c,), float(layer["init"]))
+        if rank > 1 and not torchvision:
+            gamma = g.op("Reshape", [gamma, g.constant(name + ".view", [c, *(1,) * (rank - 1)])], name + ".gamma")
+        return g.op("Mul", [x, gamma], name)
+    if isinstance(layer, channels.ChannelShuffle):
+        order = g.constant(name + ".order", channels.shuffle_order(node.shape[-1], layer["groups"]))
+        return g.op("Gather", [x, order], name, axis=1)
+    if isinstance(layer, channels.Chunk):  # x.chunk(G, dim=1)[i]: channels i·C/G to (i + 1)·C/G
+        width = node.shape[-1]
+        starts = g.constant(name + ".starts", [layer["index"] * width])
+        ends = g.constant(name + ".ends", [(layer["index"] + 1) * width])
+        return g.op("Slice", [x, starts, ends, g.constant(name + ".axes", [1])], name)
     if layer.READS_INTEGERS:  # embedding: the table's rows for the ids (int64), channels moved to axis 1
         table = g.weight(node, "weight", (layer["vocab"], layer["dim"]))
         y = g.op("Gather", [table, x], name + ".gather", axis=0)
@@ -364,7 +422,11 @@ def build(model):
     graph = helper.make_graph(g.nodes, model.name, inputs, graph_outputs, initializers, value_info=value_info)
     proto = helper.make_model(graph, producer_name=PRODUCER, opset_imports=[helper.make_opsetid("", OPSET)])
     # whose defaults the layers follow, so that `cnndsl import` writes the file back under the same
-    helper.set_model_props(proto, {"cnndsl.defaults": model.input.layer.conventions})
+    props = {"cnndsl.defaults": model.input.layer.conventions}
+    left_out = sorted({g.attributes[i] for i in model.training_only if i in g.attributes})
+    if left_out:  # the PyTorch module's weights of layers run only while training, which this graph has not
+        props["cnndsl.training_only"] = " ".join(left_out)
+    helper.set_model_props(proto, props)
     proto.ir_version = 8  # opset 18's; onnxruntime 1.16 and later read it
     onnx.checker.check_model(proto, full_check=True)
     return proto

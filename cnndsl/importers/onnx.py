@@ -15,6 +15,7 @@ model), which comes in under Keras's.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from ..core.limits import MAX_IMPORT_FILE_BYTES, MAX_IMPORT_LAYERS
@@ -392,9 +393,7 @@ def _window_words(reader, node, kernel, strides, dilations, kind: str) -> list:
     shape = reader.shape(node.input[0])
     spatial = shape[2:] if shape is not None and len(shape) == rank + 2 else (None,) * rank
     effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
-    same = all(
-        n is not None and tuple(p) == same_pads(n, k, s) for n, k, s, p in zip(spatial, effective, strides, pairs)
-    )
+    same = all(tuple(p) == same_pads(n, k, s) for n, k, s, p in zip(spatial, effective, strides, pairs))
     symmetric = all(a == b for a, b in pairs)
     if same and (reader.conventions == "keras" or not symmetric or kind == "avgpool"):
         return words + [Value("p", "same")]
@@ -453,6 +452,57 @@ def conv(reader, node):
         reader.skipped.add(id(pointwise))
         return fuse_into(reader, node, pointwise, base, "sepconv", words)
     fuse(reader, node, "dwconv" if depthwise else "conv", words, ".conv")
+
+
+def conv_transpose(reader, node):
+    """ConvTranspose: `deconv`, whose `valid`/`same` and `outpad` cut (or extend) the full output
+    as its pads and output_padding do; other cuts are refused."""
+    a = _attrs(node)
+    dims = reader.weight_dims(node, 1)
+    if dims is None or len(dims) < 3:
+        raise Refused("a ConvTranspose without a weight cnndsl can read")
+    if int(a.get("group", 1)) != 1 or "output_shape" in a:
+        raise Refused("a grouped ConvTranspose, or one given its output shape")
+    _, filters, *kernel = dims
+    rank = len(kernel)
+    strides = [int(v) for v in a.get("strides", [1] * rank)]
+    dilations = [int(v) for v in a.get("dilations", [1] * rank)]
+    pads = [int(v) for v in a.get("pads", [0] * (2 * rank))]
+    extra = [int(v) for v in a.get("output_padding", [0] * rank)]
+    crops = tuple((pads[i], pads[rank + i] - extra[i]) for i in range(rank))
+    words: list = [Value("c", filters), _size(kernel, "k")]
+    if max(strides) > 1:
+        words += ["stride", _size(strides, "s")]
+    padding = _transpose_padding(kernel, strides, dilations, crops)
+    if padding is None:
+        raise Refused(
+            f"a ConvTranspose cut by pads {pads} and output padding {extra}",
+            "cnndsl's deconv cuts its output as Keras's `valid` or `same`, with `outpad`",
+        )
+    words += padding
+    if max(dilations) > 1:
+        words += ["dilation", _size(dilations, "d")]
+    if reader.weight_dims(node, 2) is None:
+        words.append("nobias")
+    fuse(reader, node, "deconv", words, ".conv")
+
+
+def _transpose_padding(kernel, strides, dilations, crops) -> list | None:
+    """The `same`/`outpad` words whose cuts (Keras's rule) are `crops`, or None."""
+    from ..layers.conv import transpose_crops
+
+    for padding in ("valid", "same"):
+        if transpose_crops(kernel, strides, dilations, padding, None) == crops:
+            return [Value("p", "same")] if padding == "same" else []
+        outpad = []
+        for i, (k, s, d) in enumerate(zip(kernel, strides, dilations)):
+            fits = [p for p in range(max(s, d)) if transpose_crops([k], [s], [d], padding, [p])[0] == crops[i]]
+            if not fits:
+                break
+            outpad.append(fits[0])
+        else:
+            return ([Value("p", "same")] if padding == "same" else []) + ["outpad", _size(outpad, "p")]
+    return None
 
 
 def fuse_into(reader, first, last, base: str, keyword: str, words: list) -> None:
@@ -702,12 +752,21 @@ def slice_(reader, node):
     starts, ends = reader.constant(node.input[1]), reader.constant(node.input[2])
     axes = reader.constant(node.input[3]) if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
     steps = reader.constant(node.input[4]) if len(node.input) > 4 and node.input[4] else [1] * len(starts)
-    if shape is None or any(d is None for d in shape[2:]) or set(steps) != {1}:
+    if shape is None or set(steps) != {1}:
         raise Refused("a Slice of a tensor of unknown size, or by steps")
     rank = len(shape)
     cuts = {int(axis) % rank: (int(s), int(e)) for axis, s, e in zip(axes, starts, ends)}
+    if set(cuts) == {1} and shape[1] is not None:  # one of equal groups of the channels: `chunk`
+        n = shape[1]
+        start, end = (max(0, min(n, v + n if v < 0 else v)) for v in cuts[1])
+        width = end - start
+        if width > 0 and not n % width and not start % width:
+            return reader.add(node, "chunk", [Value("g", n // width), Value("i", start // width)])
+        raise Refused("a Slice of the channels that is not one of equal groups", "cnndsl's chunk takes one of N groups")
     if any(axis < 2 for axis in cuts):
         raise Refused("a Slice of the batch or the channels; cnndsl crops the spatial axes")
+    if any(d is None for d in shape[2:]):
+        raise Refused("a Slice of a tensor of unknown size, or by steps")
     pairs = []
     for axis in range(2, rank):
         n = shape[axis]
@@ -724,6 +783,9 @@ def slice_(reader, node):
 def scaled(reader, node):
     """Mul by one number: `rescale` (with the Add of its offset after it), or the scaled branch of a
     `scaleadd` (a + s·b: an Add of another tensor and this one); a product of two tensors is `multiply`."""
+    gamma = per_channel_weight(reader, node)
+    if gamma is not None:
+        return layer_scale(reader, node, gamma)
     factors = [reader.scalar(name) for name in node.input]
     if all(f is None for f in factors):
         return product(reader, node)
@@ -793,6 +855,77 @@ def shifted(reader, node):
         [Value("scale", 1.0), "offset", Value("offset", offset)],
         inputs=[reader.input_of(node, offsets.index(None))],
     )
+
+
+def difference(reader, node):
+    """Sub: `subtract`; the start of a `normalize` in a file `cnndsl emit --onnx` wrote."""
+    if reader.written_as(node) == "normalize":
+        return normalization(reader, node)
+    return merge("subtract", binary=True)(reader, node)
+
+
+def normalization(reader, node):
+    """(x − mean) / max(√variance, 1e-7) as `emit --onnx` writes it: learned statistics are the
+    buffers `…mean` and `…variance` reshaped per channel; fixed ones are constants, read back."""
+    divide = reader.only_reader(node.output[0], "Div")
+    deviation = divide and reader.producer(divide.input[1])
+    root = deviation and reader.producer(deviation.input[0])
+    if divide is None or deviation is None or root is None or (deviation.op_type, root.op_type) != ("Max", "Sqrt"):
+        raise Refused("a normalize without its division by max(√variance, 1e-7)")
+    statistics = reader.producer(node.input[1])
+    if statistics is not None and statistics.op_type == "Reshape" and statistics.input[0] in reader.initializers:
+        words: list = []  # learned: Keras's adapt() sets them
+    else:
+        words = []
+        for word, name in (("mean", node.input[1]), ("variance", root.input[0])):
+            values = [float(f"{v:.6g}") for v in reader.constant(name)]
+            words += [word, *(Value(word, v) for v in (values[:1] if len(set(values)) == 1 else values))]
+    index = reader.add(node, "normalize", words)
+    reader.skipped.add(id(divide))
+    reader.tensor[divide.output[0]] = index
+
+
+def shuffle(reader, node):
+    """Gather of the channels in F.channel_shuffle's order: `shuffle G`."""
+    from ..layers.channels import shuffle_order
+
+    shape = reader.shape(node.input[0])
+    order = [int(v) for v in reader.constant(node.input[1])] if node.input[1] not in reader.tensor else None
+    axis = int(_attrs(node).get("axis", 0))
+    if shape is None or order is None or axis % len(shape) != 1 or shape[1] != len(order):
+        raise Refused("a Gather that is not a reordering of the channels", SUPPORTED_HINT)
+    channels = len(order)
+    groups = next((g for g in range(1, channels + 1) if not channels % g and shuffle_order(channels, g) == order), None)
+    if groups is None:
+        raise Refused("a reordering of the channels that is not a channel shuffle")
+    reader.add(node, "shuffle", [Value("g", groups)])
+
+
+def layer_scale(reader, node, gamma: str) -> None:
+    """x·γ with γ one learned factor per channel (a weight shaped (C,) or (C, 1, …)): `layerscale`."""
+    values = reader.array(gamma)
+    init = float(f"{float(values.reshape(-1)[0]):.6g}")
+    source = reader.input_of(node, 1 - list(node.input).index(gamma))
+    reader.add(node, "layerscale", [] if init == 1e-6 else [Value("init", init)], inputs=[source])
+
+
+def per_channel_weight(reader, node) -> str | None:
+    """The input of a Mul that is one factor per channel of the other input, if one is."""
+    for i, name in enumerate(node.input):
+        other = reader.shape(node.input[1 - i]) if len(node.input) == 2 else None
+        if other is None or name in reader.tensor:
+            continue
+        if name in reader.initializers:
+            dims = tuple(reader.initializers[name].dims)
+        elif name in reader.constants and reader.written_as(node) == "layerscale":
+            dims = reader.constants[name].shape
+        else:
+            continue
+        channels = other[1] if len(other) > 1 else None
+        shapes = [(channels, *(1,) * (len(other) - 2))] + [(channels,)] * (len(other) == 2)
+        if channels is not None and channels > 1 and tuple(dims) in shapes:
+            return name
+    return None
 
 
 def sigmoid(reader, node):
@@ -938,7 +1071,8 @@ def flatten(reader, node):
     name = reader.resolve(node.input[0])
     shape = reader.shape(name)
     producer = next((n for n in source if name in n.output), None)
-    channels_last = producer is not None and producer.op_type == "Transpose"
+    # a Transpose to channels last, not one whose output a layer already gives (layernorm's way back)
+    channels_last = producer is not None and producer.op_type == "Transpose" and name not in reader.tensor
     positions = 1
     for d in (shape or (None, None))[2:]:
         positions = None if d is None or positions is None else positions * d
@@ -1095,12 +1229,15 @@ FOLDS = {
     "Slice": _slice,
     "Transpose": lambda np, v, a: np.transpose(v[0], a.get("perm")),
     "Unsqueeze": lambda np, v, a: np.expand_dims(v[0], tuple(int(x) for x in (v[1] if len(v) > 1 else a["axes"]))),
+    "Sqrt": lambda np, v, a: np.sqrt(v[0]),
+    "Max": lambda np, v, a: functools.reduce(np.maximum, v),
     "Squeeze": lambda np, v, a: np.squeeze(v[0], tuple(int(x) for x in v[1])) if len(v) > 1 else np.squeeze(v[0]),
 }
 
 
 ONNX_RULES = {
     "Conv": conv,
+    "ConvTranspose": conv_transpose,
     "BatchNormalization": batchnorm,
     "Relu": relu,
     "Clip": clip,
@@ -1136,12 +1273,13 @@ ONNX_RULES = {
     "Dropout": dropout,
     "Add": shifted,
     "Sum": merge("add"),
-    "Sub": merge("subtract", binary=True),
+    "Sub": difference,
     "Mul": scaled,
     "Mean": merge("average"),
     "Max": merge("maximum"),
     "Min": merge("minimum"),
     "Concat": concat,
+    "Gather": shuffle,
     "Pad": pad,
     "Constant": constant,
 }
@@ -1149,6 +1287,7 @@ ONNX_RULES = {
 # What each operator becomes, for docs/importing.md.
 ONNX_WORDS = {
     "Conv": "`conv` (`dwconv` where each group is one input channel)",
+    "ConvTranspose": "`deconv` (cut as Keras's `valid` or `same`, with `outpad`)",
     "BatchNormalization": "`bn` (inference mode)",
     "Relu": "`relu`",
     "Clip": "`relu6` (from 0 to 6 only)",
@@ -1168,7 +1307,7 @@ ONNX_WORDS = {
     "Erf": "in a `gelu` (see `Div`)",
     "LayerNormalization": "`layernorm` (the last axis: the channels, between Transposes to channels last and back)",
     "Resize": "`upsample` by whole factors (nearest, floor; or bilinear, half pixels)",
-    "Slice": "`crop` (spatial axes, step 1)",
+    "Slice": "`crop` (spatial axes, step 1); `chunk` (one of equal groups of the channels)",
     "MaxPool": "`maxpool` (`same`, `pad`, `ceil`)",
     "AveragePool": "`avgpool` (padding left out of the averages)",
     "GlobalAveragePool": "`adaptivepool 1`",
@@ -1184,12 +1323,13 @@ ONNX_WORDS = {
     "Dropout": "`dropout`",
     "Add": "`add`; `rescale 1 offset o` with a number",
     "Sum": "`add`",
-    "Sub": "`subtract`",
-    "Mul": "`multiply`; `rescale` by a number (with an Add of its offset); with the Add after it, `scaleadd`",
+    "Sub": "`subtract`; with the Div after it, `normalize` (as `emit --onnx` writes it)",
+    "Mul": "`multiply`; `layerscale` by a weight per channel; `rescale` by a number (with an Add of its offset); with the Add after it, `scaleadd`",
     "Mean": "`average`",
     "Max": "`maximum`",
     "Min": "`minimum`",
     "Concat": "`concat` (along the channels)",
+    "Gather": "`shuffle` (the channels in a channel shuffle's order)",
     "Pad": "`zeropad` (zeros, spatial axes)",
     "Constant": "a constant read by another operator (pads, bounds)",
 }

@@ -18,6 +18,13 @@ class _ChannelLayer(LayerKind):
         return shape[-1] // groups
 
 
+def shuffle_order(channels: int, groups: int) -> list[int]:
+    """The input channel each output channel of F.channel_shuffle takes: the channels viewed as
+    (groups, channels/groups), transposed and flattened again."""
+    width = channels // groups
+    return [(o % groups) * width + o // groups for o in range(channels)]
+
+
 class ChannelShuffle(_ChannelLayer):
     KEYWORDS = ("shuffle", "channel_shuffle")
     ARGS = (Arg("groups", IntType(), positional=True, required=True, doc="channel groups", example="shuffle 2"),)

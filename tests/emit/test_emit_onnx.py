@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from emit_test_networks import NETWORKS
+from example_files import model_files
 from onnx_helpers import nchw_inputs, run_onnx, torch_module
 
 import cnndsl
@@ -26,14 +27,8 @@ pytestmark = pytest.mark.oracle
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Examples, Keras and torchvision style, that cover the zoo's block shapes.
-EXAMPLES = [
-    "examples/torchvision/resnet18.cnn",
-    "examples/torchvision/mobilenet_v2.cnn",
-    "examples/mobilenet.cnn",
-    "examples/lenet.cnn",
-    "examples/two_heads.cnn",
-]
+# Every example network, Keras and torchvision style, families at their own defaults.
+EXAMPLES = model_files()
 
 
 def check_against_torch(model, torch):
@@ -50,13 +45,18 @@ def check_against_torch(model, torch):
     compared = 0
     for node in model.layers:  # each layer's output under its own name, NCHW
         if node.name in shapes:
-            assert [d.dim_value for d in shapes[node.name]][1:] == [node.shape[-1], *node.shape[:-1]], node.name
+            dims = [d.dim_value if d.HasField("dim_value") else None for d in shapes[node.name]]
+            assert dims[1:] == [node.shape[-1], *node.shape[:-1]], node.name
             compared += 1
     assert compared >= len(model.layers) // 2
     module = torch_module(model, torch)
     torch_to_onnx(module, proto)
     initializers = {init.name for init in proto.graph.initializer}
-    assert {k for k in module.state_dict() if not k.endswith("num_batches_tracked")} <= initializers
+    left_out = tuple(f"{n}." for p in proto.metadata_props if p.key == "cnndsl.training_only" for n in p.value.split())
+    assert {k for k in module.state_dict() if not k.endswith("num_batches_tracked") and not k.startswith(left_out)} <= (
+        initializers
+    )
+    assert bool(left_out) == bool(model.training_only)
     inputs = nchw_inputs(model, torch)
     with torch.no_grad():
         expected = module(*inputs)
@@ -74,9 +74,9 @@ def test_network_runs_as_pytorch(name, torch):
     check_against_torch(cnndsl.analyze(NETWORKS[name], name=name), torch)
 
 
-@pytest.mark.parametrize("path", EXAMPLES)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_example_runs_as_pytorch(path, torch):
-    proto = check_against_torch(cnndsl.analyze_file(ROOT / path), torch)
+    proto = check_against_torch(cnndsl.analyze_file(path), torch)
     assert proto.producer_name == "cnndsl"
 
 
@@ -113,10 +113,10 @@ def test_unknown_sizes_pad_same_upper(torch):
 
 
 def test_unsupported_layer_is_located():
-    model = cnndsl.analyze("input 8x8x3\nconv 4 3\ndeconv 2 3", name="m")
+    model = cnndsl.analyze("input 8x8x3\nconv 4 3\nadaptivepool 4", name="m")  # 6 positions into 4 windows
     with pytest.raises(UnsupportedByTarget) as caught:
         build(model)
-    assert "`deconv`" in caught.value.message
+    assert "`adaptivepool`" in caught.value.message
     assert caught.value.span.line == 3
 
 
@@ -137,7 +137,7 @@ def test_cli_refuses_stdout_and_unsupported(tmp_path):
     result = cli("emit", "--onnx", "examples/lenet.cnn")
     assert result.returncode == 2 and "-o" in result.stderr
     source = tmp_path / "m.cnn"
-    source.write_text("input 8x8x3\ndeconv 2 3\n")
+    source.write_text("input 8x8x3\nadaptivepool 3\n")
     out = tmp_path / "m.onnx"
     result = cli("emit", "--onnx", str(source), "-o", str(out))
     assert result.returncode == 1 and "m.cnn:2:1" in result.stderr and "Traceback" not in result.stderr

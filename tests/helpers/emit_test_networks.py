@@ -94,4 +94,21 @@ NETWORKS = {
         gap
         dense 3
     """,
+    # Transposed convs cut as Keras cuts them (`same`, `valid` past the kernel, output padding, dilation),
+    # fixed and learned statistics, a learned factor per channel (of an image and of a vector), ShuffleNet's
+    # channel shuffle and chunk: what a U-Net, EfficientNet, ConvNeXt and ShuffleNet are made of.
+    "transposed_statistics_channels": """
+        input 5x4x4
+        normalize mean 0.5 0.4 0.3 0.2 variance 0.25 0.2 0.3 0.01
+        normalize mean 0.1 variance 4
+        normalize
+        deconv 6 3 stride 2 same relu
+        deconv 6 2 stride 2 nobias
+        deconv 4 3 stride 2 outpad 1
+        deconv 6 1 stride 3 same
+        deconv 6 3 stride 2 same outpad 0
+        deconv 6 3 dilation 2 swish
+        layerscale 0.5 | shuffle 3 | chunk 2 1 | shuffle 1
+        conv 4 3 stride 3 | gap | dense 4 | layerscale
+    """,
 }

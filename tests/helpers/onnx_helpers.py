@@ -24,9 +24,11 @@ def torch_module(model, torch, seed: int = 0):
     return module
 
 
-def nchw_inputs(model, torch, batch: int = 2, seed: int = 1):
+def nchw_inputs(model, torch, batch: int = 2, seed: int = 1, unknown: int = 67):
+    """Random NCHW inputs; an axis of unknown size (`input ?x?x3`) gets `unknown` positions, odd so
+    that a `same` padding with a stride is uneven."""
     generator = torch.Generator().manual_seed(seed)
-    shapes = [model.nodes[i].shape for i in model.inputs]
+    shapes = [[unknown if d is None else d for d in model.nodes[i].shape] for i in model.inputs]
     return [torch.randn(batch, s[-1], *s[:-1], generator=generator) for s in shapes]
 
 
