@@ -631,7 +631,8 @@ class TorchTarget(Target):
                 counts[base] = counts.get(base, 0) + 1
         seen: dict[str, int] = {}
         taken = Names(self.LOCAL_RESERVED)
-        taken.taken.update(labels.values())
+        for label in labels.values():
+            taken.add(label)
         scope.extra_names = {}
         for i, extra, base in bases:
             if i in labels:  # its fused activation: `squeeze_activation`, as torchvision's Fire has it

@@ -873,10 +873,8 @@ def normalization(reader, node):
     if divide is None or deviation is None or root is None or (deviation.op_type, root.op_type) != ("Max", "Sqrt"):
         raise Refused("a normalize without its division by max(√variance, 1e-7)")
     statistics = reader.producer(node.input[1])
-    if statistics is not None and statistics.op_type == "Reshape" and statistics.input[0] in reader.initializers:
-        words: list = []  # learned: Keras's adapt() sets them
-    else:
-        words = []
+    words: list = []  # learned statistics are not written: Keras's adapt() sets them
+    if statistics is None or statistics.op_type != "Reshape" or statistics.input[0] not in reader.initializers:
         for word, name in (("mean", node.input[1]), ("variance", root.input[0])):
             values = [float(f"{v:.6g}") for v in reader.constant(name)]
             words += [word, *(Value(word, v) for v in (values[:1] if len(set(values)) == 1 else values))]

@@ -380,9 +380,9 @@ class Replay:
         )
         if same and unchanged:
             return record, after
-        replayed = StatementRecord.__new__(StatementRecord)
-        for name in StatementRecord.__slots__:
-            setattr(replayed, name, getattr(record, name))
+        import copy  # the editor's path only: `summary` does not load it
+
+        replayed = copy.copy(record)
         replayed.current, replayed.nodes_before = current, record.nodes_before + shift
         replayed.calls_before, replayed.work_before = record.calls_before + calls, expander.work - record.work
         replayed.counts = (len(graph.inputs) - len(inputs), len(graph.outputs) - len(outputs), len(graph.training) - len(training))

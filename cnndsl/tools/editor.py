@@ -540,7 +540,7 @@ class Document:
             lines = [f"**{here[0].name}** block call" + (f", made {len(here)} times here" if len(here) > 1 else "")]
             members = block_members(model)
             lines += [
-                f"- {self._call_path(call)}: {call_figures(model, call, nodes=members.get(call.id, []))}" for call in shown
+                f"- {self._call_path(call)}: {call_figures(members.get(call.id, []))}" for call in shown
             ]
             if len(here) > len(shown):
                 lines.append(f"- … {len(here) - len(shown)} more")

@@ -135,13 +135,9 @@ def heading(model: Model, node: TypedNode) -> str:
     return f"{node.name} ({node.keras_type}{implicit}), {where}"
 
 
-def block_nodes(model: Model, call_id: int) -> list[TypedNode]:
-    return [node for node in model.nodes if any(call.id == call_id for call in node.blocks)]
-
-
 def block_members(model: Model) -> dict[int, list[TypedNode]]:
-    """Each block call's nodes, by call id, in one pass (`block_nodes` for every call would read the
-    whole model once per call: 16,000 calls of 8,000 layers)."""
+    """Each block call's nodes, by call id, in one pass (a pass over the model for each call would
+    read it 16,000 times for 16,000 calls)."""
     members: dict[int, list[TypedNode]] = {}
     for node in model.nodes:
         for call in node.blocks:
@@ -168,19 +164,16 @@ def call_ordinals(model: Model) -> dict[int, str]:
     }
 
 
-def subtotal(
-    model: Model, call, dtype: str = "float32", ordinals: dict[int, str] | None = None, members=None
-) -> str:
+def subtotal(model: Model, call, members: dict, dtype: str = "float32", ordinals: dict[int, str] | None = None) -> str:
     place = (ordinals or call_ordinals(model))[call.id]
     return f"subtotal of {call_label(call, model.source)} ({place}, {line_place(call.span)}): " + call_figures(
-        model, call, dtype, None if members is None else members[call.id]
+        members[call.id], dtype
     )
 
 
-def call_figures(model: Model, call, dtype: str = "float32", nodes: list[TypedNode] | None = None) -> str:
-    """A block call's layers, parameters, MACs, activations and output shape, in one line; `nodes`, the
-    call's (from `block_members`), when already known."""
-    nodes = block_nodes(model, call.id) if nodes is None else nodes
+def call_figures(nodes: list[TypedNode], dtype: str = "float32") -> str:
+    """A block call's layers (`nodes`, from `block_members`), parameters, MACs, activations and output
+    shape, in one line."""
     params = sum(own_params(n) for n in nodes)
     terms = [figure(own_params(n)) for n in nodes if own_params(n)]
     sum_text = f" = {' + '.join(terms)}" if 1 < len(terms) <= 12 else ""
@@ -221,7 +214,7 @@ def explain_text(
     for node in model.nodes:
         while open_calls and open_calls[-1] not in node.blocks:
             call = open_calls.pop()
-            out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype, ordinals, members), ""]
+            out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, members, dtype, ordinals), ""]
         for call in node.blocks[len(open_calls) :]:
             out += [
                 INDENT * len(open_calls)
@@ -232,7 +225,7 @@ def explain_text(
         out += [pad + line for line in explain_node(model, node, layout, dtype, batch)] + [""]
     while open_calls:
         call = open_calls.pop()
-        out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, dtype, ordinals, members), ""]
+        out += [INDENT * len(open_calls) + "└ " + subtotal(model, call, members, dtype, ordinals), ""]
     out += totals(model, dtype, batch or 1, optimizer)
     return "\n".join(out)
 

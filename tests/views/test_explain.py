@@ -119,9 +119,12 @@ def test_block_subtotals_read_the_model_once_not_once_per_call(monkeypatch):
     file) took 153 s; the calls' nodes are gathered in one pass now."""
     import cnndsl.views.explain as explain
 
-    monkeypatch.setattr(explain, "block_nodes", lambda *a: pytest.fail("a pass over the model per call"))
+    passes = []
+    gather = explain.block_members
+    monkeypatch.setattr(explain, "block_members", lambda model: passes.append(model) or gather(model))
     text = "def b0(): dense 4\n" + "".join(f"def b{i}(): b{i - 1}()|b{i - 1}()\n" for i in range(1, 4)) + "input 8\nb3()\n"
     out = explain_text(analyze(text))
+    assert len(passes) == 1, "a pass over the model per call"
     # b3 is 8 dense layers of 4 units: the first (8 + 1)·4 = 36 params, the other seven (4 + 1)·4 = 20
     assert "subtotal of b3() (call 1 of 1, line 6): 8 layers, params 176 = 36 + 20 + 20 + 20 + 20 + 20 + 20 + 20," in out
     assert "subtotal of b0() (call 8 of 8, line 2): 1 layer, params 20," in out
