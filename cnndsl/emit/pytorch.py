@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, kw, literal
+from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, is_identifier, kw, literal
 from ..layers.activation import Activation, ReLU6, module_form
 from .target import EXAMPLE_SIZE, Target, example_shape
 
@@ -624,7 +624,7 @@ class TorchTarget(Target):
                 bases.append((i, True, fused[0].lower()))
         # a label in the block's body names the layer in every call, as torchvision names them
         labels = {i: model.nodes[i].label for i in direct if model.nodes[i].label and model.nodes[i].shares is None}
-        labels = {i: label for i, label in labels.items() if label.isidentifier() and label not in MODULE_ATTRIBUTES}
+        labels = {i: label for i, label in labels.items() if is_identifier(label) and label not in MODULE_ATTRIBUTES}
         counts: dict[str, int] = {}
         for i, _, base in bases:
             if i not in labels:

@@ -146,3 +146,12 @@ def test_a_bare_input_is_a_model_too(keras, torch):
 def test_long_statements_are_already_ruff_formatted(text):
     model = cnndsl.analyze(text)
     assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []
+
+
+@pytest.mark.parametrize("label", ["or", "match", "class"])
+def test_a_keyword_label_inside_a_block_is_no_attribute_name(label):
+    """`self.or = ...` is a SyntaxError: found by the 2026-12-07 campaign (seed 2061882)."""
+    text = f"def blk0():\n    {label}: adaptiveavgpool size=3\ninput 4x4x4\nblk0()\nbn\nblk0()\n"
+    code = generate(cnndsl.analyze(text), "pytorch")
+    compile(code, "<pytorch>", "exec")
+    assert f"self.{label} =" not in code
