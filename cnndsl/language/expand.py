@@ -224,6 +224,22 @@ class StatementRecord:
         return self
 
 
+class _LayerKey:
+    """A layer line and its values, as a key of ExpansionMemo.layers: hashed once (its values' spans are
+    slow to hash, and each key is looked up again on every keystroke)."""
+
+    __slots__ = ("values", "hash")
+
+    def __init__(self, values: tuple):
+        self.values, self.hash = values, hash(values)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other) -> bool:
+        return self is other or (isinstance(other, _LayerKey) and self.hash == other.hash and self.values == other.values)
+
+
 class _Definitions(dict):
     """The blocks by name. Each name a top-level statement asks about (a block or not) is noted in its
     record, with the definition it found: replayed, the statement must find the same ones."""
@@ -1187,11 +1203,11 @@ class Expander(Context):
                 for part in parts:
                     captured(part, env, self, values)
                 reads.append((span, tuple(map(id, parts)), tuple(values.items())))
-            key = (id(stage), kind, self.conventions, tuple(positional), tuple(keywords), tuple(reads))
             try:
-                kept = memo.layers.get(key, ())
+                key = _LayerKey((id(stage), kind, self.conventions, tuple(positional), tuple(keywords), tuple(reads)))
             except TypeError:  # a value that cannot be a key (a list): bound afresh
-                kept, key = (), None
+                key = None
+            kept = memo.layers.get(key, ()) if key is not None else ()
             if kept:
                 i = self.next_layer.get(key, 0)
                 while i < len(kept) and (

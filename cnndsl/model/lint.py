@@ -39,6 +39,7 @@ class LintMemo:
     is not looked at by those rules again."""
 
     def __init__(self):
+        self.nodes: tuple = ()  # the last model's nodes
         self.quiet: dict[int, tuple] = {}  # id of a quiet node's layer -> what those rules read of it
 
 
@@ -79,8 +80,9 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
 
     outputs = set(model.outputs)
     total = model.total
-    was_quiet = memo.quiet if memo is not None else {}
+    was_quiet, before = (memo.quiet, memo.nodes) if memo is not None else ({}, ())
     quiet: dict[int, tuple] = {}
+    nodes = model.nodes
     for node in model.nodes:
         if node.shares is not None:
             continue  # a layer used again was looked at where it was first used
@@ -88,8 +90,16 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
             warning = _channels_first(node)
         else:
             readers_of = readers.get(node.id, ())
-            reads = _local_reads(model, node) if memo is not None else None
-            if reads is not None and _same(reads, was_quiet.get(id(node.layer))):
+            reads = was_quiet.get(id(node.layer)) if memo is not None else None
+            i = node.id
+            if reads is not None and i < len(before) and before[i] is node and all(before[j] is nodes[j] for j in node.inputs):
+                still = True  # the same node on the same inputs: the same reads
+            elif memo is not None:
+                reads, before_reads = _local_reads(model, node), reads
+                still = _same(reads, before_reads)
+            else:
+                still = False
+            if still:
                 quiet[id(node.layer)] = reads
                 warning = _bias_before_norm(node, readers_of) or _dominant(model, node, total)
             else:
@@ -110,7 +120,7 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
                 node,
             )
     if memo is not None:
-        memo.quiet = quiet
+        memo.nodes, memo.quiet = model.nodes, quiet
     return found
 
 
