@@ -151,6 +151,7 @@ class Reader:
                 if name in self.initializers:
                     uses[name] = uses.get(name, 0) + 1
         self.shared = {name for name, n in uses.items() if n > 1}
+        self.padded: dict[int, list] = {}  # a Conv or MaxPool node -> the pads of the Pad folded into it
         for node in nodes:
             for name in node.input:
                 self.readers.setdefault(name, []).append(node)
@@ -340,7 +341,7 @@ class Reader:
     def _flattens_channels_last(self) -> bool:
         for node in self.nodes:
             if node.op_type == "Transpose" and self.only_reader(node.output[0], "Flatten") is not None:
-                perm = list(_attrs(node).get("perm", []))
+                perm = _perm(node)
                 if len(perm) > 2 and perm == [0, *range(2, len(perm)), 1]:
                     return True
         return False
@@ -360,6 +361,12 @@ def _attrs(node) -> dict:
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _perm(node) -> list[int]:
+    """A Transpose's order, its negative axes counted from the end (torch's movedim(-1, 1))."""
+    perm = [int(p) for p in _attrs(node).get("perm", [])]
+    return [p % len(perm) for p in perm]
 
 
 def _size(values, role: str) -> Value:
@@ -382,7 +389,7 @@ def _window_words(reader, node, kernel, strides, dilations, kind: str) -> list:
         words += ["stride", _size(strides, "s")]
     auto = a.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
-    pads = list(a.get("pads", [0] * (2 * rank)))
+    pads = list(reader.padded.get(id(node)) or a.get("pads", [0] * (2 * rank)))
     if auto in ("SAME_UPPER",):
         return words + [Value("p", "same")]
     if auto not in ("NOTSET", "VALID"):
@@ -395,9 +402,9 @@ def _window_words(reader, node, kernel, strides, dilations, kind: str) -> list:
     effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
     same = all(tuple(p) == same_pads(n, k, s) for n, k, s, p in zip(spatial, effective, strides, pairs))
     symmetric = all(a == b for a, b in pairs)
-    if same and (reader.conventions == "keras" or not symmetric or kind == "avgpool"):
+    if same and (reader.conventions == "keras" or not symmetric or kind in ("avgpool", "sepconv")):
         return words + [Value("p", "same")]
-    if symmetric and kind != "avgpool":
+    if symmetric and kind not in ("avgpool", "sepconv"):
         return words + ["pad", _size([a for a, _ in pairs], "pad")]
     if same:
         return words + [Value("p", "same")]
@@ -439,6 +446,8 @@ def conv(reader, node):
         words.append("nobias")
     pointwise = reader.only_reader(node.output[0], "Conv")
     base = node.name[: -len(".depthwise")] if node.name.endswith(".depthwise") else None
+    if base is None and pointwise is not None and _sequential_pair(node, pointwise):
+        base = pointwise.name
     if (
         base
         and groups == cin and (cin > 1 or written == "sepconv")
@@ -447,7 +456,10 @@ def conv(reader, node):
         and pointwise.name in (base, base + ".pointwise")
     ):
         filters, *_ = reader.weight_dims(pointwise, 1)
-        words = [Value("c", filters)] + [w for w in words if w != "nobias"]
+        words = [_size(kernel, "k")] + (["mult", Value("m", cout // cin)] if cout != cin else [])
+        words += _window_words(reader, node, kernel, strides, dilations, "sepconv")
+        words += ["dilation", _size(dilations, "d")] if max(dilations) > 1 else []
+        words = [Value("c", filters)] + words
         words += [] if reader.weight_dims(pointwise, 2) is not None else ["nobias"]
         reader.skipped.add(id(pointwise))
         return fuse_into(reader, node, pointwise, base, "sepconv", words)
@@ -505,12 +517,25 @@ def _transpose_padding(kernel, strides, dilations, crops) -> list | None:
     return None
 
 
+def _sequential_pair(first, second) -> bool:
+    """Two convs as the emitted PyTorch writes a separable one, nn.Sequential(depthwise, pointwise):
+    torch.onnx.export names them `/sep/sep.0/Conv` and `/sep/sep.1/Conv`."""
+    one, two = first.name.split("/"), second.name.split("/")
+    return (
+        len(one) == len(two) >= 3
+        and one[:-2] == two[:-2]
+        and one[-2].endswith(".0")
+        and two[-2] == one[-2][:-2] + ".1"
+    )
+
+
 def fuse_into(reader, first, last, base: str, keyword: str, words: list) -> None:
     """A layer two ONNX nodes make (a separable conv), with its fused activation if any."""
     index = reader.graph.add(Layer(keyword, (), (reader.input_of(first),), None, first.name, first.op_type))
     reader.tensor[last.output[0]] = index
     after = reader.readers.get(last.output[0], [])
-    word = FUSED.get(after[0].op_type) if len(after) == 1 and after[0].name == base else None
+    functional = len(after) == 1 and _functional_after(reader, last, after[0]) and last.name.count("/") > 2
+    word = FUSED.get(after[0].op_type) if len(after) == 1 and (after[0].name == base or functional) else None
     if word and after[0].op_type in ("Softmax", "Clip"):
         word = None  # read as their own layers: rare after a separable conv
     if word:
@@ -536,11 +561,27 @@ FUSED = {
 }
 
 
+def _functional_after(reader, node, act) -> bool:
+    """Whether `act` is an activation called on the output of `node`'s module in the forward of the
+    module above it, `F.relu(self.conv(x))`: torch.onnx.export names each node by its module's path
+    (`/block/conv2d/Conv`, then `/block/Relu`). An activation module of its own (`/block/relu/Relu`)
+    stays a layer."""
+    if reader.written_by_cnndsl or not node.name.startswith("/") or not act.name.startswith("/"):
+        return False
+    scope = node.name.rpartition("/")[0]
+    return bool(scope) and act.name.rpartition("/")[0] == scope.rpartition("/")[0]
+
+
 def fuse(reader, node, keyword: str, words: list, suffix: str, inputs=None) -> None:
     """The layer, with the activation `cnndsl emit --onnx` wrote for its fused option (`conv 8 3 relu`:
-    nodes `conv2d.conv` then `conv2d`) folded back in; any other activation stays a layer."""
+    nodes `conv2d.conv` then `conv2d`) folded back in, or one the PyTorch module applies to its
+    layer's output (see _functional_after); any other activation stays a layer."""
     after = reader.readers.get(node.output[0], [])
     base = node.name[: -len(suffix)] if node.name.endswith(suffix) else None
+    if base is None and any(_functional_after(reader, node, a) for a in after):
+        base = after[0].name if len(after) == 1 else next(a.name for a in after if a.op_type == "Mul")
+        if len(after) == 2 and not all(_functional_after(reader, node, a) for a in after):
+            base = None
     if base and len(after) == 2 and {a.op_type for a in after} == {"Sigmoid", "Mul"}:  # a fused swish
         sig = next(a for a in after if a.op_type == "Sigmoid")
         mul = next(a for a in after if a.op_type == "Mul")
@@ -549,8 +590,8 @@ def fuse(reader, node, keyword: str, words: list, suffix: str, inputs=None) -> N
             reader.skipped.update((id(sig), id(mul)))
             reader.tensor[mul.output[0]] = index
             return
-    found = gelu_of(reader, node.output[0]) if base else None
-    if found is not None and found[1].name == base:  # a fused gelu: `dense 8 gelu`
+    found = gelu_of(reader, node.output[0]) if base or not reader.written_by_cnndsl else None
+    if found is not None and (found[1].name == base or _functional_after(reader, node, found[1])):  # a fused gelu: `dense 8 gelu`
         nodes, last = found
         index = reader.add(node, keyword, [*words, Value("a", "gelu")], inputs)
         reader.skipped.update(id(n) for n in nodes)
@@ -716,9 +757,9 @@ def layer_norm(reader, node):
     if (
         before is None
         or before.op_type != "Transpose"
-        or list(_attrs(before).get("perm", [])) != [0, *range(2, rank + 1), 1]
+        or _perm(before) != [0, *range(2, rank + 1), 1]
         or after is None
-        or list(_attrs(after).get("perm", [])) != [0, rank, *range(1, rank)]
+        or _perm(after) != [0, rank, *range(1, rank)]
     ):
         raise Refused("a LayerNormalization of a tensor that is not moved channels last and back around it")
     index = reader.add(node, "layernorm", words, inputs=[reader.input_of(before)])
@@ -858,16 +899,33 @@ def shifted(reader, node):
 
 
 def difference(reader, node):
-    """Sub: `subtract`; the start of a `normalize` in a file `cnndsl emit --onnx` wrote."""
-    if reader.written_as(node) == "normalize":
+    """Sub: `subtract`; of a constant per channel with a Div by one after it, `normalize`."""
+    by_constant = (
+        len(node.input) == 2
+        and reader.resolve(node.input[0]) in reader.tensor
+        and reader.resolve(node.input[1]) not in reader.tensor
+        and reader.only_reader(node.output[0], "Div") is not None
+    )
+    if by_constant or reader.written_as(node) == "normalize":
         return normalization(reader, node)
     return merge("subtract", binary=True)(reader, node)
 
 
+def _through_reshapes(reader, name: str) -> str:
+    """The tensor a chain of Reshapes (and Casts) of a constant starts from."""
+    made = reader.producer(name)
+    while made is not None and made.op_type in ("Reshape", "Cast"):
+        name = made.input[0]
+        made = reader.producer(name)
+    return name
+
+
 def normalization(reader, node):
-    """(x − mean) / max(√variance, 1e-7) as `emit --onnx` writes it: learned statistics are the
-    buffers `…mean` and `…variance` reshaped per channel; fixed ones are constants, read back."""
+    """(x − mean) / deviation, each a constant per channel: `normalize`. Learned statistics are
+    buffers (initializers, reshaped per channel); fixed ones constants: the variance is read where
+    the deviation is max(√variance, 1e-7) (a Max or a Clip of a Sqrt), else as the deviation squared."""
     divide = reader.only_reader(node.output[0], "Div")
+<<<<<<< ours
     deviation = divide and reader.producer(divide.input[1])
     root = deviation and reader.producer(deviation.input[0])
     if divide is None or deviation is None or root is None or (deviation.op_type, root.op_type) != ("Max", "Sqrt"):
@@ -877,6 +935,23 @@ def normalization(reader, node):
     if statistics is None or statistics.op_type != "Reshape" or statistics.input[0] not in reader.initializers:
         for word, name in (("mean", node.input[1]), ("variance", root.input[0])):
             values = [float(f"{v:.6g}") for v in reader.constant(name)]
+=======
+    if divide is None or reader.resolve(divide.input[1]) in reader.tensor:
+        raise Refused("a normalize without its division by the deviation")
+    mean = _through_reshapes(reader, node.input[1])
+    if mean in reader.initializers and mean != node.input[1]:
+        words: list = []  # learned: Keras's adapt() sets them
+    else:
+        deviation = reader.producer(_through_reshapes(reader, divide.input[1]))
+        root = reader.producer(deviation.input[0]) if deviation is not None and deviation.op_type in ("Max", "Clip") else None
+        if root is not None and root.op_type == "Sqrt":
+            variance = [float(v) for v in reader.constant(root.input[0])]
+        else:
+            variance = [float(v) ** 2 for v in reader.constant(divide.input[1])]
+        words = []
+        for word, values in (("mean", [float(v) for v in reader.constant(node.input[1])]), ("variance", variance)):
+            values = [float(f"{v:.6g}") for v in values]
+>>>>>>> theirs
             words += [word, *(Value(word, v) for v in (values[:1] if len(set(values)) == 1 else values))]
     index = reader.add(node, "normalize", words)
     reader.skipped.add(id(divide))
@@ -1029,7 +1104,7 @@ def dense_on_positions(reader, node, shape) -> None:
     if (
         before is None
         or before.op_type != "Transpose"
-        or list(_attrs(before).get("perm", [])) != [0, *range(2, rank + 1), 1]
+        or _perm(before) != [0, *range(2, rank + 1), 1]
     ):
         raise Refused("a MatMul of a tensor that is not moved channels last before it")
     weight = node.input[1]
@@ -1040,7 +1115,7 @@ def dense_on_positions(reader, node, shape) -> None:
             if weight in reader.initializers
             else reader.constants[weight].shape[1]
         )
-    elif flipped is not None and flipped.op_type == "Transpose" and list(_attrs(flipped).get("perm", [])) == [1, 0]:
+    elif flipped is not None and flipped.op_type == "Transpose" and _perm(flipped) == [1, 0]:
         dims = reader.weight_dims(flipped, 0)
         if dims is None or len(dims) != 2:
             raise Refused("a MatMul by a weight that is not a matrix")
@@ -1054,7 +1129,7 @@ def dense_on_positions(reader, node, shape) -> None:
         reader.skipped.add(id(add))
         last = add
     after = reader.only_reader(last.output[0], "Transpose")
-    if after is None or list(_attrs(after).get("perm", [])) != [0, rank, *range(1, rank)]:
+    if after is None or _perm(after) != [0, rank, *range(1, rank)]:
         raise Refused("a MatMul of every position not moved channels first again after it")
     reader.skipped.add(id(after))
     words = [Value("c", int(units)), "noflatten"] + ([] if bias else ["nobias"])
@@ -1075,7 +1150,7 @@ def flatten(reader, node):
     for d in (shape or (None, None))[2:]:
         positions = None if d is None or positions is None else positions * d
     if channels_last:
-        perm = list(_attrs(producer).get("perm", []))
+        perm = _perm(producer)
         if perm != [0, *range(2, len(perm)), 1] or reader.conventions != "keras":
             raise Refused(f"a Flatten after a Transpose {perm}")
         reader.add(node, "flatten", inputs=[reader.input_of(producer)])
@@ -1091,7 +1166,7 @@ def transpose(reader, node):
         return
     producer = reader.producer(node.input[0])
     if producer is not None and producer.op_type == "Reshape" and node.input[0] in reader.tensor:
-        perm = list(_attrs(node).get("perm", []))
+        perm = _perm(node)
         if perm == [0, len(perm) - 1, *range(1, len(perm) - 1)]:
             reader.alias[node.output[0]] = node.input[0]
             return
@@ -1157,25 +1232,65 @@ def concat(reader, node):
 
 
 def pad(reader, node):
+    """Pad with zeros: `zeropad`; folded into the Conv (zeros) or MaxPool (−inf) that alone reads it,
+    where the two are one `same` or `pad P` layer (F.pad before a layer, as the emitted PyTorch writes
+    Keras's uneven `same`)."""
     a = _attrs(node)
     mode = a.get("mode", b"constant")
     if mode not in (b"constant", "constant"):
         raise Refused(f"a Pad in {mode.decode() if isinstance(mode, bytes) else mode} mode; cnndsl pads with zeros")
-    pads = list(a.get("pads", [])) or reader.constant(node.input[1])
-    if len(node.input) > 2 and node.input[2] and reader.constant(node.input[2])[0] != 0:
-        raise Refused("a Pad with a value other than zero")
+    pads = [int(v) for v in list(a.get("pads", [])) or reader.constant(node.input[1])]
+    value = reader.constant(node.input[2])[0] if len(node.input) > 2 and node.input[2] else 0.0
     if len(node.input) > 3 and node.input[3]:
         raise Refused("a Pad of chosen axes")
     rank = len(pads) // 2
     before, after = pads[:rank], pads[rank:]
     if before[:2] != [0, 0] or after[:2] != [0, 0] or min(pads) < 0:
         raise Refused("a Pad of the batch or channel axes, or a negative one")
+    if _folds_into_window(reader, node, before[2:] + after[2:], value):
+        return
+    if value != 0:
+        raise Refused("a Pad with a value other than zero")
     pairs = list(zip(before[2:], after[2:]))
     if all(x == y for x, y in pairs):
         words = [_size([x for x, _ in pairs], "pad")]
     else:
         words = [Value("pad", x) for pair in pairs for x in pair]
     reader.add(node, "zeropad", words)
+
+
+def _folds_into_window(reader, node, pads: list[int], value: float) -> bool:
+    """Whether the Pad is folded into its one reader: a Conv after zeros, a MaxPool after −inf (which
+    its own padding is), without pads of its own, where the sum is `same` or a symmetric `pad`."""
+    readers = reader.readers.get(node.output[0], [])
+    if reader.written_by_cnndsl or len(readers) != 1 or node.output[0] in {o.name for o in reader.model.graph.output}:
+        return False
+    window = readers[0]
+    if (window.op_type, value) not in (("Conv", 0.0), ("MaxPool", float("-inf"))) or window.input[0] != node.output[0]:
+        return False
+    a = _attrs(window)
+    if any(a.get("pads", [])) or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        return False
+    if window.op_type == "Conv":
+        dims = reader.initializers.get(window.input[1]) if len(window.input) > 1 else None
+        kernel = list(dims.dims[2:]) if dims is not None else None
+    else:
+        kernel = list(a.get("kernel_shape", []))
+    if not kernel or len(kernel) * 2 != len(pads):
+        return False
+    rank = len(kernel)
+    strides = list(a.get("strides", [1] * rank))
+    dilations = list(a.get("dilations", [1] * rank))
+    shape = reader.shape(node.input[0])
+    spatial = shape[2:] if shape is not None and len(shape) == rank + 2 else (None,) * rank
+    pairs = list(zip(pads[:rank], pads[rank:]))
+    effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    same = all(tuple(p) == same_pads(n, k, s) for n, k, s, p in zip(spatial, effective, strides, pairs))
+    if not same and any(x != y for x, y in pairs):
+        return False
+    reader.padded[id(window)] = pads
+    reader.alias[node.output[0]] = node.input[0]
+    return True
 
 
 def constant(reader, node):
@@ -1228,6 +1343,9 @@ FOLDS = {
     "Transpose": lambda np, v, a: np.transpose(v[0], a.get("perm")),
     "Unsqueeze": lambda np, v, a: np.expand_dims(v[0], tuple(int(x) for x in (v[1] if len(v) > 1 else a["axes"]))),
     "Sqrt": lambda np, v, a: np.sqrt(v[0]),
+    "Clip": lambda np, v, a: np.clip(
+        v[0], v[1] if len(v) > 1 and v[1] is not None else None, v[2] if len(v) > 2 and v[2] is not None else None
+    ),
     "Max": lambda np, v, a: functools.reduce(np.maximum, v),
     "Squeeze": lambda np, v, a: np.squeeze(v[0], tuple(int(x) for x in v[1])) if len(v) > 1 else np.squeeze(v[0]),
 }
@@ -1321,14 +1439,14 @@ ONNX_WORDS = {
     "Dropout": "`dropout`",
     "Add": "`add`; `rescale 1 offset o` with a number",
     "Sum": "`add`",
-    "Sub": "`subtract`; with the Div after it, `normalize` (as `emit --onnx` writes it)",
+    "Sub": "`subtract`; of a constant per channel, with a Div by one after it, `normalize`",
     "Mul": "`multiply`; `layerscale` by a weight per channel; `rescale` by a number (with an Add of its offset); with the Add after it, `scaleadd`",
     "Mean": "`average`",
     "Max": "`maximum`",
     "Min": "`minimum`",
     "Concat": "`concat` (along the channels)",
     "Gather": "`shuffle` (the channels in a channel shuffle's order)",
-    "Pad": "`zeropad` (zeros, spatial axes)",
+    "Pad": "`zeropad` (zeros, spatial axes); folded into the Conv (zeros) or MaxPool (−inf) after it where the two are `same` or `pad P`",
     "Constant": "a constant read by another operator (pads, bounds)",
 }
 
