@@ -925,17 +925,6 @@ def normalization(reader, node):
     buffers (initializers, reshaped per channel); fixed ones constants: the variance is read where
     the deviation is max(√variance, 1e-7) (a Max or a Clip of a Sqrt), else as the deviation squared."""
     divide = reader.only_reader(node.output[0], "Div")
-<<<<<<< ours
-    deviation = divide and reader.producer(divide.input[1])
-    root = deviation and reader.producer(deviation.input[0])
-    if divide is None or deviation is None or root is None or (deviation.op_type, root.op_type) != ("Max", "Sqrt"):
-        raise Refused("a normalize without its division by max(√variance, 1e-7)")
-    statistics = reader.producer(node.input[1])
-    words: list = []  # learned statistics are not written: Keras's adapt() sets them
-    if statistics is None or statistics.op_type != "Reshape" or statistics.input[0] not in reader.initializers:
-        for word, name in (("mean", node.input[1]), ("variance", root.input[0])):
-            values = [float(f"{v:.6g}") for v in reader.constant(name)]
-=======
     if divide is None or reader.resolve(divide.input[1]) in reader.tensor:
         raise Refused("a normalize without its division by the deviation")
     mean = _through_reshapes(reader, node.input[1])
@@ -951,7 +940,6 @@ def normalization(reader, node):
         words = []
         for word, values in (("mean", [float(v) for v in reader.constant(node.input[1])]), ("variance", variance)):
             values = [float(f"{v:.6g}") for v in values]
->>>>>>> theirs
             words += [word, *(Value(word, v) for v in (values[:1] if len(set(values)) == 1 else values))]
     index = reader.add(node, "normalize", words)
     reader.skipped.add(id(divide))
