@@ -143,6 +143,9 @@ def _in_order(layers, torch_model) -> list:
         kind = _torch_kind(module)
         if kind is not None:
             queues.setdefault(kind, []).append(module)
+        for name, parameter in module.named_parameters(recurse=False):
+            if name.startswith("layer_scale"):  # torchvision's ConvNeXt: a parameter of the block (defaults pytorch)
+                queues.setdefault("LayerScale", []).append(parameter)
     for queue in queues.values():
         queue.reverse()
     found = []
@@ -228,7 +231,8 @@ def _normalization(layer, module) -> None:
 
 
 def _layer_scale(layer, module) -> None:
-    _copy(module.gamma, _numpy(layer.gamma))
+    """Into a LayerScale module's (C,) gamma, or a bare (C, 1, 1) parameter as torchvision's ConvNeXt has it."""
+    _copy(getattr(module, "gamma", module), _numpy(layer.gamma))
 
 
 def _embedding(layer, module) -> None:

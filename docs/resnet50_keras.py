@@ -20,195 +20,96 @@ import keras  # noqa: E402 (after the backend is chosen)
 from keras import layers  # noqa: E402
 
 
+class DefaultNames:
+    """Keras's default layer names (`conv2d`, `conv2d_1`, ...), counted afresh for each
+    model built, so that every build names its layers as `cnndsl summary` does."""
+
+    def __init__(self):
+        self.counts = {}
+
+    def __call__(self, base):
+        count = self.counts.get(base, 0)
+        self.counts[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+
+def projection(x, c, s, names):
+    shortcut = x
+    x = layers.Conv2D(c * 4, 1, strides=s, name=names("conv2d"))(shortcut)
+    batch_normalization = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Conv2D(c, 1, strides=s, name=names("conv2d"))(shortcut)
+    x = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    x = layers.Conv2D(c, 3, padding="same", name=names("conv2d"))(x)
+    x = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    x = layers.Conv2D(c * 4, 1, name=names("conv2d"))(x)
+    x = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Add(name=names("add"))([batch_normalization, x])
+    x = layers.Activation("relu", name=names("activation"))(x)
+    return x
+
+
+def identity_block(x, c, names):
+    shortcut = x
+    x = layers.Conv2D(c, 1, name=names("conv2d"))(shortcut)
+    x = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    x = layers.Conv2D(c, 3, padding="same", name=names("conv2d"))(x)
+    x = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    x = layers.Conv2D(c * 4, 1, name=names("conv2d"))(x)
+    x = layers.BatchNormalization(
+        epsilon=1.001e-05,
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Add(name=names("add"))([shortcut, x])
+    x = layers.Activation("relu", name=names("activation"))(x)
+    return x
+
+
+def stack(x, c, blocks, s, names):
+    x = projection(x, c, s, names)
+    for _ in range(blocks - 1):
+        x = identity_block(x, c, names)
+    return x
+
+
 def build_model():
+    names = DefaultNames()
     inputs = keras.Input(shape=(224, 224, 3), name="input_layer")
-    x = layers.ZeroPadding2D(3, name="zero_padding2d")(inputs)
+    x = layers.ZeroPadding2D(3, name=names("zero_padding2d"))(inputs)
     x = layers.Conv2D(64, 7, strides=2, name="conv1")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization")(x)
-    x = layers.Activation("relu", name="activation")(x)
-    x = layers.ZeroPadding2D(1, name="zero_padding2d_1")(x)
-    max_pooling2d = layers.MaxPooling2D(3, strides=2, name="max_pooling2d")(x)
-    x = layers.Conv2D(256, 1, name="conv2d")(max_pooling2d)
-    batch_normalization_1 = layers.BatchNormalization(
+    x = layers.BatchNormalization(
         epsilon=1.001e-05,
-        name="batch_normalization_1",
+        name=names("batch_normalization"),
     )(x)
-    x = layers.Conv2D(64, 1, name="conv2d_1")(max_pooling2d)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_2")(x)
-    x = layers.Activation("relu", name="activation_1")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2d_2")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_3")(x)
-    x = layers.Activation("relu", name="activation_2")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_3")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_4")(x)
-    x = layers.Add(name="add")([batch_normalization_1, x])
-    activation_3 = layers.Activation("relu", name="activation_3")(x)
-    x = layers.Conv2D(64, 1, name="conv2d_4")(activation_3)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_5")(x)
-    x = layers.Activation("relu", name="activation_4")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2d_5")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_6")(x)
-    x = layers.Activation("relu", name="activation_5")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_6")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_7")(x)
-    x = layers.Add(name="add_1")([activation_3, x])
-    activation_6 = layers.Activation("relu", name="activation_6")(x)
-    x = layers.Conv2D(64, 1, name="conv2d_7")(activation_6)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_8")(x)
-    x = layers.Activation("relu", name="activation_7")(x)
-    x = layers.Conv2D(64, 3, padding="same", name="conv2d_8")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_9")(x)
-    x = layers.Activation("relu", name="activation_8")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_9")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_10")(x)
-    x = layers.Add(name="add_2")([activation_6, x])
-    activation_9 = layers.Activation("relu", name="activation_9")(x)
-    x = layers.Conv2D(512, 1, strides=2, name="conv2d_10")(activation_9)
-    batch_normalization_11 = layers.BatchNormalization(
-        epsilon=1.001e-05,
-        name="batch_normalization_11",
-    )(x)
-    x = layers.Conv2D(128, 1, strides=2, name="conv2d_11")(activation_9)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_12")(x)
-    x = layers.Activation("relu", name="activation_10")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv2d_12")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_13")(x)
-    x = layers.Activation("relu", name="activation_11")(x)
-    x = layers.Conv2D(512, 1, name="conv2d_13")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_14")(x)
-    x = layers.Add(name="add_3")([batch_normalization_11, x])
-    activation_12 = layers.Activation("relu", name="activation_12")(x)
-    x = layers.Conv2D(128, 1, name="conv2d_14")(activation_12)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_15")(x)
-    x = layers.Activation("relu", name="activation_13")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv2d_15")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_16")(x)
-    x = layers.Activation("relu", name="activation_14")(x)
-    x = layers.Conv2D(512, 1, name="conv2d_16")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_17")(x)
-    x = layers.Add(name="add_4")([activation_12, x])
-    activation_15 = layers.Activation("relu", name="activation_15")(x)
-    x = layers.Conv2D(128, 1, name="conv2d_17")(activation_15)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_18")(x)
-    x = layers.Activation("relu", name="activation_16")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv2d_18")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_19")(x)
-    x = layers.Activation("relu", name="activation_17")(x)
-    x = layers.Conv2D(512, 1, name="conv2d_19")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_20")(x)
-    x = layers.Add(name="add_5")([activation_15, x])
-    activation_18 = layers.Activation("relu", name="activation_18")(x)
-    x = layers.Conv2D(128, 1, name="conv2d_20")(activation_18)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_21")(x)
-    x = layers.Activation("relu", name="activation_19")(x)
-    x = layers.Conv2D(128, 3, padding="same", name="conv2d_21")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_22")(x)
-    x = layers.Activation("relu", name="activation_20")(x)
-    x = layers.Conv2D(512, 1, name="conv2d_22")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_23")(x)
-    x = layers.Add(name="add_6")([activation_18, x])
-    activation_21 = layers.Activation("relu", name="activation_21")(x)
-    x = layers.Conv2D(1024, 1, strides=2, name="conv2d_23")(activation_21)
-    batch_normalization_24 = layers.BatchNormalization(
-        epsilon=1.001e-05,
-        name="batch_normalization_24",
-    )(x)
-    x = layers.Conv2D(256, 1, strides=2, name="conv2d_24")(activation_21)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_25")(x)
-    x = layers.Activation("relu", name="activation_22")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv2d_25")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_26")(x)
-    x = layers.Activation("relu", name="activation_23")(x)
-    x = layers.Conv2D(1024, 1, name="conv2d_26")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_27")(x)
-    x = layers.Add(name="add_7")([batch_normalization_24, x])
-    activation_24 = layers.Activation("relu", name="activation_24")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_27")(activation_24)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_28")(x)
-    x = layers.Activation("relu", name="activation_25")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv2d_28")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_29")(x)
-    x = layers.Activation("relu", name="activation_26")(x)
-    x = layers.Conv2D(1024, 1, name="conv2d_29")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_30")(x)
-    x = layers.Add(name="add_8")([activation_24, x])
-    activation_27 = layers.Activation("relu", name="activation_27")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_30")(activation_27)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_31")(x)
-    x = layers.Activation("relu", name="activation_28")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv2d_31")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_32")(x)
-    x = layers.Activation("relu", name="activation_29")(x)
-    x = layers.Conv2D(1024, 1, name="conv2d_32")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_33")(x)
-    x = layers.Add(name="add_9")([activation_27, x])
-    activation_30 = layers.Activation("relu", name="activation_30")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_33")(activation_30)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_34")(x)
-    x = layers.Activation("relu", name="activation_31")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv2d_34")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_35")(x)
-    x = layers.Activation("relu", name="activation_32")(x)
-    x = layers.Conv2D(1024, 1, name="conv2d_35")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_36")(x)
-    x = layers.Add(name="add_10")([activation_30, x])
-    activation_33 = layers.Activation("relu", name="activation_33")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_36")(activation_33)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_37")(x)
-    x = layers.Activation("relu", name="activation_34")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv2d_37")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_38")(x)
-    x = layers.Activation("relu", name="activation_35")(x)
-    x = layers.Conv2D(1024, 1, name="conv2d_38")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_39")(x)
-    x = layers.Add(name="add_11")([activation_33, x])
-    activation_36 = layers.Activation("relu", name="activation_36")(x)
-    x = layers.Conv2D(256, 1, name="conv2d_39")(activation_36)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_40")(x)
-    x = layers.Activation("relu", name="activation_37")(x)
-    x = layers.Conv2D(256, 3, padding="same", name="conv2d_40")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_41")(x)
-    x = layers.Activation("relu", name="activation_38")(x)
-    x = layers.Conv2D(1024, 1, name="conv2d_41")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_42")(x)
-    x = layers.Add(name="add_12")([activation_36, x])
-    activation_39 = layers.Activation("relu", name="activation_39")(x)
-    x = layers.Conv2D(2048, 1, strides=2, name="conv2d_42")(activation_39)
-    batch_normalization_43 = layers.BatchNormalization(
-        epsilon=1.001e-05,
-        name="batch_normalization_43",
-    )(x)
-    x = layers.Conv2D(512, 1, strides=2, name="conv2d_43")(activation_39)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_44")(x)
-    x = layers.Activation("relu", name="activation_40")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv2d_44")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_45")(x)
-    x = layers.Activation("relu", name="activation_41")(x)
-    x = layers.Conv2D(2048, 1, name="conv2d_45")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_46")(x)
-    x = layers.Add(name="add_13")([batch_normalization_43, x])
-    activation_42 = layers.Activation("relu", name="activation_42")(x)
-    x = layers.Conv2D(512, 1, name="conv2d_46")(activation_42)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_47")(x)
-    x = layers.Activation("relu", name="activation_43")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv2d_47")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_48")(x)
-    x = layers.Activation("relu", name="activation_44")(x)
-    x = layers.Conv2D(2048, 1, name="conv2d_48")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_49")(x)
-    x = layers.Add(name="add_14")([activation_42, x])
-    activation_45 = layers.Activation("relu", name="activation_45")(x)
-    x = layers.Conv2D(512, 1, name="conv2d_49")(activation_45)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_50")(x)
-    x = layers.Activation("relu", name="activation_46")(x)
-    x = layers.Conv2D(512, 3, padding="same", name="conv2d_50")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_51")(x)
-    x = layers.Activation("relu", name="activation_47")(x)
-    x = layers.Conv2D(2048, 1, name="conv2d_51")(x)
-    x = layers.BatchNormalization(epsilon=1.001e-05, name="batch_normalization_52")(x)
-    x = layers.Add(name="add_15")([activation_45, x])
-    x = layers.Activation("relu", name="activation_48")(x)
-    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    x = layers.ZeroPadding2D(1, name=names("zero_padding2d"))(x)
+    x = layers.MaxPooling2D(3, strides=2, name=names("max_pooling2d"))(x)
+    x = stack(x, 64, 3, 1, names)
+    x = stack(x, 128, 4, 2, names)
+    x = stack(x, 256, 6, 2, names)
+    x = stack(x, 512, 3, 2, names)
+    x = layers.GlobalAveragePooling2D(name=names("global_average_pooling2d"))(x)
     outputs = layers.Dense(1000, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name="resnet50")
 

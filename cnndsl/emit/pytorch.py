@@ -107,6 +107,26 @@ class LayerScale(nn.Module):
     def forward(self, x):
         return x * self.gamma.view((1, -1) + (1,) * (x.dim() - 2))
 ''',
+    "LayerNorm2d": '''
+class LayerNorm2d(nn.LayerNorm):
+    """Layer norm over the channels of an (N, C, H, W) tensor, as torchvision's ConvNeXt
+    has it."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+''',
+    "Permute": '''
+class Permute(nn.Module):
+    """Reorders the axes, as torchvision's ops.misc.Permute: [0, 2, 3, 1] moves the
+    channels last."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+''',
     "DropPath": '''
 class DropPath(nn.Module):
     """Stochastic depth: while training, zeroes whole examples with probability
@@ -189,6 +209,62 @@ def class_name(model_name: str) -> str:
     return name if is_free(name, TorchTarget.RESERVED) else name + "Model"
 
 
+def channels_last_runs(model) -> list[list[int]]:
+    """Runs of layers on the channels of every position (layer norms and dense layers, two or more, and
+    the activations between them), one after the other in one block call: PyTorch moves the tensor
+    channels last once before the run and back after it, with Permute modules, as torchvision's
+    ConvNeXt block does, and the layers in between take it as it is."""
+    from ..layers.activation import Activation, ReLU6
+    from ..layers.core import Dense
+    from ..layers.norm import LayerNorm
+
+    readers: dict[int, list[int]] = {node.id: [] for node in model.nodes}
+    for node in model.nodes:
+        for i in node.inputs:
+            readers[i].append(node.id)
+    shared = {n.shares for n in model.nodes if n.shares is not None}
+
+    def on_channels(node) -> bool:
+        if isinstance(node.layer, LayerNorm):
+            return len(node.shape) > 1
+        if isinstance(node.layer, Dense):
+            return len(node.in_shapes[0]) > 1 and "softmax" not in str(node.layer.options.get("activation"))
+        return False
+
+    def elementwise(node) -> bool:
+        return isinstance(node.layer, (Activation, ReLU6)) and "softmax" not in str(node.layer.function)
+
+    runs, current = [], []
+
+    def close() -> None:
+        while current and not on_channels(model.nodes[current[-1]]):
+            current.pop()
+        if sum(on_channels(model.nodes[i]) for i in current) >= 2:
+            runs.append(list(current))
+        current.clear()
+
+    for node in model.layers:
+        if node.shares is not None or node.id in shared:
+            close()
+            continue
+        if current:
+            previous = model.nodes[current[-1]]
+            follows = (
+                node.inputs == (previous.id,)
+                and readers[previous.id] == [node.id]
+                and previous.id not in model.outputs
+                and [b.id for b in node.blocks] == [b.id for b in previous.blocks]
+            )
+            if follows and (on_channels(node) or elementwise(node)):
+                current.append(node.id)
+                continue
+            close()
+        if on_channels(node):
+            current.append(node.id)
+    close()
+    return runs
+
+
 class Scope:
     """One nn.Module being written: the model's own, or one call of a `def` block."""
 
@@ -211,6 +287,7 @@ class Scope:
         self.sequence: list | None = None  # a chain of modules: the nn.Sequential's modules
         self.places: dict = {}  # in that Sequential: each node or call's index
         self.flat = False  # written as that nn.Sequential
+        self.chain = False  # its layers and calls run one after the other
 
     def first_node(self) -> int:
         item = self.items[0]
@@ -309,6 +386,8 @@ def _conv_full(expr):
         return Call(expr.func, args, expr.trailer)
     if isinstance(expr, Call):
         return Call(expr.func, [_conv_full(a) for a in expr.args], expr.trailer)
+    if isinstance(expr, List):
+        return List([_conv_full(item) for item in expr.items], expr.explode)
     return expr
 
 
@@ -319,6 +398,8 @@ def _conv_trim(expr):
         if str(expr.func).startswith("nn.Conv"):
             args = [a for a in args if not (isinstance(a, str) and a in {f"{k}={v}" for k, v in _CONV_DEFAULTS.items()})]
         return Call(expr.func, args, expr.trailer)
+    if isinstance(expr, List):
+        return List([_conv_trim(item) for item in expr.items], expr.explode)
     return expr
 
 
@@ -331,6 +412,8 @@ class TorchStep:
         self.inputs = inputs
         self.scope = scope if scope is not None else target.root
         self.comments: list[str] = []
+        # the layer works on a tensor moved channels last, as Keras has it (see channels_last_runs)
+        self.channels_last = node.id in target.channels_last
 
     def module(self, expr, ahead: bool = False) -> str:
         """Make `expr` an attribute of the module being written (the model's, or its block's), named
@@ -408,7 +491,7 @@ TRAINING, END_TRAINING = object(), object()
 class TorchTarget(Target):
     NAMES = ("pytorch", "torch")
     TITLE = "PyTorch"
-    RESERVED = ("torch", "nn", "F", "self", "x", "out", "inputs", "build_model", "super", *HELPERS)
+    RESERVED = ("torch", "nn", "F", "OrderedDict", "self", "x", "out", "inputs", "build_model", "super", *HELPERS)
     # built once: a model of 16,000 block calls makes two sets of names per call
     SCOPE_RESERVED = frozenset((*BUILTINS, *RESERVED))
     LOCAL_RESERVED = SCOPE_RESERVED | MODULE_ATTRIBUTES
@@ -418,6 +501,8 @@ class TorchTarget(Target):
         self.helpers: set[str] = set()
         self.extras: dict[int, str] = {}  # node id -> the attribute of its fused activation's module
         self.skipped: set[int] = set()  # nodes written as part of the next one (a pad as a conv's `padding=`)
+        self.ordered = False  # whether the code builds an nn.Sequential from an OrderedDict
+        self.flatten_modules: set[int] = set()  # flattens written as nn.Flatten, in an nn.Sequential
         self.names = Names()
         self.attributes = {}
         for node in model.layers:
@@ -427,6 +512,10 @@ class TorchTarget(Target):
             attr = attribute_name(node.name)
             self.attributes[node.id] = self.names.claim(attr, unsafe=MODULE_ATTRIBUTES)
         self.absorbed_pads = self.padding_into_convs()
+        runs = channels_last_runs(model)
+        self.channels_last = {i for run in runs for i in run}
+        self.run_starts = {run[0]: run for run in runs}
+        self.run_ends = {run[-1] for run in runs}
         self.classes: list[tuple[str, list[str], Scope]] = []  # (class name, its parameters, a call it writes)
         self.class_names = Names((*BUILTINS, *self.RESERVED, class_name(model.name)))
         self.root = self.scopes()
@@ -475,6 +564,12 @@ class TorchTarget(Target):
                 absorbed[conv.id] = pads
                 self.skipped.add(node.id)
         return absorbed
+
+    def permute(self, step: TorchStep, dims: list[int]) -> str:
+        """A Permute module of the module being written, before or after a channels-last run; its `self.` name."""
+        attr = numbered(step.scope.taken, "permute")
+        step._add((f"self.{attr} = ", Call(step.helper("Permute"), [List(dims)]), None), False)
+        return f"self.{attr}"
 
     # Blocks: a class per `def`, an instance per call.
 
@@ -686,7 +781,7 @@ class TorchTarget(Target):
                 readers.setdefault(t, []).append(item)
         outputs = list(model.outputs) if is_root else [scope.output]
         ins = list(model.inputs) if is_root else scope.inputs
-        chain_only = not is_root and self.is_chain(scope, readers)
+        chain_only = scope.chain = not is_root and self.is_chain(scope, readers)
         groups = [[item] for item in scope.items] if chain_only else self.runs(scope, readers)
         # variables
         taken = Names(self.SCOPE_RESERVED)
@@ -741,11 +836,21 @@ class TorchTarget(Target):
                 continue
             inputs = [names[i] for i in node.inputs]
             step = TorchStep(self, node, inputs, scope)
+            rank = len(node.shape)
+            if item in self.run_starts:
+                before = self.permute(step, [0, *range(2, rank + 1), 1])
             made = node.layer.torch(node, step)
+            if item in self.run_starts:
+                made = [lambda x, before=before: Call(before, [x]), *made]
+            if item in self.run_ends:
+                after = self.permute(step, [0, rank, *range(1, rank)])
+                made = [*made, lambda x, after=after: Call(after, [x])]
             for text in step.comments:
                 w.append((None, text, None))
             var = names[item]
             shape = nchw(node.shape) if is_root else None
+            if shape and item in self.channels_last and item not in self.run_ends:
+                shape = "(" + ", ".join(map(str, ("N", *node.shape))) + ")"
             expr = inputs[0]
             for make in made:
                 expr = make(expr)
@@ -793,10 +898,22 @@ class TorchTarget(Target):
         if any(item.call.label if isinstance(item, Scope) else model.nodes[item].label for item in scope.items):
             return  # a label names an attribute of the block's class
         called = []
+        # a flatten between modules is one too, nn.Flatten(1), as torchvision's ConvNeXt classifier has it
+        from ..layers.core import Flatten
+
+        flattens = iter(i for i in scope.items if isinstance(i, int) and isinstance(model.nodes[i].layer, Flatten))
+        modules = {}  # the name in `called` of each flatten made a module -> its node
         for head, expr, _ in scope.forward[:-1]:
             if head is None:
                 return
             text, outer = str(expr), []
+            if re.fullmatch(r"torch\.flatten\(\w+, 1\)", text):
+                node = next(flattens, None)
+                if node is None:
+                    return
+                modules[f"\0{node}"] = node
+                called.append(f"\0{node}")
+                continue
             while (found := re.fullmatch(r"self\.(\w+)\((.*)\)", text)) is not None:
                 outer.append(found.group(1))  # `self.relu(self.conv(x))`: the conv, then the relu
                 text = found.group(2)
@@ -804,13 +921,18 @@ class TorchTarget(Target):
                 return
             called.extend(reversed(outer))
         made = [re.fullmatch(r"self\.(\w+) = ", head or "") for head, _, _ in scope.init]
-        if None in made or [m.group(1) for m in made] != called or len(set(called)) != len(called) or not called:
+        own = [attr for attr in called if attr not in modules]
+        if None in made or [m.group(1) for m in made] != own or len(set(called)) != len(called) or not own:
             return
         exprs = [expr for _, expr, _ in scope.init]
         if len(exprs) == 2 and all(str(e.func if isinstance(e, Call) else e).startswith("nn.Conv") for e in exprs) and "groups=" in str(exprs[0]):
             return  # cnndsl.port reads a Sequential of a grouped conv and a conv as a separable conv
+        by_attr = dict(zip(own, exprs))
+        exprs = [Call("nn.Flatten", [literal(1)]) if attr in modules else by_attr[attr] for attr in called]
+        self.flatten_modules.update(modules.values())
         index = {attr: k for k, attr in enumerate(called)}
-        places = {node: index[attr] for node, attr in scope.locals.items() if attr in index}
+        places = {node: index[attr] for attr, node in modules.items()}
+        places.update({node: index[attr] for node, attr in scope.locals.items() if attr in index})
         places.update({child: index[attr] for child, attr in scope.child_paths.items() if attr in index})
         scope.sequence, scope.places = exprs, places
 
@@ -818,8 +940,9 @@ class TorchTarget(Target):
         """The attribute holding a block call (or a run of them): `layer1`, `bottleneck`."""
         stage = group[0].flat and all(isinstance(item, Scope) for item in group[0].places)  # a run of calls
         label = group[0].call.label if len(group) == 1 else None
-        if label and label not in MODULE_ATTRIBUTES and all(
-            node in set(group[0].members) for node, attr in scope.attributes.items() if attr == label
+        inside = set(group[0].members)
+        if label and label.isidentifier() and label not in MODULE_ATTRIBUTES and all(
+            node in inside for node, attr in scope.attributes.items() if attr == label
         ):  # the call's label (its last layer's name, which the call's module holds) names the call
             scope.taken.add(label)
             attr = label
@@ -844,8 +967,31 @@ class TorchTarget(Target):
     def unify(self, name: str, calls: list[Scope]) -> None:
         """One class for the calls of `def name` whose code differs only in numbers; those numbers
         become its constructor's parameters, named after the block's own where they match."""
+        # Calls that are each labelled, one after the other: an nn.Sequential of an OrderedDict, its keys
+        # the labels, as torchvision writes RegNet's BottleneckTransform (`a`, `b`, `se`, `c`) and names
+        # its blocks `block1-0` (not a Python name). Where every call has the same keys, a class of
+        # its own (an nn.Sequential subclass, as torchvision's); otherwise the nn.Sequential, in place.
+        keyed = [
+            scope
+            for scope in calls
+            if scope.chain and all(isinstance(i, Scope) and i.call.label for i in scope.items)
+        ]
+        same_keys = len(keyed) == len(calls) and len({tuple(i.call.label for i in s.items) for s in keyed}) == 1
+        for scope in keyed:
+            pairs = [Call("", [literal(i.call.label), i.expr]) for i in scope.items]
+            ordered = Call("OrderedDict", [List(pairs)])
+            self.ordered = True
+            if same_keys:
+                scope.init, scope.forward = [("", Call("super().__init__", [ordered]), None)], []
+                scope.child_paths = {i: i.call.label for i in scope.items}
+            else:
+                scope.expr = Call("nn.Sequential", [ordered])
+                scope.child_paths = {i: f"layers.{i.call.label}" for i in scope.items}
+                scope.expr_is_sequence, scope.class_name = True, None
         # a block that only calls blocks, one after the other: an nn.Sequential of them
         for scope in calls:
+            if scope in keyed:
+                continue
             if (
                 all(isinstance(i, Scope) and not i.call.label for i in scope.items)  # a label keeps its attribute
                 and len(scope.init) == 1
@@ -924,6 +1070,12 @@ class TorchTarget(Target):
                             if text:
                                 break
                         if text:
+                            break
+                if text is None:  # a kernel's half, rounded down: a conv's `padding=k // 2`
+                    for p in def_params:
+                        mine = tuple(dict(m[0].call.args)[p] for m in members)
+                        if all(isinstance(v, int) for v in mine) and tuple(v // 2 for v in mine) == seen:
+                            text = f"{p} // 2"
                             break
                 if text is None:
                     channels = tuple(self.model.nodes[m[0].inputs[0]].shape[-1] for m in members)
@@ -1030,6 +1182,9 @@ class TorchTarget(Target):
             w.writeline("copied from the Keras model (cnndsl.port.keras_to_torch) give its outputs.")
         w.writeline('"""')
         w.blank()
+        if self.ordered:
+            w.writeline("from collections import OrderedDict")
+            w.blank()
         w.writeline("import torch")
         w.writeline("from torch import nn")
         scratch = CodeWriter()
@@ -1082,15 +1237,20 @@ class TorchTarget(Target):
         return w.getvalue()
 
     def write_class(self, name: str, params: list[str], init, forward, arguments: list[str]) -> None:
+        """A module class; one without a forward is an nn.Sequential its `__init__` fills."""
         w = self.out
         w.blank(2)
-        w.writeline(f"class {name}(nn.Module):")
+        w.writeline(f"class {name}({'nn.Module' if forward else 'nn.Sequential'}):")
         w.indent()
         w.writeline(f"def __init__({', '.join(['self', *params])}):")
         w.indent()
-        w.writeline("super().__init__()")
+        if forward:
+            w.writeline("super().__init__()")
         self.write_statements(w, init)
         w.outdent()
+        if not forward:
+            w.outdent()
+            return
         w.blank()
         w.writeline(f"def forward(self, {', '.join(arguments)}):")
         w.indent()

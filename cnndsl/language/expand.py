@@ -1629,8 +1629,12 @@ def fill_template(template: str, span: Span, env: Env, context=None) -> str:
         return str(value.value)
 
     label = re.sub(r"\{([^{}]*)\}", part, template)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*", label):
-        raise BadArgument(f"the label becomes `{label}`, which is not a name", span)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z_0-9]*(?:-[A-Za-z_0-9]+)*", label):
+        raise BadArgument(
+            f"the label becomes `{label}`, which is not a name",
+            span,
+            "a label is a name, its parts joined by `-` at most (`block{k}-{i}`)",
+        )
     return label
 
 

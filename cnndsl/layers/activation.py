@@ -119,10 +119,13 @@ def activation_counts(keyword: str | None, elements: int, conventions: str = "ke
     return {"ptflops": elements} if function in PTFLOPS_FUNCTIONS else {}
 
 
-def activation_modules(keyword: str | None, conventions: str, shape: tuple) -> list[TorchModule]:
-    """The activation's nn module call, where it is one (for the torchinfo table)."""
+def activation_modules(
+    keyword: str | None, conventions: str, shape: tuple, channels_last: bool = False
+) -> list[TorchModule]:
+    """The activation's nn module call, where it is one (for the torchinfo table); `channels_last`:
+    on a tensor the PyTorch code has moved channels last (see cnndsl.emit.pytorch.channels_last_runs)."""
     module = module_form(keyword, conventions)
-    return [TorchModule(module[0], channels_first(shape))] if module is not None else []
+    return [TorchModule(module[0], shape if channels_last else channels_first(shape))] if module is not None else []
 
 
 def with_counts(*parts: dict[str, int]) -> dict[str, int]:
@@ -195,10 +198,10 @@ class Activation(LayerKind):
     def torch(self, node, step):
         return activation_steps(self.function, step, step.input_is_fresh(), own=True)
 
-    def torch_modules(self, node):
-        return activation_modules(self.function, self.conventions, node.shape)
+    def torch_modules(self, node, channels_last: bool = False):
+        return activation_modules(self.function, self.conventions, node.shape, channels_last)
 
-    def counts(self, node):
+    def counts(self, node, channels_last: bool = False):
         return activation_counts(self.function, prod(node.shape), self.conventions)
 
 
@@ -224,10 +227,10 @@ class ReLU6(LayerKind):
     def torch(self, node, step):
         return activation_steps("relu6", step, step.input_is_fresh(), own=True)
 
-    def torch_modules(self, node):
-        return activation_modules("relu6", self.conventions, node.shape)
+    def torch_modules(self, node, channels_last: bool = False):
+        return activation_modules("relu6", self.conventions, node.shape, channels_last)
 
-    def counts(self, node):
+    def counts(self, node, channels_last: bool = False):
         return activation_counts("relu6", prod(node.shape), self.conventions)
 
 
@@ -248,10 +251,10 @@ class ReLULayer(ReLU6):
     def torch(self, node, step):
         return activation_steps("relu", step, step.input_is_fresh(), own=True)
 
-    def torch_modules(self, node):
-        return activation_modules("relu", self.conventions, node.shape)
+    def torch_modules(self, node, channels_last: bool = False):
+        return activation_modules("relu", self.conventions, node.shape, channels_last)
 
-    def counts(self, node):
+    def counts(self, node, channels_last: bool = False):
         return activation_counts("relu", prod(node.shape), self.conventions)
 
 

@@ -683,6 +683,10 @@ class LayerKind:
         """The nn.Module calls `torch()` writes for this node, in order (none for plain tensor ops)."""
         return []
 
+    def torch_own_parameters(self, node) -> int:
+        """The parameters `torch()` makes a bare nn.Parameter of the module around the node (0: none)."""
+        return 0
+
     def unsupported(self, target: str, why: str = "") -> UnsupportedByTarget:
         return UnsupportedByTarget(
             f"{target} code cannot express `{self.keyword}`" + (f": {why}" if why else ""), self.span

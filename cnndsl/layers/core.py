@@ -190,7 +190,7 @@ class Dense(LayerKind):
     def torch(self, node, step):
         args = [node.in_shapes[0][-1], self["units"]] + ([] if self["bias"] else [kw("bias", False)])
         linear = step.module(Call("nn.Linear", args))
-        if len(node.in_shapes[0]) > 1:  # Keras's last axis is the channels: dim 1 in NCHW
+        if len(node.in_shapes[0]) > 1 and not step.channels_last:  # Keras's last axis is the channels: dim 1 in NCHW
             step.comment("a dense layer on the channels of every position, as Keras applies Dense")
             return [
                 lambda x: method(Call(linear, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1]),
@@ -198,13 +198,13 @@ class Dense(LayerKind):
             ]
         return [lambda x: Call(linear, [x]), *activation_steps(self["activation"], step)]
 
-    def torch_modules(self, node):
+    def torch_modules(self, node, channels_last: bool = False):
         return [
             TorchModule("Linear", node.shape, node.info.trainable),
-            *activation_modules(self["activation"], self.conventions, node.shape),
+            *activation_modules(self["activation"], self.conventions, node.shape, channels_last),
         ]
 
-    def counts(self, node):
+    def counts(self, node, channels_last: bool = False):
         """torchinfo counts each parameter once, ptflops the MACs and the bias adds, fvcore and thop the MACs."""
         macs, units = node.info.macs, self["units"]
         bias = units * prod(node.shape[:-1]) if self["bias"] else 0

@@ -175,23 +175,27 @@ class LayerNorm(LayerKind):
         args = [channels, kw("eps", self["eps"])]
         if not (self["scale"] and self["center"]):
             args.append(kw("elementwise_affine", False))
-        ln = step.module(Call("nn.LayerNorm", args))
+        image = len(node.shape) == 3 and not step.channels_last
+        ln = step.module(Call(step.helper("LayerNorm2d") if image else "nn.LayerNorm", args))
         torch_affine(self, step, ln, channels)
-        if len(node.shape) == 1:
+        if len(node.shape) == 1 or step.channels_last or image:  # LayerNorm2d moves the channels itself
             return [lambda x: Call(ln, [x])]
         return [lambda x: method(Call(ln, [method(x, "movedim", [1, -1])]), "movedim", [-1, 1])]
 
-    def torch_modules(self, node):
+    def torch_modules(self, node, channels_last: bool = False):
+        if len(node.shape) == 3 and not channels_last:
+            return [TorchModule("LayerNorm2d", channels_first(node.shape), node.info.trainable)]
         return [TorchModule("LayerNorm", node.shape, node.info.trainable)]  # applied channels last
 
-    def counts(self, node):
-        """torchinfo counts γ and β once, fvcore 4 ops per value (5 with γ), ptflops 1, thop 2 (4 when affine)."""
+    def counts(self, node, channels_last: bool = False):
+        """torchinfo counts γ and β once, fvcore 4 ops per value (5 with γ), ptflops 1 (none for the
+        LayerNorm2d of an image: ptflops counts nn.LayerNorm itself, not a subclass), thop 2 (4 when affine)."""
         n = prod(node.shape)
         affine = self["scale"] and self["center"]
         return {
             "torchinfo": node.info.trainable,
             "fvcore": n * (5 if self["scale"] else 4),
-            "ptflops": n,
+            "ptflops": 0 if len(node.shape) == 3 and not channels_last else n,
             "thop": n * (4 if affine else 2),
         }
 

@@ -147,6 +147,25 @@ class MaxPoolPadded(layers.Layer):
 '''
 
 
+KERAS_AVG_POOL_SAME = '''
+class AveragePooling{rank}D(layers.AveragePooling{rank}D):
+    """Keras's own with `same` padding as TensorFlow and JAX compute it, on any backend:
+    zeros padded (the odd one after), each window's sum divided by its count of input
+    values. On the torch backend Keras's averages copies of the edge in instead."""
+
+    def call(self, x):
+        pads = [(0, 0)]
+        for n, k, s in zip(x.shape[1:-1], self.pool_size, self.strides, strict=True):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        pads.append((0, 0))
+        ones = keras.ops.pad(keras.ops.ones_like(x[..., :1]), pads)
+        window = (self.pool_size, self.strides)
+        total = keras.ops.average_pool(keras.ops.pad(x, pads), *window, padding="valid")
+        return total / keras.ops.average_pool(ones, *window, padding="valid")
+'''
+
+
 def torch_window(n: int, k: int, s: int, p: int, ceil: bool) -> int:
     """PyTorch's pooled length: `(n + 2p - k) / s + 1` rounded down, or up with `ceil`, where a
     last window that would start in the right padding is dropped."""
@@ -368,6 +387,24 @@ class AvgPool(_Pool):
         else:
             divisor = f"divisor: {window} values, every window inside the input"
         return lines[:-1] + [divisor, lines[-1]]
+
+    def keras(self, node):
+        call = super().keras(node)
+        if self.uneven_same(node):  # the module's own AveragePooling class, of the same name and settings
+            call.func = str(call.func).removeprefix("layers.")
+        return call
+
+    def keras_helpers(self, node):
+        if not self.uneven_same(node):
+            return {}
+        name = f"AveragePooling{node.resolved['rank']}D"
+        return {name: KERAS_AVG_POOL_SAME.replace("{rank}", str(node.resolved["rank"]))}
+
+    def uneven_same(self, node) -> bool:
+        """`same` padding more after than before on some axis (or on an axis of unknown size): there
+        Keras's AveragePooling computes another function on its torch backend."""
+        pads = node.resolved.get("pads") or ()
+        return self["padding"] == "same" and any(pair is None or pair[0] != pair[1] for pair in pads)
 
     def torch(self, node, step):
         """Keras leaves `same` padding out of each average: `count_include_pad=False` does so

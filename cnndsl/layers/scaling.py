@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Arg, Call, FloatType, Inferred, LayerKind, TorchModule, channels_first, kw, literal
+from .base import Arg, BinOp, Call, FloatType, Inferred, LayerKind, TorchModule, channels_first, kw, literal
 from .core import drop_rate_arg
 
 KERAS_LAYER_SCALE = '''
@@ -54,16 +54,23 @@ class LayerScale(LayerKind):
         return Call("LayerScale", [literal(self["init"]), node.shape[-1]])
 
     def torch(self, node, step):
-        """Under `defaults pytorch` the factor is torchvision's ConvNeXt layer_scale: shaped (C, 1, 1)
-        and first among the parameters of its block, as CNBlock registers it before its submodules."""
-        torchvision = self.conventions == "pytorch"
-        shape = (node.shape[-1], *(1 for _ in node.shape[:-1])) if torchvision else (node.shape[-1],)
-        helper = Call(step.helper("LayerScale"), [literal(self["init"]), literal(shape)])
-        scale = step.module(helper, ahead=torchvision)
+        """Under `defaults pytorch` the factor is torchvision's ConvNeXt `layer_scale`: an nn.Parameter of
+        the module around it, shaped (C, 1, 1), which its state lists before its submodules'."""
+        if self.conventions == "pytorch":
+            shape = (node.shape[-1], *(1 for _ in node.shape[:-1]))
+            factor = step.module(Call("nn.Parameter", [Call("torch.full", [literal(shape), literal(self["init"])])]))
+            return [lambda x: BinOp("*", [factor, x])]
+        helper = Call(step.helper("LayerScale"), [literal(self["init"]), literal((node.shape[-1],))])
+        scale = step.module(helper)
         return [lambda x: Call(scale, [x])]
 
     def torch_modules(self, node):
+        if self.conventions == "pytorch":
+            return []  # a parameter of the module around it: see torch_own_parameters
         return [TorchModule("LayerScale", channels_first(node.shape), node.info.trainable)]
+
+    def torch_own_parameters(self, node) -> int:
+        return node.info.trainable if self.conventions == "pytorch" else 0
 
 
 class StochasticDepth(LayerKind):

@@ -69,19 +69,27 @@ def calls(model) -> dict[str, str]:
     }
 
 
-def layer_counts(node) -> dict[str, int]:
-    """One layer's count under each counter."""
-    counts = node.layer.counts(node)
+def layer_counts(node, channels_last: frozenset[int] = frozenset()) -> dict[str, int]:
+    """One layer's count under each counter; `channels_last`: the layers the PyTorch code runs on a
+    tensor moved channels last (`channels_last_runs`), whose modules may be other ones."""
+    counts = node.layer.counts(node, channels_last=True) if node.id in channels_last else node.layer.counts(node)
     return {name: int(counts.get(name, 0)) for name in COUNTERS}
+
+
+def channels_last(model) -> frozenset[int]:
+    from ..emit.pytorch import channels_last_runs
+
+    return frozenset(i for run in channels_last_runs(model) for i in run)
 
 
 def totals(model) -> dict[str, int]:
     """The whole model's count under each counter, for one example."""
     result = dict.fromkeys(COUNTERS, 0)
+    moved = channels_last(model)
     for node in model.layers:
         if node.id in model.training_only:  # not run by the module in eval mode, as the tools run it
             continue
-        for name, n in layer_counts(node).items():
+        for name, n in layer_counts(node, moved).items():
             result[name] += n
     return result
 
@@ -115,8 +123,9 @@ def counter_lines(model, nodes=None) -> list[str]:
     """`cnndsl explain --flops`: the named layers' count under each counter, or the model's."""
     model.require_sizes("counting FLOPs")
     lines = []
+    moved = channels_last(model)
     for node in nodes if nodes is not None else []:
-        counts = layer_counts(node)
+        counts = layer_counts(node, moved)
         lines.append(f"{node.name}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
     if nodes is None:
         lines.append("whole model: " + ", ".join(f"{name} {n:,}" for name, n in totals(model).items()))

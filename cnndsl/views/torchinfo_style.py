@@ -5,7 +5,7 @@ layer kind's `torch_modules()`), with torchinfo's `Layer (type:depth-idx)`
 names, channels-first output shapes with the batch, and its footer: parameters
 only (buffers are not counted), torchinfo's mult-adds (cnndsl.views.flops), and its
 memory estimate (float32: the input, every output of a layer with parameters
-twice for the backward pass, the parameters).
+twice for the backward pass, the parameters of the leaf modules).
 """
 
 from __future__ import annotations
@@ -38,12 +38,33 @@ def _rows(model, batch: int):
 
     from ..emit.pytorch import TorchTarget
 
-    containers = TorchTarget(model).containers  # the block modules each layer runs in
+    target = TorchTarget(model)
+    containers = target.containers  # the block modules each layer runs in
+
+    def modules(node) -> list[TorchModule]:
+        """The node's module calls as the emitted code makes them: with the Permutes around a run of layers
+        on channels last, and a flatten an nn.Flatten where it is one of an nn.Sequential's modules."""
+        if node.id in target.flatten_modules:
+            return [TorchModule("Flatten", channels_first(node.shape))]
+        if node.id not in target.channels_last:
+            return node.layer.torch_modules(node)
+        made = node.layer.torch_modules(node, channels_last=True)
+        if node.id in target.run_starts:
+            made = [TorchModule("Permute", model.nodes[node.inputs[0]].shape), *made]
+        if node.id in target.run_ends:
+            made = [*made, TorchModule("Permute", channels_first(node.shape))]
+        return made
+
     held: dict[str, int] = {}  # a block module's parameters, its layers'
+    own: dict[str, int] = {}  # a block module's own parameters (an nn.Parameter of it, not of a layer's module)
     for node in model.layers:
         if node.shares is None:
-            for path, _, _ in containers.get(node.id, ()):
-                held[path] = held.get(path, 0) + sum(_weights(m) for m in node.layer.torch_modules(node))
+            chain = containers.get(node.id, ())
+            for path, _, _ in chain:
+                held[path] = held.get(path, 0) + sum(_weights(m) for m in modules(node))
+                held[path] += node.layer.torch_own_parameters(node)
+            innermost = chain[-1][0] if chain else ""
+            own[innermost] = own.get(innermost, 0) + node.layer.torch_own_parameters(node)
     called, opened = set(), set()
     for node in model.layers:
         chain = containers.get(node.id, ())
@@ -52,12 +73,13 @@ def _rows(model, batch: int):
                 opened.add(path)
                 counters[depth] = counters.get(depth, 0) + 1
                 shape = [batch, *channels_first(model.nodes[end].shape)]
-                block = TorchModule(cls, (), 0, (TorchModule("", (), held.get(path, 0)),))
+                inner = held.get(path, 0) - own.get(path, 0)
+                block = TorchModule(cls, (), own.get(path, 0), (TorchModule("", (), inner),))
                 rows.append((depth, f"{cls}: {depth}-{counters[depth]}", shape, block, False))
-        for module in node.layer.torch_modules(node):
+        for module in modules(node):
             visit(module, len(chain) + 1, node.name in called)
         called.add(node.name)
-    return rows, leaves
+    return rows, leaves, own.get("", 0)
 
 
 DEPTH = 3  # torchinfo's default depth
@@ -68,7 +90,7 @@ def format_torchinfo(model, batch: int = 1, depth: int = DEPTH, ascii_only: bool
     is its row setting "ascii_only". Rows deeper than `depth` are not shown; a container at `depth`
     shows the parameters of everything inside it (the totals count every row, shown or not)."""
     model.require_sizes("torchinfo's table (it runs the model on an input of one size)")
-    rows, leaves = _rows(model, batch)
+    rows, leaves, own = _rows(model, batch)
     root = [batch, *channels_first(model.output_shape)]
     titles = [(0, class_name(model.name)), *((depth, title) for depth, title, *_ in rows)]
     longest = max(len(title) + depth * 5 + 1 for depth, title in titles)
@@ -84,9 +106,11 @@ def format_torchinfo(model, batch: int = 1, depth: int = DEPTH, ascii_only: bool
     def start(level: int) -> str:
         return "" if level == 0 else branch if level == 1 else rail * (level - 1) + ("+ " if ascii_only else "└─")
 
-    total = sum(m.params for m, recursive in leaves if not recursive)
+    containers = [module for _, _, _, module, _ in rows if module.children]
+    total = own + sum(m.params for m, recursive in leaves if not recursive) + sum(m.params for m in containers)
     lines = [divider, line("Layer (type:depth-idx)", "Output Shape", "Param #"), divider]
-    lines.append(line(class_name(model.name), str(root), f"{total:,}" if depth == 0 and total else "--"))
+    mine = total if depth == 0 else own  # torchinfo's root row: its parameters no row below shows
+    lines.append(line(class_name(model.name), str(root), f"{mine:,}" if mine else "--"))
     for level, title, shape, module, recursive in rows:
         if level > depth:
             continue
@@ -96,13 +120,13 @@ def format_torchinfo(model, batch: int = 1, depth: int = DEPTH, ascii_only: bool
             shown = "(recursive)"
         elif level == depth:  # its children are not shown: it shows all their parameters
             shown = f"{_weights(module):,}"
-        else:  # a container shows only its own parameters: none
-            shown = "--" if module.children else f"{module.params:,}"
+        else:  # a container shows only its own parameters (torchinfo's leftover_params)
+            shown = f"{module.params:,}" if module.params else "--"
         lines.append(line(start(level) + title, str(shape), shown))
     # every input is its own tensor, each with its storage's overhead
     input_bytes = sum(prod(model.nodes[i].shape) * batch * FLOAT + STORAGE_OVERHEAD for i in model.inputs)
     output_bytes = sum(2 * FLOAT * batch * prod(m.shape) for m, _ in leaves if m.params)
-    param_bytes = FLOAT * total
+    param_bytes = FLOAT * sum(m.params for m, recursive in leaves if not recursive)  # torchinfo: the leaves' alone
     lines += [
         divider,
         f"Total params: {total:,}",

@@ -270,3 +270,42 @@ def test_resnet18_stem_agrees_in_keras(keras, torch):
     [expected], [got] = outputs_of_both(keras_model, torch_model, [x], keras, torch)
     assert expected.shape == (2, 5, 4, 4)  # 33 -> 17 -> 9 -> 5 and 30 -> 15 -> 8 -> 4, PyTorch's rule
     assert float(np.abs(got - expected).max()) < 1e-4
+
+
+def _same_average(x, size, stride):
+    """Keras's `same` average pooling by hand (TensorFlow's rule): out = ceil(n / s) windows per axis,
+    (out - 1)·s + k - n padding, the odd one after, each window the mean of the input values in it."""
+    n, m = x.shape[1:3]
+    (k1, k2), (s1, s2) = size, stride
+    o1, o2 = -(-n // s1), -(-m // s2)
+    p1, p2 = max((o1 - 1) * s1 + k1 - n, 0) // 2, max((o2 - 1) * s2 + k2 - m, 0) // 2
+    out = np.zeros((x.shape[0], o1, o2, x.shape[3]), dtype="float64")
+    for i in range(o1):
+        for j in range(o2):
+            rows = slice(max(i * s1 - p1, 0), min(i * s1 - p1 + k1, n))
+            cols = slice(max(j * s2 - p2, 0), min(j * s2 - p2 + k2, m))
+            out[:, i, j] = x[:, rows, cols].mean(axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize("shape", ["9x8", "9x9", "?x?"])
+def test_same_average_pooling_is_one_function_in_keras_on_torch_and_pytorch(shape, keras, torch):
+    """`avgpool 3 stride 2 same` on 9x8: 9 -> 5 windows padded (1, 1), 8 -> 4 padded (0, 1), uneven. Keras's
+    own AveragePooling2D on the torch backend averages copies of the edge in there (0.87 away here); the
+    emitted module's AveragePooling2D (a subclass) and the PyTorch module give the hand-made averages."""
+    text = f"input {shape}x3\navgpool 3 stride 2 same\n"
+    x = np.random.default_rng(9).normal(size=(2, 9, 8 if shape != "9x9" else 9, 3)).astype("float32")
+    expected = _same_average(x, (3, 3), (2, 2))
+    model = cnndsl.analyze(text)
+    code = generate(model, "keras")
+    assert ("class AveragePooling2D(layers.AveragePooling2D):" in code) == (shape != "9x9")
+    got = keras.ops.convert_to_numpy(load(code, "same_average").build_model()(x))
+    with torch.no_grad():
+        torch_got = load(generate(model, "pytorch"), "same_average_torch").build_model()(
+            torch.from_numpy(x).movedim(-1, 1)
+        )
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(torch_got.movedim(1, -1).numpy(), expected, atol=1e-5)
+    own = keras.ops.convert_to_numpy(keras.layers.AveragePooling2D(3, strides=2, padding="same")(x))
+    if keras.backend.backend() == "torch" and shape == "9x8":  # the disagreement the layer is there for
+        assert np.abs(own - expected).max() > 0.1

@@ -280,10 +280,11 @@ def test_convnext_tiny_computes_the_same_in_keras_and_pytorch(keras, torch):
 @pytest.mark.parametrize(
     ("defaults", "expected"),
     [
-        (  # torchvision's CNBlock: its layer_scale (C, 1, 1) before its submodules' weights
+        (  # torchvision's CNBlock: its layer_scale a (C, 1, 1) parameter of the block, which PyTorch lists
+            # before its submodules' weights; at top level the model's own, so first of all
             "defaults pytorch",
-            [("cnblock.layer_scale", (4, 1, 1)), ("cnblock.conv.weight", (4, 4, 3, 3)), ("cnblock.conv.bias", (4,))]
-            + [("layer_scale_1", (4, 1, 1))],  # at top level, in its place
+            [("layer_scale_1", (4, 1, 1)), ("cnblock.layer_scale", (4, 1, 1))]
+            + [("cnblock.conv.weight", (4, 4, 3, 3)), ("cnblock.conv.bias", (4,))],
         ),
         (  # Keras's LayerScale: a (C,) weight, in the file's order
             "defaults keras",
@@ -297,7 +298,9 @@ def test_layer_scale_is_torchvisions_under_pytorch_defaults(defaults, expected, 
     built = load(generate(cnndsl.analyze(text), "pytorch"), "scaled").build_model()
     state = [(key.removesuffix(".gamma"), tuple(value.shape)) for key, value in built.state_dict().items()]
     assert state == expected
-    assert built.cnblock.layer_scale.gamma.flatten().tolist() == [0.5] * 4
+    factor = built.cnblock.layer_scale
+    assert getattr(factor, "gamma", factor).flatten().tolist() == [0.5] * 4
+    assert isinstance(factor, torch.nn.Parameter) == (defaults == "defaults pytorch")
     assert built.cnblock.conv.padding == (1, 1)  # `pad 1`: the conv's own padding, as torchvision writes it
     x = torch.randn(1, 4, 8, 8)
     with torch.no_grad():
@@ -336,10 +339,14 @@ def torchvision_keys(name: str) -> list[tuple[str, str]]:
 # The examples whose emitted module has torchvision's state_dict: keys, shapes and order.
 SAME_KEYS = [
     "alexnet",
+    "convnext_tiny",
     "densenet121",
+    "efficientnet_b0",
     "googlenet",
     "mnasnet1_0",
     "mobilenet_v2",
+    "mobilenet_v3_small",
+    "regnet_y_400mf",
     "resnet18",
     "resnet50",
     "shufflenet_v2_x1_0",

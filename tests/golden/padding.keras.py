@@ -20,6 +20,23 @@ import keras  # noqa: E402 (after the backend is chosen)
 from keras import layers  # noqa: E402
 
 
+class AveragePooling2D(layers.AveragePooling2D):
+    """Keras's own with `same` padding as TensorFlow and JAX compute it, on any backend:
+    zeros padded (the odd one after), each window's sum divided by its count of input
+    values. On the torch backend Keras's averages copies of the edge in instead."""
+
+    def call(self, x):
+        pads = [(0, 0)]
+        for n, k, s in zip(x.shape[1:-1], self.pool_size, self.strides, strict=True):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        pads.append((0, 0))
+        ones = keras.ops.pad(keras.ops.ones_like(x[..., :1]), pads)
+        window = (self.pool_size, self.strides)
+        total = keras.ops.average_pool(keras.ops.pad(x, pads), *window, padding="valid")
+        return total / keras.ops.average_pool(ones, *window, padding="valid")
+
+
 def build_model():
     return keras.Sequential(
         [
@@ -35,12 +52,7 @@ def build_model():
                 name="conv2d",
             ),
             layers.MaxPooling2D(2, strides=1, padding="same", name="max_pooling2d"),
-            layers.AveragePooling2D(
-                3,
-                strides=2,
-                padding="same",
-                name="average_pooling2d",
-            ),
+            AveragePooling2D(3, strides=2, padding="same", name="average_pooling2d"),
             layers.SeparableConv2D(
                 16,
                 3,

@@ -20,55 +20,61 @@ import keras  # noqa: E402 (after the backend is chosen)
 from keras import layers  # noqa: E402
 
 
+class DefaultNames:
+    """Keras's default layer names (`conv2d`, `conv2d_1`, ...), counted afresh for each
+    model built, so that every build names its layers as `cnndsl summary` does."""
+
+    def __init__(self):
+        self.counts = {}
+
+    def __call__(self, base):
+        count = self.counts.get(base, 0)
+        self.counts[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+
+def basic(x, c, s, names):
+    shortcut = x
+    x = layers.Conv2D(c, 1, strides=s, name=names("conv2d"))(shortcut)
+    batch_normalization = layers.BatchNormalization(
+        name=names("batch_normalization"),
+    )(x)
+    x = layers.Conv2D(c, 3, strides=s, padding="same", name=names("conv2d"))(shortcut)
+    x = layers.BatchNormalization(name=names("batch_normalization"))(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    x = layers.Conv2D(c, 3, padding="same", name=names("conv2d"))(x)
+    x = layers.BatchNormalization(name=names("batch_normalization"))(x)
+    x = layers.Add(name=names("add"))([batch_normalization, x])
+    x = layers.Activation("relu", name=names("activation"))(x)
+    return x
+
+
 def build_model():
+    names = DefaultNames()
     inputs = keras.Input(shape=(32, 32, 3), name="input_layer")
     x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="stem")(inputs)
-    x = layers.BatchNormalization(name="batch_normalization")(x)
-    activation = layers.Activation("relu", name="activation")(x)
-    x = layers.Conv2D(16, 1, name="conv2d")(activation)
-    batch_normalization_1 = layers.BatchNormalization(name="batch_normalization_1")(x)
-    x = layers.Conv2D(16, 3, padding="same", name="conv2d_1")(activation)
-    x = layers.BatchNormalization(name="batch_normalization_2")(x)
-    x = layers.Activation("relu", name="activation_1")(x)
-    x = layers.Conv2D(16, 3, padding="same", name="conv2d_2")(x)
-    x = layers.BatchNormalization(name="batch_normalization_3")(x)
-    x = layers.Add(name="add")([batch_normalization_1, x])
-    activation_2 = layers.Activation("relu", name="activation_2")(x)
-    x = layers.Conv2D(16, 1, name="conv2d_3")(activation_2)
-    batch_normalization_4 = layers.BatchNormalization(name="batch_normalization_4")(x)
-    x = layers.Conv2D(16, 3, padding="same", name="conv2d_4")(activation_2)
-    x = layers.BatchNormalization(name="batch_normalization_5")(x)
-    x = layers.Activation("relu", name="activation_3")(x)
-    x = layers.Conv2D(16, 3, padding="same", name="conv2d_5")(x)
-    x = layers.BatchNormalization(name="batch_normalization_6")(x)
-    x = layers.Add(name="add_1")([batch_normalization_4, x])
-    activation_4 = layers.Activation("relu", name="activation_4")(x)
-    x = layers.Conv2D(32, 1, strides=2, name="conv2d_6")(activation_4)
-    batch_normalization_7 = layers.BatchNormalization(name="batch_normalization_7")(x)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", name="conv2d_7")(activation_4)
-    x = layers.BatchNormalization(name="batch_normalization_8")(x)
-    x = layers.Activation("relu", name="activation_5")(x)
-    x = layers.Conv2D(32, 3, padding="same", name="conv2d_8")(x)
-    x = layers.BatchNormalization(name="batch_normalization_9")(x)
-    x = layers.Add(name="add_2")([batch_normalization_7, x])
-    activation_6 = layers.Activation("relu", name="activation_6")(x)
-    conv2d_9 = layers.Conv2D(8, 1, name="conv2d_9")(activation_6)
+    x = layers.BatchNormalization(name=names("batch_normalization"))(x)
+    x = layers.Activation("relu", name=names("activation"))(x)
+    for _ in range(2):
+        x = basic(x, 16, 1, names)
+    basic_1 = basic(x, 32, 2, names)
+    conv2d_9 = layers.Conv2D(8, 1, name=names("conv2d"))(basic_1)
     x = layers.MaxPooling2D(
         3,
         strides=1,
         padding="same",
-        name="max_pooling2d",
-    )(activation_6)
-    x = layers.Conv2D(8, 1, name="conv2d_10")(x)
-    concatenate = layers.Concatenate(name="concatenate")([conv2d_9, x])
+        name=names("max_pooling2d"),
+    )(basic_1)
+    x = layers.Conv2D(8, 1, name=names("conv2d"))(x)
+    concatenate = layers.Concatenate(name=names("concatenate"))([conv2d_9, x])
     x = layers.GlobalAveragePooling2D(
         keepdims=True,
-        name="global_average_pooling2d",
+        name=names("global_average_pooling2d"),
     )(concatenate)
-    x = layers.Conv2D(16, 1, activation="sigmoid", name="conv2d_11")(x)
-    x = layers.Multiply(name="multiply")([concatenate, x])
-    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d_1")(x)
-    outputs = layers.Dense(10, activation="softmax", name="dense")(x)
+    x = layers.Conv2D(16, 1, activation="sigmoid", name=names("conv2d"))(x)
+    x = layers.Multiply(name=names("multiply"))([concatenate, x])
+    x = layers.GlobalAveragePooling2D(name=names("global_average_pooling2d"))(x)
+    outputs = layers.Dense(10, activation="softmax", name=names("dense"))(x)
     return keras.Model(inputs, outputs, name="residual")
 
 

@@ -134,7 +134,17 @@ def test_labels_built_from_block_parameters_match_keras_names(keras):
         ("def f(c):\n    x{d}: relu\ninput 4\nf(1)", "`{d}` names no block parameter"),
         ("def f(c):\n    {c}: relu\ninput 4\nf(1)", "becomes `1`, which is not a name"),
         ("def f(c):\n    x{c}: relu\ninput 4\nf(0.5)", "a label takes whole numbers and words"),
+        ("def f(c):\n    x{c}-{c}: relu\ninput 4\nf(-1)", "becomes `x-1--1`, which is not a name"),
     ],
 )
 def test_a_label_template_that_cannot_be_filled_is_located(text, words):
     assert_located(text, 2, 5, words)
+
+
+def test_a_label_template_joins_parts_with_dashes_as_torchvision_names_regnets_blocks():
+    """torchvision's RegNet: `self.add_module(f"block{stage_index}-{i}", block)` in AnyStage, keys
+    `trunk_output.block1.block1-0...`; a `-` stands between the parts, never at an end."""
+    text = "def stage(k, n):\n    for i in range(n):\n        block{k}-{i}: relu\ninput 4\nstage(2, 2) | stage(3, 1)\n"
+    assert [node.name for node in cnndsl.analyze(text).layers] == ["block2-0", "block2-1", "block3-0"]
+    with pytest.raises(cnndsl.CnnError):  # `-` after the template ends it: `block{k}` then a stray `-`
+        cnndsl.analyze("def f(k):\n    block{k}-: relu\ninput 4\nf(1)\n")

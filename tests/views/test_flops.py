@@ -29,8 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 # Every example agrees with every tool (about 4 minutes: CNNDSL_ALL_FLOPS=1 runs them all); CI runs
 # the small ones and three big ones to keep its time down.
 SMALL = {"cifar10_cnn", "coursera_cnn", "lenet", "mnist_cnn", "scenario1", "scenario2", "scenario3"}
-# shuffle and chunk: PYTORCH_PIECES; convnext_tiny: layer norm, dense on the last axis, layer scale, stochastic depth
-CI_BIG = {"examples/mobilenet", "torchvision/squeezenet1_1", "torchvision/convnext_tiny"}
+# shuffle and chunk: PYTORCH_PIECES; convnext_tiny: layer norm (LayerNorm2d, and channels last between Permutes),
+# dense on the last axis, layer scale (a bare parameter), stochastic depth; regnet_y_400mf and mobilenet_v3_small:
+# nn.Sequential subclasses of an OrderedDict, squeeze-excite modules, hardswish and hardsigmoid modules
+CI_BIG = {
+    "examples/mobilenet",
+    "torchvision/squeezenet1_1",
+    "torchvision/convnext_tiny",
+    "torchvision/regnet_y_400mf",
+    "torchvision/mobilenet_v3_small",
+}
 
 
 def key(path: Path) -> str:

@@ -27,7 +27,15 @@ EXAMPLES = [ROOT / "examples" / f"{name}.cnn" for name in SMALL] + [
     ROOT / "examples" / "resnet50.cnn",
     *(
         ROOT / "examples" / "torchvision" / f"{name}.cnn"
-        for name in ("squeezenet1_1", "shufflenet_v2_x1_0", "convnext_tiny")
+        for name in (
+            "squeezenet1_1",
+            "shufflenet_v2_x1_0",
+            "convnext_tiny",
+            "efficientnet_b0",
+            "mobilenet_v3_small",
+            "regnet_y_400mf",
+            "densenet121",
+        )
     ),
 ]
 
