@@ -302,10 +302,13 @@ def _lower_pad(layer) -> list:
         return [layer]
     from .resize import ZeroPad
 
-    pad = ZeroPad("zeropad", {"padding": (layer["pad"],)}, {"padding": layer.span_of("pad")}, layer.span)
     options = dict(layer.options, pad=None, padding="valid")
     spans = {k: v for k, v in layer.spans.items() if k != "pad"}
-    return [pad, type(layer)(layer.keyword, options, spans, layer.span)]
+    unpadded = type(layer)(layer.keyword, options, spans, layer.span)
+    if not any(layer["pad"]):  # `pad k//2` with k = 1: PyTorch's padding=0, no step of its own
+        return [unpadded]
+    pad = ZeroPad("zeropad", {"padding": (layer["pad"],)}, {"padding": layer.span_of("pad")}, layer.span)
+    return [pad, unpadded]
 
 
 class Conv(_Convolution):
