@@ -40,17 +40,18 @@ def test_defaults_pytorch_are_pytorchs_own(torch):
     assert f"F.leaky_relu(x, {nn.LeakyReLU().negative_slope})" in code
     # PyTorch flattens channels first: the dense layer reads torch.flatten's order, no movedim.
     assert built.conv2d.padding == (1, 1)  # `pad 1`: the conv's own padding=1
+    # Layer norm over the channels of an (N, C, H, W) tensor: torchvision's ConvNeXt LayerNorm2d, an
+    # nn.LayerNorm of normalized_shape (C,) applied with the channels moved last.
+    norm = built.layer_normalization
+    assert isinstance(norm, nn.LayerNorm) and norm.normalized_shape == (8,)
     x = torch.randn(2, 4, 9, 9)
     with torch.no_grad():
         out = built(x)
-        h = built.max_pooling2d(
-            built.layer_normalization(
-                torch.nn.functional.leaky_relu(
-                    built.batch_normalization(built.conv2d(x)), 0.01
-                ).movedim(1, -1)
-            ).movedim(-1, 1)
-        )
-        assert torch.allclose(out, built.dense(torch.flatten(h, 1)))
+        y = torch.nn.functional.leaky_relu(built.batch_normalization(built.conv2d(x)), 0.01)
+        normed = torch.nn.functional.layer_norm(y.movedim(1, -1), (8,), norm.weight, norm.bias, 1e-5).movedim(-1, 1)
+        assert torch.allclose(norm(y), normed, atol=1e-6)
+        h = built.max_pooling2d(normed)
+        assert torch.allclose(out, built.dense(torch.flatten(h, 1)), atol=1e-6)
 
 
 def test_dwconv_pad_is_pytorchs_padding(torch):
