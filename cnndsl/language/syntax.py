@@ -19,8 +19,9 @@ INT = r"\d+"
 STATEMENT_WORDS = ("if", "elif", "else", "for", "let", "param", "use")
 EXPRESSION_WORDS = ("if", "else", "and", "or", "not", "in")
 SHAPE = r"in\.[A-Za-z_][A-Za-z0-9_]*"
-# A label or reference whose `{...}` parts are filled in: `block{b}a_expand_conv`, `cell{i - 1}`
-TEMPLATE = r"(?:" + IDENT + r")?(?:\{[^{}\n]*\}[A-Za-z_0-9]*)+"
+# A label or reference whose `{...}` parts are filled in: `block{b}a_expand_conv`, `cell{i - 1}`,
+# `block{k}-{i}` (after a part, `-` joins what follows, as grammar/cnndsl.lark's LABEL_TEMPLATE has it)
+TEMPLATE = r"(?:" + IDENT + r")?(?:\{[^{}\n]*\}(?:[A-Za-z_0-9]|-(?=[A-Za-z_0-9{]))*)+"
 OPERATORS = r"\*\*|//|==|!=|<=|>=|[*+\-/%<>]"
 
 
