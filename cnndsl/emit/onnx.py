@@ -51,9 +51,10 @@ class OnnxGraph:
         self.nodes.append(self.helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
-    def weight(self, node, suffix: str, shape, fill: str | float = "uniform") -> str:
-        """An initializer of `node`'s layer named as the PyTorch state_dict names it; shared layers share it."""
-        name = f"{self.attributes[node.id]}.{suffix}"
+    def weight(self, node, suffix: str | None, shape, fill: str | float = "uniform") -> str:
+        """An initializer of `node`'s layer named as the PyTorch state_dict names it; shared layers share it.
+        No suffix: the layer is itself a parameter (torchvision's bare `layer_scale`)."""
+        name = self.attributes[node.id] if suffix is None else f"{self.attributes[node.id]}.{suffix}"
         if name not in self.initializers:
             np = self.np
             if fill == "uniform":
@@ -348,7 +349,8 @@ def write_node(g: OnnxGraph, node, inputs: list[str]) -> str:
     if isinstance(layer, REGISTRY["layerscale"]):  # x·γ, γ in the PyTorch module's own shape
         c, rank = node.shape[-1], len(node.shape)
         torchvision = layer.conventions == "pytorch"
-        gamma = g.weight(node, "gamma", (c, *(1,) * (rank - 1)) if torchvision else (c,), float(layer["init"]))
+        shape = (c, *(1,) * (rank - 1)) if torchvision else (c,)
+        gamma = g.weight(node, None if torchvision else "gamma", shape, float(layer["init"]))
         if rank > 1 and not torchvision:
             gamma = g.op("Reshape", [gamma, g.constant(name + ".view", [c, *(1,) * (rank - 1)])], name + ".gamma")
         return g.op("Mul", [x, gamma], name)
