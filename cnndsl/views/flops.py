@@ -84,6 +84,7 @@ def channels_last(model) -> frozenset[int]:
 
 def totals(model) -> dict[str, int]:
     """The whole model's count under each counter, for one example."""
+    model.require_sizes("counting FLOPs")
     result = dict.fromkeys(COUNTERS, 0)
     moved = channels_last(model)
     for node in model.layers:

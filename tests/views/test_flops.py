@@ -9,16 +9,19 @@ import io
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
 from docs_pages import page
 from emit_helpers import load
+from example_files import model_files
 from hypothesis import HealthCheck, given, settings
 from netgen import networks
 
 import cnndsl
 from cnndsl.cli import main
+from cnndsl.core.errors import SizeNeeded
 from cnndsl.emit import generate
 from cnndsl.emit.pytorch import TorchTarget
 from cnndsl.views.flops import COUNTERS, calls, totals
@@ -47,9 +50,16 @@ def key(path: Path) -> str:
 
 EXAMPLES = [
     path
-    for path in sorted(ROOT.glob("examples/**/*.cnn"))
+    for path in model_files()  # not the files of blocks others `use`: they hold no network
     if os.environ.get("CNNDSL_ALL_FLOPS") == "1" or path.stem in SMALL or key(path) in CI_BIG
 ]
+
+
+def at_a_size(path: Path):
+    """The example, its inputs of any size (Keras's MobileNetV3, `input ?x?x3`) given 224: the tools run on a
+    tensor, and cnndsl refuses to count without sizes."""
+    text = path.read_text(encoding="utf-8")
+    return cnndsl.analyze(re.sub(r"^input \?x\?x", "input 224x224x", text, flags=re.M), str(path))
 
 
 def measure(model, torch) -> dict[str, int]:
@@ -103,8 +113,15 @@ def test_lenet_at_the_tools_defaults(torch):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=key)
 def test_every_example_equals_every_tool(path, torch):
-    model = cnndsl.analyze_file(path)
+    model = at_a_size(path)
     assert totals(model) == measure(model, torch)
+
+
+def test_counting_needs_every_size():
+    model = cnndsl.analyze_file(ROOT / "examples" / "mobilenet_v3_large.cnn")
+    with pytest.raises(SizeNeeded, match="counting FLOPs needs every axis's size") as caught:
+        totals(model)
+    assert caught.value.hint == "give the input a size for this, e.g. `input 224x224x3`"
 
 
 @settings(
