@@ -200,6 +200,11 @@ def render(expr, level: int, head: str = "", tail: str = "") -> list[str]:
         return [flat]
     if isinstance(expr, Call):
         chained = isinstance(expr.func, Attr) and isinstance(expr.func.receiver, Call)
+        inner = f"{INDENT * (level + 1)}{expr}"
+        wrapped = head.endswith(" = ") and len(f"{pad}{head}(") <= LINE_LENGTH < len(f"{pad}{head}{expr.func}(")
+        if wrapped and not chained and len(inner) <= LINE_LENGTH and not _forced(expr):
+            # a long target: ruff wraps the value in parentheses rather than leave the opening line too long
+            return [f"{pad}{head}(", inner, f"{pad}){tail}"]
         if chained and len(f"{pad}{head}{expr.func}(") > LINE_LENGTH:
             # ruff splits the receiver too when the opening line alone is too long
             lines = render(expr.func.receiver, level, head, tail=f".{expr.func.name}(")

@@ -118,32 +118,38 @@ def _clipped(n: int, k: int, s: int, first: int, out: int) -> list[tuple[int, in
 
 KERAS_MAX_POOL_PADDED = '''
 class MaxPoolPadded(layers.Layer):
-    """PyTorch's max pooling with `padding` and `ceil_mode`: pads each spatial axis with -inf
-    (before, after), the after side longer where ceil_mode keeps a last partial window, then
-    pools `valid`. Keras's own `same` and `valid` take other windows for these sizes."""
+    """PyTorch's max pooling with `padding` and `ceil_mode`: pads each spatial axis with
+    -inf (before, after), the after side longer where ceil_mode keeps a last partial
+    window, then pools `valid`. Keras's own `same` and `valid` take other windows for
+    these sizes."""
 
     def __init__(self, pool_size, strides, pads, **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = tuple(pool_size) if isinstance(pool_size, (list, tuple)) else pool_size
-        self.strides = tuple(strides) if isinstance(strides, (list, tuple)) else strides
         self.pads = tuple(tuple(p) for p in pads)
+        self.pool_size = self.per_axis(pool_size)
+        self.strides = self.per_axis(strides)
+
+    def per_axis(self, value):
+        if isinstance(value, (list, tuple)):
+            return tuple(value)
+        return (value,) * len(self.pads)
 
     def call(self, x):
-        x = keras.ops.pad(x, ((0, 0), *self.pads, (0, 0)), constant_values=float("-inf"))
+        pads = ((0, 0), *self.pads, (0, 0))
+        x = keras.ops.pad(x, pads, constant_values=float("-inf"))
         return keras.ops.max_pool(x, self.pool_size, self.strides, padding="valid")
 
     def compute_output_shape(self, input_shape):
-        rank = len(self.pads)
-        size = self.pool_size if isinstance(self.pool_size, tuple) else (self.pool_size,) * rank
-        stride = self.strides if isinstance(self.strides, tuple) else (self.strides,) * rank
+        sizes = input_shape[1:-1]
+        axes = zip(sizes, self.pads, self.pool_size, self.strides, strict=True)
         spatial = [
-            None if n is None else (n + a + b - k) // s + 1
-            for n, (a, b), k, s in zip(input_shape[1:-1], self.pads, size, stride)
+            None if n is None else (n + a + b - k) // s + 1 for n, (a, b), k, s in axes
         ]
         return (input_shape[0], *spatial, input_shape[-1])
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "pads": self.pads}
+        config = {"pool_size": self.pool_size, "strides": self.strides}
+        return {**super().get_config(), **config, "pads": self.pads}
 '''
 
 

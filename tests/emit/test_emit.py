@@ -141,6 +141,8 @@ def test_a_bare_input_is_a_model_too(keras, torch):
         # a method chain whose opening line alone passes 88 columns (found by hypothesis)
         "input 3x3x3x1\nadd(identity; maxpool 1x1x1 | add(layernorm nocenter eps 1e-6; relu | normalize))\n",
         "input 4x4x2\nvery_long_layer_name_for_a_reshape_that_goes_on: reshape 2 2 2 1 -1\n",
+        # an assignment whose opening line alone is too long: ruff puts the value in parentheses
+        "input 4x4x2\nvery_long_layer_name_for_a_layer_norm_that_goes_on_and_on: layernorm nocenter\n",
     ],
 )
 def test_long_statements_are_already_ruff_formatted(text):
