@@ -570,7 +570,8 @@ def test_random_networks_against_keras(net, keras):
 COVERAGE_EXAMPLES = 900  # generation only (no Keras): cheap; the 150 Keras examples above share its distribution
 
 
-# PyTorch's own options, which Keras cannot express: tests/layers/test_pytorch.py checks them against PyTorch.
+# PyTorch's own layers and options, which netgen does not draw: tests/layers/test_pytorch.py checks them against
+# PyTorch, tests/emit/test_emit_numeric.py Keras's forms of them (ChannelShuffle, Chunk, MaxPoolPadded) against it.
 PYTORCH_ONLY = {"shuffle", "channel_shuffle", "chunk", ("maxpool", "pad"), ("maxpool", "ceil")}
 # Token ids: netgen's networks and the tools run on them take float inputs; tests/layers/test_embedding.py
 # builds `input L int | embedding V D` in Keras and PyTorch, runs both on ids and counts with every tool.

@@ -4,6 +4,47 @@ from __future__ import annotations
 
 from .base import Arg, Call, Inferred, IntType, LayerKind, kw
 
+# Keras has neither: small layers written into the module, exact on every backend
+KERAS_CHANNEL_SHUFFLE = '''
+class ChannelShuffle(layers.Layer):
+    """PyTorch's F.channel_shuffle on the channels, the last axis here: the channels
+    seen as (groups, channels / groups), transposed and flattened again."""
+
+    def __init__(self, groups, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = groups
+
+    def call(self, x):
+        channels = x.shape[-1]
+        width = channels // self.groups
+        order = [(o % self.groups) * width + o // self.groups for o in range(channels)]
+        return keras.ops.take(x, order, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+'''
+
+KERAS_CHUNK = '''
+class Chunk(layers.Layer):
+    """PyTorch's x.chunk(groups, dim=1)[index] on the channels, the last axis here: the
+    index-th of `groups` equal groups of channels, counted from 0."""
+
+    def __init__(self, groups, index, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = groups
+        self.index = index
+
+    def call(self, x):
+        width = x.shape[-1] // self.groups
+        return x[..., self.index * width : (self.index + 1) * width]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] // self.groups)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "index": self.index}
+'''
+
 
 class _ChannelLayer(LayerKind):
     def channels_of(self, shape, groups: int, what: str) -> int:
@@ -36,8 +77,10 @@ class ChannelShuffle(_ChannelLayer):
         self.channels_of(shape, self["groups"], "shuffle image-like tensors")
         return Inferred(shape, "ChannelShuffle")
 
+    KERAS_HELPERS = {"ChannelShuffle": KERAS_CHANNEL_SHUFFLE}
+
     def keras(self, node):
-        raise self.unsupported("Keras", "Keras has no channel shuffle layer")
+        return Call("ChannelShuffle", [self["groups"]])
 
     def torch(self, node, step):
         return [lambda x: Call("F.channel_shuffle", [x, self["groups"]])]
@@ -71,8 +114,10 @@ class Chunk(_ChannelLayer):
             f"channels: {node.in_shapes[0][-1]}/{g} = {width}, the group {i} (channels {i * width} to {(i + 1) * width - 1})"
         ]
 
+    KERAS_HELPERS = {"Chunk": KERAS_CHUNK}
+
     def keras(self, node):
-        raise self.unsupported("Keras", "Keras has no layer that takes a slice of the channels")
+        return Call("Chunk", [self["groups"], self["index"]])
 
     def torch(self, node, step):
         return [lambda x: f"{Call(f'{x}.chunk', [self['groups'], kw('dim', 1)])}[{self['index']}]"]

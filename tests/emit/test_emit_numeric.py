@@ -52,6 +52,14 @@ NETWORKS = {
         dwconv 3 dilation 2 same
         dwconv 3 stride 2 pad 1 mult 2
     """,
+    # ShuffleNet's channel shuffle and chunk: in Keras, layers of the module's own (PyTorch: F.channel_shuffle
+    # and x.chunk), the groups of a shuffle interleaved as PyTorch's are.
+    "shuffle_and_chunk": """
+        input 6x5x12
+        conv 12 3 same
+        concat(chunk 2 0; chunk 2 1 | conv 6 1 | relu) | shuffle 3
+        chunk 3 2 | shuffle 2 | conv 5 1
+    """,
     # InceptionResNetV2's residual scaling: the shortcut plus the scaled branch.
     "scaled_residuals": """
         input 9x9x8

@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from netgen import networks
 
 import cnndsl
-from cnndsl.core.errors import UnsupportedByTarget
 from cnndsl.emit import generate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -64,18 +63,11 @@ def test_family_and_module_examples_in_both_targets(path, params, keras, torch):
     assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []
 
 
-# The networks of every folder (torchvision's, the families at their defaults); the one Keras refuses
-KERAS_REFUSES = {"shufflenet_v2_x1_0"}  # `shuffle`: Keras has no channel shuffle layer
-
-
+# The networks of every folder: torchvision's, the families at their defaults
 @pytest.mark.parametrize("path", model_files(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 @pytest.mark.parametrize("target", ["keras", "pytorch"])
 def test_example_code_is_ruff_clean_and_deterministic(path, target):
     model = cnndsl.analyze_file(path)
-    if target == "keras" and path.stem in KERAS_REFUSES:
-        with pytest.raises(UnsupportedByTarget, match="Keras code cannot express"):
-            generate(model, target)
-        return
     code = generate(model, target)
     assert ruff_problems(code) == []
     assert generate(cnndsl.analyze_file(path), target) == code

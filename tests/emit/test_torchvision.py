@@ -84,19 +84,22 @@ def test_emitted_module_matches_the_summary(name, torch):
 
 @pytest.mark.oracle
 @pytest.mark.parametrize(
-    "name", ["alexnet", "vgg16_bn", "squeezenet1_1", "googlenet", "convnext_tiny", "resnet18", "densenet121"]
+    "name",
+    ["alexnet", "vgg16_bn", "squeezenet1_1", "googlenet", "convnext_tiny", "resnet18", "densenet121", "shufflenet_v2_x1_0"],
 )
 def test_models_keras_can_express_build_in_keras(name, keras):
     """alexnet and vgg16_bn flatten a 6x6 or 7x7 map channels first: Keras permutes, then flattens.
-    squeezenet1_1 and googlenet pool with `ceil` where Keras's `same` takes the same windows; resnet18's
-    and densenet121's stem (`maxpool 3 stride 2 pad 1`) is the MaxPoolPadded layer, padding with -inf.
-    convnext_tiny's layer scales are Keras's ConvNeXt LayerScale, its stochastic depth a Dropout."""
+    squeezenet1_1 and googlenet pool with `ceil` where Keras's `same` takes the same windows; resnet18's,
+    densenet121's and shufflenet_v2_x1_0's stem (`maxpool 3 stride 2 pad 1`) is the MaxPoolPadded layer, padding with -inf.
+    convnext_tiny's layer scales are Keras's ConvNeXt LayerScale, its stochastic depth a Dropout.
+    shufflenet_v2_x1_0's shuffle and chunk are the ChannelShuffle and Chunk layers written into the module."""
     import math
 
     model = cnndsl.analyze_file(FOLDER / f"{name}.cnn")
     code = generate(model, "keras")
     assert ("layers.Permute((3, 1, 2)" in code) == (name in ("alexnet", "vgg16_bn"))
-    assert ("MaxPoolPadded(" in code) == (name in ("resnet18", "densenet121"))
+    assert ("MaxPoolPadded(" in code) == (name in ("resnet18", "densenet121", "shufflenet_v2_x1_0"))
+    assert ("ChannelShuffle(" in code) == ("Chunk(" in code) == (name == "shufflenet_v2_x1_0")
     built = load(code, "generated_keras").build_model()
     assert sum(math.prod(w.shape) for w in built.trainable_weights) == PUBLISHED[name][0]
     assert built.count_params() == model.total  # and batch norm's moving statistics

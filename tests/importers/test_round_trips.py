@@ -69,7 +69,16 @@ SETTINGS = settings(
 
 # Layers the emitted Keras code defines for itself (a class of the emitted module, which the
 # importer refuses as it refuses every custom class).
-KERAS_OWN_CLASSES = ("LayerScale", "CustomScaleLayer", "MaxPoolPadded", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D")
+KERAS_OWN_CLASSES = (
+    "LayerScale",
+    "CustomScaleLayer",
+    "MaxPoolPadded",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "ChannelShuffle",
+    "Chunk",
+)
 
 
 @SETTINGS

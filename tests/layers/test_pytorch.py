@@ -147,8 +147,6 @@ def test_shuffle_and_chunk_are_pytorchs(torch):
 @pytest.mark.parametrize(
     "text, line, word",
     [
-        ("input 8x8x4\nshuffle 2\n", 2, "shuffle"),
-        ("input 8x8x4\nchunk 2 1\n", 2, "chunk"),
         ("input ?x?x4\nmaxpool 3 stride 2 pad 1\n", 2, "maxpool"),  # which windows depends on the size
     ],
 )
@@ -157,6 +155,13 @@ def test_keras_refuses_what_it_cannot_express_at_its_line(text, line, word):
         generate(cnndsl.analyze(text), "keras")
     assert info.value.span.line == line
     assert info.value.message.startswith(f"Keras code cannot express `{word}`")
+
+
+def test_keras_writes_shuffle_and_chunk_as_layers_of_its_own():
+    """tests/emit/test_emit_numeric.py checks that they take the channels in PyTorch's order."""
+    code = generate(cnndsl.analyze("input 5x5x12\nconcat(chunk 2 0; chunk 2 1 | relu) | shuffle 3\n"), "keras")
+    assert "class ChannelShuffle(layers.Layer):" in code and "class Chunk(layers.Layer):" in code
+    assert 'ChannelShuffle(3, name="channel_shuffle")' in code and 'Chunk(2, 1, name="chunk_1")' in code
 
 
 def test_keras_permutes_before_a_channels_first_flatten():
