@@ -327,7 +327,7 @@ def gen_conv(draw, shape):
     tags.add((keyword, ""))
     text = options_text(draw, f"{keyword} {filters} {size_text(draw, kernel)}", options)
     calls = []
-    if pad is not None:
+    if pad is not None and any(a or b for a, b in pad[2]):  # `pad 0` pads nothing: no step of its own
         calls.append((f"ZeroPadding{r}D", (pad[1],), {}))
     calls.append(
         (
