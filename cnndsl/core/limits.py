@@ -82,6 +82,7 @@ PLAYGROUND_DIAGNOSTICS = 500
 took the browser's main thread 1.7 s to show."""
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+"""A .cnn file larger than this is refused before it is read whole."""
 
 MAX_SIZE_WEIGHT = 200
 """Symbols, terms and divisions in the expression of one size of a `?` axis (cnndsl.core.sizes); a size
@@ -94,8 +95,6 @@ at a few points); past it the two sizes are compared as unknown ones were."""
 
 MAX_SIZE_MODULUS = 1 << 16
 """The modulus of the conditions a model's merges put on one `?` axis together (`h ≡ 0 mod 16`)."""
-
-"""A .cnn file larger than this is refused before it is read whole."""
 
 
 def power_of_two(bound: int) -> str:

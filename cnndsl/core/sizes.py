@@ -24,7 +24,6 @@ from itertools import product
 
 from .limits import MAX_SIZE_CHECKS, MAX_SIZE_MODULUS, MAX_SIZE_WEIGHT
 
-
 EXAMPLE_SIZE = 224
 """The size a generated demo gives a `?` axis (MobileNet's default), or the next one its conditions allow."""
 
@@ -179,16 +178,30 @@ def _floor(poly: dict, d: int) -> int | Size:
 class Size:
     """A size that depends on `?` axes; never a constant (that is an int)."""
 
-    __slots__ = ("terms", "key", "weight", "period", "degree")
+    __slots__ = ("terms", "weight", "_key")
 
     def __init__(self, terms: tuple):
         self.terms = terms
-        self.key = "+".join(f"{c}*{'*'.join(a.key for a in m)}" for m, c in terms)
+        self._key = None
         self.weight = sum(1 + sum(a.weight for a in m) for m, _ in terms)
         if self.weight > MAX_SIZE_WEIGHT:
             raise Undecided("this size's expression is too long")
-        self.period = math.lcm(*(a.period for m, _ in terms for a in m))
-        self.degree = max(sum(a.degree for a in m) for m, _ in terms)
+
+    # worked out when asked: inference makes many sizes (a conv's MACs, h·w·c) that are never compared
+
+    @property
+    def key(self) -> str:
+        if self._key is None:
+            self._key = "+".join(f"{c}*{'*'.join(a.key for a in m)}" for m, c in self.terms)
+        return self._key
+
+    @property
+    def period(self) -> int:
+        return math.lcm(*(a.period for m, _ in self.terms for a in m))
+
+    @property
+    def degree(self) -> int:
+        return max(sum(a.degree for a in m) for m, _ in self.terms)
 
     @classmethod
     def symbol(cls, name: str) -> Size:
@@ -248,6 +261,8 @@ class Size:
         return self
 
     def __mul__(self, other):
+        if type(other) is int and other:  # the order of the terms stays: no sorting
+            return Size(tuple((m, c * other) for m, c in self.terms))
         return _make(_times(dict(self.terms), _poly(other)))
 
     __rmul__ = __mul__
@@ -400,14 +415,40 @@ class Condition:
         return Condition(names, modulus, residues)
 
 
+class Tie:
+    """Symbols of different inputs run at one size: `n = n2`, what `add(@a; @b)` of two `?x8` inputs needs."""
+
+    __slots__ = ("names",)
+    modulus = 1
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+
+    def holds(self, values) -> bool:
+        return len({values[name] for name in self.names}) == 1
+
+    def text(self) -> str:
+        return " = ".join(self.names)
+
+    __str__ = text
+
+    def __eq__(self, other):
+        return isinstance(other, Tie) and other.names == self.names
+
+    def __hash__(self):
+        return hash(self.names)
+
+
 class Agreement:
     """What `compare` finds: `equal` for every size, under a `condition`, or `different`
-    (at every size but perhaps a few, listed in `points`); `unknown` past the bounds."""
+    (at every size but perhaps a few, listed in `points`); `tied` when the sizes agree once the
+    symbols `tie` are one size (and under `condition`, if any); `relation` when they agree only on
+    another relation between symbols (`h = h2 + 2`); `unknown` past the bounds."""
 
-    __slots__ = ("kind", "condition", "points")
+    __slots__ = ("kind", "condition", "points", "tie")
 
-    def __init__(self, kind: str, condition: Condition | None = None, points: tuple = ()):
-        self.kind, self.condition, self.points = kind, condition, points
+    def __init__(self, kind: str, condition: Condition | None = None, points: tuple = (), tie: Tie | None = None):
+        self.kind, self.condition, self.points, self.tie = kind, condition, points, tie
 
     def __repr__(self):
         return f"Agreement({self.kind}, {self.condition}, {self.points})"
@@ -427,6 +468,18 @@ def compare(a, b) -> Agreement:
         return UNKNOWN
     if isinstance(difference, int):
         return EQUAL if difference == 0 else Agreement("different")
+    found = _COMPARED.get(difference.key)
+    if found is None:
+        if len(_COMPARED) >= 4096:  # bounded: a repeated block compares the same sizes in every round
+            _COMPARED.clear()
+        found = _COMPARED[difference.key] = _compare(difference)
+    return found
+
+
+_COMPARED: dict[str, Agreement] = {}
+
+
+def _compare(difference: Size) -> Agreement:
     names = tuple(sorted(difference.names()))
     period, degree, k = difference.period, difference.degree, len(names)
     grid = list(product(range(1, degree + 2), repeat=k))
@@ -440,17 +493,52 @@ def compare(a, b) -> Agreement:
     if len(agreeing) == period**k:
         return EQUAL
     if not agreeing:
-        points = ()
-        if k == 1:  # the few sizes where they still agree, for the hint
-            points = tuple(n for n in range(1, 65) if difference.value({names[0]: n}) == 0)
-        return Agreement("different", points=points)
+        if k == 1:  # a polynomial on each class, zero on none: zero at a few sizes at most, listed for the hint
+            return Agreement("different", points=tuple(n for n in range(1, 65) if difference.value({names[0]: n}) == 0))
+        if all(_constant_on(difference, names, period, r, grid) for r in product(range(period), repeat=k)):
+            return Agreement("different")  # `h2 - 1` against `h2`: a nonzero constant on every class
+        # `n` against `n2` agree wherever n = n2: a relation between symbols, not a residue. The one
+        # kept is that they are one size (two inputs of one kind of image); any other is refused
+        try:
+            alike = compare(substitute(difference, dict.fromkeys(names, names[0])), 0)
+        except Undecided:
+            return UNKNOWN
+        if alike.kind == "equal" or alike.kind == "condition":
+            return Agreement("tied", alike.condition, tie=Tie(names))
+        return Agreement("relation") if alike.kind == "different" else UNKNOWN
     return Agreement("condition", Condition(names, period, agreeing))
 
 
+def substitute(value, names: dict):
+    """`value` with each symbol renamed as `names` says (`n2` to `n`), in canonical form again."""
+    if not isinstance(value, Size):
+        return value
+    total = 0
+    for monomial, coefficient in value.terms:
+        term = coefficient
+        for atom in monomial:
+            if isinstance(atom, Symbol):
+                term = term * Size.symbol(names.get(atom.name, atom.name))
+            else:
+                term = term * (substitute(atom.num, names) // atom.den)
+        total = total + term
+    return total
+
+
+def _constant_on(difference: Size, names, period: int, residues, grid) -> bool:
+    values = {difference.value({n: ri + period * ti for n, ri, ti in zip(names, residues, t)}) for t in grid}
+    return len(values) == 1
+
+
 def choose(names, conditions, at_least: int, fits=None, tries: int = 256) -> dict | None:
-    """Sizes for the symbols `names`, each the smallest from `at_least` up that meets every condition
-    (and `fits`, a test of the whole assignment); None when none is found within `tries` steps."""
+    """Sizes for the symbols `names` that meet every condition (and `fits`, a test of the whole assignment):
+    the smallest one size for all from `at_least` up, else each the smallest; None when none is found
+    within `tries` steps."""
     conditions = list(conditions)
+    for step in range(tries):  # one size for every symbol first: sizes compared as unknown (`n` and `n2`) then agree
+        values = dict.fromkeys(names, at_least + step)
+        if all(c.holds(values) for c in conditions) and (fits is None or fits(values)):
+            return values
     values = {name: at_least for name in names}
     lone = {name: [c for c in conditions if c.names == (name,)] for name in names}
     for name in names:  # one symbol's conditions on their own

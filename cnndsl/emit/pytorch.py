@@ -1062,6 +1062,8 @@ class TorchTarget(Target):
                 if text is None:
                     for p in def_params:
                         mine = tuple(dict(m[0].call.args)[p] for m in members)
+                        if not all(isinstance(v, int) and not isinstance(v, bool) for v in mine):
+                            continue  # `blk(3)` and `blk(1x1)`: one parameter, an int in one call and a shape in another
                         for f in (2, 3, 4, 6, 8):
                             if tuple(v * f for v in mine) == seen:
                                 text = f"{p} * {f}"

@@ -313,8 +313,8 @@ class Reshape(LayerKind):
             )
             error.from_sizes = True  # raised by the sizes' expressions: an error, not an unknown
             raise error
-        if agreement.kind == "unknown":
-            raise Undecided("the count's expression is too long")
+        if agreement.kind not in ("equal", "condition"):
+            raise Undecided("the count depends on a relation between the `?` axes")
         stated = ((agreement.condition, 0),) if agreement.kind == "condition" else ()
         out = tuple(size // known if d == -1 else d for d in target)
         return Inferred(out, "Reshape", resolved={"target": target, "size_conditions": stated})

@@ -7,7 +7,7 @@ Their keywords are also listed in the grammar (MERGE_OP), because
 from __future__ import annotations
 
 from ..core.errors import BranchMismatch
-from ..core.sizes import Size, compare
+from ..core.sizes import Size, Undecided, compare
 from .base import Arg, BinOp, Call, FloatType, Inferred, LayerKind, List, Window, axis_word, describe_shape, kw, literal
 
 
@@ -33,23 +33,43 @@ class _Merge(LayerKind):
         if agreement.points:
             at = ", ".join(str(p) for p in agreement.points[:3])
             where = f" (they agree only at {names[0]} = {at})"
+        if agreement.kind == "relation":
+            return self.mismatch(
+                index,
+                f"this branch's {word} is {_text(mine)}, but the first branch's is {_text(first)}: they agree "
+                f"only when {_text(first)} = {_text(mine)}, a relation between the `?` axes of different inputs "
+                "that cnndsl does not keep (only that they are one size)",
+                f"give the inputs sizes, or make the branches of `{self.keyword}` agree when the inputs are one size",
+            )
+        try:
+            gap = mine - first
+        except (TypeError, Undecided):  # an expression too long: no constant difference to name
+            gap = None
+        cause = (
+            f"they differ by {abs(gap)} at every size, the border a window without padding (or a crop or pad) "
+            "changes: write `same` on the branch's convs and pools"
+            if isinstance(gap, int)
+            else "check strides and `same` padding"
+        )
         return self.mismatch(
             index,
             f"this branch's {word} is {_text(mine)}, but the first branch's is {_text(first)}: "
             f"they differ for every size of {written}{where}",
-            f"branches of `{self.keyword}` must agree for every size of the `?` axes; "
-            "check strides and `same` padding, or give the input a size",
+            f"branches of `{self.keyword}` must agree for every size of the `?` axes; {cause}, or give the input a size",
         )
 
     def join_axis(self, x, y, stated: list, index: int):
         """One axis of two branches, either of which depends on `?` axes: the joined size, None when it
         is not known, or False when they differ. A condition they agree under goes to `stated`."""
         agreement = compare(x, y)
-        if agreement.kind == "different":
+        if agreement.kind == "different" or agreement.kind == "relation":
             return False, agreement
-        if agreement.kind == "condition":
+        if agreement.tie is not None:
+            stated.append((agreement.tie, index))
+        if agreement.condition is not None:
             stated.append((agreement.condition, index))
-        return (x if agreement.kind == "equal" or agreement.kind == "condition" else None), None
+        # tied, this branch's expression holds for the other's too: later merges are compared on it
+        return (None if agreement.kind == "unknown" else x), None
 
     def check_symbolic(self, index: int, shape, first, stated: list, axes=None) -> None:
         """Every axis but the channels (or every axis), where either branch's depends on `?` axes."""

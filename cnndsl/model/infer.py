@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ..core.errors import BranchMismatch, CnnError, DuplicateName, Hint, LimitExceeded, ShapeProblem, SizeNeeded, UnknownSize
+from ..core.errors import (
+    BranchMismatch,
+    CnnError,
+    DuplicateName,
+    Hint,
+    LimitExceeded,
+    ShapeProblem,
+    SizeNeeded,
+    UnknownSize,
+)
 from ..core.frozen import frozen
 from ..core.limits import MAX_AXIS, MAX_TOTAL, check_size, check_total
 from ..core.records import dataclass
-from ..core.sizes import EXAMPLE_SIZE, RUN_STARTS, Condition, Size, Undecided, choose, input_symbols
+from ..core.sizes import EXAMPLE_SIZE, RUN_STARTS, Condition, Size, Tie, Undecided, choose, input_symbols
 from ..core.source import Source, Span
 from ..language.expand import BlockCall, Failed, Graph
 from ..layers import Inferred, LayerKind, Shape, to_snake_case
-from ..layers.base import describe_shape, prod
+from ..layers.base import axis_word, describe_shape, prod
 
 
 @frozen
@@ -211,6 +220,22 @@ class Model:
     def symbols(self) -> tuple[str, ...]:
         """The names of the inputs' `?` axes (`h`, `w`; `h2` for a second input's), in order."""
         return tuple(n.text() for i in self.inputs for n in self.nodes[i].symbolic if isinstance(n, Size))
+
+    def symbol_text(self, names=None) -> str:
+        """What the symbols stand for: `h is the height of `input_layer`, line 1, w its width`."""
+        parts = []
+        for i in self.inputs:
+            node, said = self.nodes[i], False
+            for axis, n in enumerate(node.symbolic):
+                if isinstance(n, Size) and (names is None or n.text() in names):
+                    word = axis_word(axis, len(node.shape))
+                    parts.append(f"{n.text()} its {word}" if said else f"{n.text()} is the {word} of `{node.name}`, line {node.span.line}")
+                    said = True
+        return ", ".join(parts)
+
+    def conditions_text(self) -> str:
+        """`h ≡ 0 mod 4 and w ≡ 0 mod 4`: what the merges need of the `?` axes' sizes, together."""
+        return " and ".join(c.text() for c in self.conditions)
 
     def run_sizes(self, count: int = 3) -> list[dict[str, int]]:
         """Sizes of the `?` axes to run the model at, each meeting the merges' conditions and leaving every
@@ -572,8 +597,14 @@ class _Conditions:
     def __init__(self):
         self.joined: list[tuple[Condition, Span]] = []
 
-    def add(self, condition: Condition, layer: LayerKind, branch: int) -> None:
+    def add(self, condition: Condition | Tie, layer: LayerKind, branch: int) -> None:
+        if isinstance(condition, Tie):  # one size for these symbols: kept as it is
+            if all(condition != other for other, _ in self.joined):
+                self.joined.append((condition, layer.span))
+            return
         for i, (other, where) in enumerate(self.joined):
+            if isinstance(other, Tie):
+                continue
             if not set(other.names) & set(condition.names):
                 continue
             try:

@@ -162,7 +162,7 @@ def test_a_branch_of_any_size_against_one_of_a_known_size_is_refused(keras, merg
     """Keras builds these and fails when run at any size but 4; cnndsl refuses them, at the branch."""
     a, b = keras.Input((None, None, 8), batch_size=1), keras.Input((4, 4, 8), batch_size=1)
     built = keras.Model([a, b], keras.layers.Add()([a, b]))
-    with pytest.raises(Exception):  # the size the merge cannot join: 5 against 4
+    with pytest.raises(Exception):  # noqa: B017 - the size the merge cannot join: 5 against 4
         built([keras.ops.zeros((1, 5, 5, 8)), keras.ops.zeros((1, 4, 4, 8))])
     first = merge[merge.index("(") + 2]
     text = f"{first}: input {'?x?x8' if first == 'a' else '?x4x8'}\nb: input 4x4x8\nx: {merge}\n@x | output\n"
@@ -381,6 +381,8 @@ def test_json_shows_null_where_a_figure_depends_on_the_size(capsys, unknown_file
     assert code == 0
     conv, pool, dense = report["layers"]
     assert conv["output_shape"] == [None, None, None, 8] and report["input_shape"] == [None, None, None, 3]
+    assert conv["sizes"] == [None, "ceil(h/2)", "ceil(w/2)", 8] and report["input_sizes"] == [[None, "h", "w", 3]]
+    assert report["size_conditions"] == [] and report["symbols"].startswith("h is the height of `input_layer`")
     assert (conv["params"], conv["macs"], conv["activations"], conv["activation_bytes"]) == (224, None, None, None)
     assert (dense["macs"], dense["activations"]) == (80, 10)  # after global pooling: known again
     assert (report["total_macs"], report["total_activations"]) == (None, None)
@@ -390,7 +392,9 @@ def test_json_shows_null_where_a_figure_depends_on_the_size(capsys, unknown_file
 
 def test_the_table_and_explain_say_why_a_figure_is_unknown(capsys, unknown_file):
     _, out, _ = run(capsys, "summary", "--all", unknown_file)
-    assert "(None, None, None, 8)" in out
+    # Keras's None, with the size's expression: a stride 2 `same` conv gives ceil(n/2) (Keras's conv_output_length)
+    assert "(None, ceil(h/2), ceil(w/2), 8)" in out
+    assert " Sizes: h is the height of `input_layer`, line 1, w its width" in out
     assert "Total MACs: ? (unknown: it depends on the input's axes of unknown size (?x?x3, line 1))" in out
     assert "inference peak: ? (unknown:" in out and " Total params: 314 " in out
     _, out, _ = run(capsys, "explain", unknown_file)
