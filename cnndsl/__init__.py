@@ -58,6 +58,7 @@ class Model(_infer.Model):
             source=model.source,
             inputs=model.inputs,
             training_outputs=model.training_outputs,
+            conditions=model.conditions,
         )
 
     def summary(

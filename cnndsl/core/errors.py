@@ -280,6 +280,19 @@ class ZeroEpsilon(CnnWarning):
     )
 
 
+class SizeCondition(CnnWarning):
+    """A merge whose branches agree only at some sizes of the `?` axes: `concat(identity; avgpool 2 | upsample 2)`
+    joins n and 2·floor(n/2), equal when n is even. The model runs at those sizes alone (the emitted demo
+    picks one); Keras builds it and fails at run time at any other."""
+
+    code = "W108"
+    example = "input ?x?x8\nconcat(identity; maxpool 2 | upsample 2)\n"
+    reference = (
+        "Dumoulin & Visin, A guide to convolution arithmetic for deep learning (arXiv:1603.07285), section 2.4, "
+        "relationship 5: the output size floor((i + 2p − k)/s) + 1 drops the remainder of the division by s"
+    )
+
+
 @dataclass(frozen=True)
 class Fix:
     """A concrete text edit: replace `span` (end exclusive) with `text`."""

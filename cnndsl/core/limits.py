@@ -84,6 +84,18 @@ took the browser's main thread 1.7 s to show."""
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """A .cnn file larger than this is refused before it is read whole."""
 
+MAX_SIZE_WEIGHT = 200
+"""Symbols, terms and divisions in the expression of one size of a `?` axis (cnndsl.core.sizes); a size
+that would be larger is unknown, as before sizes had expressions. Real networks stay under 30 (a U-Net's
+deepest size is floor(h/16), weight 3; a flatten of two symbolic axes 64·floor(h/4)·floor(w/4), weight 5)."""
+
+MAX_SIZE_CHECKS = 20_000
+"""Evaluations one comparison of two symbolic sizes may take (each residue class of its symbols,
+at a few points); past it the two sizes are compared as unknown ones were."""
+
+MAX_SIZE_MODULUS = 1 << 16
+"""The modulus of the conditions a model's merges put on one `?` axis together (`h ≡ 0 mod 16`)."""
+
 
 def power_of_two(bound: int) -> str:
     return f"2^{bound.bit_length() - 1}"

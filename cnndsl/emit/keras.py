@@ -14,7 +14,7 @@ import re
 from ..core.writer import BUILTINS, Call, List, Names, kw, literal
 from ..layers.base import to_snake_case
 from .pytorch import _leaves, _number, _rebuild, _split_numbers, numbered
-from .target import EXAMPLE_SIZE, Target, example_shape
+from .target import Target, example_comment, example_shape
 
 # Keras 3 defaults to TensorFlow (and writes that into ~/.keras/keras.json on first
 # import), but a fresh `pip install keras torch` has no TensorFlow: without
@@ -170,8 +170,8 @@ class KerasTarget(Target):
         w.writeline("model = build_model()")
         w.writeline("model.summary()")
         if model.unknown_inputs:
-            w.writeline(f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here")
-        zeros = [Call("keras.ops.zeros", [literal((1, *example_shape(model.nodes[i].shape)))]) for i in model.inputs]
+            w.writeline(example_comment(model))
+        zeros = [Call("keras.ops.zeros", [literal((1, *example_shape(model, model.nodes[i])))]) for i in model.inputs]
         if len(zeros) == 1:
             w.statement("output = model(", zeros[0], ")")
         else:

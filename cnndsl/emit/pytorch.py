@@ -26,7 +26,7 @@ import re
 
 from ..core.writer import BUILTINS, BinOp, Call, CodeWriter, Keyword, List, Names, is_free, is_identifier, kw, literal
 from ..layers.activation import Activation, ReLU6, module_form
-from .target import EXAMPLE_SIZE, Target, example_shape
+from .target import Target, example_comment, example_shape
 
 # Attribute names an nn.Module already uses: a layer named so gets a suffix.
 MODULE_ATTRIBUTES = frozenset(
@@ -1062,6 +1062,8 @@ class TorchTarget(Target):
                 if text is None:
                     for p in def_params:
                         mine = tuple(dict(m[0].call.args)[p] for m in members)
+                        if not all(isinstance(v, int) and not isinstance(v, bool) for v in mine):
+                            continue  # `blk(3)` and `blk(1x1)`: one parameter, an int in one call and a shape in another
                         for f in (2, 3, 4, 6, 8):
                             if tuple(v * f for v in mine) == seen:
                                 text = f"{p} * {f}"
@@ -1211,7 +1213,7 @@ class TorchTarget(Target):
         w.indent()
         w.writeline("model = build_model().eval()")
         if model.unknown_inputs:
-            w.writeline(f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here")
+            w.writeline(example_comment(model))
         zeros = [
             Call(
                 "torch.zeros",
@@ -1219,7 +1221,7 @@ class TorchTarget(Target):
                 + ([kw("dtype", "torch.long")] if ids else []),  # token ids, for nn.Embedding
             )
             for shape, ids in (
-                (example_shape(model.nodes[i].shape), model.nodes[i].resolved.get("integers")) for i in model.inputs
+                (example_shape(model, model.nodes[i]), model.nodes[i].resolved.get("integers")) for i in model.inputs
             )
         ]
         w.writeline("with torch.no_grad():")

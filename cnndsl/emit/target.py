@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import UnsupportedByTarget
+from ..core.sizes import EXAMPLE_SIZE
 from ..core.writer import BUILTINS, CodeWriter, Names
 
 TYPE_CHECKING = False  # typing's constant without importing typing: ~2.5 ms of every start, for annotations only
@@ -13,13 +14,22 @@ if TYPE_CHECKING:
 
 TARGETS: dict[str, type[Target]] = {}
 
-# The size the generated `__main__` demo gives an axis of unknown size (`?`): MobileNet's default.
-EXAMPLE_SIZE = 224
 
 
-def example_shape(shape) -> tuple[int, ...]:
-    """The input shape the generated demo runs, with each unknown axis at EXAMPLE_SIZE."""
-    return tuple(EXAMPLE_SIZE if n is None else n for n in shape)
+def example_shape(model: Model, node: TypedNode) -> tuple[int, ...]:
+    """The input shape the generated demo runs: each `?` axis at EXAMPLE_SIZE, or the next size up that
+    the model's conditions allow (`h ≡ 0 mod 3`: 225)."""
+    return model.example_shape(node)
+
+
+def example_comment(model: Model) -> str:
+    """The demo's comment on the sizes it gives the `?` axes."""
+    conditions = ", ".join(c.text() for c in model.conditions)
+    values = model.run_sizes(1)[0]
+    if not conditions and set(values.values()) <= {EXAMPLE_SIZE}:
+        return f"# an axis written `?` takes any size; {EXAMPLE_SIZE} here"
+    at = ", ".join(f"{name} = {value}" for name, value in values.items())
+    return f"# an axis written `?` takes any size{' with ' + conditions if conditions else ''}; {at} here"
 
 
 class Target:

@@ -16,6 +16,7 @@ from ..core.errors import BadArgument, Edit, Hint, ShapeProblem, UnsupportedByTa
 from ..core.frozen import frozen
 from ..core.limits import check_size
 from ..core.records import dataclass, field
+from ..core.sizes import Size
 from ..core.source import Span
 from ..core.writer import BinOp, Call, List, axes, kw, literal, method  # noqa: F401  (re-exported for the layer kinds)
 
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 
 Shape = tuple[int | None, ...]
 """A tensor shape without the batch axis, channels last; None is an axis of unknown size
-(`input ?x?x3`), as Keras writes it."""
+(`input ?x?x3`), as Keras writes it. Inference also runs each rule on the expressions of those
+sizes (cnndsl.core.sizes.Size, in place of None): a rule sees a Size only then, and one it cannot
+follow (a comparison that depends on the size raises Undecided) leaves the axis unknown."""
 
 REGISTRY: dict[str, type[LayerKind]] = {}
 
@@ -773,7 +776,7 @@ def prod(values) -> int | None:
 def same_pads(size: int | None, kernel: int, stride: int) -> tuple[int, int] | None:
     """Keras/TF `same` padding of one axis: the extra pixel goes after. With a stride of 1 it is
     k − 1 whatever the size; otherwise it depends on the size, so None where that is unknown."""
-    if size is None:
+    if size is None or isinstance(size, Size):
         return ((kernel - 1) // 2, kernel - 1 - (kernel - 1) // 2) if stride == 1 else None
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
@@ -811,6 +814,14 @@ def figure(value: int | None) -> str:
 
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+AXIS_WORDS = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def axis_word(axis: int, length: int) -> str:
+    """`height`: axis `axis` of a shape of `length` axes, channels last, in words."""
+    if axis == length - 1:
+        return "channels" if length > 1 else "size"
+    return AXIS_WORDS.get(length - 1, ())[axis : axis + 1] and AXIS_WORDS[length - 1][axis] or f"axis {axis + 1}"
 
 
 def axis_names(rank: int) -> tuple[str, ...]:

@@ -52,7 +52,7 @@ def sliding_window(layer: LayerKind, shape, kernel, stride, dilation, padding, a
             out.append(None)
             pads.append((0, 0) if padding == "valid" else (k - 1, 0) if padding == "causal" else same_pads(n, k, s))
         elif padding == "valid":
-            if k > n:
+            if isinstance(n, int) and k > n:  # a size's expression (a Size) is checked at the run sizes
                 raise _too_large(layer, spatial, kernel, dilation, effective, arg, words)
             out.append((n - k) // s + 1)
             pads.append((0, 0))

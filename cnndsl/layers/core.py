@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import BadArgument
+from ..core.sizes import Size, Undecided, compare
 from .activation import (
     ACTIVATIONS,
     activation_arg,
@@ -279,6 +280,8 @@ class Reshape(LayerKind):
         size = prod(shapes[0])
         target = self.target
         known = prod(d for d in target if d != -1)
+        if isinstance(size, Size):  # the count depends on `?` axes: it must fit for every size, or under a condition
+            return self.infer_symbolic(shapes[0], size, target, known)
         if size is None:  # as Keras: the -1 axis is unknown too, and the count cannot be checked
             target = tuple(None if d == -1 else d for d in target)
         elif -1 in target:
@@ -294,6 +297,27 @@ class Reshape(LayerKind):
                 "the number of values must stay the same; one axis may be -1",
             )
         return Inferred(target, "Reshape", resolved={"target": target})
+
+    def infer_symbolic(self, shape, size, target, known):
+        """`reshape -1x4` of h·w·8 values: the -1 axis is 2·h·w; `reshape 8` of 4·n values fits n = 2 alone."""
+        fitted = known * (size // known) if -1 in target else known
+        agreement = compare(size, fitted)
+        if agreement.kind == "different":
+            where = f"; they fit only at {', '.join(sorted(size.names()))} = {agreement.points[0]}" if agreement.points else ""
+            wanted = f"a multiple of {known}" if -1 in target else f"{known}"
+            error = self.fail(
+                f"cannot reshape {describe_shape(shape)} ({size} values) to {describe_shape(target)}: "
+                f"the count is {wanted} for no size of the `?` axes{where}",
+                "target",
+                "give the input a size, or write the axis that depends on it as -1",
+            )
+            error.from_sizes = True  # raised by the sizes' expressions: an error, not an unknown
+            raise error
+        if agreement.kind not in ("equal", "condition"):
+            raise Undecided("the count depends on a relation between the `?` axes")
+        stated = ((agreement.condition, 0),) if agreement.kind == "condition" else ()
+        out = tuple(size // known if d == -1 else d for d in target)
+        return Inferred(out, "Reshape", resolved={"target": target, "size_conditions": stated})
 
     def explain_shape(self, node):
         size = figure(prod(node.in_shapes[0]))

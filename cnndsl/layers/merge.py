@@ -7,7 +7,8 @@ Their keywords are also listed in the grammar (MERGE_OP), because
 from __future__ import annotations
 
 from ..core.errors import BranchMismatch
-from .base import Arg, BinOp, Call, FloatType, Inferred, LayerKind, List, Window, describe_shape, kw, literal
+from ..core.sizes import Size, Undecided, compare
+from .base import Arg, BinOp, Call, FloatType, Inferred, LayerKind, List, Window, axis_word, describe_shape, kw, literal
 
 
 class _Merge(LayerKind):
@@ -21,6 +22,62 @@ class _Merge(LayerKind):
         spans = self.branch_spans
         span = spans[index] if index < len(spans) else self.span
         return BranchMismatch(message, span, hint)
+
+    def sizes_differ(self, index: int, shapes, axis: int, mine, first, agreement) -> BranchMismatch:
+        """Branches whose sizes on an axis that depends on a `?` axis differ (at every size, or at
+        all but a few): the two expressions, and the sizes where they would still agree."""
+        word = axis_word(axis, len(shapes[index]))
+        names = sorted(set().union(*(n.names() for n in (mine, first) if isinstance(n, Size))))
+        written = " and ".join(names)
+        where = ""
+        if agreement.points:
+            at = ", ".join(str(p) for p in agreement.points[:3])
+            where = f" (they agree only at {names[0]} = {at})"
+        if agreement.kind == "relation":
+            return self.mismatch(
+                index,
+                f"this branch's {word} is {_text(mine)}, but the first branch's is {_text(first)}: they agree "
+                f"only when {_text(first)} = {_text(mine)}, a relation between the `?` axes of different inputs "
+                "that cnndsl does not keep (only that they are one size)",
+                f"give the inputs sizes, or make the branches of `{self.keyword}` agree when the inputs are one size",
+            )
+        try:
+            gap = mine - first
+        except (TypeError, Undecided):  # an expression too long: no constant difference to name
+            gap = None
+        cause = (
+            f"they differ by {abs(gap)} at every size, the border a window without padding (or a crop or pad) "
+            "changes: write `same` on the branch's convs and pools"
+            if isinstance(gap, int)
+            else "check strides and `same` padding"
+        )
+        return self.mismatch(
+            index,
+            f"this branch's {word} is {_text(mine)}, but the first branch's is {_text(first)}: "
+            f"they differ for every size of {written}{where}",
+            f"branches of `{self.keyword}` must agree for every size of the `?` axes; {cause}, or give the input a size",
+        )
+
+    def join_axis(self, x, y, stated: list, index: int):
+        """One axis of two branches, either of which depends on `?` axes: the joined size, None when it
+        is not known, or False when they differ. A condition they agree under goes to `stated`."""
+        agreement = compare(x, y)
+        if agreement.kind == "different" or agreement.kind == "relation":
+            return False, agreement
+        if agreement.tie is not None:
+            stated.append((agreement.tie, index))
+        if agreement.condition is not None:
+            stated.append((agreement.condition, index))
+        # tied, this branch's expression holds for the other's too: later merges are compared on it
+        return (None if agreement.kind == "unknown" else x), None
+
+    def check_symbolic(self, index: int, shape, first, stated: list, axes=None) -> None:
+        """Every axis but the channels (or every axis), where either branch's depends on `?` axes."""
+        for axis, (x, y) in enumerate(zip(shape[:-1] if axes is None else shape, first)):
+            if (isinstance(x, Size) or isinstance(y, Size)) and x is not None and y is not None:
+                joined, agreement = self.join_axis(x, y, stated, index)
+                if joined is False:
+                    raise self.sizes_differ(index, (shape,) * (index + 1), axis, x, y, agreement)
 
     def check_count(self, shapes):
         if len(shapes) < 2:
@@ -95,8 +152,9 @@ class _Elementwise(_Merge):
     def infer(self, shapes):
         self.check_count(shapes)
         out = shapes[0]
+        stated: list = []
         for i, shape in enumerate(shapes[1:], start=1):
-            joined = broadcast(out, shape)
+            joined = broadcast(out, shape, self, stated, i, shapes)
             if joined is None:
                 first = describe_shape(shapes[0])
                 hint = f"branches of `{self.keyword}` must have equal shapes, or 1 where they differ; " + (
@@ -108,7 +166,7 @@ class _Elementwise(_Merge):
                     hint,
                 )
             out = joined
-        return Inferred(out, self.KERAS_NAME)
+        return Inferred(out, self.KERAS_NAME, resolved={"size_conditions": tuple(stated)} if stated else {})
 
     def explain_shape(self, node):
         if all(shape == node.shape for shape in node.in_shapes):
@@ -135,22 +193,35 @@ def _padding_cause(a, b) -> str | None:
     )
 
 
-def broadcast(a, b):
+def broadcast(a, b, merge=None, stated=None, index=0, shapes=()):
     """Keras's element-wise merge shape: equal axes, or 1 against anything; an axis of unknown
-    size on either side is unknown, whatever the other (Keras checks nothing there)."""
-    if len(a) < len(b):
+    size on either side is unknown, whatever the other (Keras checks nothing there). Sizes that
+    depend on `?` axes (cnndsl.core.sizes) must agree for every size, or under a condition."""
+    swapped = len(a) < len(b)
+    if swapped:
         a, b = b, a
-    out = list(a[: len(a) - len(b)])
-    for x, y in zip(a[len(a) - len(b) :], b):
+    lead = len(a) - len(b)
+    out = list(a[:lead])
+    for axis, (x, y) in enumerate(zip(a[lead:], b), start=lead):
         if x is None or y is None:
             out.append(None)
         elif x == 1:
             out.append(y)
         elif y == 1 or x == y:
             out.append(x)
-        else:
+        elif merge is None or not (isinstance(x, Size) or isinstance(y, Size)):
             return None
+        else:
+            joined, agreement = merge.join_axis(x, y, stated, index)
+            if joined is False:
+                mine, first = (x, y) if swapped else (y, x)
+                raise merge.sizes_differ(index, (a,) * (index + 1), axis, mine, first, agreement)
+            out.append(joined)
     return tuple(out)
+
+
+def _text(size) -> str:
+    return size.text() if isinstance(size, Size) else "?" if size is None else str(size)
 
 
 class Add(_Elementwise):
@@ -216,9 +287,14 @@ class Concat(_Merge):
     def infer(self, shapes):
         self.check_count(shapes)
         first = shapes[0]
+        stated: list = []
         for i, shape in enumerate(shapes[1:], start=1):
+            if len(shape) == len(first):
+                self.check_symbolic(i, shape, first, stated)
             if len(shape) != len(first) or any(
-                x != y for x, y in zip(shape[:-1], first[:-1]) if x is not None and y is not None
+                x != y
+                for x, y in zip(shape[:-1], first[:-1])
+                if x is not None and y is not None and not (isinstance(x, Size) or isinstance(y, Size))
             ):
                 raise self.mismatch(
                     i,
@@ -228,7 +304,11 @@ class Concat(_Merge):
         # Keras's Concatenate.compute_output_shape: the other axes are the first branch's, even
         # where it is unknown and another branch's is known (or the other way round)
         channels = [s[-1] for s in shapes]
-        return Inferred(first[:-1] + (None if None in channels else sum(channels),), "Concatenate")
+        return Inferred(
+            first[:-1] + (None if None in channels else sum(channels),),
+            "Concatenate",
+            resolved={"size_conditions": tuple(stated)} if stated else {},
+        )
 
     def explain_shape(self, node):
         channels = " + ".join(str(s[-1]) for s in node.in_shapes)
@@ -276,13 +356,20 @@ class ScaleAdd(_Merge):
 
     def infer(self, shapes):
         self.check_count(shapes)
-        if shapes[1] != shapes[0]:
+        stated: list = []
+        if len(shapes[1]) == len(shapes[0]):
+            self.check_symbolic(1, shapes[1], shapes[0], stated, axes="all")
+        if len(shapes[1]) != len(shapes[0]) or any(
+            x != y for x, y in zip(shapes[1], shapes[0]) if not (isinstance(x, Size) or isinstance(y, Size))
+        ):
             raise self.mismatch(
                 1,
                 f"this branch gives {describe_shape(shapes[1])}, but the first branch gives {describe_shape(shapes[0])}",
                 "the two branches of `scaleadd` must have equal shapes",
             )
-        return Inferred(shapes[0], "CustomScaleLayer")
+        return Inferred(
+            shapes[0], "CustomScaleLayer", resolved={"size_conditions": tuple(stated)} if stated else {}
+        )
 
     def explain_shape(self, node):
         return [f"two inputs of equal shape {describe_shape(node.shape)}: the first plus {self['scale']} times the second"]

@@ -223,7 +223,7 @@ class MaxPool(_Pool):
             None if n is None else torch_window(n, k, s, p, self["ceil"])
             for n, k, s, p in zip(shape[:-1], size, stride, pad)
         )
-        if min((n for n in out if n is not None), default=1) < 1:
+        if min((n for n in out if isinstance(n, int)), default=1) < 1:
             raise self.fail(
                 f"pool size {describe_shape(size)} is larger than its {describe_shape(shape[:-1])} input, padded",
                 "size",
@@ -369,7 +369,7 @@ class AvgPool(_Pool):
         # PyTorch's own `padding=` takes at most half a window, and avg_pool3d refuses an input smaller
         # than its window before padding it: there the zeros stay an explicit F.pad
         if all(2 * p <= k for p, k in zip(pad, r["size"])) and (
-            r["rank"] < 3 or all(n is not None and n >= k for n, k in zip(unpadded, r["size"]))
+            r["rank"] < 3 or all(isinstance(n, int) and n >= k for n, k in zip(unpadded, r["size"]))
         ):
             r["torch_padding"] = pad
         return inferred

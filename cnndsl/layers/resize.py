@@ -120,7 +120,7 @@ class Crop(LayerKind):
         rank = require_rank(self, shape, (1, 2, 3), HINT)
         crops = per_side(self, rank)
         out = tuple(None if n is None else n - a - b for n, (a, b) in zip(shape[:-1], crops))
-        if min((n for n in out if n is not None), default=1) <= 0:
+        if min((n for n in out if isinstance(n, int)), default=1) <= 0:
             raise self.fail(f"cropping {describe_shape(shape[:-1])} by {crops} leaves nothing", "padding", "crop less")
         return Inferred(out + shape[-1:], f"Cropping{rank}D", resolved={"rank": rank, "crops": crops})
 

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from ..core.errors import CnnError, DuplicateName, Hint, LimitExceeded, ShapeProblem, SizeNeeded, UnknownSize
+from ..core.errors import (
+    BranchMismatch,
+    CnnError,
+    DuplicateName,
+    Hint,
+    LimitExceeded,
+    ShapeProblem,
+    SizeNeeded,
+    UnknownSize,
+)
 from ..core.frozen import frozen
 from ..core.limits import MAX_AXIS, MAX_TOTAL, check_size, check_total
 from ..core.records import dataclass
+from ..core.sizes import EXAMPLE_SIZE, RUN_STARTS, Condition, Size, Tie, Undecided, choose, input_symbols
 from ..core.source import Source, Span
 from ..language.expand import BlockCall, Failed, Graph
 from ..layers import Inferred, LayerKind, Shape, to_snake_case
-from ..layers.base import describe_shape, prod
+from ..layers.base import axis_word, describe_shape, prod
 
 
 @frozen
@@ -33,10 +43,19 @@ class TypedNode:
     call_index: int = 0  # which use of its layer this is: Keras's node index
     label: str | None = None  # the label as written in a block's body (its call's own), where `name` may differ
     rounds: tuple = ()  # the repeats and loops that made it and its round in each (GraphNode.rounds)
+    sizes: tuple | None = None
+    """The output shape with each axis that depends on a `?` axis as its expression (a
+    cnndsl.core.sizes.Size) where `shape` has None; None when no axis has one."""
+    conditions: tuple = ()  # what this merge needs of the `?` axes' sizes (Conditions), as it states them
 
     @property
     def shape(self) -> Shape:
         return self.info.shape
+
+    @property
+    def symbolic(self) -> tuple:
+        """The output shape, each axis an int, a Size, or None (unknown, with no expression)."""
+        return self.info.shape if self.sizes is None else self.sizes
 
     @property
     def keras_type(self) -> str:
@@ -65,6 +84,7 @@ class Model:
     source: Source | None = None  # the text it came from, when known (explain quotes its lines)
     inputs: tuple[int, ...] = (0,)
     training_outputs: tuple[int, ...] = ()  # the outputs marked `| output train`, after the others
+    conditions: tuple = ()  # what the merges need of the `?` axes' sizes, together (cnndsl.core.sizes.Condition)
 
     @property
     def output(self) -> int:
@@ -195,6 +215,50 @@ class Model:
     def unknown_reason(self) -> str:
         """Why figures that depend on the input's size are unknown, for a view to print."""
         return unknown_reason(self.unknown_inputs)
+
+    @cached_property
+    def symbols(self) -> tuple[str, ...]:
+        """The names of the inputs' `?` axes (`h`, `w`; `h2` for a second input's), in order."""
+        return tuple(n.text() for i in self.inputs for n in self.nodes[i].symbolic if isinstance(n, Size))
+
+    def symbol_text(self, names=None) -> str:
+        """What the symbols stand for: `h is the height of `input_layer`, line 1, w its width`."""
+        parts = []
+        for i in self.inputs:
+            node, said = self.nodes[i], False
+            for axis, n in enumerate(node.symbolic):
+                if isinstance(n, Size) and (names is None or n.text() in names):
+                    word = axis_word(axis, len(node.shape))
+                    parts.append(f"{n.text()} its {word}" if said else f"{n.text()} is the {word} of `{node.name}`, line {node.span.line}")
+                    said = True
+        return ", ".join(parts)
+
+    def conditions_text(self) -> str:
+        """`h ≡ 0 mod 4 and w ≡ 0 mod 4`: what the merges need of the `?` axes' sizes, together."""
+        return " and ".join(c.text() for c in self.conditions)
+
+    def run_sizes(self, count: int = 3) -> list[dict[str, int]]:
+        """Sizes of the `?` axes to run the model at, each meeting the merges' conditions and leaving every
+        size that has an expression at least 1: the demo's (from 224 up) first, then from 67 and 131 up."""
+        return self._run_sizes[:count]
+
+    @cached_property
+    def _run_sizes(self) -> list[dict[str, int]]:
+        if not self.symbols:
+            return [{}] * len(RUN_STARTS)
+        found = []
+        for start in RUN_STARTS:
+            values = choose(self.symbols, self.conditions, start, self._fits)
+            found.append(values if values is not None else dict.fromkeys(self.symbols, start))
+        return found
+
+    def _fits(self, values: dict[str, int]) -> bool:
+        return all(n.value(values) >= 1 for node in self.nodes if node.sizes for n in node.sizes if isinstance(n, Size))
+
+    def example_shape(self, node: TypedNode, values: dict[str, int] | None = None) -> tuple[int, ...]:
+        """An input's shape with its `?` axes at `values` (by default the demo's sizes)."""
+        values = self.run_sizes(1)[0] if values is None else values
+        return tuple(n.value(values) if isinstance(n, Size) else EXAMPLE_SIZE if n is None else n for n in node.symbolic)
 
     def require_sizes(self, what: str) -> None:
         """Refuse, at the input, a figure that needs every size when some axis has none."""
@@ -336,10 +400,13 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
     kept = memo.shared(graph) if memo is not None else 0
     known = memo.infos if memo is not None else {}
     infos: dict[int, tuple] = {}  # this inference's, for the next (the last one's are dropped: bounded by the graph)
+    conditions = _Conditions()
 
     def take(typed: TypedNode, label, label_span) -> None:
         """A typed node from the memo, with the bookkeeping `place` did for it."""
         info = typed.info
+        for condition in typed.conditions:
+            conditions.add(condition, typed.layer, 0)
         totals[0] += info.params
         if info.macs is not None:
             totals[1] += info.macs
@@ -384,6 +451,15 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         if memo is not None and not implicit:
             infos[id(layer)] = (layer, in_shapes, info)
         _check_sizes(layer, info, totals)
+        sizes, stated = None, ()
+        if not inputs and None in info.shape:  # an input's `?` axes: its symbols
+            count = sum(1 for n in nodes if not n.inputs and n.layer.keyword == layer.keyword)
+            sizes = input_symbols(info.shape, count)
+        elif any(nodes[i].sizes is not None for i in inputs):
+            sizes, stated = _symbolic_sizes(layer, tuple(nodes[i].symbolic for i in inputs), info.shape)
+            for condition, branch in stated:
+                conditions.add(condition, layer, branch)
+            stated = tuple(condition for condition, _ in stated)
         if shares is None and label and label_depth:
             layer_name = namer.scoped(label, label_span, blocks)
             call_index = 0
@@ -409,6 +485,8 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
             call_index=call_index,
             label=label if label_depth and label_depth == len(blocks) else None,
             rounds=rounds,
+            sizes=sizes,
+            conditions=stated,
         )
         nodes.append(node)
         return node.id
@@ -483,7 +561,71 @@ def infer(graph: Graph, name: str = "model", errors: list | None = None, memo: I
         name,
         inputs=tuple(new_id[i] for i in graph.inputs) or (0,),
         training_outputs=tuple(new_id[i] for i in graph.training),
+        conditions=conditions.together(),
     )
+
+
+def _symbolic_sizes(layer: LayerKind, shapes: tuple, concrete: Shape) -> tuple[tuple | None, tuple]:
+    """The layer's output with expressions for the axes that depend on `?` axes, and the conditions a
+    merge states (cnndsl.core.sizes): its own shape rule run on the inputs' expressions. A rule the
+    algebra does not follow leaves those axes unknown; a merge whose sizes differ raises here."""
+    try:
+        found = layer.infer(shapes)
+    except CnnError as error:
+        if isinstance(error, BranchMismatch) or getattr(error, "from_sizes", False):
+            raise
+        return None, ()
+    except Exception:  # noqa: BLE001 - Undecided, or a rule written for ints alone: the axes stay unknown
+        return None, ()
+    shape = found.shape
+    if shape is None or len(shape) != len(concrete):
+        return None, ()
+    sizes = tuple(c if c is not None else n if isinstance(n, Size) else None for n, c in zip(shape, concrete))
+    stated = tuple(found.resolved.get("size_conditions", ()))
+    return (sizes if any(isinstance(n, Size) for n in sizes) else None), stated
+
+
+def _mismatch(layer: LayerKind, branch: int, message: str, hint: str) -> BranchMismatch:
+    mismatch = getattr(layer, "mismatch", None)
+    return mismatch(branch, message, hint) if mismatch else BranchMismatch(message, layer.span, hint)
+
+
+class _Conditions:
+    """The conditions the merges put on the `?` axes so far, joined per group of symbols: a merge
+    whose condition no size meets together with the earlier ones is a located error."""
+
+    def __init__(self):
+        self.joined: list[tuple[Condition, Span]] = []
+
+    def add(self, condition: Condition | Tie, layer: LayerKind, branch: int) -> None:
+        if isinstance(condition, Tie):  # one size for these symbols: kept as it is
+            if all(condition != other for other, _ in self.joined):
+                self.joined.append((condition, layer.span))
+            return
+        for i, (other, where) in enumerate(self.joined):
+            if isinstance(other, Tie):
+                continue
+            if not set(other.names) & set(condition.names):
+                continue
+            try:
+                both = other.both(condition)
+            except Undecided:  # too long to list together: each is kept, and the sizes chosen meet them
+                continue
+            if not both.residues:
+                raise _mismatch(
+                    layer,
+                    branch,
+                    f"this merge needs {condition.text()}, but the merge at line {where.line} needs {other.text()}: "
+                    "no size meets both",
+                    "give the input a size, or change the strides so that the branches agree",
+                )
+            if both != other:
+                self.joined[i] = (both, where)
+            return
+        self.joined.append((condition, layer.span))
+
+    def together(self) -> tuple[Condition, ...]:
+        return tuple(condition for condition, _ in self.joined)
 
 
 def _add_unknown(nodes: list[TypedNode], node, inputs: tuple[int, ...]) -> int:

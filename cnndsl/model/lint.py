@@ -17,6 +17,7 @@ from ..core.errors import (
     DroppedBorder,
     Edit,
     Hint,
+    SizeCondition,
     StackedActivation,
     ZeroEpsilon,
 )
@@ -110,6 +111,8 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
                 warning = _bias_before_norm(node, readers_of) or dropped or stacked or _dominant(model, node, total) or zero
         if warning is not None:
             add(warning, node)
+        if node.conditions:  # read apart from the memo: the sizes upstream may change where the shapes stay `?`
+            add(_size_condition(model, node), node)
         if node.id in outputs and node.layer.keyword == "dropout":
             add(
                 DropoutAtOutput(
@@ -122,6 +125,23 @@ def warnings(model: Model, memo: LintMemo | None = None) -> list[CnnWarning]:
     if memo is not None:
         memo.nodes, memo.quiet = model.nodes, quiet
     return found
+
+
+def _size_condition(model: Model, node: TypedNode) -> CnnWarning:
+    condition = " and ".join(c.text() for c in node.conditions)
+    names = sorted({name for c in node.conditions for name in c.names})
+    what = (
+        f"the branches of this `{node.layer.keyword}` agree"
+        if len(node.inputs) > 1
+        else f"the values of this `{node.layer.keyword}` fit its shape"
+    )
+    return SizeCondition(
+        f"{what} only when {condition}, and the model fails when run at other sizes ({model.symbol_text(names)})",
+        node.span,
+        "give the input such a size, or change the strides or padding so that the branches agree at every size"
+        if len(node.inputs) > 1
+        else "give the input such a size, or write the axis that depends on it as -1",
+    )
 
 
 def _channels_first(node: TypedNode) -> CnnWarning | None:

@@ -26,7 +26,7 @@ def explain_parts(
     say is an empty list. An editor hover can show any of them alone.
     """
     layer = node.layer
-    inputs = [f"{model.nodes[i].name} {shape_text(model.nodes[i].shape, batch, layout)}" for i in node.inputs]
+    inputs = [f"{model.nodes[i].name} {shape_text(model.nodes[i].symbolic, batch, layout)}" for i in node.inputs]
     if len(inputs) > 1:
         inputs = [f"joins {len(inputs)} branches: " + ", ".join(inputs)]
     elif inputs:
@@ -57,7 +57,9 @@ def explain_parts(
     return {
         "values": [worked.text() for worked in layer.worked],
         "inputs": inputs,
-        "shape": [shape_text(node.shape, batch, layout)] + layer.explain_shape_in(node, layout),
+        "shape": [shape_text(node.symbolic, batch, layout)]
+        + ([f"agrees when {' and '.join(c.text() for c in node.conditions)}"] if node.conditions else [])
+        + layer.explain_shape_in(node, layout),
         "params": params,
         "macs": macs,
         "activations": activations,
@@ -208,6 +210,8 @@ def explain_text(
     if layers:
         return "\n\n".join("\n".join(explain_node(model, n, layout, dtype, batch)) for n in select(model, layers))
     out: list[str] = [f'Model "{model.name}": every figure worked out (shapes {layout.replace("_", " ")})', ""]
+    if model.symbols:  # the names the sizes of `?` axes are written in
+        out[1:1] = [f"Sizes: {model.symbol_text()}" + (f"; runs when {model.conditions_text()}" if model.conditions else "")]
     open_calls: list = []
     ordinals = call_ordinals(model)
     members = block_members(model)

@@ -97,7 +97,8 @@ class _Cells:
         model = self.model
         if column == "shape":
             # Keras shows a shared layer's shape from its last use; a Sequential model shares no layer.
-            return self.shape(model.calls[node.id][-1].shape if keras_uses else node.shape)
+            # each size that depends on a `?` axis as its expression: `(None, floor(h/2), floor(w/2), 8)`
+            return self.shape(model.calls[node.id][-1].symbolic if keras_uses else node.symbolic)
         if column == "params":
             return [f"{_own(node, node.info.params):,}"]
         if column == "trainable":
@@ -117,7 +118,7 @@ class _Cells:
 
     def call(self, nodes: list[TypedNode], column: str) -> list[str]:
         if column == "shape":
-            return self.shape(nodes[-1].shape)
+            return self.shape(nodes[-1].symbolic)
         if column in ("rf", "stride", "padding"):
             return [self._field(nodes[-1], column)]
         if column == "connected":
@@ -252,7 +253,14 @@ def footer(model: Model, macs: bool = False, view=None, batch: int | None = None
             lines.append(f" Training-only MACs: {extra:,} ({readable_count(extra)} per example, not in the total)")
     if view is not None and view.memory:
         lines += memory_footer(model, batch, view)
+    if model.symbols:
+        lines.append(f" Sizes: {model.symbol_text()}" + (f"; runs when {model.conditions_text()}" if model.conditions else ""))
     return lines
+
+
+def size_json(n):
+    """An axis in JSON: its size, its expression as a string (`"floor(h/2)"`), or null."""
+    return n if n is None or isinstance(n, int) else str(n)
 
 
 def summary_dict(
@@ -301,6 +309,16 @@ def summary_dict(
             }
         )
     training = {"training_macs": model.training_macs} if model.training_outputs else {}
+    if model.symbols:  # each size of a `?` axis as its expression (a string), beside Keras's null
+        for row, node in zip(layers, (n for n in (model.keras_order if not model.sequential else model.layers) if n.id not in model.inputs)):
+            row["sizes"] = [batch, *(size_json(n) for n in to_layout(model.calls[node.id][-1].symbolic, layout))]
+        symbolic = {
+            "symbols": model.symbol_text(),
+            "size_conditions": [c.text() for c in model.conditions],
+            "input_sizes": [[batch, *(size_json(n) for n in to_layout(model.nodes[i].symbolic, layout))] for i in model.inputs],
+        }
+    else:
+        symbolic = {}
     return {
         "name": model.name,
         "input_shape": [batch, *to_layout(model.input.shape, layout)],
@@ -318,6 +336,7 @@ def summary_dict(
             for i in model.outputs
         ],
         "layout": layout,
+        **symbolic,
         "layers": layers,
         "total_params": model.total,
         "trainable_params": model.trainable,

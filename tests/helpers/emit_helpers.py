@@ -152,3 +152,27 @@ def outputs_of_both(keras_model, torch_model, xs, keras, torch) -> tuple[list, l
     with torch.no_grad():
         got = torch_model(*(torch.from_numpy(x).movedim(-1, 1) for x in xs))
     return expected, [g.movedim(1, -1).numpy() for g in (got if several else [got])]
+
+
+def run_at_stated_sizes(model, keras, torch) -> list[tuple[dict, list, list]]:
+    """Both emitted targets built once and run at each of the model's three stated sizes of its `?` axes:
+    (the sizes, Keras's output shapes, PyTorch's in channels-last order), batch 1."""
+    keras_model = load(generate(model, "keras"), "sized_keras").build_model()
+    torch_model = load(generate(model, "pytorch"), "sized_torch").build_model().eval()
+    served = [i for i in model.outputs if i not in model.training_outputs]
+    found = []
+    for values in model.run_sizes(3):
+        shapes = [model.example_shape(model.nodes[i], values) for i in model.inputs]
+        ours = keras_model([keras.ops.zeros((1, *s)) for s in shapes] if len(shapes) > 1 else keras.ops.zeros((1, *shapes[0])))
+        ours = list(ours) if isinstance(ours, (list, tuple)) else [ours]
+        with torch.no_grad():
+            theirs = torch_model(*[torch.zeros(1, s[-1], *s[:-1]) for s in shapes])
+        theirs = list(theirs) if isinstance(theirs, (list, tuple)) else [theirs]
+        found.append(
+            (
+                values,
+                [tuple(o.shape)[1:] for o in ours][: len(model.outputs)],
+                [(*tuple(o.shape)[2:], o.shape[1]) if o.dim() > 2 else tuple(o.shape)[1:] for o in theirs][: len(served)],
+            )
+        )
+    return found
