@@ -116,6 +116,20 @@ def _clipped(n: int, k: int, s: int, first: int, out: int) -> list[tuple[int, in
     return [(max(first + i * s, 0), min(first + i * s + k, n)) for i in range(out)]
 
 
+def keras_max_padding(spatial, out, size, stride, pads) -> str | None:
+    """`valid` or `same` when Keras's windows, clipped to the input, are PyTorch's on every axis (the
+    -inf padding never wins a max, so the values agree too); else None."""
+    fits = {"valid", "same"}
+    for n, o, k, s, (p, _) in zip(spatial, out, size, stride, pads):
+        torch = _clipped(n, k, s, -p, o)
+        if n < k or _clipped(n, k, s, 0, (n - k) // s + 1) != torch:
+            fits.discard("valid")
+        same_out = -(-n // s)  # Keras pads `same` with the smaller half on the left
+        if _clipped(n, k, s, -(max((same_out - 1) * s + k - n, 0) // 2), same_out) != torch:
+            fits.discard("same")
+    return "valid" if "valid" in fits else "same" if fits else None
+
+
 KERAS_MAX_POOL_PADDED = '''
 class MaxPoolPadded(layers.Layer):
     """PyTorch's max pooling with `padding` and `ceil_mode`: pads each spatial axis with
@@ -229,10 +243,13 @@ class MaxPool(_Pool):
                 "size",
                 "use a smaller pool, more `pad`, or `ceil`",
             )
+        pads = tuple((p, p) for p in pad)
+        # Keras's own layer where its `valid` or `same` takes PyTorch's windows, else the module's MaxPoolPadded
+        padded = None not in shape and keras_max_padding(shape[:-1], out, size, stride, pads) is None
         return Inferred(
             out + shape[-1:],
-            f"{self.KERAS_NAME}{rank}D",
-            resolved={"rank": rank, "size": size, "stride": stride, "pads": tuple((p, p) for p in pad)},
+            "MaxPoolPadded" if padded else f"{self.KERAS_NAME}{rank}D",
+            resolved={"rank": rank, "size": size, "stride": stride, "pads": pads},
         )
 
     def explain_shape(self, node):
@@ -279,18 +296,8 @@ class MaxPool(_Pool):
         return {"MaxPoolPadded": KERAS_MAX_POOL_PADDED} if padded else {}
 
     def keras_padding(self, node) -> str | None:
-        """`valid` or `same` when Keras's windows, clipped to the input, are PyTorch's on every axis (the
-        -inf padding never wins a max, so the values agree too); else None."""
-        fits = {"valid", "same"}
         r = node.resolved
-        for n, out, k, s, (p, _) in zip(node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]):
-            torch = _clipped(n, k, s, -p, out)
-            if n < k or _clipped(n, k, s, 0, (n - k) // s + 1) != torch:
-                fits.discard("valid")
-            same_out = -(-n // s)  # Keras pads `same` with the smaller half on the left
-            if _clipped(n, k, s, -(max((same_out - 1) * s + k - n, 0) // 2), same_out) != torch:
-                fits.discard("same")
-        return "valid" if "valid" in fits else "same" if fits else None
+        return keras_max_padding(node.in_shapes[0][:-1], node.shape[:-1], r["size"], r["stride"], r["pads"])
 
     def torch(self, node, step):
         """Keras's `same` padding never wins a max: pad with -inf where PyTorch's own cannot."""

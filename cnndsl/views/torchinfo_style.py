@@ -57,16 +57,27 @@ def _rows(model, batch: int):
 
     held: dict[str, int] = {}  # a block module's parameters, its layers'
     own: dict[str, int] = {}  # a block module's own parameters (an nn.Parameter of it, not of a layer's module)
+    # An `output train` head's modules are not called in eval mode: torchinfo shows no row for them and
+    # counts their parameters as the nearest module that is called holds them, as its own.
+    called_paths = {
+        path for node in model.layers if node.id not in model.training_only for path, _, _ in containers.get(node.id, ())
+    }
     for node in model.layers:
         if node.shares is None:
             chain = containers.get(node.id, ())
+            weights = sum(_weights(m) for m in modules(node)) + node.layer.torch_own_parameters(node)
             for path, _, _ in chain:
-                held[path] = held.get(path, 0) + sum(_weights(m) for m in modules(node))
-                held[path] += node.layer.torch_own_parameters(node)
-            innermost = chain[-1][0] if chain else ""
-            own[innermost] = own.get(innermost, 0) + node.layer.torch_own_parameters(node)
+                held[path] = held.get(path, 0) + weights
+            if node.id in model.training_only:
+                holder = next((path for path, _, _ in reversed(chain) if path in called_paths), "")
+                own[holder] = own.get(holder, 0) + weights
+            else:
+                innermost = chain[-1][0] if chain else ""
+                own[innermost] = own.get(innermost, 0) + node.layer.torch_own_parameters(node)
     called, opened = set(), set()
     for node in model.layers:
+        if node.id in model.training_only:
+            continue
         chain = containers.get(node.id, ())
         for depth, (path, cls, end) in enumerate(chain, start=1):
             if path not in opened:
