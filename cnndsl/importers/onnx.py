@@ -152,6 +152,9 @@ class Reader:
                     uses[name] = uses.get(name, 0) + 1
         self.shared = {name for name, n in uses.items() if n > 1}
         self.padded: dict[int, list] = {}  # a Conv or MaxPool node -> the pads of the Pad folded into it
+        # layers whose ONNX tensor holds the channels last: torch drops a permute back and the next
+        # permute forth between a LayerNorm2d and a Linear (ConvNeXt), so neither Transpose is there
+        self.channels_last: set[int] = set()
         for node in nodes:
             for name in node.input:
                 self.readers.setdefault(name, []).append(node)
@@ -242,6 +245,46 @@ class Reader:
             if result.size <= MAX_CONSTANT_VALUES:
                 self.constants[node.output[0]] = result
                 self.skipped.add(id(node))
+        self._infer_through_folded_constants()
+
+    def _infer_through_folded_constants(self) -> None:
+        """ONNX's shape inference stops at a Pad whose pads the graph computes (F.pad's, from Shape and
+        Slice): the shapes after it are inferred again from the graph left once those are folded, the
+        weights given as typed inputs (their shapes, not their values)."""
+        from onnx import helper, numpy_helper, shape_inference
+
+        kept = [node for node in self.nodes if id(node) not in self.skipped]
+        read = {name for node in kept for name in node.input if name}
+        if not any(name in self.constants for name in read) or all(
+            self.shapes.get(out) is not None for node in kept for out in node.output[:1]
+        ):
+            return
+        g = self.model.graph
+        inputs = [value for value in g.input if value.name not in self.initializers]
+        small = []
+        for name in sorted(read):
+            if name in self.constants:
+                small.append(numpy_helper.from_array(self.np.asarray(self.constants[name]), name))
+            elif name in self.initializers and self.is_small_constant(name):
+                small.append(self.initializers[name])
+            elif name in self.initializers:
+                init = self.initializers[name]
+                inputs.append(helper.make_tensor_value_info(name, init.data_type, list(init.dims)))
+        # torch writes movedim(-1, 1) as a Transpose of perm [0, -1, 1, 2], which shape inference refuses
+        kept = [
+            helper.make_node("Transpose", node.input, node.output, node.name, perm=_perm(node))
+            if node.op_type == "Transpose" and min(_attrs(node).get("perm", [0])) < 0
+            else node
+            for node in kept
+        ]
+        graph = helper.make_graph(kept, "shapes", inputs, list(g.output), small)
+        try:
+            inferred = shape_inference.infer_shapes(helper.make_model(graph, opset_imports=self.model.opset_import), strict_mode=False)
+        except Exception:  # shapes are a help, not a need
+            return
+        for value in (*inferred.graph.value_info, *inferred.graph.output):
+            if self.shapes.get(value.name) is None:
+                self.shapes[value.name] = _dims(value)
 
     def is_small_constant(self, name: str) -> bool:
         if name in self.constants:
@@ -625,8 +668,10 @@ def batchnorm(reader, node):
     a = _attrs(node)
     if int(a.get("training_mode", 0)):
         raise Refused("a BatchNormalization in training mode", "export the model in eval mode")
-    # `cnndsl emit --onnx` names a scale or bias that a `bn noscale` / `nocenter` does not learn `fixed_...`
-    words = ["noscale"] * node.input[1].endswith(".fixed_weight") + ["nocenter"] * node.input[2].endswith(".fixed_bias")
+    # `cnndsl emit --onnx` names a scale or bias that a `bn noscale` / `nocenter` does not learn `fixed_...`;
+    # torch.onnx.export writes it as a Constant (a BatchNorm2d(affine=False), its bias a parameter of its own)
+    fixed = [name.endswith((".fixed_weight", ".fixed_bias")) or name not in reader.initializers for name in node.input[1:3]]
+    words = ["noscale"] * fixed[0] + ["nocenter"] * fixed[1]
     reader.add(node, "bn", words + _eps(reader, a.get("epsilon", 1e-5)))
 
 
@@ -732,9 +777,12 @@ def divide(reader, node):
     if found is None or found[0][0] is not node:
         raise Refused(f"a {node.op_type} that is not part of an exact GELU, x·(1 + erf(x/√2))/2", SUPPORTED_HINT)
     nodes, last = found
-    index = reader.graph.add(Layer("gelu", (), (reader.input_of(node),), None, last.name, "Erf GELU"))
+    source = reader.input_of(node)
+    index = reader.graph.add(Layer("gelu", (), (source,), None, last.name, "Erf GELU"))
     reader.skipped.update(id(n) for n in nodes)
     reader.tensor[last.output[0]] = index
+    if source in reader.channels_last:  # torchvision's ConvNeXt: Linear, GELU, Linear, all channels last
+        reader.channels_last.add(index)
 
 
 def layer_norm(reader, node):
@@ -751,20 +799,30 @@ def layer_norm(reader, node):
     words += _eps(reader, a.get("epsilon", 1e-5))
     if len(shape) == 2:
         return reader.add(node, "layernorm", words)
-    before = reader.producer(node.input[0])
     rank = len(shape) - 1
+    source = _channels_last_source(reader, node.input[0], rank)
     after = reader.only_reader(node.output[0], "Transpose")
-    if (
-        before is None
-        or before.op_type != "Transpose"
-        or _perm(before) != [0, *range(2, rank + 1), 1]
-        or after is None
-        or _perm(after) != [0, rank, *range(1, rank)]
-    ):
+    if after is not None and _perm(after) != [0, rank, *range(1, rank)]:
+        after = None
+    readers = reader.readers.get(node.output[0], [])
+    if source is None or (after is None and not (len(readers) == 1 and readers[0].op_type == "MatMul")):
         raise Refused("a LayerNormalization of a tensor that is not moved channels last and back around it")
-    index = reader.add(node, "layernorm", words, inputs=[reader.input_of(before)])
+    index = reader.add(node, "layernorm", words, inputs=[source])
+    if after is None:
+        reader.channels_last.add(index)
+        return
     reader.skipped.add(id(after))
     reader.tensor[after.output[0]] = index
+
+
+def _channels_last_source(reader, name: str, rank: int) -> int | None:
+    """The layer whose output `name` is, moved channels last: by a Transpose before it, or kept so."""
+    if reader.tensor.get(reader.resolve(name)) in reader.channels_last:
+        return reader.tensor[reader.resolve(name)]
+    before = reader.producer(name)
+    if before is None or before.op_type != "Transpose" or _perm(before) != [0, *range(2, rank + 1), 1]:
+        return None
+    return reader.input_of(before)
 
 
 def resize(reader, node):
@@ -846,8 +904,11 @@ def scaled(reader, node):
             reader.skipped.add(id(add))
             reader.tensor[add.output[0]] = index
             return
+    sub = reader.only_reader(node.output[0], "Sub") if add is None else None
+    if sub is not None and list(sub.input)[0] == node.output[0] and reader.scalar(sub.input[1]) is not None:
+        add, other = sub, sub.input[1]  # x·s − o, as the emitted PyTorch writes a negative offset
     if other is not None and reader.scalar(other) is not None:
-        offset = reader.scalar(other)
+        offset = reader.scalar(other) * (-1 if add.op_type == "Sub" else 1)
         words += ["offset", Value("offset", offset)] if offset else []
         reader.skipped.add(id(add))
         last = add
@@ -908,6 +969,9 @@ def difference(reader, node):
     )
     if by_constant or reader.written_as(node) == "normalize":
         return normalization(reader, node)
+    offset = reader.scalar(node.input[1]) if len(node.input) == 2 else None
+    if offset is not None and reader.resolve(node.input[0]) in reader.tensor:
+        return reader.add(node, "rescale", [Value("scale", 1.0), "offset", Value("offset", -offset)])
     return merge("subtract", binary=True)(reader, node)
 
 
@@ -978,12 +1042,15 @@ def per_channel_weight(reader, node) -> str | None:
             continue
         if name in reader.initializers:
             dims = tuple(reader.initializers[name].dims)
-        elif name in reader.constants and reader.written_as(node) == "layerscale":
+        elif name in reader.constants and (
+            reader.written_as(node) == "layerscale" or _through_reshapes(reader, name) in reader.initializers
+        ):  # torch.onnx.export: a weight reshaped per channel (gamma.view(1, -1, 1, 1))
             dims = reader.constants[name].shape
         else:
             continue
         channels = other[1] if len(other) > 1 else None
-        shapes = [(channels, *(1,) * (len(other) - 2))] + [(channels,)] * (len(other) == 2)
+        shapes = [(channels, *(1,) * (len(other) - 2)), (1, channels, *(1,) * (len(other) - 2))]
+        shapes += [(channels,)] * (len(other) == 2)
         if channels is not None and channels > 1 and tuple(dims) in shapes:
             return name
     return None
@@ -1011,13 +1078,16 @@ def pool(keyword: str):
         if list(a.get("dilations", [1] * len(kernel))) != [1] * len(kernel):
             raise Refused("a dilated pooling")
         pads = list(a.get("pads", []))
-        if keyword == "avgpool" and any(pads) and not int(a.get("count_include_pad", 0)) == 0:
-            raise Refused("an average pooling that counts its padding in", "cnndsl averages leave the padding out")
         if keyword == "avgpool" and int(a.get("ceil_mode", 0)):
             raise Refused("an average pooling with ceil_mode")
         words: list = [_size(kernel, "k")]
         if strides != kernel:
             words += ["stride", _size(strides, "s")]
+        if keyword == "avgpool" and any(pads) and int(a.get("count_include_pad", 0)):
+            rank = len(kernel)
+            if pads[:rank] != pads[rank:] or "auto_pad" in a:
+                raise Refused("an average pooling that counts an uneven padding in", "cnndsl averages count a `pad P` in")
+            return reader.add(node, keyword, words + ["pad", _size(pads[:rank], "pad")])  # count_include_pad=True
         window = _window_words(reader, node, kernel, strides, [1] * len(kernel), keyword)
         if window[:2] and window[0] == "stride":
             window = window[2:]
@@ -1088,12 +1158,8 @@ def matmul(reader, node):
 
 def dense_on_positions(reader, node, shape) -> None:
     rank = len(shape) - 1
-    before = reader.producer(node.input[0])
-    if (
-        before is None
-        or before.op_type != "Transpose"
-        or _perm(before) != [0, *range(2, rank + 1), 1]
-    ):
+    source = _channels_last_source(reader, node.input[0], rank)
+    if source is None:
         raise Refused("a MatMul of a tensor that is not moved channels last before it")
     weight = node.input[1]
     flipped = reader.producer(weight)
@@ -1117,11 +1183,15 @@ def dense_on_positions(reader, node, shape) -> None:
         reader.skipped.add(id(add))
         last = add
     after = reader.only_reader(last.output[0], "Transpose")
-    if after is None or _perm(after) != [0, rank, *range(1, rank)]:
-        raise Refused("a MatMul of every position not moved channels first again after it")
-    reader.skipped.add(id(after))
     words = [Value("c", int(units)), "noflatten"] + ([] if bias else ["nobias"])
-    fuse(reader, after, "dense", words, ".channels_first", inputs=[reader.input_of(before)])
+    if after is None or _perm(after) != [0, rank, *range(1, rank)]:
+        if len(reader.readers.get(last.output[0], [])) != 1 and gelu_of(reader, last.output[0]) is None:
+            raise Refused("a MatMul of every position not moved channels first again after it")
+        fuse(reader, last, "dense", words, ".channels_first", inputs=[source])  # still channels last
+        reader.channels_last.add(len(reader.graph.layers) - 1)
+        return
+    reader.skipped.add(id(after))
+    fuse(reader, after, "dense", words, ".channels_first", inputs=[source])
 
 
 def flatten(reader, node):
@@ -1413,7 +1483,7 @@ ONNX_WORDS = {
     "Resize": "`upsample` by whole factors (nearest, floor; or bilinear, half pixels)",
     "Slice": "`crop` (spatial axes, step 1); `chunk` (one of equal groups of the channels)",
     "MaxPool": "`maxpool` (`same`, `pad`, `ceil`)",
-    "AveragePool": "`avgpool` (padding left out of the averages)",
+    "AveragePool": "`avgpool` (padding left out of the averages; counted in: `avgpool k pad P`)",
     "GlobalAveragePool": "`adaptivepool 1`",
     "GlobalMaxPool": "`gmp keepdims`",
     "ReduceMean": "`gap` (over the spatial axes)",
@@ -1427,7 +1497,7 @@ ONNX_WORDS = {
     "Dropout": "`dropout`",
     "Add": "`add`; `rescale 1 offset o` with a number",
     "Sum": "`add`",
-    "Sub": "`subtract`; of a constant per channel, with a Div by one after it, `normalize`",
+    "Sub": "`subtract`; of a number, `rescale 1 offset −o` (after a Mul by one, its offset); of a constant per channel, with a Div by one after it, `normalize`",
     "Mul": "`multiply`; `layerscale` by a weight per channel; `rescale` by a number (with an Add of its offset); with the Add after it, `scaleadd`",
     "Mean": "`average`",
     "Max": "`maximum`",

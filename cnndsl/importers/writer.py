@@ -106,11 +106,12 @@ def by_lines(graph: Graph) -> list[list]:
     # An ONNX node's name (`batch_normalization_1`, as emit --onnx names them) may be the name cnndsl
     # gives another layer: a line's label from one is marked as a node's (`node_batch_normalization_1`).
     prefix = "node_" if graph.format == "ONNX" else ""
-    labels = {
-        i: graph.layers[i].label
-        or (usable_label(prefix + graph.layers[i].source_name) if prefix else graph.layers[i].source_name)
-        for i in referenced
-    }
+    labels: dict[int, str] = {}
+    for i in sorted(referenced):
+        label = graph.layers[i].label or (node_label(graph.layers[i].source_name) if prefix else graph.layers[i].source_name)
+        while label in labels.values():  # two node names that differ only in their punctuation
+            label += "_"
+        labels[i] = label
     lines, done = [], set()
     for i, layer in enumerate(graph.layers):
         if i in done:
@@ -145,6 +146,12 @@ RESERVED_LABELS = frozenset(
     ("def", "if", "elif", "else", "for", "in", "as", "param", "let", "use", "and", "or", "not")
     + ("identity", "output", "input", "reuse", "defaults", "residual")
 )
+
+
+def node_label(name: str) -> str:
+    """An ONNX node's name as a label: torch.onnx.export names a node by its module's path
+    (`/layer1/layer1.0/Relu`), and a label is a word, so each run of other characters is one `_`."""
+    return usable_label("node_" + "_".join(re.findall(r"[A-Za-z0-9_]+", name)))
 
 
 def usable_label(name: str) -> str:
