@@ -364,6 +364,10 @@ def _split_numbers(text: str) -> tuple[str, tuple[str, ...]]:
     return re.sub("\0S(\\d+)\0", lambda m: strings[int(m.group(1))], skeleton), tuple(numbers)
 
 
+def _plain_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _number(text: str):
     return float(text) if any(c in text for c in ".e") else int(text)
 
@@ -1043,10 +1047,12 @@ class TorchTarget(Target):
             replace: dict[int, str] = {}
             by_values: dict[tuple, str] = {}
             unsafe = {*BUILTINS, *self.RESERVED, *MODULE_ATTRIBUTES, "in_channels", *first.locals.values()}
-            def_params = [
+            def_params = [  # a number in every call: one that is a size (`3` here, `1x1` there) names no number
                 p
-                for p, v in first.call.args
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and p not in unsafe and not p.startswith("n")
+                for p, _ in first.call.args
+                if p not in unsafe
+                and not p.startswith("n")
+                and all(_plain_number(dict(m[0].call.args).get(p)) for m in members)
             ]
             for j in varying:
                 seen = tuple(_number(m[1][j]) for m in members)

@@ -30,6 +30,7 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+SERVER_NOT_INITIALIZED = -32002
 
 READ_SIZE = 65536
 WAIT_FOR_REST = 0.05
@@ -228,12 +229,21 @@ def handle(protocol, writer: Writer, body: bytes) -> int | None:
         writer.write(error_frame(ident, INVALID_REQUEST, "cnndsl lsp: not a JSON-RPC 2.0 message"))
         return None
     request = "method" in raw and ident is not None
+    method = raw.get("method")
+    if method not in (None, "initialize", "exit") and not getattr(protocol, "cnndsl_initialized", False):
+        # As the protocol asks: before `initialize` a request gets ServerNotInitialized and a notification is
+        # dropped (pygls has no workspace yet: each one was an internal error, and a line on stderr)
+        if request:
+            writer.write(error_frame(ident, SERVER_NOT_INITIALIZED, f"cnndsl lsp: {method} before initialize"))
+        return None
     try:
         message = protocol.structure_message(raw)
     except Exception:
         if request:
             writer.write(error_frame(ident, INVALID_PARAMS, f"cnndsl lsp: invalid params for {raw['method']}"))
         return None
+    if method == "initialize":
+        protocol.cnndsl_initialized = True
     try:
         protocol.handle_message(message)
     except SystemExit as leaving:

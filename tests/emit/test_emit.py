@@ -157,3 +157,18 @@ def test_a_keyword_label_inside_a_block_is_no_attribute_name(label):
     code = generate(cnndsl.analyze(text), "pytorch")
     compile(code, "<pytorch>", "exec")
     assert f"self.{label} =" not in code
+
+
+@pytest.mark.parametrize("first_input", ["8x?x3", "8x8x3"])
+def test_block_calls_whose_argument_is_a_number_in_one_and_a_size_in_the_other(first_input, torch):
+    """`blk0(3)` and `blk0(1x1)`: the PyTorch emitter tried `(1, 1) % 2` to find the argument's multiple
+    (TypeError, exit 3). Found by the 2026-12-07 campaign; it was not about `?` axes."""
+    text = f"def blk0(c):\n    layer_scale | rescaling 2 | crop 1\ninput {first_input}\nblk0(3)\nblk0(1x1)\n"
+    built = load(generate(cnndsl.analyze(text), "pytorch"), "blocks_torch").build_model().eval()
+    assert sum(p.numel() for p in built.parameters()) == 2 * 3  # each call's layer_scale: one gamma per channel
+    width = 10 if "?" in first_input else 8
+    with torch.no_grad():
+        out = built(torch.ones(2, 3, 8, width))
+    # crop 1 twice: 8 -> 6 -> 4 rows, width -> width - 4; rescaling 2 twice, layer_scale's 1e-6 twice
+    assert tuple(out.shape) == (2, 3, 4, width - 4)
+    assert torch.allclose(out, torch.full_like(out, 4 * 1e-6 * 1e-6))

@@ -171,6 +171,61 @@ def unknown_axes(rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Layers that take an input of any height and width, so that most `?` graphs below are models and their code
+# runs: windows, strides, `same` and `valid` padding, resizing, crops and pads that change an unknown size.
+SIZE_FREE_LAYERS = [
+    "conv 4 3 same", "conv 4 3", "conv 2 1", "conv 4 3 stride 2 same", "conv 4 2 stride 2", "dwconv 3 same",
+    "sepconv 4 3 same", "deconv 4 3 stride 2 same", "deconv 2 2 stride 2", "maxpool 2", "maxpool 3 stride 2 same",
+    "avgpool 3 stride 2 same", "avgpool 2 same", "upsample 2", "zeropad 1", "crop 1", "bn", "ln", "relu", "sigmoid",
+    "dropout 0.5", "layer_scale", "rescaling 2", "multiply(identity; gap keepdims | sigmoid)", "conv 4 3 dilation 2 same", "adaptive_avg_pool 3",
+]  # fmt: skip
+SIZE_FREE_TOPS = ["gap", "gmp", "gap | dense 5", "gap keepdims | conv 3 1", "adaptive_avg_pool 2 | flatten | dense 3"]
+
+
+def unknown_graph(rng: random.Random) -> str:
+    """A graph on `?` axes from layers that take any size: branches that merge (sizes equal, or that differ
+    for some sizes), repeats, blocks called with different sizes, several inputs; mostly valid."""
+
+    def pipe(depth: int) -> str:
+        stages = []
+        for _ in range(rng.choice([1, 2, 3])):
+            roll = rng.random()
+            if depth < 2 and roll < 0.2:
+                op = rng.choice(["add", "concat", "multiply", "maximum", "average"])
+                stages.append(
+                    f"{op}(identity; {pipe(depth + 1)})"
+                    if rng.random() < 0.6
+                    else f"{op}({pipe(depth + 1)}; {pipe(depth + 1)})"
+                )
+            elif depth < 2 and roll < 0.3:
+                stages.append(f"({pipe(depth + 1)}) * {rng.choice([2, 3])}")
+            elif depth < 2 and roll < 0.35:
+                stages.append(f"residual({pipe(depth + 1)})")
+            else:
+                stages.append(rng.choice(SIZE_FREE_LAYERS))
+        return " | ".join(stages)
+
+    lines = []
+    if rng.random() < 0.3:
+        lines.append(f"def blk0(c):\n    conv c 3 same | {pipe(1)}")
+    shapes = [s for s in UNKNOWN_INPUTS if s != "?" and s.count("x") == 2]
+    if rng.random() < 0.7:
+        lines.append("input " + rng.choice(shapes))
+        lines.append(pipe(0))
+    else:
+        inputs = rng.choice([2, 3])
+        lines += [f"i{k}: input {rng.choice(shapes[:4])}" for k in range(inputs)]
+        op = rng.choice(["add", "concat", "maximum"])
+        lines.append(f"{op}(" + "; ".join(f"@i{k} | conv 4 1" for k in range(inputs)) + ")")
+    if len(lines) > 2 and lines[0].startswith("def") or rng.random() < 0.2 and lines[0].startswith("def"):
+        lines.append(f"blk0({rng.choice([4, 8])})")
+    if rng.random() < 0.5:
+        lines.append(pipe(0))
+    if rng.random() < 0.6:
+        lines.append(rng.choice(SIZE_FREE_TOPS))
+    return "\n".join(lines) + "\n"
+
+
 def generated(rng: random.Random, first_line=None) -> str:
     """A network built from the grammar: blocks with parameters, calls, merges, repeats, labels."""
     lines = []
@@ -331,6 +386,7 @@ STRATEGIES = {
     "bomb": bomb,
     "hostile names": hostile_names,
     "unknown axes": unknown_axes,
+    "unknown graphs": unknown_graph,
 }
 
 
@@ -357,7 +413,8 @@ def check(
     """Everything a user can ask of one input; 'model' or 'error'. Raises AssertionError on an escape.
 
     Without `every_flag`, one combination of the summary's flags, chosen by the text, stands for all;
-    with `cli`, every command of COMMANDS runs on it too, through `cnndsl.cli.main`.
+    with `cli`, every command of COMMANDS runs on it too, through `cnndsl.cli.main`; with `run_sample`
+    the emitted PyTorch model runs at three sizes (run_at_sizes), and with `run_sample="keras"` Keras's too.
     """
     if cli:
         run_cli(text)
@@ -379,6 +436,7 @@ def check(
         format_summary(model, None, macs=macs, ascii_only=ascii_only)
     json.dumps(summary_dict(model, 4))
     views(model, text, filename)
+    emitted = []
     for target in ("keras", "pytorch"):
         try:
             code = generate(model, target)
@@ -386,8 +444,9 @@ def check(
             assert error.span is not None, error
             continue
         compile(code, f"<{target}>", "exec")
-        if run_sample and target == "pytorch":
-            run_torch(code, model)
+        emitted.append(target)
+    if run_sample and "pytorch" in emitted:
+        run_at_sizes(model, keras=run_sample == "keras" and "keras" in emitted)
     return "model"
 
 
@@ -423,68 +482,176 @@ def views(model, text: str, filename: str) -> None:
 
 
 # Every command a user can run on one file, with its flags: exit 0 or 1, never 3 (a bug) or a traceback.
+# `-` is the text on standard input; FILE the text written to a file; OUT a file to write beside it.
 COMMANDS = [
-    ["check"],
-    ["summary"],
-    ["summary", "--macs", "--ascii"],
-    ["summary", "--json", "--batch", "4"],
-    ["summary", "--all"],
-    ["summary", "--format", "markdown", "--macs"],
-    ["summary", "--format", "csv"],
-    ["summary", "--format", "html"],
-    ["summary", "--style", "torchinfo"],
-    ["emit", "--keras"],
-    ["emit", "--pytorch"],
-    ["explain"],
-    ["flops"],
-    ["diagram"],
-    ["fmt"],
-    ["check", "--error-format", "json"],
-    ["check", "--error-format", "sarif"],
+    ["check", "-"],
+    ["check", "--max-params", "1M", "--max-macs", "500M", "--max-memory", "2GB", "-"],
+    ["check", "--warnings", "error", "-"],
+    ["check", "--error-format", "json", "-"],
+    ["check", "--error-format", "sarif", "-"],
+    ["check", "--error-format", "github", "-"],
+    ["summary", "-"],
+    ["summary", "--macs", "--ascii", "-"],
+    ["summary", "--json", "--batch", "4", "-"],
+    ["summary", "--all", "-"],
+    ["summary", "--format", "markdown", "--macs", "-"],
+    ["summary", "--format", "csv", "-"],
+    ["summary", "--format", "html", "-"],
+    ["summary", "--style", "torchinfo", "-"],
+    ["summary", "--depth", "1", "--width", "40", "-"],
+    ["summary", "--layout", "channels_first", "--dtype", "float16", "-"],
+    ["emit", "--keras", "-"],
+    ["emit", "--pytorch", "-"],
+    ["emit", "--pytorch", "-o", "OUT.py", "FILE"],
+    ["explain", "-"],
+    ["explain", "--flops", "--layout", "channels_first", "--batch", "2", "-"],
+    ["flops", "-"],
+    ["flops", "--json", "-"],
+    ["diagram", "-"],
+    ["diagram", "--format", "mermaid", "-"],
+    ["diagram", "--depth", "1", "--compact", "--rankdir", "LR", "-"],
+    ["diagram", "--format", "svg", "-o", "OUT.svg", "FILE"],
+    ["fmt", "-"],
+    ["fmt", "--check", "FILE"],
+    ["diff", "FILE", "FILE"],
+    ["diff", "--json", "FILE", "-"],
 ]
+# Commands that need more than the text: a `param` to sweep; the emitted ONNX model, imported back.
+SWEEP = ["sweep", "--set", "PARAM=1,2", "--format", "json", "-"]
+ONNX_ROUND_TRIP = [["emit", "--onnx", "-o", "OUT.onnx", "FILE"], ["import", "OUT.onnx"]]
+PARAM = re.compile(r"^param\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
-def run_cli(text: str) -> list[tuple[str, int]]:
-    """Each of COMMANDS on the text as standard input, in this process; (command, exit code) of each."""
+def cli_commands(text: str, onnx: bool = False) -> list[list[str]]:
+    """COMMANDS, a sweep of the text's first `param` if it has one, and with `onnx` the ONNX round trip."""
+    commands = list(COMMANDS)
+    found = PARAM.search(text)
+    if found:
+        commands.append([word.replace("PARAM", found.group(1)) for word in SWEEP])
+    if onnx:
+        commands += ONNX_ROUND_TRIP
+    return commands
+
+
+def run_cli(text: str, onnx: bool = False) -> list[tuple[str, int]]:
+    """Each of cli_commands(text) on the text, through `cnndsl.cli.main` in this process; (command, exit code)."""
     import contextlib
     import io
     import sys
+    import tempfile
 
     from cnndsl.cli import main
 
     codes = []
-    for command in COMMANDS:
-        out, err = io.StringIO(), io.StringIO()
-        stdin, sys.stdin = sys.stdin, io.StringIO(text)
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                try:
-                    code = main([*command, "-"])
-                except SystemExit as done:  # argparse
-                    code = done.code
-        finally:
-            sys.stdin = stdin
-        assert code in (0, 1), (command, code, err.getvalue()[-500:])
-        assert "Traceback" not in err.getvalue(), (command, err.getvalue()[-500:])
-        codes.append((" ".join(command), code))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no file can hold it, standard input only
+        data = None
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/fuzz.cnn"
+        if data is not None:
+            with open(path, "wb") as file:
+                file.write(data)
+        for command in cli_commands(text, onnx):
+            if data is None and "FILE" in command:
+                continue
+            argv = [path if word == "FILE" else word.replace("OUT", f"{folder}/out") for word in command]
+            out, err = io.StringIO(), io.StringIO()
+            stdin, sys.stdin = sys.stdin, io.StringIO(text)
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    try:
+                        code = main(argv)
+                    except SystemExit as done:  # argparse
+                        code = done.code
+            finally:
+                sys.stdin = stdin
+            assert code in (0, 1), (command, code, err.getvalue()[-500:])
+            assert "Traceback" not in err.getvalue(), (command, err.getvalue()[-500:])
+            if command[0] == "emit" and "--onnx" in command and code != 0:
+                break  # nothing to import
+            codes.append((" ".join(command), code))
     return codes
 
 
-def run_torch(code: str, model) -> None:
-    """Build the emitted PyTorch model and run it on zeros, if the tensors are small."""
+MAX_RUN_VALUES = 1_000_000  # the emitted code runs when every tensor of a sized model is this small
+MAX_RUN_PARAMS = 2_000_000
+
+
+def sizes_to_run(model) -> list[tuple[int, object]]:
+    """(size, the model at it): for `?` axes the demo size (EXAMPLE_SIZE) and two others, odd and small, each
+    that the model accepts and that fits the bounds; for fixed sizes three batch sizes of the one model."""
     import math
+
+    from cnndsl.emit.target import EXAMPLE_SIZE
+
+    def small(sized) -> bool:
+        return max(math.prod(node.shape) for node in sized.nodes) <= MAX_RUN_VALUES and sized.total <= MAX_RUN_PARAMS
+
+    if not model.unknown_inputs:
+        return [(batch, model) for batch in (1, 2, 5)] if small(model) else []
+    lines = model.source.text.split("\n")
+    runs = []
+    for size in (EXAMPLE_SIZE, 13, 32):
+        sized_lines = list(lines)
+        for node in model.unknown_inputs:
+            code, hash_, comment = sized_lines[node.span.line - 1].partition("#")
+            sized_lines[node.span.line - 1] = code.replace("?", str(size)) + hash_ + comment
+        try:
+            sized = cnndsl.analyze("\n".join(sized_lines), model.source.filename, name=model.name)
+        except CnnError:
+            continue  # a size the model's conditions rule out (too small for a window, a merge that differs)
+        assert len(sized.nodes) == len(model.nodes) and not sized.unknown_inputs, size
+        if small(sized):
+            runs.append((size, sized))
+    return runs
+
+
+def served_shapes(model, batch: int) -> list[tuple]:
+    """The channels-last output shapes a built model gives in inference (training-only outputs left out)."""
+    return [(batch, *model.nodes[i].shape) for i in model.outputs if i not in model.training_outputs]
+
+
+def run_at_sizes(model, keras: bool = False) -> int:
+    """The emitted PyTorch (and with `keras`, Keras) model built once and run at each of sizes_to_run:
+    its outputs' shapes must be the sized model's. The number of runs."""
     import types
 
-    if max(math.prod(node.shape) for node in model.nodes) > 200_000 or model.total > 2_000_000:
-        return
+    runs = sizes_to_run(model)
+    if not runs:
+        return 0
     import torch
 
     module = types.ModuleType("fuzz_torch")
-    exec(compile(code, "<fuzz_torch>", "exec"), module.__dict__)
+    exec(compile(generate(model, "pytorch"), "<fuzz_torch>", "exec"), module.__dict__)
     built = module.build_model().eval()
-    shapes = [model.nodes[i].shape for i in model.inputs]
-    with torch.no_grad():
-        out = built(*(torch.zeros(2, shape[-1], *shape[:-1]) for shape in shapes))
-    outs = out if isinstance(out, tuple) else (out,)
-    finals = [model.nodes[i].shape for i in model.outputs]
-    assert [tuple(o.shape) for o in outs] == [(2, f[-1], *f[:-1]) for f in finals], (outs, finals)
+    done = 0
+    for size, sized in runs:
+        batch = size if not model.unknown_inputs else 2
+        xs = [torch.zeros(batch, shape[-1], *shape[:-1]) for shape in (sized.nodes[i].shape for i in sized.inputs)]
+        with torch.no_grad():
+            out = built(*xs)
+        outs = out if isinstance(out, tuple) else (out,)
+        got = [(o.shape[0], *o.shape[2:], o.shape[1]) for o in outs]
+        assert got == served_shapes(sized, batch), ("pytorch", size, got, served_shapes(sized, batch))
+        done += 1
+    if keras:
+        import keras as keras_module
+        import numpy as np
+
+        module = types.ModuleType("fuzz_keras")
+        exec(compile(generate(model, "keras"), "<fuzz_keras>", "exec"), module.__dict__)
+        try:
+            built = module.build_model()
+            for size, sized in runs:
+                batch = size if not model.unknown_inputs else 2
+                xs = [np.zeros((batch, *sized.nodes[i].shape), "float32") for i in sized.inputs]
+                out = built(xs if len(xs) > 1 else xs[0], training=False)
+                outs = out if isinstance(out, (list, tuple)) else [out]
+                got = [tuple(o.shape) for o in outs]
+                expected = [(batch, *sized.nodes[i].shape) for i in sized.outputs]  # Keras keeps every output
+                assert got == expected, ("keras", size, got, expected)
+                done += 1
+        finally:
+            keras_module.backend.clear_session()
+    return done

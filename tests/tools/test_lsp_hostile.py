@@ -121,6 +121,31 @@ def test_frames_split_and_glued_are_read_as_frames(client):
     assert client.reply_to(913)["error"]["code"] == -32601
 
 
+def test_before_initialize_a_request_is_refused_and_a_notification_dropped():
+    """As the protocol asks (-32002, ServerNotInitialized); each was an internal error and a line on stderr
+    that asked the user to report a bug (the 2026-12-08 campaign)."""
+    client = Client()
+    try:
+        client.open("file:///w/early.cnn", "input 8\nrelu\n")
+        client.send_raw(
+            request(
+                931,
+                "textDocument/hover",
+                {"textDocument": {"uri": "file:///w/early.cnn"}, "position": {"line": 1, "character": 1}},
+            )
+        )
+        reply = client.reply_to(931, timeout=30)
+        assert reply["error"] == {"code": -32002, "message": "cnndsl lsp: textDocument/hover before initialize"}
+        client.initialize()
+        still_answers(client)
+        # the early didOpen was dropped: the document is not open, so it has no symbols
+        assert client.request("textDocument/documentSymbol", {"textDocument": {"uri": "file:///w/early.cnn"}}) is None
+        assert client.close() == 0
+    finally:
+        stderr = client.end()
+    assert stderr == ""
+
+
 @pytest.fixture
 def secrets(tmp_path):
     """Files the server must never read: a secret text, a .cnn on disk nobody opened, a FIFO."""

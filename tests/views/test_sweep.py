@@ -93,3 +93,15 @@ def test_the_manuals_sweep_is_what_the_command_prints(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     status, out, _ = sweep(capsys, *command.split()[1:])
     assert status == 0 and out == shown
+
+
+def test_standard_input_is_read_once_for_every_combination(capsys, monkeypatch):
+    """Each combination read `-` again and found it empty: `stopped at c=2`, exit 2 (the 2026-12-08 campaign)."""
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("param c = 4\ninput 8x8x3\nconv c 3 same\n"))
+    status, out, err = sweep(capsys, "-", "--set", "c=1,2", "--format", "json")
+    assert (status, err) == (0, "")
+    # a 3x3 convolution of 3 channels into c: 3*3*3*c weights and c biases
+    assert [(row["c"], row["params"]) for row in json.loads(out)] == [(1, 28), (2, 56)]
