@@ -89,6 +89,8 @@ RUNS = [
     ("input 8x?x3\nreshape 4x-1\n", lambda v: [(4, 8 * v["w"] * 3 // 4)]),
     ("def blk0(c): layer_scale | rescaling 2 | crop 1\ninput 8x?x3\nblk0(3)\nblk0(1x1)\n", lambda v: [(4, v["w"] - 4, 3)]),
     ("a: input ?x8\nb: input ?x8\nadd(@a; @b)\n", lambda v: [(v["n"], 8)]),
+    # n ≡ 0 mod 512, a modulus past every start: 512, 1024 and 1536
+    ("input ?x2\nconcat(identity; (maxpool 2) * 9 | upsample 512)\n", lambda v: [(v["n"], 4)]),
     (  # a U-Net's skip: h and w multiples of 4 for both levels
         "input ?x?x3\nc1: conv 8 3 same relu\nmaxpool 2 | c2: conv 8 3 same relu\nmaxpool 2 | conv 8 3 same | x: upsample 2\n"
         "concat(@c2; @x) | conv 8 3 same | y: upsample 2\nconcat(@c1; @y) | conv 2 1\n",
@@ -105,6 +107,12 @@ def test_every_accepted_model_runs_in_both_targets_at_its_three_sizes(keras, tor
     for values, ours_keras, ours_torch in runs:
         assert all(c.holds(values) for c in model.conditions)
         assert ours_keras == ours_torch == expected(values), (values, text)
+
+
+def test_a_condition_of_a_large_modulus_is_met_at_three_sizes():
+    model = cnndsl.analyze("input ?x2\nconcat(identity; (maxpool 2) * 9 | upsample 512)\n")
+    assert [c.text() for c in model.conditions] == ["n ≡ 0 mod 512"]  # 2^9: nine pools of 2
+    assert model.run_sizes(3) == [{"n": 512}, {"n": 1024}, {"n": 1536}]
 
 
 def test_the_condition_is_real(keras):
