@@ -123,3 +123,13 @@ def test_the_condition_is_real(keras):
     built(keras.ops.zeros((1, 6, 4)))
     with pytest.raises(Exception):  # noqa: B017 - whatever Keras (or torch below it) raises
         built(keras.ops.zeros((1, 7, 4)))
+
+
+def test_pytorchs_ceil_mode_pool_has_an_expression_that_is_pytorchs_size(torch):
+    """PyTorch drops a last window that would start in the right padding: a test on n mod s, written as floors."""
+    for k, s, p in [(3, 2, 0), (3, 2, 1), (2, 2, 1), (5, 3, 2), (4, 3, 1), (3, 3, 1)]:
+        model = cnndsl.analyze(f"defaults pytorch\ninput ?x2\nmaxpool {k} stride {s} pad {p} ceil\n")
+        (length, _) = model.nodes[-1].sizes
+        for n in range(max(1, k - 2 * p), 40):
+            pooled = torch.nn.MaxPool1d(k, s, p, ceil_mode=True)(torch.zeros(1, 2, n))
+            assert length.value({"n": n}) == pooled.shape[-1], (k, s, p, n, str(length))
