@@ -82,7 +82,7 @@ def api_views(text: str) -> None:
             pass
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(text=texts, other=texts)
 def test_every_view_of_a_random_graph_with_unknown_axes(tmp_path_factory, text, other):
     folder = tmp_path_factory.mktemp("views")
@@ -98,7 +98,7 @@ def test_every_view_of_a_random_graph_with_unknown_axes(tmp_path_factory, text, 
     api_views(text)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(text=st.one_of(unknown_size_networks(max_layers=5).map(lambda net: net.text), unknown_graphs()))
 def test_a_sample_runs_in_both_targets_at_its_three_sizes(keras, torch, text):
     """What Keras and PyTorch give when run is each output's expression at the sizes the model states."""

@@ -532,28 +532,38 @@ def _constant_on(difference: Size, names, period: int, residues, grid) -> bool:
 
 def choose(names, conditions, at_least: int, fits=None, tries: int = 256) -> dict | None:
     """Sizes for the symbols `names` that meet every condition (and `fits`, a test of the whole assignment):
-    the smallest one size for all from `at_least` up, else each the smallest; None when none is found
-    within `tries` steps."""
+    one size for all, the smallest from `at_least` up (sizes compared as tied, `n` and `n2`, then agree),
+    else each its own; a size too small for some layer is raised by the conditions' modulus, up to `tries`
+    times. None when none is found."""
     conditions = list(conditions)
-    for step in range(tries):  # one size for every symbol first: sizes compared as unknown (`n` and `n2`) then agree
-        values = dict.fromkeys(names, at_least + step)
-        if all(c.holds(values) for c in conditions) and (fits is None or fits(values)):
-            return values
+    modulus = math.lcm(*(c.modulus for c in conditions)) if conditions else 1
+
+    def raised(values):
+        for i in range(tries):
+            trial = {name: values[name] + i * modulus for name in names}
+            if fits is None or fits(trial):
+                return trial
+        return None
+
+    if modulus <= MAX_SIZE_MODULUS:
+        for value in range(at_least, at_least + modulus):  # every residue of one size for all
+            values = dict.fromkeys(names, value)
+            if all(c.holds(values) for c in conditions):
+                return raised(values)
     values = {name: at_least for name in names}
-    lone = {name: [c for c in conditions if c.names == (name,)] for name in names}
-    for name in names:  # one symbol's conditions on their own
-        for step in range(tries):
-            values[name] = at_least + step
-            if all(c.holds(values) for c in lone[name]):
+    for name in names:  # one symbol's conditions on their own: the first of their residues from at_least up
+        lone = [c for c in conditions if c.names == (name,)]
+        own = math.lcm(*(c.modulus for c in lone)) if lone else 1
+        for value in range(at_least, at_least + min(own, MAX_SIZE_MODULUS)):
+            values[name] = value
+            if all(c.holds(values) for c in lone):
                 break
         else:
             return None
     cross = [c for c in conditions if len(c.names) > 1]
     if cross:  # conditions across symbols: the first residues that meet them all
-        modulus = math.lcm(*(c.modulus for c in conditions))
-        offsets = product(range(modulus), repeat=len(names))
-        for count, offset in enumerate(offsets):
-            if count >= tries:
+        for count, offset in enumerate(product(range(modulus), repeat=len(names))):
+            if count >= tries * tries:
                 return None
             trial = {name: at_least + o for name, o in zip(names, offset)}
             if all(c.holds(trial) for c in conditions):
@@ -561,10 +571,4 @@ def choose(names, conditions, at_least: int, fits=None, tries: int = 256) -> dic
                 break
         else:
             return None
-    # a size too small for some layer: larger ones with the same residues
-    step = math.lcm(*(c.modulus for c in conditions)) if conditions else 1
-    for i in range(tries):
-        trial = {name: values[name] + i * step for name in names}
-        if fits is None or fits(trial):
-            return trial
-    return None
+    return raised(values)

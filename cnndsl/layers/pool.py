@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..core.sizes import Size
 from .base import (
     Arg,
     Call,
@@ -190,7 +191,14 @@ def torch_window(n: int, k: int, s: int, p: int, ceil: bool) -> int:
     """PyTorch's pooled length: `(n + 2p - k) / s + 1` rounded down, or up with `ceil`, where a
     last window that would start in the right padding is dropped."""
     out = (n + 2 * p - k + (s - 1 if ceil else 0)) // s + 1
-    if ceil and (out - 1) * s >= n + p:
+    if ceil and isinstance(n, Size):
+        # the test below is (q mod s) ≤ t for q = n + 2p − k + s − 1, t = p − k + s − 1: an expression too
+        threshold = p - k + s - 1
+        if threshold >= s - 1:
+            out -= 1
+        elif threshold >= 0:
+            out -= 1 - ((n + 2 * p - k + s - 1) % s + s - threshold - 1) // s
+    elif ceil and (out - 1) * s >= n + p:
         out -= 1
     return out
 

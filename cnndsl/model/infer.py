@@ -246,9 +246,11 @@ class Model:
     def _run_sizes(self) -> list[dict[str, int]]:
         if not self.symbols:
             return [{}] * len(RUN_STARTS)
-        found = []
+        found: list[dict[str, int]] = []
         for start in RUN_STARTS:
             values = choose(self.symbols, self.conditions, start, self._fits)
+            if values in found:  # a modulus past the starts (h ≡ 0 mod 512): the next sizes up
+                values = choose(self.symbols, self.conditions, max(max(v.values()) for v in found) + 1, self._fits)
             found.append(values if values is not None else dict.fromkeys(self.symbols, start))
         return found
 

@@ -4,6 +4,8 @@ each accepted model builds and runs in both emitted targets at the three sizes i
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from emit_helpers import run_at_stated_sizes
 from located import error_of, where
@@ -89,6 +91,8 @@ RUNS = [
     ("input 8x?x3\nreshape 4x-1\n", lambda v: [(4, 8 * v["w"] * 3 // 4)]),
     ("def blk0(c): layer_scale | rescaling 2 | crop 1\ninput 8x?x3\nblk0(3)\nblk0(1x1)\n", lambda v: [(4, v["w"] - 4, 3)]),
     ("a: input ?x8\nb: input ?x8\nadd(@a; @b)\n", lambda v: [(v["n"], 8)]),
+    # n ≡ 0 mod 512, a modulus past every start: 512, 1024 and 1536
+    ("input ?x2\nconcat(identity; (maxpool 2) * 9 | upsample 512)\n", lambda v: [(v["n"], 4)]),
     (  # a U-Net's skip: h and w multiples of 4 for both levels
         "input ?x?x3\nc1: conv 8 3 same relu\nmaxpool 2 | c2: conv 8 3 same relu\nmaxpool 2 | conv 8 3 same | x: upsample 2\n"
         "concat(@c2; @x) | conv 8 3 same | y: upsample 2\nconcat(@c1; @y) | conv 2 1\n",
@@ -107,6 +111,12 @@ def test_every_accepted_model_runs_in_both_targets_at_its_three_sizes(keras, tor
         assert ours_keras == ours_torch == expected(values), (values, text)
 
 
+def test_a_condition_of_a_large_modulus_is_met_at_three_sizes():
+    model = cnndsl.analyze("input ?x2\nconcat(identity; (maxpool 2) * 9 | upsample 512)\n")
+    assert [c.text() for c in model.conditions] == ["n ≡ 0 mod 512"]  # 2^9: nine pools of 2
+    assert model.run_sizes(3) == [{"n": 512}, {"n": 1024}, {"n": 1536}]
+
+
 def test_the_condition_is_real(keras):
     """Keras builds `concat(identity; avgpool 2 | upsample 2)` on an odd length and fails when run."""
     x = keras.Input((None, 4), batch_size=1)
@@ -115,3 +125,46 @@ def test_the_condition_is_real(keras):
     built(keras.ops.zeros((1, 6, 4)))
     with pytest.raises(Exception):  # noqa: B017 - whatever Keras (or torch below it) raises
         built(keras.ops.zeros((1, 7, 4)))
+
+
+def test_pytorchs_ceil_mode_pool_has_an_expression_that_is_pytorchs_size(torch):
+    """PyTorch drops a last window that would start in the right padding: a test on n mod s, written as floors."""
+    for k, s, p in [(3, 2, 0), (3, 2, 1), (2, 2, 1), (5, 3, 2), (4, 3, 1), (3, 3, 1)]:
+        model = cnndsl.analyze(f"defaults pytorch\ninput ?x2\nmaxpool {k} stride {s} pad {p} ceil\n")
+        (length, _) = model.nodes[-1].sizes
+        for n in range(max(1, k - 2 * p), 40):
+            pooled = torch.nn.MaxPool1d(k, s, p, ceil_mode=True)(torch.zeros(1, 2, n))
+            assert length.value({"n": n}) == pooled.shape[-1], (k, s, p, n, str(length))
+
+
+def test_conditions_no_size_meets_together_are_an_error_at_the_later_merge():
+    # n even for the first merge (n against 2·floor(n/2)), n odd for the second (against 2·floor(n/2) + 1)
+    text = "input ?x4\nx: concat(identity; avgpool 2 | upsample 2)\nconcat(@x; avgpool 2 | upsample 2 | zeropad 1x0)\n"
+    error = error_of(text)
+    assert where(error) == (3, 12)
+    assert "needs n ≡ 1 mod 2, but the merge at line 2 needs n ≡ 0 mod 2: no size meets both" in error.message
+
+
+UNET = (
+    "input ?x?x3\nc1: conv 8 3 same relu\nmaxpool 2 | c2: conv 16 3 same relu\nmaxpool 2 | conv 16 3 same | x: upsample 2\n"
+    "concat(@c2; @x) | conv 8 3 same | y: upsample 2\nconcat(@c1; @y) | conv 2 1\n"
+)
+
+
+def test_the_summary_json_and_explain_show_the_expressions():
+    model = cnndsl.analyze(UNET)
+    table = model.summary()
+    # Keras's MaxPooling2D of 2: floor(n/2); UpSampling2D of 2: 2n; the skip's concat: 16 + 16 channels
+    assert "(None, floor(h/2), floor(w/2), 16)" in table and "(None, 2·floor(h/4), 2·floor(w/4), 16)" in table
+    assert "(None, floor(h/2), floor(w/2), 32)" in table and "(None, h, w, 2)" in table
+    assert " Sizes: h is the height of `input_layer`, line 1, w its width; runs when h ≡ 0 mod 4 and w ≡ 0 mod 4" in table
+    report = json.loads(model.summary(format="json"))
+    pool = report["layers"][1]
+    assert pool["output_shape"] == [None, None, None, 8] and pool["sizes"] == [None, "floor(h/2)", "floor(w/2)", 8]
+    assert report["size_conditions"] == ["h ≡ 0 mod 4", "w ≡ 0 mod 4"]
+    explained = model.explain()
+    assert "Sizes: h is the height of `input_layer`, line 1, w its width; runs when h ≡ 0 mod 4" in explained
+    assert "joins 2 branches: c2 (None, floor(h/2), floor(w/2), 16), x (None, 2·floor(h/4), 2·floor(w/4), 16)" in explained
+    assert "agrees when h mod 4 ∈ {0, 1} and w mod 4 ∈ {0, 1}" in explained  # floor(h/2) even
+    layout = model.summary(layout="channels_first")
+    assert "(None, 16, floor(h/2), floor(w/2))" in layout
