@@ -168,3 +168,15 @@ def test_the_summary_json_and_explain_show_the_expressions():
     assert "agrees when h mod 4 ∈ {0, 1} and w mod 4 ∈ {0, 1}" in explained  # floor(h/2) even
     layout = model.summary(layout="channels_first")
     assert "(None, 16, floor(h/2), floor(w/2))" in layout
+
+
+def test_the_diagram_and_the_editors_hover_show_the_expressions():
+    from cnndsl.tools.editor import Document
+    from cnndsl.views.diagram import to_mermaid
+
+    drawn = to_mermaid(cnndsl.analyze(UNET))
+    assert "(None, floor(h/4), floor(w/4), 16)" in drawn and "(None, h, w, 2)" in drawn
+    document = Document(UNET)
+    document.diagnostics()
+    hovered, _ = document.hover(4, 30)  # the label `x`, on upsample 2 of floor(h/4)
+    assert "(None, 2·floor(h/4), 2·floor(w/4), 16)" in hovered, hovered
