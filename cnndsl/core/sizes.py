@@ -530,13 +530,18 @@ def _constant_on(difference: Size, names, period: int, residues, grid) -> bool:
     return len(values) == 1
 
 
-def choose(names, conditions, at_least: int, fits=None, tries: int = 256) -> dict | None:
+def choose(names, conditions, at_least: int, fits=None, tries: int = 256, spread: bool = False) -> dict | None:
     """Sizes for the symbols `names` that meet every condition (and `fits`, a test of the whole assignment):
     one size for all, the smallest from `at_least` up (sizes compared as tied, `n` and `n2`, then agree),
     else each its own; a size too small for some layer is raised by the conditions' modulus, up to `tries`
-    times. None when none is found."""
+    times. None when none is found. `spread` gives each group of tied symbols its own size first, from
+    `at_least` + its index times its conditions' modulus up (h ≠ w: an image that is not square)."""
     conditions = list(conditions)
     modulus = math.lcm(*(c.modulus for c in conditions)) if conditions else 1
+    if spread and not any(len(c.names) > 1 and not isinstance(c, Tie) for c in conditions):
+        found = _spread(names, conditions, at_least, fits, tries, modulus)
+        if found is not None:
+            return found
 
     def raised(values):
         for i in range(tries):
@@ -572,3 +577,35 @@ def choose(names, conditions, at_least: int, fits=None, tries: int = 256) -> dic
         else:
             return None
     return raised(values)
+
+
+def _spread(names, conditions, at_least: int, fits, tries: int, modulus: int) -> dict | None:
+    group = {name: name for name in names}  # tied symbols, each group under its first name
+
+    def root(name):
+        while group[name] != name:
+            name = group[name]
+        return name
+
+    for tie in (c for c in conditions if isinstance(c, Tie)):
+        for name in tie.names[1:]:
+            group[root(name)] = root(tie.names[0])
+    roots = list(dict.fromkeys(root(name) for name in names))
+    values: dict[str, int] = {}
+    for index, first in enumerate(roots):
+        members = [name for name in names if root(name) == first]
+        own = [c for c in conditions if not isinstance(c, Tie) and set(c.names) <= set(members)]
+        step = math.lcm(*(c.modulus for c in own)) if own else 1
+        start = at_least + index * step  # past the earlier groups' residue, so that their sizes differ
+        for value in range(start, start + min(step, MAX_SIZE_MODULUS)):
+            trial = dict.fromkeys(members, value)
+            if all(c.holds(trial) for c in own):
+                values.update(trial)
+                break
+        else:
+            return None
+    for i in range(tries):
+        trial = {name: values[name] + i * modulus for name in names}
+        if fits is None or fits(trial):
+            return trial
+    return None

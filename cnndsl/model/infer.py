@@ -248,9 +248,11 @@ class Model:
             return [{}] * len(RUN_STARTS)
         found: list[dict[str, int]] = []
         for start in RUN_STARTS:
-            values = choose(self.symbols, self.conditions, start, self._fits)
+            spread = bool(found)  # the demo's `?` axes one size; the others apart, where the conditions allow
+            values = choose(self.symbols, self.conditions, start, self._fits, spread=spread)
             if values in found:  # a modulus past the starts (h ≡ 0 mod 512): the next sizes up
-                values = choose(self.symbols, self.conditions, max(max(v.values()) for v in found) + 1, self._fits)
+                at = max(max(v.values()) for v in found) + 1
+                values = choose(self.symbols, self.conditions, at, self._fits, spread=spread)
             found.append(values if values is not None else dict.fromkeys(self.symbols, start))
         return found
 

@@ -575,11 +575,11 @@ class Document:
             nodes = self.labelled_nodes(name)
             if not nodes:
                 return None
-            head = f"{title} `{name}`: output `{shape_text(nodes[-1].shape)}`"
+            head = f"{title} `{name}`: output `{shape_text(nodes[-1].symbolic)}`"
             if len(nodes) > 1:
                 head = (
                     f"{title} `{name}`, {len(nodes)} layers: "
-                    + ", ".join(f"`{n.name}` {shape_text(n.shape)}" for n in nodes[:MAX_INSTANCES])
+                    + ", ".join(f"`{n.name}` {shape_text(n.symbolic)}" for n in nodes[:MAX_INSTANCES])
                     + (" …" if len(nodes) > MAX_INSTANCES else "")
                 )
             return head + "\n\n" + self._node_hover(nodes[-1:]), span
@@ -631,7 +631,7 @@ class Document:
             for node in nodes[:MAX_INSTANCES]:
                 path = " › ".join(call_label(c, model.source) for c in node.blocks) or "top level"
                 out.append(
-                    f"- `{node.name}` ({node.keras_type}) in {path}: {shape_text(node.shape)}, "
+                    f"- `{node.name}` ({node.keras_type}) in {path}: {shape_text(node.symbolic)}, "
                     f"{node.info.params:,} params"
                 )
             if len(nodes) > MAX_INSTANCES:
@@ -642,7 +642,7 @@ class Document:
         for node in explained[:MAX_INSTANCES]:  # a repeat's rounds, each with its own shapes
             info = node.info
             out.append(f"**{node.name}** ({node.keras_type}{', implicit' if node.implicit else ''})")
-            out.append(f"- output: `{shape_text(node.shape)}`")
+            out.append(f"- output: `{shape_text(node.symbolic)}`")
             out.append(
                 f"- params: {info.params:,} (trainable {info.trainable:,}, non-trainable {info.non_trainable:,})"
             )
@@ -717,7 +717,7 @@ class Document:
         items = []
         for label, number in sorted(found.items(), key=lambda item: -item[1]):
             nodes = self.labelled_nodes(label)
-            items.append((label, f"line {number}" + (f": {shape_text(nodes[-1].shape)}" if nodes else "")))
+            items.append((label, f"line {number}" + (f": {shape_text(nodes[-1].symbolic)}" if nodes else "")))
         return items
 
 

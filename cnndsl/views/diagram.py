@@ -205,8 +205,8 @@ def _layer_lines(node: TypedNode, compact: bool = False) -> list[str]:
         options = []
     if node.shares is not None:  # drawn again (its inputs differ), but its weights are the first use's
         weights = "0 new params (weights shared)" if node.info.params else params_text(0)
-        return [f"{node.name}: {node.keras_type}, shared", *options, shape_text(node.shape), weights]
-    return [f"{node.name}: {node.keras_type}", *options, shape_text(node.shape), params_text(node.info.params)]
+        return [f"{node.name}: {node.keras_type}, shared", *options, shape_text(node.symbolic), weights]
+    return [f"{node.name}: {node.keras_type}", *options, shape_text(node.symbolic), params_text(node.info.params)]
 
 
 def _fill(cluster: Cluster, members: dict[str, list[TypedNode]], source: Source | None, compact: bool) -> None:
@@ -225,7 +225,7 @@ def _fill(cluster: Cluster, members: dict[str, list[TypedNode]], source: Source 
         else:
             unrolled = next(unrolled for unrolled, round_ in nodes[0].rounds if round_)
             head = [_repeat_label(unrolled.span, source), f"rounds 2–{unrolled.rounds:,}: {layers}"]
-        box.lines = [*head, shape_text(last.shape), params_text(sum(_new_params(n) for n in nodes))]
+        box.lines = [*head, shape_text(last.symbolic), params_text(sum(_new_params(n) for n in nodes))]
     for child in cluster.children:
         _fill(child, members, source, compact)
 

@@ -168,3 +168,27 @@ def test_the_summary_json_and_explain_show_the_expressions():
     assert "agrees when h mod 4 ∈ {0, 1} and w mod 4 ∈ {0, 1}" in explained  # floor(h/2) even
     layout = model.summary(layout="channels_first")
     assert "(None, 16, floor(h/2), floor(w/2))" in layout
+
+
+def test_the_diagram_and_the_editors_hover_show_the_expressions():
+    from cnndsl.tools.editor import Document
+    from cnndsl.views.diagram import to_mermaid
+
+    drawn = to_mermaid(cnndsl.analyze(UNET))
+    assert "(None, floor(h/4), floor(w/4), 16)" in drawn and "(None, h, w, 2)" in drawn
+    document = Document(UNET)
+    document.diagnostics()
+    hovered, _ = document.hover(4, 30)  # the label `x`, on upsample 2 of floor(h/4)
+    assert "(None, 2·floor(h/4), 2·floor(w/4), 16)" in hovered, hovered
+
+
+def test_the_sizes_run_are_the_demos_square_one_then_two_that_are_not():
+    # h ≡ 0 mod 4 and w ≡ 0 mod 4: 224 for both, then the first multiples of 4 from 67 (h) and 67 + 4 (w), and from 131
+    assert cnndsl.analyze(UNET).run_sizes(3) == [{"h": 224, "w": 224}, {"h": 68, "w": 72}, {"h": 132, "w": 136}]
+    # tied inputs stay one size: n = n2
+    model = cnndsl.analyze("a: input ?x?x8\nb: input ?x?x8\nadd(@a; @b)\n")
+    assert [(v["h"] == v["h2"], v["w"] == v["w2"], v["h"] == v["w"]) for v in model.run_sizes(3)] == [
+        (True, True, True),
+        (True, True, False),
+        (True, True, False),
+    ]
