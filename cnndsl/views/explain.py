@@ -9,7 +9,7 @@ Nothing here computes a shape: every figure is read from the inferred model.
 from __future__ import annotations
 
 from ..core.source import visible
-from ..layers.base import dot, figure
+from ..layers.base import dot, figure, prod
 from ..model.infer import Model, TypedNode
 from ..model.memory import DTYPE_BYTES, known_sum, times
 from .text import call_label, line_place, shape_text
@@ -48,6 +48,9 @@ def explain_parts(
         macs = layer.explain_macs(node) if node.info.macs else ["none counted (only convolutions and dense layers)"]
     if values is None:
         activations = [f"unknown: {dot(*node.shape)} values, and {model.unknown_reason()}"]
+        count = _symbolic_count(node)
+        if count is not None:  # `16·floor(h/2)·floor(w/2)`: the count at any size
+            activations.append(f"that is {count} values")
     else:
         batch_note = f"; ·{batch} for the batch = {figure(values * batch * size)} bytes" if batch and batch > 1 else ""
         activations = [
@@ -65,6 +68,16 @@ def explain_parts(
         "activations": activations,
         "field": field_lines(model, node),
     }
+
+
+def _symbolic_count(node: TypedNode) -> str | None:
+    """The number of values of the node's output as an expression of the `?` axes, or None."""
+    if node.sizes is None or None in node.sizes:
+        return None
+    try:
+        return str(prod(node.sizes))
+    except ArithmeticError:  # past the bound on an expression's length (cnndsl.core.sizes.Undecided)
+        return None
 
 
 def field_lines(model: Model, node: TypedNode) -> list[str]:

@@ -166,6 +166,7 @@ def test_the_summary_json_and_explain_show_the_expressions():
     assert "Sizes: h is the height of `input_layer`, line 1, w its width; runs when h ≡ 0 mod 4" in explained
     assert "joins 2 branches: c2 (None, floor(h/2), floor(w/2), 16), x (None, 2·floor(h/4), 2·floor(w/4), 16)" in explained
     assert "agrees when h mod 4 ∈ {0, 1} and w mod 4 ∈ {0, 1}" in explained  # floor(h/2) even
+    assert "that is 16·floor(h/2)·floor(w/2) values" in explained  # c2: 16 channels after a 2x2 pool
     layout = model.summary(layout="channels_first")
     assert "(None, 16, floor(h/2), floor(w/2))" in layout
 
