@@ -471,20 +471,37 @@ def run_cli(text: str) -> list[tuple[str, int]]:
 
 
 def run_torch(code: str, model) -> None:
-    """Build the emitted PyTorch model and run it on zeros, if the tensors are small."""
+    """Build the emitted PyTorch model and run it on zeros, if the tensors are small: a model with `?` axes
+    at each of the three sizes it states (Model.run_sizes), each output the size its expression gives."""
     import math
     import types
 
-    if max(math.prod(node.shape) for node in model.nodes) > 200_000 or model.total > 2_000_000:
+    from cnndsl.core.sizes import Size
+
+    if model.total > 2_000_000:
+        return
+    runs = []
+    for values in model.run_sizes(3) if model.symbols else [{}]:
+        at = [tuple(n.value(values) if isinstance(n, Size) else n for n in node.symbolic) for node in model.nodes]
+        if max(math.prod(n or 1 for n in shape) for shape in at) <= 200_000:
+            runs.append((values, at))
+    if not runs:
         return
     import torch
 
     module = types.ModuleType("fuzz_torch")
     exec(compile(code, "<fuzz_torch>", "exec"), module.__dict__)
     built = module.build_model().eval()
-    shapes = [model.nodes[i].shape for i in model.inputs]
-    with torch.no_grad():
-        out = built(*(torch.zeros(2, shape[-1], *shape[:-1]) for shape in shapes))
-    outs = out if isinstance(out, tuple) else (out,)
-    finals = [model.nodes[i].shape for i in model.outputs]
-    assert [tuple(o.shape) for o in outs] == [(2, f[-1], *f[:-1]) for f in finals], (outs, finals)
+    served = [i for i in model.outputs if i not in model.training_outputs]
+    for values, at in runs:
+        shapes = [model.example_shape(model.nodes[i], values) for i in model.inputs]
+        with torch.no_grad():
+            out = built(*(torch.zeros(2, shape[-1], *shape[:-1]) for shape in shapes))
+        outs = out if isinstance(out, tuple) else (out,)
+        finals = [at[i] for i in served]
+        got = [tuple(o.shape) for o in outs]
+        # an axis with no expression (None) is PyTorch's to say
+        assert len(got) == len(finals) and all(
+            len(g) == len(f) + 1 and g[0] == 2 and all(a in (None, b) for a, b in zip((f[-1], *f[:-1]), g[1:]))
+            for g, f in zip(got, finals)
+        ), (values, got, finals)
