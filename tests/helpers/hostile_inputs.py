@@ -578,12 +578,10 @@ MAX_RUN_VALUES = 1_000_000  # the emitted code runs when every tensor of a sized
 MAX_RUN_PARAMS = 2_000_000
 
 
-def sizes_to_run(model) -> list[tuple[int, object]]:
-    """(size, the model at it): for `?` axes the demo size (EXAMPLE_SIZE) and two others, odd and small, each
-    that the model accepts and that fits the bounds; for fixed sizes three batch sizes of the one model."""
+def sizes_to_run(model) -> list[tuple[int | str, object]]:
+    """(size, the model at it): for `?` axes the three sizes the model states (Model.run_sizes: the demo's and
+    two others meeting its conditions) that fit the bounds; for fixed sizes three batch sizes of the one model."""
     import math
-
-    from cnndsl.emit.target import EXAMPLE_SIZE
 
     def small(sized) -> bool:
         return max(math.prod(node.shape) for node in sized.nodes) <= MAX_RUN_VALUES and sized.total <= MAX_RUN_PARAMS
@@ -592,11 +590,15 @@ def sizes_to_run(model) -> list[tuple[int, object]]:
         return [(batch, model) for batch in (1, 2, 5)] if small(model) else []
     lines = model.source.text.split("\n")
     runs = []
-    for size in (EXAMPLE_SIZE, 13, 32):
+    for values in model.run_sizes(3):  # the demo's sizes and two others, each meeting the model's conditions
+        size = ", ".join(f"{name}={value}" for name, value in values.items())
         sized_lines = list(lines)
         for node in model.unknown_inputs:
+            at = model.example_shape(node, values)
+            # the `?`s in the order written are the unknown axes in shape order (a layout keeps H before W)
+            fill = iter(str(at[axis]) for axis, n in enumerate(node.shape) if n is None)
             code, hash_, comment = sized_lines[node.span.line - 1].partition("#")
-            sized_lines[node.span.line - 1] = code.replace("?", str(size)) + hash_ + comment
+            sized_lines[node.span.line - 1] = re.sub(r"\?", lambda _, fill=fill: next(fill), code) + hash_ + comment
         try:
             sized = cnndsl.analyze("\n".join(sized_lines), model.source.filename, name=model.name)
         except CnnError:
