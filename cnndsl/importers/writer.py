@@ -108,7 +108,9 @@ def by_lines(graph: Graph) -> list[list]:
     prefix = "node_" if graph.format == "ONNX" else ""
     labels: dict[int, str] = {}
     for i in sorted(referenced):
-        label = graph.layers[i].label or (node_label(graph.layers[i].source_name) if prefix else graph.layers[i].source_name)
+        label = graph.layers[i].label or (
+            node_label(graph.layers[i].source_name) if prefix else usable_label(graph.layers[i].source_name)
+        )
         while label in labels.values():  # two node names that differ only in their punctuation
             label += "_"
         labels[i] = label
@@ -155,9 +157,13 @@ def node_label(name: str) -> str:
 
 
 def usable_label(name: str) -> str:
+    """`name` as a label that parses. A merge's word (Keras names its first Add `add`, which only a
+    model built first in its process gets) becomes `add_0`, still a name Keras gives by default."""
     from ..language.parse import merge_words
 
-    return f"{name}_" if name in RESERVED_LABELS or name in merge_words() else name
+    if name in merge_words():
+        return f"{name}_0"
+    return f"{name}_" if name in RESERVED_LABELS else name
 
 
 def wrap_stages(stages: list, indent: int, width: int = WIDTH) -> list[str]:

@@ -135,3 +135,18 @@ def test_the_list_of_keras_layers_in_the_docs_is_current_and_real(keras):
     )
     for name in KERAS_RULES:
         assert issubclass(getattr(keras.layers, name), keras.layers.Layer), name
+
+
+@pytest.mark.parametrize("name", ["add", "concatenate", "multiply"])
+def test_a_merge_named_as_its_keyword_is_a_label_that_parses(name, keras, tmp_path):
+    """Keras names the first Add of a process `add` (NASNetLarge, when it is the first model built): read by
+    two layers, it needs a label, and `add: add(...)` does not parse; it is written `add_0`, a name
+    Keras gives by default too, so the rows still match Keras's."""
+    layers = keras.layers
+    inputs = keras.Input((8, 8, 4))
+    a, b = layers.Conv2D(4, 1, name="one")(inputs), layers.Conv2D(4, 3, padding="same", name="three")(inputs)
+    merge = {"add": layers.Add, "concatenate": layers.Concatenate, "multiply": layers.Multiply}[name](name=name)([a, b])
+    model = keras.Model(inputs, [layers.ReLU(name="relu")(merge), layers.Conv2D(2, 1, name="head")(merge)])
+    text = import_file(saved(keras, model, tmp_path / "m.keras")).text
+    assert f"{name}_0: " in text
+    assert summary_rows(text) == (keras_totals(keras, model), list(keras_rows(keras, model)))
