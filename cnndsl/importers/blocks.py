@@ -46,20 +46,25 @@ def label_parts(label: str | None) -> tuple[tuple, list[Leaf]]:
     return tuple(skeleton), leaves
 
 
+def word_skeleton(words, leaves: list[Leaf]) -> tuple:
+    """A stage's words with each value as its role and type; the values appended to `leaves`."""
+    shaped = []
+    for word in words:
+        if isinstance(word, Value):
+            shaped.append(("v", word.role, type(word.value).__name__))
+            leaves.append(Leaf(word.role, word.value))
+        else:
+            shaped.append(word)
+    return tuple(shaped)
+
+
 def skeleton(stage) -> tuple[tuple, list[Leaf]]:
     """The stage without its values, and its values in order."""
     if isinstance(stage, LayerStage):
         if stage.keyword == "input":
             return ("input", id(stage)), []
         shape, leaves = label_parts(stage.label)
-        words = []
-        for word in stage.words:
-            if isinstance(word, Value):
-                words.append(("v", word.role, type(word.value).__name__))
-                leaves.append(Leaf(word.role, word.value))
-            else:
-                words.append(word)
-        return ("layer", shape, stage.keyword, tuple(words)), leaves
+        return ("layer", shape, stage.keyword, word_skeleton(stage.words, leaves)), leaves
     if isinstance(stage, MergeStage):
         shape, leaves = label_parts(stage.label)
         branches = []
@@ -70,14 +75,7 @@ def skeleton(stage) -> tuple[tuple, list[Leaf]]:
                 parts.append(key)
                 leaves.extend(inner_leaves)
             branches.append(tuple(parts))
-        words = []
-        for word in stage.words:
-            if isinstance(word, Value):
-                words.append(("v", word.role, type(word.value).__name__))
-                leaves.append(Leaf(word.role, word.value))
-            else:
-                words.append(word)
-        return ("merge", shape, stage.keyword, tuple(branches), tuple(words)), leaves
+        return ("merge", shape, stage.keyword, tuple(branches), word_skeleton(stage.words, leaves)), leaves
     return ("other", id(stage)), []  # references and calls stay as they are
 
 
