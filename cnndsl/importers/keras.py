@@ -371,6 +371,9 @@ def convert(n: int, entry: dict, inputs: list[int], shapes: list, graph: Graph) 
     rule = KERAS_RULES.get(class_name) if isinstance(class_name, str) else None
     if rule is None and entry.get("registered_name") == class_name:
         rule = APPLICATION_RULES.get((module, class_name))
+    own = own_class_rule(entry)
+    if own is not None:
+        rule, module = own, "keras"
     if (
         rule is None
         or (module and not module.startswith("keras"))
@@ -666,6 +669,29 @@ def custom_scale(config, shapes):
     return "scaleadd", [Value("scale", float(scale))]
 
 
+def max_pool_padded(config, shapes):
+    """The emitted Keras code's MaxPoolPadded: PyTorch's `pad` (and `ceil`, the after side longer)."""
+    rank = len(config["pads"])
+    pool_size = tuple(config["pool_size"]) if isinstance(config["pool_size"], list) else (config["pool_size"],) * rank
+    strides = tuple(config["strides"]) if isinstance(config["strides"], list) else (config["strides"],) * rank
+    pairs = [tuple(int(v) for v in pair) for pair in config["pads"]]
+    spatial = shapes[0][1:-1] if shapes and isinstance(shapes[0], list) else [None] * rank
+    if len(spatial) != rank or None in spatial or any(after < before for before, after in pairs):
+        raise Refused("a MaxPoolPadded of pads cnndsl does not write")
+    words: list = [size(pool_size, "k")] + (["stride", size(strides, "s")] if strides != pool_size else [])
+    words += ["pad", size([before for before, _ in pairs], "pad")]
+    ceil = False
+    for n, k, st, (before, after) in zip(spatial, pool_size, strides, pairs):
+        floor_out = (n + 2 * before - k) // st + 1
+        ceil_out = -(-(n + 2 * before - k) // st) + 1
+        ceil_out -= (ceil_out - 1) * st >= n + before  # PyTorch drops a last window starting in the padding
+        if after == before + max((ceil_out - 1) * st + k - (n + 2 * before), 0) and ceil_out != floor_out:
+            ceil = True
+        elif after != before:
+            raise Refused("a MaxPoolPadded of pads cnndsl does not write")
+    return "maxpool", words + ["ceil"] * ceil
+
+
 def merge(keyword):
     def rule(config, shapes):
         if keyword == "concat":
@@ -763,9 +789,38 @@ APPLICATION_RULES = {
 }
 
 
+writes(max_pool_padded, "`maxpool pad P` (`ceil` where the after side is longer)")
+
+# The classes the emitted Keras code defines for itself (cnndsl/layers/), each known by its name, its
+# config's keys (Keras keeps a layer's __init__ arguments in its config) and the Keras layer it
+# subclasses; read from the config alone like every layer, never run. The module is the user's.
+OWN_CLASSES = {
+    "LayerScale": ({"init_values", "projection_dim"}, layer_scale),
+    "CustomScaleLayer": ({"scale"}, custom_scale),
+    "MaxPoolPadded": ({"pool_size", "strides", "pads"}, max_pool_padded),
+    **{
+        f"AveragePooling{r}D": ({"pool_size", "strides", "padding", "data_format"}, writes(pool("avgpool"), "`avgpool` (`same` as Keras means it)"))
+        for r in (1, 2, 3)
+    },
+}
+BASE_CONFIG = {"name", "trainable", "dtype"}
+
+
+def own_class_rule(entry: dict):
+    """The rule for a class of cnndsl's emitted Keras code (a custom class in the saved file), or None."""
+    class_name, config = entry.get("class_name"), entry.get("config")
+    if not isinstance(class_name, str) or class_name not in OWN_CLASSES or not isinstance(config, dict):
+        return None
+    if str(entry.get("module") or "").startswith("keras") or entry.get("registered_name") != class_name:
+        return None
+    keys, rule = OWN_CLASSES[class_name]
+    return rule if set(config) - BASE_CONFIG == keys else None
+
+
 def keras_layers_markdown() -> str:
     """The table of Keras layer classes `cnndsl import` reads, from KERAS_RULES and APPLICATION_RULES."""
     rows = ["| Keras layer | cnndsl |", "|---|---|"]
     rows += [f"| `{name}` | {rule.writes} |" for name, rule in KERAS_RULES.items()]
     rows += [f"| `{name}` (`{module}`) | {rule.writes} |" for (module, name), rule in APPLICATION_RULES.items()]
+    rows += [f"| `{name}` (`cnndsl emit --keras`'s own class) | {rule.writes} |" for name, (_, rule) in OWN_CLASSES.items()]
     return "\n".join(rows)

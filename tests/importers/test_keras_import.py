@@ -150,3 +150,50 @@ def test_a_merge_named_as_its_keyword_is_a_label_that_parses(name, keras, tmp_pa
     text = import_file(saved(keras, model, tmp_path / "m.keras")).text
     assert f"{name}_0: " in text
     assert summary_rows(text) == (keras_totals(keras, model), list(keras_rows(keras, model)))
+
+
+OWN_CLASSES_MODEL = """
+defaults pytorch
+input 18x18x3
+conv 8 3 | maxpool 3 stride 2 pad 1 ceil | conv 8 2 | maxpool 3 stride 2 pad 1 | layerscale 1e-6
+avgpool 3 stride 2 same
+add(identity; conv 8 1) | gap | dense 4
+"""
+OWN_SCALEADD = "input 8x8x4\nscaleadd(identity; conv 4 1) 0.17 | gap | dense 2\n"
+
+
+@pytest.mark.parametrize("text", [OWN_CLASSES_MODEL, OWN_SCALEADD], ids=["pools_layerscale", "scaleadd"])
+def test_the_emitted_keras_codes_own_classes_import_from_a_saved_file(text, keras, tmp_path):
+    """The classes `emit --keras` defines (LayerScale, CustomScaleLayer, MaxPoolPadded, its AveragePooling)
+    are read from the saved file's config, as every layer is: the file names the user's module, which
+    is never imported. Keras's own figures for the model the emitted code builds, row for row."""
+    from emit_helpers import load
+
+    import cnndsl
+    from cnndsl.emit import generate
+
+    code = generate(cnndsl.analyze(text), "keras")
+    classes = [name for name in ("LayerScale", "CustomScaleLayer", "MaxPoolPadded", "AveragePooling2D") if f"class {name}(" in code]
+    assert classes == (["LayerScale", "MaxPoolPadded", "AveragePooling2D"] if "layerscale" in text else ["CustomScaleLayer"])
+    model = load(code, "users_own_module").build_model()
+    path = saved(keras, model, tmp_path / "own.keras")
+    assert all(f'"module": "users_own_module", "class_name": "{name}"' in zipfile.ZipFile(path).read("config.json").decode() for name in classes)
+    imported = import_file(path).text
+    totals, rows = summary_rows(imported)
+    assert totals == keras_totals(keras, model)
+    shapes = [(row[2], row[3]) for row in keras_rows(keras, model)]  # Keras's classes are the module's own
+    assert [(row[2], row[3]) for row in rows] == shapes
+    source, back = cnndsl.analyze(text), cnndsl.analyze(imported)
+    assert [(n.keras_type, n.shape, n.info.params) for n in back.layers] == [
+        (n.keras_type, n.shape, n.info.params) for n in source.layers
+    ]
+
+
+def test_a_class_of_the_same_name_with_other_settings_is_still_refused(keras, tmp_path):
+    config = {"module": "users_module", "class_name": "LayerScale", "registered_name": "LayerScale",
+              "config": {"name": "layer_scale", "init_values": 1e-6, "projection_dim": 4, "run_this": "rm -rf /"}}
+    from cnndsl.importers.keras import own_class_rule
+
+    assert own_class_rule(config) is None
+    config["config"].pop("run_this")
+    assert own_class_rule(config) is not None
