@@ -614,9 +614,13 @@ def dropout(config, shapes):
     noise = config.get("noise_shape")
     rate = Value("r", float(config["rate"]))
     if noise is not None:
-        rank = rank_of(shapes)
-        if rank is not None and list(noise)[1:] == [1] * rank:
-            return "droppath", [rate]  # one draw per example: stochastic depth, as EfficientNet writes it
+        rank, noise = rank_of(shapes), list(noise)
+        # one draw per example: stochastic depth, as EfficientNet writes it (a layer without weights has
+        # no input shape in its config: the noise shape's own rank stands for it)
+        if len(noise) >= 2 and noise[1:] == [1] * (len(noise) - 1) and rank in (None, len(noise) - 1):
+            return "droppath", [rate]
+        if len(noise) >= 3 and noise[1:-1] == [1] * (len(noise) - 2):
+            raise Refused("a channel dropout (one draw per channel, SpatialDropout's noise shape) has no cnndsl layer")
         raise Refused("a Dropout with this noise shape is not one cnndsl writes")
     return "dropout", [rate]
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from emit_helpers import load
-from hypothesis import HealthCheck, assume, given, settings
+from example_files import model_files
+from hypothesis import HealthCheck, given, settings
 from netgen import networks
 
 import cnndsl
@@ -38,17 +39,21 @@ def through_keras(keras, model) -> cnndsl.Model:
     return cnndsl.analyze(write(read_config(config), "round_trip"), name="imported")
 
 
+# Every example network, but these, whose emitted Keras model is not read back (yet):
+NOT_THROUGH_KERAS = {
+    "siamese.cnn": "shared layers",
+    # a flatten of channels-first order (defaults pytorch) is a Permute before the Flatten in Keras
+    "torchvision/alexnet.cnn": "Permute",
+    "torchvision/vgg16_bn.cnn": "Permute",
+    # a label written for a layer Keras named by default is a name cnndsl's own counting gives another layer
+    "nasnet_mobile.cnn": "default names",
+    "torchvision/inception_v3.cnn": "default names",
+    "torchvision/shufflenet_v2_x1_0.cnn": "Keras has no channel shuffle: emit --keras refuses it",
+}
 KERAS_EXAMPLES = [
-    "lenet.cnn",
-    "mobilenet_v2.cnn",
-    "resnet50.cnn",
-    "inception_v3.cnn",
-    "unet.cnn",
-    "efficientnet_b0.cnn",
-    "mobilenet_v3_small.cnn",
-    "two_heads.cnn",
-    "torchvision/squeezenet1_1.cnn",
-    "torchvision/googlenet.cnn",
+    p.relative_to(ROOT / "examples").as_posix()
+    for p in model_files()
+    if p.relative_to(ROOT / "examples").as_posix() not in NOT_THROUGH_KERAS
 ]
 
 
@@ -67,25 +72,8 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
-# Layers the emitted Keras code defines for itself (a class of the emitted module, which the
-# importer refuses as it refuses every custom class).
-KERAS_OWN_CLASSES = (
-    "LayerScale",
-    "CustomScaleLayer",
-    "MaxPoolPadded",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "AveragePooling3D",
-    "ChannelShuffle",
-    "Chunk",
-)
-
-
 @SETTINGS
 @given(net=networks(max_layers=8))
 def test_random_networks_through_keras(net, keras):
     model = cnndsl.analyze(net.text)
-    code = generate(model, "keras")
-    assume(not any(f"class {name}(" in code for name in KERAS_OWN_CLASSES))
-    assume("noise_shape" not in code)  # a channel dropout: the importer does not read its noise shape yet
     assert figures(through_keras(keras, model), ordered=False) == figures(model, ordered=False), net.text
