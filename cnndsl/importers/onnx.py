@@ -451,6 +451,8 @@ def _window_words(reader, node, kernel, strides, dilations, kind: str) -> list:
         return words + ["pad", _size([a for a, _ in pairs], "pad")]
     if same:
         return words + [Value("p", "same")]
+    if kind == "conv" and rank == 1 and pairs == [(effective[0] - 1, 0)]:
+        return words + [Value("p", "causal")]  # Keras's causal: all the padding before
     raise Refused(
         f"padding {pads} is neither symmetric nor Keras's `same` here",
         "cnndsl writes an uneven padding only as Keras's `same`",
@@ -475,6 +477,7 @@ def conv(reader, node):
     # Keras's DepthwiseConv; PyTorch writes the same as a Conv2d with groups (so do torchvision's .cnn files)
     depthwise = reader.conventions == "keras" and groups == cin and cout % cin == 0 and rank <= 2
     written = reader.written_as(node)
+    written = {"depthwise": "dwconv", "separable": "sepconv"}.get(written, written)  # the keywords' other names
     depthwise = written in ("dwconv", "sepconv") if written else depthwise and cin > 1
     words: list = [] if depthwise else [Value("c", cout)]
     words.append(_size(kernel, "k"))

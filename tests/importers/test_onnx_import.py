@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from emit_test_networks import NETWORKS
 from example_files import model_files
+from hypothesis import HealthCheck, assume, given, settings
+from netgen import networks
 from onnx_helpers import torch_module
 
 import cnndsl
@@ -312,3 +315,25 @@ def test_an_erf_outside_a_gelu_is_refused_at_its_node(tmp_path):
     assert (
         "node 1 `lone` (Erf)" in caught.value.render("g.onnx") and "not part of an exact GELU" in caught.value.message
     )
+
+
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+@given(net=networks(max_layers=6))
+def test_random_networks_through_emitted_onnx(net):
+    """netgen's networks written by `emit --onnx` (the onnx package alone, no torch: a few seconds) and imported."""
+    from cnndsl.core.errors import UnsupportedByTarget
+
+    model = cnndsl.analyze(net.text)
+    try:
+        proto = build(model)
+    except UnsupportedByTarget:  # what ONNX cannot say (an adaptive pool to a size that does not divide)
+        assume(False)
+    file = Path(tempfile.mkdtemp()) / "random.onnx"
+    file.write_bytes(proto.SerializeToString())
+    assert figures(imported(file)) == figures(model), net.text
