@@ -25,14 +25,14 @@ class _Merge(LayerKind):
 
     def sizes_differ(self, index: int, shapes, axis: int, mine, first, agreement) -> BranchMismatch:
         """Branches whose sizes on an axis that depends on a `?` axis differ (at every size, or at
-        all but a few): the two expressions, and the sizes where they would still agree."""
+        all but a few): the two expressions, and the few sizes where they would still agree."""
         word = axis_word(axis, len(shapes[index]))
         names = sorted(set().union(*(n.names() for n in (mine, first) if isinstance(n, Size))))
         written = " and ".join(names)
         where = ""
         if agreement.points:
             at = ", ".join(str(p) for p in agreement.points[:3])
-            where = f" (they agree only at {names[0]} = {at})"
+            where = f" but {names[0]} = {at}"
         if agreement.kind == "relation":
             return self.mismatch(
                 index,

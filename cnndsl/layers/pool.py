@@ -253,7 +253,9 @@ class MaxPool(_Pool):
             )
         pads = tuple((p, p) for p in pad)
         # Keras's own layer where its `valid` or `same` takes PyTorch's windows, else the module's MaxPoolPadded
-        padded = None not in shape and keras_max_padding(shape[:-1], out, size, stride, pads) is None
+        # (asked on sizes alone: on `?` axes' expressions there is no window to compare)
+        concrete = all(type(n) is int for n in shape[:-1])
+        padded = concrete and keras_max_padding(shape[:-1], out, size, stride, pads) is None
         return Inferred(
             out + shape[-1:],
             "MaxPoolPadded" if padded else f"{self.KERAS_NAME}{rank}D",

@@ -20,20 +20,20 @@ def test_branches_whose_sizes_differ_at_every_size_are_refused_at_the_branch():
     error = error_of("input ?x4\nadd(identity; adaptive_avg_pool 3)\n")
     assert isinstance(error, BranchMismatch) and where(error) == (2, 15)
     assert "length is 3, but the first branch's is n" in error.message
-    assert "(they agree only at n = 3)" in error.message  # the size the model was perhaps drawn at
+    assert "for every size of n but n = 3" in error.message  # the size the model was perhaps drawn at
 
     error = error_of("input ?x4\nconcat(crop 1x0; identity) * 3\n")
     assert where(error) == (2, 18) and "length is n, but the first branch's is n - 1" in error.message
 
     error = error_of("input ?x?x4\nadd(identity; conv 4 3 stride 3 same)\n")
     assert where(error) == (2, 15) and "height is ceil(h/3), but the first branch's is h" in error.message
-    assert "(they agree only at h = 1)" in error.message  # ceil(1/3) = 1, and at no other size
+    assert "for every size of h but h = 1" in error.message  # ceil(1/3) = 1, and at no other size
 
 
 def test_a_known_size_against_an_unknown_one_names_the_size_where_they_agree():
     error = error_of("a: input ?x8\nb: input 6x8\nmaximum(@a; @b)\n")
     assert where(error) == (3, 13) and "length is 6, but the first branch's is n" in error.message
-    assert "(they agree only at n = 6)" in error.message
+    assert "for every size of n but n = 6" in error.message
 
 
 @pytest.mark.parametrize(
