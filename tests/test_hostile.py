@@ -648,3 +648,24 @@ def test_diff_json_of_unknown_sizes_gives_null_changes(tmp_path):
     # conv 4 3 on 3 channels: 3*3*3*4 + 4 = 112 weights; conv 5 3: 140 (Keras's count)
     assert totals["total_params"] == {"before": 112, "after": 140, "change": 28}
     assert totals["total_macs"]["before"] is None and totals["total_macs"]["change"] is None
+
+
+def test_same_paddings_count_before_an_unknown_size_is_tfs_at_every_size_and_costs_nothing_per_stride():
+    """The 2026-12-08 campaign's one hang: MobileNetV3-Large with `stride 2147483647` on its stem, input
+    ?x?x3. The dropped-border warning asked `same_before` for the zeros TF's `same` puts before an axis
+    of unknown size, and that counted them for every remainder of the stride: 2^31 steps."""
+    from cnndsl.layers.base import same_before
+
+    def tf_before(n: int, k: int, s: int) -> int:  # TF's SAME: pad max((ceil(n/s) − 1)·s + k − n, 0), half before
+        return max((-(-n // s) - 1) * s + k - n, 0) // 2
+
+    for k in range(1, 12):
+        for s in range(1, 12):
+            seen = {tf_before(n, k, s) for n in range(1, 5 * s + 2 * k)}
+            assert same_before(k, s) == (seen.pop() if len(seen) == 1 else None), (k, s)
+    assert same_before(1, 2**31 - 1) == 0 and same_before(3, 2**31 - 1) is None
+    text = (ROOT / "examples" / "mobilenet_v3_large.cnn").read_text(encoding="utf-8")
+    stem = "conv: conv 16 3 stride 2 same nobias"
+    assert stem in text
+    diagnosis = cnndsl.diagnose(text.replace(stem, "conv: conv 16 3 stride 2147483647 same nobias"))
+    assert not diagnosis.errors and diagnosis.model.total == cnndsl.analyze(text).total  # a stride holds no weights

@@ -334,8 +334,10 @@ def same_before(kernel: int, stride: int) -> int | None:
     With n = out·s − r (0 ≤ r < s) TF pads max(k − s + r, 0) in all, half of it (rounded down)
     before: a 1x1 or 2x2 window with stride 2 pads 0 before at every size; a 3x3 one pads 0 or 1.
     """
-    befores = {max(kernel - stride + r, 0) // 2 for r in range(stride)}
-    return befores.pop() if len(befores) == 1 else None
+    # the count grows with r, so it is one count when the smallest r's and the largest r's agree (a
+    # set over every r cost a step per unit of stride: 2^31 steps for `stride 2147483647`)
+    fewest, most = max(kernel - stride, 0) // 2, max(kernel - 1, 0) // 2
+    return fewest if fewest == most else None
 
 
 @functools.cache  # one name per Keras class; inference asks for every layer
