@@ -255,7 +255,10 @@ class MaxPool(_Pool):
         # Keras's own layer where its `valid` or `same` takes PyTorch's windows, else the module's MaxPoolPadded
         # (asked on sizes alone: on `?` axes' expressions there is no window to compare)
         concrete = all(type(n) is int for n in shape[:-1])
-        padded = concrete and keras_max_padding(shape[:-1], out, size, stride, pads) is None
+        if concrete:
+            padded = keras_max_padding(shape[:-1], out, size, stride, pads) is None
+        else:  # an unknown size: only PyTorch's fixed -inf padding (no ceil) is one Keras layer at every size
+            padded = not self["ceil"] and any(pad)
         return Inferred(
             out + shape[-1:],
             "MaxPoolPadded" if padded else f"{self.KERAS_NAME}{rank}D",
@@ -281,14 +284,19 @@ class MaxPool(_Pool):
     def keras(self, node):
         if not self["ceil"] and self["pad"] is None:
             return super().keras(node)
-        if None in node.in_shapes[0]:
-            raise self.unsupported(
-                "Keras",
-                "with `pad` or `ceil`, which of Keras's paddings takes PyTorch's windows depends on the input's "
-                "size, which is unknown here; give the input a size, or use `same` or `valid`",
-            )
-        padding = self.keras_padding(node)
         r = node.resolved
+        if None in node.in_shapes[0]:
+            if self["ceil"]:
+                raise self.unsupported(
+                    "Keras",
+                    "with `ceil`, whether a last partial window is kept depends on the input's size, which is "
+                    "unknown here; give the input a size, or use `pad` alone, `same` or `valid`",
+                )
+            # PyTorch pads p on each side and pools `valid` at every size: the padding is fixed
+            if not any(p for p, _ in r["pads"]):
+                return Call(f"layers.{self.KERAS_NAME}{r['rank']}D", [axes(r["size"]), kw("strides", axes(r["stride"]))])
+            return Call("MaxPoolPadded", [axes(r["size"]), axes(r["stride"]), literal(tuple(r["pads"]))])
+        padding = self.keras_padding(node)
         if padding is None:  # pad with -inf as PyTorch does (and on the right for `ceil`), then pool `valid`
             pads = []
             for n, out, k, s, (p, _) in zip(node.in_shapes[0], node.shape, r["size"], r["stride"], r["pads"]):
@@ -300,9 +308,12 @@ class MaxPool(_Pool):
         )
 
     def keras_helpers(self, node):
-        if not (self["ceil"] or self["pad"] is not None) or None in node.in_shapes[0]:
-            return {}  # Keras's own layer, or refused (an unknown size)
-        padded = self.keras_padding(node) is None
+        if not (self["ceil"] or self["pad"] is not None):
+            return {}  # Keras's own layer
+        if None in node.in_shapes[0]:  # refused with `ceil`; Keras's own `valid` for `pad 0`
+            padded = not self["ceil"] and any(p for p, _ in node.resolved["pads"])
+        else:
+            padded = self.keras_padding(node) is None
         return {"MaxPoolPadded": KERAS_MAX_POOL_PADDED} if padded else {}
 
     def keras_padding(self, node) -> str | None:

@@ -250,6 +250,26 @@ def test_maxpool_pad_and_ceil_in_keras_exactly(n, k, s, p, ceil, keras, torch):
     assert got.shape == expected.shape and np.array_equal(got, expected), text
 
 
+def test_maxpool_pad_on_unknown_sizes_is_pytorchs_pool_in_keras_at_every_size(keras, torch):
+    """PyTorch pads p on each side with -inf and pools `valid`, whatever the size: on `?` axes the emitted
+    Keras model is the MaxPoolPadded layer with that fixed padding, one model run at several sizes
+    against nn.MaxPool2d. Only `ceil` (a last partial window kept or not, by the size) stays refused."""
+    model = cnndsl.analyze("defaults pytorch\ninput ?x?x16\nmaxpool 3 stride 2 pad 1\n")
+    code = generate(model, "keras")
+    assert "MaxPoolPadded(3, 2, ((1, 1), (1, 1))" in code
+    built = load(code, "maxpool_unknown").build_model()
+    pool = torch.nn.MaxPool2d(3, 2, 1)
+    for n, m in [(9, 8), (10, 11), (16, 16), (1, 2)]:
+        x = np.random.default_rng(n * 100 + m).normal(size=(2, n, m, 16)).astype("float32")
+        with torch.no_grad():
+            expected = pool(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).numpy()
+        got = keras.ops.convert_to_numpy(built(x))
+        assert got.shape == expected.shape == (2, (n + 2 - 3) // 2 + 1, (m + 2 - 3) // 2 + 1, 16)  # PyTorch's rule
+        assert np.array_equal(got, expected), (n, m)
+    with pytest.raises(cnndsl.CnnError, match="ceil"):
+        generate(cnndsl.analyze("defaults pytorch\ninput ?x?x16\nmaxpool 3 stride 2 pad 1 ceil\n"), "keras")
+
+
 def test_nasnet_mobile_example_agrees(keras, torch):
     """NASNet's cells read two cells back; the emitted models must wire them alike. Logits, not softmax,
     so a difference is not squashed; random weights through 771 layers grow them, so relative error."""
