@@ -76,7 +76,8 @@ def axes(values: Sequence[int]) -> str:
 
 
 def is_identifier(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and not keyword.issoftkeyword(name)
+    """A name Python lets code bind: `__debug__` is an identifier no assignment may target."""
+    return name.isidentifier() and not keyword.iskeyword(name) and not keyword.issoftkeyword(name) and name != "__debug__"
 
 
 def is_free(name: str, reserved: Iterable[str] = ()) -> bool:

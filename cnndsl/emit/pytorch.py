@@ -723,7 +723,12 @@ class TorchTarget(Target):
                 bases.append((i, True, fused[0].lower()))
         # a label in the block's body names the layer in every call, as torchvision names them
         labels = {i: model.nodes[i].label for i in direct if model.nodes[i].label and model.nodes[i].shares is None}
-        labels = {i: label for i, label in labels.items() if is_identifier(label) and label not in MODULE_ATTRIBUTES}
+        # (not `__x`: in a class body Python renames it `_Block__x`, and `__dict__` is the module's own)
+        labels = {
+            i: label
+            for i, label in labels.items()
+            if is_identifier(label) and label not in MODULE_ATTRIBUTES and not label.startswith("__")
+        }
         counts: dict[str, int] = {}
         for i, _, base in bases:
             if i not in labels:

@@ -554,10 +554,14 @@ def _transpose_padding(kernel, strides, dilations, crops) -> list | None:
             return [Value("p", "same")] if padding == "same" else []
         outpad = []
         for i, (k, s, d) in enumerate(zip(kernel, strides, dilations)):
-            fits = [p for p in range(max(s, d)) if transpose_crops([k], [s], [d], padding, [p])[0] == crops[i]]
-            if not fits:
+            # the cuts' sum grows by one with each unit of output padding, so one p can fit: solved, then
+            # checked (trying every p below max(stride, dilation) was 2^31 steps for `dilation 2147483648`)
+            full = (k - 1) * d + 1
+            base = 2 * full - 2 if padding == "valid" else full + full % 2 - 2
+            p = 2 * full - 2 - sum(crops[i]) - base
+            if not 0 <= p < max(s, d) or transpose_crops([k], [s], [d], padding, [p])[0] != crops[i]:
                 break
-            outpad.append(fits[0])
+            outpad.append(p)
         else:
             return ([Value("p", "same")] if padding == "same" else []) + ["outpad", _size(outpad, "p")]
     return None

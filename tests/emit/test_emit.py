@@ -150,9 +150,11 @@ def test_long_statements_are_already_ruff_formatted(text):
     assert ruff_problems(generate(model, "keras"), generate(model, "pytorch")) == []
 
 
-@pytest.mark.parametrize("label", ["or", "match", "class"])
+@pytest.mark.parametrize("label", ["or", "match", "class", "__debug__", "__dict__", "__x"])
 def test_a_keyword_label_inside_a_block_is_no_attribute_name(label):
-    """`self.or = ...` is a SyntaxError: found by the 2026-12-07 campaign (seed 2061882)."""
+    """`self.or = ...` is a SyntaxError: found by the 2026-12-07 campaign (seed 2061882); so is
+    `self.__debug__ = ...` (the 2026-12-08 campaign, seed 3118328). `self.__dict__ = ...` would replace
+    the module's own dict, and `self.__x` is renamed `_Blk0__x` in a class body."""
     text = f"def blk0():\n    {label}: adaptiveavgpool size=3\ninput 4x4x4\nblk0()\nbn\nblk0()\n"
     code = generate(cnndsl.analyze(text), "pytorch")
     compile(code, "<pytorch>", "exec")

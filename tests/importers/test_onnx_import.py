@@ -70,6 +70,24 @@ def test_a_training_only_output_is_left_out_and_the_rest_imports(tmp_path):
     assert ours.total == sum(n.info.params for n in kept)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input 12x12x1\ndeconv 16 3 same dilation 2147483648\n",  # the 2026-12-08 campaign's hang
+        "input 12x12x1\ndeconv 4 3 stride 3 same outpad 1\n",
+        "input 1x1\ndeconv 4 2 stride 2147483647\n",  # one output 2^31 − 1 long: valid's output padding
+    ],
+)
+def test_a_transposed_convs_output_padding_is_solved_not_searched(text, tmp_path):
+    """Import found the output padding whose cuts are the graph's by trying every value below
+    max(stride, dilation): 2^31 tries for `dilation 2147483648`. The cuts' sum grows by one per unit of
+    output padding, so the one value is solved for, and the model comes back as it was written."""
+    model = cnndsl.analyze(text)
+    file = tmp_path / "model.onnx"
+    file.write_bytes(build(model).SerializeToString())
+    assert figures(imported(file)) == figures(model)
+
+
 @pytest.mark.parametrize("name", NETWORKS)
 def test_emitted_network_imports_to_the_same_model(name, tmp_path):
     model = cnndsl.analyze(NETWORKS[name], name=name)
