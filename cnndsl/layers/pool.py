@@ -308,12 +308,8 @@ class MaxPool(_Pool):
         )
 
     def keras_helpers(self, node):
-        if not (self["ceil"] or self["pad"] is not None):
-            return {}  # Keras's own layer
-        if None in node.in_shapes[0]:  # refused with `ceil`; Keras's own `valid` for `pad 0`
-            padded = not self["ceil"] and any(p for p, _ in node.resolved["pads"])
-        else:
-            padded = self.keras_padding(node) is None
+        # infer chose the Keras layer (its type is the summary's row); refused `ceil` on `?` axes is not padded
+        padded = node.keras_type == "MaxPoolPadded"
         return {"MaxPoolPadded": KERAS_MAX_POOL_PADDED} if padded else {}
 
     def keras_padding(self, node) -> str | None:
